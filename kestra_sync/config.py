@@ -1,0 +1,223 @@
+"""Settings: flags > environment (KESTRA_*) > kestra-sync.yml / [tool.kestra-sync] > defaults.
+
+Secrets (password, API token) come only from flags or the environment: a config file lives in
+git, so one that holds a secret is refused with a message saying where to put it instead.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .models import DEFAULT_TENANT
+
+CONFIG_FILES = ("kestra-sync.yml", "kestra-sync.yaml")
+LAYOUTS = ("none", "nested", "dotted")
+SECRET_KEYS = ("password", "token")
+
+# Environment variables, named as Kestra's own tools name them (KESTRA_URL, KESTRA_API_TOKEN ...).
+ENV = {
+    "url": "KESTRA_URL",
+    "tenant": "KESTRA_TENANT",
+    "username": "KESTRA_USERNAME",
+    "password": "KESTRA_PASSWORD",
+    "token": "KESTRA_API_TOKEN",
+}
+
+
+@dataclass
+class Settings:
+    url: str | None = None
+    tenant: str = DEFAULT_TENANT
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    directory: Path = Path("flows")
+    # Namespaces kestra-sync owns even when git has no flow in them (so deletions can reach them).
+    namespaces: list[str] = field(default_factory=list)
+    include_children: bool = False
+    delete: bool = False
+    allow_empty_namespace: bool = False
+    max_deletes: int = 10
+    # Where a flow file must sit: "nested" = <dir>/<ns as folders>/<id>.yml,
+    # "dotted" = <dir>/<ns>/<id>.yml, "none" = anywhere.
+    layout: str = "none"
+    # Several tenants in one repository: tenant -> directory. Empty means one tenant, `tenant`.
+    tenants: dict[str, Path] = field(default_factory=dict)
+    timeout: float = 30.0
+    verify: bool | str = True
+    parallelism: int = 4
+    # Where each value came from ("default", "config file kestra-sync.yml", "env KESTRA_URL",
+    # "flag"), for error messages and `--debug`.
+    origin: dict[str, str] = field(default_factory=dict, repr=False)
+    config_file: Path | None = None
+
+    def directories(self) -> dict[str, Path]:
+        """tenant -> flow directory to scan."""
+        return dict(self.tenants) if self.tenants else {self.tenant: self.directory}
+
+
+def find_config_file(start: Path) -> Path | None:
+    for name in CONFIG_FILES:
+        candidate = start / name
+        if candidate.is_file():
+            return candidate
+    pyproject = start / "pyproject.toml"
+    if pyproject.is_file() and "[tool.kestra-sync]" in pyproject.read_text(encoding="utf-8"):
+        return pyproject
+    return None
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config file: {e.strerror}") from None
+    if path.name == "pyproject.toml":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib  # type: ignore[no-redef]
+        try:
+            data = tomllib.loads(text).get("tool", {}).get("kestra-sync", {})
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"{path}{where}: invalid YAML in config file") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config file must be a mapping of settings")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def _coerce(name: str, value: Any, where: str) -> Any:
+    """Turn a config-file or environment value into the type the setting has."""
+    bad = ConfigError(f"{where}: invalid value {value!r} for '{name}'")
+    if name in ("directory",):
+        return Path(str(value))
+    if name in ("include_children", "delete", "allow_empty_namespace"):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise bad
+    if name in ("max_deletes", "parallelism"):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise bad from None
+        if number < (1 if name == "parallelism" else 0):
+            raise bad
+        return number
+    if name == "timeout":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise bad from None
+    if name == "namespaces":
+        if isinstance(value, str):
+            return [n.strip() for n in value.split(",") if n.strip()]
+        if isinstance(value, list) and all(isinstance(n, str) for n in value):
+            return list(value)
+        raise bad
+    if name == "tenants":
+        if not isinstance(value, dict):
+            raise bad
+        return {str(t): Path(str(d)) for t, d in value.items()}
+    if name == "layout":
+        if value not in LAYOUTS:
+            raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
+        return value
+    if name == "verify":
+        if isinstance(value, bool):
+            return value
+        text = str(value)
+        if text.lower() in ("0", "false", "no"):
+            return False
+        if text.lower() in ("1", "true", "yes"):
+            return True
+        return text  # a CA bundle path
+    return None if value is None else str(value)
+
+
+def load_settings(
+    flags: dict[str, Any] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    config_file: Path | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge the sources in precedence order. ``flags`` holds only options the user gave
+    (None values are ignored)."""
+    env = os.environ if env is None else env
+    cwd = cwd or Path.cwd()
+    settings = Settings()
+    known = {f.name for f in fields(Settings)} - {"origin", "config_file"}
+    for name in known:
+        settings.origin[name] = "default"
+
+    path = config_file or find_config_file(cwd)
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"{config_file}: config file not found")
+    if path is not None:
+        settings.config_file = path
+        for key, value in _read_config_file(path).items():
+            if key in SECRET_KEYS:
+                raise ConfigError(
+                    f"{path}: '{key}' must not be stored in a config file that lives in git",
+                    hint=f"set {ENV[key]} in the environment (or a CI secret) instead",
+                )
+            if key not in known:
+                raise ConfigError(
+                    f"{path}: unknown setting '{key}'",
+                    hint="known settings: " + ", ".join(sorted(known - set(SECRET_KEYS))),
+                )
+            setattr(settings, key, _coerce(key, value, str(path)))
+            settings.origin[key] = f"config file {path.name}"
+        # Relative directories in a config file are relative to the file, not to the cwd.
+        base = path.parent
+        if settings.origin["directory"] != "default" and not settings.directory.is_absolute():
+            settings.directory = _relative_to_cwd(base / settings.directory, cwd)
+        settings.tenants = {
+            t: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
+            for t, d in settings.tenants.items()
+        }
+
+    for name, var in ENV.items():
+        if env.get(var):
+            setattr(settings, name, _coerce(name, env[var], f"environment variable {var}"))
+            settings.origin[name] = f"env {var}"
+
+    for name, value in (flags or {}).items():
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            continue
+        if name not in known:
+            raise ConfigError(f"internal: unknown flag setting {name}")
+        setattr(settings, name, _coerce(name, value, f"--{name.replace('_', '-')}"))
+        settings.origin[name] = "flag"
+
+    if settings.url:
+        settings.url = settings.url.rstrip("/")
+    if settings.token and (settings.username or settings.password):
+        # Both given: a bearer token wins (EE); say so instead of silently sending both.
+        settings.origin["auth"] = "token (username/password ignored)"
+    return settings
+
+
+def _relative_to_cwd(path: Path, cwd: Path) -> Path:
+    try:
+        return path.resolve().relative_to(cwd.resolve())
+    except ValueError:
+        return path
