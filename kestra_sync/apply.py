@@ -1,0 +1,209 @@
+"""Execute a Plan through the client: bounded parallelism, dependency order, deletes last,
+and an outcome for every change so a failure half-way says exactly what was and was not done.
+
+Convergence: a create goes through the client's upsert (a 422 "already exists" becomes an
+update), an update whose flow vanished becomes a create, and a delete of a flow that is already
+gone counts as done. Re-running the same apply therefore reaches the desired state and reports
+what is left as unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import yaml
+
+from .errors import KestraSyncError, NotFoundError, TransportError
+from .models import FlowRef
+from .plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
+
+DONE = "done"
+FAILED = "failed"
+NOT_ATTEMPTED = "not attempted"
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class Outcome:
+    change: Change
+    status: str = NOT_ATTEMPTED
+    result: str = ""  # created / updated / unchanged / deleted / already deleted
+    revision: int | None = None
+    error: str = ""
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def by_status(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == DONE for o in self.outcomes)
+
+    def counts(self) -> dict[str, int]:
+        return {s: len(self.by_status(s)) for s in (DONE, FAILED, NOT_ATTEMPTED)}
+
+
+def referenced_flows(source: str, tenant: str) -> set[FlowRef]:
+    """Flows a source points at: any mapping with string `namespace` and `flowId` (Subflow and
+    ForEachItem tasks, Flow-trigger preconditions and conditions)."""
+    try:
+        data = yaml.load(source, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return set()
+    found: set[FlowRef] = set()
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ns, flow_id = node.get("namespace"), node.get("flowId")
+            if isinstance(ns, str) and isinstance(flow_id, str):
+                found.add(FlowRef(tenant, ns, flow_id))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def dependencies(changes: list[Change]) -> dict[FlowRef, set[FlowRef]]:
+    """For each create/update, the other creates/updates in this plan it references, so that a
+    Subflow's target exists before its caller. (Deletes wait for all writes separately.)"""
+    writes = {c.ref for c in changes if c.action in (CREATE, UPDATE)}
+    deps: dict[FlowRef, set[FlowRef]] = {}
+    for change in changes:
+        if change.action in (CREATE, UPDATE):
+            refs = referenced_flows(change.source or "", change.ref.tenant)
+            deps[change.ref] = (refs & writes) - {change.ref}
+    _break_cycles(deps)
+    return deps
+
+
+def _break_cycles(deps: dict[FlowRef, set[FlowRef]]) -> None:
+    """Flows may call each other; a cycle cannot be ordered, so drop the edges inside it."""
+    state: dict[FlowRef, int] = {}
+
+    def visit(node: FlowRef, path: list[FlowRef]) -> None:
+        state[node] = 1
+        for dep in sorted(deps.get(node, ())):
+            if state.get(dep) == 1:
+                deps[node].discard(dep)
+            elif dep not in state:
+                visit(dep, [*path, node])
+        state[node] = 2
+
+    for node in sorted(deps):
+        if node not in state:
+            visit(node, [])
+
+
+def _apply_one(client_for: Callable[[str], object], change: Change) -> Outcome:
+    client = client_for(change.ref.tenant)
+    ref = change.ref
+    outcome = Outcome(change)
+    if change.action == CREATE:
+        result = client.upsert(change.source, ref.namespace, ref.id)
+        outcome.result, outcome.revision = result.action, result.flow.revision
+    elif change.action == UPDATE:
+        try:
+            flow = client.update_flow(ref.namespace, ref.id, change.source)
+        except NotFoundError:  # deleted since the plan: create it again
+            result = client.upsert(change.source, ref.namespace, ref.id)
+            outcome.result, outcome.revision = result.action, result.flow.revision
+        else:
+            # Kestra keeps the revision when the source is the same (api-facts.md §7).
+            same = change.server_revision is not None and flow.revision == change.server_revision
+            outcome.result, outcome.revision = ("unchanged" if same else "updated"), flow.revision
+    elif change.action == DELETE:
+        try:
+            client.delete_flow(ref.namespace, ref.id)
+            outcome.result = "deleted"
+        except NotFoundError:
+            outcome.result = "already deleted"
+    outcome.status = DONE
+    return outcome
+
+
+def apply_plan(
+    plan: Plan,
+    client,
+    *,
+    parallelism: int = 4,
+    fail_fast: bool = False,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> ApplyResult:
+    """Apply every create/update/delete of ``plan``. Never raises for a single change: each
+    change gets an Outcome (done / failed / not attempted)."""
+    changes = [c for c in plan.changes if c.action in CHANGING]
+    deps = dependencies(changes)
+    outcomes = {c.ref: Outcome(c) for c in changes}
+    pending = {c.ref: c for c in changes}
+    clients: dict[str, object] = {}
+    lock = threading.Lock()
+
+    def client_for(tenant: str):
+        with lock:
+            if tenant not in clients:
+                clients[tenant] = client if tenant == client.tenant else client.with_tenant(tenant)
+            return clients[tenant]
+
+    def run(change: Change) -> Outcome:
+        try:
+            return _apply_one(client_for, change)
+        except TransportError as err:
+            hint = ""
+            if change.action == CREATE:
+                hint = " (the create may have reached the server; a re-run converges)"
+            return Outcome(change, FAILED, error=err.message + hint)
+        except KestraSyncError as err:
+            return Outcome(change, FAILED, error=err.message)
+
+    stop = False
+    running: dict[Future, FlowRef] = {}
+
+    def settled(ref: FlowRef) -> bool:
+        return ref not in pending and ref not in running.values()
+
+    def ready(ref: FlowRef) -> bool:
+        if pending[ref].action == DELETE:  # deletes run last, once every write has settled
+            return all(settled(c.ref) for c in changes if c.action != DELETE)
+        return all(outcomes[b].status == DONE for b in deps.get(ref, ()))
+
+    workers = max(1, parallelism)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while pending and not stop or running:
+            for ref in sorted(pending) if not stop else []:
+                blocked = [
+                    b for b in deps.get(ref, ()) if settled(b) and outcomes[b].status != DONE
+                ]
+                if blocked:
+                    outcomes[ref].error = f"not attempted: it depends on {blocked[0]}, which failed"
+                    del pending[ref]
+                    if on_outcome:
+                        on_outcome(outcomes[ref])
+                elif ready(ref) and len(running) < workers:
+                    # Submit no more than the pool runs at once, so --fail-fast stops promptly.
+                    running[pool.submit(run, pending.pop(ref))] = ref
+            if not running:
+                if pending and not stop:  # cannot happen with an acyclic graph; never spin
+                    for ref in pending:
+                        outcomes[ref].error = "not attempted: its dependencies could not be ordered"
+                    pending.clear()
+                continue
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
+                ref = running.pop(future)
+                outcomes[ref] = future.result()
+                if on_outcome:
+                    on_outcome(outcomes[ref])
+                if outcomes[ref].status == FAILED and fail_fast:
+                    stop = True
+    for ref in pending:
+        outcomes[ref].error = "not attempted: stopped after the first failure (--fail-fast)"
+    return ApplyResult([outcomes[c.ref] for c in sorted(changes, key=lambda c: c.ref)])

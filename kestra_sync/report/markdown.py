@@ -1,0 +1,61 @@
+"""The plan as Markdown, for a pull-request comment or `$GITHUB_STEP_SUMMARY`.
+
+GitHub caps a comment at 65,536 characters; diffs are folded in <details> and cut with a note
+once the document nears that size, so the table of changes is always complete.
+"""
+
+from __future__ import annotations
+
+from ..plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
+from .plantext import summary_line
+
+MAX_CHARS = 60_000
+ICON = {CREATE: "➕", UPDATE: "✏️", DELETE: "🗑️", UNCHANGED: "✅", UNMANAGED: "❔"}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker: str = "") -> str:
+    counts = plan.counts()
+    lines = [marker] if marker else []
+    lines.append(f"### {title}")
+    lines.append("")
+    lines.append(f"**{summary_line(counts)}**")
+    lines.append("")
+    for error in plan.errors:
+        lines.append(f"> [!CAUTION]\n> {_cell(error)}\n")
+    shown = [c for c in sorted(plan.changes, key=lambda c: c.ref) if c.action != UNCHANGED]
+    if shown:
+        lines += ["| | Flow | Action | Details |", "|---|---|---|---|"]
+        for change in shown:
+            details = "; ".join(change.summary + ([change.note] if change.note else []))
+            if change.path:
+                details = f"`{change.path}`" + (f" — {details}" if details else "")
+            revision = f" (r{change.server_revision})" if change.server_revision else ""
+            lines.append(
+                f"| {ICON[change.action]} | `{change.ref}` | {change.action}{revision} "
+                f"| {_cell(details)} |"
+            )
+        lines.append("")
+    elif not plan.errors:
+        lines.append("No changes: the server matches git.")
+        lines.append("")
+    size = sum(len(line) + 1 for line in lines)
+    omitted = 0
+    for change in shown:
+        if change.action != UPDATE or not change.diff:
+            continue
+        block = (
+            f"<details><summary>diff <code>{change.ref}</code></summary>\n\n"
+            f"```diff\n{change.diff}\n```\n\n</details>\n"
+        )
+        if size + len(block) > MAX_CHARS:
+            omitted += 1
+            continue
+        lines.append(block)
+        size += len(block) + 1
+    if omitted:
+        lines.append(f"_{omitted} diff(s) omitted to fit the comment size limit; see the job log._")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,80 @@
+"""The plan for a terminal or a CI log: grouped by tenant then namespace, like `terraform plan`.
+
+Unchanged flows are counted, not listed (hundreds of them would hide the changes);
+`show_unchanged=True` lists them too. Colour only when asked (the CLI decides from the tty and
+NO_COLOR), so the same text is readable in a log file.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
+
+SYMBOL = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "=", UNMANAGED: "?"}
+COLOUR = {CREATE: "green", UPDATE: "yellow", DELETE: "red", UNCHANGED: None, UNMANAGED: "cyan"}
+WORD = {
+    CREATE: "create",
+    UPDATE: "update",
+    DELETE: "delete",
+    UNCHANGED: "unchanged",
+    UNMANAGED: "keep",
+}
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    line = (
+        f"Plan: {counts[CREATE]} to create, {counts[UPDATE]} to update, "
+        f"{counts[DELETE]} to delete, {counts[UNCHANGED]} unchanged"
+    )
+    if counts[UNMANAGED]:
+        line += f", {counts[UNMANAGED]} on the server but not in git"
+    return line + "."
+
+
+def render_plan(
+    plan: Plan, *, color: bool = False, show_unchanged: bool = False, show_diff: bool = True
+) -> str:
+    def style(text: str, fg: str | None = None, **kw) -> str:
+        return click.style(text, fg=fg, **kw) if color and (fg or kw) else text
+
+    out: list[str] = []
+    grouped = plan.by_tenant_namespace()
+    several_tenants = len(grouped) > 1 or any(t != "main" for t in grouped)
+    for tenant, namespaces in grouped.items():
+        if several_tenants:
+            out.append(style(f"tenant {tenant}", bold=True))
+        indent = "  " if several_tenants else ""
+        for namespace, changes in namespaces.items():
+            shown = [c for c in changes if show_unchanged or c.action != UNCHANGED]
+            if not shown:
+                continue
+            out.append(style(f"{indent}namespace {namespace}", bold=True))
+            for change in shown:
+                head = f"{indent}  {SYMBOL[change.action]} {change.ref.id}"
+                detail = WORD[change.action]
+                if change.server_revision is not None:
+                    detail += f" (revision {change.server_revision})"
+                if change.path:
+                    detail += f"  {change.path}"
+                out.append(style(f"{head:<40} {detail}", COLOUR[change.action]))
+                pad = indent + "      "
+                out.extend(pad + line for line in change.summary)
+                if change.note:
+                    out.append(pad + change.note)
+                if show_diff and change.action == UPDATE and change.diff:
+                    for line in change.diff.splitlines():
+                        fg = None
+                        if line.startswith("+") and not line.startswith("+++"):
+                            fg = "green"
+                        elif line.startswith("-") and not line.startswith("---"):
+                            fg = "red"
+                        out.append(style(pad + line, fg))
+    if out:
+        out.append("")
+    out.append(style(summary_line(plan.counts()), bold=True))
+    if not plan.has_changes and not plan.errors:
+        out.append("No changes: the server matches git.")
+    for error in plan.errors:
+        out.append(style(f"error: {error}", "red"))
+    return "\n".join(out) + "\n"

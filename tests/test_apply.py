@@ -1,0 +1,167 @@
+"""apply_plan: every change gets an outcome, order respects references, failures are contained."""
+
+import threading
+from dataclasses import dataclass
+
+from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan, referenced_flows
+from kestra_sync.errors import NotFoundError, ServerError, TransportError
+from kestra_sync.models import FlowRef, RemoteFlow
+from kestra_sync.plan import CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan
+
+
+@dataclass
+class Upserted:
+    action: str
+    flow: RemoteFlow
+    previous_revision: int | None = None
+
+
+class FakeClient:
+    """Records calls; ``fail`` maps flow id -> exception to raise for it."""
+
+    tenant = "main"
+
+    def __init__(self, fail=None, existing=None):
+        self.fail = fail or {}
+        self.existing = dict(existing or {})  # id -> revision
+        self.calls: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def _call(self, op, flow_id):
+        with self.lock:
+            self.calls.append((op, flow_id))
+        if flow_id in self.fail:
+            raise self.fail[flow_id]
+
+    def upsert(self, source, namespace, flow_id):
+        self._call("upsert", flow_id)
+        revision = self.existing.get(flow_id, 0) + 1
+        self.existing[flow_id] = revision
+        return Upserted(
+            "created" if revision == 1 else "updated", RemoteFlow(namespace, flow_id, revision)
+        )
+
+    def update_flow(self, namespace, flow_id, source):
+        self._call("update", flow_id)
+        if flow_id not in self.existing:
+            raise NotFoundError("gone", status=404, method="PUT", path="/x")
+        self.existing[flow_id] += 1
+        return RemoteFlow(namespace, flow_id, self.existing[flow_id])
+
+    def delete_flow(self, namespace, flow_id):
+        self._call("delete", flow_id)
+        if self.existing.pop(flow_id, None) is None:
+            raise NotFoundError("gone", status=404, method="DELETE", path="/x")
+
+
+def change(action, flow_id, source="", revision=None):
+    return Change(action, FlowRef("main", "ns", flow_id), source=source, server_revision=revision)
+
+
+def caller_of(target):
+    return f"id: caller\nnamespace: ns\ntasks:\n  - id: s\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: ns\n    flowId: {target}\n"
+
+
+def test_every_change_is_applied_and_unchanged_ones_are_not_touched():
+    client = FakeClient(existing={"b": 3, "c": 1})
+    plan = Plan(
+        [
+            change(CREATE, "a"),
+            change(UPDATE, "b", revision=3),
+            change(DELETE, "c"),
+            change(UNCHANGED, "d"),
+        ]
+    )
+    result = apply_plan(plan, client)
+    assert result.ok
+    assert {o.change.ref.id: (o.result, o.revision) for o in result.outcomes} == {
+        "a": ("created", 1),
+        "b": ("updated", 4),
+        "c": ("deleted", None),
+    }
+    assert client.calls[-1] == ("delete", "c")  # deletes run last
+    assert all(flow_id != "d" for _, flow_id in client.calls)
+
+
+def test_a_subflow_target_is_created_before_its_caller():
+    client = FakeClient()
+    plan = Plan([change(CREATE, "caller", caller_of("zz-target")), change(CREATE, "zz-target")])
+    apply_plan(plan, client, parallelism=4)
+    assert [c[1] for c in client.calls] == ["zz-target", "caller"]
+
+
+def test_one_failure_does_not_stop_independent_changes():
+    boom = ServerError("POST /api/v1/main/flows: 500", status=500, method="POST", path="/x")
+    client = FakeClient(fail={"b": boom}, existing={"z": 1})
+    plan = Plan(
+        [change(CREATE, "a"), change(CREATE, "b"), change(CREATE, "c"), change(DELETE, "z")]
+    )
+    result = apply_plan(plan, client)
+    assert not result.ok
+    assert result.counts() == {DONE: 3, FAILED: 1, NOT_ATTEMPTED: 0}
+    failed = result.by_status(FAILED)[0]
+    assert failed.change.ref.id == "b" and "500" in failed.error
+
+
+def test_dependents_of_a_failed_flow_are_not_attempted_and_say_why():
+    boom = ServerError("500", status=500, method="POST", path="/x")
+    client = FakeClient(fail={"target": boom})
+    plan = Plan([change(CREATE, "caller", caller_of("target")), change(CREATE, "target")])
+    result = apply_plan(plan, client)
+    caller = next(o for o in result.outcomes if o.change.ref.id == "caller")
+    assert caller.status == NOT_ATTEMPTED
+    assert "depends on ns/target, which failed" in caller.error
+    assert ("upsert", "caller") not in client.calls
+
+
+def test_fail_fast_stops_submitting_after_the_first_failure():
+    boom = ServerError("500", status=500, method="POST", path="/x")
+    client = FakeClient(fail={"a": boom})
+    plan = Plan([change(CREATE, i) for i in "abcd"])
+    result = apply_plan(plan, client, parallelism=1, fail_fast=True)
+    assert [o.status for o in result.outcomes] == [
+        FAILED,
+        NOT_ATTEMPTED,
+        NOT_ATTEMPTED,
+        NOT_ATTEMPTED,
+    ]
+    assert "--fail-fast" in result.outcomes[1].error
+
+
+def test_update_of_a_flow_deleted_meanwhile_recreates_it_and_delete_of_a_missing_flow_converges():
+    client = FakeClient()
+    plan = Plan([change(UPDATE, "a", revision=2), change(DELETE, "gone")])
+    result = apply_plan(plan, client)
+    assert result.ok
+    assert [(o.change.ref.id, o.result) for o in result.outcomes] == [
+        ("a", "created"),
+        ("gone", "already deleted"),
+    ]
+
+
+def test_update_that_the_server_found_identical_is_reported_unchanged():
+    class SameRevision(FakeClient):
+        def update_flow(self, namespace, flow_id, source):
+            return RemoteFlow(namespace, flow_id, 5)
+
+    result = apply_plan(Plan([change(UPDATE, "a", revision=5)]), SameRevision())
+    assert result.outcomes[0].result == "unchanged"
+
+
+def test_a_create_lost_in_transit_says_a_rerun_converges():
+    lost = TransportError("POST http://127.0.0.1:1/api/v1/main/flows: connection dropped")
+    result = apply_plan(Plan([change(CREATE, "a")]), FakeClient(fail={"a": lost}))
+    assert "re-run converges" in result.outcomes[0].error
+
+
+def test_references_are_found_in_subflow_tasks_and_flow_triggers():
+    source = (
+        "id: x\nnamespace: ns\ntasks:\n  - id: s\n    type: io.kestra.plugin.core.flow.Subflow\n"
+        "    namespace: other\n    flowId: child\ntriggers:\n  - id: t\n"
+        "    type: io.kestra.plugin.core.trigger.Flow\n    preconditions:\n      id: p\n"
+        "      flows:\n        - namespace: up\n          flowId: stream\n"
+    )
+    assert referenced_flows(source, "main") == {
+        FlowRef("main", "other", "child"),
+        FlowRef("main", "up", "stream"),
+    }
