@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -74,6 +75,358 @@ class _Group(click.Group):
 def cli(ctx: click.Context, debug: bool) -> None:
     """GitOps for Kestra: validate, plan and apply a directory of flows against a server."""
     ctx.obj = {"debug": debug}
+
+
+# --- shared options ---------------------------------------------------------------------------
+
+
+def server_options(func):
+    """Connection and config options shared by every command that talks to a server.
+    Secrets are better given as KESTRA_PASSWORD / KESTRA_API_TOKEN: flags show up in `ps`."""
+    options = [
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Config file (default: ./kestra-sync.yml or [tool.kestra-sync] in pyproject.toml).",
+        ),
+        click.option("--server", "-s", "url", metavar="URL", help="Kestra URL [env KESTRA_URL]."),
+        click.option("--tenant", help="Tenant [env KESTRA_TENANT; default main]."),
+        click.option("--username", "-u", help="Basic-auth user [env KESTRA_USERNAME]."),
+        click.option("--password", help="Basic-auth password [env KESTRA_PASSWORD, preferred]."),
+        click.option(
+            "--token", help="API token, sent as Bearer (EE) [env KESTRA_API_TOKEN, preferred]."
+        ),
+        click.option(
+            "--timeout", type=float, help="Seconds to wait for each request [default 30]."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def plan_options(func):
+    options = [
+        click.argument("directory", required=False, type=click.Path(path_type=Path)),
+        click.option(
+            "--namespace",
+            "namespaces",
+            multiple=True,
+            metavar="NS",
+            help="A namespace kestra-sync manages even with no flow in git (repeatable).",
+        ),
+        click.option(
+            "--include-children/--no-include-children",
+            default=None,
+            help="Also manage the child namespaces (ns.*) of every namespace in scope.",
+        ),
+        click.option(
+            "--delete/--no-delete",
+            default=None,
+            help="Delete flows that are on the server (in scope) but not in git.",
+        ),
+        click.option(
+            "--allow-empty-namespace",
+            is_flag=True,
+            default=None,
+            help="Allow deletions in a namespace that has no flow left in git.",
+        ),
+        click.option(
+            "--max-deletes",
+            type=int,
+            metavar="N",
+            help="Refuse a plan that deletes more than N flows [default 10].",
+        ),
+        click.option(
+            "--parallelism", type=int, metavar="N", help="Concurrent requests [default 4]."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def settings_from(ctx_params: dict[str, Any]):
+    from .config import load_settings
+
+    names = {
+        "url",
+        "tenant",
+        "username",
+        "password",
+        "token",
+        "timeout",
+        "namespaces",
+        "include_children",
+        "delete",
+        "allow_empty_namespace",
+        "max_deletes",
+        "parallelism",
+        "directory",
+        "layout",
+    }
+    flags = {k: v for k, v in ctx_params.items() if k in names}
+    return load_settings(flags, config_file=ctx_params.get("config_file"))
+
+
+def use_color(choice: str = "auto", stream=None) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def make_client(settings):
+    from .client import KestraClient
+
+    return KestraClient.from_settings(settings)
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@plan_options
+@server_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Output format on stdout.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (with sources and server revisions) for `apply PLAN_FILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 2 when there are, 1 on error (as Terraform).",
+)
+@click.option("--show-unchanged", is_flag=True, help="List unchanged flows too.")
+@click.option("--no-diff", is_flag=True, help="Do not print source diffs of updates.")
+@click.option(
+    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
+)
+def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
+    """Show what apply would change on the server: create, update, delete, unchanged.
+
+    DIRECTORY defaults to the configured flow directory (flows/). Nothing is written to the
+    server. Flows on the server that are not in git are only deleted with --delete.
+    """
+    from .report.planfile import dumps, plan_to_dict
+    from .sync import make_plan
+
+    settings = settings_from(params)
+    client = make_client(settings)
+    result = make_plan(settings, client)
+    _print_warnings(result.warnings)
+    plan_obj = result.plan
+    if out:
+        _write_file(out, dumps(plan_to_dict(plan_obj, result.meta, include_sources=True)))
+        click.echo(f"Saved the plan to {out}; apply it with: kestra-sync apply {out}", err=True)
+    if fmt == "json":
+        click.echo(dumps(plan_to_dict(plan_obj, result.meta)), nl=False)
+    elif fmt == "markdown":
+        from .report.markdown import render_plan_markdown
+
+        click.echo(render_plan_markdown(plan_obj), nl=False)
+    else:
+        from .report.plantext import render_plan
+
+        click.echo(
+            render_plan(
+                plan_obj,
+                color=use_color(color),
+                show_unchanged=show_unchanged,
+                show_diff=not no_diff,
+            ),
+            nl=False,
+        )
+    if plan_obj.errors:
+        sys.exit(EXIT_FAILURE)
+    if detailed_exitcode and plan_obj.has_changes:
+        sys.exit(EXIT_CHANGES)
+
+
+def _print_warnings(diagnostics) -> None:
+    for d in diagnostics:
+        where = f"{d.path}:{d.line}" if d.line else d.path
+        click.echo(f"{where}: {d.severity}: {d.message}", err=True)
+
+
+def _write_file(path: Path, text: str) -> None:
+    from .errors import InputError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"{path}: cannot write: {err.strerror}") from None
+
+
+# --- apply --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@plan_options
+@server_options
+@click.option("--auto-approve", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--fail-fast", is_flag=True, help="Stop starting new changes after the first failure."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Format of the final report on stdout.",
+)
+@click.option(
+    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
+)
+def apply(auto_approve, fail_fast, fmt, color, **params):
+    """Make the server match git: plan, confirm, then create, update and delete.
+
+    DIRECTORY is a flow directory (default: the configured one) or a plan file saved with
+    `plan --out`, which is applied exactly, after checking that the server has not changed since.
+    Exit 0 when every change was applied, 1 when any failed (each is listed, a re-run converges).
+    """
+    from .apply import apply_plan
+    from .report.plantext import render_plan
+
+    target = params.get("directory")
+    saved = target is not None and target.is_file()
+    if saved:
+        params["directory"] = None
+    settings = settings_from(params)
+    client = make_client(settings)
+    color_err = use_color(color, sys.stderr)
+    if saved:
+        from .report.planfile import load_plan_file
+        from .sync import check_saved_plan
+
+        plan_obj, meta = load_plan_file(target)
+        check_saved_plan(plan_obj, client, parallelism=settings.parallelism)
+        result_meta = meta
+    else:
+        from .sync import make_plan
+
+        result = make_plan(settings, client)
+        _print_warnings(result.warnings)
+        plan_obj, result_meta = result.plan, result.meta
+        if plan_obj.errors:
+            click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False)
+            sys.exit(EXIT_FAILURE)
+    click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False)
+    if not plan_obj.has_changes:
+        _report_apply(None, plan_obj, result_meta, fmt, color)
+        return
+    if not auto_approve and not saved:
+        if not sys.stdin.isatty():
+            from .errors import ConfigError
+
+            raise ConfigError(
+                "apply needs confirmation but there is no terminal to ask on",
+                hint="review the plan, then pass --auto-approve (CI) or apply a saved plan file",
+            )
+        click.confirm("Apply these changes?", abort=True, err=True)
+
+    def progress(outcome):
+        from .report.applytext import outcome_line
+
+        click.echo(outcome_line(outcome, color=color_err), err=True)
+
+    outcome = apply_plan(
+        plan_obj, client, parallelism=settings.parallelism, fail_fast=fail_fast, on_outcome=progress
+    )
+    _report_apply(outcome, plan_obj, result_meta, fmt, color)
+    if not outcome.ok:
+        sys.exit(EXIT_FAILURE)
+
+
+def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
+    from .apply import ApplyResult
+    from .report.applytext import outcomes_to_list, render_apply
+
+    outcome = outcome or ApplyResult()
+    if fmt == "json":
+        from .report.planfile import dumps, plan_to_dict
+
+        data = plan_to_dict(plan_obj, meta)
+        data["apply"] = {"summary": outcome.counts(), "outcomes": outcomes_to_list(outcome)}
+        click.echo(dumps(data), nl=False)
+    elif fmt == "markdown":
+        from .report.markdown import render_apply_markdown
+
+        click.echo(render_apply_markdown(outcome), nl=False)
+    else:
+        click.echo(render_apply(outcome, color=use_color(color)), nl=False)
+
+
+# --- pull ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    required=True,
+    metavar="NS",
+    help="Namespace to pull (repeatable).",
+)
+@click.option(
+    "--include-children/--no-include-children",
+    default=None,
+    help="Also pull the child namespaces (ns.*).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["nested", "dotted"]),
+    help="File layout for new files [default: the configured layout, else nested].",
+)
+@click.option("--overwrite", is_flag=True, help="Replace local files whose content differs.")
+@server_options
+def pull(namespaces, layout, overwrite, **params):
+    """Write the server's flows into DIRECTORY, byte for byte, to adopt kestra-sync on a server
+    that already has flows. A `plan` right after a `pull` shows no changes."""
+    from .flows import scan
+    from .pull import write_flows
+
+    settings = settings_from(params)
+    client = make_client(settings)
+    directory = settings.directory
+    layout = layout or (settings.layout if settings.layout != "none" else "nested")
+    existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []
+    remote = []
+    for namespace in namespaces:
+        remote += client.namespace_flows(namespace, include_children=settings.include_children)
+    result = write_flows(remote, directory, layout=layout, existing=existing, overwrite=overwrite)
+    for ref, path in result.written:
+        click.echo(f"wrote      {path}  ({ref})")
+    for ref, path in result.unchanged:
+        click.echo(f"unchanged  {path}  ({ref})")
+    for ref, path in result.conflicts:
+        click.echo(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
+    click.echo(
+        f"Pulled {len(remote)} flow(s): {len(result.written)} written, "
+        f"{len(result.unchanged)} unchanged, {len(result.conflicts)} kept because they differ.",
+        err=True,
+    )
+    if result.conflicts:
+        click.echo(
+            "hint: review those files, or pass --overwrite to take the server's version", err=True
+        )
+        sys.exit(EXIT_FAILURE)
 
 
 def main(argv: list[str] | None = None) -> None:

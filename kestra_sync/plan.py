@@ -239,3 +239,33 @@ def build_plan(
             "check that the flow directory is complete, then raise --max-deletes if intended"
         )
     return plan
+
+
+def find_drift(plan: Plan, snapshot: Snapshot) -> list[str]:
+    """What changed on the server since a saved plan was made (empty = the plan is current).
+
+    A saved plan records the revision of every flow it read; applying it when any of them has
+    moved would apply a diff nobody reviewed (Terraform's "Saved plan is stale").
+    """
+    drift = [
+        f"could not read namespace {lst.scope.namespace}: {lst.error}" for lst in snapshot.failed()
+    ]
+    now = {
+        f.ref: f for lst in snapshot.listings if not lst.error for f in lst.flows if not f.deleted
+    }
+    planned = {c.ref for c in plan.changes}
+    for change in sorted(plan.changes, key=lambda c: c.ref):
+        current = now.get(change.ref)
+        if change.server_revision is None:
+            if current is not None:
+                drift.append(f"{change.ref} now exists on the server (revision {current.revision})")
+        elif current is None:
+            drift.append(f"{change.ref} was deleted on the server since the plan")
+        elif current.revision != change.server_revision:
+            drift.append(
+                f"{change.ref} changed on the server since the plan "
+                f"(revision {change.server_revision} -> {current.revision})"
+            )
+    for ref in sorted(set(now) - planned):
+        drift.append(f"{ref} appeared on the server since the plan (revision {now[ref].revision})")
+    return drift

@@ -13,6 +13,7 @@ from kestra_sync.plan import (
     Scope,
     Snapshot,
     build_plan,
+    find_drift,
     normalize_source,
     scopes_for,
 )
@@ -206,3 +207,23 @@ def test_summary_compares_labels_as_maps_whatever_their_form():
 def test_flow_ref_label_shows_tenant_only_when_not_main():
     assert str(FlowRef("main", "a", "b")) == "a/b"
     assert str(FlowRef("acme", "a", "b")) == "acme:a/b"
+
+
+def test_saved_plan_is_current_when_nothing_moved():
+    plan = build_plan([local(HELLO)], snap(remote(HELLO, 3)))
+    assert find_drift(plan, snap(remote(HELLO, 3))) == []
+
+
+def test_drift_names_each_flow_that_moved_since_the_plan():
+    other = HELLO.replace("id: hello", "id: other")
+    newcomer = HELLO.replace("id: hello", "id: newcomer")
+    plan = build_plan([local(HELLO), local(other)], snap(remote(HELLO, 3)))
+    now = snap(remote(HELLO, 4), remote(other, 1), remote(newcomer, 1))
+    assert find_drift(plan, now) == [
+        "company.team/hello changed on the server since the plan (revision 3 -> 4)",
+        "company.team/other now exists on the server (revision 1)",
+        "company.team/newcomer appeared on the server since the plan (revision 1)",
+    ]
+    assert find_drift(plan, snap()) == [
+        "company.team/hello was deleted on the server since the plan"
+    ]

@@ -59,3 +59,28 @@ def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker:
     if omitted:
         lines.append(f"_{omitted} diff(s) omitted to fit the comment size limit; see the job log._")
     return "\n".join(lines) + "\n"
+
+
+def render_apply_markdown(result, *, title: str = "kestra-sync apply") -> str:
+    from ..apply import DONE, FAILED, NOT_ATTEMPTED
+
+    counts = result.counts()
+    icon = {DONE: "✅", FAILED: "❌", NOT_ATTEMPTED: "⏭️"}
+    lines = [
+        f"### {title}",
+        "",
+        f"**{counts[DONE]} done, {counts[FAILED]} failed, {counts[NOT_ATTEMPTED]} not attempted.**",
+        "",
+    ]
+    if result.outcomes:
+        lines += ["| | Flow | Action | Result |", "|---|---|---|---|"]
+        for o in result.outcomes:
+            outcome = o.result if o.status == DONE else o.error
+            if o.revision is not None:
+                outcome += f" (r{o.revision})"
+            lines.append(
+                f"| {icon[o.status]} | `{o.change.ref}` | {o.change.action} | {_cell(outcome)} |"
+            )
+    else:
+        lines.append("Nothing to do: the server matches git.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,78 @@
+"""Write the server's flows into a directory so a team can adopt kestra-sync on a server that
+already has flows. Files get the server's source byte for byte, so a `plan` right after a
+`pull` shows no changes.
+
+A file that already holds the flow (wherever it sits) is updated in place; a file whose content
+differs is only overwritten with ``overwrite=True``, so a pull never silently discards local
+work.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .models import FlowRef, LocalFlow, RemoteFlow
+from .plan import sources_equal
+
+
+@dataclass
+class PullResult:
+    written: list[tuple[FlowRef, Path]] = field(default_factory=list)
+    unchanged: list[tuple[FlowRef, Path]] = field(default_factory=list)
+    conflicts: list[tuple[FlowRef, Path]] = field(default_factory=list)  # differ, not overwritten
+
+
+def layout_path(directory: Path, namespace: str, flow_id: str, layout: str) -> Path:
+    """Where a flow belongs: nested = <dir>/<ns as folders>/<id>.yml, dotted = <dir>/<ns>/<id>.yml."""
+    if layout == "dotted":
+        return directory / namespace / f"{flow_id}.yml"
+    return directory.joinpath(*namespace.split(".")) / f"{flow_id}.yml"
+
+
+def _write_exact(path: Path, text: str) -> None:
+    """Write ``text`` as UTF-8 without newline translation, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_flows(
+    remote: list[RemoteFlow],
+    directory: Path,
+    *,
+    layout: str = "nested",
+    existing: list[LocalFlow] | None = None,
+    overwrite: bool = False,
+) -> PullResult:
+    by_ref = {f.ref: f for f in existing or [] if f.ref is not None}
+    result = PullResult()
+    for flow in sorted(remote, key=lambda f: f.ref):
+        if flow.deleted:
+            continue
+        if flow.source is None:
+            raise InputError(f"{flow.ref}: the server listing carried no source to write")
+        local = by_ref.get(flow.ref)
+        path = (
+            Path(local.path) if local else layout_path(directory, flow.namespace, flow.id, layout)
+        )
+        if local is not None and local.source == flow.source:
+            result.unchanged.append((flow.ref, path))
+            continue
+        if path.exists() and not overwrite:
+            current = local.source if local else None
+            if current is None or not sources_equal(current, flow.source):
+                result.conflicts.append((flow.ref, path))
+                continue
+        _write_exact(path, flow.source)
+        result.written.append((flow.ref, path))
+    return result

@@ -1,0 +1,117 @@
+"""The library entry points behind `plan`, `apply` and `pull`, usable from Python:
+
+    settings = load_settings({"url": "http://localhost:8080"})
+    client = KestraClient.from_settings(settings)
+    result = make_plan(settings, client)
+    outcome = apply_plan(result.plan, client)
+
+Each step is one call into a module that does one job: scan + validate (flows, validate),
+read the server (snapshot), compare (plan), write (apply).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .errors import KestraSyncError, PlanError
+from .models import Diagnostic, LocalFlow
+from .plan import Plan, build_plan, find_drift, scopes_for
+from .snapshot import read_snapshot
+
+
+class InvalidFlowsError(KestraSyncError):
+    """Local flows failed offline validation: nothing was sent to the server."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        errors = [d for d in diagnostics if d.is_error]
+        first = errors[0]
+        where = f"{first.path}:{first.line}" if first.line else first.path
+        super().__init__(
+            f"{len(errors)} error(s) in local flows, first: {where}: {first.message}",
+            hint="run `kestra-sync validate` for every problem; nothing was sent to the server",
+        )
+        self.diagnostics = diagnostics
+
+
+@dataclass
+class PlanResult:
+    plan: Plan
+    meta: dict[str, Any] = field(default_factory=dict)
+    local: list[LocalFlow] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def load_local_flows(settings: Settings) -> tuple[list[LocalFlow], list[Diagnostic]]:
+    """Scan every configured directory and validate offline; raise if any flow is invalid."""
+    from .flows import scan
+    from .validate import validate_offline
+
+    flows: list[LocalFlow] = []
+    diagnostics: list[Diagnostic] = []
+    for tenant, directory in settings.directories().items():
+        scanned = scan(directory, tenant=tenant)
+        flows += scanned.flows
+        diagnostics += scanned.diagnostics
+    diagnostics += validate_offline(flows, layout=settings.layout, roots=settings.directories())
+    if any(d.is_error for d in diagnostics):
+        raise InvalidFlowsError(diagnostics)
+    return flows, diagnostics
+
+
+def plan_meta(settings: Settings, client) -> dict[str, Any]:
+    from .gitinfo import git_info
+
+    first_dir = next(iter(settings.directories().values()))
+    return {
+        "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "server": client.display_url,
+        "git": git_info(Path(first_dir)),
+        "options": {
+            "delete": settings.delete,
+            "allow_empty_namespace": settings.allow_empty_namespace,
+            "max_deletes": settings.max_deletes,
+            "include_children": settings.include_children,
+        },
+    }
+
+
+def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) -> PlanResult:
+    """Scan (unless ``local`` is given), read the server per namespace, and compare."""
+    from .semantic import summarize
+
+    warnings: list[Diagnostic] = []
+    if local is None:
+        local, warnings = load_local_flows(settings)
+    managed = {settings.tenant: list(settings.namespaces)} if settings.namespaces else {}
+    scopes = scopes_for(local, managed, include_children=settings.include_children)
+    snapshot = read_snapshot(client, scopes, parallelism=settings.parallelism)
+    plan = build_plan(
+        local,
+        snapshot,
+        delete=settings.delete,
+        allow_empty_namespace=settings.allow_empty_namespace,
+        max_deletes=settings.max_deletes,
+        summarize=summarize,
+    )
+    return PlanResult(plan, plan_meta(settings, client), local, warnings)
+
+
+def check_saved_plan(plan: Plan, client, *, parallelism: int = 4) -> None:
+    """Refuse to apply a saved plan that has errors or that the server has moved away from."""
+    if plan.errors:
+        raise PlanError(
+            "the saved plan has errors and cannot be applied: " + "; ".join(plan.errors),
+            hint="fix the cause and make a new plan",
+        )
+    drift = find_drift(plan, read_snapshot(client, plan.scopes, parallelism=parallelism))
+    if drift:
+        shown = "; ".join(drift[:5]) + (f"; and {len(drift) - 5} more" if len(drift) > 5 else "")
+        raise PlanError(
+            f"the saved plan is stale: {shown}",
+            hint="the server changed since the plan was made; run `kestra-sync plan` again "
+            "and review the new plan",
+        )

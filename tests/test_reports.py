@@ -1,0 +1,126 @@
+"""Renderers: what a reviewer reads in a terminal, a PR comment, and the JSON contract."""
+
+import json
+
+import pytest
+
+from kestra_sync.apply import DONE, FAILED, ApplyResult, Outcome
+from kestra_sync.errors import InputError
+from kestra_sync.models import FlowRef
+from kestra_sync.plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan, Scope
+from kestra_sync.report.applytext import render_apply
+from kestra_sync.report.markdown import MAX_CHARS, render_plan_markdown
+from kestra_sync.report.planfile import dumps, load_plan_file, plan_to_dict
+from kestra_sync.report.plantext import render_plan
+
+
+def ref(flow_id, ns="company.team", tenant="main"):
+    return FlowRef(tenant, ns, flow_id)
+
+
+def sample_plan():
+    return Plan(
+        [
+            Change(CREATE, ref("new"), path="flows/new.yml", source="id: new\n"),
+            Change(
+                UPDATE,
+                ref("etl"),
+                path="flows/etl.yml",
+                source="id: etl\n",
+                server_revision=4,
+                diff="--- server\n+++ local\n@@ -1 +1 @@\n-a: 1\n+a: 2",
+                summary=["task load changed (uri)"],
+            ),
+            Change(DELETE, ref("old"), server_revision=2),
+            Change(UNCHANGED, ref("same"), path="flows/same.yml", server_revision=9),
+            Change(UNMANAGED, ref("ui"), server_revision=1, note="not managed by git"),
+        ],
+        scopes=[Scope("main", "company.team")],
+    )
+
+
+def test_text_plan_lists_changes_hides_unchanged_and_counts_everything():
+    text = render_plan(sample_plan())
+    assert "+ new" in text and "~ etl" in text and "- old" in text and "? ui" in text
+    assert "same" not in text
+    assert "task load changed (uri)" in text and "+a: 2" in text
+    assert text.strip().endswith(
+        "Plan: 1 to create, 1 to update, 1 to delete, 1 unchanged, 1 on the server but not in git."
+    )
+    assert "\x1b[" not in text  # no colour unless asked
+    assert "\x1b[" in render_plan(sample_plan(), color=True)
+
+
+def test_text_plan_groups_by_tenant_when_several():
+    plan = Plan([Change(CREATE, ref("a")), Change(CREATE, ref("a", tenant="acme"))])
+    text = render_plan(plan)
+    assert text.index("tenant acme") < text.index("tenant main")
+
+
+def test_markdown_plan_has_a_table_row_per_change_and_folds_diffs():
+    md = render_plan_markdown(sample_plan(), marker="<!-- kestra-sync -->")
+    assert md.startswith("<!-- kestra-sync -->\n### kestra-sync plan")
+    assert "| ✏️ | `company.team/etl` | update (r4) |" in md
+    assert "<details><summary>diff <code>company.team/etl</code>" in md
+    assert "`company.team/same`" not in md
+
+
+def test_markdown_stays_under_the_comment_limit():
+    big = "\n".join(f"+line {i}" for i in range(3000))
+    changes = [Change(UPDATE, ref(f"f{i}"), server_revision=1, diff=big) for i in range(10)]
+    md = render_plan_markdown(Plan(changes))
+    assert len(md) < MAX_CHARS + 2000
+    assert "omitted to fit the comment size limit" in md
+    assert md.count("| ✏️ |") == 10  # the table is always complete
+
+
+def test_json_plan_shape_is_stable_and_round_trips_through_a_saved_file(tmp_path):
+    meta = {"created_at": "2026-01-01T00:00:00Z", "server": "http://h:1", "git": None}
+    data = plan_to_dict(sample_plan(), meta, include_sources=True)
+    assert data["format_version"] == 1
+    assert data["summary"] == {
+        "create": 1,
+        "update": 1,
+        "delete": 1,
+        "unchanged": 1,
+        "unmanaged": 1,
+    }
+    assert [c["id"] for c in data["changes"]] == ["etl", "new", "old", "same", "ui"]
+    path = tmp_path / "plan.json"
+    path.write_text(dumps(data))
+    plan, loaded = load_plan_file(path)
+    assert loaded["server"] == "http://h:1"
+    assert {c.ref.id: c.server_revision for c in plan.changes}["etl"] == 4
+    assert plan.counts() == sample_plan().counts()
+
+
+def test_stdout_json_plan_carries_no_sources_and_cannot_be_applied(tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text(dumps(plan_to_dict(sample_plan(), {})))
+    with pytest.raises(InputError, match="only plans saved with --out can be applied"):
+        load_plan_file(path)
+
+
+@pytest.mark.parametrize("content", ["not json", "[]", json.dumps({"format_version": 99})])
+def test_unreadable_plan_files_are_refused_with_the_file_name(tmp_path, content):
+    path = tmp_path / "plan.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match="plan.json"):
+        load_plan_file(path)
+
+
+def test_apply_report_lists_what_was_not_done():
+    result = ApplyResult(
+        [
+            Outcome(Change(CREATE, ref("a")), DONE, "created", 1),
+            Outcome(Change(UPDATE, ref("b")), FAILED, error="PUT ...: 500 Internal server error"),
+            Outcome(
+                Change(DELETE, ref("c")), error="not attempted: stopped after the first failure"
+            ),
+        ]
+    )
+    text = render_apply(result)
+    assert text.startswith("Apply: 1 done, 1 failed, 1 not attempted.")
+    assert "FAILED  update company.team/b: PUT ...: 500" in text
+    assert "skipped delete company.team/c" in text
+    assert "run the same command again" in text
