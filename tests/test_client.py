@@ -41,15 +41,20 @@ SOURCE = (
 )
 
 
-@pytest.fixture(autouse=True)
-def rsps():
-    """Every test runs under responses: an unmocked request never leaves the machine, and a
-    test that made one fails here even if the client turned it into an error."""
+def mocked_http():
+    """Run a test under responses: an unmocked request never leaves the machine, and a test
+    that made one fails here even if the client turned it into an error. Every test module of
+    the client uses it as an autouse fixture."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
         for call in mock.calls:
             if isinstance(call.response, Exception) and "Responses" in str(call.response):
                 pytest.fail(f"unmocked HTTP request: {call.request.method} {call.request.url}")
+
+
+@pytest.fixture(autouse=True)
+def rsps():
+    yield from mocked_http()
 
 
 @pytest.fixture

@@ -121,10 +121,15 @@ def split_url(url: str) -> tuple[str, str | None, str | None]:
 
 
 def redact_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+    """The URL with any ``user:password@`` replaced by ``***@`` (even in a malformed URL)."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        netloc, tail = rest[:end], rest[end:]
+        if "@" in netloc:
+            netloc = "***@" + netloc.rpartition("@")[2]
+        return scheme + sep + netloc + tail
+    return "***@" + url.rpartition("@")[2] if "@" in url else url
 
 
 def tenant_path(tenant: str, *segments: str) -> str:
@@ -334,7 +339,9 @@ class Transport:
             cls = InvalidFlowError
             if "already exists" in (server_message or "").lower():
                 cls = AlreadyExistsError
-            extra["violations"] = violations
+            extra["violations"] = [
+                (self.redact(p) or "", self.redact(m) or "") for p, m in violations
+            ]
         elif status == 409:
             cls = ConflictError
         elif status >= 500:
