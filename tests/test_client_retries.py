@@ -221,3 +221,23 @@ def test_refused_connection_names_host_and_port(rsps, monkeypatch):
         e.value
     )
     assert "Passw0rdX" not in str(e.value) + (e.value.hint or "")
+
+
+def test_delete_whose_lost_reply_is_retried_into_a_404_counts_as_done(rsps):
+    not_found = b'{"message":"Not Found"}'
+    script = [(204, {}, b"", 0.5), (404, JSON, not_found, 0)]
+    with _Server(script) as server:
+        rsps.add_passthru(server.url)
+        c = KestraClient(server.url, timeout=0.2, retries=1, backoff=0)
+        assert c.delete_flow("company.team", "hello") is None
+        assert [m for m, _ in server.requests] == ["DELETE", "DELETE"]
+
+
+def test_delete_of_a_missing_flow_without_retry_is_still_not_found(rsps):
+    from kestra_sync.errors import NotFoundError
+
+    with _Server([(404, JSON, b'{"message":"Not Found"}', 0)]) as server:
+        rsps.add_passthru(server.url)
+        c = KestraClient(server.url, retries=1, backoff=0)
+        with pytest.raises(NotFoundError):
+            c.delete_flow("company.team", "hello")

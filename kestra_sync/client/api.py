@@ -154,12 +154,13 @@ class KestraClient:
     def delete_flow(self, namespace: str, flow_id: str, missing_ok: bool = False) -> None:
         """``DELETE /flows/{ns}/{id}``: 204, no body (the spec also lists 200). The server keeps
         the flow as a ``deleted`` revision. A missing flow gives NotFoundError unless
-        ``missing_ok``; note that a DELETE retried after a lost reply also answers 404."""
+        ``missing_ok``. A 404 that answers a *retried* DELETE counts as done: the attempt whose
+        reply was lost (a read timeout, a 502 from a proxy) is what deleted it."""
         path = self._path(namespace, flow_id)
         try:
             self.http.request("DELETE", path)
-        except NotFoundError:
-            if not missing_ok:
+        except NotFoundError as err:
+            if not (missing_ok or getattr(err, "retried", False)):
                 raise
 
     # -- listings --------------------------------------------------------------------------

@@ -253,7 +253,12 @@ class Transport:
             raise self._transport_error(method, path, exc) from None
         if 200 <= resp.status_code < 300:
             return resp
-        raise self.api_error(method, path, resp)
+        err = self.api_error(method, path, resp)
+        # urllib3 leaves the attempts it made on the final response: a DELETE whose first
+        # attempt was applied but whose reply was lost answers 404 on the retry.
+        history = getattr(getattr(resp.raw, "retries", None), "history", None)
+        err.retried = bool(history)  # type: ignore[attr-defined]
+        raise err
 
     def _transport_error(self, method: str, path: str, exc: Exception) -> TransportError:
         exc_types = requests.exceptions
