@@ -664,3 +664,24 @@ def test_with_tenant_shares_the_session_and_changes_the_path(rsps, client):
 def test_empty_tenant_is_refused():
     with pytest.raises(ConfigError):
         KestraClient(URL, tenant="")
+
+
+def test_client_is_a_context_manager_that_closes_its_session(monkeypatch):
+    closed = []
+    with KestraClient(URL) as c:
+        monkeypatch.setattr(c.http.session, "close", lambda: closed.append(True))
+    assert closed == [True]
+
+
+def test_from_settings_built_by_load_settings_from_the_environment(rsps, tmp_path):
+    from kestra_sync.config import load_settings
+
+    env = {
+        "KESTRA_URL": URL + "/",
+        "KESTRA_USERNAME": "admin@kestra.io",
+        "KESTRA_PASSWORD": "Secret123",
+    }
+    c = KestraClient.from_settings(load_settings({}, env=env, cwd=tmp_path))
+    rsps.get(f"{FLOWS}/distinct-namespaces", json=[])
+    c.distinct_namespaces()
+    assert rsps.calls[0].request.headers["Authorization"].startswith("Basic ")

@@ -97,6 +97,16 @@ class KestraClient:
         """The same server, session and credentials, another tenant."""
         return KestraClient("", tenant=tenant, _transport=self.http)
 
+    def close(self) -> None:
+        """Close the session's pooled connections (shared with ``with_tenant`` clients)."""
+        self.http.session.close()
+
+    def __enter__(self) -> KestraClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def base_url(self) -> str:
         return self.http.base_url

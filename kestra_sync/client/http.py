@@ -183,7 +183,7 @@ class Transport:
         elif username or password:
             raise ConfigError(
                 "basic auth needs both a username and a password",
-                hint="set both KESTRA_USERNAME and KESTRA_PASSWORD (or --username/--password)",
+                hint="set both KESTRA_USERNAME and KESTRA_PASSWORD",
             )
         adapter = HTTPAdapter(max_retries=make_retry(retries, backoff, IDEMPOTENT))
         session.mount("http://", adapter)
@@ -378,7 +378,7 @@ class Transport:
                 "since 0.24 it requires basic auth (KESTRA_USERNAME/KESTRA_PASSWORD)"
             )
         if self.has_credentials:
-            return "check KESTRA_USERNAME/KESTRA_PASSWORD (or --username/--password)"
+            return "check KESTRA_USERNAME/KESTRA_PASSWORD"
         return (
             "the server requires credentials: set KESTRA_USERNAME/KESTRA_PASSWORD "
             "(Kestra OSS >= 0.24 always requires basic auth) or KESTRA_API_TOKEN (Enterprise)"
