@@ -107,3 +107,9 @@ class UnexpectedResponseError(KestraSyncError):
         self.status = status
         self.method = method
         self.path = path
+
+
+class IncompleteListingError(PlanError):
+    """A listing of the server's flows could not be proven complete (a short page, a total that
+    changed between pages, an export that disagrees with the search). Raised instead of returning
+    a partial list, because a caller that deletes what is missing must never act on one."""

@@ -1,0 +1,18 @@
+"""A thin client for Kestra's flows REST API over ``requests`` (why not kestrapy:
+python-anchors.md A.3).
+
+- ``http``: the session, auth, timeouts, retries and the status -> typed error mapping;
+- ``wire``: reading Kestra's JSON and zip replies and shaping request bodies (pure functions);
+- ``api``: ``KestraClient``, one method per REST call plus the careful compositions.
+"""
+
+from .api import KestraClient
+from .wire import UpsertResult, ValidationResult, same_source, source_without_revision
+
+__all__ = [
+    "KestraClient",
+    "UpsertResult",
+    "ValidationResult",
+    "same_source",
+    "source_without_revision",
+]

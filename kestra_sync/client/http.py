@@ -1,0 +1,448 @@
+"""Transport: one ``requests.Session``, auth, timeouts, retries, and status -> typed error.
+
+Everything that touches credentials lives here, so that one function (``Transport.redact``) can
+guarantee no password, token or ``Authorization`` value ever reaches an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase, HTTPBasicAuth
+from urllib3.util.retry import Retry
+
+from .. import __version__
+from ..errors import (
+    AlreadyExistsError,
+    ApiError,
+    AuthError,
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    InvalidFlowError,
+    NotFoundError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
+from ..models import DEFAULT_TENANT
+
+JSON = "application/json"
+# Request bodies carrying flow source: Kestra's MediaType.APPLICATION_YAML (api-facts.md §3).
+# From 1.3 another type gets 415; on 0.23-1.2 it was routed to the hidden JSON handlers (§5).
+YAML = "application/x-yaml"
+# /export/* declare produces=application/octet-stream (kestra FlowController.exportFlowsByQuery);
+# kestrapy's BaseApi sends this Accept for downloads too.
+OCTET = "application/octet-stream"
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+MAX_REDIRECTS = 5  # pip-audit caps redirects at 5 too (python-anchors.md D.3)
+BODY_EXCERPT = 300
+# Retried statuses (python-anchors.md D.3). 500 is not retried: Kestra maps any unexpected
+# exception to 500 "Internal server error: ..." (api-facts.md §5), which a retry will not fix.
+RETRY_STATUSES = (429, 502, 503, 504)
+# Idempotent methods only. A PUT repeated with the same source is a no-op on the server (same
+# source -> same revision, api-facts.md §7); a repeated DELETE answers 404 (see delete_flow).
+# POST create is never retried blindly: a timed-out POST may have been applied, and re-running
+# the upsert (create -> 422 already exists -> compare -> PUT) converges safely instead.
+IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
+
+
+class CappedRetry(Retry):
+    """urllib3 ``Retry`` that honours ``Retry-After`` (429/503) but never sleeps longer than
+    ``RETRY_AFTER_MAX`` seconds, so a misconfigured proxy cannot stall a CI job for an hour."""
+
+    RETRY_AFTER_MAX = 30.0
+
+    def get_retry_after(self, response: Any) -> float | None:
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, self.RETRY_AFTER_MAX)
+
+
+def make_retry(retries: int, backoff: float, methods: frozenset[str]) -> Retry:
+    # Connect errors are retried for every method (urllib3 does so regardless of
+    # allowed_methods): nothing reached the server, so even a POST is safe to resend.
+    return CappedRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        backoff_factor=backoff,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=methods,
+        respect_retry_after_header=True,
+        raise_on_status=False,  # hand the final response back; we map its status ourselves
+    )
+
+
+class BearerAuth(AuthBase):
+    """``Authorization: Bearer <token>`` (Kestra EE API tokens, api-facts.md §2).
+
+    An AuthBase rather than a plain session header so that requests drops it on a redirect to
+    another host, and so that a ~/.netrc entry cannot silently replace it."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self.token}"
+        return r
+
+
+def split_url(url: str) -> tuple[str, str | None, str | None]:
+    """``http://user:pass@host:8080/prefix/`` -> (``http://host:8080/prefix``, user, pass).
+
+    Userinfo in the URL is accepted (a single KESTRA_URL secret is common in CI) but moved into
+    basic auth at once, so the base URL we keep, log and put in messages never carries it."""
+    if not url or not isinstance(url, str):
+        raise ConfigError(
+            "no Kestra server URL given",
+            hint="pass --server http://host:8080 or set KESTRA_URL",
+        )
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = redact_userinfo(url)
+        raise ConfigError(
+            f"invalid Kestra server URL {shown!r}: it must look like http://host:8080",
+            hint="pass --server http://host:8080 or set KESTRA_URL",
+        )
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    netloc = parts.netloc.rpartition("@")[2]
+    base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    return base, user, password
+
+
+def redact_userinfo(url: str) -> str:
+    """The URL with any ``user:password@`` replaced by ``***@`` (even in a malformed URL)."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        netloc, tail = rest[:end], rest[end:]
+        if "@" in netloc:
+            netloc = "***@" + netloc.rpartition("@")[2]
+        return scheme + sep + netloc + tail
+    return "***@" + url.rpartition("@")[2] if "@" in url else url
+
+
+def tenant_path(tenant: str, *segments: str) -> str:
+    """``/api/v1/{tenant}/flows/...`` with every segment quoted with ``safe=""`` (as kestrapy's
+    ``base_api.py::_tenant_path`` does): a ``/`` or ``?`` in an id can never change the route."""
+    return "/".join(["/api/v1", quote(tenant, safe="")] + [quote(s, safe="") for s in segments])
+
+
+class Transport:
+    """The session and everything about talking HTTP to one server (any tenant)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        timeout: float = 30.0,
+        verify: bool | str = True,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ):
+        self.base_url, url_user, url_password = split_url(url)
+        parts = urlsplit(self.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.origin = f"{parts.scheme}://{parts.hostname}:{port}"  # for messages: no userinfo
+        if username is None and password is None:
+            username, password = url_user, url_password
+        self.username = username
+        self._secrets = [s for s in (password, token) if s]
+        if username and password:
+            raw = f"{username}:{password}".encode()
+            self._secrets.append(base64.b64encode(raw).decode("ascii"))
+            self._secrets.append(quote(password, safe=""))
+        self.timeout = (min(DEFAULT_CONNECT_TIMEOUT, timeout), timeout)
+        self.retries = retries
+        self.backoff = backoff
+        self.uses_token = bool(token)
+        self.has_credentials = bool(token or (username and password))
+
+        session = requests.Session()
+        session.max_redirects = MAX_REDIRECTS
+        session.verify = verify
+        session.headers["User-Agent"] = f"kestra-sync/{__version__}"
+        session.headers["Accept"] = JSON
+        if token:
+            session.auth = BearerAuth(token)  # a token wins over username/password (EE)
+        elif username and password:
+            session.auth = HTTPBasicAuth(username, password)
+        elif username or password:
+            raise ConfigError(
+                "basic auth needs both a username and a password",
+                hint="set both KESTRA_USERNAME and KESTRA_PASSWORD",
+            )
+        adapter = HTTPAdapter(max_retries=make_retry(retries, backoff, IDEMPOTENT))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        self.session = session
+        self._mounted: set[str] = set()
+
+    def allow_post_retries(self, path: str) -> None:
+        """Retry POSTs to ``path`` (and below) like idempotent requests.
+
+        Used for ``POST /flows/validate``: it only parses and validates (FlowService.validate
+        never writes), so a retry after a 503 or a read timeout cannot change anything.
+        (``POST /export/by-ids`` is read-only as well; kestra-sync does not use it.) requests
+        picks the longest mounted prefix, so this adapter wins for that URL only."""
+        prefix = self.base_url + path
+        if prefix in self._mounted:
+            return
+        methods = IDEMPOTENT | {"POST"}
+        adapter = HTTPAdapter(max_retries=make_retry(self.retries, self.backoff, methods))
+        self.session.mount(prefix, adapter)
+        self._mounted.add(prefix)
+
+    # -- messages --------------------------------------------------------------------------
+
+    def redact(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    # -- requests --------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        accept: str = JSON,
+        json_body: Any = None,
+    ) -> requests.Response:
+        """Send one request (with the session's retry policy) and return a 2xx response, or
+        raise the typed error for the final status or transport failure."""
+        headers = {"Accept": accept}
+        if content_type:
+            headers["Content-Type"] = content_type
+        data = body
+        if json_body is not None:
+            data = json.dumps(json_body).encode("utf-8")
+            headers["Content-Type"] = JSON
+        # Only GETs follow redirects: requests turns a redirected POST into a GET, which would
+        # silently drop the flow we meant to write.
+        try:
+            resp = self.session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=method == "GET",
+            )
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(method, path, exc) from None
+        if 200 <= resp.status_code < 300:
+            return resp
+        err = self.api_error(method, path, resp)
+        # urllib3 leaves the attempts it made on the final response: a DELETE whose first
+        # attempt was applied but whose reply was lost answers 404 on the retry.
+        history = getattr(getattr(resp.raw, "retries", None), "history", None)
+        err.retried = bool(history)  # type: ignore[attr-defined]
+        raise err
+
+    def _transport_error(self, method: str, path: str, exc: Exception) -> TransportError:
+        exc_types = requests.exceptions
+        write = method != "GET"
+        maybe_applied = (
+            "the server may still have applied this change; running again is safe "
+            "(an existing flow is compared and updated, never duplicated)"
+        )
+        hint = None
+        # Connection-level failures are retried for every method (nothing was sent); read-level
+        # ones only for idempotent methods.
+        retried = method in IDEMPOTENT
+        text = str(exc)
+        if isinstance(exc, exc_types.ConnectTimeout):
+            what, retried = f"no connection within {self.timeout[0]:g}s", True
+        elif isinstance(exc, exc_types.ReadTimeout):
+            what = f"no reply within {self.timeout[1]:g}s"
+            hint = maybe_applied if write else None
+        elif isinstance(exc, exc_types.SSLError):
+            what, retried = "TLS handshake failed", False
+            hint = "for a private CA set `verify: /path/to/ca.pem` in kestra-sync.yml"
+        elif isinstance(exc, exc_types.TooManyRedirects):
+            what, retried = f"more than {MAX_REDIRECTS} redirects", False
+            hint = "set the server URL to the address the redirects end at"
+        elif isinstance(exc, exc_types.RetryError):
+            what, retried = "gave up after retries", False
+        elif isinstance(exc, exc_types.ConnectionError):
+            if "NameResolutionError" in text or "Name or service not known" in text:
+                what, retried = "host name not found", True
+            elif "refused" in text.lower():
+                what, retried = "connection refused", True
+            elif "RemoteDisconnected" in text or "reset" in text.lower():
+                what = "connection closed by the server"
+                hint = maybe_applied if write else None
+            else:
+                what = "connection failed"
+        else:
+            what, retried = type(exc).__name__, False
+        if hint is None:
+            hint = f"check that Kestra is running at {self.origin} (--server / KESTRA_URL)"
+        tries = f" (after {self.retries} retries)" if self.retries and retried else ""
+        message = f"{method} {path}: cannot reach {self.origin}: {what}{tries}"
+        return TransportError(self.redact(message) or "", hint=self.redact(hint))
+
+    def api_error(self, method: str, path: str, resp: requests.Response) -> ApiError:
+        status = resp.status_code
+        raw = resp.content or b""
+        text = raw[:4096].decode("utf-8", errors="replace")
+        server_message: str | None = None
+        violations: list[tuple[str, str]] = []
+        try:
+            data = json.loads(raw.decode("utf-8")) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if isinstance(data, dict):
+            msg = data.get("message")
+            if isinstance(msg, str):
+                server_message = msg
+            violations = parse_violations(data)
+        reason = resp.reason or _phrase(status)
+        detail = server_message if server_message else (reason or "").strip()
+        # Kestra's constraint messages end each "path: msg" with "\n" (api-facts.md §5).
+        detail = "; ".join(line.strip() for line in detail.splitlines() if line.strip())
+        message = f"{method} {path}: {status} {detail}".rstrip()
+        hint = None
+        cls: type[ApiError] = ApiError
+        extra: dict[str, Any] = {}
+        if status in (401, 403):
+            cls = AuthError
+            hint = self._auth_hint(status)
+        elif status == 404:
+            cls = NotFoundError
+        elif status == 400:
+            cls = BadRequestError
+            if "tenant" in (server_message or "").lower():
+                hint = (
+                    "Kestra OSS has a single tenant, 'main': drop --tenant/KESTRA_TENANT "
+                    "(other tenants exist only on Enterprise)"
+                )
+        elif status == 422:
+            # Key on status + "already exists" only (api-facts.md §5): the envelope's other
+            # details (_links, list vs object) are inferred, the message text is certain.
+            cls = InvalidFlowError
+            if "already exists" in (server_message or "").lower():
+                cls = AlreadyExistsError
+            extra["violations"] = [
+                (self.redact(p) or "", self.redact(m) or "") for p, m in violations
+            ]
+        elif status == 409:
+            cls = ConflictError
+        elif status >= 500:
+            cls = ServerError
+            if status in RETRY_STATUSES and self.retries and method in IDEMPOTENT:
+                message += f" (after {self.retries} retries)"
+        elif 300 <= status < 400:
+            location = redact_userinfo(resp.headers.get("Location", ""))
+            hint = f"the server redirects to {location or '?'}; use that address as the URL"
+        elif status == 415:
+            hint = "this Kestra version does not accept application/x-yaml here (needs >= 0.23)"
+        return cls(
+            self.redact(message) or "",
+            status=status,
+            method=method,
+            path=path,
+            server_message=self.redact(server_message),
+            body_excerpt=self.redact(text[:BODY_EXCERPT]) or "",
+            hint=self.redact(hint),
+            **extra,
+        )
+
+    def _auth_hint(self, status: int) -> str:
+        if status == 403:
+            return "the credentials are valid but not allowed to do this (check the role's permissions)"
+        if self.uses_token:
+            return (
+                "check KESTRA_API_TOKEN; note that Kestra OSS does not accept Bearer tokens: "
+                "since 0.24 it requires basic auth (KESTRA_USERNAME/KESTRA_PASSWORD)"
+            )
+        if self.has_credentials:
+            return "check KESTRA_USERNAME/KESTRA_PASSWORD"
+        return (
+            "the server requires credentials: set KESTRA_USERNAME/KESTRA_PASSWORD "
+            "(Kestra OSS >= 0.24 always requires basic auth) or KESTRA_API_TOKEN (Enterprise)"
+        )
+
+    def unexpected(
+        self, method: str, path: str, resp: requests.Response, why: str, *, write: bool
+    ) -> UnexpectedResponseError:
+        """A 2xx we cannot read. For a write this is not a failure of the write."""
+        ctype = resp.headers.get("Content-Type", "no content type")
+        if write:
+            message = (
+                f"{method} {path}: the write was applied ({resp.status_code}) but the reply "
+                f"could not be read: {why} ({ctype})"
+            )
+            hint = "check the flow on the server; running again is safe"
+        else:
+            message = (
+                f"{method} {path}: {resp.status_code} reply could not be read: {why} ({ctype})"
+            )
+            hint = (
+                f"is {self.origin} a Kestra server? A proxy or login page may be answering instead"
+            )
+        return UnexpectedResponseError(
+            self.redact(message) or "",
+            status=resp.status_code,
+            method=method,
+            path=path,
+            hint=self.redact(hint),
+        )
+
+    def json(self, method: str, path: str, resp: requests.Response, *, write: bool) -> Any:
+        if not resp.content:
+            raise self.unexpected(method, path, resp, "empty body", write=write)
+        try:
+            return json.loads(resp.content.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise self.unexpected(method, path, resp, "not JSON", write=write) from None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def parse_violations(data: dict) -> list[tuple[str, str]]:
+    """(path, message) pairs from a Micronaut JsonError's ``_embedded.errors``.
+
+    Accepts a list or a single object (api-facts.md §5: the list form is expected but inferred;
+    Kestra's own UI accepts both). Items without a message are skipped."""
+    embedded = data.get("_embedded")
+    errors = embedded.get("errors") if isinstance(embedded, dict) else None
+    if isinstance(errors, dict):
+        errors = [errors]
+    if not isinstance(errors, list):
+        return []
+    out = []
+    for item in errors:
+        if isinstance(item, dict) and isinstance(item.get("message"), str):
+            path = item.get("path")
+            out.append((path if isinstance(path, str) else "", item["message"]))
+    return out
+
+
+__all__ = ["DEFAULT_TENANT", "Transport", "tenant_path", "split_url", "CappedRetry"]

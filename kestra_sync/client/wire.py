@@ -1,0 +1,253 @@
+"""What goes over the wire: reading Kestra's JSON and zip replies, and shaping request bodies.
+
+Pure functions (no HTTP), so each rule can be tested on its own and cited next to its source.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ..models import RemoteFlow
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class ValidationResult:
+    """One item of ``POST /flows/validate`` (ValidateConstraintViolation, api-facts.md §4.7),
+    mapped back to the caller's input: ``index`` is the position in the list passed to
+    ``validate_flows``, not the server's per-request index. ``constraints`` is None when the
+    flow is valid (the rule Kestra's own CLI used)."""
+
+    index: int
+    namespace: str | None = None
+    flow: str | None = None
+    constraints: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+    deprecation_paths: list[str] = field(default_factory=list)
+    outdated: bool = False
+    filename: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.constraints is None
+
+
+@dataclass
+class UpsertResult:
+    """What ``upsert`` did: ``created``, ``updated`` or ``unchanged`` (nothing written)."""
+
+    action: str
+    flow: RemoteFlow
+    previous_revision: int | None = None
+
+
+# -- flows ---------------------------------------------------------------------------------
+
+
+def normalise_labels(value: Any) -> list[dict[str, Any]]:
+    """Labels as a list of ``{key, value}``. Kestra serialises a list (api-facts.md §6) but
+    accepts a map on input and the spec allows both; kestrapy 1.x and kestractl crashed on the
+    form they did not expect (python-anchors.md A.2 #1, anchors.md §2.2), so accept both."""
+    if isinstance(value, dict):
+        return [{"key": str(k), "value": v} for k, v in value.items()]
+    if isinstance(value, list):
+        return [
+            {"key": item["key"], "value": item.get("value")}
+            for item in value
+            if isinstance(item, dict) and "key" in item
+        ]
+    return []
+
+
+def parse_flow(data: Any, *, tenant: str, source: str | None = None) -> RemoteFlow:
+    """A Kestra ``Flow``/``FlowWithSource`` JSON object -> RemoteFlow. Unknown fields are
+    ignored. Raises ValueError when id, namespace or revision is missing."""
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    ns, fid, rev = data.get("namespace"), data.get("id"), data.get("revision")
+    if not isinstance(ns, str) or not isinstance(fid, str):
+        raise ValueError("no namespace/id in the reply")
+    if isinstance(rev, bool) or not isinstance(rev, int):
+        raise ValueError("no revision in the reply")
+    text = data.get("source")
+    return RemoteFlow(
+        namespace=ns,
+        id=fid,
+        revision=rev,
+        source=text if isinstance(text, str) else source,
+        tenant=data.get("tenantId") if isinstance(data.get("tenantId"), str) else tenant,
+        disabled=data.get("disabled") is True,
+        deleted=data.get("deleted") is True,
+        labels=normalise_labels(data.get("labels")),
+        updated=data.get("updated") if isinstance(data.get("updated"), str) else None,
+    )
+
+
+# Kestra's rule for "same source" (FlowInterface.isSameWithSource / sourceWithoutRevision,
+# api-facts.md §7): drop the first `(?m)^revision: \d+\n?` match, then compare byte for byte.
+# Java's MULTILINE `^` also matches after a lone \r, U+0085, U+2028 and U+2029 (never between
+# \r and \n), and Java's \d is ASCII-only: mirrored here so the verdict is the server's.
+_REVISION_LINE = re.compile(
+    r"(?:\A|(?<=\n)|(?<=\r)(?!\n)|(?<=[\u0085\u2028\u2029]))revision: [0-9]+\n?"
+)
+
+
+def source_without_revision(source: str) -> str:
+    return _REVISION_LINE.sub("", source, count=1)
+
+
+def same_source(a: str, b: str) -> bool:
+    """True when the server would treat saving ``b`` over ``a`` as a no-op (no new revision).
+    Whitespace, comments and a trailing newline all count, as they do on the server."""
+    return source_without_revision(a) == source_without_revision(b)
+
+
+def flow_identity(source: str) -> tuple[str | None, str | None]:
+    """(namespace, id) read from a flow's YAML, None where missing or not a string."""
+    try:
+        data = yaml.load(source, Loader=_Loader)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    ns, fid = data.get("namespace"), data.get("id")
+    return (ns if isinstance(ns, str) else None, fid if isinstance(fid, str) else None)
+
+
+# -- export zip ------------------------------------------------------------------------------
+
+
+def read_zip(content: bytes) -> list[tuple[str, str]]:
+    """(entry name, text) for every file entry of an export zip.
+
+    Kestra writes ``source.getBytes()`` (HasSource.asZipFile), i.e. the JVM default charset,
+    which is UTF-8 on the Java 18+ runtimes Kestra ships (JEP 400). Raises ValueError when the
+    bytes are not a zip or an entry is not UTF-8."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"not a zip archive ({exc})") from None
+    out = []
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            try:
+                out.append((info.filename, archive.read(info).decode("utf-8")))
+            except UnicodeDecodeError:
+                raise ValueError(f"zip entry {info.filename!r} is not UTF-8") from None
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise ValueError(f"zip entry {info.filename!r} is unreadable ({exc})") from None
+    return out
+
+
+def identity_from_entry_name(name: str, namespace: str) -> str | None:
+    """The flow id from an export entry name, when the namespace is known exactly.
+
+    Entry names are ``{ns}-{id}.yml`` for by-query since Jan 2025 (kestra ``d96742d7d``, 0.21)
+    and were ``{ns}.{id}.yml`` before. Both separators can occur inside namespaces and ids, so
+    a name alone is ambiguous; with the namespace known (an EQUALS filter) the id is what is
+    left. Only used when the entry's YAML cannot be read."""
+    for sep in ("-", "."):
+        prefix = namespace + sep
+        for ext in (".yml", ".yaml"):
+            if name.startswith(prefix) and name.endswith(ext) and len(name) > len(prefix + ext):
+                return name[len(prefix) : -len(ext)]
+    return None
+
+
+# -- validate body -------------------------------------------------------------------------
+
+# The server splits a YAML validate body with `body.trim().split("\\n+---\\n*?")` (kestra
+# FlowController.validateFlows, api-facts.md §4.7): every "\n---" (one or more newlines, then
+# three dashes at the start of a line) starts a new item, even "----" or "--- # x". The lazy
+# `\n*?` matches nothing, so what follows the dashes stays in the next item.
+_SERVER_SPLIT = re.compile(r"\n+---")
+_MARKER_LINE = r"[ \t]*(?:#[^\r\n]*)?(?:\r?\n|\Z)"
+_LEADING = re.compile(r"\A\ufeff?((?:[ \t]*(?:#[^\r\n]*)?\r?\n)*)---" + _MARKER_LINE)
+_TRAILING_END = re.compile(
+    r"(?:\r?\n|\A)\.\.\." + _MARKER_LINE + r"(?:[ \t]*(?:#[^\r\n]*)?(?:\r?\n|\Z))*\Z"
+)
+_SPLIT_POINT = re.compile(r"(?:\A|\n)---")
+VALIDATE_JOINER = "\n---\n"
+
+
+def split_like_server(body: str) -> list[str]:
+    """What the server makes of a YAML validate body: Java's String.trim() then split, which
+    drops trailing empty strings (Java ``split`` semantics)."""
+    trimmed = _java_trim(body)
+    pieces = _SERVER_SPLIT.split(trimmed)
+    while len(pieces) > 1 and pieces[-1] == "":
+        pieces.pop()
+    return pieces
+
+
+def _java_trim(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and text[start] <= " ":
+        start += 1
+    while end > start and text[end - 1] <= " ":
+        end -= 1
+    return text[start:end]
+
+
+def prepare_for_validate(source: str) -> tuple[str | None, str | None]:
+    """(text to send, None) or (None, problem) for one flow source.
+
+    To keep one server item per input (kestractl does the same, anchors.md §2.2): drop a
+    leading BOM and a leading ``---`` document marker (comments before it are kept), and a
+    trailing ``...`` document-end marker. What is left must not contain a split point; a file
+    that still does holds several YAML documents, which is not one flow, and is reported here
+    instead of being sent (sending it would shift every later index)."""
+    text = source.lstrip("\ufeff")
+    m = _LEADING.match(text)
+    if m:
+        text = m.group(1) + text[m.end() :]
+    text = _TRAILING_END.sub("\n", text)
+    if not _java_trim(text):
+        return None, "empty flow source"
+    split = _SPLIT_POINT.search(text)
+    if split:
+        line = text.count("\n", 0, split.start() + (1 if text[split.start()] == "\n" else 0)) + 1
+        return None, (
+            f"line {line} starts with '---': the file holds more than one YAML document, "
+            "but a flow file must hold exactly one flow"
+        )
+    return text, None
+
+
+def parse_validation_item(item: Any) -> ValidationResult:
+    """A ValidateConstraintViolation JSON object (index as sent by the server)."""
+    if not isinstance(item, dict) or isinstance(item.get("index"), bool):
+        raise ValueError("expected objects with an index")
+    index = item.get("index")
+    if not isinstance(index, int):
+        raise ValueError("expected objects with an index")
+
+    def strings(key: str) -> list[str]:
+        value = item.get(key)
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    def opt(key: str) -> str | None:
+        value = item.get(key)
+        return value if isinstance(value, str) else None
+
+    return ValidationResult(
+        index=index,
+        namespace=opt("namespace"),
+        flow=opt("flow"),
+        constraints=opt("constraints"),
+        warnings=strings("warnings"),
+        infos=strings("infos"),
+        deprecation_paths=strings("deprecationPaths"),
+        outdated=item.get("outdated") is True,
+        filename=opt("filename"),
+    )
