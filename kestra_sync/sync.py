@@ -100,8 +100,16 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
     return PlanResult(plan, plan_meta(settings, client), local, warnings)
 
 
-def check_saved_plan(plan: Plan, client, *, parallelism: int = 4) -> None:
-    """Refuse to apply a saved plan that has errors or that the server has moved away from."""
+def check_saved_plan(
+    plan: Plan, client, *, planned_server: str | None = None, parallelism: int = 4
+) -> None:
+    """Refuse to apply a saved plan that has errors, was made against another server, or that
+    the server has moved away from."""
+    if planned_server and planned_server != client.display_url:
+        raise PlanError(
+            f"the saved plan was made against {planned_server}, not {client.display_url}",
+            hint="apply it with --server pointing at the server it was made for",
+        )
     if plan.errors:
         raise PlanError(
             "the saved plan has errors and cannot be applied: " + "; ".join(plan.errors),

@@ -111,8 +111,13 @@ class KestraClient:
     def base_url(self) -> str:
         return self.http.base_url
 
+    @property
+    def display_url(self) -> str:
+        """The server URL without any credentials, for reports and saved plans."""
+        return redact_userinfo(self.base_url)
+
     def __repr__(self) -> str:
-        return f"KestraClient({redact_userinfo(self.base_url)!r}, tenant={self.tenant!r})"
+        return f"KestraClient({self.display_url!r}, tenant={self.tenant!r})"
 
     def _path(self, *segments: str) -> str:
         return tenant_path(self.tenant, "flows", *segments)
