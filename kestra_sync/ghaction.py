@@ -57,6 +57,14 @@ INPUTS = (
 # Inputs only action.yml itself uses (Python set-up, working directory).
 SETUP_INPUTS = ("python-version", "working-directory")
 SECRET_INPUTS = ("password", "api-token", "github-token")
+# Connection inputs, handed to the CLI as the environment variables it reads (config.ENV).
+CONNECTION_ENV = (
+    ("server", "KESTRA_URL"),
+    ("tenant", "KESTRA_TENANT"),
+    ("username", "KESTRA_USERNAME"),
+    ("password", "KESTRA_PASSWORD"),
+    ("api-token", "KESTRA_API_TOKEN"),
+)
 COMMANDS = ("validate", "plan", "apply")
 MAX_ANNOTATIONS = 10  # per kind and step (GitHub keeps 10 errors + 10 warnings per step)
 PR_EVENTS = ("pull_request", "pull_request_target")
@@ -302,13 +310,7 @@ def child_env(env: dict[str, str], inputs: Inputs) -> dict[str, str]:
         for k, v in env.items()
         if not k.startswith("INPUT_") and k not in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
     }
-    for name, var in (
-        ("server", "KESTRA_URL"),
-        ("tenant", "KESTRA_TENANT"),
-        ("username", "KESTRA_USERNAME"),
-        ("password", "KESTRA_PASSWORD"),
-        ("api-token", "KESTRA_API_TOKEN"),
-    ):
+    for name, var in CONNECTION_ENV:
         if inputs.get(name):
             child[var] = inputs.get(name)
     child.setdefault("PYTHONIOENCODING", "utf-8")
