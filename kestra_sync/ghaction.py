@@ -68,6 +68,7 @@ CONNECTION_ENV = (
 COMMANDS = ("validate", "plan", "apply")
 MAX_ANNOTATIONS = 10  # per kind and step (GitHub keeps 10 errors + 10 warnings per step)
 PR_EVENTS = ("pull_request", "pull_request_target")
+MAX_SUMMARY_ROWS = 1000  # the job summary is capped at 1 MiB per step
 
 # `path:line: warning: message` lines the CLI prints on stderr (cli._print_warnings).
 _DIAG_LINE = re.compile(
@@ -192,11 +193,28 @@ class Runner:
                 left[a.kind] = left.get(a.kind, 0) + 1
                 continue
             shown[a.kind] = shown.get(a.kind, 0) + 1
-            a = Annotation(a.kind, self.redact(a.message), a.file, a.line, a.col, a.title)
+            file = self.repo_path(a.file)
+            a = Annotation(a.kind, self.redact(a.message), file, a.line, a.col, a.title)
             self.echo(a.command())
         if left:
             counts = ", ".join(f"{n} more {kind}(s)" for kind, n in sorted(left.items()))
             self.echo(Annotation("notice", f"{counts} not annotated: {more_hint}").command())
+
+    def repo_path(self, path: str | None) -> str | None:
+        """GitHub attaches an annotation to a file by its path from the repository root; the
+        CLI prints paths from the working directory (the `working-directory` input)."""
+        if not path:
+            return path
+        workspace = self.env.get("GITHUB_WORKSPACE")
+        full = os.path.abspath(path)
+        if workspace:
+            try:
+                relative = os.path.relpath(full, os.path.abspath(workspace))
+            except ValueError:  # another drive on Windows
+                relative = path
+            if not relative.startswith(".."):
+                path = relative
+        return path.replace("\\", "/")
 
     # files -------------------------------------------------------------------------------------
     def set_output(self, name: str, value: Any) -> None:
@@ -501,10 +519,13 @@ def validate_markdown(annotations: list[Annotation], run: CliRun) -> str:
     lines.append("")
     if problems:
         lines += ["| | File | Line | Problem |", "|---|---|---|---|"]
-        for a in problems:
+        for a in problems[:MAX_SUMMARY_ROWS]:
             icon = "❌" if a.kind == "error" else "⚠️"
             where = f"`{_cell(a.file)}`" if a.file else ""
             lines.append(f"| {icon} | {where} | {a.line or ''} | {_cell(a.message)} |")
+        if len(problems) > MAX_SUMMARY_ROWS:
+            lines.append("")
+            lines.append(f"_…and {len(problems) - MAX_SUMMARY_ROWS} more; see the job log._")
     return "\n".join(lines) + "\n"
 
 

@@ -605,3 +605,14 @@ def test_real_cli_subprocess_failure_is_annotated_without_leaking_the_password(g
     assert "$ kestra-sync plan --format json --out" in stdout
     assert_no_secret(stdout, summary(gh), Path(gh["GITHUB_OUTPUT"]).read_text())
     assert sys.executable  # the child ran with this interpreter
+
+
+def test_annotation_paths_are_made_relative_to_the_repository_root(gh, monkeypatch, tmp_path):
+    """With `working-directory: kestra`, the CLI prints flows/x.yml; GitHub needs kestra/flows/x.yml."""
+    sub = tmp_path / "kestra"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    gh.update(GITHUB_WORKSPACE=str(tmp_path), INPUT_COMMAND="validate")
+    cli = FakeCli(1, "::error file=flows/x.yml,line=4::bad\n")
+    _, stdout = run_action(gh, monkeypatch, cli)
+    assert annotations(stdout, "error") == ["::error file=kestra/flows/x.yml,line=4::bad"]
