@@ -538,6 +538,8 @@ def do_plan(ctx: Context) -> int:
         env.get("RUNNER_TEMP") or tempfile.gettempdir(), "kestra-sync-plan.json"
     )
     plan_file = os.path.abspath(plan_file)
+    if os.path.isfile(plan_file):  # never leave an old plan behind for a later upload step
+        os.remove(plan_file)
     args = ["plan"]
     if inputs.get("directory"):
         args.append(inputs.get("directory"))
@@ -730,6 +732,9 @@ def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int
     ctx = Context(env, inputs, runner)
     command = inputs.get("command", "plan")
     try:
+        # Check every true/false input before running anything.
+        for name in ("summary", "comment", "fail-on-changes", "delete"):
+            inputs.optional_flag(name)
         if command not in COMMANDS:
             raise InputProblem(
                 f"input `command` must be one of {', '.join(COMMANDS)}, not {command!r}"

@@ -258,6 +258,7 @@ def test_delete_max_deletes_directory_and_args_reach_the_cli(gh, monkeypatch):
     [
         ("INPUT_COMMAND", "destroy", "input `command` must be one of"),
         ("INPUT_DELETE", "yes", "input `delete` must be true or false"),
+        ("INPUT_COMMENT", "on", "input `comment` must be true or false"),
         ("INPUT_MAX_DELETES", "ten", "input `max-deletes` must be a whole number"),
         ("INPUT_ARGS", "--namespace 'open", "input `args` cannot be split"),
     ],
@@ -616,3 +617,10 @@ def test_annotation_paths_are_made_relative_to_the_repository_root(gh, monkeypat
     cli = FakeCli(1, "::error file=flows/x.yml,line=4::bad\n")
     _, stdout = run_action(gh, monkeypatch, cli)
     assert annotations(stdout, "error") == ["::error file=kestra/flows/x.yml,line=4::bad"]
+
+
+def test_an_old_plan_file_is_removed_so_a_failed_plan_leaves_none(gh, monkeypatch):
+    old = Path(gh["RUNNER_TEMP"]) / "kestra-sync-plan.json"
+    old.write_text("{}")
+    code, _ = run_action(gh, monkeypatch, FakeCli(1, "", "error: HTTP 500\n"))
+    assert code == 1 and not old.exists() and "plan-file" not in read_outputs(gh)
