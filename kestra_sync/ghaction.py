@@ -70,9 +70,11 @@ MAX_ANNOTATIONS = 10  # per kind and step (GitHub keeps 10 errors + 10 warnings 
 PR_EVENTS = ("pull_request", "pull_request_target")
 MAX_SUMMARY_ROWS = 1000  # the job summary is capped at 1 MiB per step
 
-# `path:line: warning: message` lines the CLI prints on stderr (cli._print_warnings).
+# `path[:line[:col]]: severity: message` lines: plan's warnings on stderr (cli._print_warnings)
+# and validate's complete list after its capped annotations (report.diagnostics.format_text_line).
 _DIAG_LINE = re.compile(
-    r"^(?P<path>[^\s:][^:]*?)(?::(?P<line>\d+))?: (?P<sev>warning|error): (?P<msg>.+)$"
+    r"^(?P<path>[^\s:][^:]*?)(?::(?P<line>\d+)(?::(?P<col>\d+))?)?: "
+    r"(?P<sev>warning|error): (?P<msg>.+)$"
 )
 # A workflow command for an annotation, as printed by `validate --format github`.
 _ANNOTATION = re.compile(r"^::(?P<kind>error|warning|notice)(?: (?P<props>[^:]*))?::(?P<msg>.*)$")
@@ -364,9 +366,9 @@ def cli_failure(run: CliRun) -> str:
     return lines[-1] if lines else f"kestra-sync exited with code {run.returncode}"
 
 
-def diagnostics_from_stderr(stderr: str) -> list[Annotation]:
+def diagnostics_from_text(text: str) -> list[Annotation]:
     found = []
-    for line in stderr.splitlines():
+    for line in text.splitlines():
         match = _DIAG_LINE.match(line.strip())
         if match:
             found.append(
@@ -375,6 +377,7 @@ def diagnostics_from_stderr(stderr: str) -> list[Annotation]:
                     match.group("msg"),
                     file=match.group("path"),
                     line=int(match.group("line")) if match.group("line") else None,
+                    col=int(match.group("col")) if match.group("col") else None,
                 )
             )
     return found
@@ -475,32 +478,39 @@ def _meta_line(data: dict) -> str:
 
 
 def do_validate(ctx: Context) -> int:
+    """`validate --format github` prints its first 10 errors and 10 warnings as annotations,
+    then every diagnostic as a `path:line:col: severity: message` line: the annotations are
+    re-emitted (GitHub attaches them to the files), the full list goes to the summary."""
     inputs, runner = ctx.inputs, ctx.runner
     args = ["validate"]
     if inputs.get("directory"):
-        args.append(inputs.get("directory"))
+        args += ["--directory", inputs.get("directory")]
     args += ["--format", "github", *extra_args(inputs)]
     run = run_cli(args, child_env(ctx.env, inputs), runner)
     annotations: list[Annotation] = []
     other: list[str] = []
     for line in run.stdout.splitlines():
         parsed = parse_annotation(line)
-        if parsed:  # errors, warnings, and notices such as "n more not shown"
+        if parsed:  # errors, warnings, and notices such as "n more not annotated"
             annotations.append(parsed)
         else:
             other.append(line)
     runner.untrusted("\n".join(other))
-    if run.returncode not in (0, 1) or (run.returncode == 1 and not annotations):
+    problems = diagnostics_from_text("\n".join(other)) or [
+        a for a in annotations if a.kind in ("error", "warning")
+    ]
+    if run.returncode not in (0, 1) or (run.returncode == 1 and not problems):
         # Not a verdict on the flows: a usage error, a crash, or a server error.
-        annotations.append(Annotation("error", cli_failure(run), title="kestra-sync validate"))
+        failure = Annotation("error", cli_failure(run), title="kestra-sync validate")
+        annotations.append(failure)
+        problems.append(failure)
     runner.annotate(annotations)
-    errors = sum(a.kind == "error" for a in annotations)
-    warnings = sum(a.kind == "warning" for a in annotations)
+    errors = sum(a.kind == "error" for a in problems)
     runner.set_output("errors", errors)
-    runner.set_output("warnings", warnings)
+    runner.set_output("warnings", len(problems) - errors)
     runner.set_output("exit-code", run.returncode)
     if inputs.flag("summary", True):
-        runner.summary(validate_markdown(annotations, run))
+        runner.summary(validate_markdown(problems, run))
     return run.returncode
 
 
@@ -508,8 +518,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def validate_markdown(annotations: list[Annotation], run: CliRun) -> str:
-    problems = [a for a in annotations if a.kind in ("error", "warning")]
+def validate_markdown(problems: list[Annotation], run: CliRun) -> str:
     lines = ["### kestra-sync validate", ""]
     if run.returncode == 0 and not problems:
         lines.append("✅ **All flows are valid.**")
@@ -549,7 +558,7 @@ def do_plan(ctx: Context) -> int:
     run = run_cli(args, child_env(env, inputs), runner)
     data = parse_json(run.stdout)
     runner.set_output("exit-code", run.returncode)
-    annotations = diagnostics_from_stderr(run.stderr)
+    annotations = diagnostics_from_text(run.stderr)
 
     if data is None:  # no plan at all: the CLI failed before making one
         message = runner.redact(cli_failure(run))
@@ -671,7 +680,7 @@ def do_apply(ctx: Context) -> int:
     run = run_cli(args, child_env(env, inputs), runner)
     data = parse_json(run.stdout)
     runner.set_output("exit-code", run.returncode)
-    annotations = diagnostics_from_stderr(run.stderr)
+    annotations = diagnostics_from_text(run.stderr)
     if data is None:
         message = runner.redact(cli_failure(run))
         annotations.append(Annotation("error", message, title="kestra-sync apply"))

@@ -426,16 +426,28 @@ def test_a_failed_plan_replaces_the_comment_so_no_stale_plan_stays_visible(gh, m
 
 
 def validate_stdout(errors: int, warnings: int = 0) -> str:
-    lines = [
-        f"::error file=flows/f{i}.yml,line={i + 1},col=3,title=kestra-sync validate::"
-        f"tasks[0]: missing property%0A'type'"
-        for i in range(errors)
+    """What `validate --format github` prints (recorded from the validate branch): at most 10
+    annotations per level and a notice, then every diagnostic as a text line, then a summary."""
+    diags = [
+        (f"flows/f{i}.yml", i + 1, "error", "task tasks[0] has no 'type'") for i in range(errors)
     ]
-    lines += [
-        f"::warning file=flows/w{i}.yml,line=2::deprecated task type" for i in range(warnings)
-    ]
+    diags += [(f"flows/w{i}.yml", 2, "warning", "deprecated task type") for i in range(warnings)]
+    lines, shown = [], {"error": 0, "warning": 0}
+    for path, line, level, message in diags:
+        if shown[level] < 10:
+            shown[level] += 1
+            lines.append(
+                f"::{level} file={path},line={line},col=5,title=kestra-sync%3A missing-type::"
+                + message.replace("'type'", "%0A'type'")
+            )
+    if errors > 10:
+        lines.append(
+            f"::notice title=kestra-sync::GitHub shows only 10 error and 10 warning annotations "
+            f"per step: {errors - 10} more errors not annotated; see the full list in the job log."
+        )
+    lines += [f"{p}:{ln}:5: {lvl}: {m} [missing-type]" for p, ln, lvl, m in diags]
     lines.append("::set-output name=pwned::1")  # not an annotation: must not run as a command
-    lines.append(f"{errors} error(s) in 14 flows")
+    lines.append(f"{len(diags)} files checked: {errors} errors")
     return "\n".join(lines) + "\n"
 
 
@@ -444,24 +456,26 @@ def test_validate_reemits_capped_annotations_and_lists_every_problem(gh, monkeyp
     cli = FakeCli(1, validate_stdout(12, 1))
     code, stdout = run_action(gh, monkeypatch, cli)
     assert code == 1
-    assert cli.args == ["validate", "flows", "--format", "github"]
+    assert cli.args == ["validate", "--directory", "flows", "--format", "github"]
     errors = annotations(stdout, "error")
     assert len(errors) == 10
     assert errors[0] == (
-        "::error file=flows/f0.yml,line=1,col=3,title=kestra-sync validate::"
-        "tasks[0]: missing property%0A'type'"
+        "::error file=flows/f0.yml,line=1,col=5,title=kestra-sync%3A missing-type::"
+        "task tasks[0] has no %0A'type'"
     )
     assert len(annotations(stdout, "warning")) == 1
-    assert "2 more error(s) not annotated" in annotations(stdout, "notice")[0]
+    assert "2 more errors not annotated" in annotations(stdout, "notice")[0]
     # non-annotation text is shown, with workflow commands switched off around it
     lines = stdout.splitlines()
     pwned = lines.index("::set-output name=pwned::1")
     assert any(ln.startswith("::stop-commands::") for ln in lines[:pwned])
+    assert "flows/f11.yml:12:5: error: task tasks[0] has no 'type' [missing-type]" in lines
     outputs = read_outputs(gh)
     assert outputs["errors"] == "12" and outputs["warnings"] == "1" and outputs["exit-code"] == "1"
     text = summary(gh)
     assert "**12 error(s), 1 warning(s).**" in text
-    assert "| ❌ | `flows/f11.yml` | 12 | tasks[0]: missing property 'type' |" in text
+    assert "| ❌ | `flows/f11.yml` | 12 | task tasks[0] has no 'type' [missing-type] |" in text
+    assert "| ⚠️ | `flows/w0.yml` | 2 | deprecated task type [missing-type] |" in text
 
 
 def test_validate_success_summary(gh, monkeypatch):
