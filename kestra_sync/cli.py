@@ -220,7 +220,7 @@ def validate_command(
             click.echo(format_text_line(d))
         click.echo(summary(diagnostics, files))
     else:
-        stream = click.get_text_stream("stdout")
+        stream = sys.stdout
         colored = use_color(stream) if color is None else color
         for line in render_text(diagnostics, files, color=colored):
             click.echo(line, color=colored)

@@ -473,14 +473,19 @@ def check_schema(
                     _diag(flow, parsed, path, "schema", f"{format_path(path)}: {err.message}")
                 )
             continue
-        if bundled and path and path[0] in ("id", "namespace") and err.validator != "type":
-            continue  # pattern/length reported by check_flow
+        if bundled and path and path[0] in ("id", "namespace"):
+            continue  # type, pattern and length reported by check_flow
         where = format_path(path) or "the flow"
         if err.context:  # oneOf/anyOf: the most relevant sub-error is more useful
             best = jsonschema.exceptions.best_match(err.context)
             path = tuple(best.path) or path
             where = format_path(path) or where
             message = best.message
+        elif err.validator == "type":
+            want = err.validator_value
+            want = " or ".join(want) if isinstance(want, list) else want
+            want = want.replace("array", "a list").replace("object", "a mapping")
+            message = f"must be {want}, not {_json_kind(err.instance)}"
         else:
             message = err.message
         out.append(
@@ -494,6 +499,18 @@ def check_schema(
             )
         )
     return out
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else "a string"
 
 
 def _mapping_at(data: Any, path: tuple) -> Any:
