@@ -177,6 +177,17 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
     return out
 
 
+def _scalar_text(parsed: ParsedYaml, path: tuple, value: Any) -> Any:
+    """The text Kestra binds for a scalar (Jackson coerces scalars to their written text, so
+    ``id: 0755`` is "0755", not PyYAML's YAML 1.1 octal 493)."""
+    import yaml
+
+    node = parsed.node(path)
+    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+        return node.value
+    return value
+
+
 def _iter_tasks(data: dict) -> Iterable[tuple[tuple, dict]]:
     """Every task mapping of the flow with its path, children included (allTasksWithChilds)."""
     stack: list[tuple[tuple, Any]] = []
@@ -239,7 +250,7 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     "'type: io.kestra.plugin.core.log.Log'",
                 )
             )
-        tid = task.get("id")
+        tid = _scalar_text(parsed, path + ("id",), task.get("id"))
         if tid in (None, ""):
             out.append(
                 _diag(
@@ -313,7 +324,7 @@ def _check_ids(
                     "e.g. 'type: io.kestra.plugin.core.trigger.Schedule'",
                 )
             )
-        ident = item.get("id")
+        ident = _scalar_text(parsed, path + ("id",), item.get("id"))
         if ident in (None, ""):
             out.append(
                 _diag(

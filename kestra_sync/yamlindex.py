@@ -1,7 +1,10 @@
 """Parse one flow's YAML with PyYAML (C loader when present) and keep where every node is.
 
-Kestra parses flows as YAML 1.1 (SnakeYAML under Jackson), as PyYAML does, so scalars such as
-``yes``/``on``/``0755`` mean the same thing here as on the server (python-anchors.md §D.1).
+Kestra reads flows with Jackson's YAML parser (SnakeYAML events, YAML 1.1 syntax, as PyYAML).
+Jackson types scalars itself: only ``true``/``false`` are booleans and aliases are NOT expanded
+(an alias becomes the anchor's name as a string: kestra-io/kestra#16315, jackson-dataformats-text
+``YAMLParser``: ``AliasEvent`` -> ``VALUE_STRING`` of the anchor). So checks here use the raw
+scalar text where Kestra binds text (ids), and every alias gets a warning.
 
 One pass composes the node tree (which carries line/column marks), then:
 - an index maps a path such as ``("tasks", 1, "type")`` to the 1-based (line, column) of the
@@ -166,6 +169,8 @@ def parse_yaml(text: str, max_expanded_nodes: int = MAX_EXPANDED_NODES) -> Parse
                 )
             )
             return out
+        if "*" in text:
+            _alias_warnings(text, out)
         try:
             out.data = loader.construct_document(root)
         except yaml.YAMLError as err:
@@ -183,6 +188,44 @@ def parse_yaml(text: str, max_expanded_nodes: int = MAX_EXPANDED_NODES) -> Parse
     finally:
         loader.dispose()
     return out
+
+
+MAX_ALIAS_WARNINGS = 10
+
+
+def _alias_warnings(text: str, out: ParsedYaml) -> None:
+    """One warning per alias (``*name``), up to MAX_ALIAS_WARNINGS, then one summary."""
+    aliases = []
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                aliases.append(event)
+    except yaml.YAMLError:  # already composed fine; cannot happen, but never crash on it
+        return
+    for event in aliases[:MAX_ALIAS_WARNINGS]:
+        out.problems.append(
+            YamlProblem(
+                "yaml-alias",
+                f"YAML alias *{event.anchor}: Kestra does not expand aliases (it reads "
+                f"*{event.anchor} as the text '{event.anchor}', kestra-io/kestra#16315); "
+                "write the value out instead",
+                event.start_mark.line + 1,
+                event.start_mark.column + 1,
+                "warning",
+            )
+        )
+    if len(aliases) > MAX_ALIAS_WARNINGS:
+        first = aliases[MAX_ALIAS_WARNINGS]
+        out.problems.append(
+            YamlProblem(
+                "yaml-alias",
+                f"{len(aliases) - MAX_ALIAS_WARNINGS} more YAML aliases in this file, none of "
+                "them expanded by Kestra; write the values out instead",
+                first.start_mark.line + 1,
+                first.start_mark.column + 1,
+                "warning",
+            )
+        )
 
 
 def _first_alias(root: yaml.Node) -> tuple[int | None, int | None]:

@@ -38,7 +38,7 @@ def test_invalid_flow_gives_exact_diagnostics(name):
     _, diags = diagnose(DATA / "invalid" / name)
     got = [(d.code, d.line) for d in diags]
     assert got == [(code, line) for code, line, _ in EXPECTED[name]], [d.message for d in diags]
-    for d, (_, _, text) in zip(diags, EXPECTED[name]):
+    for d, (_, _, text) in zip(diags, EXPECTED[name], strict=True):
         assert text in d.message
         assert d.column is not None and d.column >= 1
         assert d.path.endswith(name)
