@@ -370,3 +370,45 @@ def _relative(path: Path, root: Path) -> str | None:
 
 def _inside(path: Path, root: Path) -> bool:
     return _relative(path, root) is not None
+
+
+def scan_settings(
+    settings: object,
+    paths: Iterable[Path | str] | None = None,
+    *,
+    ignore_file: Path | str | None = None,
+) -> tuple[ScanResult, list[Path]]:
+    """Scan every flow directory of ``settings`` (one per tenant), or only ``paths``.
+
+    Explicit paths are matched to the flow directory that holds them (which gives their tenant
+    and ignore file). A file outside every flow directory is skipped and returned in the second
+    element: pre-commit passes every staged ``*.yml`` (CI workflows, this tool's own config),
+    and those are not flows. A directory given explicitly is always scanned.
+    """
+    dirs = settings.directories()  # type: ignore[attr-defined]
+    result = ScanResult()
+    skipped: list[Path] = []
+
+    def merge(part: ScanResult) -> None:
+        result.flows.extend(part.flows)
+        result.diagnostics.extend(part.diagnostics)
+        result.parsed.update(part.parsed)
+
+    if paths is None:
+        for tenant, directory in dirs.items():
+            ignore = ignore_file or Path(directory) / IGNORE_FILE
+            merge(scan(directory, ignore_file=ignore, tenant=tenant))
+        return result, skipped
+    by_tenant: dict[str, list[Path]] = {}
+    default_tenant = settings.tenant  # type: ignore[attr-defined]
+    for p in map(Path, paths):
+        owner = next((t for t, d in dirs.items() if _inside(p, Path(d))), None)
+        if owner is None and not p.is_dir():
+            skipped.append(p)
+            continue
+        by_tenant.setdefault(owner or default_tenant, []).append(p)
+    for tenant, files in by_tenant.items():
+        directory = Path(dirs.get(tenant, "."))
+        ignore = ignore_file or directory / IGNORE_FILE
+        merge(scan(directory, ignore_file=ignore, tenant=tenant, paths=files))
+    return result, skipped

@@ -297,3 +297,22 @@ def test_copy_of_repo_flows(tmp_path):
     shutil.copy(ROOT / "kestra-sync.yml", tmp_path)
     r = invoke(["--format", "json"], tmp_path)
     assert json.loads(r.stdout)["files"] == 5 and r.exit_code == 0
+
+
+def test_explicit_files_outside_the_flow_directory_are_skipped(tmp_path):
+    # pre-commit passes every staged *.yml: CI workflows and the config are not flows.
+    write(tmp_path / "kestra-sync.yml", "directory: flows\n")
+    write(tmp_path / ".github/workflows/ci.yml", "on: push\n")
+    write(tmp_path / "flows/a.yml", FLOW.format(id="a", ns="company"))
+    r = run(["kestra-sync.yml", ".github/workflows/ci.yml", "flows/a.yml"], cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 file checked, no problems" in r.stdout
+    assert "note: skipped 2 file(s) outside the flow directory (flows)" in r.stderr
+
+
+def test_tenants_each_directory_gets_its_tenant(tmp_path):
+    write(tmp_path / "kestra-sync.yml", "tenants:\n  main: flows/main\n  other: flows/other\n")
+    write(tmp_path / "flows/main/a.yml", FLOW.format(id="a", ns="company"))
+    write(tmp_path / "flows/other/a.yml", FLOW.format(id="a", ns="company"))
+    r = invoke([], tmp_path)  # same namespace/id in two tenants is not a duplicate
+    assert r.exit_code == 0, r.stdout
