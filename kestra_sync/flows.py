@@ -1,0 +1,414 @@
+"""Find local flow files and read each one exactly as it is on disk.
+
+- ``scan(directory_or_settings)`` walks a directory for ``*.yml``/``*.yaml`` (sorted, so output is
+  stable), skipping what the ignore file (``.kestraignore``, gitignore syntax) excludes.
+- ``load_flow(path)`` reads bytes, decodes UTF-8 strictly and keeps the text byte for byte (no
+  newline translation): Kestra stores the source as sent (api-facts.md §7), so what kestra-sync
+  sends and compares must be exactly the file.
+
+Nothing here raises for a bad file: every problem becomes a ``Diagnostic``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .models import DEFAULT_TENANT, ERROR, WARNING, Diagnostic, LocalFlow
+from .yamlindex import ParsedYaml, parse_yaml
+
+FLOW_SUFFIXES = (".yml", ".yaml")
+IGNORE_FILE = ".kestraignore"
+# Kestra's YAML reader (SnakeYAML LoaderOptions, used by Jackson's YAMLFactory with
+# `new LoaderOptions()` in kestra JacksonMapper.ofYaml) refuses documents longer than
+# codePointLimit = 3 * 1024 * 1024 code points: "The incoming YAML document exceeds the limit".
+MAX_CODE_POINTS = 3 * 1024 * 1024
+# Do not even read files bigger than this (bytes): no flow can be valid at that size.
+MAX_READ_BYTES = 4 * MAX_CODE_POINTS + 1
+
+
+@dataclass
+class ScanResult:
+    flows: list[LocalFlow] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Parse results by path (line index for later checks); not part of the stable API.
+    parsed: dict[str, ParsedYaml] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+# ---------------------------------------------------------------------------------------------
+# ignore file (gitignore syntax, the subset people use)
+
+
+@dataclass
+class IgnoreRules:
+    """gitignore-style rules: ``#`` comments, ``!`` negation, ``/`` anchors, ``dir/``, ``*``,
+    ``?``, ``**``. Paths are relative to the directory holding the ignore file, with ``/``."""
+
+    rules: list[tuple[re.Pattern[str], bool, bool]] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, text: str) -> IgnoreRules:
+        rules = []
+        for raw in text.splitlines():
+            line = raw.rstrip()
+            if not line or line.startswith("#"):
+                continue
+            negate = line.startswith("!")
+            if negate:
+                line = line[1:]
+            if line.startswith("\\"):
+                line = line[1:]
+            dir_only = line.endswith("/")
+            line = line.strip("/") if dir_only else line
+            anchored = "/" in line.lstrip("/") or line.startswith("/")
+            line = line.lstrip("/")
+            regex = _glob_to_regex(line)
+            if not anchored:
+                regex = "(?:.*/)?" + regex
+            rules.append((re.compile(regex + "$"), negate, dir_only))
+        return cls(rules)
+
+    @classmethod
+    def load(cls, path: Path) -> IgnoreRules:
+        try:
+            return cls.parse(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"{path}: cannot read ignore file: {e}") from None
+
+    def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        result = False
+        for regex, negate, dir_only in self.rules:
+            if dir_only and not is_dir:
+                continue
+            if regex.match(rel):
+                result = not negate
+        return result
+
+    def ignored_path(self, rel: str) -> bool:
+        """A file is ignored when it or any parent directory is ignored."""
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            if self.ignored("/".join(parts[:i]), is_dir=True):
+                return True
+        return self.ignored(rel)
+
+
+def _glob_to_regex(glob: str) -> str:
+    out = []
+    i = 0
+    while i < len(glob):
+        c = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if glob.startswith("/**", i) and i + 3 == len(glob):
+            out.append("/.*")
+            i += 3
+            continue
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = glob.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(c))
+            else:
+                body = glob[i + 1 : end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading one file
+
+
+def _display(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def _scalar_text(parsed: ParsedYaml, key: str) -> str | None:
+    """The value of a top-level scalar key as Kestra would bind it to a String field.
+
+    Jackson coerces a YAML scalar to the text written (``id: 123`` is the id "123"), so the raw
+    scalar text is used rather than PyYAML's int/bool; null (``~``, empty) is missing.
+    """
+    import yaml
+
+    node = parsed.node((key,))
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    if node.tag == "tag:yaml.org,2002:null":
+        return None
+    return node.value
+
+
+def decode_source(raw: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
+    """Decode UTF-8 strictly. A BOM is kept in the text (it is part of the source) with a warning."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        return None, [
+            Diagnostic(
+                path,
+                f"the file is not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                "Kestra reads flows as UTF-8: re-save the file as UTF-8",
+                ERROR,
+                line,
+                column,
+                "not-utf8",
+            )
+        ]
+    diags = []
+    if text.startswith("\ufeff"):
+        diags.append(
+            Diagnostic(
+                path,
+                "the file starts with a UTF-8 byte order mark, which would be stored as part of "
+                "the flow source on the server; save the file as UTF-8 without BOM",
+                WARNING,
+                1,
+                1,
+                "bom",
+            )
+        )
+    return text, diags
+
+
+def load_flow(
+    path: Path | str, tenant: str = DEFAULT_TENANT, *, display: str | None = None
+) -> tuple[LocalFlow | None, list[Diagnostic]]:
+    """Read and parse one flow file. Returns (flow or None, diagnostics).
+
+    The flow is returned whenever the file could be read and decoded, even when it does not
+    parse (``data`` is then None), so callers still have its exact source.
+    """
+    flow, diags, _ = _load(Path(path), tenant, display)
+    return flow, diags
+
+
+def _load(
+    path: Path, tenant: str, display: str | None
+) -> tuple[LocalFlow | None, list[Diagnostic], ParsedYaml | None]:
+    shown = display or _display(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_READ_BYTES:
+            return None, [_too_large(shown, f"{size:,} bytes")], None
+        raw = path.read_bytes()
+    except OSError as e:
+        return (
+            None,
+            [Diagnostic(shown, f"cannot read the file: {e.strerror}", code="read-error")],
+            None,
+        )
+    text, diags = decode_source(raw, shown)
+    if text is None:
+        return None, diags, None
+    flow = LocalFlow(path=Path(shown), source=text, tenant=tenant)
+    if not text.strip():
+        diags.append(
+            Diagnostic(
+                shown,
+                "the file is empty; a flow needs at least id, namespace and tasks "
+                "(delete the file or write the flow)",
+                ERROR,
+                1,
+                1,
+                "empty",
+            )
+        )
+        return flow, diags, None
+    if len(text) > MAX_CODE_POINTS:
+        diags.append(_too_large(shown, f"{len(text):,} characters"))
+        return flow, diags, None
+    parsed = parse_yaml(text)
+    for p in parsed.problems:
+        diags.append(Diagnostic(shown, p.message, p.severity, p.line, p.column, p.code))
+    if parsed.empty:
+        diags.append(
+            Diagnostic(
+                shown,
+                "the file holds no YAML document (only comments or blank lines); "
+                "a flow needs at least id, namespace and tasks",
+                ERROR,
+                1,
+                1,
+                "empty",
+            )
+        )
+    flow.data = parsed.data
+    if isinstance(parsed.data, dict):
+        flow.id = _scalar_text(parsed, "id")
+        flow.namespace = _scalar_text(parsed, "namespace")
+    return flow, diags, parsed
+
+
+def _too_large(path: str, size: str) -> Diagnostic:
+    return Diagnostic(
+        path,
+        f"the file is too large ({size}); Kestra's YAML parser refuses documents over "
+        f"{MAX_CODE_POINTS:,} characters: split the flow (e.g. into subflows) or move data "
+        "to namespace files",
+        ERROR,
+        1,
+        1,
+        "too-large",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# scanning
+
+
+def iter_flow_files(directory: Path, ignore: IgnoreRules | None = None) -> list[Path]:
+    """All ``*.yml``/``*.yaml`` under ``directory`` (sorted; hidden directories skipped)."""
+    ignore = ignore or IgnoreRules()
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        base = Path(dirpath)
+        rel_dir = base.relative_to(directory).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and not ignore.ignored(rel_dir + d, is_dir=True)
+        )
+        for name in filenames:
+            if name.endswith(FLOW_SUFFIXES) and not ignore.ignored(rel_dir + name):
+                found.append(base / name)
+    return sorted(found)
+
+
+def scan(
+    source: Path | str | object = "flows",
+    *,
+    ignore_file: Path | str | None = None,
+    tenant: str | None = None,
+    paths: Iterable[Path | str] | None = None,
+) -> ScanResult:
+    """Scan a flow directory (or a ``Settings``, using its directory and tenant).
+
+    ``ignore_file`` defaults to ``<directory>/.kestraignore``. ``paths`` restricts the scan to
+    these files (as pre-commit passes them); files under the directory still honour the ignore
+    file, files outside it are taken as given.
+    """
+    settings = None
+    if hasattr(source, "directories"):
+        settings = source
+        directory = Path(settings.directory)  # type: ignore[attr-defined]
+        tenant = tenant or settings.tenant  # type: ignore[attr-defined]
+    else:
+        directory = Path(source)  # type: ignore[arg-type]
+    tenant = tenant or DEFAULT_TENANT
+    ignore_path = Path(ignore_file) if ignore_file else directory / IGNORE_FILE
+    ignore = IgnoreRules.load(ignore_path)
+    ignore_root = ignore_path.parent
+
+    result = ScanResult()
+    if paths is None:
+        if not directory.is_dir():
+            raise InputError(
+                f"{directory}: flow directory not found",
+                hint="create it, or set 'directory' in kestra-sync.yml or pass --directory",
+            )
+        files = iter_flow_files(directory, ignore)
+    else:
+        files = []
+        for p in paths:
+            p = Path(p)
+            if p.is_dir():
+                files.extend(iter_flow_files(p, ignore if _inside(p, ignore_root) else None))
+                continue
+            rel = _relative(p, ignore_root)
+            if rel is not None and ignore.ignored_path(rel):
+                continue
+            files.append(p)
+    for path in files:
+        flow, diags, parsed = _load(path, tenant, None)
+        result.diagnostics.extend(diags)
+        if flow is not None:
+            result.flows.append(flow)
+            if parsed is not None:
+                result.parsed[str(flow.path)] = parsed
+    return result
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return _relative(path, root) is not None
+
+
+def scan_settings(
+    settings: object,
+    paths: Iterable[Path | str] | None = None,
+    *,
+    ignore_file: Path | str | None = None,
+) -> tuple[ScanResult, list[Path]]:
+    """Scan every flow directory of ``settings`` (one per tenant), or only ``paths``.
+
+    Explicit paths are matched to the flow directory that holds them (which gives their tenant
+    and ignore file). A file outside every flow directory is skipped and returned in the second
+    element: pre-commit passes every staged ``*.yml`` (CI workflows, this tool's own config),
+    and those are not flows. A directory given explicitly is always scanned.
+    """
+    dirs = settings.directories()  # type: ignore[attr-defined]
+    result = ScanResult()
+    skipped: list[Path] = []
+
+    def merge(part: ScanResult) -> None:
+        result.flows.extend(part.flows)
+        result.diagnostics.extend(part.diagnostics)
+        result.parsed.update(part.parsed)
+
+    if paths is None:
+        for tenant, directory in dirs.items():
+            ignore = ignore_file or Path(directory) / IGNORE_FILE
+            merge(scan(directory, ignore_file=ignore, tenant=tenant))
+        return result, skipped
+    by_tenant: dict[str, list[Path]] = {}
+    default_tenant = settings.tenant  # type: ignore[attr-defined]
+    for p in map(Path, paths):
+        owner = next((t for t, d in dirs.items() if _inside(p, Path(d))), None)
+        if owner is None and not p.is_dir():
+            skipped.append(p)
+            continue
+        by_tenant.setdefault(owner or default_tenant, []).append(p)
+    for tenant, files in by_tenant.items():
+        directory = Path(dirs.get(tenant, "."))
+        ignore = ignore_file or directory / IGNORE_FILE
+        merge(scan(directory, ignore_file=ignore, tenant=tenant, paths=files))
+    return result, skipped

@@ -1,0 +1,44 @@
+"""Data-driven corpus: every file under tests/data/flows/invalid has its exact diagnostics in
+expected.json ([code, line, message substring]); every file under valid/ must be clean.
+Adding a case = adding a file and its line in expected.json."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kestra_sync.flows import load_flow
+from kestra_sync.validate import validate_offline
+
+DATA = Path(__file__).parent / "data" / "flows"
+EXPECTED = json.loads((DATA / "invalid" / "expected.json").read_text(encoding="utf-8"))
+
+
+def diagnose(path: Path):
+    flow, diags = load_flow(path)
+    if flow is not None:
+        diags += validate_offline([flow])
+    return flow, diags
+
+
+@pytest.mark.parametrize("path", sorted((DATA / "valid").iterdir()), ids=lambda p: p.name)
+def test_valid_flow_has_no_diagnostics(path):
+    flow, diags = diagnose(path)
+    assert diags == []
+    assert flow.source.encode("utf-8") == path.read_bytes()  # source kept byte for byte
+
+
+def test_every_invalid_file_has_an_expectation():
+    files = {p.name for p in (DATA / "invalid").iterdir() if p.suffix in (".yml", ".yaml")}
+    assert files == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_invalid_flow_gives_exact_diagnostics(name):
+    _, diags = diagnose(DATA / "invalid" / name)
+    got = [(d.code, d.line) for d in diags]
+    assert got == [(code, line) for code, line, _ in EXPECTED[name]], [d.message for d in diags]
+    for d, (_, _, text) in zip(diags, EXPECTED[name], strict=True):
+        assert text in d.message
+        assert d.column is not None and d.column >= 1
+        assert d.path.endswith(name)
