@@ -495,7 +495,6 @@ def validate_command(
     from pathlib import Path
 
     from .config import load_settings
-    from .flows import scan_settings
     from .report.diagnostics import (
         pick_format,
         render_json,
@@ -503,21 +502,12 @@ def validate_command(
         sorted_diagnostics,
         use_color,
     )
-    from .validate import check_duplicates, validate_offline
+    from .validate import check_project
 
     settings = load_settings(
         {"directory": directory, "layout": layout, "tenant": tenant, "url": url},
         config_file=Path(config_file) if config_file else None,
     )
-    given = list(paths) if paths else None
-    result, skipped = scan_settings(settings, given, ignore_file=ignore_file)
-    if skipped and fmt != "json":
-        dirs = ", ".join(str(d) for d in settings.directories().values())
-        click.echo(
-            f"note: skipped {len(skipped)} file(s) outside the flow directory ({dirs})",
-            err=True,
-        )
-    diagnostics = list(result.diagnostics)
     schema = None
     if schema_spec:
         from .validate import resolve_schema
@@ -534,34 +524,16 @@ def validate_command(
             timeout=settings.timeout,
             verify=settings.verify,
         )
-    roots = {tenant: Path(d) for tenant, d in settings.directories().items()}
-    for tenant, root in roots.items():
-        diagnostics += validate_offline(
-            [f for f in result.flows if f.tenant == tenant],
-            layout=settings.layout,
-            root=root,
-            schema=schema,
-            parsed=result.parsed,
-            check_duplicate_flows=False,
+    result = check_project(
+        settings, list(paths) if paths else None, ignore_file=ignore_file, schema=schema
+    )
+    if result.skipped and fmt != "json":
+        dirs = ", ".join(str(d) for d in settings.directories().values())
+        click.echo(
+            f"note: skipped {len(result.skipped)} file(s) outside the flow directory ({dirs})",
+            err=True,
         )
-    others = [f for f in result.flows if f.tenant not in roots]
-    if others:
-        diagnostics += validate_offline(
-            others, schema=schema, parsed=result.parsed, check_duplicate_flows=False
-        )
-    if given is None:
-        diagnostics += check_duplicates(result.flows, result.parsed)
-    else:
-        # pre-commit passes only the changed files (and would split them across processes
-        # without require_serial): compare the given flows with every flow of the configured
-        # directories, so a copy in an untouched file is still found. Report on given files only.
-        shown = {str(f.path) for f in result.flows}
-        everything = list(result.flows)
-        if all(Path(d).is_dir() for d in roots.values()):
-            known = {Path(f.path).resolve() for f in result.flows}
-            whole, _ = scan_settings(settings, ignore_file=ignore_file)
-            everything += [f for f in whole.flows if Path(f.path).resolve() not in known]
-        diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
+    diagnostics = list(result.diagnostics)
     if server_side and result.flows:
         if not settings.url:
             from .errors import ConfigError

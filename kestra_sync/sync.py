@@ -47,19 +47,12 @@ class PlanResult:
 
 def load_local_flows(settings: Settings) -> tuple[list[LocalFlow], list[Diagnostic]]:
     """Scan every configured directory and validate offline; raise if any flow is invalid."""
-    from .flows import scan
-    from .validate import validate_offline
+    from .validate import check_project
 
-    flows: list[LocalFlow] = []
-    diagnostics: list[Diagnostic] = []
-    for tenant, directory in settings.directories().items():
-        scanned = scan(directory, tenant=tenant)
-        flows += scanned.flows
-        diagnostics += scanned.diagnostics
-    diagnostics += validate_offline(flows, layout=settings.layout, roots=settings.directories())
-    if any(d.is_error for d in diagnostics):
-        raise InvalidFlowsError(diagnostics)
-    return flows, diagnostics
+    check = check_project(settings)
+    if not check.ok:
+        raise InvalidFlowsError(check.diagnostics)
+    return check.flows, check.diagnostics
 
 
 def plan_meta(settings: Settings, client) -> dict[str, Any]:

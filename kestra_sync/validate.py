@@ -21,6 +21,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -637,6 +638,66 @@ def validate_offline(
     if check_duplicate_flows:
         out.extend(check_duplicates(flows, parsed))
     return out
+
+
+@dataclass
+class ProjectCheck:
+    """Everything offline validation found for a project (one directory per tenant)."""
+
+    flows: list[LocalFlow] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # given files outside every flow directory
+    parsed: dict[str, ParsedYaml] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+def check_project(
+    settings: Any,
+    paths: Sequence[Path | str] | None = None,
+    *,
+    ignore_file: Path | str | None = None,
+    schema: dict | Path | str | None = None,
+) -> ProjectCheck:
+    """Scan the configured flow directories (or only ``paths``) and run every offline check.
+
+    With ``paths`` (as pre-commit passes them) only those files are reported, but the
+    configured directories are still read to find the same namespace/id in another file:
+    pre-commit passes only changed files, and a copy in an untouched file must still be found.
+    """
+    from .flows import scan_settings
+
+    given = list(paths) if paths else None
+    result, skipped = scan_settings(settings, given, ignore_file=ignore_file)
+    check = ProjectCheck(result.flows, list(result.diagnostics), skipped, result.parsed)
+    roots = {tenant: Path(d) for tenant, d in settings.directories().items()}
+    for tenant, root in roots.items():
+        check.diagnostics += validate_offline(
+            [f for f in result.flows if f.tenant == tenant],
+            layout=settings.layout,
+            root=root,
+            schema=schema,
+            parsed=result.parsed,
+            check_duplicate_flows=False,
+        )
+    others = [f for f in result.flows if f.tenant not in roots]
+    if others:
+        check.diagnostics += validate_offline(
+            others, schema=schema, parsed=result.parsed, check_duplicate_flows=False
+        )
+    if given is None:
+        check.diagnostics += check_duplicates(result.flows, result.parsed)
+        return check
+    shown = {str(f.path) for f in result.flows}
+    everything = list(result.flows)
+    if all(d.is_dir() for d in roots.values()):
+        known = {Path(f.path).resolve() for f in result.flows}
+        whole, _ = scan_settings(settings, ignore_file=ignore_file)
+        everything += [f for f in whole.flows if Path(f.path).resolve() not in known]
+    check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
+    return check
 
 
 # ---------------------------------------------------------------------------------------------
