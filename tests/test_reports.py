@@ -124,3 +124,9 @@ def test_apply_report_lists_what_was_not_done():
     assert "FAILED  update company.team/b: PUT ...: 500" in text
     assert "skipped delete company.team/c" in text
     assert "run the same command again" in text
+
+
+def test_markdown_diff_fence_survives_fences_inside_the_flow():
+    diff = "--- server\n+++ local\n@@ -1 +1 @@\n-description: x\n+```python\n+print(1)\n+```"
+    md = render_plan_markdown(Plan([Change(UPDATE, ref("doc"), server_revision=1, diff=diff)]))
+    assert "````diff\n" in md and "\n````\n" in md

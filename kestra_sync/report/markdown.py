@@ -6,6 +6,8 @@ once the document nears that size, so the table of changes is always complete.
 
 from __future__ import annotations
 
+import re
+
 from ..plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
 from .plantext import summary_line
 
@@ -15,6 +17,13 @@ ICON = {CREATE: "➕", UPDATE: "✏️", DELETE: "🗑️", UNCHANGED: "✅", UN
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any backtick run in ``text`` (flow descriptions are Markdown
+    and may hold fences of their own, which would otherwise end the diff block early)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker: str = "") -> str:
@@ -47,9 +56,10 @@ def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker:
     for change in shown:
         if change.action != UPDATE or not change.diff:
             continue
+        fence = _fence(change.diff)
         block = (
             f"<details><summary>diff <code>{change.ref}</code></summary>\n\n"
-            f"```diff\n{change.diff}\n```\n\n</details>\n"
+            f"{fence}diff\n{change.diff}\n{fence}\n\n</details>\n"
         )
         if size + len(block) > MAX_CHARS:
             omitted += 1
