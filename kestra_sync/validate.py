@@ -17,6 +17,7 @@ What the server accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import defaultdict
@@ -69,6 +70,8 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
         return []
     if parsed is None:
         parsed = parse_yaml(flow.source)
+        flow = dataclasses.replace(flow, data=parsed.data)
+        data = flow.data
     out: list[Diagnostic] = []
     if not isinstance(data, dict):
         kind = type(data).__name__
@@ -177,15 +180,11 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
     return out
 
 
-def _scalar_text(parsed: ParsedYaml, path: tuple, value: Any) -> Any:
+def _scalar_text(parsed: ParsedYaml, mapping: Any, key: str) -> Any:
     """The text Kestra binds for a scalar (Jackson coerces scalars to their written text, so
-    ``id: 0755`` is "0755", not PyYAML's YAML 1.1 octal 493)."""
-    import yaml
-
-    node = parsed.node(path)
-    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
-        return node.value
-    return value
+    ``id: 0755`` is "0755", not YAML 1.1's octal 493)."""
+    text = parsed.text_of(mapping, key)
+    return text if text is not None else mapping.get(key)
 
 
 def _iter_tasks(data: dict) -> Iterable[tuple[tuple, dict]]:
@@ -250,7 +249,7 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     "'type: io.kestra.plugin.core.log.Log'",
                 )
             )
-        tid = _scalar_text(parsed, path + ("id",), task.get("id"))
+        tid = _scalar_text(parsed, task, "id")
         if tid in (None, ""):
             out.append(
                 _diag(
@@ -324,7 +323,7 @@ def _check_ids(
                     "e.g. 'type: io.kestra.plugin.core.trigger.Schedule'",
                 )
             )
-        ident = _scalar_text(parsed, path + ("id",), item.get("id"))
+        ident = _scalar_text(parsed, item, "id")
         if ident in (None, ""):
             out.append(
                 _diag(
@@ -578,10 +577,12 @@ def check_layout(
 ) -> list[Diagnostic]:
     if layout == "none" or flow.namespace is None or flow.id is None:
         return []
-    try:
-        rel = Path(flow.path).resolve().relative_to(Path(root).resolve())
-    except ValueError:
+    import os
+
+    rel_text = os.path.relpath(os.path.abspath(flow.path), os.path.abspath(root))
+    if rel_text.startswith(".."):
         return []  # outside the flow directory: no rule to apply
+    rel = Path(rel_text)
     stem = rel.with_suffix("").as_posix()
     want = expected_layout_path(flow.namespace, flow.id, layout)
     if stem == want:
@@ -626,7 +627,10 @@ def validate_offline(
             continue
         p = parsed.get(str(flow.path))
         if p is None:
+            # No line index from the scan: parse again, and check that parse's data (the
+            # written text of ids is tracked per parsed object).
             p = parsed[str(flow.path)] = parse_yaml(flow.source)
+            flow = dataclasses.replace(flow, data=p.data)
         out.extend(check_flow(flow, p))
         if isinstance(flow.data, dict):
             out.extend(check_schema(flow, p, bundled))
