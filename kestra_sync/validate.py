@@ -9,6 +9,12 @@ What the server accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, 
   kestra's own test ``YamlParserTest.duplicateKey`` expects "Duplicate field 'message'". (The
   server's ``/validate`` endpoint reads the source through PluginDefaultService's mapper without
   that feature, so it may call such a flow valid; create/update still reject it.)
+  python-anchors.md §D.1 ("SnakeYAML allowDuplicateKeys, last wins") describes YamlParser at
+  kestra commit 01618264, which is the unmerged PR kestra-io/kestra#17343 (SnakeYAML load
+  before Jackson, for anchors); it is not in develop as of 2026-07-01.
+- Aliases are not expanded: Jackson's YAMLParser turns ``*x`` into the string "x"
+  (kestra-io/kestra#16315, open): a warning on each alias.
+- Size: SnakeYAML ``LoaderOptions.codePointLimit`` (3 MiB) applies (flows.MAX_CODE_POINTS).
 - FlowValidator: duplicate task ids across all tasks with children ("Duplicate task id with name
   [...]"), duplicate trigger ids, duplicate input ids, and ``system.`` labels other than
   ``system.readOnly`` are violations.
