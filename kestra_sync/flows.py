@@ -158,14 +158,7 @@ def _scalar_text(parsed: ParsedYaml, key: str) -> str | None:
     Jackson coerces a YAML scalar to the text written (``id: 123`` is the id "123"), so the raw
     scalar text is used rather than PyYAML's int/bool; null (``~``, empty) is missing.
     """
-    import yaml
-
-    node = parsed.node((key,))
-    if not isinstance(node, yaml.ScalarNode):
-        return None
-    if node.tag == "tag:yaml.org,2002:null":
-        return None
-    return node.value
+    return parsed.text_of(parsed.data, key)
 
 
 def decode_source(raw: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:

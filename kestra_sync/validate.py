@@ -9,6 +9,12 @@ What the server accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, 
   kestra's own test ``YamlParserTest.duplicateKey`` expects "Duplicate field 'message'". (The
   server's ``/validate`` endpoint reads the source through PluginDefaultService's mapper without
   that feature, so it may call such a flow valid; create/update still reject it.)
+  python-anchors.md §D.1 ("SnakeYAML allowDuplicateKeys, last wins") describes YamlParser at
+  kestra commit 01618264, which is the unmerged PR kestra-io/kestra#17343 (SnakeYAML load
+  before Jackson, for anchors); it is not in develop as of 2026-07-01.
+- Aliases are not expanded: Jackson's YAMLParser turns ``*x`` into the string "x"
+  (kestra-io/kestra#16315, open): a warning on each alias.
+- Size: SnakeYAML ``LoaderOptions.codePointLimit`` (3 MiB) applies (flows.MAX_CODE_POINTS).
 - FlowValidator: duplicate task ids across all tasks with children ("Duplicate task id with name
   [...]"), duplicate trigger ids, duplicate input ids, and ``system.`` labels other than
   ``system.readOnly`` are violations.
@@ -17,6 +23,7 @@ What the server accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import defaultdict
@@ -70,6 +77,8 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
         return []
     if parsed is None:
         parsed = parse_yaml(flow.source)
+        flow = dataclasses.replace(flow, data=parsed.data)
+        data = flow.data
     out: list[Diagnostic] = []
     if not isinstance(data, dict):
         kind = type(data).__name__
@@ -178,15 +187,11 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
     return out
 
 
-def _scalar_text(parsed: ParsedYaml, path: tuple, value: Any) -> Any:
+def _scalar_text(parsed: ParsedYaml, mapping: Any, key: str) -> Any:
     """The text Kestra binds for a scalar (Jackson coerces scalars to their written text, so
-    ``id: 0755`` is "0755", not PyYAML's YAML 1.1 octal 493)."""
-    import yaml
-
-    node = parsed.node(path)
-    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
-        return node.value
-    return value
+    ``id: 0755`` is "0755", not YAML 1.1's octal 493)."""
+    text = parsed.text_of(mapping, key)
+    return text if text is not None else mapping.get(key)
 
 
 def _iter_tasks(data: dict) -> Iterable[tuple[tuple, dict]]:
@@ -251,7 +256,7 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     "'type: io.kestra.plugin.core.log.Log'",
                 )
             )
-        tid = _scalar_text(parsed, path + ("id",), task.get("id"))
+        tid = _scalar_text(parsed, task, "id")
         if tid in (None, ""):
             out.append(
                 _diag(
@@ -325,7 +330,7 @@ def _check_ids(
                     "e.g. 'type: io.kestra.plugin.core.trigger.Schedule'",
                 )
             )
-        ident = _scalar_text(parsed, path + ("id",), item.get("id"))
+        ident = _scalar_text(parsed, item, "id")
         if ident in (None, ""):
             out.append(
                 _diag(
@@ -579,10 +584,12 @@ def check_layout(
 ) -> list[Diagnostic]:
     if layout == "none" or flow.namespace is None or flow.id is None:
         return []
-    try:
-        rel = Path(flow.path).resolve().relative_to(Path(root).resolve())
-    except ValueError:
+    import os
+
+    rel_text = os.path.relpath(os.path.abspath(flow.path), os.path.abspath(root))
+    if rel_text.startswith(".."):
         return []  # outside the flow directory: no rule to apply
+    rel = Path(rel_text)
     stem = rel.with_suffix("").as_posix()
     want = expected_layout_path(flow.namespace, flow.id, layout)
     if stem == want:
@@ -627,7 +634,10 @@ def validate_offline(
             continue
         p = parsed.get(str(flow.path))
         if p is None:
+            # No line index from the scan: parse again, and check that parse's data (the
+            # written text of ids is tracked per parsed object).
             p = parsed[str(flow.path)] = parse_yaml(flow.source)
+            flow = dataclasses.replace(flow, data=p.data)
         out.extend(check_flow(flow, p))
         if isinstance(flow.data, dict):
             out.extend(check_schema(flow, p, bundled))

@@ -51,38 +51,55 @@ class YamlProblem:
 @dataclass
 class ParsedYaml:
     data: Any = None
-    root: yaml.Node | None = None
-    index: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     problems: list[YamlProblem] = field(default_factory=list)
     empty: bool = False
+    # The node tree is not kept (1,000 trees in memory make the garbage collector slow the scan
+    # down threefold); the index is built from the text again when a diagnostic needs a line.
+    text: str = field(default="", repr=False)
+    # Written text of scalar values that Kestra binds as text, by (id(mapping), key).
+    raw: dict[tuple[int, str], str] = field(default_factory=dict, repr=False)
+    _index: dict[tuple, tuple[int, int]] | None = field(default=None, repr=False)
+
+    @property
+    def index(self) -> dict[tuple, tuple[int, int]]:
+        """path -> (line, column), built on first use: only files with a problem need it."""
+        if self._index is None:
+            root = None
+            if self.text:
+                loader = _Loader(self.text)
+                try:
+                    root = loader.get_single_node()
+                except yaml.YAMLError:
+                    root = None
+                finally:
+                    loader.dispose()
+            self._index = _build_index(root) if root is not None else {}
+        return self._index
 
     def position(self, path: tuple | list) -> tuple[int | None, int | None]:
         """The (line, column) of the deepest indexed node along ``path``."""
         path = tuple(path)
+        index = self.index
         while path:
-            if path in self.index:
-                return self.index[path]
+            if path in index:
+                return index[path]
             path = path[:-1]
-        return self.index.get((), (None, None))
+        return index.get((), (None, None))
 
     def key_position(self, path: tuple | list) -> tuple[int | None, int | None]:
         """Where the key of ``path`` is written (falls back to the value, then the parent)."""
         path = tuple(path)
         return self.index.get(path + (KEY,)) or self.position(path)
 
-    def node(self, path: tuple | list) -> yaml.Node | None:
-        node = self.root
-        for part in path:
-            if isinstance(node, yaml.MappingNode):
-                node = next(
-                    (v for k, v in reversed(node.value) if _key_text(k) == part),
-                    None,
-                )
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                node = node.value[part] if 0 <= part < len(node.value) else None
-            else:
-                return None
-        return node
+    def text_of(self, mapping: Any, key: str) -> str | None:
+        """The written text of ``mapping[key]`` when it is a non-null scalar (``id: 0755`` is
+        "0755" for Kestra, whose Jackson binding coerces scalars to their text), else None."""
+        if not isinstance(mapping, dict):
+            return None
+        return self.raw.get((id(mapping), key))
+
+
+RAW_KEYS = frozenset(("id", "namespace"))
 
 
 def _key_text(node: yaml.Node) -> Any:
@@ -155,10 +172,14 @@ def parse_yaml(text: str, max_expanded_nodes: int = MAX_EXPANDED_NODES) -> Parse
         if root is None:
             out.empty = True
             return out
-        out.root = root
-        expanded = _index(root, out, max_expanded_nodes)
+        out.text = text
+        try:
+            data, expanded, has_alias = _construct(root, loader, out, max_expanded_nodes)
+        except RecursionError:  # pragma: no cover - _construct is iterative
+            data, expanded, has_alias = None, 0, False
         if expanded > max_expanded_nodes:
             line, column = _first_alias(root)
+            out.problems = [p for p in out.problems if p.code != "duplicate-key"]
             out.problems.append(
                 YamlProblem(
                     "alias-bomb",
@@ -169,22 +190,9 @@ def parse_yaml(text: str, max_expanded_nodes: int = MAX_EXPANDED_NODES) -> Parse
                 )
             )
             return out
-        if "*" in text:
+        if has_alias:
             _alias_warnings(text, out)
-        try:
-            out.data = loader.construct_document(root)
-        except yaml.YAMLError as err:
-            out.problems.append(_friendly_yaml_error(err, text))
-        except (TypeError, ValueError) as err:  # e.g. an unhashable (mapping) key
-            line, column = _mark(root)
-            out.problems.append(
-                YamlProblem(
-                    "yaml-syntax",
-                    f"invalid YAML value: {err}; use plain string keys",
-                    line,
-                    column,
-                )
-            )
+        out.data = data
     finally:
         loader.dispose()
     return out
@@ -245,69 +253,133 @@ def _first_alias(root: yaml.Node) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _index(root: yaml.Node, out: ParsedYaml, limit: int) -> int:
-    """Fill ``out.index`` and duplicate-key problems; return the expanded node count.
+def _build_index(root: yaml.Node) -> dict[tuple, tuple[int, int]]:
+    """path -> (line, column) of every node (and of every key, under ``path + (KEY,)``).
 
-    Each distinct node is visited once (an alias is the same Python object as its anchor), so
-    this is linear in the size of the text even for an alias bomb.
+    Each distinct node is entered once (an alias is the same object as its anchor), so this is
+    linear in the text even for an alias bomb. With duplicate keys the last one wins, as in data.
     """
-    sizes: dict[int, int] = {}
-    index = out.index
-    # Iterative post-order walk so deep nesting cannot hit Python's recursion limit.
-    stack: list[tuple[yaml.Node, tuple, bool]] = [(root, (), False)]
-    on_path: set[int] = set()
+    index: dict[tuple, tuple[int, int]] = {}
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple]] = [(root, ())]
     while stack:
-        node, path, done = stack.pop()
-        nid = id(node)
-        if done:
-            on_path.discard(nid)
-            if isinstance(node, yaml.MappingNode):
-                total = 1 + sum(sizes.get(id(k), 1) + sizes.get(id(v), 1) for k, v in node.value)
-            elif isinstance(node, yaml.SequenceNode):
-                total = 1 + sum(sizes.get(id(v), 1) for v in node.value)
-            else:
-                total = 1
-            sizes[nid] = min(total, limit + 1)
+        node, path = stack.pop()
+        if id(node) in seen:
             continue
-        if nid in sizes or nid in on_path:  # an alias of a node already walked (or a cycle)
-            if nid in on_path:
-                sizes[nid] = limit + 1
-            continue
+        seen.add(id(node))
         index[path] = _mark(node)
-        on_path.add(nid)
-        stack.append((node, path, True))
         if isinstance(node, yaml.MappingNode):
-            first_line: dict[Any, int] = {}
             children = []
             for k, v in node.value:
                 key = _key_text(k)
-                if key == "<<":  # a merge key; PyYAML merges at construction
-                    children.append((v, path + ("<<",)))
+                if key is None:
                     continue
-                if key is not None:
-                    kline, kcol = _mark(k)
-                    if key in first_line:
-                        out.problems.append(
-                            YamlProblem(
-                                "duplicate-key",
-                                _duplicate_message(path, key, first_line[key]),
-                                kline,
-                                kcol,
-                            )
-                        )
-                    else:
-                        first_line[key] = kline
-                    index[path + (key, KEY)] = (kline, kcol)
-                    children.append((v, path + (key,)))
-                else:
-                    children.append((k, path + ("<complex key>",)))
-                    children.append((v, path + ("<complex key>",)))
-            for child, cpath in reversed(children):
-                stack.append((child, cpath, False))
+                index[path + (key, KEY)] = _mark(k)
+                children.append((v, path + (key,)))
+            stack.extend(reversed(children))
         elif isinstance(node, yaml.SequenceNode):
-            for i in range(len(node.value) - 1, -1, -1):
-                stack.append((node.value[i], path + (i,), False))
-    return sizes.get(id(root), 1)
+            stack.extend((node.value[i], path + (i,)) for i in range(len(node.value) - 1, -1, -1))
+    return index
+
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+
+
+def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
+    """A scalar as Jackson's YAMLParser types it (kestra reads flows with Jackson): booleans
+    only ``true``/``false`` (any case), no base-60 numbers, timestamps and unknown tags as text."""
+    tag = node.tag
+    value = node.value
+    if tag == _STR:
+        return value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        low = value.lower()
+        return True if low == "true" else False if low == "false" else value
+    if tag == _INT:
+        return value if ":" in value else loader.construct_yaml_int(node)
+    if tag == _FLOAT:
+        return value if ":" in value else loader.construct_yaml_float(node)
+    return value
+
+
+def _construct(root: yaml.Node, loader: Any, out: ParsedYaml, limit: int) -> tuple[Any, int, bool]:
+    """Build the Python data from the node tree in one iterative pass.
+
+    Returns (data, expanded node count capped at limit + 1, whether any alias is used).
+    Mapping keys are the written text (Jackson field names are text: ``1:`` is the key "1").
+    Merge keys (``<<``) are NOT merged: Kestra's parser does not know them either.
+    Duplicate keys are recorded as problems; like every YAML parser, the last value wins.
+    """
+    objects: dict[int, Any] = {}
+    sizes: dict[int, int] = {}
+    has_alias = False
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        nid = id(node)
+        if not done:
+            if nid in objects:
+                has_alias = True
+                continue
+            if isinstance(node, yaml.ScalarNode):
+                objects[nid] = _scalar(node, loader)
+                sizes[nid] = 1
+                continue
+            objects[nid] = {} if isinstance(node, yaml.MappingNode) else []
+            stack.append((node, True))
+            if isinstance(node, yaml.MappingNode):
+                for k, v in reversed(node.value):
+                    stack.append((v, False))
+                    if not isinstance(k, yaml.ScalarNode):
+                        stack.append((k, False))
+            else:
+                stack.extend((v, False) for v in reversed(node.value))
+            continue
+        obj = objects[nid]
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += sizes.get(id(v), limit + 1) + 1
+                if isinstance(k, yaml.ScalarNode):
+                    key = k.value
+                else:
+                    line, column = _mark(k)
+                    out.problems.append(
+                        YamlProblem(
+                            "yaml-syntax",
+                            "a mapping key must be a plain value, not a list or mapping; "
+                            "use a string key",
+                            line,
+                            column,
+                        )
+                    )
+                    continue
+                if key in obj:
+                    first = next(kk for kk, _ in node.value if _key_text(kk) == key)
+                    line, column = _mark(k)
+                    out.problems.append(
+                        YamlProblem(
+                            "duplicate-key",
+                            _duplicate_message((), key, _mark(first)[0]),
+                            line,
+                            column,
+                        )
+                    )
+                obj[key] = objects[id(v)]
+                if key in RAW_KEYS and isinstance(v, yaml.ScalarNode) and v.tag != _NULL:
+                    out.raw[(id(obj), key)] = v.value
+        else:
+            for v in node.value:
+                total += sizes.get(id(v), limit + 1)
+            obj.extend(objects[id(v)] for v in node.value)
+        sizes[nid] = min(total, limit + 1)
+    return objects[id(root)], sizes[id(root)], has_alias
 
 
 def _duplicate_message(path: tuple, key: str, first_line: int) -> str:

@@ -316,3 +316,49 @@ def test_tenants_each_directory_gets_its_tenant(tmp_path):
     write(tmp_path / "flows/other/a.yml", FLOW.format(id="a", ns="company"))
     r = invoke([], tmp_path)  # same namespace/id in two tenants is not a duplicate
     assert r.exit_code == 0, r.stdout
+
+
+def test_server_side_uses_the_client_and_maps_back(tmp_path, monkeypatch):
+    import types
+
+    sent = {}
+
+    class FakeClient:
+        @classmethod
+        def from_settings(cls, settings):
+            sent["url"] = settings.url
+            return cls()
+
+        def validate_flows(self, sources):
+            sent["sources"] = sources
+            return [
+                types.SimpleNamespace(
+                    index=0,
+                    constraints="Validation error: tasks[a].message: must not be null\n",
+                    warnings=[],
+                    infos=[],
+                    deprecation_paths=[],
+                    outdated=False,
+                )
+            ]
+
+    monkeypatch.setitem(
+        sys.modules, "kestra_sync.client", types.SimpleNamespace(KestraClient=FakeClient)
+    )
+    write(tmp_path / "flows/a.yml", FLOW.format(id="a", ns="company"))
+    r = invoke(["--server-side", "--url", "http://127.0.0.1:8080"], tmp_path)
+    assert r.exit_code == 1
+    assert sent["url"] == "http://127.0.0.1:8080" and sent["sources"] == [
+        FLOW.format(id="a", ns="company")
+    ]
+    assert (
+        os.path.join("flows", "a.yml") + ":6:14: error: server: tasks[a].message: must not be null"
+        in r.stdout
+    )
+
+
+def test_server_side_without_url_is_a_config_error(tmp_path):
+    write(tmp_path / "flows/a.yml", FLOW.format(id="a", ns="company"))
+    r = run(["--server-side"], cwd=tmp_path, env={"KESTRA_URL": ""})
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: --server-side needs a server URL")

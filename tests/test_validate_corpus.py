@@ -42,3 +42,23 @@ def test_invalid_flow_gives_exact_diagnostics(name):
         assert text in d.message
         assert d.column is not None and d.column >= 1
         assert d.path.endswith(name)
+
+
+def test_no_exception_on_any_truncation_or_mutation(tmp_path):
+    """Every prefix of a real flow, and each line with a stray character, gives diagnostics,
+    never an exception (a traceback is a bug)."""
+    src = (Path(__file__).parent.parent / "flows/company/team/orders-etl.yml").read_text()
+    variants = [src[:i] for i in range(0, len(src), 7)]
+    lines = src.splitlines(keepends=True)
+    for i in range(len(lines)):
+        for junk in ("\t", "- ", ": ", "{", "]", "&a ", "*a ", "!!int ", "'", '"', "? "):
+            variants.append("".join(lines[:i]) + junk + "".join(lines[i:]))
+    path = tmp_path / "f.yml"
+    for text in variants:
+        path.write_text(text, encoding="utf-8")
+        flow, diags = load_flow(path)
+        if flow is not None:
+            diags += validate_offline([flow], layout="nested", root=tmp_path)
+        for d in diags:
+            assert d.severity in ("error", "warning") and d.message and d.code
+            assert d.line is None or d.line >= 1
