@@ -99,7 +99,7 @@ class Emulator:
         self._server = EmulatorHTTPServer((self._host, self._port), self.store, self.config)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name="kestra-emulator",
             daemon=True,
         )
