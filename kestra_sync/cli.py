@@ -133,15 +133,18 @@ def emulator_command(
             "--token needs --edition ee (Kestra OSS does not accept bearer tokens)"
         )
     users = {username: password} if username is not None and password is not None else {}
-    emu = Emulator(
-        host=host,
-        port=port,
-        edition=edition,
-        users=users,
-        tokens=list(tokens),
-        latency=latency_ms / 1000.0,
-        state=state_file,
-    )
+    try:
+        emu = Emulator(
+            host=host,
+            port=port,
+            edition=edition,
+            users=users,
+            tokens=list(tokens),
+            latency=latency_ms / 1000.0,
+            state=state_file,
+        )
+    except (OSError, ValueError, TypeError) as err:
+        raise click.ClickException(f"cannot read state file {state_file}: {err}") from None
     try:
         emu.bind()
     except OSError as err:

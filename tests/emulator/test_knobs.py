@@ -169,3 +169,19 @@ def test_cli_emulator_rejects_token_on_oss():
     )
     assert proc.returncode == 2
     assert "--edition ee" in proc.stderr
+
+
+def test_cli_emulator_unreadable_state_file_is_one_line_error(tmp_path):
+    bad = tmp_path / "s.json"
+    bad.write_text("{not json")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kestra_sync", "emulator", "--port", "0", "--state", str(bad)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert proc.returncode == 1
+    assert "cannot read state file" in proc.stderr and "Traceback" not in proc.stderr
