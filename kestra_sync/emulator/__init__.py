@@ -38,9 +38,10 @@ KNOWN_GAPS = [
     "defaults (`pluginDefaults`, version defaults) are never injected into responses.",
     "Flow JSON echoes the YAML fields as written (tasks, triggers, inputs...); the real server "
     "serializes typed plugin objects, which can add or normalise properties. `source` is exact.",
-    "Bean validation covers id, namespace, revision, tasks (not empty), task ids and duplicate "
-    "task ids. Input, output, trigger, trigger-id and other FlowValidator rules are not checked. "
-    "The order of several violations in one message is stable here but a Set order on the server.",
+    "Bean validation covers id, namespace, revision, tasks (not empty), task ids, duplicate task "
+    "ids (nested child tasks under tasks/then/else/errors/finally only) and duplicate trigger ids. "
+    "Input, output, trigger-property and the other FlowValidator rules are not checked. The order "
+    "of several violations in one message is stable here but a Set order on the server.",
     "YAML error texts imitate Jackson/SnakeYAML (probed with jackson-dataformat-yaml 2.17.2); the "
     "text after `Illegal genericflow source: YAML parsing error:` is approximate. The "
     "`(N known properties: ...)` suffix of `Unrecognized field` is approximate.",

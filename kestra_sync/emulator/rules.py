@@ -437,12 +437,22 @@ def bean_validate(flow: ParsedFlow) -> None:
             for index, task in enumerate(items):
                 if isinstance(task, dict):
                     _task_constraints(v, f"{list_key}[{index}]", task)
-    dup = _duplicate_task_ids(flow.data)
+    # FlowValidator: a class-level constraint (empty property path), its findings joined by ", "
+    problems = []
+    dup = _duplicates(_task_ids(flow.data))
     if dup:
-        # FlowValidator (class-level constraint, empty property path)
-        v.append(
-            Violation("", "Invalid Flow: Duplicate task id with name [" + ", ".join(dup) + "]")
-        )
+        problems.append("Duplicate task id with name [" + ", ".join(dup) + "]")
+    triggers = flow.data.get("triggers")
+    trigger_ids = [
+        str(_as_text(t.get("id")))
+        for t in (triggers if isinstance(triggers, list) else [])
+        if isinstance(t, dict) and t.get("id") is not None
+    ]
+    dup = _duplicates(trigger_ids)
+    if dup:
+        problems.append("Duplicate trigger id with name [" + ", ".join(dup) + "]")
+    if problems:
+        v.append(Violation("", "Invalid Flow: " + ", ".join(problems)))
     if v:
         raise ConstraintViolations(v, kestra=True)
 
@@ -498,10 +508,14 @@ def _all_task_ids(tasks: Any) -> list[str]:
     return out
 
 
-def _duplicate_task_ids(data: dict[str, Any]) -> list[str]:
+def _task_ids(data: dict[str, Any]) -> list[str]:
     ids: list[str] = []
     for key in TASK_LISTS:
         ids.extend(_all_task_ids(data.get(key)))
+    return ids
+
+
+def _duplicates(ids: list[str]) -> list[str]:
     seen: set[str] = set()
     dups: list[str] = []
     for tid in ids:

@@ -248,3 +248,21 @@ def test_unknown_route_is_404(api, emulator):
     assert requests.get(f"{emulator.url}/api/v1/main/flows/a/b/c/d").status_code == 404
     r = requests.patch(f"{emulator.url}/api/v1/main/flows/a/b", data="x", headers=YAML)
     assert r.status_code == 405
+
+
+def test_duplicate_task_and_trigger_ids_join_in_one_flowvalidator_message(api):
+    r = api.create(
+        "id: a\nnamespace: n\ntasks:\n  - id: t\n    type: x.Y\n  - id: t\n    type: x.Y\n"
+        "triggers:\n  - id: s\n    type: x.S\n  - id: s\n    type: x.S\n"
+    )
+    assert r.json()["message"] == (
+        "Invalid entity: : Invalid Flow: Duplicate task id with name [t], Duplicate trigger id with name [s]\n"
+    )
+    assert r.json()["_embedded"]["errors"][0]["path"] == ""
+
+
+def test_task_in_a_flowable_child_list_without_type_is_invalid_type(api):
+    r = api.create(
+        "id: a\nnamespace: n\ntasks:\n  - id: p\n    type: io.kestra.plugin.core.flow.Parallel\n    tasks:\n      - id: c\n"
+    )
+    assert r.json()["message"] == "Invalid entity: Invalid type: <null>"
