@@ -387,12 +387,7 @@ def _check_children(task: dict[str, Any], chain: str) -> None:
         if not isinstance(children, list):
             continue
         for index, child in enumerate(children):
-            if (
-                isinstance(child, dict)
-                and "type" in child
-                or isinstance(child, dict)
-                and "id" in child
-            ):
+            if isinstance(child, dict) and ("type" in child or "id" in child):
                 type_ = child.get("type")
                 sub = f'{chain}->["{key}"]->java.util.ArrayList[{index}]'
                 if not isinstance(type_, str) or type_ == "":
