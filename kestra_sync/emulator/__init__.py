@@ -65,6 +65,8 @@ KNOWN_GAPS = [
     "The /api/v1/flows alias gotcha (another controller matching first) is emulated for a few "
     "names only (kv, executions, logs, namespaces, triggers, templates).",
     "401 is decided before the tenant check (filter order on the real server not verified).",
+    "Error envelope details inferred from Micronaut, not observed (api-facts.md §5, §11): "
+    "`_links.self` as one object with `templated: false`, `_embedded.errors` as a list, key order.",
 ]
 
 
