@@ -1,0 +1,189 @@
+"""An emulator of the Kestra REST API for flows (``kestra-sync emulator``).
+
+It serves the flow endpoints kestra-sync uses with the real server's paths, statuses, error bodies
+and revision rules (see docs in api-facts.md §2-§7 and Kestra's FlowController, cited in each
+module). It is independent of kestra-sync's client: stdlib + pyyaml only.
+
+Python API (tests run it in-process, in a background thread, on a free port)::
+
+    with Emulator(edition="oss", users={"admin@kestra.io": "Admin1234"}) as emu:
+        emu.url                     # http://127.0.0.1:<port>
+        emu.faults.add("POST", r"/flows$", status=503, count=2, retry_after=1)
+        emu.latency = 0.05          # seconds added to each /api request
+        emu.store, emu.stats        # the flow store and request counts per route
+
+Modules: ``rules`` (parsing, validation, error texts), ``state`` (store, revisions,
+persistence), ``server`` (HTTP routing, auth, tenant, endpoints, control API), ``shapes`` (JSON and
+zip shapes), ``faults`` (fault plan and stats).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from .faults import Fault, FaultPlan, Stats
+from .server import Config, EmulatorHTTPServer
+from .state import Store
+
+__all__ = ["KNOWN_GAPS", "Emulator", "Fault", "FaultPlan", "Stats", "Store"]
+
+KNOWN_GAPS = [
+    "Auth: real OSS >= 0.24 always requires basic auth; the emulator disables auth when no "
+    "credentials are configured (the start-up line says so). The BASIC_AUTH cookie, the setup "
+    "page and EE's exact 401/403 bodies are not emulated.",
+    "No plugin registry: any non-empty task/trigger `type` is accepted (a real server answers 422 "
+    "`Invalid type: <type>` for an unknown plugin), plugin properties are not validated, and plugin "
+    "defaults (`pluginDefaults`, version defaults) are never injected into responses.",
+    "Flow JSON echoes the YAML fields as written (tasks, triggers, inputs...); the real server "
+    "serializes typed plugin objects, which can add or normalise properties. `source` is exact.",
+    "Bean validation covers id, namespace, revision, tasks (not empty), task ids, duplicate task "
+    "ids (nested child tasks under tasks/then/else/errors/finally only) and duplicate trigger ids. "
+    "Input, output, trigger-property and the other FlowValidator rules are not checked. The order "
+    "of several violations in one message is stable here but a Set order on the server.",
+    "YAML error texts imitate Jackson/SnakeYAML (probed with jackson-dataformat-yaml 2.17.2); the "
+    "text after `Illegal genericflow source: YAML parsing error:` is approximate. The "
+    "`(N known properties: ...)` suffix of `Unrecognized field` is approximate.",
+    "An empty body on create/update answers 422 `Invalid route params: Required Body [...] not "
+    "specified` (Micronaut, inferred); a whitespace-only body answers `Illegal genericflow "
+    "source: YAML parsing error: No content to map due to end-of-input...` because "
+    "GenericFlow.fromYaml runs before FlowService's blank check (`Cannot create flow with null or "
+    "blank source` is unreachable over HTTP, contrary to api-facts.md §4.1).",
+    "415 for a wrong Content-Type, 405 for a wrong method and the body-less 404 shape are inferred "
+    "from Micronaut defaults (api-facts.md §11).",
+    "Search: `filters[q]` (full-text on namespace+id) is a case-insensitive substring match; "
+    "`scope` filters are accepted and ignored; nested `filters[and|or]` are not supported; the "
+    "default order (no `sort`) is namespace then id. Emulates 2.0: the legacy `q`/`namespace` "
+    "params are ignored. `distinct-namespaces?q=` is a substring match.",
+    "Only these endpoints exist: create, get, update, delete, list namespace, search, validate "
+    "(YAML body only, not multipart), export by query/ids, revisions, distinct-namespaces, delete "
+    "by ids. Namespace update (POST /{ns}), bulk, import, enable/disable, graph, dependencies and "
+    "revision deletion answer 404/405.",
+    "EE: a tenant not matching `^[a-z0-9][a-z0-9_-]*` answers 404 (EE's behaviour is not public); "
+    "no ACLs, no drafts, no `policyRefs`.",
+    "The /api/v1/flows alias gotcha (another controller matching first) is emulated for a few "
+    "names only (kv, executions, logs, namespaces, triggers, templates).",
+    "401 is decided before the tenant check (filter order on the real server not verified).",
+    "Error envelope details inferred from Micronaut, not observed (api-facts.md §5, §11): "
+    "`_links.self` as one object with `templated: false`, `_embedded.errors` as a list, key order.",
+]
+
+
+class Emulator:
+    """Run the emulator in a background thread; use as a context manager or call start()/stop()."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        edition: str = "oss",
+        users: dict[str, str] | None = None,
+        tokens: list[str] | None = None,
+        latency: float = 0.0,
+        state: str | Path | None = None,
+    ):
+        if edition not in ("oss", "ee"):
+            raise ValueError("edition must be 'oss' or 'ee'")
+        self.config = Config(
+            edition=edition, users=dict(users or {}), tokens=list(tokens or []), latency=latency
+        )
+        self.store = Store(state)
+        self._host, self._port = host, port
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> Emulator:
+        if self._server is not None:
+            return self
+        self._server = EmulatorHTTPServer((self._host, self._port), self.store, self.config)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="kestra-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()  # joins handler threads (block_on_close)
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until KeyboardInterrupt (the CLI)."""
+        if self._server is None:
+            self.bind()
+        assert self._server is not None
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._server.close_connections()
+            self._server.server_close()
+            self._server = None
+
+    def bind(self) -> EmulatorHTTPServer:
+        """Create the listening socket without serving (the CLI prints the URL first)."""
+        self._server = EmulatorHTTPServer((self._host, self._port), self.store, self.config)
+        return self._server
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- knobs
+
+    @property
+    def server(self) -> EmulatorHTTPServer:
+        if self._server is None:
+            raise RuntimeError("emulator is not running")
+        return self._server
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self.server.faults
+
+    @property
+    def stats(self) -> Stats:
+        return self.server.stats
+
+    @property
+    def latency(self) -> float:
+        return self.config.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self.config.latency = seconds
+
+    def reset(self) -> None:
+        """Forget all flows, faults and counters."""
+        self.store.reset()
+        if self._server is not None:
+            self._server.faults.clear()
+            self._server.stats.reset()
+
+    def describe(self) -> str:
+        """The start-up line: URL, edition and auth mode."""
+        cfg = self.config
+        if cfg.auth_enabled:
+            auth = "basic auth" + (" + bearer tokens" if cfg.edition == "ee" and cfg.tokens else "")
+        else:
+            auth = "auth OFF (no credentials configured; a real Kestra OSS >= 0.24 always requires basic auth)"
+        return f"Kestra API emulator ({cfg.edition}) listening on {self.url} - {auth}"

@@ -1,0 +1,125 @@
+"""Test knobs: a fault plan (fail or drop the next N matching requests) and request statistics.
+
+These are emulator features, not Kestra behaviour. Both are thread-safe.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Fault:
+    """Fail the next ``count`` requests whose method and path match.
+
+    ``method`` is an HTTP method or ``*``; ``path`` is a regex searched in the path (no query
+    string). ``status`` is the status to answer with; ``drop=True`` closes the connection without
+    any response instead. ``retry_after`` adds a ``Retry-After`` header. ``body`` is sent as JSON
+    (default: a Micronaut-style ``{"message": ...}``).
+    """
+
+    method: str = "*"
+    path: str = ".*"
+    status: int = 503
+    count: int = 1
+    retry_after: int | str | None = None
+    drop: bool = False
+    body: Any = None
+    remaining: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.method = self.method.upper()
+        self.remaining = self.count
+        self._regex = re.compile(self.path)
+
+    def matches(self, method: str, path: str) -> bool:
+        return (
+            self.remaining > 0
+            and self.method in ("*", method.upper())
+            and bool(self._regex.search(path))
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "count": self.count,
+            "remaining": self.remaining,
+            "retry_after": self.retry_after,
+            "drop": self.drop,
+        }
+
+
+class FaultPlan:
+    """An ordered list of faults; the first matching one with requests left is consumed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(
+        self,
+        method: str = "*",
+        path: str = ".*",
+        status: int = 503,
+        count: int = 1,
+        retry_after: int | str | None = None,
+        drop: bool = False,
+        body: Any = None,
+    ) -> Fault:
+        fault = Fault(method, path, status, count, retry_after, drop, body)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """Consume one request of the first matching fault, if any."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    fault.remaining -= 1
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [f.to_dict() for f in self._faults if f.remaining > 0]
+
+
+class Stats:
+    """Request counts per ``METHOD route`` (route = the matched endpoint template)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def record(self, method: str, route: str) -> None:
+        with self._lock:
+            self._counts[f"{method} {route}"] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            by_route = dict(sorted(self._counts.items()))
+        return {"total": sum(by_route.values()), "requests": by_route}
+
+    def count(self, method: str | None = None, route: str | None = None) -> int:
+        with self._lock:
+            return sum(
+                n
+                for key, n in self._counts.items()
+                if (method is None or key.split(" ", 1)[0] == method.upper())
+                and (route is None or key.split(" ", 1)[1] == route)
+            )
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()

@@ -1,0 +1,602 @@
+"""How the Kestra server parses and validates a flow source, and the exact error texts it sends.
+
+Everything here is pure (no I/O, no state). A failure is raised as ``Rejection``: the HTTP status,
+the reason phrase and the JSON body the real server would send. Sources read (kestra-io/kestra
+develop, via the fork erickirt/kestra at 8ecd8337): ``GenericFlow.fromYaml``, ``YamlParser``,
+``PluginDefaultService.parseFlowWithVersionDefaults``, ``PluginDeserializer``, ``AbstractFlow``,
+``Flow``, ``TaskInterface``, ``KestraConstraintViolationException``, ``FlowValidator``,
+``ErrorController``; api-facts.md §4-§7. The Jackson/SnakeYAML message texts were probed with
+jackson-dataformat-yaml 2.17.2 + SnakeYAML 2.2 (Kestra ships a newer Jackson: the ``[Source: ...]``
+part of the location may differ).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+ID_PATTERN = "^[a-zA-Z0-9][a-zA-Z0-9._-]*"  # AbstractFlow.id, api-facts.md §6
+NAMESPACE_PATTERN = "^[a-z0-9][a-z0-9._-]*"  # AbstractFlow.namespace
+TASK_ID_PATTERN = "^[a-zA-Z0-9][a-zA-Z0-9_-]*"  # TaskInterface.getId (no dots)
+TENANT_PATTERN = "^[a-z0-9][a-z0-9_-]*"  # AbstractFlow.tenantId
+
+# Properties of io.kestra.core.models.flows.FlowWithSource (AbstractFlow + Flow + FlowWithSource).
+# The strict parse rejects any other top-level key (ErrorControllerTest.unknownProperties).
+KNOWN_FLOW_PROPERTIES = (
+    "id",
+    "namespace",
+    "revision",
+    "updated",
+    "description",
+    "inputs",
+    "outputs",
+    "disabled",
+    "deleted",
+    "tenantId",
+    "labels",
+    "variables",
+    "workerSelector",
+    "tasks",
+    "errors",
+    "finally",
+    "afterExecution",
+    "triggers",
+    "pluginDefaults",
+    "concurrency",
+    "retry",
+    "sla",
+    "checks",
+    "quotas",
+    "source",
+)
+TASK_LISTS = ("tasks", "errors", "finally", "afterExecution")
+# Keys under which flowable tasks hold child tasks (Flow.allTasksWithChilds walks them). Approximate:
+# the real list comes from each plugin's FlowableTask.allChildTasks().
+CHILD_TASK_KEYS = ("tasks", "then", "else", "errors", "finally", "afterExecution")
+SOURCE_LOCATION = "(StringReader)"  # Jackson 2.17 "[Source: ...]" text for a String input
+
+
+@dataclass
+class Rejection(Exception):
+    """An error answer: status, HTTP reason phrase, JSON body (None = empty body)."""
+
+    status: int
+    reason: str
+    message: str | None = None
+    errors: list[dict[str, str]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self, href: str) -> dict[str, Any] | None:
+        """The Micronaut ``JsonError`` body (ErrorController.jsonError)."""
+        if self.message is None:
+            return None
+        out: dict[str, Any] = {
+            "message": self.message,
+            "_links": {"self": {"href": href, "templated": False}},
+        }
+        if self.errors is not None:
+            out["_embedded"] = {"errors": self.errors}
+        return out
+
+
+@dataclass
+class Violation:
+    """One constraint violation: the line of the message and the ``path`` of ``_embedded.errors``."""
+
+    path: str
+    message: str
+    line_path: str | None = (
+        None  # KestraConstraintViolationException replaces tasks[i] by the task id
+    )
+
+
+class ConstraintViolations(Exception):
+    """A jakarta ``ConstraintViolationException``. ``message`` set = explicit exception message."""
+
+    def __init__(
+        self, violations: list[Violation], message: str | None = None, kestra: bool = False
+    ):
+        super().__init__(message)
+        self.violations = violations
+        self.explicit_message = message
+        self.kestra = kestra  # KestraConstraintViolationException: one "path: msg\n" line each
+
+    @property
+    def text(self) -> str:
+        if self.explicit_message is not None:
+            return self.explicit_message
+        if self.kestra:
+            return "".join(f"{v.line_path or v.path}: {v.message}\n" for v in self.violations)
+        # jakarta ConstraintViolationException(Set): "path: msg" joined by ", "
+        return ", ".join(f"{v.path}: {v.message}" for v in self.violations)
+
+    def to_rejection(self) -> Rejection:
+        # ErrorController.error(ConstraintViolationException): "Invalid entity: " + message, 422
+        return Rejection(
+            422,
+            "Invalid entity",
+            "Invalid entity: " + self.text,
+            [{"message": v.message, "path": v.path} for v in self.violations],
+        )
+
+
+def illegal_argument(msg: str) -> Rejection:
+    """ErrorController: IllegalArgumentException -> 422 "Illegal argument: <msg>"."""
+    return Rejection(422, "Illegal argument", "Illegal argument: " + msg)
+
+
+def not_found(msg: str | None = None) -> Rejection:
+    """404: body-less (null/NOT_FOUND from the controller) or NoSuchElementException."""
+    return Rejection(404, "Not Found", "Not Found" + (": " + msg if msg else ""))
+
+
+# --------------------------------------------------------------------------- YAML parsing
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys like Jackson's STRICT_DUPLICATE_DETECTION."""
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, mark: Any):
+        super().__init__(key)
+        self.key = key
+        self.mark = mark
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hashable = key in seen
+        except TypeError:
+            continue
+        if hashable:
+            raise _DuplicateKey(str(key), key_node.end_mark)
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Jackson reads timestamps and other tagged scalars as strings in maps: keep them as text.
+_StrictLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def _snake_mark(mark: Any) -> str:
+    """SnakeYAML's mark rendering: `` in 'reader', line L, column C:`` plus snippet and caret."""
+    text = f" in 'reader', line {mark.line + 1}, column {mark.column + 1}:"
+    snippet = mark.get_snippet(indent=4, max_length=75) if mark.buffer is not None else None
+    return text + ("\n" + snippet if snippet else "")
+
+
+def _yaml_error_message(err: yaml.MarkedYAMLError) -> tuple[str, int]:
+    parts = []
+    if err.context:
+        parts.append(err.context)
+    if err.context_mark is not None and (
+        err.problem_mark is None
+        or err.context_mark.line != err.problem_mark.line
+        or err.context_mark.column != err.problem_mark.column
+    ):
+        parts.append(_snake_mark(err.context_mark))
+    if err.problem:
+        parts.append(err.problem)
+    if err.problem_mark is not None:
+        parts.append(_snake_mark(err.problem_mark))
+    mark = err.problem_mark or err.context_mark
+    line = mark.line + 1 if mark else 1
+    col = mark.column + 1 if mark else 1
+    msg = "\n".join(parts) + f"\n\n at [Source: {SOURCE_LOCATION}; line: {line}, column: {col}]"
+    return msg, line
+
+
+def friendly_yaml_error(message: str, line: int | None) -> str:
+    """``YamlParser.formatYamlErrorMessage`` (Kestra >= 1.2), applied to a Jackson message."""
+    if "Expected a field name" in message:
+        out = "YAML syntax error: Invalid structure. Check indentation and ensure all fields are properly formatted."
+    elif "MappingStartEvent" in message:
+        out = "YAML syntax error: Unexpected mapping start. Verify that scalar values are properly quoted if needed."
+    elif "Scalar value" in message:
+        out = "YAML syntax error: Expected a simple value but found complex structure. Check for unquoted special characters."
+    else:
+        out = "YAML parsing error: " + re.sub(r"org\.yaml\.snakeyaml.*", "", message).strip()
+    if line is not None:
+        out += f" (at line {line})"
+    return out
+
+
+def _illegal_source(resource: str, jackson_message: str, line: int | None) -> ConstraintViolations:
+    friendly = friendly_yaml_error(jackson_message, line)
+    # YamlParser.toConstraintViolationException: explicit message, one violation at path "yaml"
+    return ConstraintViolations(
+        [Violation("yaml", friendly)], message=f"Illegal {resource} source: {friendly}"
+    )
+
+
+def _end_position(source: str) -> tuple[int, int]:
+    lines = source.split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
+_JAVA_SCALAR = {
+    bool: ("boolean/Boolean", "Boolean"),
+    int: ("int/Int", "Number"),
+    float: ("double/Double", "Number"),
+}
+
+
+def _not_a_mapping(value: Any, cls: str) -> str:
+    """Jackson's message when the document is not an object (probed, see module docstring)."""
+    where = f"\n at [Source: {SOURCE_LOCATION}; line: 1, column: 1]"
+    if isinstance(value, list):
+        return f"Cannot deserialize value of type `{cls}` from Array value (token `JsonToken.START_ARRAY`){where}"
+    if isinstance(value, str):
+        if value == "":
+            return f'Cannot coerce empty String ("") to `{cls}` value (but could if coercion was enabled using `CoercionConfig`){where}'
+        return f"Cannot construct instance of `{cls}` (although at least one Creator exists): no String-argument constructor/factory method to deserialize from String value ('{value}'){where}"
+    for pytype, (ctor, kind) in _JAVA_SCALAR.items():
+        if type(value) is pytype:
+            shown = str(value).lower() if pytype is bool else str(value)
+            return f"Cannot construct instance of `{cls}` (although at least one Creator exists): no {ctor}-argument constructor/factory method to deserialize from {kind} value ({shown}){where}"
+    return f"Cannot construct instance of `{cls}`{where}"
+
+
+GENERIC_FLOW_CLASS = "io.kestra.core.models.flows.GenericFlow"
+FLOW_WITH_SOURCE_CLASS = "io.kestra.core.models.flows.FlowWithSource"
+
+
+def load_yaml(source: str, resource: str, cls: str) -> dict[str, Any]:
+    """Parse like ``YamlParser.parse(source, cls)``: one mapping document, duplicate keys rejected."""
+    try:
+        docs = list(yaml.load_all(source, Loader=_StrictLoader))
+    except _DuplicateKey as dup:
+        line, col = dup.mark.line + 1, dup.mark.column + 1
+        msg = f"Duplicate field '{dup.key}'\n at [Source: {SOURCE_LOCATION}; line: {line}, column: {col}]"
+        raise _illegal_source(resource, msg, line) from None
+    except yaml.MarkedYAMLError as err:
+        msg, line = _yaml_error_message(err)
+        raise _illegal_source(resource, msg, line) from None
+    except yaml.YAMLError as err:  # pragma: no cover - pyyaml always marks its errors
+        raise _illegal_source(resource, str(err), None) from None
+    if not docs:
+        line, col = _end_position(source)
+        msg = f"No content to map due to end-of-input\n at [Source: {SOURCE_LOCATION}; line: {line}, column: {col}]"
+        raise _illegal_source(resource, msg, line)
+    # Jackson reads the first document only; a second "---" document is ignored (not verified).
+    data = docs[0]
+    if data is None:
+        # An explicitly empty document ("---"). A literal "null"/"~" would make Kestra NPE (500).
+        data = ""
+    if not isinstance(data, dict):
+        raise _illegal_source(resource, _not_a_mapping(data, cls), 1)
+    for key in ("id", "namespace", "description"):
+        value = data.get(key)
+        if isinstance(value, (list, dict)):
+            kind = "Array" if isinstance(value, list) else "Object"
+            token = "START_ARRAY" if isinstance(value, list) else "START_OBJECT"
+            msg = (
+                f"Cannot deserialize value of type `java.lang.String` from {kind} value (token `JsonToken.{token}`)"
+                f'\n at [Source: {SOURCE_LOCATION}; line: 1, column: 1] (through reference chain: {cls}["{key}"])'
+            )
+            raise _illegal_source(resource, msg, 1)
+    return data
+
+
+def _as_text(value: Any) -> str | None:
+    """Jackson coerces scalars to String for String fields (``id: 123`` -> "123")."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- the flow
+
+
+@dataclass
+class ParsedFlow:
+    """What the server keeps from a source: identity, flags, and the fields it echoes."""
+
+    source: str
+    data: dict[str, Any]
+    id: str | None
+    namespace: str | None
+    disabled: bool
+    revision_in_source: int | None
+
+    def labels(self) -> list[dict[str, str]] | None:
+        """Labels as a list of {key, value} (ListOrMapOfLabelDeserializer), values as strings."""
+        raw = self.data.get("labels")
+        if raw is None:
+            return None
+        if isinstance(raw, dict):
+            return [{"key": str(k), "value": _label_value(v)} for k, v in raw.items()]
+        if isinstance(raw, list):
+            return [
+                {"key": _as_text(item.get("key")), "value": _label_value(item.get("value"))}
+                for item in raw
+                if isinstance(item, dict)
+            ]
+        return None
+
+
+def _label_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parse_generic(source: str) -> ParsedFlow:
+    """``GenericFlow.fromYaml``: syntax errors are ``Illegal genericflow source: ...``."""
+    data = load_yaml(source, "genericflow", GENERIC_FLOW_CLASS)
+    return _to_parsed(source, data)
+
+
+def _to_parsed(source: str, data: dict[str, Any]) -> ParsedFlow:
+    rev = data.get("revision")
+    return ParsedFlow(
+        source=source,
+        data=data,
+        id=_as_text(data.get("id")),
+        namespace=_as_text(data.get("namespace")),
+        disabled=data.get("disabled") is True or data.get("disabled") == "true",
+        revision_in_source=rev if isinstance(rev, int) and not isinstance(rev, bool) else None,
+    )
+
+
+def strict_parse(flow: ParsedFlow) -> None:
+    """``parseFlowWithVersionDefaults(..., strict=true)``: unknown properties and plugin types.
+
+    The emulator has no plugin registry: any non-empty string ``type`` is accepted (KNOWN_GAPS).
+    A task or trigger without a usable ``type`` fails like ``PluginDeserializer`` does for an
+    unresolvable type: ``Invalid type: <null>`` with two violations (YamlParser.toConstraintViolationException).
+    """
+    for key in flow.data:
+        if key not in KNOWN_FLOW_PROPERTIES:
+            original = f'Unrecognized field "{key}" (class {FLOW_WITH_SOURCE_CLASS}), not marked as ignorable'
+            known = ", ".join(f'"{p}"' for p in KNOWN_FLOW_PROPERTIES)
+            # The "(N known properties: ...)" suffix is Jackson's; its exact list is approximate.
+            message = f"{original} ({len(KNOWN_FLOW_PROPERTIES)} known properties: {known}])"
+            path = f'{FLOW_WITH_SOURCE_CLASS}["{key}"]'
+            raise ConstraintViolations([Violation(path, message)], message=message)
+    for list_key in (*TASK_LISTS, "triggers"):
+        items = flow.data.get(list_key)
+        if not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue  # PluginDeserializer returns null for a non-object node
+            type_ = item.get("type")
+            if not isinstance(type_, str) or type_ == "":
+                _invalid_type(list_key, index)
+            _check_children(
+                item, f'{FLOW_WITH_SOURCE_CLASS}["{list_key}"]->java.util.ArrayList[{index}]'
+            )
+
+
+def _check_children(task: dict[str, Any], chain: str) -> None:
+    for key in CHILD_TASK_KEYS:
+        children = task.get(key)
+        if not isinstance(children, list):
+            continue
+        for index, child in enumerate(children):
+            if isinstance(child, dict) and ("type" in child or "id" in child):
+                type_ = child.get("type")
+                sub = f'{chain}->["{key}"]->java.util.ArrayList[{index}]'
+                if not isinstance(type_, str) or type_ == "":
+                    _raise_invalid_type(sub)
+                _check_children(child, sub)
+
+
+def _invalid_type(list_key: str, index: int) -> None:
+    _raise_invalid_type(f'{FLOW_WITH_SOURCE_CLASS}["{list_key}"]->java.util.ArrayList[{index}]')
+
+
+def _raise_invalid_type(path: str) -> None:
+    type_id = "<null>"
+    first = f"Invalid type: {type_id}"
+    # Jackson's InvalidTypeIdException text (DeserializationContext.invalidTypeIdException); the
+    # location part is approximate for a convertValue() on a map.
+    second = (
+        f"Could not resolve type id '{type_id}' as a subtype of `io.kestra.core.models.Plugin`: "
+        f"No plugin registered for the defined type: '{type_id}'\n at [Source: UNKNOWN; byte offset: #UNKNOWN]"
+        f" (through reference chain: {path})"
+    )
+    raise ConstraintViolations([Violation(path, first), Violation(path, second)], message=first)
+
+
+def bean_validate(flow: ParsedFlow) -> None:
+    """``modelValidator.validate(flow)``: bean constraints, KestraConstraintViolationException format.
+
+    Order of violations: the real validator returns a Set; the emulator reports them property by
+    property (id, namespace, revision, tasks), constraint by constraint, which is stable.
+    """
+    v: list[Violation] = []
+    _string_constraints(v, "id", flow.id, ID_PATTERN, 100, not_blank=True)
+    _string_constraints(v, "namespace", flow.namespace, NAMESPACE_PATTERN, 150, not_blank=False)
+    if flow.revision_in_source is not None and flow.revision_in_source < 1:
+        v.append(Violation("revision", "must be greater than or equal to 1"))
+    tasks = flow.data.get("tasks")
+    if not isinstance(tasks, list) or len(tasks) == 0:
+        v.append(Violation("tasks", "must not be empty"))
+    for list_key in TASK_LISTS:
+        items = flow.data.get(list_key)
+        if isinstance(items, list):
+            for index, task in enumerate(items):
+                if isinstance(task, dict):
+                    _task_constraints(v, f"{list_key}[{index}]", task)
+    # FlowValidator: a class-level constraint (empty property path), its findings joined by ", "
+    problems = []
+    dup = _duplicates(_task_ids(flow.data))
+    if dup:
+        problems.append("Duplicate task id with name [" + ", ".join(dup) + "]")
+    triggers = flow.data.get("triggers")
+    trigger_ids = [
+        str(_as_text(t.get("id")))
+        for t in (triggers if isinstance(triggers, list) else [])
+        if isinstance(t, dict) and t.get("id") is not None
+    ]
+    dup = _duplicates(trigger_ids)
+    if dup:
+        problems.append("Duplicate trigger id with name [" + ", ".join(dup) + "]")
+    if problems:
+        v.append(Violation("", "Invalid Flow: " + ", ".join(problems)))
+    if v:
+        raise ConstraintViolations(v, kestra=True)
+
+
+def _string_constraints(
+    v: list[Violation], path: str, value: str | None, pattern: str, max_len: int, not_blank: bool
+) -> None:
+    if value is None:
+        v.append(Violation(path, "must not be null"))
+        if not_blank:
+            v.append(Violation(path, "must not be blank"))
+        return
+    if not_blank and value.strip() == "":
+        v.append(Violation(path, "must not be blank"))
+    if not re.fullmatch(pattern, value):
+        v.append(Violation(path, f'must match "{pattern}"'))
+    if not 1 <= len(value) <= max_len:
+        v.append(Violation(path, f"size must be between 1 and {max_len}"))
+
+
+def _task_constraints(v: list[Violation], prefix: str, task: dict[str, Any]) -> None:
+    task_id = _as_text(task.get("id"))
+    path = f"{prefix}.id"
+    # KestraConstraintViolationException.replaceId: "tasks[0]" -> the task id in the message line
+    # (only for the "tasks" prefix; a null id makes the replacement fail and keeps the path).
+    line_path = None
+    if task_id is not None and prefix.startswith("tasks["):
+        line_path = re.sub(r"tasks\[\d+\]", lambda _m: task_id, path)
+    if task_id is None:
+        v.append(Violation(path, "must not be null"))
+        v.append(Violation(path, "must not be blank"))
+        return
+    if task_id.strip() == "":
+        v.append(Violation(path, "must not be blank", line_path))
+    if not re.fullmatch(TASK_ID_PATTERN, task_id):
+        v.append(Violation(path, f'must match "{TASK_ID_PATTERN}"', line_path))
+    if len(task_id) > 256:
+        v.append(Violation(path, "Task id must be at most 256 characters", line_path))
+
+
+def _all_task_ids(tasks: Any) -> list[str]:
+    out: list[str] = []
+    if not isinstance(tasks, list):
+        return out
+    for task in tasks:
+        if not isinstance(task, dict):
+            continue
+        tid = _as_text(task.get("id"))
+        if tid is not None:
+            out.append(tid)
+        for key in CHILD_TASK_KEYS:
+            out.extend(_all_task_ids(task.get(key)))
+    return out
+
+
+def _task_ids(data: dict[str, Any]) -> list[str]:
+    ids: list[str] = []
+    for key in TASK_LISTS:
+        ids.extend(_all_task_ids(data.get(key)))
+    return ids
+
+
+def _duplicates(ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    dups: list[str] = []
+    for tid in ids:
+        if tid in seen and tid not in dups:
+            dups.append(tid)
+        seen.add(tid)
+    return dups
+
+
+def parse_for_write(source: str) -> ParsedFlow:
+    """Create/update check order (FlowController.createFlow -> FlowService.create, api-facts.md §4.1):
+    1. ``GenericFlow.fromYaml`` (syntax, non-mapping, duplicate keys), 2. blank source (unreachable
+    over HTTP: step 1 already rejects a blank body), 3. strict parse, 4. bean validation.
+    The existence check (create) and the id/namespace check (update) come after, in state.py."""
+    flow = parse_generic(source)
+    if source.strip() == "":  # pragma: no cover - kept to mirror FlowService.create
+        raise illegal_argument("Cannot create flow with null or blank source")
+    try:
+        strict_parse(flow)
+    except ConstraintViolations:
+        raise
+    bean_validate(flow)
+    return flow
+
+
+def update_mismatch(flow: ParsedFlow, namespace: str, flow_id: str) -> ConstraintViolations | None:
+    """``Flow.validateUpdate``: id and namespace may not change (plain jakarta message format)."""
+    v = []
+    if flow.id != flow_id:
+        v.append(Violation("flow.id", "Illegal flow id update"))
+    if flow.namespace != namespace:
+        v.append(Violation("flow.namespace", "Illegal namespace update"))
+    return ConstraintViolations(v) if v else None
+
+
+def already_exists() -> ConstraintViolations:
+    """``AbstractJdbcFlowRepository.create``: ManualConstraintViolation at ``flow.id``."""
+    return ConstraintViolations([Violation("flow.id", "Flow id already exists")])
+
+
+# --------------------------------------------------------------------------- validate endpoint
+
+
+def split_validate_body(body: str) -> list[str]:
+    """``FlowController.validateFlows`` YAML branch: ``body.trim().split("\\n+---\\n*?")``.
+
+    Java's String.split drops trailing empty strings; a leading empty string is kept."""
+    parts = re.split(r"\n+---\n*?", body.strip())
+    while len(parts) > 1 and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def validate_one(source: str, index: int, last_revision: int | None) -> dict[str, Any]:
+    """``FlowService.validate`` for one source: a ``ValidateConstraintViolation`` (non-null JSON)."""
+    item: dict[str, Any] = {"index": index}
+    constraints: str | None = None
+    flow_id = namespace = None
+    outdated = False
+    extras: dict[str, Any] = {}
+    try:
+        data = load_yaml(source, "flow", FLOW_WITH_SOURCE_CLASS)
+        flow = _to_parsed(source, data)
+        strict_parse(flow)
+        if flow.revision_in_source is not None:
+            outdated = flow.revision_in_source != (last_revision or 0) + 1
+        extras = {"deprecationPaths": [], "warnings": [], "infos": []}
+        flow_id, namespace = flow.id, flow.namespace
+        bean_validate(flow)
+    except ConstraintViolations as cve:
+        constraints = _format_validation_error(cve.text)
+    if flow_id is not None:
+        item["flow"] = flow_id
+    if namespace is not None:
+        item["namespace"] = namespace
+    if constraints is not None:
+        item["constraints"] = constraints
+    item["outdated"] = outdated
+    item.update(extras)
+    return item
+
+
+def _format_validation_error(message: str) -> str:
+    """``FlowService.formatValidationError``."""
+    if message.startswith("Illegal flow source:"):
+        return message
+    if message.startswith(":"):
+        message = message[1:]
+    return "Validation error: " + message

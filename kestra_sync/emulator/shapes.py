@@ -1,0 +1,92 @@
+"""JSON shapes the server sends: Flow / FlowWithSource, search pages, zip exports.
+
+Jackson settings (api-facts.md §2): nulls omitted, ISO dates; ``tenantId``, ``disabled`` and
+``deleted`` always present; labels as a list of ``{key, value}``. Field order follows the Java
+declarations (AbstractFlow, then Flow, then FlowWithSource.source); clients must not rely on it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from functools import lru_cache
+from typing import Any
+
+from . import rules
+from .state import Revision
+
+# The flow fields echoed from the YAML (AbstractFlow then Flow declaration order).
+ECHOED = (
+    "description",
+    "inputs",
+    "outputs",
+    "labels",
+    "variables",
+    "workerSelector",
+    "tasks",
+    "errors",
+    "finally",
+    "afterExecution",
+    "triggers",
+    "pluginDefaults",
+    "concurrency",
+    "retry",
+    "sla",
+    "checks",
+    "quotas",
+)
+_parse_lock = threading.Lock()
+
+
+@lru_cache(maxsize=2048)
+def _parsed(source: str) -> rules.ParsedFlow | None:
+    try:
+        return rules.parse_generic(source)
+    except rules.ConstraintViolations:
+        return None  # a seeded/persisted source that no longer parses: identity fields only
+
+
+def flow_json(rev: Revision, tenant: str, *, source: bool, updated: bool = True) -> dict[str, Any]:
+    """A ``Flow`` (``source=False``) or ``FlowWithSource`` as the server serializes it.
+
+    ``updated=False`` reproduces create/update responses, which are built before the timestamp
+    is set (AbstractJdbcFlowRepository.save returns ``flowWithSource.toBuilder().revision(r)``).
+    """
+    with _parse_lock:
+        parsed = _parsed(rev.source)
+    data = parsed.data if parsed else {}
+    out: dict[str, Any] = {"id": rev.id, "namespace": rev.namespace, "revision": rev.revision}
+    if updated and rev.updated:
+        out["updated"] = rev.updated
+    if data.get("description") is not None:
+        out["description"] = data["description"]
+    for key in ("inputs", "outputs"):
+        if data.get(key) is not None:
+            out[key] = data[key]
+    out["disabled"] = rev.disabled
+    out["deleted"] = rev.deleted
+    out["tenantId"] = tenant
+    for key in ECHOED:
+        if key in ("description", "inputs", "outputs") or data.get(key) is None:
+            continue
+        out[key] = parsed.labels() if key == "labels" and parsed else data[key]
+    if source:
+        out["source"] = rev.source
+    return out
+
+
+def dumps(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode(
+        "utf-8"
+    )
+
+
+def zip_sources(entries: list[tuple[str, str]]) -> bytes:
+    """``HasSource.asZipFile``: one entry per flow, the stored source bytes verbatim."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in entries:
+            archive.writestr(name, text.encode("utf-8"))
+    return buf.getvalue()
