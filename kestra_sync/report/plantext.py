@@ -69,7 +69,7 @@ def render_plan(
                             fg = "green"
                         elif line.startswith("-") and not line.startswith("---"):
                             fg = "red"
-                        out.append(style(pad + line, fg))
+                        out.append(style((pad + line).rstrip(), fg))
     if out:
         out.append("")
     out.append(style(summary_line(plan.counts()), bold=True))

@@ -1,4 +1,5 @@
-"""Fixtures: an in-process emulator on 127.0.0.1:0 and a tiny requests helper bound to it."""
+"""Fixtures: a tiny requests helper bound to the emulator (the emulator fixtures themselves are in
+tests/conftest.py, shared with the end-to-end tests)."""
 
 from __future__ import annotations
 
@@ -44,27 +45,6 @@ class Api:
 
     def close(self) -> None:
         self.session.close()
-
-
-@pytest.fixture
-def make_emulator():
-    """Start emulators with custom settings; all are stopped at teardown."""
-    started: list[Emulator] = []
-
-    def make(**kw) -> Emulator:
-        emu = Emulator(**kw).start()
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in started:
-        emu.stop()
-
-
-@pytest.fixture
-def emulator(make_emulator) -> Emulator:
-    """An OSS emulator with auth off."""
-    return make_emulator()
 
 
 @pytest.fixture

@@ -1,0 +1,58 @@
+"""Fixtures shared by every test: an in-process Kestra API emulator on 127.0.0.1 and a way to run
+the real CLI against it in a child process, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kestra_sync.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def make_emulator():
+    """Start emulators with custom settings; all are stopped at teardown."""
+    started: list[Emulator] = []
+
+    def make(**kw) -> Emulator:
+        emu = Emulator(**kw).start()
+        started.append(emu)
+        return emu
+
+    yield make
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def emulator(make_emulator) -> Emulator:
+    """An OSS emulator with auth off."""
+    return make_emulator()
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None):
+    """Run `kestra-sync ARGS` from this source tree as a user would, in a child process.
+
+    The environment is cleaned of KESTRA_* and GitHub variables so the host cannot leak in.
+    """
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("KESTRA_", "GITHUB_")) and k != "NO_COLOR"
+    }
+    base["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "kestra_sync", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
