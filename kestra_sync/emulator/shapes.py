@@ -17,26 +17,10 @@ from typing import Any
 from . import rules
 from .state import Revision
 
-# The flow fields echoed from the YAML (AbstractFlow then Flow declaration order).
-ECHOED = (
-    "description",
-    "inputs",
-    "outputs",
-    "labels",
-    "variables",
-    "workerSelector",
-    "tasks",
-    "errors",
-    "finally",
-    "afterExecution",
-    "triggers",
-    "pluginDefaults",
-    "concurrency",
-    "retry",
-    "sla",
-    "checks",
-    "quotas",
-)
+# The flow fields echoed from the YAML, in declaration order: every known property but those
+# the server sets itself.
+SERVER_SET = ("id", "namespace", "revision", "updated", "disabled", "deleted", "tenantId", "source")
+ECHOED = tuple(k for k in rules.KNOWN_FLOW_PROPERTIES if k not in SERVER_SET)
 _parse_lock = threading.Lock()
 
 
