@@ -45,9 +45,6 @@ def test_flow_removed_from_git_is_kept_and_shown_unless_delete(project):
     line_with(capped.stdout, "error:", "delete 2 flows", "limit of 1")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: --namespace (a tuple from click) is rejected by config._coerce"
-)
 def test_managed_namespaces_by_flag_and_config_and_the_empty_namespace_guard(project):
     seed(project.emu, flow("a"), flow("old-1", ns="company.old"), flow("old-2", ns="company.old"))
     project.write(flow("a"))
