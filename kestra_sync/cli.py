@@ -241,14 +241,18 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     else:
         from .report.plantext import render_plan
 
+        colored = use_color(color)
+        # color=colored: click.echo strips ANSI codes when stdout is not a terminal, which
+        # would make --color always (a CI log that renders colour) a no-op.
         click.echo(
             render_plan(
                 plan_obj,
-                color=use_color(color),
+                color=colored,
                 show_unchanged=show_unchanged,
                 show_diff=not no_diff,
             ),
             nl=False,
+            color=colored,
         )
     if plan_obj.errors:
         sys.exit(EXIT_FAILURE)

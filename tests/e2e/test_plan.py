@@ -214,10 +214,6 @@ def run_on_tty(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: --color always is stripped by click.echo when stdout is not a terminal",
-)
 def test_colour_on_a_terminal_unless_no_color_and_always_when_asked(project):
     mixed_changes(project)
     on_tty = run_on_tty(["plan"], project.root, project.env)
