@@ -97,10 +97,6 @@ def test_include_children_reads_child_namespaces_once_and_not_siblings(project):
     assert project.emu.stats.count("GET", "/api/v1/{tenant}/flows/search") == 3  # 2 + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: managed namespaces are read only in settings.tenant, not in each configured tenant",
-)
 def test_two_tenants_group_by_tenant_then_namespace(tmp_path, make_emulator):
     emu = make_emulator(edition="ee")
     p = Project(tmp_path, emu)
