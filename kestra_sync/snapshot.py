@@ -1,14 +1,15 @@
 """Read what the server holds in each scope: a few requests per namespace, never one per flow.
 
 A listing that fails is recorded on its scope instead of raising, so the plan can still show the
-other namespaces while refusing to change (and above all to delete) anything in that one.
+other namespaces while refusing to change (and above all to delete) anything in that one. An
+unreachable server or a 401 concerns every namespace: that raises, as one error.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from .errors import KestraSyncError
+from .errors import AuthError, KestraSyncError, TransportError
 from .plan import NamespaceListing, Scope, Snapshot
 
 
@@ -23,6 +24,13 @@ def read_snapshot(client, scopes: list[Scope], *, parallelism: int = 4) -> Snaps
             flows = tenant_client.namespace_flows(
                 scope.namespace, include_children=scope.include_children
             )
+        except (TransportError, AuthError) as err:
+            if isinstance(err, AuthError) and err.status != 401:
+                # 403: not allowed in this namespace (EE RBAC), others may still be readable.
+                return NamespaceListing(scope, error=err.message)
+            # Unreachable or not authenticated: about the server, not this namespace. One
+            # error with its hint, instead of the same error for every namespace.
+            raise
         except KestraSyncError as err:
             return NamespaceListing(scope, error=err.message)
         for flow in flows:

@@ -212,9 +212,6 @@ def finish(run: tuple[subprocess.Popen, Project]) -> tuple[int, str, str, Projec
     return proc.returncode, out, err, p
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: a 401 becomes one 'could not read namespace' error per namespace"
-)
 def test_wrong_password_is_one_line_without_the_secret(tmp_path, make_emulator):
     emu = make_emulator(users={"admin@kestra.io": "Right-Pass-1"})
     env = {"KESTRA_USERNAME": "admin@kestra.io", "KESTRA_PASSWORD": PASSWORD}
@@ -225,7 +222,6 @@ def test_wrong_password_is_one_line_without_the_secret(tmp_path, make_emulator):
     assert_one_error_line(done.returncode, done.stdout, done.stderr, "401", "KESTRA_PASSWORD")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an unreachable server becomes one error per namespace")
 def test_unreachable_server_is_one_line_without_the_secret(slow_runs):
     code, out, err, _ = finish(slow_runs["unreachable"])
     assert_one_error_line(code, out, err, "cannot reach", "connection refused")
