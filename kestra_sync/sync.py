@@ -114,7 +114,7 @@ def check_saved_plan(
     if drift:
         shown = "; ".join(drift[:5]) + (f"; and {len(drift) - 5} more" if len(drift) > 5 else "")
         raise PlanError(
-            f"the saved plan is stale: {shown}",
+            f"the saved plan is stale: drift on the server since it was made: {shown}",
             hint="the server changed since the plan was made; run `kestra-sync plan` again "
             "and review the new plan",
         )

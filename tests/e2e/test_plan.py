@@ -238,9 +238,6 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: a stale saved plan is refused but the drift is not named as such"
-)
 def test_saved_plan_records_revisions_and_commit_and_apply_refuses_it_after_drift(project):
     emu = project.emu
     seed(emu, flow("etl"))
