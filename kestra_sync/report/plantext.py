@@ -32,6 +32,17 @@ def summary_line(counts: dict[str, int]) -> str:
     return line + "."
 
 
+def no_changes_line(counts: dict[str, int]) -> str:
+    """Said only when nothing would change; never "matches" while server-only flows are kept."""
+    kept = counts[UNMANAGED]
+    if not kept:
+        return "No changes: the server matches git."
+    return (
+        f"No changes to apply; {kept} flow{'s' if kept != 1 else ''} on the server "
+        f"{'are' if kept != 1 else 'is'} not in git and kept."
+    )
+
+
 def render_plan(
     plan: Plan, *, color: bool = False, show_unchanged: bool = False, show_diff: bool = True
 ) -> str:
@@ -74,7 +85,7 @@ def render_plan(
         out.append("")
     out.append(style(summary_line(plan.counts()), bold=True))
     if not plan.has_changes and not plan.errors:
-        out.append("No changes: the server matches git.")
+        out.append(no_changes_line(plan.counts()))
     for error in plan.errors:
         out.append(style(f"error: {error}", "red"))
     return "\n".join(out) + "\n"

@@ -32,6 +32,9 @@ def test_flow_removed_from_git_is_kept_and_shown_unless_delete(project):
     line_with(kept.stdout, "? gone-2")
     assert "not managed by git" in kept.stdout and "--delete" in kept.stdout
     line_with(kept.stdout, "0 to delete, 1 unchanged, 2 on the server but not in git")
+    # Nothing to apply, but the server does not match git: never say it does.
+    line_with(kept.stdout, "No changes to apply; 2 flows on the server are not in git and kept.")
+    assert "matches git" not in kept.stdout
 
     deleting = project.plan("--delete", "--detailed-exitcode")
     assert deleting.returncode == 2, deleting.stdout
