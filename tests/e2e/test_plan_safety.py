@@ -4,6 +4,7 @@ that failed). Real CLI, real HTTP, the in-process emulator."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -42,10 +43,25 @@ def test_flow_removed_from_git_is_kept_and_shown_unless_delete(project):
     line_with(deleting.stdout, "- gone-2", "delete")
     line_with(deleting.stdout, "Plan: 0 to create, 0 to update, 2 to delete, 1 unchanged.")
 
-    # More deletes than allowed: an error (exit 1 even with --detailed-exitcode), not a plan.
-    capped = project.plan("--delete", "--max-deletes", "1", "--detailed-exitcode")
+    # More deletes than allowed: an error (exit 1 even with --detailed-exitcode), not a plan
+    # to apply; with JSON on stdout the reason is on stderr too, for the job log.
+    capped = project.plan(
+        "--delete",
+        "--max-deletes",
+        "1",
+        "--detailed-exitcode",
+        "--format",
+        "json",
+        "--out",
+        "p.json",
+    )
     assert capped.returncode == 1
-    line_with(capped.stdout, "error:", "delete 2 flows", "limit of 1")
+    assert json.loads(capped.stdout)["errors"] == [line_with(capped.stderr, "error:")[7:]]
+    line_with(capped.stderr, "error:", "delete 2 flows", "limit of 1")
+    line_with(capped.stderr, "Saved the plan to p.json, but it has errors: apply will refuse it.")
+    refused = project.run("apply", "p.json")
+    assert refused.returncode == 1 and "limit of 1" in refused.stderr
+    assert project.emu.store.last("main", "company.team", "gone-1") is not None
 
 
 def test_managed_namespaces_by_flag_and_config_and_the_empty_namespace_guard(project):
