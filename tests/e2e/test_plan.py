@@ -188,6 +188,41 @@ def test_markdown_plan_for_a_pull_request(project):
     assert "```diff\n" in out and "\n+    message: hello\n" in out
 
 
+WORKING_DIRECTORY = """id: build
+namespace: company.team
+tasks:
+  - id: wd
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    tasks:
+      - id: clone
+        type: io.kestra.plugin.git.Clone
+        url: https://example.com/repo.git
+      - id: run
+        type: io.kestra.plugin.scripts.shell.Commands
+        commands:
+          - make
+triggers:
+  - id: nightly
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 2 * * *"
+"""
+
+
+def test_summary_names_the_changed_child_task_inside_a_flowable_task(project):
+    seed(project.emu, WORKING_DIRECTORY)
+    project.write(
+        WORKING_DIRECTORY.replace("- make", "- make test")
+        .replace("0 2", "0 3")
+        .replace("tasks:\n  - id: wd", "labels:\n  team: data\ntasks:\n  - id: wd")
+    )
+    done = project.plan("--no-diff")
+    assert done.returncode == 0, done.stderr
+    line_with(done.stdout, "label team added")
+    line_with(done.stdout, "task wd > task run changed (commands)")
+    line_with(done.stdout, "trigger nightly changed (cron)")
+    assert "task wd changed" not in done.stdout and "clone" not in done.stdout
+
+
 def run_on_tty(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     """Run the CLI with stdout on a pseudo-terminal, as in an interactive shell."""
     master, slave = os.openpty()
