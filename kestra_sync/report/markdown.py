@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
-from .plantext import summary_line
+from .plantext import no_changes_line, summary_line
 
 MAX_CHARS = 60_000
 ICON = {CREATE: "➕", UPDATE: "✏️", DELETE: "🗑️", UNCHANGED: "✅", UNMANAGED: "❔"}
@@ -49,7 +49,7 @@ def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker:
             )
         lines.append("")
     elif not plan.errors:
-        lines.append("No changes: the server matches git.")
+        lines.append(no_changes_line(plan))
         lines.append("")
     size = sum(len(line) + 1 for line in lines)
     omitted = 0

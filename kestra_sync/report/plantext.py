@@ -32,9 +32,12 @@ def summary_line(counts: dict[str, int]) -> str:
     return line + "."
 
 
-def no_changes_line(counts: dict[str, int]) -> str:
-    """Said only when nothing would change; never "matches" while server-only flows are kept."""
-    kept = counts[UNMANAGED]
+def no_changes_line(plan: Plan) -> str:
+    """Said only when nothing would change; never "matches" while server-only flows are kept,
+    nor when nothing was compared at all (an empty or wrong flow directory)."""
+    if not plan.scopes and not plan.changes:
+        return "No changes: no flow in git and no managed namespace, so nothing was compared."
+    kept = plan.counts()[UNMANAGED]
     if not kept:
         return "No changes: the server matches git."
     return (
@@ -85,7 +88,7 @@ def render_plan(
         out.append("")
     out.append(style(summary_line(plan.counts()), bold=True))
     if not plan.has_changes and not plan.errors:
-        out.append(no_changes_line(plan.counts()))
+        out.append(no_changes_line(plan))
     for error in plan.errors:
         out.append(style(f"error: {error}", "red"))
     return "\n".join(out) + "\n"

@@ -90,6 +90,16 @@ def test_managed_namespaces_by_flag_and_config_and_the_empty_namespace_guard(pro
     line_with(allowed.stdout, "2 to delete")
 
 
+def test_an_empty_flow_directory_compares_nothing_and_says_so(project):
+    seed(project.emu, flow("a"))
+    done = project.plan("--delete", "--detailed-exitcode")
+    assert done.returncode == 0, done.stdout + done.stderr
+    line_with(done.stdout, "Plan: 0 to create, 0 to update, 0 to delete, 0 unchanged.")
+    line_with(done.stdout, "nothing was compared")
+    assert "matches git" not in done.stdout
+    assert project.emu.stats.snapshot()["total"] == 0  # no namespace in scope: nothing read
+
+
 def test_include_children_reads_child_namespaces_once_and_not_siblings(project):
     seed(
         project.emu,
