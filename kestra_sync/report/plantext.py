@@ -18,7 +18,7 @@ WORD = {
     UPDATE: "update",
     DELETE: "delete",
     UNCHANGED: "unchanged",
-    UNMANAGED: "keep",
+    UNMANAGED: "keep",  # on the server, not in git, not deleted: the note says why
 }
 
 

@@ -182,7 +182,7 @@ def test_markdown_plan_for_a_pull_request(project):
     line_with(out, "| ➕ |", "`company.team/new`", "create")
     line_with(out, "`company.team/changed`", "task log changed (message)")
     line_with(out, "`company.team/commented`", "formatting or comments only")
-    line_with(out, "`company.team/ui-only`", "not managed by git")
+    line_with(out, "`company.team/ui-only` | keep (r1)", "not managed by git")
     assert "company.team/same" not in out
     line_with(out, "<details><summary>diff <code>company.team/changed</code>")
     assert "```diff\n" in out and "\n+    message: hello\n" in out

@@ -157,8 +157,10 @@ def test_two_tenants_group_by_tenant_then_namespace(tmp_path, make_emulator):
         ("staging", "company.extra"),
         ("staging", "company.team"),
     ]
-    md = p.plan("--format", "markdown").stdout
-    line_with(md, "staging", "company.team/a", "update")
+    md = p.plan("--format", "markdown").stdout.splitlines()
+    staging, row = md.index("#### Tenant `staging`"), md.index(line_with("\n".join(md), "/a`"))
+    assert staging < row and "`company.team/a` | update (r1)" in md[row]
+    assert "#### Tenant `main`" not in md  # nothing to show there: a is unchanged
 
 
 def test_invalid_local_flow_stops_before_any_request(project):
