@@ -188,6 +188,18 @@ def test_markdown_plan_for_a_pull_request(project):
     assert "```diff\n" in out and "\n+    message: hello\n" in out
 
 
+def test_what_the_server_ignores_is_not_a_change(project):
+    # api-facts.md §7: the server compares sources without their first `revision: N` line;
+    # line endings and trailing whitespace carry no meaning either.
+    seed(project.emu, flow("crlf"), "revision: 4\n" + flow("server-rev"), flow("local-rev"))
+    project.write(flow("crlf")).write_bytes(flow("crlf").replace("\n", "  \r\n").encode())
+    project.write(flow("server-rev"))
+    project.write("revision: 9\n" + flow("local-rev"))
+    done = project.plan("--detailed-exitcode", "--show-unchanged")
+    assert done.returncode == 0, done.stdout
+    line_with(done.stdout, "Plan: 0 to create, 0 to update, 0 to delete, 3 unchanged.")
+
+
 WORKING_DIRECTORY = """id: build
 namespace: company.team
 tasks:
