@@ -136,6 +136,7 @@ def test_text_plan_shows_each_kind_of_change_and_counts_unchanged(project):
 
 
 def test_json_plan_is_versioned_matches_the_documented_schema_and_is_stable(project):
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
     mixed_changes(project)
     data = project.plan_json()
     again = project.plan_json()
