@@ -2,14 +2,15 @@
 
 A listing that fails is recorded on its scope instead of raising, so the plan can still show the
 other namespaces while refusing to change (and above all to delete) anything in that one. An
-unreachable server or a 401 concerns every namespace: that raises, as one error.
+unreachable server, a 401 or a 400 (e.g. a tenant OSS does not have) concerns every namespace:
+that raises, as one error.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from .errors import AuthError, KestraSyncError, TransportError
+from .errors import AuthError, BadRequestError, KestraSyncError, TransportError
 from .plan import NamespaceListing, Scope, Snapshot
 
 
@@ -24,12 +25,13 @@ def read_snapshot(client, scopes: list[Scope], *, parallelism: int = 4) -> Snaps
             flows = tenant_client.namespace_flows(
                 scope.namespace, include_children=scope.include_children
             )
-        except (TransportError, AuthError) as err:
+        except (TransportError, AuthError, BadRequestError) as err:
             if isinstance(err, AuthError) and err.status != 401:
                 # 403: not allowed in this namespace (EE RBAC), others may still be readable.
                 return NamespaceListing(scope, error=err.message)
-            # Unreachable or not authenticated: about the server, not this namespace. One
-            # error with its hint, instead of the same error for every namespace.
+            # Unreachable, not authenticated, or a request this server does not take (a
+            # tenant other than main on OSS): about the server or the tenant, not this
+            # namespace. One error with its hint, instead of the same error per namespace.
             raise
         except KestraSyncError as err:
             return NamespaceListing(scope, error=err.message)

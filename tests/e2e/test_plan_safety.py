@@ -253,6 +253,17 @@ def test_wrong_password_is_one_line_without_the_secret(tmp_path, make_emulator):
     assert_one_error_line(done.returncode, done.stdout, done.stderr, "401", "KESTRA_PASSWORD")
 
 
+def test_a_tenant_the_oss_server_does_not_have_is_one_line_with_a_hint(tmp_path, emulator):
+    p = Project(tmp_path, emulator)
+    p.config("tenants:\n  main: flows/main\n  staging: flows/staging\n")
+    p.write(flow("a"), "flows/main")
+    p.write(flow("a"), "flows/staging")
+    p.write(flow("b", ns="company.other"), "flows/staging")
+    done = p.plan()
+    assert_one_error_line(done.returncode, done.stdout, done.stderr, "Tenant must be 'main'")
+    line_with(done.stderr, "hint:", "Enterprise")
+
+
 def test_unreachable_server_is_one_line_without_the_secret(slow_runs):
     code, out, err, _ = finish(slow_runs["unreachable"])
     assert_one_error_line(code, out, err, "cannot reach", "connection refused")
