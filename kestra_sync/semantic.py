@@ -136,6 +136,9 @@ def summarize(server_source: str, local_source: str) -> tuple[list[str], bool]:
             lines.append(f"{key} added")
         elif key not in new:
             lines.append(f"{key} removed")
+        elif isinstance(before, dict) and isinstance(after, dict):
+            fields = _changed_fields(before, after)  # variables, concurrency, retry ...
+            lines.append(f"{key} changed" + (f" ({', '.join(fields)})" if fields else ""))
         else:
             lines.append(f"{key} changed")
     return lines, False

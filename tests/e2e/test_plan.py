@@ -203,6 +203,9 @@ def test_what_the_server_ignores_is_not_a_change(project):
 
 WORKING_DIRECTORY = """id: build
 namespace: company.team
+variables:
+  branch: main
+  image: python:3.12
 tasks:
   - id: wd
     type: io.kestra.plugin.core.flow.WorkingDirectory
@@ -226,6 +229,7 @@ def test_summary_names_the_changed_child_task_inside_a_flowable_task(project):
     project.write(
         WORKING_DIRECTORY.replace("- make", "- make test")
         .replace("0 2", "0 3")
+        .replace("branch: main", "branch: develop")
         .replace("tasks:\n  - id: wd", "labels:\n  team: data\ntasks:\n  - id: wd")
     )
     done = project.plan("--no-diff")
@@ -233,6 +237,7 @@ def test_summary_names_the_changed_child_task_inside_a_flowable_task(project):
     line_with(done.stdout, "label team added")
     line_with(done.stdout, "task wd > task run changed (commands)")
     line_with(done.stdout, "trigger nightly changed (cron)")
+    line_with(done.stdout, "variables changed (branch)")
     assert "task wd changed" not in done.stdout and "clone" not in done.stdout
 
 
