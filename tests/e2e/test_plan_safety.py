@@ -163,6 +163,22 @@ def test_two_tenants_group_by_tenant_then_namespace(tmp_path, make_emulator):
     assert "#### Tenant `main`" not in md  # nothing to show there: a is unchanged
 
 
+def test_a_partial_listing_never_drives_a_delete(project):
+    seed(project.emu, flow("a"), flow("b", ns="company.other"), flow("gone", ns="company.other"))
+    project.write(flow("a"))
+    project.write(flow("b", ns="company.other"))
+    # The first search (company.other, read first with --parallelism 1) promises 2 flows on a
+    # page that holds none, as a listing cut short would.
+    project.emu.faults.add(
+        "GET", r"/flows/search$", status=200, count=1, body={"results": [], "total": 2}
+    )
+    done = project.plan("--delete", "--parallelism", "1", "--detailed-exitcode")
+    assert done.returncode == 1, done.stdout + done.stderr
+    line_with(done.stdout, "error:", "company.other", "incomplete")
+    assert "gone" not in done.stdout and "company.other/" not in done.stdout
+    line_with(done.stdout, "Plan: 0 to create, 0 to update, 0 to delete, 1 unchanged.")
+
+
 def test_invalid_local_flow_stops_before_any_request(project):
     project.write(flow("good"))
     bad = project.write("id: bad\nnamespace: company.team\ntasks: []\n")
