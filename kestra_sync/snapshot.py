@@ -17,7 +17,11 @@ from .plan import NamespaceListing, Scope, Snapshot
 def read_snapshot(client, scopes: list[Scope], *, parallelism: int = 4) -> Snapshot:
     """``client`` is a KestraClient for any tenant; each scope is read with its own tenant."""
 
+    fatal: list[KestraSyncError] = []  # the first error that concerns every scope
+
     def read(scope: Scope) -> NamespaceListing:
+        if fatal:  # the server is unreachable or refuses us: do not wait for it once more
+            return NamespaceListing(scope, error=fatal[0].message)
         tenant_client = (
             client if scope.tenant == client.tenant else client.with_tenant(scope.tenant)
         )
@@ -32,7 +36,8 @@ def read_snapshot(client, scopes: list[Scope], *, parallelism: int = 4) -> Snaps
             # Unreachable, not authenticated, or a request this server does not take (a
             # tenant other than main on OSS): about the server or the tenant, not this
             # namespace. One error with its hint, instead of the same error per namespace.
-            raise
+            fatal.append(err)
+            return NamespaceListing(scope, error=err.message)
         except KestraSyncError as err:
             return NamespaceListing(scope, error=err.message)
         for flow in flows:
@@ -42,4 +47,7 @@ def read_snapshot(client, scopes: list[Scope], *, parallelism: int = 4) -> Snaps
     if not scopes:
         return Snapshot()
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(scopes)))) as pool:
-        return Snapshot(listings=list(pool.map(read, scopes)))
+        listings = list(pool.map(read, scopes))
+    if fatal:
+        raise fatal[0]
+    return Snapshot(listings=listings)

@@ -9,6 +9,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -221,7 +223,7 @@ def start_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
 
 @pytest.fixture(scope="module", autouse=True)
 def slow_runs(tmp_path_factory):
-    runs: dict[str, tuple[subprocess.Popen, Project]] = {}
+    runs: dict = {}
     with Emulator() as emu:
         # Listing failure: two namespaces, each with a flow git does not have (--delete).
         p = Project(tmp_path_factory.mktemp("listing"), emu)
@@ -234,20 +236,30 @@ def slow_runs(tmp_path_factory):
         args = ("plan", "--delete", "--parallelism", "1", "--detailed-exitcode")
         runs["listing"] = (start_cli(*args, cwd=p.root, env=p.env), p)
 
-        # Unreachable server: nothing listens on the port.
+        # Unreachable server: nothing listens on the port. Five namespaces read one at a time:
+        # the first refused connection (about 3 s of retries) must stop the others.
         p = Project(tmp_path_factory.mktemp("unreachable"), emu)
-        p.write(flow("a"))
-        p.write(flow("b", ns="company.other"))
+        for i in range(5):
+            p.write(flow("a", ns=f"company.ns{i}"))
         env = {
             "KESTRA_URL": f"http://127.0.0.1:{free_port()}",
             "KESTRA_USERNAME": "admin@kestra.io",
             "KESTRA_PASSWORD": PASSWORD,
         }
-        runs["unreachable"] = (start_cli("plan", cwd=p.root, env=env), p)
+        proc = start_cli("plan", "--parallelism", "1", cwd=p.root, env=env)
+        runs["unreachable"] = (proc, p)
+        started = time.monotonic()
+
+        def clock() -> None:  # how long the CLI ran, whenever the test looks
+            proc.wait()
+            runs["seconds"] = time.monotonic() - started
+
+        runs["clock"] = threading.Thread(target=clock, daemon=True)
+        runs["clock"].start()
         try:
             yield runs
         finally:
-            for proc, _ in runs.values():
+            for proc, _ in (runs["listing"], runs["unreachable"]):
                 if proc.poll() is None:
                     proc.kill()
                 proc.communicate()
@@ -283,6 +295,9 @@ def test_a_tenant_the_oss_server_does_not_have_is_one_line_with_a_hint(tmp_path,
 def test_unreachable_server_is_one_line_without_the_secret(slow_runs):
     code, out, err, _ = finish(slow_runs["unreachable"])
     assert_one_error_line(code, out, err, "cannot reach", "connection refused")
+    # One namespace's retries (3 s), not those of the next namespaces too.
+    slow_runs["clock"].join(timeout=60)
+    assert slow_runs["seconds"] < 5
 
 
 def assert_one_error_line(code: int, stdout: str, stderr: str, *words: str) -> None:
