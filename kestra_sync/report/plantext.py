@@ -56,7 +56,10 @@ def render_plan(
     grouped = plan.by_tenant_namespace()
     several_tenants = len(grouped) > 1 or any(t != "main" for t in grouped)
     for tenant, namespaces in grouped.items():
-        if several_tenants:
+        tenant_shown = any(
+            show_unchanged or c.action != UNCHANGED for cs in namespaces.values() for c in cs
+        )
+        if several_tenants and tenant_shown:  # no empty heading for an all-unchanged tenant
             out.append(style(f"tenant {tenant}", bold=True))
         indent = "  " if several_tenants else ""
         for namespace, changes in namespaces.items():
