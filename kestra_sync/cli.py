@@ -230,8 +230,19 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     _print_warnings(result.warnings)
     plan_obj = result.plan
     if out:
+        # Written even with errors: it replaces any older plan at that path, and apply refuses it.
         _write_file(out, dumps(plan_to_dict(plan_obj, result.meta, include_sources=True)))
-        click.echo(f"Saved the plan to {out}; apply it with: kestra-sync apply {out}", err=True)
+        if plan_obj.errors:
+            click.echo(
+                f"Saved the plan to {out}, but it has errors: apply will refuse it.", err=True
+            )
+        else:
+            click.echo(f"Saved the plan to {out}; apply it with: kestra-sync apply {out}", err=True)
+    if plan_obj.errors and fmt != "text":
+        # The text plan ends with its errors; JSON and Markdown go to a file or a comment, so
+        # say on stderr (the job log) why the exit code is 1.
+        for error in plan_obj.errors:
+            click.secho(f"error: {error}", fg="red", err=True)
     if fmt == "json":
         click.echo(dumps(plan_to_dict(plan_obj, result.meta)), nl=False)
     elif fmt == "markdown":
@@ -241,14 +252,18 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     else:
         from .report.plantext import render_plan
 
+        colored = use_color(color)
+        # color=colored: click.echo strips ANSI codes when stdout is not a terminal, which
+        # would make --color always (a CI log that renders colour) a no-op.
         click.echo(
             render_plan(
                 plan_obj,
-                color=use_color(color),
+                color=colored,
                 show_unchanged=show_unchanged,
                 show_diff=not no_diff,
             ),
             nl=False,
+            color=colored,
         )
     if plan_obj.errors:
         sys.exit(EXIT_FAILURE)

@@ -51,29 +51,55 @@ def _changed_fields(old: Any, new: Any) -> list[str]:
     return sorted(str(key) for key in DeepDiff(old, new, ignore_order=False).affected_root_keys)
 
 
-def _describe_id_list(section: str, noun: str, old: Any, new: Any) -> list[str]:
+# Lists of child tasks inside a flowable task (WorkingDirectory, Parallel, If, ForEach ...):
+# a change inside one is described down to the child, not as "task wd changed (tasks)".
+CHILD_LISTS = {
+    "tasks": "task",
+    "then": "task",
+    "else": "task",
+    "errors": "error handler",
+    "finally": "finally task",
+}
+
+
+def _by_id(items: list[Any]) -> dict[str, Any]:
+    return {str(item["id"]): item for item in items if isinstance(item, dict) and "id" in item}
+
+
+def _describe_id_list(section: str, noun: str, old: Any, new: Any, prefix: str = "") -> list[str]:
     old_items = old if isinstance(old, list) else []
     new_items = new if isinstance(new, list) else []
-
-    def by_id(items: list[Any]) -> dict[str, Any]:
-        return {str(item["id"]): item for item in items if isinstance(item, dict) and "id" in item}
-
-    before, after = by_id(old_items), by_id(new_items)
+    before, after = _by_id(old_items), _by_id(new_items)
     if len(before) != len(old_items) or len(after) != len(new_items):
-        return [f"{section} changed"]  # items without ids: no finer description is honest
-    lines = [f"{noun} {i} added" for i in after if i not in before]
-    lines += [f"{noun} {i} removed" for i in before if i not in after]
+        return [f"{prefix}{section} changed"]  # items without ids: no finer description is honest
+    lines = [f"{prefix}{noun} {i} added" for i in after if i not in before]
+    lines += [f"{prefix}{noun} {i} removed" for i in before if i not in after]
     for item_id in after:
         if item_id in before and before[item_id] != after[item_id]:
-            fields = _changed_fields(before[item_id], after[item_id])
-            lines.append(
-                f"{noun} {item_id} changed" + (f" ({', '.join(fields)})" if fields else "")
-            )
+            lines += _describe_item(noun, item_id, before[item_id], after[item_id], prefix)
     common_before = [i for i in before if i in after]
     common_after = [i for i in after if i in before]
     if common_before != common_after:
-        lines.append(f"{section} reordered")
+        lines.append(f"{prefix}{section} reordered")
     return lines
+
+
+def _describe_item(noun: str, item_id: str, old: Any, new: Any, prefix: str) -> list[str]:
+    fields = _changed_fields(old, new)
+    plain, nested = [], []
+    for name in fields:
+        child_noun = CHILD_LISTS.get(name)
+        b, a = old.get(name), new.get(name)
+        if child_noun and isinstance(b, list) and isinstance(a, list):
+            inner = _describe_id_list(name, child_noun, b, a, f"{prefix}{noun} {item_id} > ")
+            if not any(line.endswith(f"> {name} changed") for line in inner):
+                nested += inner
+                continue
+        plain.append(name)
+    if plain or not nested:
+        head = f"{prefix}{noun} {item_id} changed" + (f" ({', '.join(plain)})" if plain else "")
+        return [head, *nested]
+    return nested
 
 
 def _describe_labels(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -110,6 +136,9 @@ def summarize(server_source: str, local_source: str) -> tuple[list[str], bool]:
             lines.append(f"{key} added")
         elif key not in new:
             lines.append(f"{key} removed")
+        elif isinstance(before, dict) and isinstance(after, dict):
+            fields = _changed_fields(before, after)  # variables, concurrency, retry ...
+            lines.append(f"{key} changed" + (f" ({', '.join(fields)})" if fields else ""))
         else:
             lines.append(f"{key} changed")
     return lines, False

@@ -1,21 +1,27 @@
 """Read what the server holds in each scope: a few requests per namespace, never one per flow.
 
 A listing that fails is recorded on its scope instead of raising, so the plan can still show the
-other namespaces while refusing to change (and above all to delete) anything in that one.
+other namespaces while refusing to change (and above all to delete) anything in that one. An
+unreachable server, a 401 or a 400 (e.g. a tenant OSS does not have) concerns every namespace:
+that raises, as one error.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from .errors import KestraSyncError
+from .errors import AuthError, BadRequestError, KestraSyncError, TransportError
 from .plan import NamespaceListing, Scope, Snapshot
 
 
 def read_snapshot(client, scopes: list[Scope], *, parallelism: int = 4) -> Snapshot:
     """``client`` is a KestraClient for any tenant; each scope is read with its own tenant."""
 
+    fatal: list[KestraSyncError] = []  # the first error that concerns every scope
+
     def read(scope: Scope) -> NamespaceListing:
+        if fatal:  # the server is unreachable or refuses us: do not wait for it once more
+            return NamespaceListing(scope, error=fatal[0].message)
         tenant_client = (
             client if scope.tenant == client.tenant else client.with_tenant(scope.tenant)
         )
@@ -23,6 +29,15 @@ def read_snapshot(client, scopes: list[Scope], *, parallelism: int = 4) -> Snaps
             flows = tenant_client.namespace_flows(
                 scope.namespace, include_children=scope.include_children
             )
+        except (TransportError, AuthError, BadRequestError) as err:
+            if isinstance(err, AuthError) and err.status != 401:
+                # 403: not allowed in this namespace (EE RBAC), others may still be readable.
+                return NamespaceListing(scope, error=err.message)
+            # Unreachable, not authenticated, or a request this server does not take (a
+            # tenant other than main on OSS): about the server or the tenant, not this
+            # namespace. One error with its hint, instead of the same error per namespace.
+            fatal.append(err)
+            return NamespaceListing(scope, error=err.message)
         except KestraSyncError as err:
             return NamespaceListing(scope, error=err.message)
         for flow in flows:
@@ -32,4 +47,7 @@ def read_snapshot(client, scopes: list[Scope], *, parallelism: int = 4) -> Snaps
     if not scopes:
         return Snapshot()
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(scopes)))) as pool:
-        return Snapshot(listings=list(pool.map(read, scopes)))
+        listings = list(pool.map(read, scopes))
+    if fatal:
+        raise fatal[0]
+    return Snapshot(listings=listings)

@@ -79,7 +79,9 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
     warnings: list[Diagnostic] = []
     if local is None:
         local, warnings = load_local_flows(settings)
-    managed = {settings.tenant: list(settings.namespaces)} if settings.namespaces else {}
+    # Managed namespaces apply to every tenant the repository holds flows for (with
+    # `tenants:` configured, the default tenant may not be one of them at all).
+    managed = {tenant: list(settings.namespaces) for tenant in settings.directories()}
     scopes = scopes_for(local, managed, include_children=settings.include_children)
     snapshot = read_snapshot(client, scopes, parallelism=settings.parallelism)
     plan = build_plan(
@@ -112,7 +114,7 @@ def check_saved_plan(
     if drift:
         shown = "; ".join(drift[:5]) + (f"; and {len(drift) - 5} more" if len(drift) > 5 else "")
         raise PlanError(
-            f"the saved plan is stale: {shown}",
+            f"the saved plan is stale: drift on the server since it was made: {shown}",
             hint="the server changed since the plan was made; run `kestra-sync plan` again "
             "and review the new plan",
         )

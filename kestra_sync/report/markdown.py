@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
-from .plantext import summary_line
+from .plantext import WORD, no_changes_line, summary_line
 
 MAX_CHARS = 60_000
 ICON = {CREATE: "➕", UPDATE: "✏️", DELETE: "🗑️", UNCHANGED: "✅", UNMANAGED: "❔"}
@@ -36,20 +36,26 @@ def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker:
     for error in plan.errors:
         lines.append(f"> [!CAUTION]\n> {_cell(error)}\n")
     shown = [c for c in sorted(plan.changes, key=lambda c: c.ref) if c.action != UNCHANGED]
-    if shown:
+    tenants = sorted({c.ref.tenant for c in shown})
+    # As in the text plan: grouped by tenant when the plan is not just the default tenant.
+    several_tenants = len(tenants) > 1 or any(t != "main" for t in tenants)
+    for tenant in tenants:
+        if several_tenants:
+            lines += [f"#### Tenant `{tenant}`", ""]
         lines += ["| | Flow | Action | Details |", "|---|---|---|---|"]
-        for change in shown:
+        for change in (c for c in shown if c.ref.tenant == tenant):
             details = "; ".join(change.summary + ([change.note] if change.note else []))
             if change.path:
                 details = f"`{change.path}`" + (f" — {details}" if details else "")
             revision = f" (r{change.server_revision})" if change.server_revision else ""
+            flow = f"{change.ref.namespace}/{change.ref.id}"
             lines.append(
-                f"| {ICON[change.action]} | `{change.ref}` | {change.action}{revision} "
+                f"| {ICON[change.action]} | `{flow}` | {WORD[change.action]}{revision} "
                 f"| {_cell(details)} |"
             )
         lines.append("")
-    elif not plan.errors:
-        lines.append("No changes: the server matches git.")
+    if not shown and not plan.errors:
+        lines.append(no_changes_line(plan))
         lines.append("")
     size = sum(len(line) + 1 for line in lines)
     omitted = 0

@@ -1,7 +1,8 @@
 """The plan as JSON: the stable, versioned shape printed by `plan --format json` and saved by
 `plan --out plan.json`, and the loader `apply plan.json` uses.
 
-Format (format_version 1), documented in the README:
+Format (format_version 1), documented by the JSON Schema docs/plan.schema.json (the e2e tests
+validate every plan they make against it; change both together):
 {
   "format_version": 1,
   "kestra_sync_version": "0.1.0",

@@ -18,7 +18,7 @@ WORD = {
     UPDATE: "update",
     DELETE: "delete",
     UNCHANGED: "unchanged",
-    UNMANAGED: "keep",
+    UNMANAGED: "keep",  # on the server, not in git, not deleted: the note says why
 }
 
 
@@ -32,6 +32,20 @@ def summary_line(counts: dict[str, int]) -> str:
     return line + "."
 
 
+def no_changes_line(plan: Plan) -> str:
+    """Said only when nothing would change; never "matches" while server-only flows are kept,
+    nor when nothing was compared at all (an empty or wrong flow directory)."""
+    if not plan.scopes and not plan.changes:
+        return "No changes: no flow in git and no managed namespace, so nothing was compared."
+    kept = plan.counts()[UNMANAGED]
+    if not kept:
+        return "No changes: the server matches git."
+    return (
+        f"No changes to apply; {kept} flow{'s' if kept != 1 else ''} on the server "
+        f"{'are' if kept != 1 else 'is'} not in git and kept."
+    )
+
+
 def render_plan(
     plan: Plan, *, color: bool = False, show_unchanged: bool = False, show_diff: bool = True
 ) -> str:
@@ -42,7 +56,10 @@ def render_plan(
     grouped = plan.by_tenant_namespace()
     several_tenants = len(grouped) > 1 or any(t != "main" for t in grouped)
     for tenant, namespaces in grouped.items():
-        if several_tenants:
+        tenant_shown = any(
+            show_unchanged or c.action != UNCHANGED for cs in namespaces.values() for c in cs
+        )
+        if several_tenants and tenant_shown:  # no empty heading for an all-unchanged tenant
             out.append(style(f"tenant {tenant}", bold=True))
         indent = "  " if several_tenants else ""
         for namespace, changes in namespaces.items():
@@ -74,7 +91,7 @@ def render_plan(
         out.append("")
     out.append(style(summary_line(plan.counts()), bold=True))
     if not plan.has_changes and not plan.errors:
-        out.append("No changes: the server matches git.")
+        out.append(no_changes_line(plan))
     for error in plan.errors:
         out.append(style(f"error: {error}", "red"))
     return "\n".join(out) + "\n"
