@@ -235,7 +235,8 @@ def build_plan(
     deletes = [c for c in plan.changes if c.action == DELETE]
     if max_deletes is not None and len(deletes) > max_deletes:
         plan.errors.append(
-            f"the plan would delete {len(deletes)} flows, more than the limit of {max_deletes}; "
+            f"the plan would delete {len(deletes)} flow{'s' if len(deletes) != 1 else ''}, "
+            f"more than the limit of {max_deletes}; "
             "check that the flow directory is complete, then raise --max-deletes if intended"
         )
     return plan

@@ -71,7 +71,8 @@ def render_plan(
                 head = f"{indent}  {SYMBOL[change.action]} {change.ref.id}"
                 detail = WORD[change.action]
                 if change.server_revision is not None:
-                    detail += f" (revision {change.server_revision})"
+                    # The revision the server holds now, not the one apply will create.
+                    detail += f" (server revision {change.server_revision})"
                 if change.path:
                     detail += f"  {change.path}"
                 out.append(style(f"{head:<40} {detail}", COLOUR[change.action]))
