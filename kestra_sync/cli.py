@@ -341,17 +341,35 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
             )
         click.confirm("Apply these changes?", abort=True, err=True)
 
-    def progress(outcome):
-        from .report.applytext import outcome_line
-
-        click.echo(outcome_line(outcome, color=color_err), err=True)
-
-    outcome = apply_plan(
-        plan_obj, client, parallelism=settings.parallelism, fail_fast=fail_fast, on_outcome=progress
-    )
+    progress = _apply_progress(plan_obj, color_err)
+    progress.start()
+    try:
+        outcome = apply_plan(
+            plan_obj,
+            client,
+            parallelism=settings.parallelism,
+            fail_fast=fail_fast,
+            on_outcome=progress,
+        )
+    finally:
+        progress.close()
     _report_apply(outcome, plan_obj, result_meta, fmt, color)
     if not outcome.ok:
         sys.exit(EXIT_FAILURE)
+
+
+def _apply_progress(plan_obj, color: bool):
+    """A redrawn status line on a terminal, plain numbered lines in CI logs and pipes."""
+    import shutil
+
+    from .plan import CHANGING
+    from .report.applytext import ApplyProgress
+
+    stream = sys.stderr
+    tty = stream.isatty() and os.environ.get("TERM") != "dumb"
+    total = sum(1 for c in plan_obj.changes if c.action in CHANGING)
+    width = shutil.get_terminal_size().columns
+    return ApplyProgress(total, stream, tty=tty, color=color, width=width)
 
 
 def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
