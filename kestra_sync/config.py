@@ -129,7 +129,8 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     if name == "namespaces":
         if isinstance(value, str):
             return [n.strip() for n in value.split(",") if n.strip()]
-        if isinstance(value, list) and all(isinstance(n, str) for n in value):
+        # A list from a config file, a tuple from a repeatable click option (--namespace).
+        if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
             return list(value)
         raise bad
     if name == "tenants":

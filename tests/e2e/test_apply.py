@@ -461,3 +461,21 @@ def test_nothing_to_do_in_every_format(emulator, tmp_path, fmt):
         assert data["summary"]["unchanged"] == 1 and data["apply"]["outcomes"] == []
     else:
         assert "nothing to do" in done.stdout.lower()
+
+
+def test_namespace_flag_brings_a_namespace_without_flows_in_git_into_scope(emulator, tmp_path):
+    """`--namespace NS` (repeatable) on apply: the click tuple used to be rejected as an invalid
+    value by the settings loader, so no namespace could be given on the command line."""
+    seed(emulator, flow("retired", "old1"), flow("retired", "old2"), flow("acme", "a"))
+    directory = write_flows(tmp_path, [flow("acme", "a")])
+    args = ("apply", str(directory), "-y", "--delete", "--namespace", "retired")
+
+    kept = kestra(emulator, *args, cwd=tmp_path)  # deleting a whole namespace needs consent
+    assert kept.returncode == 0, kept.stderr
+    assert "not deleted: git has no flow in this namespace" in kept.stderr
+    assert emulator.stats.count("DELETE") == 0
+
+    done = kestra(emulator, *args, "--allow-empty-namespace", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Apply: 2 done, 0 failed, 0 not attempted." in done.stdout
+    assert set(on_server(emulator)) == {("acme", "a")}
