@@ -1,0 +1,105 @@
+"""End to end: `kestra-sync pull` adopts a server's flows byte for byte, and a `plan` right after
+it shows no changes (the issue's acceptance test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kestra_sync.client import KestraClient
+from tests.conftest import run_cli
+
+# Comments, blank lines, odd quoting, CRLF line ends, non-ASCII: all must survive unchanged.
+CRLF = (
+    "# Owned by the data team\r\nid: crlf\r\nnamespace: acme\r\n\r\ntasks:\r\n"
+    "  - id: log   # inline comment\r\n    type: io.kestra.plugin.core.log.Log\r\n"
+    "    message: 'Grüße, ''quoted'''\r\n"
+)
+PLAIN = (
+    "id: plain\nnamespace: acme\ndescription: |\n  Two lines\n  of text\n\ntasks:\n"
+    "  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+)
+CHILD = "id: child\nnamespace: acme.sub\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n"
+OTHER = "id: other\nnamespace: other\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n"
+
+
+def seed(emu) -> None:
+    with KestraClient(emu.url) as client:
+        for source in (CRLF, PLAIN, CHILD, OTHER):
+            client.create_flow(source)
+        client.create_flow(OTHER.replace("id: other", "id: removed"))
+        client.delete_flow("other", "removed")
+
+
+def kestra(emu, *args: str, cwd: Path):
+    return run_cli(*args, cwd=cwd, env={"KESTRA_URL": emu.url})
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_pull_writes_byte_for_byte_in_the_nested_layout_and_plan_then_shows_no_changes(
+    emulator, tmp_path
+):
+    seed(emulator)
+    pulled = kestra(emulator, "pull", "flows", "--namespace", "acme", cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    assert files(tmp_path / "flows") == {
+        "acme/crlf.yml": CRLF.encode("utf-8"),
+        "acme/plain.yml": PLAIN.encode("utf-8"),
+    }  # acme.sub only with --include-children; other namespaces never
+    assert "Pulled 2 flow(s): 2 written" in pulled.stderr
+
+    plan = kestra(emulator, "plan", "flows", "--detailed-exitcode", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "2 unchanged" in plan.stdout
+
+    again = kestra(emulator, "pull", "flows", "--namespace", "acme", cwd=tmp_path)
+    assert again.returncode == 0
+    assert "2 unchanged" in again.stderr and "wrote" not in again.stdout
+
+
+def test_pull_with_children_in_the_dotted_layout_then_plan_shows_no_changes(emulator, tmp_path):
+    seed(emulator)
+    args = ("--namespace", "acme", "--include-children", "--layout", "dotted")
+    pulled = kestra(emulator, "pull", "flows", *args, cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    assert files(tmp_path / "flows") == {
+        "acme.sub/child.yml": CHILD.encode(),
+        "acme/crlf.yml": CRLF.encode("utf-8"),
+        "acme/plain.yml": PLAIN.encode(),
+    }
+    plan = kestra(
+        emulator,
+        "plan",
+        "flows",
+        "--namespace",
+        "acme",
+        "--include-children",
+        "--delete",
+        "--detailed-exitcode",
+        cwd=tmp_path,
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_a_differing_local_file_is_kept_without_overwrite(emulator, tmp_path):
+    seed(emulator)
+    local = tmp_path / "flows" / "acme" / "plain.yml"
+    local.parent.mkdir(parents=True)
+    mine = PLAIN.replace("message: hi", "message: my local work")
+    local.write_text(mine, encoding="utf-8")
+
+    kept = kestra(emulator, "pull", "flows", "--namespace", "acme", cwd=tmp_path)
+    assert kept.returncode == 1
+    assert "conflict" in kept.stderr and "--overwrite" in kept.stderr
+    assert local.read_text(encoding="utf-8") == mine
+    assert (tmp_path / "flows" / "acme" / "crlf.yml").read_bytes() == CRLF.encode()
+
+    taken = kestra(emulator, "pull", "flows", "--namespace", "acme", "--overwrite", cwd=tmp_path)
+    assert taken.returncode == 0, taken.stderr
+    assert local.read_bytes() == PLAIN.encode()
