@@ -427,9 +427,11 @@ def pull(namespaces, layout, overwrite, **params):
     directory = settings.directory
     layout = layout or (settings.layout if settings.layout != "none" else "nested")
     existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []
-    remote = []
+    by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
     for namespace in namespaces:
-        remote += client.namespace_flows(namespace, include_children=settings.include_children)
+        for flow in client.namespace_flows(namespace, include_children=settings.include_children):
+            by_ref.setdefault(flow.ref, flow)
+    remote = list(by_ref.values())
     result = write_flows(remote, directory, layout=layout, existing=existing, overwrite=overwrite)
     for ref, path in result.written:
         click.echo(f"wrote      {path}  ({ref})")

@@ -56,9 +56,11 @@ def write_flows(
 ) -> PullResult:
     by_ref = {f.ref: f for f in existing or [] if f.ref is not None}
     result = PullResult()
+    seen: set[FlowRef] = set()
     for flow in sorted(remote, key=lambda f: f.ref):
-        if flow.deleted:
+        if flow.deleted or flow.ref in seen:  # a second copy would "conflict" with the first
             continue
+        seen.add(flow.ref)
         if flow.source is None:
             raise InputError(f"{flow.ref}: the server listing carried no source to write")
         local = by_ref.get(flow.ref)

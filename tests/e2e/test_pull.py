@@ -103,3 +103,18 @@ def test_a_differing_local_file_is_kept_without_overwrite(emulator, tmp_path):
     taken = kestra(emulator, "pull", "flows", "--namespace", "acme", "--overwrite", cwd=tmp_path)
     assert taken.returncode == 0, taken.stderr
     assert local.read_bytes() == PLAIN.encode()
+
+
+def test_overlapping_namespaces_pull_each_flow_once(emulator, tmp_path):
+    """`--namespace acme --namespace acme.sub --include-children` lists acme.sub's flows twice;
+    the second copy used to be reported as a conflict with the file the first had just written."""
+    seed(emulator)
+    args = ("--namespace", "acme", "--namespace", "acme.sub", "--include-children")
+    pulled = kestra(emulator, "pull", "flows", *args, cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    assert "Pulled 3 flow(s): 3 written, 0 unchanged, 0 kept" in pulled.stderr
+    assert sorted(files(tmp_path / "flows")) == [
+        "acme/crlf.yml",
+        "acme/plain.yml",
+        "acme/sub/child.yml",
+    ]
