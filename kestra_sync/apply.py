@@ -40,6 +40,7 @@ class Outcome:
 @dataclass
 class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
+    interrupted: bool = False  # stopped by ``cancel`` (Ctrl-C): in-flight changes finished
 
     def by_status(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -138,9 +139,14 @@ def apply_plan(
     parallelism: int = 4,
     fail_fast: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> ApplyResult:
     """Apply every create/update/delete of ``plan``. Never raises for a single change: each
-    change gets an Outcome (done / failed / not attempted)."""
+    change gets an Outcome (done / failed / not attempted).
+
+    Setting ``cancel`` (the CLI does on Ctrl-C) starts nothing new; the requests in flight
+    finish (each is bounded by the client's timeout) so that their outcome is known, and the
+    rest are reported as not attempted."""
     changes = [c for c in plan.changes if c.action in CHANGING]
     deps = dependencies(changes)
     outcomes = {c.ref: Outcome(c) for c in changes}
@@ -180,7 +186,7 @@ def apply_plan(
     writes_left = len(deps)
     unstarted = set(outcomes)
     running: dict[Future, FlowRef] = {}
-    stop = False
+    stop = interrupted = False
 
     def settle(ref: FlowRef, outcome: Outcome) -> None:
         nonlocal writes_left
@@ -212,6 +218,8 @@ def apply_plan(
     workers = max(1, parallelism)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         while True:
+            if cancel is not None and cancel.is_set():
+                stop = interrupted = True
             # Submit no more than the pool runs at once, so --fail-fast stops promptly.
             while not stop and len(running) < workers:
                 if ready:
@@ -231,9 +239,11 @@ def apply_plan(
                 if outcome.status == FAILED and fail_fast:
                     stop = True
     for ref in unstarted:
-        outcomes[ref].error = (
-            "not attempted: stopped after the first failure (--fail-fast)"
-            if stop
-            else "not attempted: its dependencies could not be ordered"  # never with a DAG
-        )
-    return ApplyResult([outcomes[c.ref] for c in sorted(changes, key=lambda c: c.ref)])
+        if interrupted:
+            outcomes[ref].error = "not attempted: the apply was interrupted"
+        elif stop:
+            outcomes[ref].error = "not attempted: stopped after the first failure (--fail-fast)"
+        else:  # never with an acyclic graph
+            outcomes[ref].error = "not attempted: its dependencies could not be ordered"
+    ordered = [outcomes[c.ref] for c in sorted(changes, key=lambda c: c.ref)]
+    return ApplyResult(ordered, interrupted=interrupted)

@@ -343,19 +343,53 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
 
     progress = _apply_progress(plan_obj, color_err)
     progress.start()
-    try:
-        outcome = apply_plan(
-            plan_obj,
-            client,
-            parallelism=settings.parallelism,
-            fail_fast=fail_fast,
-            on_outcome=progress,
-        )
-    finally:
-        progress.close()
+    with _first_ctrl_c_cancels() as cancel:
+        try:
+            outcome = apply_plan(
+                plan_obj,
+                client,
+                parallelism=settings.parallelism,
+                fail_fast=fail_fast,
+                on_outcome=progress,
+                cancel=cancel,
+            )
+        finally:
+            progress.close()
     _report_apply(outcome, plan_obj, result_meta, fmt, color)
+    if outcome.interrupted:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if not outcome.ok:
         sys.exit(EXIT_FAILURE)
+
+
+class _first_ctrl_c_cancels:
+    """During an apply, the first Ctrl-C (SIGINT) only sets an Event: nothing new starts, the
+    requests in flight finish, and the report says what was done and what was not. A second
+    Ctrl-C interrupts at once. (The handler only sets the Event: writing to stderr from a signal
+    handler can re-enter a write in progress.)"""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.cancel = threading.Event()
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+
+            def on_sigint(signum, frame):
+                if self.cancel.is_set():
+                    raise KeyboardInterrupt
+                self.cancel.set()
+
+            self.previous = signal.signal(signal.SIGINT, on_sigint)
+        return self.cancel
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def _apply_progress(plan_obj, color: bool):

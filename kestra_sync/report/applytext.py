@@ -92,6 +92,8 @@ def render_apply(result: ApplyResult, *, color: bool = False) -> str:
         if outcomes:
             lines.append(f"{title}:")
             lines.extend("  " + outcome_line(o, color=color) for o in outcomes)
+    if result.interrupted:
+        lines.append("Interrupted: the changes in flight finished, no other was started.")
     if not result.ok:
         lines.append(
             "Nothing else was changed. Fix the cause and run the same command again: "

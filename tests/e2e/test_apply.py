@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -479,3 +480,42 @@ def test_namespace_flag_brings_a_namespace_without_flows_in_git_into_scope(emula
     assert done.returncode == 0, done.stderr
     assert "Apply: 2 done, 0 failed, 0 not attempted." in done.stdout
     assert set(on_server(emulator)) == {("acme", "a")}
+
+
+def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator, tmp_path):
+    """The first Ctrl-C starts nothing new; the summary still says what was done (exit 130),
+    and a re-run converges. (Before, Ctrl-C dropped the summary: nobody knew what was applied.)"""
+    directory = write_flows(tmp_path, [flow("acme", f"f{i:02d}") for i in range(12)])
+    emulator.latency = 0.2
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
+    env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kestra_sync", "apply", str(directory), "-y", "--parallelism", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(100):  # the plan, then the first progress line
+            line = proc.stderr.readline()
+            if line.startswith("[1/12]") or not line:
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    match = re.search(r"Apply: (\d+) done, 0 failed, (\d+) not attempted\.", out)
+    assert match, out
+    done, skipped = int(match.group(1)), int(match.group(2))
+    assert done >= 1 and skipped >= 1 and done + skipped == 12
+    assert "not attempted: the apply was interrupted" in out
+    assert len(on_server(emulator)) == done  # the report matches the server exactly
+
+    emulator.latency = 0
+    again = kestra(emulator, "apply", str(directory), "-y", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"Plan: {skipped} to create, 0 to update, 0 to delete, {done} unchanged." in again.stderr
+    assert len(on_server(emulator)) == 12

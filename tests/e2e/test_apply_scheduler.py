@@ -1,10 +1,12 @@
 """apply_plan's scheduler at scale and through chains of dependencies (library level, no HTTP)."""
 
+import threading
 import time
 
 from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan
 from kestra_sync.errors import ServerError
 from kestra_sync.plan import CREATE, DELETE, Plan
+from kestra_sync.report.applytext import render_apply
 from tests.test_apply import FakeClient, caller_of, change
 
 
@@ -44,3 +46,17 @@ def test_a_failure_blocks_the_whole_chain_above_it_and_says_why():
     )
     assert sorted(seen) == ["a", "b", "c"]  # the progress display hears of every change
     assert [op for op, _ in client.calls] == ["upsert"]
+
+
+def test_cancel_starts_nothing_new_and_reports_the_rest_as_interrupted():
+    cancel = threading.Event()
+    plan = Plan([change(CREATE, f"f{i}") for i in range(5)])
+    result = apply_plan(
+        plan, FakeClient(), parallelism=1, cancel=cancel, on_outcome=lambda o: cancel.set()
+    )
+    assert result.interrupted
+    assert result.counts() == {DONE: 1, FAILED: 0, NOT_ATTEMPTED: 4}
+    assert result.outcomes[1].error == "not attempted: the apply was interrupted"
+    text = render_apply(result)
+    assert "Interrupted: the changes in flight finished" in text
+    assert "Not attempted:" in text
