@@ -325,7 +325,15 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         _print_warnings(result.warnings)
         plan_obj, result_meta = result.plan, result.meta
         if plan_obj.errors:
+            # Nothing is applied; the report still comes out in the asked format (a CI step
+            # parsing --format json must not get an empty stdout) with every change not attempted.
+            from .apply import ApplyResult, Outcome
+            from .plan import CHANGING
+
             click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False)
+            why = "not attempted: the plan has errors"
+            skipped = [Outcome(c, error=why) for c in plan_obj.changes if c.action in CHANGING]
+            _report_apply(ApplyResult(skipped), plan_obj, result_meta, fmt, color)
             sys.exit(EXIT_FAILURE)
     click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False)
     if not plan_obj.has_changes:

@@ -519,3 +519,30 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator
     assert again.returncode == 0, again.stderr
     assert f"Plan: {skipped} to create, 0 to update, 0 to delete, {done} unchanged." in again.stderr
     assert len(on_server(emulator)) == 12
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_a_plan_with_errors_applies_nothing_and_still_reports_in_the_asked_format(
+    emulator, tmp_path, fmt
+):
+    """--format json used to print nothing at all when the plan had errors (here: more deletes
+    than --max-deletes), leaving a CI step that parses stdout with an empty document."""
+    seed(emulator, *(flow("acme", f"x{i}") for i in range(3)))
+    directory = write_flows(tmp_path, [flow("acme", "new")])
+    args = ("apply", str(directory), "-y", "--delete", "--max-deletes", "1", "--format", fmt)
+    emulator.stats.reset()
+
+    done = kestra(emulator, *args, cwd=tmp_path)
+
+    assert done.returncode == 1
+    assert "more than the limit of 1" in done.stderr
+    assert writes(emulator) == 0
+    if fmt == "json":
+        report = json.loads(done.stdout)
+        assert report["errors"] and report["summary"]["delete"] == 3
+        assert report["apply"]["summary"] == {"done": 0, "failed": 0, "not attempted": 4}
+        assert {o["error"] for o in report["apply"]["outcomes"]} == {
+            "not attempted: the plan has errors"
+        }
+    else:
+        assert "Apply: 0 done, 0 failed, 4 not attempted." in done.stdout
