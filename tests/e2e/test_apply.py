@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -546,3 +547,28 @@ def test_a_plan_with_errors_applies_nothing_and_still_reports_in_the_asked_forma
         }
     else:
         assert "Apply: 0 done, 0 failed, 4 not attempted." in done.stdout
+
+
+def test_a_create_that_times_out_is_not_resent_and_a_rerun_converges(emulator, tmp_path):
+    """A POST without a reply within --timeout may still be applied: the client does not resend
+    it (client/http.py IDEMPOTENT), the outcome says so, and the re-run finds it done."""
+    sources = [flow("acme", "fast"), flow("acme", "slow")]
+    directory = write_flows(tmp_path, sources)
+    recorder = Recorder(emulator)
+    recorder.add("POST", "acme/slow", before=lambda: time.sleep(1.0))
+
+    done = kestra(emulator, "apply", str(directory), "-y", "--timeout", "0.3", cwd=tmp_path)
+
+    assert done.returncode == 1
+    assert "Apply: 1 done, 1 failed, 0 not attempted." in done.stdout
+    assert re.search(r"FAILED +create acme/slow: POST \S+: .*no reply within 0.3s", done.stdout)
+    assert "may have reached the server" in done.stdout
+    for _ in range(100):  # the server finishes the slow request after the client gave up
+        if len(on_server(emulator)) == 2:
+            break
+        time.sleep(0.05)
+    assert [t for m, t, _ in recorder.log if m == "POST"].count("acme/slow") == 1
+
+    again = kestra(emulator, "apply", str(directory), "-y", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Apply: nothing to do" in again.stdout
