@@ -314,7 +314,7 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         from .sync import check_saved_plan
 
         plan_obj, meta = load_plan_file(target)
-        check_saved_plan(
+        plan_obj = check_saved_plan(
             plan_obj, client, planned_server=meta.get("server"), parallelism=settings.parallelism
         )
         result_meta = meta

@@ -572,3 +572,33 @@ def test_a_create_that_times_out_is_not_resent_and_a_rerun_converges(emulator, t
     again = kestra(emulator, "apply", str(directory), "-y", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "Apply: nothing to do" in again.stdout
+
+
+def test_rerunning_a_saved_plan_after_a_partial_failure_converges(emulator, tmp_path):
+    """The issue: "a re-run of the same command converges". For `apply plan.json` the flows the
+    first run applied have new revisions, which the staleness check used to call drift, so the
+    only way on was a new plan. A flow that already holds what the plan wanted (or a planned
+    delete already gone) is now treated as applied, not as drift; any other change is still."""
+    seed(emulator, flow("acme", "upd", "old"), flow("acme", "del"))
+    planned = [flow("acme", "upd", "new"), flow("acme", "c1"), flow("acme", "c2")]
+    directory = write_flows(tmp_path, planned)
+    args = ("plan", str(directory), "--delete", "--out", "plan.json")
+    assert kestra(emulator, *args, cwd=tmp_path).returncode == 0
+    recorder = Recorder(emulator)
+    recorder.add("POST", "acme/c2", status=500)
+
+    first = kestra(emulator, "apply", "plan.json", cwd=tmp_path)
+    assert first.returncode == 1
+    assert "Apply: 3 done, 1 failed, 0 not attempted." in first.stdout
+
+    again = kestra(emulator, "apply", "plan.json", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Apply: 1 done, 0 failed, 0 not attempted." in again.stdout
+    assert "Plan: 1 to create, 0 to update, 0 to delete, 2 unchanged." in again.stderr
+    assert on_server(emulator) == {("acme", f.split()[1]): f for f in planned}
+
+    with KestraClient(emulator.url) as client:  # a real change since the plan is still refused
+        client.update_flow("acme", "upd", flow("acme", "upd", "someone else"))
+    stale = kestra(emulator, "apply", "plan.json", cwd=tmp_path)
+    assert stale.returncode == 1
+    assert "acme/upd changed on the server since the plan (revision 1 -> 3)" in stale.stderr
