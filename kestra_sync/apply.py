@@ -10,6 +10,7 @@ what is left as unchanged.
 from __future__ import annotations
 
 import heapq
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -53,9 +54,14 @@ class ApplyResult:
         return {s: len(self.by_status(s)) for s in (DONE, FAILED, NOT_ATTEMPTED)}
 
 
-def referenced_flows(source: str, tenant: str) -> set[FlowRef]:
+_OWN_NAMESPACE = re.compile(r"^\{\{\s*flow\.namespace\s*\}\}$")
+
+
+def referenced_flows(source: str, tenant: str, namespace: str | None = None) -> set[FlowRef]:
     """Flows a source points at: any mapping with string `namespace` and `flowId` (Subflow and
-    ForEachItem tasks, Flow-trigger preconditions and conditions)."""
+    ForEachItem tasks, Flow-trigger preconditions and conditions). A namespace written as
+    ``{{ flow.namespace }}`` is the source's own ``namespace`` when given; other expressions
+    cannot be seen in the source and are ignored."""
     try:
         data = yaml.load(source, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
@@ -66,6 +72,8 @@ def referenced_flows(source: str, tenant: str) -> set[FlowRef]:
         node = stack.pop()
         if isinstance(node, dict):
             ns, flow_id = node.get("namespace"), node.get("flowId")
+            if isinstance(ns, str) and namespace is not None and _OWN_NAMESPACE.match(ns.strip()):
+                ns = namespace
             if isinstance(ns, str) and isinstance(flow_id, str):
                 found.add(FlowRef(tenant, ns, flow_id))
             stack.extend(node.values())
@@ -81,7 +89,7 @@ def dependencies(changes: list[Change]) -> dict[FlowRef, set[FlowRef]]:
     deps: dict[FlowRef, set[FlowRef]] = {}
     for change in changes:
         if change.action in (CREATE, UPDATE):
-            refs = referenced_flows(change.source or "", change.ref.tenant)
+            refs = referenced_flows(change.source or "", change.ref.tenant, change.ref.namespace)
             deps[change.ref] = (refs & writes) - {change.ref}
     _break_cycles(deps)
     return deps

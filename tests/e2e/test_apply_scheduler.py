@@ -60,3 +60,15 @@ def test_cancel_starts_nothing_new_and_reports_the_rest_as_interrupted():
     text = render_apply(result)
     assert "Interrupted: the changes in flight finished" in text
     assert "Not attempted:" in text
+
+
+def test_a_subflow_in_its_own_namespace_written_as_an_expression_is_ordered_too():
+    """`namespace: "{{ flow.namespace }}"` is a common way to call a sibling flow; it used to
+    hide the dependency, so the caller could be created before its target."""
+    source = caller_of("zz-target").replace(
+        "    namespace: ns\n", '    namespace: "{{ flow.namespace }}"\n'
+    )
+    client = FakeClient()
+    plan = Plan([change(CREATE, "caller", source), change(CREATE, "zz-target")])
+    apply_plan(plan, client, parallelism=4)
+    assert [c[1] for c in client.calls] == ["zz-target", "caller"]
