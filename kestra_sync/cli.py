@@ -481,15 +481,27 @@ def pull(namespaces, layout, overwrite, **params):
         click.echo(f"unchanged  {path}  ({ref})")
     for ref, path in result.conflicts:
         click.echo(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
+    for ref, path, other in result.occupied:
+        click.echo(
+            f"conflict   {path}  ({ref}): the file holds {other}; kept, {ref} not written",
+            err=True,
+        )
     click.echo(
         f"Pulled {len(remote)} flow(s): {len(result.written)} written, "
-        f"{len(result.unchanged)} unchanged, {len(result.conflicts)} kept because they differ.",
+        f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
         err=True,
     )
+    if result.occupied:
+        click.echo(
+            "hint: rename or move the files named above to <id>.yml of the flow they hold, "
+            "then pull again",
+            err=True,
+        )
     if result.conflicts:
         click.echo(
             "hint: review those files, or pass --overwrite to take the server's version", err=True
         )
+    if result.kept:
         sys.exit(EXIT_FAILURE)
 
 

@@ -24,6 +24,13 @@ class PullResult:
     written: list[tuple[FlowRef, Path]] = field(default_factory=list)
     unchanged: list[tuple[FlowRef, Path]] = field(default_factory=list)
     conflicts: list[tuple[FlowRef, Path]] = field(default_factory=list)  # differ, not overwritten
+    # The layout path holds another flow (a file not named after its flow): never overwritten,
+    # even with ``overwrite``, since it is that other flow's definition. (ref, path, other ref)
+    occupied: list[tuple[FlowRef, Path, FlowRef]] = field(default_factory=list)
+
+    @property
+    def kept(self) -> int:
+        return len(self.conflicts) + len(self.occupied)
 
 
 def layout_path(directory: Path, namespace: str, flow_id: str, layout: str) -> Path:
@@ -55,6 +62,7 @@ def write_flows(
     overwrite: bool = False,
 ) -> PullResult:
     by_ref = {f.ref: f for f in existing or [] if f.ref is not None}
+    holder = {Path(f.path).resolve(): f.ref for f in existing or [] if f.ref is not None}
     result = PullResult()
     seen: set[FlowRef] = set()
     for flow in sorted(remote, key=lambda f: f.ref):
@@ -69,6 +77,10 @@ def write_flows(
         )
         if local is not None and local.source == flow.source:
             result.unchanged.append((flow.ref, path))
+            continue
+        other = holder.get(path.resolve())
+        if other is not None and other != flow.ref:
+            result.occupied.append((flow.ref, path, other))
             continue
         if path.exists() and not overwrite:
             current = local.source if local else None

@@ -118,3 +118,20 @@ def test_overlapping_namespaces_pull_each_flow_once(emulator, tmp_path):
         "acme/plain.yml",
         "acme/sub/child.yml",
     ]
+
+
+def test_overwrite_never_replaces_a_file_that_holds_another_flow(emulator, tmp_path):
+    """flows/acme/plain.yml holds flow acme/renamed (a file not named after its flow): pulling
+    acme/plain with --overwrite used to write over it, losing acme/renamed's only definition."""
+    seed(emulator)
+    squatter = tmp_path / "flows" / "acme" / "plain.yml"
+    squatter.parent.mkdir(parents=True)
+    other = PLAIN.replace("id: plain", "id: renamed")
+    squatter.write_text(other, encoding="utf-8")
+
+    pulled = kestra(emulator, "pull", "flows", "--namespace", "acme", "--overwrite", cwd=tmp_path)
+
+    assert pulled.returncode == 1
+    assert "acme/plain" in pulled.stderr and "holds acme/renamed" in pulled.stderr
+    assert squatter.read_text(encoding="utf-8") == other
+    assert (tmp_path / "flows" / "acme" / "crlf.yml").read_bytes() == CRLF.encode()
