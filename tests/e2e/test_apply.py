@@ -602,3 +602,22 @@ def test_rerunning_a_saved_plan_after_a_partial_failure_converges(emulator, tmp_
     stale = kestra(emulator, "apply", "plan.json", cwd=tmp_path)
     assert stale.returncode == 1
     assert "acme/upd changed on the server since the plan (revision 1 -> 3)" in stale.stderr
+
+
+def test_one_apply_writes_to_several_tenants(make_emulator, tmp_path):
+    """Enterprise: `tenants:` maps each tenant to a directory; every write goes to its own
+    tenant's API path."""
+    emu = make_emulator(edition="ee")
+    (tmp_path / "kestra-sync.yml").write_text("tenants:\n  alpha: alpha\n  beta: beta\n")
+    for tenant in ("alpha", "beta"):
+        path = tmp_path / tenant / "acme" / "a.yml"
+        path.parent.mkdir(parents=True)
+        path.write_text(flow("acme", "a", tenant), encoding="utf-8")
+
+    done = kestra(emu, "apply", "-y", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert "Apply: 2 done, 0 failed, 0 not attempted." in done.stdout
+    assert on_server(emu, "alpha") == {("acme", "a"): flow("acme", "a", "alpha")}
+    assert on_server(emu, "beta") == {("acme", "a"): flow("acme", "a", "beta")}
+    assert on_server(emu, "main") == {}
