@@ -423,7 +423,11 @@ def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
         from .report.planfile import dumps, plan_to_dict
 
         data = plan_to_dict(plan_obj, meta)
-        data["apply"] = {"summary": outcome.counts(), "outcomes": outcomes_to_list(outcome)}
+        data["apply"] = {
+            "summary": outcome.counts(),
+            "interrupted": outcome.interrupted,
+            "outcomes": outcomes_to_list(outcome),
+        }
         click.echo(dumps(data), nl=False)
     elif fmt == "markdown":
         from .report.markdown import render_apply_markdown

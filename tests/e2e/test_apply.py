@@ -491,7 +491,8 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator
     env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
     env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kestra_sync", "apply", str(directory), "-y", "--parallelism", "2"],
+        [sys.executable, "-m", "kestra_sync", "apply", str(directory), "-y", "--parallelism", "2"]
+        + ["--format", "json"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -508,11 +509,14 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator
     finally:
         proc.kill()
     assert proc.returncode == 130, err
-    match = re.search(r"Apply: (\d+) done, 0 failed, (\d+) not attempted\.", out)
-    assert match, out
-    done, skipped = int(match.group(1)), int(match.group(2))
+    report = json.loads(out)["apply"]
+    assert report["interrupted"] is True
+    done, skipped = report["summary"]["done"], report["summary"]["not attempted"]
     assert done >= 1 and skipped >= 1 and done + skipped == 12
-    assert "not attempted: the apply was interrupted" in out
+    assert report["summary"]["failed"] == 0
+    assert {o["error"] for o in report["outcomes"] if o["status"] != "done"} == {
+        "not attempted: the apply was interrupted"
+    }
     assert len(on_server(emulator)) == done  # the report matches the server exactly
 
     emulator.latency = 0
