@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from kestra_sync.client import KestraClient
+from kestra_sync.emulator import rules
 from tests.conftest import ROOT, run_cli
 
 LOG = "io.kestra.plugin.core.log.Log"
@@ -97,19 +98,28 @@ class Recorder:
                 rule = recorder.take(method, target)
                 if rule and rule.get("before"):
                     rule["before"]()
-                if rule and rule.get("status"):
-                    answer = self._reject_status(rule["status"])
+                status = 500  # any other exception: _handle answers 500
+                try:
+                    if rule and rule.get("status"):
+                        answer = self._reject_status(rule["status"])
+                    else:
+                        answer = super()._dispatch(method, route, p, body)
+                except rules.Rejection as rejection:  # answered by the caller, _handle
+                    status = rejection.status
+                    raise
+                except rules.ConstraintViolations:
+                    status = 422
+                    raise
                 else:
-                    answer = super()._dispatch(method, route, p, body)
-                if target:
-                    with recorder.lock:
-                        recorder.log.append((method, target, answer.status))
+                    status = answer.status
+                finally:
+                    if target:
+                        with recorder.lock:
+                            recorder.log.append((method, target, status))
                 self._drop_reply = bool(rule and rule.get("after"))
                 return answer
 
             def _reject_status(self, status):
-                from kestra_sync.emulator import rules
-
                 return self._reject(rules.Rejection(status, "Internal server error", "boom"))
 
             def _send(self, answer):
@@ -625,3 +635,22 @@ def test_one_apply_writes_to_several_tenants(make_emulator, tmp_path):
     assert on_server(emu, "alpha") == {("acme", "a"): flow("acme", "a", "alpha")}
     assert on_server(emu, "beta") == {("acme", "a"): flow("acme", "a", "beta")}
     assert on_server(emu, "main") == {}
+
+
+def test_a_delete_whose_reply_is_lost_is_retried_and_counted_done(emulator, tmp_path):
+    """The server deleted the flow but the reply was lost: the client's retry meets 404, which
+    answers a retried DELETE, so the change is done, not failed (client/api.py delete_flow)."""
+    seed(emulator, flow("acme", "keep"), flow("acme", "gone"))
+    directory = write_flows(tmp_path, [flow("acme", "keep")])
+    recorder = Recorder(emulator)
+    recorder.add("DELETE", "acme/gone", after=True)
+
+    done = kestra(emulator, "apply", str(directory), "-y", "--delete", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert "Apply: 1 done, 0 failed, 0 not attempted." in done.stdout
+    assert [(m, s) for m, t, s in recorder.log if t == "acme/gone"] == [
+        ("DELETE", 204),
+        ("DELETE", 404),
+    ]
+    assert set(on_server(emulator)) == {("acme", "keep")}
