@@ -162,6 +162,13 @@ def main() -> None:
         f"{naive_row['requests'] / apply_row['requests']:.2f}x fewer requests; "
         f"plan: {rows[0]['requests'] / args.namespaces:.1f} requests per namespace"
     )
+    if args.naive_rerun:
+        again, naive_again = rows[2], rows[4]
+        print(
+            f"nothing to change: kestra-sync plan {again['requests']} requests in "
+            f"{again['seconds']:.2f} s vs the naive loop {naive_again['requests']} in "
+            f"{naive_again['seconds']:.2f} s ({naive_again['seconds'] / again['seconds']:.0f}x)"
+        )
 
 
 if __name__ == "__main__":
