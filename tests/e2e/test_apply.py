@@ -210,6 +210,7 @@ def test_without_a_terminal_or_auto_approve_apply_refuses_and_writes_nothing(emu
     assert writes(emulator) == 0 and on_server(emulator) == {}
 
 
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (POSIX)")
 def test_on_a_terminal_apply_asks_and_a_no_writes_nothing(emulator, tmp_path):
     directory = write_flows(tmp_path, [flow("acme", "a")])
     for answer, code in (("n", 1), ("y", 0)):
@@ -493,6 +494,7 @@ def test_namespace_flag_brings_a_namespace_without_flows_in_git_into_scope(emula
     assert set(on_server(emulator)) == {("acme", "a")}
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator, tmp_path):
     """The first Ctrl-C starts nothing new; the summary still says what was done (exit 130),
     and a re-run converges. (Before, Ctrl-C dropped the summary: nobody knew what was applied.)"""
