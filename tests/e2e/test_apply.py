@@ -463,7 +463,7 @@ def test_a_failed_listing_never_deletes(emulator, tmp_path):
     assert set(on_server(emulator)) == {("acme", "keep"), ("acme", "extra")}
 
 
-@pytest.mark.parametrize("fmt", ["json", "markdown", "text"])
+@pytest.mark.parametrize("fmt", ["json", "markdown"])  # text: the first test
 def test_nothing_to_do_in_every_format(emulator, tmp_path, fmt):
     seed(emulator, flow("acme", "a"))
     directory = write_flows(tmp_path, [flow("acme", "a")])
@@ -571,13 +571,13 @@ def test_a_create_that_times_out_is_not_resent_and_a_rerun_converges(emulator, t
     sources = [flow("acme", "fast"), flow("acme", "slow")]
     directory = write_flows(tmp_path, sources)
     recorder = Recorder(emulator)
-    recorder.add("POST", "acme/slow", before=lambda: time.sleep(1.0))
+    recorder.add("POST", "acme/slow", before=lambda: time.sleep(0.6))
 
-    done = kestra(emulator, "apply", str(directory), "-y", "--timeout", "0.3", cwd=tmp_path)
+    done = kestra(emulator, "apply", str(directory), "-y", "--timeout", "0.2", cwd=tmp_path)
 
     assert done.returncode == 1
     assert "Apply: 1 done, 1 failed, 0 not attempted." in done.stdout
-    assert re.search(r"FAILED +create acme/slow: POST \S+: .*no reply within 0.3s", done.stdout)
+    assert re.search(r"FAILED +create acme/slow: POST \S+: .*no reply within 0.2s", done.stdout)
     assert "may have reached the server" in done.stdout
     for _ in range(100):  # the server finishes the slow request after the client gave up
         if len(on_server(emulator)) == 2:
