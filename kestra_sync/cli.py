@@ -490,15 +490,17 @@ def pull(namespaces, layout, overwrite, **params):
             f"conflict   {path}  ({ref}): the file holds {other}; kept, {ref} not written",
             err=True,
         )
+    for ref, paths in result.duplicates:
+        shown = ", ".join(str(p) for p in paths)
+        click.echo(f"conflict   {ref} is defined in {len(paths)} files: {shown}; kept", err=True)
     click.echo(
         f"Pulled {len(remote)} flow(s): {len(result.written)} written, "
         f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
         err=True,
     )
-    if result.occupied:
+    if result.occupied or result.duplicates:
         click.echo(
-            "hint: rename or move the files named above to <id>.yml of the flow they hold, "
-            "then pull again",
+            "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
             err=True,
         )
     if result.conflicts:

@@ -135,3 +135,23 @@ def test_overwrite_never_replaces_a_file_that_holds_another_flow(emulator, tmp_p
     assert "acme/plain" in pulled.stderr and "holds acme/renamed" in pulled.stderr
     assert squatter.read_text(encoding="utf-8") == other
     assert (tmp_path / "flows" / "acme" / "crlf.yml").read_bytes() == CRLF.encode()
+
+
+def test_a_flow_defined_in_two_local_files_is_reported_not_silently_half_updated(
+    emulator, tmp_path
+):
+    """Two local files held acme/plain (one of them differing): pull compared one of them,
+    said "unchanged", exit 0, and the stale copy stayed for the next plan to trip on."""
+    seed(emulator)
+    folder = tmp_path / "flows" / "acme"
+    folder.mkdir(parents=True)
+    (folder / "plain.yml").write_text(PLAIN.replace("hi", "stale"), encoding="utf-8")
+    (folder / "copy.yml").write_text(PLAIN, encoding="utf-8")
+
+    pulled = kestra(emulator, "pull", "flows", "--namespace", "acme", cwd=tmp_path)
+
+    assert pulled.returncode == 1
+    assert "acme/plain is defined in 2 files" in pulled.stderr
+    assert "one file per flow" in pulled.stderr
+    assert (folder / "plain.yml").read_text(encoding="utf-8") == PLAIN.replace("hi", "stale")
+    assert (folder / "crlf.yml").read_bytes() == CRLF.encode()  # the other flows still pulled
