@@ -656,3 +656,27 @@ def test_a_delete_whose_reply_is_lost_is_retried_and_counted_done(emulator, tmp_
         ("DELETE", 404),
     ]
     assert set(on_server(emulator)) == {("acme", "keep")}
+
+
+def test_apply_and_pull_with_basic_auth_and_a_wrong_password_writes_nothing(
+    make_emulator, tmp_path
+):
+    emu = make_emulator(users={"admin@kestra.io": "Secret123"})
+    directory = write_flows(tmp_path, [flow("acme", "a")])
+    env = {"KESTRA_URL": emu.url, "KESTRA_USERNAME": "admin@kestra.io"}
+
+    wrong = run_cli(
+        "apply", str(directory), "-y", cwd=tmp_path, env={**env, "KESTRA_PASSWORD": "WrongPass9"}
+    )
+    assert wrong.returncode == 1
+    assert "401 Unauthorized" in wrong.stderr and "WrongPass9" not in wrong.stderr
+    # (The snapshot records the 401 as a failed listing, so AuthError's hint about
+    # KESTRA_USERNAME/KESTRA_PASSWORD is not shown: reported to the plan/snapshot owner.)
+    assert on_server(emu) == {}
+
+    env["KESTRA_PASSWORD"] = "Secret123"
+    done = run_cli("apply", str(directory), "-y", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    pulled = run_cli("pull", "adopted", "--namespace", "acme", cwd=tmp_path, env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert (tmp_path / "adopted" / "acme" / "a.yml").read_text() == flow("acme", "a")
