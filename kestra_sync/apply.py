@@ -9,6 +9,8 @@ what is left as unchanged.
 
 from __future__ import annotations
 
+import heapq
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -39,6 +41,7 @@ class Outcome:
 @dataclass
 class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
+    interrupted: bool = False  # stopped by ``cancel`` (Ctrl-C): in-flight changes finished
 
     def by_status(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -51,9 +54,14 @@ class ApplyResult:
         return {s: len(self.by_status(s)) for s in (DONE, FAILED, NOT_ATTEMPTED)}
 
 
-def referenced_flows(source: str, tenant: str) -> set[FlowRef]:
+_OWN_NAMESPACE = re.compile(r"^\{\{\s*flow\.namespace\s*\}\}$")
+
+
+def referenced_flows(source: str, tenant: str, namespace: str | None = None) -> set[FlowRef]:
     """Flows a source points at: any mapping with string `namespace` and `flowId` (Subflow and
-    ForEachItem tasks, Flow-trigger preconditions and conditions)."""
+    ForEachItem tasks, Flow-trigger preconditions and conditions). A namespace written as
+    ``{{ flow.namespace }}`` is the source's own ``namespace`` when given; other expressions
+    cannot be seen in the source and are ignored."""
     try:
         data = yaml.load(source, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
@@ -64,6 +72,8 @@ def referenced_flows(source: str, tenant: str) -> set[FlowRef]:
         node = stack.pop()
         if isinstance(node, dict):
             ns, flow_id = node.get("namespace"), node.get("flowId")
+            if isinstance(ns, str) and namespace is not None and _OWN_NAMESPACE.match(ns.strip()):
+                ns = namespace
             if isinstance(ns, str) and isinstance(flow_id, str):
                 found.add(FlowRef(tenant, ns, flow_id))
             stack.extend(node.values())
@@ -79,7 +89,7 @@ def dependencies(changes: list[Change]) -> dict[FlowRef, set[FlowRef]]:
     deps: dict[FlowRef, set[FlowRef]] = {}
     for change in changes:
         if change.action in (CREATE, UPDATE):
-            refs = referenced_flows(change.source or "", change.ref.tenant)
+            refs = referenced_flows(change.source or "", change.ref.tenant, change.ref.namespace)
             deps[change.ref] = (refs & writes) - {change.ref}
     _break_cycles(deps)
     return deps
@@ -137,13 +147,17 @@ def apply_plan(
     parallelism: int = 4,
     fail_fast: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> ApplyResult:
     """Apply every create/update/delete of ``plan``. Never raises for a single change: each
-    change gets an Outcome (done / failed / not attempted)."""
+    change gets an Outcome (done / failed / not attempted).
+
+    Setting ``cancel`` (the CLI does on Ctrl-C) starts nothing new; the requests in flight
+    finish (each is bounded by the client's timeout) so that their outcome is known, and the
+    rest are reported as not attempted."""
     changes = [c for c in plan.changes if c.action in CHANGING]
     deps = dependencies(changes)
     outcomes = {c.ref: Outcome(c) for c in changes}
-    pending = {c.ref: c for c in changes}
     clients: dict[str, object] = {}
     lock = threading.Lock()
 
@@ -164,46 +178,80 @@ def apply_plan(
         except KestraSyncError as err:
             return Outcome(change, FAILED, error=err.message)
 
-    stop = False
+    # The scheduler keeps counts, not scans: a change becomes ready when its last dependency is
+    # done, so each step costs O(its own edges) and thousands of changes schedule in linear
+    # time. (Scanning every pending change after each completion was quadratic, run under the
+    # GIL the workers need: 4,000 creates + 100 deletes spent 100 s in bookkeeping.)
+    dependents: dict[FlowRef, list[FlowRef]] = {}
+    waiting: dict[FlowRef, int] = {}
+    for ref, before in deps.items():
+        waiting[ref] = len(before)
+        for dep in before:
+            dependents.setdefault(dep, []).append(ref)
+    ready = [ref for ref in deps if not waiting[ref]]
+    heapq.heapify(ready)  # among ready changes, the same sorted order as the final report
+    deletes = sorted((c.ref for c in changes if c.action == DELETE), reverse=True)
+    writes_left = len(deps)
+    unstarted = set(outcomes)
     running: dict[Future, FlowRef] = {}
+    stop = interrupted = False
 
-    def settled(ref: FlowRef) -> bool:
-        return ref not in pending and ref not in running.values()
-
-    def ready(ref: FlowRef) -> bool:
-        if pending[ref].action == DELETE:  # deletes run last, once every write has settled
-            return all(settled(c.ref) for c in changes if c.action != DELETE)
-        return all(outcomes[b].status == DONE for b in deps.get(ref, ()))
+    def settle(ref: FlowRef, outcome: Outcome) -> None:
+        nonlocal writes_left
+        stack = [(ref, outcome)]
+        while stack:
+            ref, outcome = stack.pop()
+            outcomes[ref] = outcome
+            unstarted.discard(ref)
+            if outcome.change.action != DELETE:
+                writes_left -= 1
+            if on_outcome:
+                on_outcome(outcome)
+            for dependent in dependents.get(ref, ()):
+                if dependent not in unstarted:
+                    continue
+                if outcome.status == DONE:
+                    waiting[dependent] -= 1
+                    if not waiting[dependent]:
+                        heapq.heappush(ready, dependent)
+                else:
+                    why = "failed" if outcome.status == FAILED else "was not applied"
+                    blocked = Outcome(
+                        outcomes[dependent].change,
+                        error=f"not attempted: it depends on {ref}, which {why}",
+                    )
+                    unstarted.discard(dependent)  # settled below, never submitted
+                    stack.append((dependent, blocked))
 
     workers = max(1, parallelism)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        while pending and not stop or running:
-            for ref in sorted(pending) if not stop else []:
-                blocked = [
-                    b for b in deps.get(ref, ()) if settled(b) and outcomes[b].status != DONE
-                ]
-                if blocked:
-                    outcomes[ref].error = f"not attempted: it depends on {blocked[0]}, which failed"
-                    del pending[ref]
-                    if on_outcome:
-                        on_outcome(outcomes[ref])
-                elif ready(ref) and len(running) < workers:
-                    # Submit no more than the pool runs at once, so --fail-fast stops promptly.
-                    running[pool.submit(run, pending.pop(ref))] = ref
+        while True:
+            if cancel is not None and cancel.is_set():
+                stop = interrupted = True
+            # Submit no more than the pool runs at once, so --fail-fast stops promptly.
+            while not stop and len(running) < workers:
+                if ready:
+                    ref = heapq.heappop(ready)
+                elif deletes and not writes_left:  # deletes run last, after every write
+                    ref = deletes.pop()
+                else:
+                    break
+                unstarted.discard(ref)
+                running[pool.submit(run, outcomes[ref].change)] = ref
             if not running:
-                if pending and not stop:  # cannot happen with an acyclic graph; never spin
-                    for ref in pending:
-                        outcomes[ref].error = "not attempted: its dependencies could not be ordered"
-                    pending.clear()
-                continue
+                break
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in finished:
-                ref = running.pop(future)
-                outcomes[ref] = future.result()
-                if on_outcome:
-                    on_outcome(outcomes[ref])
-                if outcomes[ref].status == FAILED and fail_fast:
+            for future in sorted(finished, key=lambda f: running[f]):
+                outcome = future.result()
+                settle(running.pop(future), outcome)
+                if outcome.status == FAILED and fail_fast:
                     stop = True
-    for ref in pending:
-        outcomes[ref].error = "not attempted: stopped after the first failure (--fail-fast)"
-    return ApplyResult([outcomes[c.ref] for c in sorted(changes, key=lambda c: c.ref)])
+    for ref in unstarted:
+        if interrupted:
+            outcomes[ref].error = "not attempted: the apply was interrupted"
+        elif stop:
+            outcomes[ref].error = "not attempted: stopped after the first failure (--fail-fast)"
+        else:  # never with an acyclic graph
+            outcomes[ref].error = "not attempted: its dependencies could not be ordered"
+    ordered = [outcomes[c.ref] for c in sorted(changes, key=lambda c: c.ref)]
+    return ApplyResult(ordered, interrupted=interrupted)

@@ -329,7 +329,7 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         from .sync import check_saved_plan
 
         plan_obj, meta = load_plan_file(target)
-        check_saved_plan(
+        plan_obj = check_saved_plan(
             plan_obj, client, planned_server=meta.get("server"), parallelism=settings.parallelism
         )
         result_meta = meta
@@ -340,7 +340,15 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         _print_warnings(result.warnings)
         plan_obj, result_meta = result.plan, result.meta
         if plan_obj.errors:
+            # Nothing is applied; the report still comes out in the asked format (a CI step
+            # parsing --format json must not get an empty stdout) with every change not attempted.
+            from .apply import ApplyResult, Outcome
+            from .plan import CHANGING
+
             click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False)
+            why = "not attempted: the plan has errors"
+            skipped = [Outcome(c, error=why) for c in plan_obj.changes if c.action in CHANGING]
+            _report_apply(ApplyResult(skipped), plan_obj, result_meta, fmt, color)
             sys.exit(EXIT_FAILURE)
     click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False)
     if not plan_obj.has_changes:
@@ -356,17 +364,69 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
             )
         click.confirm("Apply these changes?", abort=True, err=True)
 
-    def progress(outcome):
-        from .report.applytext import outcome_line
-
-        click.echo(outcome_line(outcome, color=color_err), err=True)
-
-    outcome = apply_plan(
-        plan_obj, client, parallelism=settings.parallelism, fail_fast=fail_fast, on_outcome=progress
-    )
+    progress = _apply_progress(plan_obj, color_err)
+    progress.start()
+    with _first_ctrl_c_cancels() as cancel:
+        try:
+            outcome = apply_plan(
+                plan_obj,
+                client,
+                parallelism=settings.parallelism,
+                fail_fast=fail_fast,
+                on_outcome=progress,
+                cancel=cancel,
+            )
+        finally:
+            progress.close()
     _report_apply(outcome, plan_obj, result_meta, fmt, color)
+    if outcome.interrupted:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if not outcome.ok:
         sys.exit(EXIT_FAILURE)
+
+
+class _first_ctrl_c_cancels:
+    """During an apply, the first Ctrl-C (SIGINT) only sets an Event: nothing new starts, the
+    requests in flight finish, and the report says what was done and what was not. A second
+    Ctrl-C interrupts at once. (The handler only sets the Event: writing to stderr from a signal
+    handler can re-enter a write in progress.)"""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.cancel = threading.Event()
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+
+            def on_sigint(signum, frame):
+                if self.cancel.is_set():
+                    raise KeyboardInterrupt
+                self.cancel.set()
+
+            self.previous = signal.signal(signal.SIGINT, on_sigint)
+        return self.cancel
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _apply_progress(plan_obj, color: bool):
+    """A redrawn status line on a terminal, plain numbered lines in CI logs and pipes."""
+    import shutil
+
+    from .plan import CHANGING
+    from .report.applytext import ApplyProgress
+
+    stream = sys.stderr
+    tty = stream.isatty() and os.environ.get("TERM") != "dumb"
+    total = sum(1 for c in plan_obj.changes if c.action in CHANGING)
+    width = shutil.get_terminal_size().columns
+    return ApplyProgress(total, stream, tty=tty, color=color, width=width)
 
 
 def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
@@ -378,7 +438,11 @@ def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
         from .report.planfile import dumps, plan_to_dict
 
         data = plan_to_dict(plan_obj, meta)
-        data["apply"] = {"summary": outcome.counts(), "outcomes": outcomes_to_list(outcome)}
+        data["apply"] = {
+            "summary": outcome.counts(),
+            "interrupted": outcome.interrupted,
+            "outcomes": outcomes_to_list(outcome),
+        }
         click.echo(dumps(data), nl=False)
     elif fmt == "markdown":
         from .report.markdown import render_apply_markdown
@@ -424,9 +488,11 @@ def pull(namespaces, layout, overwrite, **params):
     directory = settings.directory
     layout = layout or (settings.layout if settings.layout != "none" else "nested")
     existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []
-    remote = []
+    by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
     for namespace in namespaces:
-        remote += client.namespace_flows(namespace, include_children=settings.include_children)
+        for flow in client.namespace_flows(namespace, include_children=settings.include_children):
+            by_ref.setdefault(flow.ref, flow)
+    remote = list(by_ref.values())
     result = write_flows(remote, directory, layout=layout, existing=existing, overwrite=overwrite)
     for ref, path in result.written:
         click.echo(f"wrote      {path}  ({ref})")
@@ -434,15 +500,29 @@ def pull(namespaces, layout, overwrite, **params):
         click.echo(f"unchanged  {path}  ({ref})")
     for ref, path in result.conflicts:
         click.echo(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
+    for ref, path, other in result.occupied:
+        click.echo(
+            f"conflict   {path}  ({ref}): the file holds {other}; kept, {ref} not written",
+            err=True,
+        )
+    for ref, paths in result.duplicates:
+        shown = ", ".join(str(p) for p in paths)
+        click.echo(f"conflict   {ref} is defined in {len(paths)} files: {shown}; kept", err=True)
     click.echo(
         f"Pulled {len(remote)} flow(s): {len(result.written)} written, "
-        f"{len(result.unchanged)} unchanged, {len(result.conflicts)} kept because they differ.",
+        f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
         err=True,
     )
+    if result.occupied or result.duplicates:
+        click.echo(
+            "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
+            err=True,
+        )
     if result.conflicts:
         click.echo(
             "hint: review those files, or pass --overwrite to take the server's version", err=True
         )
+    if result.kept:
         sys.exit(EXIT_FAILURE)
 
 

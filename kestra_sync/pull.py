@@ -24,6 +24,15 @@ class PullResult:
     written: list[tuple[FlowRef, Path]] = field(default_factory=list)
     unchanged: list[tuple[FlowRef, Path]] = field(default_factory=list)
     conflicts: list[tuple[FlowRef, Path]] = field(default_factory=list)  # differ, not overwritten
+    # The layout path holds another flow (a file not named after its flow): never overwritten,
+    # even with ``overwrite``, since it is that other flow's definition. (ref, path, other ref)
+    occupied: list[tuple[FlowRef, Path, FlowRef]] = field(default_factory=list)
+    # The flow is defined in several local files: which one to update is the user's call.
+    duplicates: list[tuple[FlowRef, list[Path]]] = field(default_factory=list)
+
+    @property
+    def kept(self) -> int:
+        return len(self.conflicts) + len(self.occupied) + len(self.duplicates)
 
 
 def layout_path(directory: Path, namespace: str, flow_id: str, layout: str) -> Path:
@@ -55,18 +64,32 @@ def write_flows(
     overwrite: bool = False,
 ) -> PullResult:
     by_ref = {f.ref: f for f in existing or [] if f.ref is not None}
+    files_of: dict[FlowRef, list[Path]] = {}
+    for f in existing or []:
+        if f.ref is not None:
+            files_of.setdefault(f.ref, []).append(Path(f.path))
+    holder = {Path(f.path).resolve(): f.ref for f in existing or [] if f.ref is not None}
     result = PullResult()
+    seen: set[FlowRef] = set()
     for flow in sorted(remote, key=lambda f: f.ref):
-        if flow.deleted:
+        if flow.deleted or flow.ref in seen:  # a second copy would "conflict" with the first
             continue
+        seen.add(flow.ref)
         if flow.source is None:
             raise InputError(f"{flow.ref}: the server listing carried no source to write")
+        if len(files_of.get(flow.ref, ())) > 1:
+            result.duplicates.append((flow.ref, files_of[flow.ref]))
+            continue
         local = by_ref.get(flow.ref)
         path = (
             Path(local.path) if local else layout_path(directory, flow.namespace, flow.id, layout)
         )
         if local is not None and local.source == flow.source:
             result.unchanged.append((flow.ref, path))
+            continue
+        other = holder.get(path.resolve())
+        if other is not None and other != flow.ref:
+            result.occupied.append((flow.ref, path, other))
             continue
         if path.exists() and not overwrite:
             current = local.source if local else None

@@ -97,9 +97,14 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
 
 def check_saved_plan(
     plan: Plan, client, *, planned_server: str | None = None, parallelism: int = 4
-) -> None:
+) -> Plan:
     """Refuse to apply a saved plan that has errors, was made against another server, or that
-    the server has moved away from."""
+    the server has moved away from; return the plan to apply.
+
+    A change the server already reflects (the flow holds the planned source, or a planned
+    delete is gone) is not drift: an earlier run of this plan applied it (or someone made the
+    same change). It becomes unchanged at the current revision, so re-running the same
+    `apply plan.json` after a partial failure converges instead of calling the plan stale."""
     if planned_server and planned_server != client.display_url:
         raise PlanError(
             f"the saved plan was made against {planned_server}, not {client.display_url}",
@@ -110,7 +115,9 @@ def check_saved_plan(
             "the saved plan has errors and cannot be applied: " + "; ".join(plan.errors),
             hint="fix the cause and make a new plan",
         )
-    drift = find_drift(plan, read_snapshot(client, plan.scopes, parallelism=parallelism))
+    snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
+    plan = _without_applied_changes(plan, snapshot)
+    drift = find_drift(plan, snapshot)
     if drift:
         shown = "; ".join(drift[:5]) + (f"; and {len(drift) - 5} more" if len(drift) > 5 else "")
         raise PlanError(
@@ -118,3 +125,37 @@ def check_saved_plan(
             hint="the server changed since the plan was made; run `kestra-sync plan` again "
             "and review the new plan",
         )
+    return plan
+
+
+def _without_applied_changes(plan: Plan, snapshot) -> Plan:
+    from dataclasses import replace
+
+    from .plan import CREATE, DELETE, UNCHANGED, UPDATE, sources_equal
+
+    if snapshot.failed():
+        return plan  # find_drift refuses it anyway
+    now = {f.ref: f for lst in snapshot.listings for f in lst.flows if not f.deleted}
+    changes = []
+    for change in plan.changes:
+        current = now.get(change.ref)
+        if change.action == DELETE and current is None:
+            continue  # already deleted
+        if (
+            change.action in (CREATE, UPDATE)
+            and current is not None
+            and current.source is not None
+            and change.source is not None
+            and sources_equal(change.source, current.source)
+        ):
+            change = replace(
+                change,
+                action=UNCHANGED,
+                server_source=current.source,
+                server_revision=current.revision,
+                diff="",
+                summary=[],
+                formatting_only=False,
+            )
+        changes.append(change)
+    return replace(plan, changes=changes)

@@ -3,6 +3,8 @@ attempted, listing every change that did not happen so nothing is lost in a long
 
 from __future__ import annotations
 
+from typing import TextIO
+
 import click
 
 from ..apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, Outcome
@@ -23,6 +25,63 @@ def outcome_line(outcome: Outcome, *, color: bool = False) -> str:
     return click.style(text, fg=COLOUR[outcome.status]) if color else text
 
 
+def progress_line(finished: int, total: int, failed: int = 0, width: int = 80) -> str:
+    """The one status line a terminal shows while applying, e.g. ``[12/40] applying... 1 failed``,
+    cut to ``width - 1`` columns so it never wraps (a wrapped line cannot be redrawn with \\r)."""
+    text = f"[{finished}/{total}] applying..."
+    if finished >= total:
+        text = f"[{finished}/{total}] applied"
+    if failed:
+        text += f" {failed} failed"
+    return text[: max(10, width - 1)]
+
+
+class ApplyProgress:
+    """``on_outcome`` for apply_plan. On a terminal: a single line on ``stream`` redrawn in place
+    (``\\r``), with each failure printed above it so none scrolls away unseen. Elsewhere (CI
+    logs, pipes): one plain numbered line per finished change, ``[3/40] ok create ns/id: ...``."""
+
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO,
+        *,
+        tty: bool,
+        color: bool = False,
+        width: int = 80,
+    ):
+        self.total, self.stream, self.tty, self.color, self.width = total, stream, tty, color, width
+        self.finished = self.failed = 0
+
+    def _draw(self) -> None:
+        self.stream.write(
+            "\r" + progress_line(self.finished, self.total, self.failed, self.width) + "\x1b[K"
+        )
+        self.stream.flush()
+
+    def start(self) -> None:
+        if self.tty and self.total:
+            self._draw()
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.finished += 1
+        self.failed += outcome.status == FAILED
+        line = outcome_line(outcome, color=self.color)
+        if self.tty:
+            if outcome.status != DONE:
+                self.stream.write("\r\x1b[K" + line + "\n")
+            self._draw()
+        else:
+            self.stream.write(f"[{self.finished}/{self.total}] {line}\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Clear the status line so the summary starts on a clean line."""
+        if self.tty and self.total:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
 def render_apply(result: ApplyResult, *, color: bool = False) -> str:
     counts = result.counts()
     lines = [
@@ -33,6 +92,8 @@ def render_apply(result: ApplyResult, *, color: bool = False) -> str:
         if outcomes:
             lines.append(f"{title}:")
             lines.extend("  " + outcome_line(o, color=color) for o in outcomes)
+    if result.interrupted:
+        lines.append("Interrupted: the changes in flight finished, no other was started.")
     if not result.ok:
         lines.append(
             "Nothing else was changed. Fix the cause and run the same command again: "

@@ -1,0 +1,157 @@
+"""End to end: `kestra-sync pull` adopts a server's flows byte for byte, and a `plan` right after
+it shows no changes (the issue's acceptance test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kestra_sync.client import KestraClient
+from tests.conftest import run_cli
+
+# Comments, blank lines, odd quoting, CRLF line ends, non-ASCII: all must survive unchanged.
+CRLF = (
+    "# Owned by the data team\r\nid: crlf\r\nnamespace: acme\r\n\r\ntasks:\r\n"
+    "  - id: log   # inline comment\r\n    type: io.kestra.plugin.core.log.Log\r\n"
+    "    message: 'Grüße, ''quoted'''\r\n"
+)
+PLAIN = (
+    "id: plain\nnamespace: acme\ndescription: |\n  Two lines\n  of text\n\ntasks:\n"
+    "  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+)
+CHILD = "id: child\nnamespace: acme.sub\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n"
+OTHER = "id: other\nnamespace: other\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n"
+
+
+def seed(emu) -> None:
+    with KestraClient(emu.url) as client:
+        for source in (CRLF, PLAIN, CHILD, OTHER):
+            client.create_flow(source)
+        client.create_flow(OTHER.replace("id: other", "id: removed"))
+        client.delete_flow("other", "removed")
+
+
+def kestra(emu, *args: str, cwd: Path):
+    return run_cli(*args, cwd=cwd, env={"KESTRA_URL": emu.url})
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_pull_writes_byte_for_byte_in_the_nested_layout_and_plan_then_shows_no_changes(
+    emulator, tmp_path
+):
+    seed(emulator)
+    pulled = kestra(emulator, "pull", "flows", "--namespace", "acme", cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    assert files(tmp_path / "flows") == {
+        "acme/crlf.yml": CRLF.encode("utf-8"),
+        "acme/plain.yml": PLAIN.encode("utf-8"),
+    }  # acme.sub only with --include-children; other namespaces never
+    assert "Pulled 2 flow(s): 2 written" in pulled.stderr
+
+    plan = kestra(emulator, "plan", "flows", "--detailed-exitcode", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "2 unchanged" in plan.stdout
+
+    again = kestra(emulator, "pull", "flows", "--namespace", "acme", cwd=tmp_path)
+    assert again.returncode == 0
+    assert "2 unchanged" in again.stderr and "wrote" not in again.stdout
+
+
+def test_pull_with_children_in_the_dotted_layout_then_plan_shows_no_changes(emulator, tmp_path):
+    seed(emulator)
+    args = ("--namespace", "acme", "--include-children", "--layout", "dotted")
+    pulled = kestra(emulator, "pull", "flows", *args, cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    assert files(tmp_path / "flows") == {
+        "acme.sub/child.yml": CHILD.encode(),
+        "acme/crlf.yml": CRLF.encode("utf-8"),
+        "acme/plain.yml": PLAIN.encode(),
+    }
+    plan = kestra(
+        emulator,
+        "plan",
+        "flows",
+        "--namespace",
+        "acme",
+        "--include-children",
+        "--delete",
+        "--detailed-exitcode",
+        cwd=tmp_path,
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_a_differing_local_file_is_kept_without_overwrite(emulator, tmp_path):
+    seed(emulator)
+    local = tmp_path / "flows" / "acme" / "plain.yml"
+    local.parent.mkdir(parents=True)
+    mine = PLAIN.replace("message: hi", "message: my local work")
+    local.write_text(mine, encoding="utf-8")
+
+    kept = kestra(emulator, "pull", "flows", "--namespace", "acme", cwd=tmp_path)
+    assert kept.returncode == 1
+    assert "conflict" in kept.stderr and "--overwrite" in kept.stderr
+    assert local.read_text(encoding="utf-8") == mine
+    assert (tmp_path / "flows" / "acme" / "crlf.yml").read_bytes() == CRLF.encode()
+
+    taken = kestra(emulator, "pull", "flows", "--namespace", "acme", "--overwrite", cwd=tmp_path)
+    assert taken.returncode == 0, taken.stderr
+    assert local.read_bytes() == PLAIN.encode()
+
+
+def test_overlapping_namespaces_pull_each_flow_once(emulator, tmp_path):
+    """`--namespace acme --namespace acme.sub --include-children` lists acme.sub's flows twice;
+    the second copy used to be reported as a conflict with the file the first had just written."""
+    seed(emulator)
+    args = ("--namespace", "acme", "--namespace", "acme.sub", "--include-children")
+    pulled = kestra(emulator, "pull", "flows", *args, cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    assert "Pulled 3 flow(s): 3 written, 0 unchanged, 0 kept" in pulled.stderr
+    assert sorted(files(tmp_path / "flows")) == [
+        "acme/crlf.yml",
+        "acme/plain.yml",
+        "acme/sub/child.yml",
+    ]
+
+
+def test_overwrite_never_replaces_a_file_that_holds_another_flow(emulator, tmp_path):
+    """flows/acme/plain.yml holds flow acme/renamed (a file not named after its flow): pulling
+    acme/plain with --overwrite used to write over it, losing acme/renamed's only definition."""
+    seed(emulator)
+    squatter = tmp_path / "flows" / "acme" / "plain.yml"
+    squatter.parent.mkdir(parents=True)
+    other = PLAIN.replace("id: plain", "id: renamed")
+    squatter.write_text(other, encoding="utf-8")
+
+    pulled = kestra(emulator, "pull", "flows", "--namespace", "acme", "--overwrite", cwd=tmp_path)
+
+    assert pulled.returncode == 1
+    assert "acme/plain" in pulled.stderr and "holds acme/renamed" in pulled.stderr
+    assert squatter.read_text(encoding="utf-8") == other
+    assert (tmp_path / "flows" / "acme" / "crlf.yml").read_bytes() == CRLF.encode()
+
+
+def test_a_flow_defined_in_two_local_files_is_reported_not_silently_half_updated(
+    emulator, tmp_path
+):
+    """Two local files held acme/plain (one of them differing): pull compared one of them,
+    said "unchanged", exit 0, and the stale copy stayed for the next plan to trip on."""
+    seed(emulator)
+    folder = tmp_path / "flows" / "acme"
+    folder.mkdir(parents=True)
+    (folder / "plain.yml").write_text(PLAIN.replace("hi", "stale"), encoding="utf-8")
+    (folder / "copy.yml").write_text(PLAIN, encoding="utf-8")
+
+    pulled = kestra(emulator, "pull", "flows", "--namespace", "acme", cwd=tmp_path)
+
+    assert pulled.returncode == 1
+    assert "acme/plain is defined in 2 files" in pulled.stderr
+    assert "one file per flow" in pulled.stderr
+    assert (folder / "plain.yml").read_text(encoding="utf-8") == PLAIN.replace("hi", "stale")
+    assert (folder / "crlf.yml").read_bytes() == CRLF.encode()  # the other flows still pulled
