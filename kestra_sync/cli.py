@@ -345,12 +345,12 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
             from .apply import ApplyResult, Outcome
             from .plan import CHANGING
 
-            click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False)
+            click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False, color=color_err)
             why = "not attempted: the plan has errors"
             skipped = [Outcome(c, error=why) for c in plan_obj.changes if c.action in CHANGING]
             _report_apply(ApplyResult(skipped), plan_obj, result_meta, fmt, color)
             sys.exit(EXIT_FAILURE)
-    click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False)
+    click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False, color=color_err)
     if not plan_obj.has_changes:
         _report_apply(None, plan_obj, result_meta, fmt, color)
         return
@@ -449,7 +449,8 @@ def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
 
         click.echo(render_apply_markdown(outcome), nl=False)
     else:
-        click.echo(render_apply(outcome, color=use_color(color)), nl=False)
+        colored = use_color(color)
+        click.echo(render_apply(outcome, color=colored), nl=False, color=colored)
 
 
 # --- pull ---------------------------------------------------------------------------------------

@@ -84,9 +84,9 @@ class ApplyProgress:
 
 def render_apply(result: ApplyResult, *, color: bool = False) -> str:
     counts = result.counts()
-    lines = [
-        f"Apply: {counts[DONE]} done, {counts[FAILED]} failed, {counts[NOT_ATTEMPTED]} not attempted."
-    ]
+    headline = f"Apply: {counts[DONE]} done, {counts[FAILED]} failed, {counts[NOT_ATTEMPTED]} not attempted."
+    fg = "green" if result.ok else "red"
+    lines = [click.style(headline, fg=fg, bold=True) if color else headline]
     for status, title in ((FAILED, "Failed"), (NOT_ATTEMPTED, "Not attempted")):
         outcomes = result.by_status(status)
         if outcomes:

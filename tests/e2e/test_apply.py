@@ -680,3 +680,14 @@ def test_apply_and_pull_with_basic_auth_and_a_wrong_password_writes_nothing(
     pulled = run_cli("pull", "adopted", "--namespace", "acme", cwd=tmp_path, env=env)
     assert pulled.returncode == 0, pulled.stderr
     assert (tmp_path / "adopted" / "acme" / "a.yml").read_text() == flow("acme", "a")
+
+
+def test_color_always_colours_the_apply_report_even_on_a_pipe_and_never_by_default(
+    emulator, tmp_path
+):
+    write_flows(tmp_path, [flow("company.team", "painted")])
+    coloured = kestra(emulator, "apply", "--auto-approve", "--color", "always", cwd=tmp_path)
+    assert coloured.returncode == 0, coloured.stderr
+    assert "\x1b[" in coloured.stdout and "\x1b[" in coloured.stderr
+    plain = kestra(emulator, "apply", "--auto-approve", cwd=tmp_path)  # a pipe: no colour
+    assert "\x1b[" not in plain.stdout + plain.stderr
