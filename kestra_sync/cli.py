@@ -147,6 +147,29 @@ def plan_options(func):
     return func
 
 
+def report_options(format_help: str):
+    """--format text|json|markdown and --color, shared by plan and apply."""
+
+    def decorate(func):
+        func = click.option(
+            "--color",
+            type=click.Choice(["auto", "always", "never"]),
+            default="auto",
+            show_default=True,
+            help="Colour text output (auto: on a terminal, unless NO_COLOR is set).",
+        )(func)
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json", "markdown"]),
+            default="text",
+            show_default=True,
+            help=format_help,
+        )(func)
+
+    return decorate
+
+
 def settings_from(ctx_params: dict[str, Any]):
     from .config import load_settings
 
@@ -191,14 +214,7 @@ def make_client(settings):
 @cli.command()
 @plan_options
 @server_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="Output format on stdout.",
-)
+@report_options("Output format on stdout.")
 @click.option(
     "--out",
     "out",
@@ -212,9 +228,6 @@ def make_client(settings):
 )
 @click.option("--show-unchanged", is_flag=True, help="List unchanged flows too.")
 @click.option("--no-diff", is_flag=True, help="Do not print source diffs of updates.")
-@click.option(
-    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
-)
 def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     """Show what apply would change on the server: create, update, delete, unchanged.
 
@@ -296,17 +309,7 @@ def _write_file(path: Path, text: str) -> None:
 @click.option(
     "--fail-fast", is_flag=True, help="Stop starting new changes after the first failure."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="Format of the final report on stdout.",
-)
-@click.option(
-    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
-)
+@report_options("Format of the final report on stdout.")
 def apply(auto_approve, fail_fast, fmt, color, **params):
     """Make the server match git: plan, confirm, then create, update and delete.
 
