@@ -87,6 +87,23 @@ class InputProblem(Exception):
 # --- workflow-command plumbing -------------------------------------------------------------------
 
 
+# Action output name -> plan action counted (plan and apply both report the plan's counts).
+PLAN_OUTPUTS = (
+    ("creates", "create"),
+    ("updates", "update"),
+    ("deletes", "delete"),
+    ("unchanged", "unchanged"),
+    ("unmanaged", "unmanaged"),
+)
+
+
+def _set_plan_outputs(runner, plan) -> None:
+    counts = plan.counts()
+    for name, key in PLAN_OUTPUTS:
+        runner.set_output(name, counts[key])
+    runner.set_output("has-changes", plan.has_changes)
+
+
 def escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -573,16 +590,7 @@ def do_plan(ctx: Context) -> int:
 
     plan = plan_from_dict(data)
     runner.untrusted(render_plan(plan))
-    counts = plan.counts()
-    for name, key in (
-        ("creates", "create"),
-        ("updates", "update"),
-        ("deletes", "delete"),
-        ("unchanged", "unchanged"),
-        ("unmanaged", "unmanaged"),
-    ):
-        runner.set_output(name, counts[key])
-    runner.set_output("has-changes", plan.has_changes)
+    _set_plan_outputs(runner, plan)
     if os.path.isfile(plan_file):
         runner.set_output("plan-file", plan_file)
     annotations += [Annotation("error", e, title="kestra-sync plan") for e in plan.errors]
@@ -692,16 +700,7 @@ def do_apply(ctx: Context) -> int:
 
     plan = plan_from_dict(data)
     result = apply_result_from_dict(data)
-    counts = plan.counts()
-    for name, key in (
-        ("creates", "create"),
-        ("updates", "update"),
-        ("deletes", "delete"),
-        ("unchanged", "unchanged"),
-        ("unmanaged", "unmanaged"),
-    ):
-        runner.set_output(name, counts[key])
-    runner.set_output("has-changes", plan.has_changes)
+    _set_plan_outputs(runner, plan)
     apply_counts = result.counts()
     runner.set_output("applied", apply_counts["done"])
     runner.set_output("failed", apply_counts["failed"])
@@ -721,7 +720,7 @@ def do_apply(ctx: Context) -> int:
     runner.annotate(annotations)
     if inputs.flag("summary", True):
         markdown = render_apply_markdown(result)
-        extra = [summary_line(counts)]
+        extra = [summary_line(plan.counts())]
         meta = _meta_line(data)
         if meta:
             extra.append(meta)
