@@ -826,9 +826,22 @@ def emulator_command(
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {err.strerror or err}"
         ) from None
+    _stop_on_signals()
     click.echo(emu.describe(), err=False)
     sys.stdout.flush()
     try:
         emu.serve_forever()
     except KeyboardInterrupt:
         click.echo("emulator stopped", err=True)
+
+
+def _stop_on_signals() -> None:
+    """Stop cleanly on Ctrl-C and on `kill` (SIGTERM), also when started in the background:
+    a shell starts `cmd &` with SIGINT ignored, and Python then installs no Ctrl-C handler."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)

@@ -185,3 +185,28 @@ def test_cli_emulator_unreadable_state_file_is_one_line_error(tmp_path):
     )
     assert proc.returncode == 1
     assert "cannot read state file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_cli_emulator_stops_cleanly_even_when_started_in_the_background(signum):
+    # A shell starts `kestra-sync emulator &` with SIGINT ignored; it must still stop on
+    # Ctrl-C / kill, and on SIGTERM (what `kill` and CI runners send).
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kestra_sync", "emulator", "--port", "0"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert "listening on" in proc.stdout.readline()
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    assert "emulator stopped" in err and "Traceback" not in err
