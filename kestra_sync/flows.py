@@ -330,7 +330,8 @@ def scan(
         if not directory.is_dir():
             raise InputError(
                 f"{directory}: flow directory not found",
-                hint="create it, or set 'directory' in kestra-sync.yml or pass --directory",
+                hint="create it, or set 'directory' in kestra-sync.yml, or name the directory "
+                "on the command line",
             )
         files = iter_flow_files(directory, ignore)
     else:
@@ -395,6 +396,12 @@ def scan_settings(
     by_tenant: dict[str, list[Path]] = {}
     default_tenant = settings.tenant  # type: ignore[attr-defined]
     for p in map(Path, paths):
+        if not p.exists():
+            # A mistyped path must not pass as "0 files checked, no problems".
+            result.diagnostics.append(
+                Diagnostic(str(p), "file not found: check the path", code="not-found")
+            )
+            continue
         owner = next((t for t, d in dirs.items() if _inside(p, Path(d))), None)
         if owner is None and not p.is_dir():
             skipped.append(p)

@@ -15,6 +15,7 @@ from kestra_sync.flows import IgnoreRules, load_flow, scan
 from kestra_sync.models import Diagnostic
 from kestra_sync.report.github import annotation, escape_data, escape_property, render
 from kestra_sync.validate import validate_offline
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "flows"
@@ -362,3 +363,10 @@ def test_server_side_without_url_is_a_config_error(tmp_path):
     r = run(["--server-side"], cwd=tmp_path, env={"KESTRA_URL": ""})
     assert r.returncode == 1
     assert r.stderr.startswith("error: --server-side needs a server URL")
+
+
+def test_a_path_that_does_not_exist_is_an_error_not_a_silent_pass(tmp_path):
+    (tmp_path / "flows").mkdir()
+    result = run_cli("validate", "flows/typo.yml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "flows/typo.yml" in result.stdout and "file not found" in result.stdout
