@@ -31,31 +31,22 @@ FLOWS_PREFIX = "/api/v1/{tenant}/flows"
 OTHER_TENANT_CONTROLLERS = ("kv", "executions", "logs", "namespaces", "triggers", "templates")
 
 # QueryFilter.Field.supportedOp for the FLOW resource fields (QueryFilter.java).
+_TEXT_OPS = (
+    "EQUALS",
+    "NOT_EQUALS",
+    "CONTAINS",
+    "STARTS_WITH",
+    "ENDS_WITH",
+    "REGEX",
+    "IN",
+    "NOT_IN",
+)
 FILTER_OPS = {
     "q": ("EQUALS", "NOT_EQUALS"),
     "scope": ("EQUALS", "NOT_EQUALS", "IN", "NOT_IN"),
-    "namespace": (
-        "EQUALS",
-        "NOT_EQUALS",
-        "CONTAINS",
-        "STARTS_WITH",
-        "ENDS_WITH",
-        "REGEX",
-        "IN",
-        "NOT_IN",
-        "PREFIX",
-    ),
+    "namespace": (*_TEXT_OPS, "PREFIX"),
     "labels": ("EQUALS", "NOT_EQUALS", "IN", "NOT_IN", "CONTAINS"),
-    "flowId": (
-        "EQUALS",
-        "NOT_EQUALS",
-        "CONTAINS",
-        "STARTS_WITH",
-        "ENDS_WITH",
-        "REGEX",
-        "IN",
-        "NOT_IN",
-    ),
+    "flowId": _TEXT_OPS,
 }
 FIELD_ENUM = {
     "q": "QUERY",
