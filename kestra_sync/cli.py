@@ -22,6 +22,7 @@ import click
 
 from . import __version__
 from .errors import KestraSyncError
+from .report.terminal import use_color
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -147,17 +148,20 @@ def plan_options(func):
     return func
 
 
+color_option = click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour text output (auto: on a terminal, unless NO_COLOR is set).",
+)
+
+
 def report_options(format_help: str):
     """--format text|json|markdown and --color, shared by plan and apply."""
 
     def decorate(func):
-        func = click.option(
-            "--color",
-            type=click.Choice(["auto", "always", "never"]),
-            default="auto",
-            show_default=True,
-            help="Colour text output (auto: on a terminal, unless NO_COLOR is set).",
-        )(func)
+        func = color_option(func)
         return click.option(
             "--format",
             "fmt",
@@ -191,15 +195,6 @@ def settings_from(ctx_params: dict[str, Any]):
     }
     flags = {k: v for k, v in ctx_params.items() if k in names}
     return load_settings(flags, config_file=ctx_params.get("config_file"))
-
-
-def use_color(choice: str = "auto", stream=None) -> bool:
-    if choice != "auto":
-        return choice == "always"
-    if os.environ.get("NO_COLOR"):
-        return False
-    stream = stream or sys.stdout
-    return hasattr(stream, "isatty") and stream.isatty()
 
 
 def make_client(settings):
@@ -609,14 +604,6 @@ def _edit_like_a_user(url: str) -> str:
     raise RuntimeError("no flow with a one-line description to edit")
 
 
-def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="kestra-sync")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
-
-
 # ---------------------------------------------------------------------------------------------
 # validate (branch `validate`; library: kestra_sync.flows / kestra_sync.validate)
 
@@ -632,9 +619,7 @@ if __name__ == "__main__":  # pragma: no cover
     help="Output format; auto = github when GITHUB_ACTIONS=true, else text.",
 )
 @click.option("--directory", "-d", type=click.Path(path_type=str), help="Flow directory.")
-@click.option("--config", "config_file", type=click.Path(path_type=str), help="Config file.")
 @click.option("--layout", type=click.Choice(["none", "nested", "dotted"]), help="Path rule.")
-@click.option("--tenant", help="Tenant the flows belong to (default: main).")
 @click.option("--ignore-file", type=click.Path(path_type=str), help="Default: DIR/.kestraignore")
 @click.option(
     "--schema",
@@ -644,25 +629,17 @@ if __name__ == "__main__":  # pragma: no cover
 )
 @click.option("--refresh-schema", is_flag=True, help="Download a --schema URL again.")
 @click.option("--server-side", is_flag=True, help="Also ask the server's validate endpoint.")
-@click.option("--url", help="Kestra URL for --server-side (or KESTRA_URL).")
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Colour text output (default: when a tty, no NO_COLOR).",
-)
+@color_option
+@server_options
 def validate_command(
     paths: tuple[str, ...],
     fmt: str,
-    directory: str | None,
-    config_file: str | None,
-    layout: str | None,
-    tenant: str | None,
     ignore_file: str | None,
     schema_spec: str | None,
     refresh_schema: bool,
     server_side: bool,
-    url: str | None,
-    color: bool | None,
+    color: str,
+    **params: Any,
 ) -> None:
     """Check flow files offline (and with --server-side, on the server).
 
@@ -670,35 +647,18 @@ def validate_command(
     the configured directory is still read to find the same namespace/id in another file.
     Exit code 0 when valid (warnings allowed), 1 when any error.
     """
-    from pathlib import Path
-
-    from .config import load_settings
-    from .report.diagnostics import (
-        pick_format,
-        render_json,
-        render_text,
-        sorted_diagnostics,
-        use_color,
-    )
+    from .report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
     from .validate import check_project
 
-    settings = load_settings(
-        {"directory": directory, "layout": layout, "tenant": tenant, "url": url},
-        config_file=Path(config_file) if config_file else None,
-    )
+    settings = settings_from(params)
     schema = None
     if schema_spec:
-        from .validate import resolve_schema
+        from .validate import resolve_schema, schema_auth
 
-        auth = None
-        if settings.token:
-            auth = _BearerAuth(settings.token)
-        elif settings.username and settings.password:
-            auth = (settings.username, settings.password)
         schema = resolve_schema(
             schema_spec,
             refresh=refresh_schema,
-            auth=auth,
+            auth=schema_auth(settings),
             timeout=settings.timeout,
             verify=settings.verify,
         )
@@ -717,7 +677,7 @@ def validate_command(
             from .errors import ConfigError
 
             raise ConfigError(
-                "--server-side needs a server URL", hint="pass --url or set KESTRA_URL"
+                "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
             )
         from .client import KestraClient
         from .validate import validate_server
@@ -740,23 +700,11 @@ def validate_command(
             click.echo(format_text_line(d))
         click.echo(summary(diagnostics, files))
     else:
-        stream = sys.stdout
-        colored = use_color(stream) if color is None else color
+        colored = use_color(color)
         for line in render_text(diagnostics, files, color=colored):
             click.echo(line, color=colored)
     if any(d.is_error for d in diagnostics):
         click.get_current_context().exit(EXIT_FAILURE)
-
-
-class _BearerAuth:
-    """requests auth callable for an API token (used only when --schema is a URL)."""
-
-    def __init__(self, token: str):
-        self.token = token
-
-    def __call__(self, request: Any) -> Any:
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
 
 
 # --------------------------------------------------------------------------- emulator command
@@ -845,3 +793,11 @@ def _stop_on_signals() -> None:
 
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="kestra-sync")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

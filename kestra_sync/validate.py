@@ -843,6 +843,27 @@ def validate_server(
 # --schema PATH_OR_URL: a user-given full flow schema, cached on disk
 
 
+class _BearerAuth:
+    """requests auth callable for an API token (only used when --schema is a URL)."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+def schema_auth(settings: Any) -> Any:
+    """Credentials to fetch a schema from the Kestra server: a token wins (as in the client),
+    else basic auth, else none."""
+    if settings.token:
+        return _BearerAuth(settings.token)
+    if settings.username and settings.password:
+        return (settings.username, settings.password)
+    return None
+
+
 def schema_cache_dir(env: dict | None = None) -> Path:
     import os
     import sys

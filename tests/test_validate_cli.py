@@ -347,7 +347,7 @@ def test_server_side_uses_the_client_and_maps_back(tmp_path, monkeypatch):
         sys.modules, "kestra_sync.client", types.SimpleNamespace(KestraClient=FakeClient)
     )
     write(tmp_path / "flows/a.yml", FLOW.format(id="a", ns="company"))
-    r = invoke(["--server-side", "--url", "http://127.0.0.1:8080"], tmp_path)
+    r = invoke(["--server-side", "--server", "http://127.0.0.1:8080"], tmp_path)
     assert r.exit_code == 1
     assert sent["url"] == "http://127.0.0.1:8080" and sent["sources"] == [
         FLOW.format(id="a", ns="company")

@@ -100,13 +100,3 @@ def pick_format(fmt: str, env: dict | None = None) -> str:
     if fmt == "auto":
         return "github" if env.get("GITHUB_ACTIONS") == "true" else "text"
     return fmt
-
-
-def use_color(stream, env: dict | None = None) -> bool:
-    env = os.environ if env is None else env
-    if env.get("NO_COLOR"):
-        return False
-    if env.get("FORCE_COLOR"):
-        return True
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
