@@ -775,9 +775,9 @@ def emulator_command(
             f"cannot listen on {host}:{port}: {err.strerror or err}"
         ) from None
     _stop_on_signals()
-    click.echo(emu.describe(), err=False)
-    sys.stdout.flush()
-    try:
+    try:  # a signal may come as soon as the URL is printed: be inside the try by then
+        click.echo(emu.describe(), err=False)
+        sys.stdout.flush()
         emu.serve_forever()
     except KeyboardInterrupt:
         click.echo("emulator stopped", err=True)
