@@ -9,8 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -248,14 +246,6 @@ def slow_runs(tmp_path_factory):
         }
         proc = start_cli("plan", "--parallelism", "1", cwd=p.root, env=env)
         runs["unreachable"] = (proc, p)
-        started = time.monotonic()
-
-        def clock() -> None:  # how long the CLI ran, whenever the test looks
-            proc.wait()
-            runs["seconds"] = time.monotonic() - started
-
-        runs["clock"] = threading.Thread(target=clock, daemon=True)
-        runs["clock"].start()
         try:
             yield runs
         finally:
@@ -295,9 +285,8 @@ def test_a_tenant_the_oss_server_does_not_have_is_one_line_with_a_hint(tmp_path,
 def test_unreachable_server_is_one_line_without_the_secret(slow_runs):
     code, out, err, _ = finish(slow_runs["unreachable"])
     assert_one_error_line(code, out, err, "cannot reach", "connection refused")
-    # One namespace's retries (3 s), not those of the next namespaces too.
-    slow_runs["clock"].join(timeout=60)
-    assert slow_runs["seconds"] < 5.5  # 6+ s before the fix
+    # That the next namespaces are not tried again is asserted by call count, not by time:
+    # tests/test_snapshot.py.
 
 
 def assert_one_error_line(code: int, stdout: str, stderr: str, *words: str) -> None:
