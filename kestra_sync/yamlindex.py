@@ -143,6 +143,23 @@ def _friendly_yaml_error(err: yaml.YAMLError, text: str) -> YamlProblem:
             line,
             column,
         )
+    opened = getattr(err, "context_mark", None)
+    problem_mark = getattr(err, "problem_mark", None)
+    if (
+        context
+        and opened is not None
+        and problem_mark is not None
+        and problem_mark.index >= len(text.rstrip())
+    ):
+        # An unclosed '[', '{' or quote is only noticed at the end of the file; the end is
+        # not where the user has to look, the opening is.
+        construct = context.removeprefix("while parsing ").removeprefix("while scanning ")
+        return YamlProblem(
+            "yaml-syntax",
+            f"invalid YAML: {construct} starts here and is never closed ({problem}); close it",
+            opened.line + 1,
+            opened.column + 1,
+        )
     what = f"{context} {problem}" if context else problem
     return YamlProblem(
         "yaml-syntax", f"invalid YAML: {what}; fix the syntax at this position", line, column
