@@ -17,6 +17,7 @@ from pathlib import Path
 from .errors import InputError
 from .models import FlowRef, LocalFlow, RemoteFlow
 from .plan import sources_equal
+from .validate import expected_layout_path
 
 
 @dataclass
@@ -36,10 +37,9 @@ class PullResult:
 
 
 def layout_path(directory: Path, namespace: str, flow_id: str, layout: str) -> Path:
-    """Where a flow belongs: nested = <dir>/<ns as folders>/<id>.yml, dotted = <dir>/<ns>/<id>.yml."""
-    if layout == "dotted":
-        return directory / namespace / f"{flow_id}.yml"
-    return directory.joinpath(*namespace.split(".")) / f"{flow_id}.yml"
+    """Where a flow belongs: nested = <dir>/<ns as folders>/<id>.yml, dotted = <dir>/<ns>/<id>.yml.
+    The same rule validate's layout check enforces, so a pulled file always passes it."""
+    return directory / f"{expected_layout_path(namespace, flow_id, layout)}.yml"
 
 
 def _write_exact(path: Path, text: str) -> None:
