@@ -16,17 +16,14 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-import yaml
-
 from .errors import KestraSyncError, NotFoundError, TransportError
 from .models import FlowRef
 from .plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
+from .yamlindex import parse_yaml
 
 DONE = "done"
 FAILED = "failed"
 NOT_ATTEMPTED = "not attempted"
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -62,12 +59,8 @@ def referenced_flows(source: str, tenant: str, namespace: str | None = None) -> 
     ForEachItem tasks, Flow-trigger preconditions and conditions). A namespace written as
     ``{{ flow.namespace }}`` is the source's own ``namespace`` when given; other expressions
     cannot be seen in the source and are ignored."""
-    try:
-        data = yaml.load(source, Loader=_Loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        return set()
     found: set[FlowRef] = set()
-    stack = [data]
+    stack = [parse_yaml(source).data]  # None when it does not parse: no references
     while stack:
         node = stack.pop()
         if isinstance(node, dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
+from .yamlindex import parse_yaml
 
 # Top-level sections that are lists of items with an `id`, and the word for one item.
 ID_LISTS = {
@@ -23,14 +23,11 @@ ID_LISTS = {
     "afterExecution": "afterExecution task",
 }
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 
 def _load(text: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        return None
+    # The project's own parse: reads YAML as Kestra does and refuses alias bombs, which a
+    # server-side source is not guaranteed to be free of.
+    return parse_yaml(text).data
 
 
 def _labels(value: Any) -> dict[str, Any]:

@@ -227,3 +227,11 @@ def test_drift_names_each_flow_that_moved_since_the_plan():
     assert find_drift(plan, snap()) == [
         "company.team/hello was deleted on the server since the plan"
     ]
+
+
+def test_summary_of_an_alias_bomb_on_the_server_does_not_expand_it():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    assert summarize(bomb, HELLO) == (["source changed (one side is not a YAML mapping)"], False)
