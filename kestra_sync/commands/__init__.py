@@ -1,0 +1,2 @@
+"""One module per command. Each parses its options, calls the library, renders the result
+and maps errors to exit codes; the group and the error boundary live in kestra_sync.cli."""

@@ -1,0 +1,174 @@
+"""`kestra-sync apply`: plan (or load a saved plan), confirm, write, report."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..report.terminal import use_color
+from .common import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    make_client,
+    plan_options,
+    print_warnings,
+    report_options,
+    server_options,
+    settings_from,
+)
+
+
+@click.command()
+@plan_options
+@server_options
+@click.option("--auto-approve", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--fail-fast", is_flag=True, help="Stop starting new changes after the first failure."
+)
+@report_options("Format of the final report on stdout.")
+def apply(auto_approve, fail_fast, fmt, color, **params):
+    """Make the server match git: plan, confirm, then create, update and delete.
+
+    DIRECTORY is a flow directory (default: the configured one) or a plan file saved with
+    `plan --out`, which is applied exactly, after checking that the server has not changed since.
+    Exit 0 when every change was applied, 1 when any failed (each is listed, a re-run converges).
+    """
+    from ..apply import apply_plan
+    from ..report.plantext import render_plan
+
+    target = params.get("directory")
+    saved = target is not None and target.is_file()
+    if saved:
+        params["directory"] = None
+    settings = settings_from(params)
+    client = make_client(settings)
+    color_err = use_color(color, sys.stderr)
+    if saved:
+        from ..report.planfile import load_plan_file
+        from ..sync import check_saved_plan
+
+        plan_obj, meta = load_plan_file(target)
+        plan_obj = check_saved_plan(
+            plan_obj, client, planned_server=meta.get("server"), parallelism=settings.parallelism
+        )
+        result_meta = meta
+    else:
+        from ..sync import make_plan
+
+        result = make_plan(settings, client)
+        print_warnings(result.warnings)
+        plan_obj, result_meta = result.plan, result.meta
+        if plan_obj.errors:
+            # Nothing is applied; the report still comes out in the asked format (a CI step
+            # parsing --format json must not get an empty stdout) with every change not attempted.
+            from ..apply import ApplyResult, Outcome
+            from ..plan import CHANGING
+
+            click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False, color=color_err)
+            why = "not attempted: the plan has errors"
+            skipped = [Outcome(c, error=why) for c in plan_obj.changes if c.action in CHANGING]
+            _report_apply(ApplyResult(skipped), plan_obj, result_meta, fmt, color)
+            sys.exit(EXIT_FAILURE)
+    click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False, color=color_err)
+    if not plan_obj.has_changes:
+        _report_apply(None, plan_obj, result_meta, fmt, color)
+        return
+    if not auto_approve and not saved:
+        if not sys.stdin.isatty():
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "apply needs confirmation but there is no terminal to ask on",
+                hint="review the plan, then pass --auto-approve (CI) or apply a saved plan file",
+            )
+        click.confirm("Apply these changes?", abort=True, err=True)
+
+    progress = _apply_progress(plan_obj, color_err)
+    progress.start()
+    with _first_ctrl_c_cancels() as cancel:
+        try:
+            outcome = apply_plan(
+                plan_obj,
+                client,
+                parallelism=settings.parallelism,
+                fail_fast=fail_fast,
+                on_outcome=progress,
+                cancel=cancel,
+            )
+        finally:
+            progress.close()
+    _report_apply(outcome, plan_obj, result_meta, fmt, color)
+    if outcome.interrupted:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if not outcome.ok:
+        sys.exit(EXIT_FAILURE)
+
+
+class _first_ctrl_c_cancels:
+    """During an apply, the first Ctrl-C (SIGINT) only sets an Event: nothing new starts, the
+    requests in flight finish, and the report says what was done and what was not. A second
+    Ctrl-C interrupts at once. (The handler only sets the Event: writing to stderr from a signal
+    handler can re-enter a write in progress.)"""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.cancel = threading.Event()
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+
+            def on_sigint(signum, frame):
+                if self.cancel.is_set():
+                    raise KeyboardInterrupt
+                self.cancel.set()
+
+            self.previous = signal.signal(signal.SIGINT, on_sigint)
+        return self.cancel
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _apply_progress(plan_obj, color: bool):
+    """A redrawn status line on a terminal, plain numbered lines in CI logs and pipes."""
+    import shutil
+
+    from ..plan import CHANGING
+    from ..report.applytext import ApplyProgress
+
+    stream = sys.stderr
+    tty = stream.isatty() and os.environ.get("TERM") != "dumb"
+    total = sum(1 for c in plan_obj.changes if c.action in CHANGING)
+    width = shutil.get_terminal_size().columns
+    return ApplyProgress(total, stream, tty=tty, color=color, width=width)
+
+
+def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
+    from ..apply import ApplyResult
+    from ..report.applytext import outcomes_to_list, render_apply
+
+    outcome = outcome or ApplyResult()
+    if fmt == "json":
+        from ..report.planfile import dumps, plan_to_dict
+
+        data = plan_to_dict(plan_obj, meta)
+        data["apply"] = {
+            "summary": outcome.counts(),
+            "interrupted": outcome.interrupted,
+            "outcomes": outcomes_to_list(outcome),
+        }
+        click.echo(dumps(data), nl=False)
+    elif fmt == "markdown":
+        from ..report.markdown import render_apply_markdown
+
+        click.echo(render_apply_markdown(outcome), nl=False)
+    else:
+        colored = use_color(color)
+        click.echo(render_apply(outcome, color=colored), nl=False, color=colored)

@@ -1,0 +1,94 @@
+"""`kestra-sync plan`: show what apply would change."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..report.terminal import use_color
+from .common import (
+    EXIT_CHANGES,
+    EXIT_FAILURE,
+    make_client,
+    plan_options,
+    print_warnings,
+    report_options,
+    server_options,
+    settings_from,
+    write_file,
+)
+
+
+@click.command()
+@plan_options
+@server_options
+@report_options("Output format on stdout.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (with sources and server revisions) for `apply PLAN_FILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there are no changes, 2 when there are, 1 on error (as Terraform).",
+)
+@click.option("--show-unchanged", is_flag=True, help="List unchanged flows too.")
+@click.option("--no-diff", is_flag=True, help="Do not print source diffs of updates.")
+def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
+    """Show what apply would change on the server: create, update, delete, unchanged.
+
+    DIRECTORY defaults to the configured flow directory (flows/). Nothing is written to the
+    server. Flows on the server that are not in git are only deleted with --delete.
+    """
+    from ..report.planfile import dumps, plan_to_dict
+    from ..sync import make_plan
+
+    settings = settings_from(params)
+    client = make_client(settings)
+    result = make_plan(settings, client)
+    print_warnings(result.warnings)
+    plan_obj = result.plan
+    if out:
+        # Written even with errors: it replaces any older plan at that path, and apply refuses it.
+        write_file(out, dumps(plan_to_dict(plan_obj, result.meta, include_sources=True)))
+        if plan_obj.errors:
+            click.echo(
+                f"Saved the plan to {out}, but it has errors: apply will refuse it.", err=True
+            )
+        else:
+            click.echo(f"Saved the plan to {out}; apply it with: kestra-sync apply {out}", err=True)
+    if plan_obj.errors and fmt != "text":
+        # The text plan ends with its errors; JSON and Markdown go to a file or a comment, so
+        # say on stderr (the job log) why the exit code is 1.
+        for error in plan_obj.errors:
+            click.secho(f"error: {error}", fg="red", err=True)
+    if fmt == "json":
+        click.echo(dumps(plan_to_dict(plan_obj, result.meta)), nl=False)
+    elif fmt == "markdown":
+        from ..report.markdown import render_plan_markdown
+
+        click.echo(render_plan_markdown(plan_obj), nl=False)
+    else:
+        from ..report.plantext import render_plan
+
+        colored = use_color(color)
+        # color=colored: click.echo strips ANSI codes when stdout is not a terminal, which
+        # would make --color always (a CI log that renders colour) a no-op.
+        click.echo(
+            render_plan(
+                plan_obj,
+                color=colored,
+                show_unchanged=show_unchanged,
+                show_diff=not no_diff,
+            ),
+            nl=False,
+            color=colored,
+        )
+    if plan_obj.errors:
+        sys.exit(EXIT_FAILURE)
+    if detailed_exitcode and plan_obj.has_changes:
+        sys.exit(EXIT_CHANGES)

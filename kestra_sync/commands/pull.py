@@ -1,0 +1,86 @@
+"""`kestra-sync pull`: write a server's flows into a directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .common import (
+    EXIT_FAILURE,
+    make_client,
+    server_options,
+    settings_from,
+)
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    required=True,
+    metavar="NS",
+    help="Namespace to pull (repeatable).",
+)
+@click.option(
+    "--include-children/--no-include-children",
+    default=None,
+    help="Also pull the child namespaces (ns.*).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["nested", "dotted"]),
+    help="File layout for new files [default: the configured layout, else nested].",
+)
+@click.option("--overwrite", is_flag=True, help="Replace local files whose content differs.")
+@server_options
+def pull(namespaces, layout, overwrite, **params):
+    """Write the server's flows into DIRECTORY, byte for byte, to adopt kestra-sync on a server
+    that already has flows. A `plan` right after a `pull` shows no changes."""
+    from ..flows import scan
+    from ..pull import write_flows
+
+    settings = settings_from(params)
+    client = make_client(settings)
+    directory = settings.directory
+    layout = layout or (settings.layout if settings.layout != "none" else "nested")
+    existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []
+    by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
+    for namespace in namespaces:
+        for flow in client.namespace_flows(namespace, include_children=settings.include_children):
+            by_ref.setdefault(flow.ref, flow)
+    remote = list(by_ref.values())
+    result = write_flows(remote, directory, layout=layout, existing=existing, overwrite=overwrite)
+    for ref, path in result.written:
+        click.echo(f"wrote      {path}  ({ref})")
+    for ref, path in result.unchanged:
+        click.echo(f"unchanged  {path}  ({ref})")
+    for ref, path in result.conflicts:
+        click.echo(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
+    for ref, path, other in result.occupied:
+        click.echo(
+            f"conflict   {path}  ({ref}): the file holds {other}; kept, {ref} not written",
+            err=True,
+        )
+    for ref, paths in result.duplicates:
+        shown = ", ".join(str(p) for p in paths)
+        click.echo(f"conflict   {ref} is defined in {len(paths)} files: {shown}; kept", err=True)
+    click.echo(
+        f"Pulled {len(remote)} flow(s): {len(result.written)} written, "
+        f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
+        err=True,
+    )
+    if result.occupied or result.duplicates:
+        click.echo(
+            "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
+            err=True,
+        )
+    if result.conflicts:
+        click.echo(
+            "hint: review those files, or pass --overwrite to take the server's version", err=True
+        )
+    if result.kept:
+        sys.exit(EXIT_FAILURE)

@@ -1,0 +1,114 @@
+"""`kestra-sync validate`: check flow files offline, and on the server on request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..report.terminal import use_color
+from .common import (
+    EXIT_FAILURE,
+    color_option,
+    server_options,
+    settings_from,
+)
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "text", "json", "github"]),
+    default="auto",
+    show_default=True,
+    help="Output format; auto = github when GITHUB_ACTIONS=true, else text.",
+)
+@click.option("--directory", "-d", type=click.Path(path_type=str), help="Flow directory.")
+@click.option("--layout", type=click.Choice(["none", "nested", "dotted"]), help="Path rule.")
+@click.option("--ignore-file", type=click.Path(path_type=str), help="Default: DIR/.kestraignore")
+@click.option(
+    "--schema",
+    "schema_spec",
+    help="A full flow JSON schema (file or URL, e.g. URL/api/v1/plugins/schemas/flow), "
+    "cached on disk; checked in addition to the bundled structural schema.",
+)
+@click.option("--refresh-schema", is_flag=True, help="Download a --schema URL again.")
+@click.option("--server-side", is_flag=True, help="Also ask the server's validate endpoint.")
+@color_option
+@server_options
+def validate_command(
+    paths: tuple[str, ...],
+    fmt: str,
+    ignore_file: str | None,
+    schema_spec: str | None,
+    refresh_schema: bool,
+    server_side: bool,
+    color: str,
+    **params: Any,
+) -> None:
+    """Check flow files offline (and with --server-side, on the server).
+
+    With PATHS (files or directories, as pre-commit passes them) only those are reported, but
+    the configured directory is still read to find the same namespace/id in another file.
+    Exit code 0 when valid (warnings allowed), 1 when any error.
+    """
+    from ..report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
+    from ..validate import check_project
+
+    settings = settings_from(params)
+    schema = None
+    if schema_spec:
+        from ..validate import resolve_schema, schema_auth
+
+        schema = resolve_schema(
+            schema_spec,
+            refresh=refresh_schema,
+            auth=schema_auth(settings),
+            timeout=settings.timeout,
+            verify=settings.verify,
+        )
+    result = check_project(
+        settings, list(paths) if paths else None, ignore_file=ignore_file, schema=schema
+    )
+    if result.skipped and fmt != "json":
+        dirs = ", ".join(str(d) for d in settings.directories().values())
+        click.echo(
+            f"note: skipped {len(result.skipped)} file(s) outside the flow directory ({dirs})",
+            err=True,
+        )
+    diagnostics = list(result.diagnostics)
+    if server_side and result.flows:
+        if not settings.url:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
+            )
+        from ..client import KestraClient
+        from ..validate import validate_server
+
+        client = KestraClient.from_settings(settings)
+        diagnostics += validate_server(result.flows, client, parsed=result.parsed)
+
+    diagnostics = sorted_diagnostics(diagnostics)
+    files = len({str(f.path) for f in result.flows} | {d.path for d in diagnostics})
+    chosen = pick_format(fmt)
+    if chosen == "json":
+        click.echo(render_json(diagnostics, files))
+    elif chosen == "github":
+        from ..report.diagnostics import format_text_line, summary
+        from ..report.github import render as render_github
+
+        for line in render_github(diagnostics):
+            click.echo(line)
+        for d in diagnostics:
+            click.echo(format_text_line(d))
+        click.echo(summary(diagnostics, files))
+    else:
+        colored = use_color(color)
+        for line in render_text(diagnostics, files, color=colored):
+            click.echo(line, color=colored)
+    if any(d.is_error for d in diagnostics):
+        click.get_current_context().exit(EXIT_FAILURE)
