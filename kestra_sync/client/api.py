@@ -22,6 +22,7 @@ from ..errors import (
 )
 from ..models import DEFAULT_TENANT, RemoteFlow
 from .http import OCTET, YAML, Transport, redact_userinfo, tenant_path
+from .resources import NamespaceResourcesMixin
 from .wire import (
     VALIDATE_JOINER,
     UpsertResult,
@@ -41,7 +42,7 @@ SEARCH_PAGE_SIZE = 100
 VALIDATE_BATCH_SIZE = 100  # kestractl's validateBatchSize (anchors.md §2.2)
 
 
-class KestraClient:
+class KestraClient(NamespaceResourcesMixin):
     """A thin client for Kestra's flows API, bound to one server and one tenant."""
 
     def __init__(

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import rules, shapes
+from . import resources, rules, shapes
 from .faults import FaultPlan, Stats
 from .state import Store
 
@@ -235,6 +235,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self._flow_route(method, rest, MAIN_TENANT, alias=True)
             if len(segs) >= 5 and segs[4] == "flows":
                 return self._flow_route(method, segs[5:], segs[3])
+            if len(segs) >= 6 and segs[4] == "namespaces":  # namespace files and KV
+                found = resources.match(method, segs[5:])
+                if found is not None:
+                    return found[0], {"tenant": segs[3], **found[1]}
         return "unknown", {}
 
     def _flow_route(
@@ -323,6 +327,9 @@ class Handler(BaseHTTPRequestHandler):
         tenant_denied = self._tenant_failure(p.get("tenant", MAIN_TENANT))
         if tenant_denied is not None:
             return tenant_denied
+        if route.startswith("/api/v1/{tenant}/namespaces/"):
+            self.body = body
+            return resources.dispatch(self, method, route, p)
         if not route.startswith(("/api/v1/{tenant}/flows", "/api/v1/flows")):
             return self._reject(rules.not_found())  # another controller: out of scope
         tail = route.split("/flows", 1)[1]
@@ -657,6 +664,7 @@ class Handler(BaseHTTPRequestHandler):
             return Answer(204, None, b"", None)
         if path == "/_emulator/reset" and method == "POST":
             srv.store.reset()
+            resources.store_of(srv).reset()
             srv.faults.clear()
             srv.stats.reset()
             return Answer(204, None, b"", None)

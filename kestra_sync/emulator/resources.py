@@ -1,0 +1,554 @@
+"""Namespace files and the KV store: state and endpoints, registered from ``server.py``.
+
+Sources (each behaviour below names its origin):
+- kestra-openapi.yml (2.0.0-SNAPSHOT): ``/api/v1/{tenant}/namespaces/{namespace}/files``
+  (GET ``path`` -> octet-stream, POST multipart field ``fileContent``, DELETE ``path``),
+  ``/files/directory`` (GET list of FileAttributes, POST create), ``/files/export`` (zip),
+  ``/files/stats`` (FileAttributes) and ``/kv/{key}`` (PUT text/plain, GET KvDetail, DELETE).
+- kestra-io/kestra ``NamespaceFileController`` (develop, read via the crawled copy at
+  0a46f3b4b06): forbidden ``/_flows`` paths, a ``.zip`` upload is extracted, names over 255
+  characters refused, export entries are the paths without their leading ``/`` and hold no
+  directories, DELETE prefixes a missing ``/`` and removes parents left empty.
+- kestra-io/kestra ``KVController`` (develop copy 0104f3c3181) and ``InternalKVStore`` /
+  ``KVStore`` / ``KVType`` (mirror 58c1ca2d, Dec 2024): the body of a PUT is read as Ion (JSON is
+  a subset), the ``ttl`` header is an ISO-8601 duration, keys match
+  ``[a-zA-Z0-9][a-zA-Z0-9._-]*``, GET answers ``{type, value}``, DELETE answers ``true|false``,
+  expired keys are left out of listings and answer 410 on GET.
+Error mapping (ErrorController): IllegalArgumentException -> 422 ``Illegal argument: ...``,
+FileNotFoundException and NoSuchElementException -> 404 ``Not Found: ...``,
+ResourceExpiredException -> 410 ``Resource has expired: ...``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+
+from . import rules
+
+FILES_PREFIX = "/api/v1/{tenant}/namespaces/{namespace}/files"
+KV_PREFIX = "/api/v1/{tenant}/namespaces/{namespace}/kv"
+FORBIDDEN = re.compile(r"/_flows(/.*)?$")  # NamespaceFileController.forbiddenPathPatterns
+MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH
+KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # KVStore.KEY_VALIDATOR_PATTERN
+KEY_MESSAGE = (
+    "Key must start with an alphanumeric character (uppercase or lowercase) and can contain "
+    "alphanumeric characters (uppercase or lowercase), dots (.), underscores (_), and hyphens "
+    "(-) only."
+)
+# InternalKVStore.DURATION_PATTERN: a stored string that looks like a duration reads as one.
+DURATION = re.compile(r"^P(?=[^T]|T.)(?:\d*D)?(?:T(?=.)(?:\d*H)?(?:\d*M)?(?:\d*S)?)?$")
+_ION_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$")
+_ION_SYMBOL = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+def _millis() -> int:
+    return int(time.time() * 1000)
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + (
+        "Z"
+    )
+
+
+@dataclass
+class StoredFile:
+    content: bytes
+    created: int = field(default_factory=_millis)
+    modified: int = field(default_factory=_millis)
+
+
+@dataclass
+class StoredValue:
+    value: Any
+    kv_type: str
+    expires: int | None = None  # epoch ms
+    description: str | None = None
+    created: int = field(default_factory=_millis)
+    updated: int = field(default_factory=_millis)
+    revision: int = 1
+
+
+class ResourceStore:
+    """Namespace files (path -> bytes, directories implied or explicit) and KV pairs, per
+    tenant and namespace. In memory only (KNOWN_GAPS: not saved with ``--state``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.files: dict[tuple[str, str], dict[str, StoredFile]] = {}
+        self.dirs: dict[tuple[str, str], set[str]] = {}
+        self.kv: dict[tuple[str, str], dict[str, StoredValue]] = {}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.files.clear()
+            self.dirs.clear()
+            self.kv.clear()
+
+    def put_file(self, tenant: str, namespace: str, path: str, content: bytes) -> None:
+        with self.lock:
+            table = self.files.setdefault((tenant, namespace), {})
+            old = table.get(path)
+            table[path] = StoredFile(content, created=old.created if old else _millis())
+
+    def all_dirs(self, tenant: str, namespace: str) -> set[str]:
+        """Explicit directories plus every parent of a file, and the root."""
+        out = {"/"} | self.dirs.get((tenant, namespace), set())
+        for path in self.files.get((tenant, namespace), {}):
+            parts = path.strip("/").split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                out.add("/" + "/".join(parts[:i]))
+        return out
+
+
+_CREATE_LOCK = threading.Lock()
+
+
+def store_of(server: Any) -> ResourceStore:
+    """The server's resource store, made on first use (server.py stays unaware of it)."""
+    with _CREATE_LOCK:
+        if not hasattr(server, "resources"):
+            server.resources = ResourceStore()
+        return server.resources
+
+
+def _store(handler: Any) -> ResourceStore:
+    return store_of(handler.server)
+
+
+def match(method: str, segs: list[str]) -> tuple[str, dict[str, str]] | None:
+    """``segs`` = path segments after ``/api/v1/{tenant}/namespaces``: a route or None."""
+    if len(segs) < 2 or not segs[0]:
+        return None
+    p = {"namespace": segs[0]}
+    rest = [s for s in segs[1:]]
+    if rest and rest[-1] == "" and len(rest) > 1:
+        rest = rest[:-1]
+    if rest[0] == "files":
+        tail = "/".join(rest[1:])
+        if tail in ("", "directory", "export", "stats"):
+            return FILES_PREFIX + ("/" + tail if tail else ""), p
+        return None
+    if rest[0] == "kv":
+        if len(rest) == 1:
+            return KV_PREFIX, p
+        if len(rest) == 2 and rest[1]:
+            p["key"] = rest[1]
+            return KV_PREFIX + "/{key}", p
+    return None
+
+
+def dispatch(handler: Any, method: str, route: str, p: dict[str, str]) -> Any:
+    """Return an Answer (``server.Answer``) or raise ``rules.Rejection``."""
+    tail = route.split("/{namespace}", 1)[1]
+    endpoints = {
+        ("GET", "/files"): get_file,
+        ("POST", "/files"): post_file,
+        ("DELETE", "/files"): delete_file,
+        ("GET", "/files/directory"): list_directory,
+        ("POST", "/files/directory"): create_directory,
+        ("GET", "/files/export"): export_files,
+        ("GET", "/files/stats"): stats,
+        ("GET", "/kv"): list_keys,
+        ("GET", "/kv/{key}"): get_key,
+        ("PUT", "/kv/{key}"): put_key,
+        ("DELETE", "/kv/{key}"): delete_key,
+    }
+    endpoint = endpoints.get((method, tail))
+    if endpoint is None:
+        allowed = sorted(m for (m, t) in endpoints if t == tail)
+        raise rules.Rejection(
+            405,
+            "Method Not Allowed",
+            f"Method Not Allowed: Method [{method}] not allowed for URI "
+            f"[{handler.href.split('?')[0]}]. Allowed methods: [{', '.join(allowed)}]",
+        )
+    return endpoint(handler, p["tenant"], p["namespace"], p)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _illegal(message: str) -> rules.Rejection:
+    return rules.Rejection(422, "Illegal argument", f"Illegal argument: {message}")
+
+
+def _not_found(message: str) -> rules.Rejection:
+    return rules.Rejection(404, "Not Found", f"Not Found: {message}")
+
+
+def _path_param(handler: Any, required: bool) -> str | None:
+    raw = handler._param("path")
+    if raw is None:
+        if required:
+            # UnsatisfiedQueryValueRouteException -> 400 (api-facts.md §5).
+            raise rules.Rejection(
+                400, "Bad Request", "Bad Request: Required QueryValue [path] not specified"
+            )
+        return None
+    if raw == "":
+        return None if not required else "/"
+    path = raw if raw.startswith("/") else "/" + raw
+    path = re.sub(r"/+", "/", path)
+    if len(path) > 1:
+        path = path.rstrip("/")
+    if FORBIDDEN.match(path):
+        raise _illegal(f"Forbidden path: {path}")
+    return path
+
+
+def _attributes(name: str, is_dir: bool, size: int, created: int, modified: int) -> dict:
+    # FileAttributes: fileName, lastModifiedTime, creationTime, type (File|Directory), size,
+    # metadata (openapi components.schemas.FileAttributes).
+    return {
+        "fileName": name,
+        "lastModifiedTime": modified,
+        "creationTime": created,
+        "type": "Directory" if is_dir else "File",
+        "size": size,
+        "metadata": {},
+    }
+
+
+def _octet(handler: Any, data: bytes, headers: dict[str, str] | None = None) -> Any:
+    from .server import Answer
+
+    return Answer(
+        200,
+        None,
+        data,
+        "application/octet-stream",
+        {"Cache-Control": "no-cache", **(headers or {})},
+    )
+
+
+def _json(payload: Any) -> Any:
+    from .server import Answer
+
+    return Answer(200, None, json.dumps(payload).encode("utf-8"), "application/json")
+
+
+def _empty() -> Any:
+    from .server import Answer
+
+    return Answer(200, None, b"", None)
+
+
+# --------------------------------------------------------------------------- namespace files
+
+
+def get_file(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    path = _path_param(handler, required=True)
+    store = _store(handler)
+    with store.lock:
+        stored = store.files.get((tenant, namespace), {}).get(path)
+    if stored is None:
+        # Namespace.getFileContent throws FileNotFoundException (the message text is inferred).
+        raise _not_found(f"File not found: {path}")
+    return _octet(handler, stored.content)
+
+
+def _multipart_file(handler: Any, body: bytes) -> tuple[str, bytes]:
+    ctype = handler.headers.get("Content-Type") or ""
+    if not ctype.lower().startswith("multipart/form-data"):
+        # consumes = MULTIPART_FORM_DATA: Micronaut answers 415 (inferred, as for flows).
+        raise rules.Rejection(
+            415,
+            "Unsupported Media Type",
+            "Unsupported Media Type",
+            [
+                {
+                    "message": f"Content Type [{ctype.split(';')[0] or 'null'}] not allowed. "
+                    "Allowed types: [multipart/form-data]"
+                }
+            ],
+        )
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "fileContent":
+            filename = part.get_filename() or ""
+            return filename, part.get_payload(decode=True) or b""
+    # @Part CompletedFileUpload fileContent missing: Micronaut's unsatisfied route (inferred).
+    raise rules.Rejection(
+        400, "Bad Request", "Bad Request: Required Part [fileContent] not specified"
+    )
+
+
+def _check_names(path: str) -> None:
+    for component in path.strip("/").split("/"):
+        if len(component) > MAX_NAME:
+            raise _illegal(
+                f"A file or folder name exceeds the maximum length of {MAX_NAME} characters."
+            )
+
+
+def post_file(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    path = _path_param(handler, required=True)
+    filename, content = _multipart_file(handler, handler.body)
+    store = _store(handler)
+    if filename.lower().endswith(".zip"):
+        # innerCreateNamespaceFile: a .zip upload is extracted at the root; `path` is ignored.
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                entries = [
+                    (i.filename, archive.read(i)) for i in archive.infolist() if not i.is_dir()
+                ]
+        except zipfile.BadZipFile as err:
+            raise rules.Rejection(
+                500, "Internal server error", f"Internal server error: {err}"
+            ) from None
+        for name, data in entries:
+            target = "/" + name.lstrip("/")
+            if FORBIDDEN.match(target):
+                continue  # _flows/ entries import flows on a real server (KNOWN_GAPS)
+            _check_names(target)
+            store.put_file(tenant, namespace, target, data)
+        return _empty()
+    _check_names(path)
+    with store.lock:
+        if path in store.all_dirs(tenant, namespace):
+            # Writing a file over a directory: the storage refuses (inferred status and text).
+            raise _illegal(f"Cannot write file {path}: a directory exists at that path")
+        store.put_file(tenant, namespace, path, content)
+    return _empty()
+
+
+def delete_file(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    path = _path_param(handler, required=True)
+    store = _store(handler)
+    with store.lock:
+        files = store.files.get((tenant, namespace), {})
+        dirs = store.dirs.setdefault((tenant, namespace), set())
+        prefix = path.rstrip("/") + "/"
+        doomed = [f for f in files if f == path or f.startswith(prefix)]
+        for f in doomed:
+            del files[f]
+        for d in [d for d in dirs if d == path or d.startswith(prefix)]:
+            dirs.discard(d)
+        # Deleting a missing path raises nothing in Namespace.delete (inferred: 200, no body).
+    return _empty()
+
+
+def list_directory(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    path = _path_param(handler, required=False) or "/"
+    store = _store(handler)
+    with store.lock:
+        dirs = store.all_dirs(tenant, namespace)
+        if path not in dirs:
+            raise _not_found(f"Directory not found: {path}")
+        base = "" if path == "/" else path
+        out = []
+        for d in sorted(dirs):
+            if d != "/" and d.rsplit("/", 1)[0] == base:
+                out.append(_attributes(d.rsplit("/", 1)[1], True, 0, 0, 0))
+        for f, stored in sorted(store.files.get((tenant, namespace), {}).items()):
+            if f.rsplit("/", 1)[0] == base:
+                out.append(
+                    _attributes(
+                        f.rsplit("/", 1)[1],
+                        False,
+                        len(stored.content),
+                        stored.created,
+                        stored.modified,
+                    )
+                )
+    return _json(out)
+
+
+def create_directory(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    path = _path_param(handler, required=False) or "/"
+    store = _store(handler)
+    with store.lock:
+        store.dirs.setdefault((tenant, namespace), set()).add(path)
+    return _empty()
+
+
+def export_files(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    store = _store(handler)
+    with store.lock:
+        files = sorted(store.files.get((tenant, namespace), {}).items())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, stored in files:
+            archive.writestr(path[1:], stored.content)  # "remove leading slash"
+    return _octet(
+        handler,
+        buf.getvalue(),
+        {"Content-Disposition": f'attachment; filename="{namespace}_files.zip"'},
+    )
+
+
+def stats(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    path = _path_param(handler, required=False) or "/"
+    store = _store(handler)
+    with store.lock:
+        stored = store.files.get((tenant, namespace), {}).get(path)
+        if stored is not None:
+            name = path.rsplit("/", 1)[1]
+            return _json(
+                _attributes(name, False, len(stored.content), stored.created, stored.modified)
+            )
+        if path in store.all_dirs(tenant, namespace):
+            return _json(_attributes("" if path == "/" else path.rsplit("/", 1)[1], True, 0, 0, 0))
+    raise _not_found(f"File not found: {path}")
+
+
+# --------------------------------------------------------------------------- KV store
+
+
+def _key(p: dict) -> str:
+    key = p["key"]
+    if not KEY_PATTERN.fullmatch(key):
+        raise _illegal(KEY_MESSAGE)
+    return key
+
+
+def _read_ion(text: str) -> tuple[Any, str]:
+    """The value and its KVType as ``JacksonMapper.ofIon().readTree`` then ``KVType.from`` see
+    it. JSON is valid Ion; an Ion timestamp is a DATETIME/DATE, a bare symbol a STRING. Other
+    Ion syntax is not emulated (KNOWN_GAPS)."""
+    stripped = text.strip()
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        if _ION_TIMESTAMP.match(stripped):
+            return stripped, "DATETIME" if "T" in stripped else "DATE"
+        if _ION_SYMBOL.match(stripped) and stripped not in ("null",):
+            return stripped, "STRING"
+        raise _illegal(f"Invalid JSON value for: {text}") from None
+    return value, _kv_type(value)
+
+
+def _kv_type(value: Any) -> str:
+    if value is None or isinstance(value, str):
+        if isinstance(value, str) and DURATION.match(value):
+            return "DURATION"
+        return "STRING"
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, (int, float)):
+        return "NUMBER"
+    return "JSON"
+
+
+_DURATION_PARTS = re.compile(
+    r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE
+)
+
+
+def _ttl_ms(raw: str) -> int:
+    match = _DURATION_PARTS.match(raw.strip())
+    if not match or not any(match.groups()):
+        # Duration.parse throws DateTimeParseException -> ErrorController's Throwable (inferred).
+        raise rules.Rejection(
+            500,
+            "Internal server error",
+            f"Internal server error: Text cannot be parsed to a Duration",
+        )
+    d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
+    return int(timedelta(days=d, hours=h, minutes=m, seconds=s).total_seconds() * 1000)
+
+
+def _live(store: ResourceStore, tenant: str, namespace: str) -> dict[str, StoredValue]:
+    table = store.kv.setdefault((tenant, namespace), {})
+    now = _millis()
+    for key in [k for k, v in table.items() if v.expires is not None and v.expires <= now]:
+        del table[key]
+    return table
+
+
+def put_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    key = _key(p)
+    ctype = (handler.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype not in ("application/json", "text/plain"):
+        raise rules.Rejection(
+            415,
+            "Unsupported Media Type",
+            "Unsupported Media Type",
+            [
+                {
+                    "message": f"Content Type [{ctype or 'null'}] not allowed. Allowed types: "
+                    "[application/json, text/plain]"
+                }
+            ],
+        )
+    value, kv_type = _read_ion(handler.body.decode("utf-8"))
+    ttl = handler.headers.get("ttl")
+    expires = _millis() + _ttl_ms(ttl) if ttl else None
+    store = _store(handler)
+    with store.lock:
+        table = store.kv.setdefault((tenant, namespace), {})
+        old = table.get(key)
+        table[key] = StoredValue(
+            value,
+            kv_type,
+            expires=expires,
+            description=handler.headers.get("description"),
+            created=old.created if old else _millis(),
+            revision=(old.revision + 1) if old else 1,
+        )
+    return _empty()
+
+
+def get_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    key = _key(p)
+    store = _store(handler)
+    with store.lock:
+        table = store.kv.setdefault((tenant, namespace), {})
+        stored = table.get(key)
+        if stored is not None and stored.expires is not None and stored.expires <= _millis():
+            del table[key]
+            raise rules.Rejection(
+                410, "Resource has expired", "Resource has expired: The requested value has expired"
+            )
+    if stored is None:
+        raise _not_found(f"No value found for key '{key}' in namespace '{namespace}'")
+    return _json(
+        {
+            "type": stored.kv_type,
+            "value": stored.value,
+            "revision": stored.revision,
+            "updated": _iso(stored.updated),
+        }
+    )
+
+
+def delete_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    key = _key(p)
+    store = _store(handler)
+    with store.lock:
+        existed = store.kv.setdefault((tenant, namespace), {}).pop(key, None) is not None
+    return _json(existed)
+
+
+def list_keys(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    store = _store(handler)
+    with store.lock:
+        table = _live(store, tenant, namespace)
+        entries = [
+            {
+                "namespace": namespace,
+                "key": key,
+                "revision": v.revision,
+                "description": v.description,
+                "creationDate": _iso(v.created),
+                "updateDate": _iso(v.updated),
+                "expirationDate": _iso(v.expires),
+            }
+            for key, v in sorted(table.items())
+        ]
+    return _json(entries)
