@@ -16,6 +16,7 @@ Paths are ``/api/v1/{tenant}/namespaces/{namespace}/files…`` and ``…/kv/{key
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import posixpath
@@ -91,10 +92,8 @@ class NamespaceResourcesMixin:
         """``DELETE …/files?path=``: the file (or a directory, recursively). A missing file is
         not an error: what we wanted is that it is gone."""
         path = self._ns_path(namespace, "files")
-        try:
+        with contextlib.suppress(NotFoundError):
             self.http.request("DELETE", path, params={"path": file_path})
-        except NotFoundError:
-            pass
 
     def list_namespace_directory(self, namespace: str, directory: str = "/") -> list[dict]:
         """``GET …/files/directory?path=``: the FileAttributes of a directory's children."""

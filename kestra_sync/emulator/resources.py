@@ -457,7 +457,7 @@ def _ttl_ms(raw: str) -> int:
         raise rules.Rejection(
             500,
             "Internal server error",
-            f"Internal server error: Text cannot be parsed to a Duration",
+            "Internal server error: Text cannot be parsed to a Duration",
         )
     d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
     return int(timedelta(days=d, hours=h, minutes=m, seconds=s).total_seconds() * 1000)
