@@ -148,6 +148,18 @@ def apply_plan(
     Setting ``cancel`` (the CLI does on Ctrl-C) starts nothing new; the requests in flight
     finish (each is bounded by the client's timeout) so that their outcome is known, and the
     rest are reported as not attempted."""
+    if any(c.kind != "flow" and c.action in CHANGING for c in plan.changes):
+        # Namespace files and KV pairs: written before the flows, deleted after them.
+        from .applykinds import apply_with_kinds
+
+        return apply_with_kinds(
+            plan,
+            client,
+            parallelism=parallelism,
+            fail_fast=fail_fast,
+            on_outcome=on_outcome,
+            cancel=cancel,
+        )
     changes = [c for c in plan.changes if c.action in CHANGING]
     deps = dependencies(changes)
     outcomes = {c.ref: Outcome(c) for c in changes}

@@ -50,6 +50,11 @@ class Settings:
     timeout: float = 30.0
     verify: bool | str = True
     parallelism: int = 4
+    # Namespace files kept outside `<namespace folder>/_files`: namespace -> directory.
+    namespace_files: dict[str, Path] = field(default_factory=dict)
+    # Largest namespace file validate accepts: Kestra's micronaut.server.multipart
+    # .max-file-size default, 10GB (cli/src/main/resources/application.yml); servers may lower it.
+    max_file_size: int = 10 * 1024**3
     # Where each value came from ("default", "config file kestra-sync.yml", "env KESTRA_URL",
     # "flag"), for error messages and `--debug`.
     origin: dict[str, str] = field(default_factory=dict, repr=False)
@@ -113,7 +118,11 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if text in ("0", "false", "no", "off", ""):
             return False
         raise bad
-    if name in ("max_deletes", "parallelism"):
+    if name == "namespace_files":
+        if not isinstance(value, dict) or not all(isinstance(n, str) for n in value):
+            raise bad
+        return {n: Path(str(d)) for n, d in value.items()}
+    if name in ("max_deletes", "parallelism", "max_file_size"):
         try:
             number = int(value)
         except (TypeError, ValueError):
@@ -194,6 +203,10 @@ def load_settings(
         settings.tenants = {
             t: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
             for t, d in settings.tenants.items()
+        }
+        settings.namespace_files = {
+            n: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
+            for n, d in settings.namespace_files.items()
         }
 
     for name, var in ENV.items():

@@ -22,6 +22,16 @@ from .models import DEFAULT_TENANT, ERROR, WARNING, Diagnostic, LocalFlow
 from .yamlindex import ParsedYaml, parse_yaml
 
 FLOW_SUFFIXES = (".yml", ".yaml")
+# Not flows: a namespace's files (kestra_sync.kinds.nsfiles) and its KV pairs (kinds.kv).
+FILES_DIR = "_files"
+KV_FILE_NAMES = ("kv.yml", "kv.yaml")
+
+
+def is_flow_candidate(path: Path) -> bool:
+    """A YAML file that is not a namespace file (under `_files`) nor a namespace's kv.yml."""
+    return path.name not in KV_FILE_NAMES and FILES_DIR not in path.parts[:-1]
+
+
 IGNORE_FILE = ".kestraignore"
 # Kestra's YAML reader (SnakeYAML LoaderOptions, used by Jackson's YAMLFactory with
 # `new LoaderOptions()` in kestra JacksonMapper.ofYaml) refuses documents longer than
@@ -292,9 +302,13 @@ def iter_flow_files(directory: Path, ignore: IgnoreRules | None = None) -> list[
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if not d.startswith(".") and not ignore.ignored(rel_dir + d, is_dir=True)
+            if not d.startswith(".")
+            and d != FILES_DIR
+            and not ignore.ignored(rel_dir + d, is_dir=True)
         )
         for name in filenames:
+            if name in KV_FILE_NAMES:
+                continue
             if name.endswith(FLOW_SUFFIXES) and not ignore.ignored(rel_dir + name):
                 found.append(base / name)
     return sorted(found)
@@ -343,6 +357,8 @@ def scan(
                 continue
             rel = _relative(p, ignore_root)
             if rel is not None and ignore.ignored_path(rel):
+                continue
+            if not is_flow_candidate(p):
                 continue
             files.append(p)
     for path in files:

@@ -74,14 +74,23 @@ def plan_meta(settings: Settings, client) -> dict[str, Any]:
 
 def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) -> PlanResult:
     """Scan (unless ``local`` is given), read the server per namespace, and compare."""
+    from .kinds import scan_all
     from .semantic import summarize
 
     warnings: list[Diagnostic] = []
     if local is None:
         local, warnings = load_local_flows(settings)
+    scans = scan_all(settings)  # namespace files, KV pairs
+    problems = [d for scan in scans.values() for d in scan.diagnostics]
+    if any(d.is_error for d in problems):
+        raise InvalidFlowsError(problems)
     # Managed namespaces apply to every tenant the repository holds flows for (with
-    # `tenants:` configured, the default tenant may not be one of them at all).
+    # `tenants:` configured, the default tenant may not be one of them at all). A namespace
+    # git holds files or KV pairs for is in scope too.
     managed = {tenant: list(settings.namespaces) for tenant in settings.directories()}
+    for scan in scans.values():
+        for tenant, namespace in scan.namespaces:
+            managed.setdefault(tenant, []).append(namespace)
     scopes = scopes_for(local, managed, include_children=settings.include_children)
     snapshot = read_snapshot(client, scopes, parallelism=settings.parallelism)
     plan = build_plan(
@@ -92,7 +101,33 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
         max_deletes=settings.max_deletes,
         summarize=summarize,
     )
+    _plan_kinds(plan, scans, settings, client)
     return PlanResult(plan, plan_meta(settings, client), local, warnings)
+
+
+def _plan_kinds(plan: Plan, scans: dict, settings: Settings, client) -> None:
+    """Add the namespace-file and KV changes: a constant number of requests per namespace for
+    files (the export); one listing plus one GET per key for KV."""
+    from .kinds import KINDS, read_listings
+    from .resourceplan import check_delete_cap, compare_kind
+
+    plan.kind_scopes = sorted(
+        (name, tenant, namespace)
+        for name, scan in scans.items()
+        for tenant, namespace in scan.namespaces
+    )
+    listings = read_listings(client, plan.kind_scopes, parallelism=settings.parallelism)
+    for name, scan in scans.items():
+        changes, errors = compare_kind(
+            KINDS[name],
+            scan,
+            listings,
+            delete=settings.delete,
+            allow_empty_namespace=settings.allow_empty_namespace,
+        )
+        plan.changes += changes
+        plan.errors += errors
+    check_delete_cap(plan, settings.max_deletes)
 
 
 def check_saved_plan(
@@ -118,6 +153,13 @@ def check_saved_plan(
     snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
     plan = _without_applied_changes(plan, snapshot)
     drift = find_drift(plan, snapshot)
+    if plan.kind_scopes:  # namespace files and KV pairs: compared by content digest
+        from .kinds import read_listings
+        from .resourceplan import resource_drift, without_applied
+
+        listings = read_listings(client, plan.kind_scopes, parallelism=parallelism)
+        plan = without_applied(plan, listings)
+        drift += resource_drift(plan, listings)
     if drift:
         shown = "; ".join(drift[:5]) + (f"; and {len(drift) - 5} more" if len(drift) > 5 else "")
         raise PlanError(
@@ -138,6 +180,9 @@ def _without_applied_changes(plan: Plan, snapshot) -> Plan:
     now = {f.ref: f for lst in snapshot.listings for f in lst.flows if not f.deleted}
     changes = []
     for change in plan.changes:
+        if change.kind != "flow":  # resourceplan.without_applied handles the other kinds
+            changes.append(change)
+            continue
         current = now.get(change.ref)
         if change.action == DELETE and current is None:
             continue  # already deleted

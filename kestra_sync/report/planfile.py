@@ -30,7 +30,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import InputError
-from ..models import FlowRef
+from ..kinds import kind
+from ..models import FLOW, FlowRef
 from ..plan import ACTIONS, Change, Plan, Scope
 
 FORMAT_VERSION = 1
@@ -51,6 +52,12 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
             "note": change.note,
             "diff": change.diff,
         }
+        entry["kind"] = change.kind
+        if change.kind != FLOW:
+            entry["digest"] = change.digest
+            entry["server_digest"] = change.server_digest
+            if include_sources and change.payload is not None:
+                entry["payload"] = kind(change.kind).encode(change.payload)
         if include_sources:
             entry["source"] = change.source
         changes.append(entry)
@@ -65,6 +72,15 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
             {"tenant": s.tenant, "namespace": s.namespace, "include_children": s.include_children}
             for s in plan.scopes
         ],
+        **(
+            {
+                "kind_scopes": [
+                    {"kind": k, "tenant": t, "namespace": n} for k, t, n in plan.kind_scopes
+                ]
+            }
+            if plan.kind_scopes
+            else {}
+        ),
         "summary": plan.counts(),
         "errors": list(plan.errors),
         "changes": changes,
@@ -99,6 +115,10 @@ def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
         for entry in data["changes"]:
             if entry["action"] not in ACTIONS:
                 raise ValueError(f"unknown action {entry['action']!r}")
+            entry_kind = entry.get("kind", FLOW)
+            if entry_kind != FLOW:
+                changes.append(_resource_change(entry, entry_kind))
+                continue
             if entry["action"] in ("create", "update") and not isinstance(entry.get("source"), str):
                 raise ValueError(
                     f"{entry['namespace']}/{entry['id']} has no source: "
@@ -120,7 +140,39 @@ def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
         scopes = [
             Scope(s["tenant"], s["namespace"], bool(s["include_children"])) for s in data["scopes"]
         ]
+        kind_scopes = [
+            (s["kind"], s["tenant"], s["namespace"]) for s in data.get("kind_scopes", [])
+        ]
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"{path}: damaged plan file: {err}") from None
-    plan = Plan(changes=changes, errors=list(data.get("errors", [])), scopes=scopes)
+    plan = Plan(
+        changes=changes,
+        errors=list(data.get("errors", [])),
+        scopes=scopes,
+        kind_scopes=kind_scopes,
+    )
     return plan, data
+
+
+def _resource_change(entry: dict, entry_kind: str) -> Change:
+    """A namespace-file or KV change of a saved plan; raises ValueError when incomplete."""
+    handler = kind(entry_kind)
+    payload = None
+    if entry["action"] in ("create", "update"):
+        if "payload" not in entry or not entry.get("digest"):
+            raise ValueError(
+                f"{entry['namespace']} {entry_kind} {entry['id']} has no payload: "
+                "only plans saved with --out can be applied"
+            )
+        payload = handler.decode(entry["payload"])
+    return Change(
+        action=entry["action"],
+        ref=FlowRef(entry["tenant"], entry["namespace"], entry["id"], entry_kind),
+        path=entry.get("path"),
+        summary=list(entry.get("summary", [])),
+        note=entry.get("note", ""),
+        diff=entry.get("diff", ""),
+        payload=payload,
+        digest=entry.get("digest"),
+        server_digest=entry.get("server_digest"),
+    )

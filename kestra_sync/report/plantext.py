@@ -68,7 +68,8 @@ def render_plan(
                 continue
             out.append(style(f"{indent}namespace {namespace}", bold=True))
             for change in shown:
-                head = f"{indent}  {SYMBOL[change.action]} {change.ref.id}"
+                name = change.ref.id if change.kind == "flow" else f"{change.kind} {change.ref.id}"
+                head = f"{indent}  {SYMBOL[change.action]} {name}"
                 detail = WORD[change.action]
                 if change.server_revision is not None:
                     # The revision the server holds now, not the one apply will create.

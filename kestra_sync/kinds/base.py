@@ -1,0 +1,72 @@
+"""What every kind of resource other than flows provides, and the plain data it works on.
+
+A kind has four parts (and two helpers for the saved plan):
+- ``scan(settings)``: read git's tree -> ``LocalScan`` (items, problems, namespaces it covers);
+- ``read(client, tenant, namespace)``: read the server cheaply -> ``[RemoteItem]`` (raises a
+  ``KestraSyncError`` when it cannot: the namespace is then left alone, never emptied);
+- ``describe(local, remote)``: pure, the words and diff a reviewer sees for a change;
+- ``write(client, change)`` / ``delete(client, change)``: one REST call or so, returning the
+  word for the outcome ("created", "updated", "deleted");
+- ``encode(payload)`` / ``decode(data)``: the payload in a saved plan's JSON.
+Comparison is generic (``kestra_sync.resourceplan``): by content digest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..models import Diagnostic, FlowRef
+
+
+@dataclass
+class LocalItem:
+    ref: FlowRef  # ref.kind names the kind, ref.id the path or key
+    path: str  # the local file it comes from (for reports)
+    payload: Any
+    digest: str
+
+
+@dataclass
+class RemoteItem:
+    ref: FlowRef
+    payload: Any
+    digest: str
+
+
+@dataclass
+class LocalScan:
+    items: list[LocalItem] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # (tenant, namespace) whose server side this kind reads and compares: those git declares
+    # something of this kind for (even nothing: an emptied `_files` mapping still counts).
+    namespaces: set[tuple[str, str]] = field(default_factory=set)
+    # (tenant, namespace) where server items git does not declare may be deleted (with
+    # --delete); None = every namespace in ``namespaces``.
+    deletable: set[tuple[str, str]] | None = None
+
+
+@dataclass
+class Described:
+    summary: list[str] = field(default_factory=list)
+    diff: str = ""
+
+
+class Kind(Protocol):
+    name: str  # FlowRef.kind, e.g. "file"
+    noun: str  # "namespace file", for messages
+    undeclared_note: str  # why a server item git does not declare is kept
+
+    def scan(self, settings: Any) -> LocalScan: ...
+
+    def read(self, client: Any, tenant: str, namespace: str) -> list[RemoteItem]: ...
+
+    def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described: ...
+
+    def write(self, client: Any, change: Any) -> str: ...
+
+    def delete(self, client: Any, change: Any) -> str: ...
+
+    def encode(self, payload: Any) -> Any: ...
+
+    def decode(self, data: Any) -> Any: ...
