@@ -108,7 +108,11 @@ class Plan:
 
     def by_tenant_namespace(self) -> dict[str, dict[str, list[Change]]]:
         grouped: dict[str, dict[str, list[Change]]] = {}
-        for change in sorted(self.changes, key=lambda c: c.ref):
+        # In a namespace: its flows, then its files, then its KV pairs.
+        for change in sorted(
+            self.changes,
+            key=lambda c: (c.ref.tenant, c.ref.namespace, c.kind != "flow", c.kind, c.ref.id),
+        ):
             grouped.setdefault(change.ref.tenant, {}).setdefault(change.ref.namespace, []).append(
                 change
             )

@@ -1,0 +1,68 @@
+"""`pull` for namespace files: write a namespace's files under its `_files` directory (or the
+directory `namespace_files:` maps it to), byte for byte, so a `plan` right after shows none of
+them as changed. As for flows, a local file whose bytes differ is kept unless ``overwrite``,
+and nothing is ever written outside the target directory (a server path such as
+``/../../x`` is refused).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .flows import FILES_DIR
+from .validate import expected_layout_path
+
+
+@dataclass
+class FilesPullResult:
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    conflicts: list[Path] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # server paths that leave the directory
+
+
+def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, Path]) -> Path:
+    """Where a namespace's files live locally: the configured mapping, else `_files` in the
+    namespace's folder (the folder the layout rule gives its flows)."""
+    if namespace in mapping:
+        return Path(mapping[namespace])
+    folder = Path(expected_layout_path(namespace, "x", layout)).parent
+    return directory / folder / FILES_DIR
+
+
+def _write_bytes(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_namespace_files(
+    files: dict[str, bytes], root: Path, *, overwrite: bool = False
+) -> FilesPullResult:
+    result = FilesPullResult()
+    base = root.resolve()
+    for remote_path, content in sorted(files.items()):
+        target = root / remote_path.lstrip("/")
+        resolved = target.resolve()
+        if resolved == base or base not in resolved.parents:
+            result.refused.append(remote_path)
+            continue
+        if target.exists():
+            if target.read_bytes() == content:
+                result.unchanged.append(target)
+                continue
+            if not overwrite:
+                result.conflicts.append(target)
+                continue
+        _write_bytes(target, content)
+        result.written.append(target)
+    return result
