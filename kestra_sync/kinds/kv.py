@@ -170,7 +170,10 @@ class KeyValues:
             assert scan.deletable is not None
             scan.deletable.add((tenant, namespace))
         for key, raw in values.items():
-            key = str(key)
+            if not isinstance(key, str):
+                # YAML 1.1 reads `on`, `yes`, `1` as a boolean or a number.
+                problem(f"KV key {key!r} is not text to YAML: quote it (\"{key}\": ...)")
+                continue
             line = lines.get(key)
             if not KEY_PATTERN.fullmatch(key):
                 problem(
