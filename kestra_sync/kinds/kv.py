@@ -172,7 +172,7 @@ class KeyValues:
         for key, raw in values.items():
             if not isinstance(key, str):
                 # YAML 1.1 reads `on`, `yes`, `1` as a boolean or a number.
-                problem(f"KV key {key!r} is not text to YAML: quote it (\"{key}\": ...)")
+                problem(f'KV key {key!r} is not text to YAML: quote it ("{key}": ...)')
                 continue
             line = lines.get(key)
             if not KEY_PATTERN.fullmatch(key):

@@ -40,8 +40,10 @@ def no_changes_line(plan: Plan) -> str:
     kept = plan.counts()[UNMANAGED]
     if not kept:
         return "No changes: the server matches git."
+    flows_only = all(c.kind == "flow" for c in plan.changes if c.action == UNMANAGED)
+    noun = ("flow" if flows_only else "item") + ("s" if kept != 1 else "")
     return (
-        f"No changes to apply; {kept} flow{'s' if kept != 1 else ''} on the server "
+        f"No changes to apply; {kept} {noun} on the server "
         f"{'are' if kept != 1 else 'is'} not in git and kept."
     )
 
