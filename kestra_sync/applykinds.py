@@ -52,6 +52,8 @@ def apply_with_kinds(
             return clients[tenant]
 
     def run(change) -> Outcome:
+        if cancel is not None and cancel.is_set():  # queued before Ctrl-C: do not start it
+            return Outcome(change, error="not attempted: the apply was interrupted")
         handler = KINDS[change.kind]
         try:
             target = client_for(change.ref.tenant)
