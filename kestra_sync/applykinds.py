@@ -99,7 +99,6 @@ def apply_with_kinds(
             on_outcome(outcome)
 
     phase(writes)
-    write_failed = any(o.status == FAILED for o in outcomes)
     flows = replace(plan, changes=[c for c in plan.changes if c.kind == "flow"])
     flow_result = ApplyResult()
     if stopped or (cancel is not None and cancel.is_set()):
@@ -110,26 +109,37 @@ def apply_with_kinds(
                 flow_result.outcomes.append(outcome)
                 if on_outcome:
                     on_outcome(outcome)
-    elif write_failed:
-        # A flow may read the file or key that failed: do not deploy a flow that would break.
-        for change in flows.changes:
-            if change.action in CHANGING:
-                outcome = Outcome(
-                    change,
-                    error="not attempted: a namespace file or KV write failed before it",
-                )
-                flow_result.outcomes.append(outcome)
-                if on_outcome:
-                    on_outcome(outcome)
     else:
-        flow_result = apply_plan(
-            flows,
+        # A flow may read a file or key of its namespace that failed: it is not deployed (a
+        # flow whose script is missing or stale would run wrong). Other namespaces go ahead.
+        broken = {
+            (o.change.ref.tenant, o.change.ref.namespace) for o in outcomes if o.status == FAILED
+        }
+        blocked = [
+            c
+            for c in flows.changes
+            if c.action in CHANGING and (c.ref.tenant, c.ref.namespace) in broken
+        ]
+        for change in blocked:
+            outcome = Outcome(
+                change,
+                error="not attempted: a namespace file or KV write of its namespace failed",
+            )
+            flow_result.outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+        skipped = {id(c) for c in blocked}
+        ready = replace(flows, changes=[c for c in flows.changes if id(c) not in skipped])
+        result = apply_plan(
+            ready,
             client,
             parallelism=parallelism,
             fail_fast=fail_fast,
             on_outcome=on_outcome,
             cancel=cancel,
         )
+        flow_result.outcomes += result.outcomes
+        flow_result.interrupted = result.interrupted
     if not stopped and any(o.status != DONE for o in outcomes + flow_result.outcomes):
         stopped.append("a write failed or was not applied, so nothing is deleted")
     phase(deletes)

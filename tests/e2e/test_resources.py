@@ -197,13 +197,18 @@ def test_a_failed_upload_half_way_stops_flows_and_deletes_and_a_rerun_converges(
     put_file(project, "a.py", b"a2")
     put_file(project, "b.py", b"b")
     nested_flow(project, flow("etl", message="v2"))
+    nested_flow(project, flow("other", ns="company.other"), ns="company.other")
     project.emu.faults.add("POST", r"/namespaces/company\.team/files$", status=500, count=1)
 
     failed = project.run("apply", "--auto-approve", "--delete", "--parallelism", "1")
     assert failed.returncode == 1
+    out = failed.stdout + failed.stderr
     line_with(failed.stderr, "FAILED", "file /a.py")
-    line_with(failed.stderr, "company.team/etl", "a namespace file or KV write failed")
+    # The flow of that namespace waits for its files; another namespace's flow goes ahead.
+    line_with(failed.stderr, "company.team/etl", "a namespace file or KV write of its namespace")
+    line_with(failed.stderr, "ok", "company.other/other: created")
     line_with(failed.stderr, "file /gone.py", "nothing is deleted")
+    assert "Traceback" not in out
     assert server_files(project)["/gone.py"] == b"old"  # no delete after a failed write
 
     rerun = project.run("apply", "--auto-approve", "--delete")
@@ -290,3 +295,26 @@ def test_validate_refuses_files_kestra_would_refuse_and_secret_looking_kv(projec
     assert "abcdef" not in done.stdout + done.stderr
     plan = project.plan()
     assert plan.returncode == 1 and "Traceback" not in plan.stderr
+
+
+def test_demo_deploys_a_script_and_kv_with_its_flow_then_shows_the_script_diff(tmp_path):
+    import shutil
+
+    from tests.conftest import ROOT, run_cli
+
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    before = {p: p.read_bytes() for p in (tmp_path / "flows").rglob("*") if p.is_file()}
+    done = run_cli("demo", "flows", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # One apply creates the script, the KV pairs and the flow (outcome lines go to stderr).
+    for created in (
+        "create company.data file /scripts/row_count.py: created",
+        "create company.data kv warehouse_table: created",
+        "create company.data/row-count: created",
+    ):
+        line_with(done.stderr, created)
+    script_step = done.stdout.split("== 7. plan shows the script's diff", 1)[1]
+    line_with(script_step, "~ file /scripts/row_count.py", "update")
+    line_with(script_step, '+print("done")')
+    # The edit was made in a copy: the user's directory is untouched.
+    assert {p: p.read_bytes() for p in (tmp_path / "flows").rglob("*") if p.is_file()} == before
