@@ -1,6 +1,6 @@
-"""`pull` for namespace files: write a namespace's files under its `_files` directory (or the
-directory `namespace_files:` maps it to), byte for byte, so a `plan` right after shows none of
-them as changed. As for flows, a local file whose bytes differ is kept unless ``overwrite``,
+"""`pull` for namespace files and KV pairs: write a namespace's files under its `_files`
+directory (or the directory `namespace_files:` maps it to), byte for byte, and its KV pairs into
+its `kv.yml`, so a `plan` right after shows none of them as changed. As for flows, a local file whose bytes differ is kept unless ``overwrite``,
 and nothing is ever written outside the target directory (a server path such as
 ``/../../x`` is refused).
 """
@@ -66,3 +66,33 @@ def write_namespace_files(
         _write_bytes(target, content)
         result.written.append(target)
     return result
+
+
+def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *, overwrite: bool):
+    """Write ``values`` (key -> value) as the namespace's kv.yml. Returns (path, status) with
+    status "written", "unchanged" or "conflict" (a kv.yml with other values, kept unless
+    ``overwrite``). TTLs are not pulled: the server only tells when a key expires."""
+    import yaml
+
+    from .flows import KV_FILE_NAMES
+    from .kinds.kv import canonical
+
+    folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
+    path = next((folder / n for n in KV_FILE_NAMES if (folder / n).is_file()), folder / "kv.yml")
+    if path.is_file():
+        try:
+            current = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("values") or {}
+        except (yaml.YAMLError, AttributeError, OSError, UnicodeDecodeError):
+            current = None
+        if current is not None and canonical(current) == canonical(values):
+            return path, "unchanged"
+        if not overwrite:
+            return path, "conflict"
+    text = (
+        "# KV pairs of namespace "
+        + namespace
+        + ", pulled from the server by kestra-sync.\n"
+        + yaml.safe_dump({"values": values}, sort_keys=True, allow_unicode=True)
+    )
+    _write_bytes(path, text.encode("utf-8"))
+    return path, "written"

@@ -38,9 +38,10 @@ from .common import (
 @click.option("--overwrite", is_flag=True, help="Replace local files whose content differs.")
 @server_options
 def pull(namespaces, layout, overwrite, **params):
-    """Write the server's flows and namespace files into DIRECTORY, byte for byte, to adopt
-    kestra-sync on a server that already has flows. Files go to `<namespace folder>/_files`
-    (or the configured `namespace_files:` directory). A `plan` right after a `pull` shows no
+    """Write the server's flows, namespace files and KV pairs into DIRECTORY, byte for byte, to
+    adopt kestra-sync on a server that already has flows. Files go to `<namespace
+    folder>/_files` (or the configured `namespace_files:` directory), KV pairs to
+    `<namespace folder>/kv.yml` (without TTLs). A `plan` right after a `pull` shows no
     changes."""
     from ..flows import scan
     from ..pull import write_flows
@@ -90,9 +91,10 @@ def pull(namespaces, layout, overwrite, **params):
 
 
 def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -> int:
-    """Namespace files of the pulled namespaces (those named, and with --include-children the
-    children that hold flows): one export request each. Returns how many were kept."""
-    from ..pullfiles import files_root, write_namespace_files
+    """Namespace files and KV pairs of the pulled namespaces (those named, and with
+    --include-children the children that hold flows): one export request each for the files,
+    the KV listing plus one GET per key. Returns how many were kept."""
+    from ..pullfiles import files_root, write_kv_file, write_namespace_files
 
     wanted = set(namespaces) | {ref.namespace for ref in flows_by_ref}
     kept = 0
@@ -121,4 +123,16 @@ def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -
                 err=True,
             )
         kept += len(result.conflicts) + len(result.refused)
+        values = {key: value for key, (_, value) in client.namespace_kv(namespace).items()}
+        if values:
+            path, status = write_kv_file(
+                values, settings.directory, namespace, layout, overwrite=overwrite
+            )
+            if status == "conflict":
+                click.echo(
+                    f"conflict   {path}  ({namespace} KV): differs from the server; kept", err=True
+                )
+                kept += 1
+            else:
+                click.echo(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
     return kept

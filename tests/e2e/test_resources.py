@@ -251,10 +251,14 @@ def test_pull_brings_files_down_byte_for_byte_and_plan_then_shows_no_change(proj
         c.create_flow(flow("etl"))
         c.put_namespace_file(NS, "/etl/load.py", b"print(1)\r\n")
         c.put_namespace_file(NS, "/data/blob.bin", BINARY)
+        c.put_kv(NS, "region", "eu")
+        c.put_kv(NS, "limits", {"cpu": 2, "tags": ["a"]})
+        c.put_kv(NS, "flag", "true")  # a string, not a boolean
     pulled = project.run("pull", "--namespace", NS)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     assert (files_dir(project) / "etl/load.py").read_bytes() == b"print(1)\r\n"
     assert (files_dir(project) / "data/blob.bin").read_bytes() == BINARY
+    assert (files_dir(project).parent / "kv.yml").is_file()
     same = project.plan("--delete", "--detailed-exitcode")
     assert same.returncode == 0, same.stdout + same.stderr
 
