@@ -31,7 +31,7 @@ class InvalidFlowsError(KestraSyncError):
         first = errors[0]
         where = f"{first.path}:{first.line}" if first.line else first.path
         super().__init__(
-            f"{len(errors)} error(s) in local flows, first: {where}: {first.message}",
+            f"{len(errors)} error(s) in local files, first: {where}: {first.message}",
             hint="run `kestra-sync validate` for every problem; nothing was sent to the server",
         )
         self.diagnostics = diagnostics
