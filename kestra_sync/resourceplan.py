@@ -11,19 +11,10 @@ The rules are the flows' (plan.py), by content digest instead of source:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from .kinds.base import Kind, LocalScan, RemoteItem
+from .kinds.base import Kind, KindListing, LocalScan
 from .plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan
-
-
-@dataclass
-class KindListing:
-    kind: str
-    tenant: str
-    namespace: str
-    items: list[RemoteItem] = field(default_factory=list)
-    error: str | None = None
 
 
 def _where(tenant: str, namespace: str) -> str:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
-from .base import Kind, LocalScan
+from .base import Kind, KindListing, LocalScan
 from .kv import KeyValues
 from .nsfiles import NamespaceFiles
 
@@ -33,8 +33,6 @@ def scan_all(settings: Any) -> dict[str, LocalScan]:
 def read_listings(client: Any, kind_scopes: list[tuple[str, str, str]], *, parallelism: int = 4):
     """Read every (kind, tenant, namespace); a failure is recorded on its listing (the plan then
     changes nothing there), except an unreachable server or refused credentials, which raise."""
-    from ..resourceplan import KindListing
-
     fatal: list[KestraSyncError] = []
 
     def read(scope: tuple[str, str, str]) -> KindListing:

@@ -47,6 +47,17 @@ class LocalScan:
 
 
 @dataclass
+class KindListing:
+    """What the server holds of one kind in one namespace, or why it could not be read."""
+
+    kind: str
+    tenant: str
+    namespace: str
+    items: list[RemoteItem] = field(default_factory=list)
+    error: str | None = None  # set when the read failed: nothing changes in that namespace
+
+
+@dataclass
 class Described:
     summary: list[str] = field(default_factory=list)
     diff: str = ""
