@@ -130,3 +130,16 @@ def test_kv_yml_types_long_form_and_refusals(tmp_path):
     assert any("quote it" in m for m in messages)
     assert sum("looks like a secret" in m for m in messages) == 2
     assert not any("ghp_" in m or "BEGIN" in m for m in messages)
+
+
+def test_kv_keys_written_twice_or_in_two_files_are_refused(tmp_path):
+    folder = tmp_path / "flows" / "company" / "team"
+    folder.mkdir(parents=True)
+    (folder / "kv.yml").write_text("values:\n  a: 1\n  a: 2\n", encoding="utf-8")
+    (tmp_path / "flows" / "kv.yaml").write_text(
+        "namespace: company.team\nvalues:\n  a: 3\n", encoding="utf-8"
+    )
+    scan = KINDS["kv"].scan(Settings(directory=Path(tmp_path / "flows")))
+    messages = sorted(f"{d.path}:{d.line}: {d.message}" for d in scan.diagnostics)
+    assert any(m.endswith(":3: KV key 'a' is written twice") for m in messages), messages
+    assert any("also declared in" in m for m in messages), messages

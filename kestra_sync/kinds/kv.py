@@ -78,20 +78,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _key_lines(text: str) -> dict[str, int]:
-    """Line (1-based) of each key under ``values:``, for diagnostics."""
+def _key_lines(text: str) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Line (1-based) of each key under ``values:``, and the keys written twice (YAML keeps the
+    last silently; a reviewer would see the first)."""
     lines: dict[str, int] = {}
+    twice: list[tuple[str, int]] = []
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
-        return lines
+        return lines, twice
     if not isinstance(node, yaml.MappingNode):
-        return lines
+        return lines, twice
     for key_node, value_node in node.value:
         if key_node.value == "values" and isinstance(value_node, yaml.MappingNode):
             for k, _ in value_node.value:
-                lines[str(k.value)] = k.start_mark.line + 1
-    return lines
+                if str(k.value) in lines:
+                    twice.append((str(k.value), k.start_mark.line + 1))
+                lines.setdefault(str(k.value), k.start_mark.line + 1)
+    return lines, twice
 
 
 class KeyValues:
@@ -164,7 +168,9 @@ class KeyValues:
         if not isinstance(values, dict):
             problem("`values` must be a mapping of key: value")
             return
-        lines = _key_lines(text)
+        lines, twice = _key_lines(text)
+        for key, line in twice:
+            problem(f"KV key {key!r} is written twice", line, "kv-duplicate")
         scan.namespaces.add((tenant, namespace))
         if managed:
             assert scan.deletable is not None
@@ -205,6 +211,13 @@ class KeyValues:
                 problem(f"KV key {key!r} looks like a secret; {SECRET_HINT}", line, "kv-secret")
                 continue
             payload = {"value": value, "ttl": ttl.strip() if isinstance(ttl, str) else None}
+            other = next(
+                (i.path for i in scan.items if i.ref == FlowRef(tenant, namespace, key, KIND)),
+                None,
+            )
+            if other is not None:
+                problem(f"KV key {key!r} of {namespace} is also declared in {other}", line)
+                continue
             scan.items.append(
                 LocalItem(FlowRef(tenant, namespace, key, KIND), shown, payload, digest(value))
             )
