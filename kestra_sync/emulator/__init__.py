@@ -69,7 +69,7 @@ KNOWN_GAPS = [
     "`_links.self` as one object with `templated: false`, `_embedded.errors` as a list, key order.",
     "Namespace files: no revisions (/files/revisions, Kestra 1.2's metadata store), no "
     "/files/search, no move (PUT), no flow import from `_flows/` upload entries, no zip-bomb "
-    "check on an extracted .zip upload; files and KV pairs are not saved with --state. The 404 "
+    "check on an extracted .zip upload. The 404 "
     "texts for a missing file or directory, and 200 for a DELETE of a missing path, are inferred.",
     "KV: Ion beyond JSON is emulated only for bare timestamps and symbols; no bulk delete, no "
     "/kv/inheritance, no `description` on GET. Kestra 2.0's spec lists keys at GET "

@@ -21,16 +21,20 @@ ResourceExpiredException -> 410 ``Resource has expired: ...``.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import os
 import re
+import tempfile
 import threading
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.parser import BytesParser
 from email.policy import HTTP
+from pathlib import Path
 from typing import Any
 
 from . import rules
@@ -83,19 +87,78 @@ class StoredValue:
 
 class ResourceStore:
     """Namespace files (path -> bytes, directories implied or explicit) and KV pairs, per
-    tenant and namespace. In memory only (KNOWN_GAPS: not saved with ``--state``)."""
+    tenant and namespace. With ``path`` (``--state FILE`` gives ``FILE.resources.json``) it is
+    loaded at start and rewritten atomically after each write, like the flow store."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None = None) -> None:
         self.lock = threading.RLock()
+        self.path = path
         self.files: dict[tuple[str, str], dict[str, StoredFile]] = {}
         self.dirs: dict[tuple[str, str], set[str]] = {}
         self.kv: dict[tuple[str, str], dict[str, StoredValue]] = {}
+        if path is not None and path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        assert self.path is not None
+        raw = json.loads(self.path.read_text(encoding="utf-8"))
+        for row in raw.get("files", []):
+            content = base64.b64decode(row.pop("content"))
+            key = (row.pop("tenant"), row.pop("namespace"))
+            path = row.pop("path")
+            self.files.setdefault(key, {})[path] = StoredFile(content, **row)
+        for row in raw.get("dirs", []):
+            self.dirs.setdefault((row["tenant"], row["namespace"]), set()).add(row["path"])
+        for row in raw.get("kv", []):
+            key = (row.pop("tenant"), row.pop("namespace"))
+            name = row.pop("key")
+            self.kv.setdefault(key, {})[name] = StoredValue(**row)
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        with self.lock:
+            payload = {
+                "files": [
+                    {
+                        "tenant": t,
+                        "namespace": ns,
+                        "path": p,
+                        "content": base64.b64encode(f.content).decode("ascii"),
+                        "created": f.created,
+                        "modified": f.modified,
+                    }
+                    for (t, ns), table in self.files.items()
+                    for p, f in table.items()
+                ],
+                "dirs": [
+                    {"tenant": t, "namespace": ns, "path": p}
+                    for (t, ns), paths in self.dirs.items()
+                    for p in sorted(paths)
+                ],
+                "kv": [
+                    {"tenant": t, "namespace": ns, "key": k, **asdict(v)}
+                    for (t, ns), table in self.kv.items()
+                    for k, v in table.items()
+                ],
+            }
+            directory = self.path.parent
+            fd, tmp = tempfile.mkstemp(prefix=".emulator-", suffix=".json", dir=directory)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(payload, fh, indent=1, sort_keys=True)
+                os.replace(tmp, self.path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
 
     def reset(self) -> None:
         with self.lock:
             self.files.clear()
             self.dirs.clear()
             self.kv.clear()
+            self.save()
 
     def put_file(self, tenant: str, namespace: str, path: str, content: bytes) -> None:
         with self.lock:
@@ -117,10 +180,13 @@ _CREATE_LOCK = threading.Lock()
 
 
 def store_of(server: Any) -> ResourceStore:
-    """The server's resource store, made on first use (server.py stays unaware of it)."""
+    """The server's resource store, made on first use (server.py stays unaware of it); saved
+    beside the flow store's state file when there is one."""
     with _CREATE_LOCK:
         if not hasattr(server, "resources"):
-            server.resources = ResourceStore()
+            state = getattr(server.store, "path", None)
+            path = Path(str(state) + ".resources.json") if state else None
+            server.resources = ResourceStore(path)
         return server.resources
 
 
@@ -317,6 +383,7 @@ def post_file(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
                 continue  # _flows/ entries import flows on a real server (KNOWN_GAPS)
             _check_names(target)
             store.put_file(tenant, namespace, target, data)
+        store.save()
         return _empty()
     _check_names(path)
     with store.lock:
@@ -324,6 +391,7 @@ def post_file(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
             # Writing a file over a directory: the storage refuses (inferred status and text).
             raise _illegal(f"Cannot write file {path}: a directory exists at that path")
         store.put_file(tenant, namespace, path, content)
+        store.save()
     return _empty()
 
 
@@ -339,6 +407,7 @@ def delete_file(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
             del files[f]
         for d in [d for d in dirs if d == path or d.startswith(prefix)]:
             dirs.discard(d)
+        store.save()
         # Deleting a missing path raises nothing in Namespace.delete (inferred: 200, no body).
     return _empty()
 
@@ -374,6 +443,7 @@ def create_directory(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
     store = _store(handler)
     with store.lock:
         store.dirs.setdefault((tenant, namespace), set()).add(path)
+        store.save()
     return _empty()
 
 
@@ -501,6 +571,7 @@ def put_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
             created=old.created if old else _millis(),
             revision=(old.revision + 1) if old else 1,
         )
+        store.save()
     return _empty()
 
 
@@ -532,6 +603,7 @@ def delete_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
     store = _store(handler)
     with store.lock:
         existed = store.kv.setdefault((tenant, namespace), {}).pop(key, None) is not None
+        store.save()
     return _json(existed)
 
 

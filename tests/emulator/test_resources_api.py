@@ -109,3 +109,15 @@ def test_kv_typed_values_ttl_and_errors(emulator):
     )
     assert requests.delete(kv_url(emulator, "region")).json() is True
     assert requests.delete(kv_url(emulator, "region")).json() is False
+
+
+def test_files_and_kv_survive_a_restart_with_state(make_emulator, tmp_path):
+    state = tmp_path / "emu.json"
+    first = make_emulator(state=state)
+    assert upload(first, "/a/b.bin", b"\x00\x01").ok
+    assert requests.put(kv_url(first, "k"), data="[1]", headers={"Content-Type": "text/plain"}).ok
+    first.stop()
+    second = make_emulator(state=state)
+    assert requests.get(files_url(second), params={"path": "/a/b.bin"}).content == b"\x00\x01"
+    assert requests.get(kv_url(second, "k")).json()["value"] == [1]
+    assert (tmp_path / "emu.json.resources.json").is_file()
