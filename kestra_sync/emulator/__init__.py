@@ -14,7 +14,7 @@ Python API (tests run it in-process, in a background thread, on a free port)::
 
 Modules: ``rules`` (parsing, validation, error texts), ``state`` (store, revisions,
 persistence), ``server`` (HTTP routing, auth, tenant, endpoints, control API), ``shapes`` (JSON and
-zip shapes), ``faults`` (fault plan and stats), ``resources`` (namespace files and KV store).
+zip shapes), ``faults`` (fault plan and stats), ``resources``, ``kvstore`` and ``resourceroutes`` (namespace files and the KV store).
 """
 
 from __future__ import annotations

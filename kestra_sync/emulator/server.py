@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import resources, rules, shapes
+from . import resourceroutes, rules, shapes
 from .faults import FaultPlan, Stats
 from .state import Store
 
@@ -236,7 +236,7 @@ class Handler(BaseHTTPRequestHandler):
             if len(segs) >= 5 and segs[4] == "flows":
                 return self._flow_route(method, segs[5:], segs[3])
             if len(segs) >= 6 and segs[4] == "namespaces":  # namespace files and KV
-                found = resources.match(method, segs[5:])
+                found = resourceroutes.match(method, segs[5:])
                 if found is not None:
                     return found[0], {"tenant": segs[3], **found[1]}
         return "unknown", {}
@@ -329,7 +329,7 @@ class Handler(BaseHTTPRequestHandler):
             return tenant_denied
         if route.startswith("/api/v1/{tenant}/namespaces/"):
             self.body = body
-            return resources.dispatch(self, method, route, p)
+            return resourceroutes.dispatch(self, method, route, p)
         if not route.startswith(("/api/v1/{tenant}/flows", "/api/v1/flows")):
             return self._reject(rules.not_found())  # another controller: out of scope
         tail = route.split("/flows", 1)[1]
@@ -664,7 +664,7 @@ class Handler(BaseHTTPRequestHandler):
             return Answer(204, None, b"", None)
         if path == "/_emulator/reset" and method == "POST":
             srv.store.reset()
-            resources.store_of(srv).reset()
+            resourceroutes.store_of(srv).reset()
             srv.faults.clear()
             srv.stats.reset()
             return Answer(204, None, b"", None)
