@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
 import requests
 
 NS = "company.team"
@@ -121,3 +122,15 @@ def test_files_and_kv_survive_a_restart_with_state(make_emulator, tmp_path):
     assert requests.get(files_url(second), params={"path": "/a/b.bin"}).content == b"\x00\x01"
     assert requests.get(kv_url(second, "k")).json()["value"] == [1]
     assert (tmp_path / "emu.json.resources.json").is_file()
+
+
+def test_fault_plan_and_stats_cover_the_new_routes(emulator):
+    emulator.faults.add("GET", r"/files/export$", status=503, count=1)
+    assert requests.get(files_url(emulator, "/export")).status_code == 503
+    assert requests.get(files_url(emulator, "/export")).status_code == 200
+    emulator.faults.add("PUT", r"/kv/k$", drop=True)
+    with pytest.raises(requests.ConnectionError):
+        requests.put(kv_url(emulator, "k"), data="1", headers={"Content-Type": "text/plain"})
+    counts = emulator.stats.snapshot()["requests"]
+    assert counts["GET /api/v1/{tenant}/namespaces/{namespace}/files/export"] == 2
+    assert counts["PUT /api/v1/{tenant}/namespaces/{namespace}/kv/{key}"] == 1
