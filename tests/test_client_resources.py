@@ -148,3 +148,11 @@ def test_client_against_the_emulator_round_trips_bytes_and_values(emulator):
             "s": ("STRING", "true"),
         }
         assert json.loads(json.dumps(c.get_kv("company.team", "missing"))) is None
+
+
+@responses.activate
+def test_an_export_announcing_more_than_the_reply_limit_is_not_unpacked(client):
+    responses.get(f"{NS_URL}/files/export", body=_zip({"big.bin": b"\0" * 5000}))
+    client.http.max_reply_bytes = 1000  # the transport's reply limit, when it has one
+    with pytest.raises(UnexpectedResponseError, match="would unpack to 5,000 bytes"):
+        client.export_namespace_files("company.team")

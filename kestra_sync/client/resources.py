@@ -53,6 +53,19 @@ class NamespaceResourcesMixin:
                 "GET", path, resp, f"not a zip archive ({exc})", write=False
             ) from None
         out: dict[str, bytes] = {}
+        # The sizes a zip announces are checked before anything is inflated, against the
+        # transport's reply limit when it has one (a small reply must not unpack to gigabytes).
+        limit = getattr(self.http, "max_reply_bytes", None)
+        announced = sum(info.file_size for info in archive.infolist())
+        if limit and announced > limit:
+            raise self.http.unexpected(
+                "GET",
+                path,
+                resp,
+                f"the files export would unpack to {announced:,} bytes, more than the reply "
+                f"limit of {limit:,} bytes",
+                write=False,
+            )
         with archive:
             for info in archive.infolist():
                 if info.is_dir() or info.filename.startswith(FLOWS_IN_EXPORT):
