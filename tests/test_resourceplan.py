@@ -143,3 +143,15 @@ def test_kv_keys_written_twice_or_in_two_files_are_refused(tmp_path):
     messages = sorted(f"{d.path}:{d.line}: {d.message}" for d in scan.diagnostics)
     assert any(m.endswith(":3: KV key 'a' is written twice") for m in messages), messages
     assert any("also declared in" in m for m in messages), messages
+
+
+def test_files_and_kv_in_a_folder_that_is_no_namespace_are_refused(tmp_path):
+    folder = tmp_path / "flows" / "Company Team"
+    (folder / "_files").mkdir(parents=True)
+    (folder / "_files" / "a.py").write_text("x")
+    (folder / "kv.yml").write_text("values:\n  a: 1\n")
+    settings = Settings(directory=Path(tmp_path / "flows"))
+    for name in ("file", "kv"):
+        scan = KINDS[name].scan(settings)
+        assert not scan.items
+        assert "'company team'" in scan.diagnostics[0].message.lower(), scan.diagnostics

@@ -13,10 +13,26 @@ Comparison is generic (``kestra_sync.resourceplan``): by content digest.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..models import Diagnostic, FlowRef
+
+# Flow.namespace's pattern and length (validate.py cites AbstractFlow), for namespaces taken
+# from a folder name.
+NAMESPACE_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+NAMESPACE_MAX = 150
+
+
+def bad_namespace(namespace: str) -> str | None:
+    """Why Kestra would refuse this namespace, or None."""
+    if not NAMESPACE_RE.fullmatch(namespace) or len(namespace) > NAMESPACE_MAX:
+        return (
+            f"{namespace!r} is not a Kestra namespace (lowercase letters, digits, '.', '_', "
+            f"'-', at most {NAMESPACE_MAX} characters)"
+        )
+    return None
 
 
 @dataclass

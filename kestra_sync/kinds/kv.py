@@ -35,7 +35,7 @@ import yaml
 
 from ..flows import FILES_DIR, KV_FILE_NAMES
 from ..models import ERROR, Diagnostic, FlowRef
-from .base import Described, LocalItem, LocalScan, RemoteItem
+from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
 
 KIND = "kv"
 KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # KVStore.KEY_VALIDATOR_PATTERN
@@ -159,6 +159,10 @@ class KeyValues:
         namespace = data.get("namespace") or ("" if rel == "." else rel.replace("/", "."))
         if not isinstance(namespace, str) or not namespace:
             problem("no namespace: put kv.yml in the namespace's folder or add `namespace:`")
+            return
+        why = bad_namespace(namespace)
+        if why:
+            problem(f"{why}: put kv.yml in the namespace's folder or add `namespace:`")
             return
         managed = data.get("managed", False)
         if not isinstance(managed, bool):

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..flows import FILES_DIR, IGNORE_FILE, IgnoreRules
 from ..models import ERROR, Diagnostic, FlowRef
-from .base import Described, LocalItem, LocalScan, RemoteItem
+from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
 
 KIND = "file"
 SKIPPED_NAMES = (".gitkeep",)
@@ -93,9 +93,25 @@ class NamespaceFiles:
                         )
                         continue
                     namespace = rel.replace("/", ".")
+                    why = bad_namespace(namespace)
+                    if why:
+                        scan.diagnostics.append(
+                            Diagnostic(
+                                str(base / FILES_DIR),
+                                f"the folder of this _files directory names no namespace: {why}",
+                                code="nsfile-no-namespace",
+                            )
+                        )
+                        continue
                     roots.append((tenant, namespace, base / FILES_DIR, ignore, directory))
         for namespace, directory in sorted(settings.namespace_files.items()):
             directory = Path(directory)
+            why = bad_namespace(namespace)
+            if why:
+                scan.diagnostics.append(
+                    Diagnostic(str(directory), f"namespace_files: {why}", code="nsfile-mapping")
+                )
+                continue
             if not directory.is_dir():
                 scan.diagnostics.append(
                     Diagnostic(
