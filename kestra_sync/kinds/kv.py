@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from ..flows import FILES_DIR, KV_FILE_NAMES
+from ..flows import FILES_DIR, IGNORE_FILE, KV_FILE_NAMES, IgnoreRules
 from ..models import ERROR, Diagnostic, FlowRef
 from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
 
@@ -114,10 +114,13 @@ class KeyValues:
             directory = Path(directory)
             if not directory.is_dir():
                 continue
+            ignore = IgnoreRules.load(directory / IGNORE_FILE)
             for name in KV_FILE_NAMES:
                 for file in sorted(directory.rglob(name)):
                     parts = file.relative_to(directory).parts
                     if FILES_DIR in parts[:-1] or any(p.startswith(".") for p in parts):
+                        continue
+                    if ignore.ignored_path("/".join(parts)):
                         continue
                     self._load(scan, tenant, directory, file)
         return scan
