@@ -322,3 +322,18 @@ def test_demo_deploys_a_script_and_kv_with_its_flow_then_shows_the_script_diff(t
     line_with(script_step, '+print("done")')
     # The edit was made in a copy: the user's directory is untouched.
     assert {p: p.read_bytes() for p in (tmp_path / "flows").rglob("*") if p.is_file()} == before
+
+
+def test_plan_reads_each_namespaces_files_with_one_request_however_many(project):
+    for n in range(3):
+        ns = f"company.t{n}"
+        nested_flow(project, flow("job", ns=ns), ns=ns)
+        for i in range(4 + 6 * n):  # 4, 10 and 16 files
+            put_file(project, f"scripts/s{i}.py", f"print({i})\n".encode(), ns=ns)
+    assert project.run("apply", "--auto-approve").returncode == 0
+    project.emu.stats.reset()
+    done = project.plan("--detailed-exitcode")
+    assert done.returncode == 0, done.stdout + done.stderr
+    requests = project.emu.stats.snapshot()["requests"]
+    files = {route: n for route, n in requests.items() if "/files" in route}
+    assert files == {"GET /api/v1/{tenant}/namespaces/{namespace}/files/export": 3}
