@@ -252,10 +252,11 @@ def _delete_guard(
     if unwritten:
         # A failed write leaves the server between two states: the old callers of a flow being
         # deleted may still be live (their update did not run). Terraform stops there too.
-        n = len(unwritten)
+        names = sorted(str(o.change.ref) for o in unwritten)
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         why = (
-            f"not attempted: {n} create{'s' if n != 1 else ''} or update{'s' if n != 1 else ''} "
-            "did not succeed, so nothing is deleted (a re-run converges)"
+            f"not attempted: nothing is deleted after a failed or skipped write ({shown}); "
+            "a re-run converges"
         )
         return {ref: why for ref in deletes}
     return _blocked_deletes(plan, [outcomes[r].change for r in deletes], client, parallelism)

@@ -130,7 +130,7 @@ def test_one_failure_does_not_stop_independent_writes_but_stops_every_delete():
     assert failed.change.ref.id == "b" and "500" in failed.error
     skipped = result.by_status(NOT_ATTEMPTED)[0]
     assert skipped.change.ref.id == "z"
-    assert "1 create or update did not succeed, so nothing is deleted" in skipped.error
+    assert "nothing is deleted after a failed or skipped write (ns/b)" in skipped.error
     assert ("delete", "z") not in client.calls
 
 
