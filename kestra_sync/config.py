@@ -64,20 +64,18 @@ class Settings:
 
     def managed_namespaces(self) -> dict[str, list[str]]:
         """tenant -> namespaces managed even with no flow in git (per tenant when configured)."""
-        return {
-            t: list(self.tenant_scopes.get(t, {}).get("namespaces", self.namespaces))
-            for t in self.directories()
-        }
+        return {t: list(self._per_tenant(t, "namespaces")) for t in self.directories()}
 
     def empty_namespace_tenants(self) -> set[str]:
         """The tenants in which a namespace with no flow left in git may be emptied."""
-        return {
-            t
-            for t in self.directories()
-            if self.tenant_scopes.get(t, {}).get(
-                "allow_empty_namespace", self.allow_empty_namespace
-            )
-        }
+        return {t for t in self.directories() if self._per_tenant(t, "allow_empty_namespace")}
+
+    def _per_tenant(self, tenant: str, name: str) -> Any:
+        """A tenant's own value from `tenants:`, unless a flag set it for every tenant (flags
+        win over the config file, as everywhere)."""
+        if self.origin.get(name) == "flag":
+            return getattr(self, name)
+        return self.tenant_scopes.get(tenant, {}).get(name, getattr(self, name))
 
 
 def find_config_file(start: Path) -> Path | None:

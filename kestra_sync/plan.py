@@ -284,7 +284,7 @@ def keep_referenced(changes: list[Change], references) -> None:
                 change.note = (
                     f"not deleted: {', '.join(map(str, names))} still "
                     f"reference{'s' if len(names) == 1 else ''} it "
-                    "(remove the reference in git first)"
+                    f"(deleting it would break {'that flow' if len(names) == 1 else 'them'})"
                 )
 
 

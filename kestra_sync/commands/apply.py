@@ -32,7 +32,9 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
     """Make the server match git: plan, confirm, then create, update and delete.
 
     DIRECTORY is a flow directory (default: the configured one) or a plan file saved with
-    `plan --out`, which is applied exactly, after checking that the server has not changed since.
+    `plan --out`, which is applied exactly, with the options it was made with (plan options are
+    refused with it), after checking its checksum and that the server has not changed since.
+    A flow changed on the server since the plan is skipped; no delete runs after a failed write.
     Exit 0 when every change was applied, 1 when any failed (each is listed, a re-run converges).
     """
     from ..apply import apply_plan
