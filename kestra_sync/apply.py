@@ -359,8 +359,9 @@ def apply_plan(
                 stop = interrupted = True
             if deletes and not writes_left and not stop and not deletes_checked:
                 deletes_checked = True
-                for ref, why in _delete_guard(plan, outcomes, deletes, client, workers).items():
-                    deletes.remove(ref)
+                blocked = _delete_guard(plan, outcomes, deletes, client, workers)
+                deletes = [ref for ref in deletes if ref not in blocked]
+                for ref, why in sorted(blocked.items()):
                     settle(ref, Outcome(outcomes[ref].change, error=why))
             # Submit no more than the pool runs at once, so --fail-fast stops promptly.
             while not stop and len(running) < workers:
