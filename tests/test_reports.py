@@ -147,6 +147,8 @@ def test_a_hand_edited_plan_file_is_refused_by_its_checksum_but_reindenting_is_f
 
     with pytest.raises(InputError, match="changed after it was saved .its checksum"):
         load_plan_file(saved(tmp_path, to_delete, reseal=False))
+    with pytest.raises(InputError, match="has no checksum"):
+        load_plan_file(saved(tmp_path, lambda d: d.pop("checksum"), reseal=False))
     path = saved(tmp_path, reseal=False)
     path.write_text(json.dumps(json.loads(path.read_text()), indent=None))
     assert load_plan_file(path)[0].counts() == sample_plan().counts()

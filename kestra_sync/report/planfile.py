@@ -113,6 +113,11 @@ def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
             else f"{path}: not a kestra-sync plan file",
             hint="re-create the plan with this version of kestra-sync",
         )
+    if "checksum" not in data:
+        raise InputError(
+            f"{path}: the plan file has no checksum, so it cannot be told from an edited one",
+            hint="make a new plan with `kestra-sync plan --out` and review it",
+        )
     if data.get("checksum") != content_checksum(data):
         raise InputError(
             f"{path}: the plan file was changed after it was saved (its checksum does not "
