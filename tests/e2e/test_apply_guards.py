@@ -115,7 +115,7 @@ def test_a_caller_created_during_the_apply_keeps_its_target_from_being_deleted(e
 
 def saved_plan(emulator, tmp_path, *flags: str) -> dict:
     """acme/a and acme/b on the server, git changes both; the plan saved as plan.json."""
-    seed(emulator, flow("acme", "a"), flow("acme", "b"), flow("acme", "extra"))
+    seed(emulator, flow("acme", "a"), flow("acme", "b"), flow("acme", "extra"), flow("ops", "x"))
     directory = write_flows(tmp_path, [flow("acme", "a", "new"), flow("acme", "b", "new")])
     made = kestra(emulator, "plan", str(directory), "--out", "plan.json", *flags, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
@@ -174,6 +174,17 @@ def test_a_hand_edited_plan_file_is_refused_and_nothing_is_written(emulator, tmp
                 {"tenant": "main", "namespace": "other", "include_children": True}
             ),
             "namespaces in scope do not follow from its flows and options",
+        ),
+        (
+            ("--delete", "--namespace", "ops"),
+            lambda d: next(c for c in d["changes"] if c["id"] == "x").update(action="delete"),
+            "it would delete ops/x, which planned now is unmanaged (not deleted: git has no flow "
+            "in this namespace",
+        ),
+        (
+            (),
+            lambda d: [c.update(tenant="other") for c in d["changes"]],
+            "the saved plan changes tenant other, which it was not made for",
         ),
         ((), lambda d: d["changes"][0].update(tenant=7), "damaged plan file: changes[0].tenant"),
         ((), lambda d: d["options"].update(max_deletes=None), "options.max_deletes must be an"),
