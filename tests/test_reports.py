@@ -120,7 +120,9 @@ def test_stdout_json_plan_carries_no_sources_and_cannot_be_applied(tmp_path):
         load_plan_file(path)
 
 
-@pytest.mark.parametrize("content", ["not json", "[]", json.dumps({"format_version": 99})])
+@pytest.mark.parametrize(
+    "content", ["not json", "[]", json.dumps({"format_version": 99}), "[" * 100_000]
+)
 def test_unreadable_plan_files_are_refused_with_the_file_name(tmp_path, content):
     path = tmp_path / "plan.json"
     path.write_text(content)

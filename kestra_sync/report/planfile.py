@@ -100,7 +100,7 @@ def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: plan file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise InputError(
             f"{path}: not a readable kestra-sync plan file ({err})",
             hint="create one with `kestra-sync plan --out plan.json`",
