@@ -47,6 +47,9 @@ class Settings:
     layout: str = "none"
     # Several tenants in one repository: tenant -> directory. Empty means one tenant, `tenant`.
     tenants: dict[str, Path] = field(default_factory=dict)
+    # Per-tenant scope from `tenants: {t: {directory, namespaces, allow_empty_namespace}}`:
+    # tenant -> the keys given there; a key not given falls back to the global setting.
+    tenant_scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeout: float = 30.0
     verify: bool | str = True
     parallelism: int = 4
@@ -58,6 +61,21 @@ class Settings:
     def directories(self) -> dict[str, Path]:
         """tenant -> flow directory to scan."""
         return dict(self.tenants) if self.tenants else {self.tenant: self.directory}
+
+    def managed_namespaces(self) -> dict[str, list[str]]:
+        """tenant -> namespaces managed even with no flow in git (per tenant when configured)."""
+        return {t: list(self._per_tenant(t, "namespaces")) for t in self.directories()}
+
+    def empty_namespace_tenants(self) -> set[str]:
+        """The tenants in which a namespace with no flow left in git may be emptied."""
+        return {t for t in self.directories() if self._per_tenant(t, "allow_empty_namespace")}
+
+    def _per_tenant(self, tenant: str, name: str) -> Any:
+        """A tenant's own value from `tenants:`, unless a flag set it for every tenant (flags
+        win over the config file, as everywhere)."""
+        if self.origin.get(name) == "flag":
+            return getattr(self, name)
+        return self.tenant_scopes.get(tenant, {}).get(name, getattr(self, name))
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -136,7 +154,9 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     if name == "tenants":
         if not isinstance(value, dict):
             raise bad
-        return {str(t): Path(str(d)) for t, d in value.items()}
+        return {
+            str(t): Path(str(_tenant_entry(t, d, where)["directory"])) for t, d in value.items()
+        }
     if name == "layout":
         if value not in LAYOUTS:
             raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
@@ -153,6 +173,33 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     return None if value is None else str(value)
 
 
+TENANT_KEYS = ("directory", "namespaces", "allow_empty_namespace")
+
+
+def _tenant_entry(tenant: Any, value: Any, where: str) -> dict[str, Any]:
+    """One entry of `tenants:`: a directory, or a mapping with `directory` and optionally the
+    tenant's own `namespaces` and `allow_empty_namespace`."""
+    if isinstance(value, str):
+        return {"directory": value}
+    if not isinstance(value, dict) or not isinstance(value.get("directory"), str):
+        raise ConfigError(
+            f"{where}: tenants.{tenant} must be a directory or a mapping with 'directory'",
+            hint="e.g. tenants: {prod: {directory: flows/prod, namespaces: [company.team]}}",
+        )
+    entry: dict[str, Any] = {}
+    for key, item in value.items():
+        key = str(key).replace("-", "_")
+        if key not in TENANT_KEYS:
+            raise ConfigError(
+                f"{where}: unknown setting tenants.{tenant}.{key}",
+                hint="a tenant takes: " + ", ".join(TENANT_KEYS),
+            )
+        entry[key] = (
+            item if key == "directory" else _coerce(key, item, f"{where}: tenants.{tenant}")
+        )
+    return entry
+
+
 def load_settings(
     flags: dict[str, Any] | None = None,
     *,
@@ -165,7 +212,7 @@ def load_settings(
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
     settings = Settings()
-    known = {f.name for f in fields(Settings)} - {"origin", "config_file"}
+    known = {f.name for f in fields(Settings)} - {"origin", "config_file", "tenant_scopes"}
     for name in known:
         settings.origin[name] = "default"
 
@@ -187,6 +234,13 @@ def load_settings(
                 )
             setattr(settings, key, _coerce(key, value, str(path)))
             settings.origin[key] = f"config file {path.name}"
+            if key == "tenants":
+                settings.tenant_scopes = {
+                    str(t): {
+                        k: v for k, v in _tenant_entry(t, d, str(path)).items() if k != "directory"
+                    }
+                    for t, d in value.items()
+                }
         # Relative directories in a config file are relative to the file, not to the cwd.
         base = path.parent
         if settings.origin["directory"] != "default" and not settings.directory.is_absolute():

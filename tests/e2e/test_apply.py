@@ -605,12 +605,14 @@ def test_rerunning_a_saved_plan_after_a_partial_failure_converges(emulator, tmp_
 
     first = kestra(emulator, "apply", "plan.json", cwd=tmp_path)
     assert first.returncode == 1
-    assert "Apply: 3 done, 1 failed, 0 not attempted." in first.stdout
+    # A failed create stops every delete (as Terraform does): `del` waits for the re-run.
+    assert "Apply: 2 done, 1 failed, 1 not attempted." in first.stdout
+    assert ("acme", "del") in on_server(emulator)
 
     again = kestra(emulator, "apply", "plan.json", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "Apply: 1 done, 0 failed, 0 not attempted." in again.stdout
-    assert "Plan: 1 to create, 0 to update, 0 to delete, 2 unchanged." in again.stderr
+    assert "Apply: 2 done, 0 failed, 0 not attempted." in again.stdout
+    assert "Plan: 1 to create, 0 to update, 1 to delete, 2 unchanged." in again.stderr
     assert on_server(emulator) == {("acme", f.split()[1]): f for f in planned}
 
     with KestraClient(emulator.url) as client:  # a real change since the plan is still refused
