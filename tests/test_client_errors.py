@@ -287,7 +287,7 @@ def test_read_timeout_on_a_write_says_it_may_have_been_applied(rsps, client):
     rsps.post(FLOWS, body=requests.exceptions.ReadTimeout("read timed out"))
     with pytest.raises(TransportError) as e:
         client.create_flow(SOURCE)
-    assert "no complete reply within 30s (--timeout)" in str(e.value)
+    assert "no complete reply from http://kestra.test:8080 within 30s (--timeout)" in str(e.value)
     assert "may have been applied, a re-run converges" in str(e.value)
     assert e.value.maybe_applied and "never duplicated" in e.value.hint
 

@@ -213,7 +213,7 @@ def test_post_create_that_times_out_is_sent_once_and_may_have_been_applied(rsps)
         with pytest.raises(TransportError) as e:
             c.create_flow(SOURCE)
         assert len(server.requests) == 1
-    assert "no complete reply within 0.2s (--timeout)" in str(e.value)
+    assert "within 0.2s (--timeout)" in str(e.value)
     assert "the change may have been applied, a re-run converges" in str(e.value)
 
 

@@ -320,7 +320,7 @@ class KestraClient:
         except ZipTooLargeError as exc:
             raise UnexpectedResponseError(
                 f"GET {path}: the export from {self.http.origin} was refused: {exc}; it expands "
-                f"to more than the limit of {self.http.max_reply_mb:g} MiB",
+                f"to more than the limit of {self.http.max_reply_mb:g} MiB (--max-reply-mb)",
                 status=resp.status_code,
                 method="GET",
                 path=path,

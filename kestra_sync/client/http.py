@@ -394,7 +394,7 @@ class Transport:
     ) -> UnexpectedResponseError:
         return UnexpectedResponseError(
             f"{method} {path}: the reply from {self.origin} was refused: {why} than the "
-            f"limit of {self.max_reply_mb:g} MiB",
+            f"limit of {self.max_reply_mb:g} MiB (--max-reply-mb)",
             status=resp.status_code,
             method=method,
             path=path,
@@ -451,17 +451,17 @@ class Transport:
             what, retried, sent = f"no connection within {self.timeout[0]:g}s", True, False
             unreachable = True
         elif isinstance(exc, exc_types.ReadTimeout):
-            what = f"no complete reply within {self.timeout[1]:g}s (--timeout)"
+            what = f"no complete reply from {self.origin} within {self.timeout[1]:g}s (--timeout)"
         elif isinstance(exc, exc_types.SSLError):
             what, retried, sent = "TLS handshake failed", False, False
             hint = (
                 "for a private CA set `verify: /path/to/ca.pem` in kestra-sync.yml or --ca-bundle"
             )
         elif isinstance(exc, exc_types.TooManyRedirects):
-            what, retried = f"more than {MAX_REDIRECTS} redirects", False
+            what, retried = f"more than {MAX_REDIRECTS} redirects from {self.origin}", False
             hint = "set the server URL to the address the redirects end at"
         elif isinstance(exc, exc_types.RetryError):
-            what, retried = "gave up after retries", False
+            what, retried = f"gave up on {self.origin} after retries", False
         elif isinstance(exc, exc_types.ConnectionError):
             lowered = text.lower()
             if "NameResolutionError" in text or "Name or service not known" in text:
@@ -473,14 +473,15 @@ class Transport:
             elif isinstance(cause, (ConnectionResetError, BrokenPipeError)) or any(
                 word in lowered for word in ("remotedisconnected", "reset", "aborted", "broken")
             ):
-                what, unreachable = "connection closed by the server", True
+                what = f"{self.origin} closed the connection before a complete reply"
+                unreachable = True
             else:
-                what = "connection failed"
+                what = f"the connection to {self.origin} failed"
         else:
-            what, retried = type(exc).__name__, False
+            what, retried = f"{type(exc).__name__} from {self.origin}", False
         tries = f" (after {self.retries} retries)" if self.retries and retried else ""
         if sent:
-            message = f"{method} {path}: {what} from {self.origin}{tries}"
+            message = f"{method} {path}: {what}{tries}"
             if write:
                 message += converges
                 hint = hint or maybe_applied
