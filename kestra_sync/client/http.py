@@ -379,13 +379,12 @@ class Transport:
                 chunks.append(chunk)
         except urllib3.exceptions.ReadTimeoutError as exc:
             resp.close()
-            raise self._transport_error(
-                method, path, requests.exceptions.ReadTimeout(exc)
-            ) from None
+            timeout = requests.exceptions.ReadTimeout(exc)
+            raise self._transport_error(method, path, timeout, in_body=True) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             resp.close()
             err = requests.exceptions.ConnectionError(exc)
-            raise self._transport_error(method, path, err) from None
+            raise self._transport_error(method, path, err, in_body=True) from None
         resp._content = b"".join(chunks)
         resp._content_consumed = True
 
@@ -432,7 +431,10 @@ class Transport:
             "not a proxy's login page, and that the credentials are accepted",
         )
 
-    def _transport_error(self, method: str, path: str, exc: Exception) -> TransportError:
+    def _transport_error(
+        self, method: str, path: str, exc: Exception, *, in_body: bool = False
+    ) -> TransportError:
+        """``in_body``: the failure came while reading a body, after urllib3's retries."""
         exc_types = requests.exceptions
         write = method not in ("GET", "HEAD")
         converges = "; the change may have been applied, a re-run converges"
@@ -450,7 +452,10 @@ class Transport:
         if isinstance(exc, exc_types.ConnectTimeout):
             what, retried, sent = f"no connection within {self.timeout[0]:g}s", True, False
             unreachable = True
-        elif isinstance(exc, exc_types.ReadTimeout):
+        elif isinstance(exc, exc_types.ReadTimeout) or isinstance(
+            cause,
+            urllib3.exceptions.ReadTimeoutError,  # retries used up: a ConnectionError
+        ):
             what = f"no complete reply from {self.origin} within {self.timeout[1]:g}s (--timeout)"
         elif isinstance(exc, exc_types.SSLError):
             what, retried, sent = "TLS handshake failed", False, False
@@ -480,6 +485,7 @@ class Transport:
         else:
             what, retried = f"{type(exc).__name__} from {self.origin}", False
         tries = f" (after {self.retries} retries)" if self.retries and retried else ""
+        tries = "" if in_body else tries
         if sent:
             message = f"{method} {path}: {what}{tries}"
             if write:
