@@ -169,7 +169,20 @@ def settings_from(ctx_params: dict[str, Any]):
 def make_client(settings):
     from ..client import KestraClient
 
-    return KestraClient.from_settings(settings)
+    client = KestraClient.from_settings(settings)
+    if client.http.verify is False and client.base_url.startswith("https:"):
+        import warnings
+
+        from urllib3.exceptions import InsecureRequestWarning
+
+        # One line, here, instead of urllib3's warning on every request.
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+        click.echo(
+            f"warning: TLS certificates of {client.http.origin} are not verified "
+            f"(verify off, from {settings.origin.get('verify', 'default')})",
+            err=True,
+        )
+    return client
 
 
 def print_warnings(diagnostics) -> None:

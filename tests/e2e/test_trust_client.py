@@ -156,6 +156,22 @@ def test_a_proxy_answering_writes_with_a_login_page_applies_nothing_and_says_so(
     assert on_server(emulator) == {("acme", "changed"): flow("acme", "changed", "old")}
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_creates_answered_429_or_503_are_resent_after_retry_after(emulator, tmp_path, status):
+    """Both statuses say the request was not processed: the creates are resent (after the
+    server's Retry-After, 1 s here) and all land once."""
+    sources = [flow("acme", f"f{i}") for i in range(3)]
+    directory = write_flows(tmp_path, sources)
+    emulator.faults.add("POST", r"/api/v1/main/flows$", status=status, count=2, retry_after=1)
+
+    done = cli("apply", str(directory), "-y", cwd=tmp_path, env={"KESTRA_URL": emulator.url})
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Apply: 3 done, 0 failed, 0 not attempted." in done.stdout
+    assert emulator.stats.count("POST") == 3 + 2
+    assert on_server(emulator) == {("acme", f"f{i}"): s for i, s in enumerate(sources)}
+
+
 def test_a_login_page_instead_of_a_listing_is_one_clear_error(tmp_path):
     write_flows(tmp_path, [flow("acme", "a")])
 
@@ -275,6 +291,8 @@ def test_the_configured_ca_wins_over_requests_ca_bundle(emulator, tmp_path):
         assert done.returncode == 0, done.stderr
         assert "1 unchanged" in done.stdout
     assert unset.returncode == 1 and "TLS handshake failed" in unset.stderr
+    assert insecure.stderr.count("are not verified") == 1  # said once, not per request
+    assert "InsecureRequestWarning" not in insecure.stderr
 
 
 # -- items 10 and 11: settings that are refused with one line ----------------------------------
