@@ -200,12 +200,13 @@ def load_settings(
                     f"{path}: '{key}' must not be stored in a config file that lives in git",
                     hint=f"set {ENV[key]} in the environment (or a CI secret) instead",
                 )
-            if key == "url" and isinstance(value, str) and _has_password(value):
+            if key == "url" and isinstance(value, str) and _has_userinfo(value):
+                # Refused even without a password: a token is often passed as the user name.
                 raise ConfigError(
-                    f"{path}: 'url' holds a password ({_redacted(value)}); it must not be "
+                    f"{path}: 'url' holds credentials ({_redacted(value)}); they must not be "
                     "stored in a config file that lives in git",
-                    hint="keep the URL without credentials there and set KESTRA_USERNAME / "
-                    "KESTRA_PASSWORD (or KESTRA_API_TOKEN) in the environment or a CI secret",
+                    hint="keep the URL without them there (`username:` may stay in the file) and "
+                    "set KESTRA_PASSWORD or KESTRA_API_TOKEN in the environment or a CI secret",
                 )
             if key not in known:
                 raise ConfigError(
@@ -263,9 +264,8 @@ def load_settings(
     return settings
 
 
-def _has_password(url: str) -> bool:
-    netloc = urlsplit(url.strip()).netloc
-    return "@" in netloc and ":" in netloc.rpartition("@")[0]
+def _has_userinfo(url: str) -> bool:
+    return "@" in urlsplit(url.strip()).netloc
 
 
 def _redacted(url: str) -> str:

@@ -34,9 +34,16 @@ def test_a_password_in_the_config_files_url_is_refused_and_not_printed(tmp_path,
     write(tmp_path / name, text)
     with pytest.raises(ConfigError) as e:
         load_settings({}, env={}, cwd=tmp_path)
-    assert "'url' holds a password (https://***@kestra.example.com)" in str(e.value)
+    assert "'url' holds credentials (https://***@kestra.example.com)" in str(e.value)
     assert "Pa55word" not in str(e.value) + e.value.hint
     assert "KESTRA_PASSWORD" in e.value.hint
+
+
+def test_a_token_as_the_urls_user_name_is_refused_too(tmp_path):
+    write(tmp_path / "kestra-sync.yml", "url: https://tok_abc123@kestra.example.com\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings({}, env={}, cwd=tmp_path)
+    assert "tok_abc123" not in str(e.value) + e.value.hint
 
 
 def test_a_password_in_kestra_url_is_still_accepted(tmp_path):

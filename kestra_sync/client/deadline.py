@@ -77,16 +77,20 @@ class _DeadlineConnectionMixin:
         budget = self.timeout  # type: ignore[attr-defined]
         start = self._attempt_start or time.monotonic()
         self._attempt_start = None
-        if isinstance(budget, (int, float)) and budget > 0:
-            deadline = start + budget
+        if not isinstance(budget, (int, float)) or budget <= 0:
+            return super().getresponse()  # type: ignore[misc]
+        deadline = start + budget
 
-            def response_class(sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
-                return _DeadlineResponse(sock, *args, deadline=deadline, **kwargs)
+        def response_class(sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
+            return _DeadlineResponse(sock, *args, deadline=deadline, **kwargs)
 
-            self.response_class = response_class  # read by http.client's getresponse
-        else:
-            self.response_class = http.client.HTTPResponse
-        return super().getresponse()  # type: ignore[misc]
+        # Read by http.client's getresponse; only for this reply (a proxy tunnel's CONNECT
+        # reply, read in connect(), keeps the plain class).
+        self.response_class = response_class
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            del self.response_class
 
 
 class _DeadlineResponse(http.client.HTTPResponse):

@@ -625,7 +625,10 @@ LIMIT_HINT = (
 
 
 def looks_like_html(resp: requests.Response) -> bool:
-    """A proxy's or login page's answer: an HTML content type, or a body that opens like one."""
+    """A proxy's or login page's answer: an HTML content type, or a body that opens like one.
+    An empty body (a DELETE's 204) is never a page, whatever its content type says."""
+    if not resp.content:
+        return False
     ctype = resp.headers.get("Content-Type", "").lower()
     if "html" in ctype:
         return True

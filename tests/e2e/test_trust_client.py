@@ -305,7 +305,7 @@ def test_a_password_in_the_config_files_url_is_refused_without_printing_it(emula
     done = cli("plan", "flows", cwd=tmp_path, env={})
     assert done.returncode == 1
     (line,) = error_lines(done)
-    assert "kestra-sync.yml: 'url' holds a password" in line
+    assert "kestra-sync.yml: 'url' holds credentials" in line
     assert "S3cretPw0rd" not in done.stderr + done.stdout
     assert "KESTRA_PASSWORD" in done.stderr
     # In the environment (a CI secret) the same URL is accepted.
