@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -34,6 +33,7 @@ from ..errors import (
 )
 from ..models import DEFAULT_TENANT
 from .deadline import DeadlineAdapter
+from .urls import origin_of, redact_userinfo, resolve_verify, split_url, tenant_path
 
 JSON = "application/json"
 # Request bodies carrying flow source: Kestra's MediaType.APPLICATION_YAML (api-facts.md §3).
@@ -112,95 +112,6 @@ class BearerAuth(AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         r.headers["Authorization"] = f"Bearer {self.token}"
         return r
-
-
-def split_url(url: str) -> tuple[str, str | None, str | None]:
-    """``http://user:pass@host:8080/prefix/`` -> (``http://host:8080/prefix``, user, pass).
-
-    Userinfo in the URL is accepted (a single KESTRA_URL secret is common in CI) but moved into
-    basic auth at once, so the base URL we keep, log and put in messages never carries it."""
-    if not url or not isinstance(url, str):
-        raise ConfigError(
-            "no Kestra server URL given",
-            hint="pass --server http://host:8080 or set KESTRA_URL",
-        )
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        shown = redact_userinfo(url)
-        raise ConfigError(
-            f"invalid Kestra server URL {shown!r}: it must look like http://host:8080",
-            hint="pass --server http://host:8080 or set KESTRA_URL",
-        )
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password is not None else None
-    netloc = parts.netloc.rpartition("@")[2]
-    base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-    return base, user, password
-
-
-def redact_userinfo(url: str) -> str:
-    """The URL with any ``user:password@`` replaced by ``***@`` (even in a malformed URL)."""
-    scheme, sep, rest = url.partition("://")
-    if sep:
-        end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-        netloc, tail = rest[:end], rest[end:]
-        if "@" in netloc:
-            netloc = "***@" + netloc.rpartition("@")[2]
-        return scheme + sep + netloc + tail
-    return "***@" + url.rpartition("@")[2] if "@" in url else url
-
-
-def tenant_path(tenant: str, *segments: str) -> str:
-    """``/api/v1/{tenant}/flows/...`` with every segment quoted with ``safe=""`` (as kestrapy's
-    ``base_api.py::_tenant_path`` does): a ``/`` or ``?`` in an id can never change the route."""
-    return "/".join(["/api/v1", quote(tenant, safe="")] + [quote(s, safe="") for s in segments])
-
-
-def origin_of(url: str) -> str:
-    """``scheme://host:port`` of a URL (default port made explicit), never its userinfo."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    port = port or (443 if parts.scheme == "https" else 80)
-    return f"{parts.scheme}://{parts.hostname}:{port}"
-
-
-# Environment variables requests reads a CA bundle from when none is configured (trust_env).
-REQUESTS_CA_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-
-
-def resolve_verify(verify: bool | str | None, scheme: str) -> bool | str | None:
-    """What to pass as ``verify`` on every request.
-
-    ``None`` (nothing configured) keeps requests' default, which honours REQUESTS_CA_BUNDLE /
-    CURL_CA_BUNDLE (company CAs are often set that way). Anything configured is passed on each
-    request, where requests' environment merge cannot replace it (it only replaces ``True`` and
-    ``None``, requests ``Session.merge_environment_settings``): ``True`` becomes the default
-    bundle itself, a path must exist."""
-    if verify is None:
-        if scheme == "https":
-            for var in REQUESTS_CA_ENV:
-                path = os.environ.get(var)
-                if path:
-                    if not os.path.exists(path):
-                        raise ConfigError(
-                            f"the CA bundle {path} named by {var} does not exist",
-                            hint=f"fix or unset {var}, or set `verify:` / --ca-bundle",
-                        )
-                    break
-        return None
-    if verify is True:
-        return requests.certs.where()
-    if verify is False:
-        return False
-    if not os.path.exists(verify):
-        raise ConfigError(
-            f"the CA bundle {verify} does not exist",
-            hint="set `verify:`, --ca-bundle or KESTRA_CA_BUNDLE to a PEM file (or directory)",
-        )
-    return verify
 
 
 class Transport:
@@ -677,4 +588,12 @@ def parse_violations(data: dict) -> list[tuple[str, str]]:
     return out
 
 
-__all__ = ["DEFAULT_TENANT", "Transport", "tenant_path", "split_url", "CappedRetry"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "Transport",
+    "tenant_path",
+    "split_url",
+    "redact_userinfo",
+    "origin_of",
+    "CappedRetry",
+]
