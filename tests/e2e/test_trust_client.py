@@ -13,7 +13,6 @@ import shutil
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -83,8 +82,16 @@ def test_when_the_server_dies_mid_apply_the_rest_is_not_attempted_and_a_rerun_co
     sources = [flow("acme", f"f{i:02d}") for i in range(40)]
     directory = write_flows(tmp_path, sources)
     port = int(emulator.url.rsplit(":", 1)[1])
+    server = emulator.server
+
+    def die() -> None:
+        """From here on every connection is refused, and open ones are cut (this one too)."""
+        server.shutdown()  # the accept loop runs in another thread: returns once it stopped
+        server.socket.close()
+        server.close_connections()
+
     recorder = Recorder(emulator)
-    recorder.add("POST", "acme/f03", before=lambda: threading.Thread(target=emulator.stop).start())
+    recorder.add("POST", "acme/f03", before=die)
 
     started = time.monotonic()
     done = cli(
@@ -122,6 +129,7 @@ def test_when_the_server_dies_mid_apply_the_rest_is_not_attempted_and_a_rerun_co
     assert done_ids <= created <= done_ids | maybe  # never more than the report allows for
     assert took < 40  # generous: without the stop, 30+ changes x 3 s of retries
 
+    emulator.stop()
     emulator._port = port  # the server comes back where it was, with what it stored
     emulator.start()
     again = cli("apply", str(directory), "-y", cwd=tmp_path, env={"KESTRA_URL": emulator.url})
