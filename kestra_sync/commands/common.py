@@ -44,7 +44,8 @@ def server_options(func):
             "--timeout",
             type=click.FloatRange(min=0, min_open=True),
             metavar="SECONDS",
-            help="Longest a request may take, connect to last byte [default 30].",
+            help="Seconds a request may take, connect to last byte; a retry gets its own "
+            "[default 30].",
         ),
         click.option(
             "--ca-bundle",
