@@ -32,6 +32,10 @@ from .yamlindex import parse_yaml
 DONE = "done"
 FAILED = "failed"
 NOT_ATTEMPTED = "not attempted"
+# After this many changes in a row failed because the server could not be reached (refused,
+# reset, no connection: not an HTTP error, not a slow reply), the apply stops: each of the rest
+# would only wait through its own retries and fail the same way.
+UNREACHABLE_STOP = 3
 
 
 @dataclass
@@ -290,6 +294,7 @@ def apply_plan(
             return clients[tenant]
 
     listings = _Listings(client_for)
+    unreachable: list[str] = []  # the errors of the latest changes in a row that met a dead server
 
     def run(change: Change) -> Outcome:
         if change.action in (CREATE, UPDATE):
@@ -297,14 +302,26 @@ def apply_plan(
             if why:
                 return Outcome(change, NOT_ATTEMPTED, error=why)
         try:
-            return _apply_one(client_for, change)
+            outcome = _apply_one(client_for, change)
         except TransportError as err:
-            hint = ""
-            if change.action == CREATE:
-                hint = " (the create may have reached the server; a re-run converges)"
-            return Outcome(change, FAILED, error=err.message + hint)
+            # The client's message says when a write may have been applied (client/http.py);
+            # say it for any other transport failure that is not known to have sent nothing.
+            error = err.message
+            sent_nothing = err.unreachable and not err.maybe_applied
+            if "may have been applied" not in error and not sent_nothing:
+                error += " (it may have been applied; a re-run converges)"
+            outcome = Outcome(change, FAILED, error=error)
+            with lock:
+                if err.unreachable:
+                    unreachable.append(err.message)
+                else:
+                    unreachable.clear()
+            return outcome
         except KestraSyncError as err:
-            return Outcome(change, FAILED, error=err.message)
+            outcome = Outcome(change, FAILED, error=err.message)
+        with lock:
+            unreachable.clear()  # the server answered
+        return outcome
 
     # The scheduler keeps counts, not scans: a change becomes ready when its last dependency is
     # done, so each step costs O(its own edges) and thousands of changes schedule in linear
@@ -324,6 +341,7 @@ def apply_plan(
     running: dict[Future, FlowRef] = {}
     stop = interrupted = False
     deletes_checked = False
+    server_down = ""  # why the apply stopped early when the server went away
 
     def settle(ref: FlowRef, outcome: Outcome) -> None:
         nonlocal writes_left
@@ -381,9 +399,21 @@ def apply_plan(
                 settle(running.pop(future), outcome)
                 if outcome.status == FAILED and fail_fast:
                     stop = True
+            with lock:
+                if len(unreachable) >= UNREACHABLE_STOP and not stop:
+                    stop, server_down = (
+                        True,
+                        (
+                            f"not attempted: the server could not be reached for {len(unreachable)} "
+                            f"changes in a row (last: {unreachable[-1]}); the apply stopped, re-run "
+                            "it once the server is back"
+                        ),
+                    )
     for ref in unstarted:
         if interrupted:
             outcomes[ref].error = "not attempted: the apply was interrupted"
+        elif server_down:
+            outcomes[ref].error = server_down
         elif stop:
             outcomes[ref].error = "not attempted: stopped after the first failure (--fail-fast)"
         else:  # never with an acyclic graph

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
 from .models import DEFAULT_TENANT
@@ -26,6 +27,13 @@ ENV = {
     "password": "KESTRA_PASSWORD",
     "token": "KESTRA_API_TOKEN",
 }
+# Transport settings (the GitHub Action's connection inputs map to ENV only).
+TRANSPORT_ENV = {
+    "verify": "KESTRA_VERIFY",  # true, false or a CA bundle path, like `verify:`
+    "max_reply_mb": "KESTRA_MAX_REPLY_MB",
+}
+# A CA bundle path for `verify` (read after KESTRA_VERIFY; setting both differently is an error).
+CA_BUNDLE_ENV = "KESTRA_CA_BUNDLE"
 
 
 @dataclass
@@ -51,7 +59,11 @@ class Settings:
     # tenant -> the keys given there; a key not given falls back to the global setting.
     tenant_scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeout: float = 30.0
-    verify: bool | str = True
+    # None: not configured, so requests' default (which honours REQUESTS_CA_BUNDLE); True, False
+    # or a CA bundle path: configured, and then it wins over those variables.
+    verify: bool | str | None = None
+    # The largest reply body, and what an export zip may expand to (MiB).
+    max_reply_mb: float = 64.0
     parallelism: int = 4
     # Where each value came from ("default", "config file kestra-sync.yml", "env KESTRA_URL",
     # "flag"), for error messages and `--debug`.
@@ -139,11 +151,17 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if number < (1 if name == "parallelism" else 0):
             raise bad
         return number
-    if name == "timeout":
+    if name in ("timeout", "max_reply_mb"):
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise bad from None
+        if not number > 0 or number == float("inf"):  # also NaN
+            unit = "seconds" if name == "timeout" else "MiB"
+            raise ConfigError(
+                f"{where}: '{name}' must be a number of {unit} above 0, not {value!r}"
+            )
+        return number
     if name == "namespaces":
         if isinstance(value, str):
             return [n.strip() for n in value.split(",") if n.strip()]
@@ -169,7 +187,9 @@ def _coerce(name: str, value: Any, where: str) -> Any:
             return False
         if text.lower() in ("1", "true", "yes"):
             return True
-        return text  # a CA bundle path
+        if not text.strip():
+            raise bad
+        return text  # a CA bundle path (checked to exist once the settings are merged)
     return None if value is None else str(value)
 
 
@@ -227,6 +247,14 @@ def load_settings(
                     f"{path}: '{key}' must not be stored in a config file that lives in git",
                     hint=f"set {ENV[key]} in the environment (or a CI secret) instead",
                 )
+            if key == "url" and isinstance(value, str) and _has_userinfo(value):
+                # Refused even without a password: a token is often passed as the user name.
+                raise ConfigError(
+                    f"{path}: 'url' holds credentials ({_redacted(value)}); they must not be "
+                    "stored in a config file that lives in git",
+                    hint="keep the URL without them there (`username:` may stay in the file) and "
+                    "set KESTRA_PASSWORD or KESTRA_API_TOKEN in the environment or a CI secret",
+                )
             if key not in known:
                 raise ConfigError(
                     f"{path}: unknown setting '{key}'",
@@ -249,11 +277,22 @@ def load_settings(
             t: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
             for t, d in settings.tenants.items()
         }
+        if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
+            settings.verify = str(base / settings.verify)  # a CA bundle kept next to the file
 
-    for name, var in ENV.items():
+    for name, var in {**ENV, **TRANSPORT_ENV}.items():
         if env.get(var):
             setattr(settings, name, _coerce(name, env[var], f"environment variable {var}"))
             settings.origin[name] = f"env {var}"
+    if env.get(CA_BUNDLE_ENV):
+        bundle = env[CA_BUNDLE_ENV]
+        if env.get(TRANSPORT_ENV["verify"]) and settings.verify != bundle:
+            raise ConfigError(
+                f"environment variables {TRANSPORT_ENV['verify']} and {CA_BUNDLE_ENV} disagree",
+                hint="set only one of them",
+            )
+        settings.verify = bundle
+        settings.origin["verify"] = f"env {CA_BUNDLE_ENV}"
 
     for name, value in (flags or {}).items():
         if value is None or (isinstance(value, (list, tuple)) and not value):
@@ -265,10 +304,27 @@ def load_settings(
 
     if settings.url:
         settings.url = settings.url.rstrip("/")
+    if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
+        settings.verify = str(cwd / settings.verify)
+    if isinstance(settings.verify, str) and not Path(settings.verify).exists():
+        where = settings.origin["verify"]
+        raise ConfigError(
+            f"the CA bundle {settings.verify} does not exist (verify, from {where})",
+            hint="point it at a PEM file (or a directory of certificates)",
+        )
     if settings.token and (settings.username or settings.password):
         # Both given: a bearer token wins (EE); say so instead of silently sending both.
         settings.origin["auth"] = "token (username/password ignored)"
     return settings
+
+
+def _has_userinfo(url: str) -> bool:
+    return "@" in urlsplit(url.strip()).netloc
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def _relative_to_cwd(path: Path, cwd: Path) -> Path:
