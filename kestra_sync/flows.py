@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +56,10 @@ class IgnoreRules:
     rules: list[tuple[re.Pattern[str], bool, bool]] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, text: str) -> IgnoreRules:
+    def parse(cls, text: str, source: str = IGNORE_FILE) -> IgnoreRules:
+        """Raises InputError naming ``source`` and the line for a pattern that cannot be used."""
         rules = []
-        for raw in text.splitlines():
+        for number, raw in enumerate(text.splitlines(), 1):
             line = raw.rstrip()
             if not line or line.startswith("#"):
                 continue
@@ -73,13 +75,20 @@ class IgnoreRules:
             regex = _glob_to_regex(line)
             if not anchored:
                 regex = "(?:.*/)?" + regex
-            rules.append((re.compile(regex + "$"), negate, dir_only))
+            try:
+                compiled = re.compile(regex + "$")
+            except re.error as err:  # e.g. a reversed range `[z-a]`
+                raise InputError(
+                    f"{source}:{number}: bad pattern {raw.strip()!r}: {err.msg}",
+                    hint="fix the pattern (gitignore syntax) or remove the line",
+                ) from None
+            rules.append((compiled, negate, dir_only))
         return cls(rules)
 
     @classmethod
     def load(cls, path: Path) -> IgnoreRules:
         try:
-            return cls.parse(path.read_text(encoding="utf-8"))
+            return cls.parse(path.read_text(encoding="utf-8"), shown_path(path))
         except FileNotFoundError:
             return cls()
         except (OSError, UnicodeDecodeError) as e:
@@ -210,12 +219,18 @@ def load_flow(
 def _load(
     path: Path, tenant: str, display: str | None
 ) -> tuple[LocalFlow | None, list[Diagnostic], ParsedYaml | None]:
-    shown = display or _display(path)
+    shown = display or shown_path(path)
+    if _undecodable(str(path)):
+        return None, [_bad_name(path)], None
     try:
-        size = path.stat().st_size
-        if size > MAX_READ_BYTES:
-            return None, [_too_large(shown, f"{size:,} bytes")], None
-        raw = path.read_bytes()
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return None, [_not_regular(shown, st.st_mode)], None
+        if st.st_size > MAX_READ_BYTES:
+            return None, [_too_large(shown, f"{st.st_size:,} bytes")], None
+        raw = _read_regular(path)
+        if raw is None:  # replaced by a FIFO or the like since the stat
+            return None, [_not_regular(shown, 0)], None
     except OSError as e:
         return (
             None,
@@ -264,6 +279,16 @@ def _load(
     return flow, diags, parsed
 
 
+def _read_regular(path: Path) -> bytes | None:
+    """The file's bytes, or None when it is not a regular file once open. O_NONBLOCK: opening
+    a FIFO for reading would otherwise wait for a writer for ever."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read(MAX_READ_BYTES + 1)
+
+
 def _too_large(path: str, size: str) -> Diagnostic:
     return Diagnostic(
         path,
@@ -281,23 +306,178 @@ def _too_large(path: str, size: str) -> Diagnostic:
 # scanning
 
 
-def iter_flow_files(directory: Path, ignore: IgnoreRules | None = None) -> list[Path]:
-    """All ``*.yml``/``*.yaml`` under ``directory`` (sorted; hidden directories skipped)."""
+def walk_flow_files(
+    directory: Path, ignore: IgnoreRules | _Layered | None = None
+) -> tuple[list[Path], list[Diagnostic]]:
+    """All ``*.yml``/``*.yaml`` under ``directory`` (sorted), and what kept the scan from being
+    complete.
+
+    A scan feeds ``apply --delete``: a flow the scan did not see is a flow that gets deleted. So
+    everything that could hide a flow is an ERROR naming it (plan and apply refuse to run):
+    a directory or link that cannot be read, a broken link, a link that leaves the flow
+    directory, a name that is not UTF-8. Links inside the flow directory are followed; a
+    directory reached twice (a loop, or two links to one place) is read once, with a warning.
+    Non-regular files named ``*.yml`` (a FIFO, a socket, a device) are never opened: reading
+    a FIFO blocks for ever, and none of them can be a file in git. Hidden directories
+    (``.git``) and what the ignore rules exclude (paths relative to ``directory``) are skipped.
+    """
     ignore = ignore or IgnoreRules()
+    root_real = os.path.realpath(directory)
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(directory):
-        base = Path(dirpath)
-        rel_dir = base.relative_to(directory).as_posix()
-        rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if not d.startswith(".") and not ignore.ignored(rel_dir + d, is_dir=True)
-        )
-        for name in filenames:
-            if name.endswith(FLOW_SUFFIXES) and not ignore.ignored(rel_dir + name):
-                found.append(base / name)
-    return sorted(found)
+    diags: list[Diagnostic] = []
+    seen: dict[object, Path] = {}
+    stack: list[tuple[Path, str]] = [(Path(directory), "")]
+    while stack:
+        dir_path, rel = stack.pop()
+        try:
+            st = os.stat(dir_path)
+            key: object = (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(dir_path)
+            if key in seen:
+                diags.append(_already_scanned(dir_path, seen[key]))
+                continue
+            seen[key] = dir_path
+            with os.scandir(dir_path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as err:
+            diags.append(_unreadable(dir_path, "directory", err))
+            continue
+        subdirs = []
+        for entry in entries:
+            path = dir_path / entry.name
+            rel_name = rel + entry.name
+            is_flow_name = entry.name.endswith(FLOW_SUFFIXES)
+            if ignore.ignored(rel_name, is_dir=True) and ignore.ignored(rel_name):
+                continue  # a pattern that matches both forms (`*.tmp`, `drafts`)
+            try:
+                is_link = entry.is_symlink()
+                mode = os.stat(path).st_mode  # follows links; ELOOP/ENOENT for broken ones
+            except OSError as err:
+                if entry.name.startswith(".") and not is_flow_name:
+                    continue  # a hidden name: skipped whatever it is
+                if ignore.ignored(rel_name, is_dir=True) or ignore.ignored(rel_name):
+                    continue
+                diags.append(_broken_link(path, err) if is_link else _unreadable(path, "file", err))
+                continue
+            is_dir = stat.S_ISDIR(mode)
+            if is_dir and (entry.name.startswith(".") or ignore.ignored(rel_name, is_dir=True)):
+                continue
+            if not is_dir and (not is_flow_name or ignore.ignored(rel_name)):
+                continue
+            if _undecodable(entry.name):
+                diags.append(_bad_name(path))
+                continue
+            if is_link and not _within(os.path.realpath(path), root_real):
+                diags.append(_outside_link(path, directory))
+                continue
+            if is_dir:
+                subdirs.append((path, rel + entry.name + "/"))
+            elif stat.S_ISREG(mode):
+                found.append(path)
+            else:
+                diags.append(_not_regular(_display(path), mode))
+        stack.extend(reversed(subdirs))
+    return sorted(found), diags
+
+
+def iter_flow_files(directory: Path, ignore: IgnoreRules | None = None) -> list[Path]:
+    """The flow files of ``directory``; raises InputError when the scan was not complete."""
+    files, diags = walk_flow_files(directory, ignore)
+    errors = [d for d in diags if d.is_error]
+    if errors:
+        raise InputError(f"{errors[0].path}: {errors[0].message}")
+    return files
+
+
+def _within(path: str, root: str) -> bool:
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:  # another drive on Windows
+        return False
+
+
+def _undecodable(name: str) -> bool:
+    """A name that is not valid UTF-8 on disk (Python keeps its bytes as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def shown_path(path: Path | str) -> str:
+    """A path safe to print and to put in JSON: bytes that are not UTF-8 become ``\\xNN``."""
+    text = _display(Path(path))
+    return os.fsencode(text).decode("utf-8", "backslashreplace") if _undecodable(text) else text
+
+
+def _bad_name(path: Path) -> Diagnostic:
+    return Diagnostic(
+        shown_path(path),
+        "the name is not valid UTF-8, so its flows cannot be read or sent (Kestra and git "
+        "tooling expect UTF-8 names): rename it",
+        ERROR,
+        code="bad-file-name",
+    )
+
+
+def _unreadable(path: Path, what: str, err: OSError) -> Diagnostic:
+    return Diagnostic(
+        shown_path(path),
+        f"cannot read this {what} ({err.strerror}), so the flows in it are unknown and nothing "
+        "can be planned or deleted safely: fix its permissions, or add it to .kestraignore",
+        ERROR,
+        code="unreadable",
+    )
+
+
+def _broken_link(path: Path, err: OSError) -> Diagnostic:
+    target = os.readlink(path) if os.path.islink(path) else "?"
+    return Diagnostic(
+        shown_path(path),
+        f"broken symbolic link to {target} ({err.strerror}): it may have held flows, so the "
+        "scan is incomplete; fix or remove the link, or add it to .kestraignore",
+        ERROR,
+        code="broken-link",
+    )
+
+
+def _outside_link(path: Path, directory: Path) -> Diagnostic:
+    return Diagnostic(
+        shown_path(path),
+        f"symbolic link to {shown_path(os.path.realpath(path))}, outside the flow directory "
+        f"{shown_path(directory)}: kestra-sync only deploys what the flow directory holds; "
+        "move the files inside it, or add the link to .kestraignore",
+        ERROR,
+        code="link-outside",
+    )
+
+
+def _already_scanned(path: Path, first: Path) -> Diagnostic:
+    return Diagnostic(
+        shown_path(path),
+        f"this directory was already read as {shown_path(first)} (a symbolic link loop or a "
+        "second link to it): its flows are read once",
+        WARNING,
+        code="already-scanned",
+    )
+
+
+def _not_regular(shown: str, mode: int) -> Diagnostic:
+    kind = (
+        "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a special file"
+    )
+    return Diagnostic(
+        shown,
+        f"skipped: this is {kind}, not a regular file (it was not opened; a flow is a file)",
+        WARNING,
+        code="not-a-file",
+    )
 
 
 def scan(
@@ -333,13 +513,16 @@ def scan(
                 hint="create it, or set 'directory' in kestra-sync.yml, or name the directory "
                 "on the command line",
             )
-        files = iter_flow_files(directory, ignore)
+        files, walk_diags = walk_flow_files(directory, ignore)
+        result.diagnostics.extend(walk_diags)
     else:
         files = []
         for p in paths:
             p = Path(p)
             if p.is_dir():
-                files.extend(iter_flow_files(p, ignore if _inside(p, ignore_root) else None))
+                part, walk_diags = _walk_given_directory(p, ignore, ignore_root)
+                files.extend(part)
+                result.diagnostics.extend(walk_diags)
                 continue
             rel = _relative(p, ignore_root)
             if rel is not None and ignore.ignored_path(rel):
@@ -353,6 +536,33 @@ def scan(
             if parsed is not None:
                 result.parsed[str(flow.path)] = parsed
     return result
+
+
+def _walk_given_directory(
+    directory: Path, ignore: IgnoreRules, ignore_root: Path
+) -> tuple[list[Path], list[Diagnostic]]:
+    """A directory named on the command line is read by the rule `plan DIR` uses for its
+    flow directory: its own ``.kestraignore`` applies. When it lies inside the flow directory,
+    the flow directory's ignore file applies too, matched from there (as gitignore does)."""
+    own = directory / IGNORE_FILE
+    rel = _relative(directory, ignore_root)
+    if rel is None or rel == ".":
+        rules = ignore if rel == "." else IgnoreRules.load(own)
+        return walk_flow_files(directory, rules)
+    parts = rel.split("/")
+    if any(ignore.ignored("/".join(parts[:i]), is_dir=True) for i in range(1, len(parts) + 1)):
+        return [], []  # the directory itself, or one above it, is ignored
+    return walk_flow_files(directory, _Layered([(rel + "/", ignore), ("", IgnoreRules.load(own))]))
+
+
+@dataclass
+class _Layered:
+    """Several ignore files, each matched from its own directory: ignored if any says so."""
+
+    layers: list[tuple[str, IgnoreRules]]
+
+    def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        return any(rules.ignored(prefix + rel, is_dir) for prefix, rules in self.layers)
 
 
 def _relative(path: Path, root: Path) -> str | None:
