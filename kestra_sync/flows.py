@@ -1,7 +1,8 @@
 """Find local flow files and read each one exactly as it is on disk.
 
-- ``scan(directory_or_settings)`` walks a directory for ``*.yml``/``*.yaml`` (sorted, so output is
-  stable), skipping what the ignore file (``.kestraignore``, gitignore syntax) excludes.
+- ``scan(directory_or_settings)`` reads every ``*.yml``/``*.yaml`` of a directory (sorted, so
+  output is stable), skipping what the ignore file (``.kestraignore``, gitignore syntax)
+  excludes; finding the files, symbolic links and what makes a scan incomplete is ``walk.py``.
 - ``load_flow(path)`` reads bytes, decodes UTF-8 strictly and keeps the text byte for byte (no
   newline translation): Kestra stores the source as sent (api-facts.md §7), so what kestra-sync
   sends and compares must be exactly the file.
@@ -12,18 +13,23 @@ Nothing here raises for a bad file: every problem becomes a ``Diagnostic``.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from .models import DEFAULT_TENANT, ERROR, WARNING, Diagnostic, LocalFlow
+from .walk import (
+    bad_name,
+    not_regular,
+    shown_path,
+    undecodable,
+    walk_flow_files,
+)
 from .yamlindex import ParsedYaml, parse_yaml
 
-FLOW_SUFFIXES = (".yml", ".yaml")
-IGNORE_FILE = ".kestraignore"
 # Kestra's YAML reader (SnakeYAML LoaderOptions, used by Jackson's YAMLFactory with
 # `new LoaderOptions()` in kestra JacksonMapper.ofYaml) refuses documents longer than
 # codePointLimit = 3 * 1024 * 1024 code points: "The incoming YAML document exceeds the limit".
@@ -45,120 +51,7 @@ class ScanResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# ignore file (gitignore syntax, the subset people use)
-
-
-@dataclass
-class IgnoreRules:
-    """gitignore-style rules: ``#`` comments, ``!`` negation, ``/`` anchors, ``dir/``, ``*``,
-    ``?``, ``**``. Paths are relative to the directory holding the ignore file, with ``/``."""
-
-    rules: list[tuple[re.Pattern[str], bool, bool]] = field(default_factory=list)
-
-    @classmethod
-    def parse(cls, text: str, source: str = IGNORE_FILE) -> IgnoreRules:
-        """Raises InputError naming ``source`` and the line for a pattern that cannot be used."""
-        rules = []
-        for number, raw in enumerate(text.splitlines(), 1):
-            line = raw.rstrip()
-            if not line or line.startswith("#"):
-                continue
-            negate = line.startswith("!")
-            if negate:
-                line = line[1:]
-            if line.startswith("\\"):
-                line = line[1:]
-            dir_only = line.endswith("/")
-            line = line.strip("/") if dir_only else line
-            anchored = "/" in line.lstrip("/") or line.startswith("/")
-            line = line.lstrip("/")
-            regex = _glob_to_regex(line)
-            if not anchored:
-                regex = "(?:.*/)?" + regex
-            try:
-                compiled = re.compile(regex + "$")
-            except re.error as err:  # e.g. a reversed range `[z-a]`
-                raise InputError(
-                    f"{source}:{number}: bad pattern {raw.strip()!r}: {err.msg}",
-                    hint="fix the pattern (gitignore syntax) or remove the line",
-                ) from None
-            rules.append((compiled, negate, dir_only))
-        return cls(rules)
-
-    @classmethod
-    def load(cls, path: Path) -> IgnoreRules:
-        try:
-            return cls.parse(path.read_text(encoding="utf-8"), shown_path(path))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"{path}: cannot read ignore file: {e}") from None
-
-    def ignored(self, rel: str, is_dir: bool = False) -> bool:
-        result = False
-        for regex, negate, dir_only in self.rules:
-            if dir_only and not is_dir:
-                continue
-            if regex.match(rel):
-                result = not negate
-        return result
-
-    def ignored_path(self, rel: str) -> bool:
-        """A file is ignored when it or any parent directory is ignored."""
-        parts = rel.split("/")
-        for i in range(1, len(parts)):
-            if self.ignored("/".join(parts[:i]), is_dir=True):
-                return True
-        return self.ignored(rel)
-
-
-def _glob_to_regex(glob: str) -> str:
-    out = []
-    i = 0
-    while i < len(glob):
-        c = glob[i]
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if glob.startswith("/**", i) and i + 3 == len(glob):
-            out.append("/.*")
-            i += 3
-            continue
-        if glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = glob.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = glob[i + 1 : end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
-
-
-# ---------------------------------------------------------------------------------------------
 # reading one file
-
-
-def _display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
 
 
 def _scalar_text(parsed: ParsedYaml, key: str) -> str | None:
@@ -220,17 +113,17 @@ def _load(
     path: Path, tenant: str, display: str | None
 ) -> tuple[LocalFlow | None, list[Diagnostic], ParsedYaml | None]:
     shown = display or shown_path(path)
-    if _undecodable(str(path)):
-        return None, [_bad_name(path)], None
+    if undecodable(str(path)):
+        return None, [bad_name(path)], None
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
-            return None, [_not_regular(shown, st.st_mode)], None
+            return None, [not_regular(shown, st.st_mode)], None
         if st.st_size > MAX_READ_BYTES:
             return None, [_too_large(shown, f"{st.st_size:,} bytes")], None
         raw = _read_regular(path)
         if raw is None:  # replaced by a FIFO or the like since the stat
-            return None, [_not_regular(shown, 0)], None
+            return None, [not_regular(shown, 0)], None
     except OSError as e:
         return (
             None,
@@ -306,180 +199,6 @@ def _too_large(path: str, size: str) -> Diagnostic:
 # scanning
 
 
-def walk_flow_files(
-    directory: Path, ignore: IgnoreRules | _Layered | None = None
-) -> tuple[list[Path], list[Diagnostic]]:
-    """All ``*.yml``/``*.yaml`` under ``directory`` (sorted), and what kept the scan from being
-    complete.
-
-    A scan feeds ``apply --delete``: a flow the scan did not see is a flow that gets deleted. So
-    everything that could hide a flow is an ERROR naming it (plan and apply refuse to run):
-    a directory or link that cannot be read, a broken link, a link that leaves the flow
-    directory, a name that is not UTF-8. Links inside the flow directory are followed; a
-    directory reached twice (a loop, or two links to one place) is read once, with a warning.
-    Non-regular files named ``*.yml`` (a FIFO, a socket, a device) are never opened: reading
-    a FIFO blocks for ever, and none of them can be a file in git. Hidden directories
-    (``.git``) and what the ignore rules exclude (paths relative to ``directory``) are skipped.
-    """
-    ignore = ignore or IgnoreRules()
-    root_real = os.path.realpath(directory)
-    found: list[Path] = []
-    diags: list[Diagnostic] = []
-    seen: dict[object, Path] = {}
-    stack: list[tuple[Path, str]] = [(Path(directory), "")]
-    while stack:
-        dir_path, rel = stack.pop()
-        try:
-            st = os.stat(dir_path)
-            key: object = (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(dir_path)
-            if key in seen:
-                diags.append(_already_scanned(dir_path, seen[key]))
-                continue
-            seen[key] = dir_path
-            with os.scandir(dir_path) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as err:
-            diags.append(_unreadable(dir_path, "directory", err))
-            continue
-        subdirs = []
-        for entry in entries:
-            path = dir_path / entry.name
-            rel_name = rel + entry.name
-            is_flow_name = entry.name.endswith(FLOW_SUFFIXES)
-            if ignore.ignored(rel_name, is_dir=True) and ignore.ignored(rel_name):
-                continue  # a pattern that matches both forms (`*.tmp`, `drafts`)
-            try:
-                is_link = entry.is_symlink()
-                mode = os.stat(path).st_mode  # follows links; ELOOP/ENOENT for broken ones
-            except OSError as err:
-                if entry.name.startswith(".") and not is_flow_name:
-                    continue  # a hidden name: skipped whatever it is
-                if ignore.ignored(rel_name, is_dir=True) or ignore.ignored(rel_name):
-                    continue
-                diags.append(_broken_link(path, err) if is_link else _unreadable(path, "file", err))
-                continue
-            is_dir = stat.S_ISDIR(mode)
-            if is_dir and (entry.name.startswith(".") or ignore.ignored(rel_name, is_dir=True)):
-                continue
-            if not is_dir and (not is_flow_name or ignore.ignored(rel_name)):
-                continue
-            if _undecodable(entry.name):
-                diags.append(_bad_name(path))
-                continue
-            if is_link and not _within(os.path.realpath(path), root_real):
-                diags.append(_outside_link(path, directory))
-                continue
-            if is_dir:
-                subdirs.append((path, rel + entry.name + "/"))
-            elif stat.S_ISREG(mode):
-                found.append(path)
-            else:
-                diags.append(_not_regular(_display(path), mode))
-        stack.extend(reversed(subdirs))
-    return sorted(found), diags
-
-
-def iter_flow_files(directory: Path, ignore: IgnoreRules | None = None) -> list[Path]:
-    """The flow files of ``directory``; raises InputError when the scan was not complete."""
-    files, diags = walk_flow_files(directory, ignore)
-    errors = [d for d in diags if d.is_error]
-    if errors:
-        raise InputError(f"{errors[0].path}: {errors[0].message}")
-    return files
-
-
-def _within(path: str, root: str) -> bool:
-    try:
-        return os.path.commonpath([path, root]) == root
-    except ValueError:  # another drive on Windows
-        return False
-
-
-def _undecodable(name: str) -> bool:
-    """A name that is not valid UTF-8 on disk (Python keeps its bytes as lone surrogates)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def shown_path(path: Path | str) -> str:
-    """A path safe to print and to put in JSON: bytes that are not UTF-8 become ``\\xNN``."""
-    text = _display(Path(path))
-    return os.fsencode(text).decode("utf-8", "backslashreplace") if _undecodable(text) else text
-
-
-def _bad_name(path: Path) -> Diagnostic:
-    return Diagnostic(
-        shown_path(path),
-        "the name is not valid UTF-8, so its flows cannot be read or sent (Kestra and git "
-        "tooling expect UTF-8 names): rename it",
-        ERROR,
-        code="bad-file-name",
-    )
-
-
-def _unreadable(path: Path, what: str, err: OSError) -> Diagnostic:
-    return Diagnostic(
-        shown_path(path),
-        f"cannot read this {what} ({err.strerror}), so the flows in it are unknown and nothing "
-        "can be planned or deleted safely: fix its permissions, or add it to .kestraignore",
-        ERROR,
-        code="unreadable",
-    )
-
-
-def _broken_link(path: Path, err: OSError) -> Diagnostic:
-    target = os.readlink(path) if os.path.islink(path) else "?"
-    return Diagnostic(
-        shown_path(path),
-        f"broken symbolic link to {target} ({err.strerror}): it may have held flows, so the "
-        "scan is incomplete; fix or remove the link, or add it to .kestraignore",
-        ERROR,
-        code="broken-link",
-    )
-
-
-def _outside_link(path: Path, directory: Path) -> Diagnostic:
-    return Diagnostic(
-        shown_path(path),
-        f"symbolic link to {shown_path(os.path.realpath(path))}, outside the flow directory "
-        f"{shown_path(directory)}: kestra-sync only deploys what the flow directory holds; "
-        "move the files inside it, or add the link to .kestraignore",
-        ERROR,
-        code="link-outside",
-    )
-
-
-def _already_scanned(path: Path, first: Path) -> Diagnostic:
-    return Diagnostic(
-        shown_path(path),
-        f"this directory was already read as {shown_path(first)} (a symbolic link loop or a "
-        "second link to it): its flows are read once",
-        WARNING,
-        code="already-scanned",
-    )
-
-
-def _not_regular(shown: str, mode: int) -> Diagnostic:
-    kind = (
-        "a FIFO"
-        if stat.S_ISFIFO(mode)
-        else "a socket"
-        if stat.S_ISSOCK(mode)
-        else "a device"
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-        else "a special file"
-    )
-    return Diagnostic(
-        shown,
-        f"skipped: this is {kind}, not a regular file (it was not opened; a flow is a file)",
-        WARNING,
-        code="not-a-file",
-    )
-
-
 def scan(
     source: Path | str | object = "flows",
     *,
@@ -552,17 +271,9 @@ def _walk_given_directory(
     parts = rel.split("/")
     if any(ignore.ignored("/".join(parts[:i]), is_dir=True) for i in range(1, len(parts) + 1)):
         return [], []  # the directory itself, or one above it, is ignored
-    return walk_flow_files(directory, _Layered([(rel + "/", ignore), ("", IgnoreRules.load(own))]))
-
-
-@dataclass
-class _Layered:
-    """Several ignore files, each matched from its own directory: ignored if any says so."""
-
-    layers: list[tuple[str, IgnoreRules]]
-
-    def ignored(self, rel: str, is_dir: bool = False) -> bool:
-        return any(rules.ignored(prefix + rel, is_dir) for prefix, rules in self.layers)
+    return walk_flow_files(
+        directory, LayeredRules([(rel + "/", ignore), ("", IgnoreRules.load(own))])
+    )
 
 
 def _relative(path: Path, root: Path) -> str | None:
