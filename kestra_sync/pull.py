@@ -55,9 +55,9 @@ def check_server_names(remote: list[RemoteFlow]) -> None:
     for flow in remote:
         problem = server_name_problem(flow.namespace, flow.id)
         if problem:
+            where = "" if "namespace" in problem else f" in namespace {shorten(flow.namespace)}"
             raise InputError(
-                f"the server sent {problem} (flow {shorten(flow.namespace, 40)}/"
-                f"{shorten(flow.id, 40)}): refused, nothing was written",
+                f"the server sent {problem}{where}: refused, nothing was written",
                 hint="rename that flow on the server (Kestra requires ids like my-flow_1 and "
                 "lower-case namespaces like company.team), or check that the URL is your Kestra",
             )
