@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ..models import RemoteFlow
+from ..models import RemoteFlow, server_name_problem
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -78,6 +78,11 @@ def parse_flow(data: Any, *, tenant: str, source: str | None = None) -> RemoteFl
         raise ValueError("no namespace/id in the reply")
     if isinstance(rev, bool) or not isinstance(rev, int):
         raise ValueError("no revision in the reply")
+    # Ids go into URLs (and, in pull, file paths): one with a NUL, a '/', or '..' would
+    # address another resource. Flows stored before Kestra tightened its patterns still pass.
+    problem = server_name_problem(ns, fid, legacy=True)
+    if problem:
+        raise ValueError(f"it holds {problem}")
     text = data.get("source")
     return RemoteFlow(
         namespace=ns,
