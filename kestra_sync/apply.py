@@ -12,12 +12,12 @@ from __future__ import annotations
 import heapq
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from .errors import KestraSyncError, NotFoundError, TransportError
-from .models import FlowRef
+from .models import FlowRef, LocalFlow
 from .plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
 from .yamlindex import parse_yaml
 
@@ -54,13 +54,21 @@ class ApplyResult:
 _OWN_NAMESPACE = re.compile(r"^\{\{\s*flow\.namespace\s*\}\}$")
 
 
-def referenced_flows(source: str, tenant: str, namespace: str | None = None) -> set[FlowRef]:
+_NO_PARSE = object()
+
+
+def referenced_flows(
+    source: str, tenant: str, namespace: str | None = None, data: object = _NO_PARSE
+) -> set[FlowRef]:
     """Flows a source points at: any mapping with string `namespace` and `flowId` (Subflow and
     ForEachItem tasks, Flow-trigger preconditions and conditions). A namespace written as
     ``{{ flow.namespace }}`` is the source's own ``namespace`` when given; other expressions
-    cannot be seen in the source and are ignored."""
+    cannot be seen in the source and are ignored. ``data`` is the source already parsed (the
+    scan's), so that it is not parsed again."""
     found: set[FlowRef] = set()
-    stack = [parse_yaml(source).data]  # None when it does not parse: no references
+    if data is _NO_PARSE:
+        data = parse_yaml(source).data  # None when it does not parse: no references
+    stack = [data]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
@@ -75,14 +83,23 @@ def referenced_flows(source: str, tenant: str, namespace: str | None = None) -> 
     return found
 
 
-def dependencies(changes: list[Change]) -> dict[FlowRef, set[FlowRef]]:
+def dependencies(
+    changes: list[Change], local: Iterable[LocalFlow] = ()
+) -> dict[FlowRef, set[FlowRef]]:
     """For each create/update, the other creates/updates in this plan it references, so that a
-    Subflow's target exists before its caller. (Deletes wait for all writes separately.)"""
+    Subflow's target exists before its caller. (Deletes wait for all writes separately.)
+
+    ``local`` are the scanned flows the plan was made from: a change whose source is the one
+    scanned reuses its parse instead of parsing it again."""
     writes = {c.ref for c in changes if c.action in (CREATE, UPDATE)}
+    scanned = {f.ref: f for f in local if f.ref is not None and f.data is not None}
     deps: dict[FlowRef, set[FlowRef]] = {}
     for change in changes:
         if change.action in (CREATE, UPDATE):
-            refs = referenced_flows(change.source or "", change.ref.tenant, change.ref.namespace)
+            source = change.source or ""
+            flow = scanned.get(change.ref)
+            data = flow.data if flow is not None and flow.source == source else _NO_PARSE
+            refs = referenced_flows(source, change.ref.tenant, change.ref.namespace, data)
             deps[change.ref] = (refs & writes) - {change.ref}
     _break_cycles(deps)
     return deps
@@ -141,15 +158,17 @@ def apply_plan(
     fail_fast: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     cancel: threading.Event | None = None,
+    local: Iterable[LocalFlow] = (),
 ) -> ApplyResult:
     """Apply every create/update/delete of ``plan``. Never raises for a single change: each
     change gets an Outcome (done / failed / not attempted).
 
     Setting ``cancel`` (the CLI does on Ctrl-C) starts nothing new; the requests in flight
     finish (each is bounded by the client's timeout) so that their outcome is known, and the
-    rest are reported as not attempted."""
+    rest are reported as not attempted. ``local``: the scanned flows the plan was made from
+    (``PlanResult.local``), whose parses are reused to order the changes."""
     changes = [c for c in plan.changes if c.action in CHANGING]
-    deps = dependencies(changes)
+    deps = dependencies(changes, local)
     outcomes = {c.ref: Outcome(c) for c in changes}
     clients: dict[str, object] = {}
     lock = threading.Lock()

@@ -3,7 +3,7 @@
     settings = load_settings({"url": "http://localhost:8080"})
     client = KestraClient.from_settings(settings)
     result = make_plan(settings, client)
-    outcome = apply_plan(result.plan, client)
+    outcome = apply_plan(result.plan, client, local=result.local)
 
 Each step is one call into a module that does one job: scan + validate (flows, validate),
 read the server (snapshot), compare (plan), write (apply).
