@@ -12,13 +12,15 @@ from __future__ import annotations
 import heapq
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from .errors import KestraSyncError, NotFoundError, TransportError
+from .errors import ApiError, KestraSyncError, NotFoundError, TransportError
 from .models import FlowRef, LocalFlow
 from .plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
+from .throttle import Throttle
 from .yamlindex import parse_yaml
 
 DONE = "done"
@@ -159,6 +161,7 @@ def apply_plan(
     on_outcome: Callable[[Outcome], None] | None = None,
     cancel: threading.Event | None = None,
     local: Iterable[LocalFlow] = (),
+    throttle: Throttle | None = None,
 ) -> ApplyResult:
     """Apply every create/update/delete of ``plan``. Never raises for a single change: each
     change gets an Outcome (done / failed / not attempted).
@@ -166,7 +169,8 @@ def apply_plan(
     Setting ``cancel`` (the CLI does on Ctrl-C) starts nothing new; the requests in flight
     finish (each is bounded by the client's timeout) so that their outcome is known, and the
     rest are reported as not attempted. ``local``: the scanned flows the plan was made from
-    (``PlanResult.local``), whose parses are reused to order the changes."""
+    (``PlanResult.local``), whose parses are reused to order the changes. A write the server
+    refuses with 429/503 is tried again later with fewer writes in flight (``throttle``)."""
     changes = [c for c in plan.changes if c.action in CHANGING]
     deps = dependencies(changes, local)
     outcomes = {c.ref: Outcome(c) for c in changes}
@@ -179,9 +183,31 @@ def apply_plan(
                 clients[tenant] = client if tenant == client.tenant else client.with_tenant(tenant)
             return clients[tenant]
 
+    throttle = throttle or Throttle(parallelism)
+
     def run(change: Change) -> Outcome:
+        attempt = 0
+        while True:
+            try:
+                outcome = _apply_one(client_for, change)
+            except ApiError as err:
+                if not throttle.should_retry(err.status, attempt):
+                    raise
+                # 429/503: the server is saturated. Fewer writes in flight, this one later
+                # (a Ctrl-C ends the wait and reports the refusal).
+                delay = throttle.refused(attempt)
+                if cancel is not None and cancel.wait(delay):
+                    raise
+                if cancel is None:
+                    time.sleep(delay)
+                attempt += 1
+                continue
+            throttle.succeeded()
+            return outcome
+
+    def run_safely(change: Change) -> Outcome:
         try:
-            return _apply_one(client_for, change)
+            return run(change)
         except TransportError as err:
             hint = ""
             if change.action == CREATE:
@@ -241,7 +267,7 @@ def apply_plan(
             if cancel is not None and cancel.is_set():
                 stop = interrupted = True
             # Submit no more than the pool runs at once, so --fail-fast stops promptly.
-            while not stop and len(running) < workers:
+            while not stop and len(running) < min(workers, throttle.allowed):
                 if ready:
                     ref = heapq.heappop(ready)
                 elif deletes and not writes_left:  # deletes run last, after every write
@@ -249,7 +275,7 @@ def apply_plan(
                 else:
                     break
                 unstarted.discard(ref)
-                running[pool.submit(run, outcomes[ref].change)] = ref
+                running[pool.submit(run_safely, outcomes[ref].change)] = ref
             if not running:
                 break
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
