@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from .errors import ApiError, KestraSyncError, NotFoundError, TransportError
-from .models import FlowRef, LocalFlow
+from .models import DEFAULT_PARALLELISM, FlowRef, LocalFlow
 from .plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
 from .throttle import Throttle
 from .yamlindex import parse_yaml
@@ -156,7 +156,7 @@ def apply_plan(
     plan: Plan,
     client,
     *,
-    parallelism: int = 4,
+    parallelism: int = DEFAULT_PARALLELISM,
     fail_fast: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     cancel: threading.Event | None = None,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .models import DEFAULT_TENANT
+from .models import DEFAULT_PARALLELISM, DEFAULT_TENANT
 
 CONFIG_FILES = ("kestra-sync.yml", "kestra-sync.yaml")
 LAYOUTS = ("none", "nested", "dotted")
@@ -49,7 +49,7 @@ class Settings:
     tenants: dict[str, Path] = field(default_factory=dict)
     timeout: float = 30.0
     verify: bool | str = True
-    parallelism: int = 4
+    parallelism: int = DEFAULT_PARALLELISM
     # Where each value came from ("default", "config file kestra-sync.yml", "env KESTRA_URL",
     # "flag"), for error messages and `--debug`.
     origin: dict[str, str] = field(default_factory=dict, repr=False)

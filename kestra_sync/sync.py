@@ -18,7 +18,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import KestraSyncError, PlanError
-from .models import Diagnostic, LocalFlow
+from .models import DEFAULT_PARALLELISM, Diagnostic, LocalFlow
 from .plan import Plan, build_plan, find_drift, scopes_for
 from .snapshot import read_snapshot
 
@@ -96,7 +96,7 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
 
 
 def check_saved_plan(
-    plan: Plan, client, *, planned_server: str | None = None, parallelism: int = 4
+    plan: Plan, client, *, planned_server: str | None = None, parallelism: int = DEFAULT_PARALLELISM
 ) -> Plan:
     """Refuse to apply a saved plan that has errors, was made against another server, or that
     the server has moved away from; return the plan to apply.
