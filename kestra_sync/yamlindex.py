@@ -19,6 +19,7 @@ One pass composes the node tree (which carries line/column marks), then:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 import yaml
@@ -312,7 +313,8 @@ def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
     tag = node.tag
     value = node.value
     if tag == _STR:
-        return value
+        # Types, input kinds, images...: short texts repeat across flows; keep one copy each.
+        return intern(value) if len(value) <= 64 else value
     if tag == _NULL:
         return None
     if tag == _BOOL:
@@ -364,7 +366,7 @@ def _construct(root: yaml.Node, loader: Any, out: ParsedYaml, limit: int) -> tup
             for k, v in node.value:
                 total += sizes.get(id(v), limit + 1) + 1
                 if isinstance(k, yaml.ScalarNode):
-                    key = k.value
+                    key = intern(k.value)  # keys repeat across thousands of flows: one copy
                 else:
                     line, column = _mark(k)
                     out.problems.append(

@@ -133,6 +133,30 @@ sys.exit(2 if changed else 0)
 )
 
 
+# Each child reports its own peak memory: VmHWM belongs to the process image after exec, where
+# wait4's ru_maxrss would also count the pages of this process (the emulator) at fork time.
+PEAK_PRELUDE = r"""
+import atexit as _atexit, os as _os, sys as _sys
+def _peak():
+    kb = None
+    try:
+        with open("/proc/self/status") as fh:
+            kb = next((int(l.split()[1]) for l in fh if l.startswith("VmHWM:")), None)
+    except OSError:
+        import resource
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if _sys.platform == "darwin" else 1)
+    if kb is not None:
+        with open(_os.environ["BENCH_PEAK_FILE"], "w") as out:
+            out.write(str(kb))
+_atexit.register(_peak)
+"""
+KESTRA_SYNC = (
+    PEAK_PRELUDE
+    + "import runpy, sys\nsys.argv[0] = 'kestra_sync'\n"
+    + "runpy.run_module('kestra_sync', run_name='__main__', alter_sys=True)\n"
+)
+
+
 def generate(directory: Path, flows: int, namespaces: int) -> None:
     for n in range(flows):
         team = n % namespaces
@@ -149,7 +173,8 @@ def child_env(url: str) -> dict[str, str]:
 
 def run_child(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, float, float, str]:
     """(exit code, CPU seconds, peak RSS in MB, output tail) of one child process."""
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as peak:
+        env = {**env, "BENCH_PEAK_FILE": peak.name}
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         timer = threading.Timer(STEP_TIMEOUT, proc.kill)
         timer.start()
@@ -160,8 +185,8 @@ def run_child(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, flo
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         tail = out.read()[-3000:].decode("utf-8", "replace")
-    # ru_maxrss is in KiB on Linux, bytes on macOS.
-    rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        reported = peak.read().strip()
+    rss = int(reported) / 1024 if reported else float("nan")
     return proc.returncode, usage.ru_utime + usage.ru_stime, rss, tail
 
 
@@ -187,7 +212,7 @@ def step(emu, name: str, argv: list[str], cwd: Path, expect: tuple[int, ...] = (
 
 
 def bench_size(emu, flows: int, namespaces: int, par: list[str]) -> list[dict]:
-    ks = [sys.executable, "-m", "kestra_sync"]
+    ks = [sys.executable, "-c", KESTRA_SYNC]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         generate(root / "flows", flows, namespaces)
@@ -210,20 +235,34 @@ def bench_size(emu, flows: int, namespaces: int, par: list[str]) -> list[dict]:
         if emu.store.count() != flows:
             sys.exit(f"apply left {emu.store.count()} flows on the server, not {flows}")
         emu.reset()
-        py = [sys.executable, "-c"]
         args = [emu.url, str(root / "flows")]
         rows.append(
-            step(emu, "naive: POST, on 422 PUT (first deploy)", [*py, NAIVE_DEPLOY, *args], root)
+            step(
+                emu,
+                "naive: POST, on 422 PUT (first deploy)",
+                [sys.executable, "-c", PEAK_PRELUDE + NAIVE_DEPLOY, *args],
+                root,
+            )
         )
         if emu.store.count() != flows:
             sys.exit(f"the naive loop left {emu.store.count()} flows, not {flows}")
-        rows.append(step(emu, "naive: GET each flow and compare", [*py, NAIVE_PLAN, *args], root))
+        rows.append(
+            step(
+                emu,
+                "naive: GET each flow and compare",
+                [sys.executable, "-c", PEAK_PRELUDE + NAIVE_PLAN, *args],
+                root,
+            )
+        )
     return rows
 
 
 def startup_cpu() -> float:
     """CPU seconds of a kestra-sync process that imports what a plan imports and does nothing."""
-    code = "import kestra_sync.cli, kestra_sync.sync, kestra_sync.apply, kestra_sync.client, kestra_sync.validate"
+    code = (
+        PEAK_PRELUDE + "import kestra_sync.cli, kestra_sync.sync, kestra_sync.apply, "
+        "kestra_sync.client, kestra_sync.validate"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return min(run_child([sys.executable, "-c", code], ROOT, env)[1] for _ in range(3))
 
@@ -248,6 +287,7 @@ def main() -> None:
     parallelism = args.parallelism or Settings().parallelism
     par = ["--parallelism", str(args.parallelism)] if args.parallelism else []
     results = {}
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     with Emulator(latency=args.latency_ms / 1000) as emu:
         for flows in sizes:
             namespaces = NAMESPACES.get(flows, max(1, flows // 40))
@@ -260,7 +300,9 @@ def main() -> None:
         f"{'' if args.parallelism else ' (the default)'}, {os.cpu_count()} CPU(s), python "
         f"{sys.version.split()[0]}, PyYAML {yaml.__version__} "
         f"({'libyaml' if hasattr(yaml, 'CSafeLoader') else 'pure Python'}); each step a child "
-        f"process; one run (the machine is shared: expect some noise)\n"
+        f"process; one run; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan'):.1f} after "
+        f"(on a busy machine wall times stretch, CPU times much less)\n"
     )
     header = f"{'flows':>6} {'step':<40} {'requests':>8} {'seconds':>8} {'CPU s':>6} {'peak MB':>8} {'emulator':>8}"
     print(header)
