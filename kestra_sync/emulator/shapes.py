@@ -21,6 +21,7 @@ from .state import Revision
 SERVER_SET = ("id", "namespace", "revision", "updated", "disabled", "deleted", "tenantId", "source")
 ECHOED = tuple(k for k in rules.KNOWN_FLOW_PROPERTIES if k not in SERVER_SET)
 _parse_lock = threading.Lock()
+_UNSET = object()
 
 
 def parsed_of(rev: Revision) -> rules.ParsedFlow | None:
@@ -37,9 +38,6 @@ def parsed_of(rev: Revision) -> rules.ParsedFlow | None:
         with _parse_lock:
             rev.__dict__.setdefault("parsed", parsed)
     return parsed
-
-
-_UNSET = object()
 
 
 def flow_json(rev: Revision, tenant: str, *, source: bool, updated: bool = True) -> dict[str, Any]:
