@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .flows import FILES_DIR
 from .validate import expected_layout_path
+from .walk import FILES_DIR
 
 
 @dataclass
@@ -74,8 +74,8 @@ def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *,
     ``overwrite``). TTLs are not pulled: the server only tells when a key expires."""
     import yaml
 
-    from .flows import KV_FILE_NAMES
     from .kinds.kv import canonical
+    from .walk import KV_FILE_NAMES
 
     folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
     path = next((folder / n for n in KV_FILE_NAMES if (folder / n).is_file()), folder / "kv.yml")

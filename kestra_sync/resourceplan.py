@@ -27,8 +27,9 @@ def compare_kind(
     listings: list[KindListing],
     *,
     delete: bool = False,
-    allow_empty_namespace: bool = False,
+    allow_empty_namespace: bool | set[str] = False,
 ) -> tuple[list[Change], list[str]]:
+    """``allow_empty_namespace``: a bool, or the set of tenants it is allowed for."""
     changes: list[Change] = []
     errors: list[str] = []
     by_ns = {(lst.tenant, lst.namespace): lst for lst in listings if lst.kind == kind.name}
@@ -72,7 +73,11 @@ def compare_kind(
                 change.note = kind.undeclared_note
             elif not delete:
                 change.note = "not in git (deletion is off: --delete would remove it)"
-            elif not local and not allow_empty_namespace:
+            elif not local and not (
+                allow_empty_namespace
+                if isinstance(allow_empty_namespace, bool)
+                else tenant in allow_empty_namespace
+            ):
                 change.note = (
                     f"not deleted: git has no {kind.noun} in this namespace "
                     "(--allow-empty-namespace allows it)"

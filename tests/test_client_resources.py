@@ -65,7 +65,7 @@ def test_export_reads_every_file_in_one_request_and_skips_old_servers_flows(clie
 
 @responses.activate
 def test_export_that_is_not_a_zip_is_an_unreadable_reply(client):
-    responses.get(f"{NS_URL}/files/export", body=b"<html>login</html>")
+    responses.get(f"{NS_URL}/files/export", body=b"PK truncated")
     with pytest.raises(UnexpectedResponseError, match="not a zip archive"):
         client.export_namespace_files("company.team")
 
@@ -152,7 +152,10 @@ def test_client_against_the_emulator_round_trips_bytes_and_values(emulator):
 
 @responses.activate
 def test_an_export_announcing_more_than_the_reply_limit_is_not_unpacked(client):
-    responses.get(f"{NS_URL}/files/export", body=_zip({"big.bin": b"\0" * 5000}))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.bin", b"\0" * 5000)  # a few dozen bytes on the wire
+    responses.get(f"{NS_URL}/files/export", body=buf.getvalue())
     client.http.max_reply_bytes = 1000  # the transport's reply limit, when it has one
     with pytest.raises(UnexpectedResponseError, match="would unpack to 5,000 bytes"):
         client.export_namespace_files("company.team")

@@ -30,13 +30,13 @@ def scan_all(settings: Any) -> dict[str, LocalScan]:
     return {name: k.scan(settings) for name, k in KINDS.items()}
 
 
-def read_listings(client: Any, kind_scopes: list[tuple[str, str, str]], *, parallelism: int = 4):
+def read_listings(client: Any, kind_scopes: list[tuple], *, parallelism: int = 4):
     """Read every (kind, tenant, namespace); a failure is recorded on its listing (the plan then
     changes nothing there), except an unreachable server or refused credentials, which raise."""
     fatal: list[KestraSyncError] = []
 
-    def read(scope: tuple[str, str, str]) -> KindListing:
-        name, tenant, namespace = scope
+    def read(scope: tuple) -> KindListing:
+        name, tenant, namespace = scope[:3]  # (kind, tenant, namespace, deletable)
         listing = KindListing(name, tenant, namespace)
         if fatal:
             listing.error = fatal[0].message

@@ -33,8 +33,9 @@ from typing import Any
 
 import yaml
 
-from ..flows import FILES_DIR, IGNORE_FILE, KV_FILE_NAMES, IgnoreRules
+from ..ignorefile import IGNORE_FILE, IgnoreRules
 from ..models import ERROR, Diagnostic, FlowRef
+from ..walk import FILES_DIR, KV_FILE_NAMES
 from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
 
 KIND = "kv"

@@ -21,8 +21,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..flows import FILES_DIR, IGNORE_FILE, IgnoreRules
+from ..ignorefile import IGNORE_FILE, IgnoreRules
 from ..models import ERROR, Diagnostic, FlowRef
+from ..walk import FILES_DIR
 from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
 
 KIND = "file"
