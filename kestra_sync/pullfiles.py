@@ -7,11 +7,10 @@ and nothing is ever written outside the target directory (a server path such as
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import write_atomic
 from .validate import expected_layout_path
 from .walk import FILES_DIR
 
@@ -33,23 +32,13 @@ def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, 
     return directory / folder / FILES_DIR
 
 
-def _write_bytes(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_namespace_files(
-    files: dict[str, bytes], root: Path, *, overwrite: bool = False
+    files: dict[str, bytes], root: Path, *, overwrite: bool = False, confine: Path | None = None
 ) -> FilesPullResult:
+    """``confine``: the directory nothing may be written outside of, links resolved (the flow
+    directory; by default ``root``)."""
     result = FilesPullResult()
-    base = root.resolve()
+    base = (confine or root).resolve()
     for remote_path, content in sorted(files.items()):
         target = root / remote_path.lstrip("/")
         resolved = target.resolve()
@@ -63,7 +52,8 @@ def write_namespace_files(
             if not overwrite:
                 result.conflicts.append(target)
                 continue
-        _write_bytes(target, content)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, content)
         result.written.append(target)
     return result
 
@@ -94,5 +84,6 @@ def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *,
         + ", pulled from the server by kestra-sync.\n"
         + yaml.safe_dump({"values": values}, sort_keys=True, allow_unicode=True)
     )
-    _write_bytes(path, text.encode("utf-8"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text.encode("utf-8"))
     return path, "written"

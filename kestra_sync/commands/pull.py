@@ -101,7 +101,8 @@ def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -
     for namespace in sorted(wanted):
         root = files_root(settings.directory, namespace, layout, settings.namespace_files)
         files = client.export_namespace_files(namespace)
-        result = write_namespace_files(files, root, overwrite=overwrite)
+        confine = root if namespace in settings.namespace_files else settings.directory
+        result = write_namespace_files(files, root, overwrite=overwrite, confine=confine)
         for path in result.written:
             click.echo(f"wrote      {path}  ({namespace} file)")
         for path in result.unchanged:

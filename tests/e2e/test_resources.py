@@ -337,3 +337,15 @@ def test_plan_reads_each_namespaces_files_with_one_request_however_many(project)
     requests = project.emu.stats.snapshot()["requests"]
     files = {route: n for route, n in requests.items() if "/files" in route}
     assert files == {"GET /api/v1/{tenant}/namespaces/{namespace}/files/export": 3}
+
+
+def test_pull_never_follows_a_files_link_out_of_the_directory(project, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    files_dir(project).parent.mkdir(parents=True)
+    files_dir(project).symlink_to(outside, target_is_directory=True)
+    with client(project.emu) as c:
+        c.put_namespace_file(NS, "/a.py", b"x")
+    done = project.run("pull", "--namespace", NS)
+    assert done.returncode == 1 and "would be written outside" in done.stderr
+    assert list(outside.iterdir()) == []
