@@ -7,6 +7,7 @@ and nothing is ever written outside the target directory (a server path such as
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +39,15 @@ def write_namespace_files(
     """``confine``: the directory nothing may be written outside of, links resolved (the flow
     directory; by default ``root``)."""
     result = FilesPullResult()
+    home = os.path.normpath(root)
     base = (confine or root).resolve()
     for remote_path, content in sorted(files.items()):
         target = root / remote_path.lstrip("/")
+        # Twice: the path as written must stay in `root` (no `..`), and with every link
+        # resolved it must stay in `confine` (no link out of the flow directory).
+        lexical = os.path.normpath(target)
         resolved = target.resolve()
-        if resolved == base or base not in resolved.parents:
+        if not lexical.startswith(home + os.sep) or base not in resolved.parents:
             result.refused.append(remote_path)
             continue
         if target.exists():
