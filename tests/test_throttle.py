@@ -58,8 +58,8 @@ class Saturated:
         self.refused = 0
         self.created: list[str] = []
 
-    def search_flows(self, namespace):
-        return []  # apply lists each namespace before writing in it: empty, as planned
+    def search_flows(self, namespace, include_children=False):
+        return []  # apply lists each namespace before writing: nothing there yet
 
     def upsert(self, source, namespace, flow_id):
         with self.lock:
