@@ -102,8 +102,6 @@ def test_when_the_server_dies_mid_apply_the_rest_is_not_attempted_and_a_rerun_co
         "4",  # the default is 16: pin it, the bounds below count what can be in flight
         "--format",
         "json",
-        "--parallelism",
-        "4",  # the bounds below count what can be in flight
         cwd=tmp_path,
         env={"KESTRA_URL": emulator.url},
     )
