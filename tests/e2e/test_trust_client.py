@@ -98,6 +98,8 @@ def test_when_the_server_dies_mid_apply_the_rest_is_not_attempted_and_a_rerun_co
         "apply",
         str(directory),
         "-y",
+        "--parallelism",
+        "4",  # the bounds below count what was in flight, 4 at a time (the default is now 16)
         "--format",
         "json",
         cwd=tmp_path,
