@@ -39,10 +39,10 @@ def test_bench_apply_prints_kestra_sync_and_both_naive_loops_side_by_side():
         if line.startswith("    12 ")
     }
     # 12 flows in one namespace: a plan is one search and one export, the naive loops one
-    # request per flow, the apply its plan, one listing of the namespace right before writing
-    # it (the check that no flow moved since the plan) and one create per flow.
+    # request per flow, the apply its plan plus one create per flow.
     assert requests["kestra-sync plan, server in sync"] == 2
     assert requests["naive: GET each flow and compare"] == 12
+    # its plan (2 per namespace), one listing of the namespace before writing, 12 creates
     assert requests["kestra-sync apply (first deploy)"] == 2 + 1 + 12
 
 

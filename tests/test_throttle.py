@@ -59,7 +59,7 @@ class Saturated:
         self.created: list[str] = []
 
     def search_flows(self, namespace, include_children=False):
-        return []  # apply lists a namespace before writing it: nothing there yet
+        return []  # apply lists each namespace before writing: nothing there yet
 
     def upsert(self, source, namespace, flow_id):
         with self.lock:

@@ -99,7 +99,7 @@ def test_when_the_server_dies_mid_apply_the_rest_is_not_attempted_and_a_rerun_co
         str(directory),
         "-y",
         "--parallelism",
-        "4",  # the bounds below count what was in flight, 4 at a time (the default is now 16)
+        "4",  # the default is 16: pin it, the bounds below count what can be in flight
         "--format",
         "json",
         cwd=tmp_path,
