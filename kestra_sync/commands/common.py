@@ -107,7 +107,7 @@ def plan_options(func):
             "--parallelism",
             type=int,
             metavar="N",
-            help="Concurrent requests; fewer when the server answers 429/503 [default 16].",
+            help="Concurrent requests [default 16]; apply halves its writes in flight on 429/503.",
         ),
     ]
     for option in reversed(options):
