@@ -26,6 +26,8 @@ ENV = {
     "password": "KESTRA_PASSWORD",
     "token": "KESTRA_API_TOKEN",
 }
+# Other settings read from the environment (not connection settings).
+OPTION_ENV = {"kestra_version": "KESTRA_VERSION"}
 
 
 @dataclass
@@ -50,6 +52,9 @@ class Settings:
     timeout: float = 30.0
     verify: bool | str = True
     parallelism: int = 4
+    # The Kestra version whose rules validate and plan follow ("1.3"); None = the server's when
+    # one is known, else every supported version.
+    kestra_version: str | None = None
     # Where each value came from ("default", "config file kestra-sync.yml", "env KESTRA_URL",
     # "flag"), for error messages and `--debug`.
     origin: dict[str, str] = field(default_factory=dict, repr=False)
@@ -141,6 +146,14 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if value not in LAYOUTS:
             raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
         return value
+    if name == "kestra_version":
+        from .target import normalize
+
+        if value is None or value == "":
+            return None
+        text = repr(value) if isinstance(value, float) else str(value)
+        normalize(text, where)  # refuse what is not a version, with the place it came from
+        return text
     if name == "verify":
         if isinstance(value, bool):
             return value
@@ -196,7 +209,7 @@ def load_settings(
             for t, d in settings.tenants.items()
         }
 
-    for name, var in ENV.items():
+    for name, var in (*ENV.items(), *OPTION_ENV.items()):
         if env.get(var):
             setattr(settings, name, _coerce(name, env[var], f"environment variable {var}"))
             settings.origin[name] = f"env {var}"

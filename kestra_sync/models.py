@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .yamlindex import ParsedYaml
 
 DEFAULT_TENANT = "main"  # OSS always uses the tenant "main" (api-facts.md §2)
 
@@ -83,7 +86,25 @@ class Diagnostic:
     line: int | None = None
     column: int | None = None
     code: str = ""  # a short stable identifier, e.g. "yaml-syntax", "missing-id"
+    # True for a verdict of the version table (flowrules): judged again for another version.
+    versioned: bool = field(default=False, compare=False, repr=False)
 
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
+
+
+def diag_at(
+    flow: LocalFlow,
+    parsed: ParsedYaml | None,
+    path: tuple,
+    code: str,
+    message: str,
+    severity: str = ERROR,
+    key: bool = False,
+) -> Diagnostic:
+    """A diagnostic for ``flow`` at the line of ``path`` (its key with ``key``)."""
+    line = column = None
+    if parsed is not None:
+        line, column = parsed.key_position(path) if key else parsed.position(path)
+    return Diagnostic(str(flow.path), message, severity, line, column, code)

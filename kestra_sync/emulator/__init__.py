@@ -2,7 +2,10 @@
 
 It serves the flow endpoints kestra-sync uses with the real server's paths, statuses, error bodies
 and revision rules (see docs in api-facts.md §2-§7 and Kestra's FlowController, cited in each
-module). It is independent of kestra-sync's client: stdlib + pyyaml only.
+module). It is independent of kestra-sync's client: stdlib + pyyaml only, plus the tool's two
+standalone modules of Kestra facts, ``knowledge`` (the per-version rule table) and ``flowrules``
+(its checks), which import only the standard library: the emulator answers as the chosen
+version (``version="1.3"``) by the very table the offline validator follows.
 
 Python API (tests run it in-process, in a background thread, on a free port)::
 
@@ -23,6 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .. import knowledge as K
 from .faults import Fault, FaultPlan, Stats
 from .server import Config, EmulatorHTTPServer
 from .state import Store
@@ -83,11 +87,18 @@ class Emulator:
         tokens: list[str] | None = None,
         latency: float = 0.0,
         state: str | Path | None = None,
+        version: str = K.LATEST,
     ):
         if edition not in ("oss", "ee"):
             raise ValueError("edition must be 'oss' or 'ee'")
+        if version not in K.EMULATOR_PROFILES:
+            raise ValueError(f"version must be one of {', '.join(K.EMULATOR_PROFILES)}")
         self.config = Config(
-            edition=edition, users=dict(users or {}), tokens=list(tokens or []), latency=latency
+            edition=edition,
+            users=dict(users or {}),
+            tokens=list(tokens or []),
+            latency=latency,
+            version=version,
         )
         self.store = Store(state)
         self._host, self._port = host, port
@@ -180,10 +191,12 @@ class Emulator:
             self._server.stats.reset()
 
     def describe(self) -> str:
-        """The start-up line: URL, edition and auth mode."""
+        """The start-up line: URL, version, edition and auth mode."""
         cfg = self.config
         if cfg.auth_enabled:
             auth = "basic auth" + (" + bearer tokens" if cfg.edition == "ee" and cfg.tokens else "")
-        else:
+        elif cfg.at_least("0.24"):
             auth = "auth OFF (no credentials configured; a real Kestra OSS >= 0.24 always requires basic auth)"
-        return f"Kestra API emulator ({cfg.edition}) listening on {self.url} - {auth}"
+        else:
+            auth = "auth off (optional before Kestra 0.24)"
+        return f"Kestra {cfg.version} API emulator ({cfg.edition}) listening on {self.url} - {auth}"
