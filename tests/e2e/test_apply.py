@@ -163,7 +163,11 @@ class Recorder:
 # --- happy path -----------------------------------------------------------------------------
 
 
-def test_apply_creates_updates_deletes_and_a_second_apply_has_nothing_to_do(emulator, tmp_path):
+@pytest.mark.parametrize("version", ["1.3", "2.0"])
+def test_apply_creates_updates_deletes_and_a_second_apply_has_nothing_to_do(
+    make_emulator, tmp_path, version
+):
+    emulator = make_emulator(version=version)
     seed(
         emulator,
         flow("acme", "same"),
