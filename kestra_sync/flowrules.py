@@ -147,11 +147,15 @@ def _removal_rule(code: str, what: str, removal: K.Removal, alias: bool = False)
     )
 
 
+_REMOVED_EXACT = {r.old: r for r in K.REMOVED_TYPES_2_0 if not r.old.endswith(".")}
+_REMOVED_PREFIXES = tuple(r.old for r in K.REMOVED_TYPES_2_0 if r.old.endswith("."))
+
+
 def _removed_type(type_: str) -> K.Removal | None:
-    for removal in K.REMOVED_TYPES_2_0:
-        if type_ == removal.old or (removal.old.endswith(".") and type_.startswith(removal.old)):
-            return removal
-    return None
+    found = _REMOVED_EXACT.get(type_)
+    if found is None and type_.startswith(_REMOVED_PREFIXES):
+        found = next(r for r in K.REMOVED_TYPES_2_0 if type_.startswith(r.old))
+    return found
 
 
 def findings(data: dict, source: str = "") -> list[Finding]:
@@ -480,7 +484,8 @@ def _check_expressions(
     The raw text is searched first, so a flow without any of them costs no walk."""
     dashed_inputs = [i for i in input_ids if "-" in i]
     dashed_tasks = [str(t.get("id")) for _, t in tasks if "-" in str(t.get("id") or "")]
-    want_json = "json" in source
+    # Plain substring tests first: a regex over every source costs more than all other checks.
+    want_json = "json" in source and ("json(" in source or "| json" in source or "|json" in source)
     want_state = "CANCELED" in source
     if not (dashed_inputs or dashed_tasks or want_json or want_state):
         return

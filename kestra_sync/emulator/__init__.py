@@ -42,10 +42,23 @@ KNOWN_GAPS = [
     "defaults (`pluginDefaults`, version defaults) are never injected into responses.",
     "Flow JSON echoes the YAML fields as written (tasks, triggers, inputs...); the real server "
     "serializes typed plugin objects, which can add or normalise properties. `source` is exact.",
-    "Bean validation covers id, namespace, revision, tasks (not empty), task ids, duplicate task "
-    "ids (nested child tasks under tasks/then/else/errors/finally only) and duplicate trigger ids. "
-    "Input, output, trigger-property and the other FlowValidator rules are not checked. The order "
+    "Bean validation covers id, namespace, revision, tasks (not empty), task, trigger, input and "
+    "output id patterns, duplicate task ids (nested child tasks under tasks/then/else/errors/"
+    "finally only), and per version profile the rules of knowledge.py: FlowValidator (reserved "
+    "ids, duplicate triggers/inputs/outputs, recursive Subflow, dependsOn, system labels, dashed "
+    "references, Schedule inputs) and InputValidator (defaults with required: false or prefill). "
+    "Trigger properties, preconditions ids and EE-only checks (assets) are not checked. The order "
     "of several violations in one message is stable here but a Set order on the server.",
+    "Version profiles (0.22, 1.0, 1.3, 2.0): the 422 text for a Schedule trigger leaving an input "
+    "unset (2.0) was not read in Kestra's source and is the emulator's own; a removed input type "
+    "(BOOLEAN/ENUM on 2.0) answers an approximation of Jackson's unknown-type-id message; a "
+    "removed nested key (trigger `conditions`, input `name`, ...) answers `Unrecognized field` "
+    "naming the plugin type as the class. `json()` and `CANCELED` are not refused on save (they "
+    "fail when rendered). Profiles 1.1/1.2/0.23/0.24 are not offered (the validator knows them). "
+    "JSON flow bodies (accepted up to 1.3 by hidden handlers) are not emulated on any profile; "
+    "auth stays optional without credentials on every profile (mandatory from 0.24 on a real "
+    "OSS). `GET /api/v1/configs` answers only version, edition and isBasicAuthInitialized; the "
+    "0.2x `/api/v1/{tenant}/configs` variant is not routed.",
     "YAML error texts imitate Jackson/SnakeYAML (probed with jackson-dataformat-yaml 2.17.2); the "
     "text after `Illegal genericflow source: YAML parsing error:` is approximate. The "
     "`(N known properties: ...)` suffix of `Unrecognized field` is approximate.",
@@ -58,8 +71,10 @@ KNOWN_GAPS = [
     "from Micronaut defaults (api-facts.md §11).",
     "Search: `filters[q]` (full-text on namespace+id) is a case-insensitive substring match; "
     "`scope` filters are accepted and ignored; nested `filters[and|or]` are not supported; the "
-    "default order (no `sort`) is namespace then id. Emulates 2.0: the legacy `q`/`namespace` "
-    "params are ignored. `distinct-namespaces?q=` is a substring match.",
+    "default order (no `sort`) is namespace then id. The legacy `q`/`namespace` params filter up "
+    "to the 1.3 profile (namespace= as a prefix: the flow's namespace or a child, inferred) and are "
+    "ignored on 2.0; on 0.22, `/export/by-query` ignores `filters[...]`. "
+    "`distinct-namespaces?q=` is a substring match.",
     "Only these endpoints exist: create, get, update, delete, list namespace, search, validate "
     "(YAML body only, not multipart), export by query/ids, revisions, distinct-namespaces, delete "
     "by ids. Namespace update (POST /{ns}), bulk, import, enable/disable, graph, dependencies and "
