@@ -135,7 +135,8 @@ def test_upgrade_lint_names_every_file_using_what_2_0_removed_with_its_replaceme
     text = "\n".join(f"{d['code']}: {d['message']}" for d in report["diagnostics"])
     # Mechanical rewrites are printed as such, the others say what to use.
     assert "removed-type: task 'load' has type io.kestra.plugin.core.debug.Echo" in text
-    assert "replace it with 'io.kestra.plugin.core.log.Log'" in text
+    # Echo -> Log is not a plain rename (format: becomes message:), so it says how.
+    assert "use io.kestra.plugin.core.log.Log (its 'format:' becomes 'message:')" in text
     assert "use io.kestra.plugin.core.flow.Loop" in text  # ForEach
     assert "replace it with 'BOOL'" in text and "replace it with 'SELECT'" in text
     assert "replace it with 'pluginDefaults'" in text
@@ -279,3 +280,41 @@ def test_against_a_0_22_server_plan_fails_safely_as_its_export_ignores_filters(
     assert "the server ignored the filter" in done.stdout + done.stderr
     assert "note: rules of Kestra 0.22, reported by the server: 0.22.0" in done.stderr
     assert "to delete" in done.stdout and "1 to delete" not in done.stdout
+
+
+def test_fix_rewrites_only_the_mechanical_spans_and_every_other_byte_stays(tmp_path):
+    root = copy_tree(tmp_path)
+    before = {p: p.read_bytes() for p in (root / "flows").rglob("*.yml")}
+    done = run_cli("validate", "--kestra-version", "2.0", "--fix", cwd=root)
+    assert done.returncode == 1  # what has no mechanical rewrite is still an error
+    fixed = [line for line in done.stderr.splitlines() if line.startswith("fixed ")]
+    assert len(fixed) == 5, done.stderr
+    edits: dict[Path, dict[int, tuple[str, str]]] = {}
+    for line in fixed:  # fixed flows/a.yml:12: old -> new
+        where, change = line[len("fixed ") :].split(": ", 1)
+        path, number = where.rsplit(":", 1)
+        old, new = change.split(" -> ")
+        edits.setdefault(root / path, {})[int(number)] = (old, new)
+    for path, original in before.items():
+        old_lines = original.decode("utf-8").split("\n")
+        new_lines = path.read_bytes().decode("utf-8").split("\n")
+        assert len(old_lines) == len(new_lines)
+        for number, (was, now) in enumerate(zip(old_lines, new_lines, strict=True), 1):
+            if number in edits.get(path, {}):
+                old, new = edits[path][number]
+                assert now == was.replace(old, new, 1) and now != was
+            else:
+                assert now == was  # byte for byte
+    assert "[removed-taskDefaults]" not in done.stdout and "[input-name]" not in done.stdout
+    assert "[removed-type]" in done.stdout  # ForEach/Echo: not mechanical, still reported
+    again = run_cli("validate", "--kestra-version", "2.0", "--fix", cwd=root)
+    assert "fixed " not in again.stderr  # idempotent
+
+
+def test_fix_without_a_version_is_refused_and_writes_nothing(tmp_path):
+    root = copy_tree(tmp_path)
+    before = {p: p.read_bytes() for p in (root / "flows").rglob("*.yml")}
+    done = run_cli("validate", "--fix", cwd=root)
+    assert done.returncode == 1
+    assert "error: --fix needs the Kestra version to fix for" in done.stderr
+    assert {p: p.read_bytes() for p in (root / "flows").rglob("*.yml")} == before

@@ -42,6 +42,12 @@ from .common import (
     help="Also ask the server's validate endpoint (and follow the server's Kestra version).",
 )
 @kestra_version_option
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Rewrite the mechanical replacements of the version rules in the files (e.g. "
+    "taskDefaults -> pluginDefaults, type BOOLEAN -> BOOL), nothing else; then report what is left.",
+)
 @color_option
 @server_options
 def validate_command(
@@ -51,6 +57,7 @@ def validate_command(
     schema_spec: str | None,
     refresh_schema: bool,
     server_side: bool,
+    fix: bool,
     color: str,
     **params: Any,
 ) -> None:
@@ -104,6 +111,30 @@ def validate_command(
         schema=schema,
         version=target.version,
     )
+    if fix:
+        from ..fix import fix_flows
+
+        if target.version is None:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "--fix needs the Kestra version to fix for",
+                hint="pass --kestra-version (e.g. 2.0), or set KESTRA_VERSION",
+            )
+
+        edits, untouched = fix_flows(result.flows, result.parsed, target.version)
+        for edit in edits:
+            click.echo(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}", err=True)
+        for why in untouched:
+            click.echo(f"note: {why}", err=True)
+        if edits:  # report what is left, from the files as they are now
+            result = check_project(
+                settings,
+                list(paths) if paths else None,
+                ignore_file=ignore_file,
+                schema=schema,
+                version=target.version,
+            )
     if result.skipped and fmt != "json":
         dirs = ", ".join(str(d) for d in settings.directories().values())
         click.echo(

@@ -58,7 +58,8 @@ KNOWN_GAPS = [
     "JSON flow bodies (accepted up to 1.3 by hidden handlers) are not emulated on any profile; "
     "auth stays optional without credentials on every profile (mandatory from 0.24 on a real "
     "OSS). `GET /api/v1/configs` answers only version, edition and isBasicAuthInitialized; the "
-    "0.2x `/api/v1/{tenant}/configs` variant is not routed.",
+    "0.2x `/api/v1/{tenant}/configs` variant is not routed. Flow JSON echoes the 2.0 property "
+    "set on every profile (a 1.3 flow's `listeners` stays in `source` only).",
     "YAML error texts imitate Jackson/SnakeYAML (probed with jackson-dataformat-yaml 2.17.2); the "
     "text after `Illegal genericflow source: YAML parsing error:` is approximate. The "
     "`(N known properties: ...)` suffix of `Unrecognized field` is approximate.",

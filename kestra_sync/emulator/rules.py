@@ -37,7 +37,7 @@ TENANT_PATTERN = K.TENANT_PATTERN  # AbstractFlow.tenantId
 # Properties of io.kestra.core.models.flows.FlowWithSource (AbstractFlow + Flow + FlowWithSource)
 # of the latest version; ``K.known_flow_keys(version)`` for a profile. The strict parse rejects
 # any other top-level key (ErrorControllerTest.unknownProperties).
-KNOWN_FLOW_PROPERTIES = K.known_flow_keys(K.LATEST)
+KNOWN_FLOW_PROPERTIES = K.known_flow_keys(K.LATEST, "oss")
 TASK_LISTS = K.TASK_LISTS
 # Keys under which flowable tasks hold child tasks (Flow.allTasksWithChilds walks them). Approximate:
 # the real list comes from each plugin's FlowableTask.allChildTasks().
@@ -357,7 +357,7 @@ def _to_parsed(source: str, data: dict[str, Any]) -> ParsedFlow:
     )
 
 
-def strict_parse(flow: ParsedFlow, version: str = K.LATEST) -> None:
+def strict_parse(flow: ParsedFlow, version: str = K.LATEST, edition: str = "oss") -> None:
     """``parseFlowWithVersionDefaults(..., strict=true)``: unknown properties and plugin types,
     as Kestra ``version`` binds them (``knowledge.known_flow_keys``, the 2.0 removals).
 
@@ -366,7 +366,7 @@ def strict_parse(flow: ParsedFlow, version: str = K.LATEST) -> None:
     ``PluginDeserializer`` does for an unresolvable type: ``Invalid type: <null>`` with two
     violations (YamlParser.toConstraintViolationException).
     """
-    known_keys = K.known_flow_keys(version)
+    known_keys = K.known_flow_keys(version, edition)
     for key in flow.data:
         if key not in known_keys:
             raise _unrecognized(
@@ -672,7 +672,7 @@ def _duplicates(ids: list[str]) -> list[str]:
     return dups
 
 
-def parse_for_write(source: str, version: str = K.LATEST) -> ParsedFlow:
+def parse_for_write(source: str, version: str = K.LATEST, edition: str = "oss") -> ParsedFlow:
     """Create/update check order (FlowController.createFlow -> FlowService.create, api-facts.md §4.1):
     1. ``GenericFlow.fromYaml`` (syntax, non-mapping, duplicate keys), 2. blank source (unreachable
     over HTTP: step 1 already rejects a blank body), 3. strict parse, 4. bean validation.
@@ -680,7 +680,7 @@ def parse_for_write(source: str, version: str = K.LATEST) -> ParsedFlow:
     flow = parse_generic(source)
     if source.strip() == "":  # pragma: no cover - kept to mirror FlowService.create
         raise illegal_argument("Cannot create flow with null or blank source")
-    strict_parse(flow, version)
+    strict_parse(flow, version, edition)
     bean_validate(flow, version)
     return flow
 
@@ -714,7 +714,11 @@ def split_validate_body(body: str) -> list[str]:
 
 
 def validate_one(
-    source: str, index: int, last_revision: int | None, version: str = K.LATEST
+    source: str,
+    index: int,
+    last_revision: int | None,
+    version: str = K.LATEST,
+    edition: str = "oss",
 ) -> dict[str, Any]:
     """``FlowService.validate`` for one source: a ``ValidateConstraintViolation`` (non-null JSON)."""
     item: dict[str, Any] = {"index": index}
@@ -725,7 +729,7 @@ def validate_one(
     try:
         data = load_yaml(source, "flow", FLOW_WITH_SOURCE_CLASS)
         flow = _to_parsed(source, data)
-        strict_parse(flow, version)
+        strict_parse(flow, version, edition)
         if flow.revision_in_source is not None:
             outdated = flow.revision_in_source != (last_revision or 0) + 1
         extras = {"deprecationPaths": [], "warnings": [], "infos": []}

@@ -434,7 +434,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def create(self, tenant: str, p: dict[str, str], body: bytes) -> Answer:
         source = self._yaml_body(body, "flow")
-        flow = rules.parse_for_write(source, self.server.config.version)
+        flow = rules.parse_for_write(source, self.server.config.version, self.server.config.edition)
         rev, changed = self.server.store.create(tenant, flow)
         return self._ok(shapes.flow_json(rev, tenant, source=True, updated=not changed))
 
@@ -444,7 +444,7 @@ class Handler(BaseHTTPRequestHandler):
         # FlowController.updateFlow: findById first; a missing/deleted flow is a 404 before parsing.
         if store.last(tenant, p["namespace"], p["id"]) is None:
             return self._reject(rules.not_found())
-        flow = rules.parse_for_write(source, self.server.config.version)
+        flow = rules.parse_for_write(source, self.server.config.version, self.server.config.edition)
         rev, changed = store.update(tenant, p["namespace"], p["id"], flow)
         return self._ok(shapes.flow_json(rev, tenant, source=True, updated=not changed))
 
@@ -635,7 +635,11 @@ class Handler(BaseHTTPRequestHandler):
                     last = revs[-1].revision if revs else None
             except rules.ConstraintViolations:
                 pass
-            items.append(rules.validate_one(source, index, last, self.server.config.version))
+            items.append(
+                rules.validate_one(
+                    source, index, last, self.server.config.version, self.server.config.edition
+                )
+            )
         return self._ok(items)
 
     def export_by_query(self, tenant: str, p: dict[str, str], body: bytes) -> Answer:
