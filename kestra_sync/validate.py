@@ -1,6 +1,12 @@
-"""Offline and server-side validation of local flows. Returns diagnostics; never raises for a bad flow.
+"""Offline validation of local flows: the flow rules, whole-directory checks, and the project
+entry point. Returns diagnostics; never raises for a bad flow. JSON schemas are checked by
+``schemacheck``, the server's validate endpoint by ``servercheck`` (names re-exported here).
 
-What the server accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, §6):
+Patterns, reserved words and every rule that differs between Kestra versions are data in
+``knowledge`` (checked by ``flowrules``, judged for the target version in ``check_versioned``);
+this module holds none of its own.
+
+What every supported version accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, §6):
 - id ``^[a-zA-Z0-9][a-zA-Z0-9._-]*`` 1..100 chars; namespace ``^[a-z0-9][a-z0-9._-]*`` 1..150
   chars (AbstractFlow bean validation; ``@Pattern`` matches the whole string); ``tasks`` not empty.
 - Duplicate YAML keys are an ERROR: create/update parse the body with
