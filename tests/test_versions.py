@@ -318,3 +318,49 @@ def test_fix_without_a_version_is_refused_and_writes_nothing(tmp_path):
     assert done.returncode == 1
     assert "error: --fix needs the Kestra version to fix for" in done.stderr
     assert {p: p.read_bytes() for p in (root / "flows").rglob("*.yml")} == before
+
+
+def test_the_emulator_imports_of_the_tool_only_the_two_standalone_fact_modules():
+    """The emulator imports nothing of the tool but knowledge and flowrules, which themselves
+    import only the standard library: one table, and no way for the tool to leak in."""
+    import ast
+    import sys
+
+    package = Path(__file__).parent.parent / "kestra_sync"
+
+    def tool_imports(path: Path) -> set[str]:
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = "emulator" if path.parent.name == "emulator" and node.level == 1 else ""
+                names = [node.module] if node.module else [a.name for a in node.names]
+                found |= {f"{base}.{n}" if base else n for n in names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kestra_sync"):
+                found.add(node.module)
+        return found
+
+    for path in (package / "emulator").glob("*.py"):
+        outside = {m for m in tool_imports(path) if not m.startswith("emulator.")}
+        assert outside <= {"knowledge", "flowrules"}, (path.name, outside)
+    assert tool_imports(package / "knowledge.py") == set()
+    assert tool_imports(package / "flowrules.py") == {"knowledge"}
+    for name in ("knowledge", "flowrules"):
+        source = (package / f"{name}.py").read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0):
+                modules = (
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                )
+                assert all(
+                    m.split(".")[0] in sys.stdlib_module_names | {"__future__"} for m in modules
+                )
+
+
+def test_emulator_cli_offers_the_profiles_and_refuses_another_version():
+    from click.testing import CliRunner
+
+    from kestra_sync.cli import cli
+
+    result = CliRunner().invoke(cli, ["emulator", "--kestra-version", "1.1"])
+    assert result.exit_code == 2
+    assert "'0.22', '1.0', '1.3', '2.0'" in result.output
