@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import knowledge as K
-from .errors import ConfigError, KestraSyncError
+from .errors import ConfigError, KestraSyncError, TransportError
 
 
 @dataclass
@@ -61,11 +61,15 @@ def pinned(settings: Any) -> KestraTarget:
 def resolve(settings: Any, client: Any) -> KestraTarget:
     """Pinned version, checked against the server's; else the server's; else none.
 
-    Asking costs one request per run. A server that does not answer it is a warning, not a
-    failure: the flow requests that follow report a real connection or auth problem."""
+    Asking costs one request per run. A server that answers it with an error is a warning, not
+    a failure (a proxy or an old server may not route it; the flow requests that follow report
+    a real auth problem); a server that cannot be reached at all fails here, once, instead of
+    again on every namespace."""
     target = pinned(settings)
     try:
         reported = client.server_version()
+    except TransportError:
+        raise
     except KestraSyncError as err:
         target.warnings.append(
             f"could not read the server's Kestra version (GET /api/v1/configs: {err.message}); "

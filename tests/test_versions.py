@@ -16,7 +16,7 @@ import pytest
 
 from kestra_sync import knowledge
 from kestra_sync.emulator import rules
-from kestra_sync.errors import ConfigError, TransportError
+from kestra_sync.errors import ConfigError, NotFoundError, TransportError
 from kestra_sync.flows import load_flow
 from kestra_sync.target import pinned, resolve
 from kestra_sync.validate import validate_offline
@@ -216,9 +216,16 @@ def test_the_servers_version_maps_to_the_nearest_older_table_version(reported, r
 
 
 def test_a_server_that_does_not_say_its_version_is_a_warning_not_a_failure():
-    target = resolve(_Settings(), _Client(TransportError("connection refused")))
-    assert target.version is None
+    target = resolve(
+        _Settings("1.3"),
+        _Client(NotFoundError("404", status=404, method="GET", path="/api/v1/configs")),
+    )
+    assert target.version == "1.3"
     assert "could not read the server's Kestra version" in target.warnings[0]
+    assert "following 1.3 as pinned" in target.warnings[0]
+    # Unreachable: fail once here rather than again for every namespace.
+    with pytest.raises(TransportError):
+        resolve(_Settings(), _Client(TransportError("connection refused")))
     target = resolve(_Settings(), _Client("Snapshot"))  # VersionProvider's fallback text
     assert target.version is None and "cannot read" in target.warnings[0]
 
