@@ -85,7 +85,7 @@ def _edits_for(
 def _new_value(finding: flowrules.Finding, value: str) -> str | None:
     fix = finding.rule.fix
     if finding.rule.code == "removed-type":
-        removal = flowrules._removed_type(value)
+        removal = flowrules.removed_type(value)
         if removal is None or not removal.mechanical:
             return None
         return removal.new + value[len(removal.old) :] if removal.old.endswith(".") else fix

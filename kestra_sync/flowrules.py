@@ -151,7 +151,7 @@ _REMOVED_EXACT = {r.old: r for r in K.REMOVED_TYPES_2_0 if not r.old.endswith(".
 _REMOVED_PREFIXES = tuple(r.old for r in K.REMOVED_TYPES_2_0 if r.old.endswith("."))
 
 
-def _removed_type(type_: str) -> K.Removal | None:
+def removed_type(type_: str) -> K.Removal | None:
     found = _REMOVED_EXACT.get(type_)
     if found is None and type_.startswith(_REMOVED_PREFIXES):
         found = next(r for r in K.REMOVED_TYPES_2_0 if type_.startswith(r.old))
@@ -354,7 +354,7 @@ def _check_task(
 
 
 def _check_type(path: tuple, type_: str, who: str, out: list[Finding]) -> None:
-    removal = _removed_type(type_)
+    removal = removed_type(type_)
     if removal is not None:
         out.append(
             Finding(

@@ -180,8 +180,7 @@ class Rule:
     server_text: str = ""
 
 
-def _r(**kw) -> Rule:
-    return Rule(**kw)
+_r = Rule  # short name for the table below
 
 
 V2 = ("2.0",)
