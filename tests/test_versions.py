@@ -371,3 +371,23 @@ def test_emulator_cli_offers_the_profiles_and_refuses_another_version():
     result = CliRunner().invoke(cli, ["emulator", "--kestra-version", "1.1"])
     assert result.exit_code == 2
     assert "'0.22', '1.0', '1.3', '2.0'" in result.output
+
+
+def test_pull_says_which_version_the_server_runs_and_warns_when_pinned_otherwise(
+    make_emulator, tmp_path
+):
+    emu = make_emulator(version="1.3")
+    source = (TREE_13 / "company/sales/notify.yml").read_text(encoding="utf-8")
+    emu.store.create("main", rules.parse_for_write(source, "1.3"))  # listeners: fine on 1.3
+    done = run_cli(
+        "pull",
+        "--namespace",
+        "company.sales",
+        "--server",
+        emu.url,
+        cwd=tmp_path,
+        env={"KESTRA_VERSION": "2.0"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning: the server runs Kestra 1.3.0 but the rules are pinned to 2.0" in done.stderr
+    assert (tmp_path / "flows/company/sales/notify.yml").read_text(encoding="utf-8") == source
