@@ -391,3 +391,23 @@ def test_pull_says_which_version_the_server_runs_and_warns_when_pinned_otherwise
     assert done.returncode == 0, done.stderr
     assert "warning: the server runs Kestra 1.3.0 but the rules are pinned to 2.0" in done.stderr
     assert (tmp_path / "flows/company/sales/notify.yml").read_text(encoding="utf-8") == source
+
+
+def test_json_flow_bodies_are_accepted_up_to_1_3_and_refused_by_2_0(make_emulator):
+    import requests
+
+    flow = {"id": "j", "namespace": "acme", "tasks": [{"id": "t", "type": "x.Y"}]}
+    old, new = make_emulator(version="1.3"), make_emulator(version="2.0")
+    created = requests.post(old.url + "/api/v1/main/flows", json=flow, timeout=10)
+    assert created.status_code == 200, created.text
+    assert created.json()["id"] == "j" and "source" not in created.json()  # a Flow, not WithSource
+    stored = requests.get(
+        old.url + "/api/v1/main/flows/acme/j", params={"source": "true"}, timeout=10
+    ).json()
+    assert "id: j\nnamespace: acme\n" in stored["source"]
+    # The version rules apply to JSON bodies too (reserved id on 1.3).
+    refused = requests.post(
+        old.url + "/api/v1/main/flows", json={**flow, "id": "pause"}, timeout=10
+    )
+    assert refused.status_code == 422 and "reserved keyword" in refused.json()["message"]
+    assert requests.post(new.url + "/api/v1/main/flows", json=flow, timeout=10).status_code == 415
