@@ -89,6 +89,10 @@ TASK_ID_PATTERN = "^[a-zA-Z0-9][a-zA-Z0-9_-]*"  # TaskInterface.id, TriggerInter
 INPUT_ID_PATTERN = "^[a-zA-Z0-9][.a-zA-Z0-9_-]*"  # Input.id (Input.java)
 OUTPUT_ID_PATTERN = "^[a-zA-Z0-9][.a-zA-Z0-9_-]*"  # Output.id (Output.java)
 TENANT_PATTERN = "^[a-z0-9][a-z0-9_-]*"  # AbstractFlow.tenantId
+# Before kestra 99a92015f (Nov 2023, "mandate all ids to start with a letter or a number") the
+# patterns were these: a server may still hold such flows (models.server_name_problem).
+LEGACY_FLOW_ID_PATTERN = "[a-zA-Z0-9._-]+"
+LEGACY_NAMESPACE_PATTERN = "[a-z0-9._-]+"
 FLOW_ID_MAX = 100
 NAMESPACE_MAX = 150
 TASK_ID_MAX = 256  # TaskInterface: "Task id must be at most 256 characters"

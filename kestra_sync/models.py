@@ -5,14 +5,51 @@ No I/O here and no heavy imports, so that plan.py and the reporters can be teste
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from . import knowledge as K
 
 if TYPE_CHECKING:
     from .yamlindex import ParsedYaml
 
 DEFAULT_TENANT = "main"  # OSS always uses the tenant "main" (api-facts.md §2)
+
+# Kestra's rules for a flow's id and namespace (AbstractFlow bean validation, api-facts.md §6;
+# kestra 58c1ca2d0 core/.../models/flows/AbstractFlow.java:21-27), from knowledge.py, the one
+# place for Kestra facts. ``@Pattern`` matches the whole string, so use ``fullmatch``.
+ID_RE = re.compile(K.FLOW_ID_PATTERN[1:])
+NAMESPACE_RE = re.compile(K.NAMESPACE_PATTERN[1:])
+ID_MAX = K.FLOW_ID_MAX
+NAMESPACE_MAX = K.NAMESPACE_MAX
+LEGACY_ID_RE = re.compile(K.LEGACY_FLOW_ID_PATTERN)
+LEGACY_NAMESPACE_RE = re.compile(K.LEGACY_NAMESPACE_PATTERN)
+
+
+def server_name_problem(namespace: str, flow_id: str, *, legacy: bool = False) -> str | None:
+    """Why a namespace/id that a server sent cannot be trusted in a URL or a file path, or None.
+
+    ``legacy`` also accepts what Kestra accepted before Nov 2023, but never ``.``/``..`` (a URL
+    or path segment that climbs) and never more than the database columns hold (VARCHAR(100)
+    and VARCHAR(150), api-facts.md §6)."""
+    id_re, ns_re = (LEGACY_ID_RE, LEGACY_NAMESPACE_RE) if legacy else (ID_RE, NAMESPACE_RE)
+    for what, value, regex, limit in (
+        ("namespace", namespace, ns_re, NAMESPACE_MAX),
+        ("flow id", flow_id, id_re, ID_MAX),
+    ):
+        if len(value) > limit:
+            return f"a {what} of {len(value):,} characters (Kestra allows {limit})"
+        if not regex.fullmatch(value) or value in (".", ".."):
+            return f"the {what} {shorten(value)}, which Kestra does not allow"
+    return None
+
+
+def shorten(value: str, limit: int = 60) -> str:
+    """A value from a server, quoted with control characters escaped and cut to ``limit``."""
+    text = repr(value[:limit])
+    return text + f"... ({len(value):,} characters)" if len(value) > limit else text
 
 
 @dataclass(frozen=True, order=True)

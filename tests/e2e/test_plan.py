@@ -146,7 +146,7 @@ def test_json_plan_is_versioned_matches_the_documented_schema_and_is_stable(proj
     mixed_changes(project)
     data = project.plan_json()
     again = project.plan_json()
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert data["summary"] == {
         "create": 1,
         "update": 2,
@@ -175,7 +175,10 @@ def test_json_plan_is_versioned_matches_the_documented_schema_and_is_stable(proj
         {"tenant": "main", "namespace": "company.team", "include_children": False}
     ]
     assert data["server"] == project.emu.url and data["git"] is None
-    del data["created_at"], again["created_at"]
+    assert data["options"]["tenants"] == {
+        "main": {"namespaces": [], "allow_empty_namespace": False}
+    }
+    del data["created_at"], again["created_at"], data["checksum"], again["checksum"]
     assert data == again
 
 
