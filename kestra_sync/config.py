@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
-from .models import DEFAULT_TENANT
+from .models import DEFAULT_PARALLELISM, DEFAULT_TENANT
 
 CONFIG_FILES = ("kestra-sync.yml", "kestra-sync.yaml")
 LAYOUTS = ("none", "nested", "dotted")
@@ -66,7 +66,7 @@ class Settings:
     verify: bool | str | None = None
     # The largest reply body, and what an export zip may expand to (MiB).
     max_reply_mb: float = 64.0
-    parallelism: int = 4
+    parallelism: int = DEFAULT_PARALLELISM
     # The Kestra version whose rules validate and plan follow ("1.3"); None = the server's when
     # one is known, else every supported version.
     kestra_version: str | None = None

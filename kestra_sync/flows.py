@@ -12,6 +12,8 @@ Nothing here raises for a bad file: every problem becomes a ``Diagnostic``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import stat
 from collections.abc import Iterable
@@ -247,13 +249,14 @@ def scan(
             if rel is not None and ignore.ignored_path(rel):
                 continue
             files.append(p)
-    for path in files:
-        flow, diags, parsed = _load(path, tenant, None)
-        result.diagnostics.extend(diags)
-        if flow is not None:
-            result.flows.append(flow)
-            if parsed is not None:
-                result.parsed[str(flow.path)] = parsed
+    with _collector_paused():
+        for path in files:
+            flow, diags, parsed = _load(path, tenant, None)
+            result.diagnostics.extend(diags)
+            if flow is not None:
+                result.flows.append(flow)
+                if parsed is not None:
+                    result.parsed[str(flow.path)] = parsed
     return result
 
 
@@ -274,6 +277,21 @@ def _walk_given_directory(
     return walk_flow_files(
         directory, LayeredRules([(rel + "/", ignore), ("", IgnoreRules.load(own))])
     )
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Parsed flows are trees, without reference cycles: the cyclic garbage collector finds
+    nothing in them, yet with thousands alive each of its full passes walks them all (2 of the
+    5 s of scanning 10,000 flows). Reference counting still frees everything meanwhile; the
+    collector resumes after the scan."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _relative(path: Path, root: Path) -> str | None:

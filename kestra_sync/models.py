@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from .yamlindex import ParsedYaml
 
 DEFAULT_TENANT = "main"  # OSS always uses the tenant "main" (api-facts.md §2)
+# Concurrent requests. Kestra's bulk endpoints cannot write flows with every guarantee apply gives
+# (docs/performance.md), so a first deploy goes fast by keeping many single writes in flight;
+# apply halves them whenever the server answers 429/503 (throttle.py).
+DEFAULT_PARALLELISM = 16
 
 # Kestra's rules for a flow's id and namespace (AbstractFlow bean validation, api-facts.md §6;
 # kestra 58c1ca2d0 core/.../models/flows/AbstractFlow.java:21-27), from knowledge.py, the one

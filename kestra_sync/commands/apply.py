@@ -51,6 +51,7 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
     settings = settings_from(params)
     client = make_client(settings)
     color_err = use_color(color, sys.stderr)
+    local = []  # the scanned flows, whose parses apply reuses (none for a saved plan)
     if saved:
         from ..report.planfile import load_plan_file
         from ..sync import check_saved_plan
@@ -64,7 +65,7 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         result = make_plan(settings, client)
         print_target(result.target)
         print_warnings(result.warnings)
-        plan_obj, result_meta = result.plan, result.meta
+        plan_obj, result_meta, local = result.plan, result.meta, result.local
         if plan_obj.errors:
             # Nothing is applied; the report still comes out in the asked format (a CI step
             # parsing --format json must not get an empty stdout) with every change not attempted.
@@ -101,6 +102,7 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
                 fail_fast=fail_fast,
                 on_outcome=progress,
                 cancel=cancel,
+                local=local,
             )
         finally:
             progress.close()

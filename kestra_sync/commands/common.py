@@ -104,7 +104,10 @@ def plan_options(func):
             help="Refuse a plan that deletes more than N flows [default 10].",
         ),
         click.option(
-            "--parallelism", type=int, metavar="N", help="Concurrent requests [default 4]."
+            "--parallelism",
+            type=int,
+            metavar="N",
+            help="Concurrent requests; fewer when the server answers 429/503 [default 16].",
         ),
     ]
     for option in reversed(options):

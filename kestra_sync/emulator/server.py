@@ -561,8 +561,18 @@ class Handler(BaseHTTPRequestHandler):
                 value = self._param(name)
                 if value:
                     legacy.append((name, op, None, value))
+        store = self.server.store
+        # A namespace EQUALS/PREFIX filter (what kestra-sync sends) narrows the rows first.
+        narrow = next(
+            (f for f in filters if f[0] == "namespace" and f[1] in ("EQUALS", "PREFIX")), None
+        )
+        rows = (
+            store.live_in(tenant, narrow[3], children=narrow[1] == "PREFIX")
+            if narrow
+            else store.live(tenant)
+        )
         out = []
-        for rev in self.server.store.live(tenant):
+        for rev in rows:
             if all(self._filter_ok(rev, tenant, f) for f in (*filters, *legacy)):
                 out.append(rev)
         return out
