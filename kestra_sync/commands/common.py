@@ -124,6 +124,24 @@ color_option = click.option(
 )
 
 
+kestra_version_option = click.option(
+    "--kestra-version",
+    "kestra_version",
+    metavar="X.Y",
+    help="Follow the flow rules of this Kestra version (e.g. 1.3, 2.0) [env KESTRA_VERSION; "
+    "default: the server's version when a server is used, else every supported version].",
+)
+
+
+def print_target(target) -> None:
+    """Say which version's rules were followed, and why any guess was not made (stderr)."""
+    if target is None:
+        return
+    for warning in target.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"note: {target.describe()}", err=True)
+
+
 def report_options(format_help: str):
     """--format text|json|markdown and --color, shared by plan and apply."""
 
@@ -160,6 +178,7 @@ def settings_from(ctx_params: dict[str, Any]):
         "parallelism",
         "directory",
         "layout",
+        "kestra_version",
     }
     flags = {k: v for k, v in ctx_params.items() if k in names}
     ca_bundle, insecure = ctx_params.get("ca_bundle"), ctx_params.get("insecure")
