@@ -32,43 +32,35 @@ import sys
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import TextIO
 
-# Inputs this entry point reads (see action.yml; a test checks the two lists match).
-INPUTS = (
-    "command",
-    "directory",
-    "server",
-    "tenant",
-    "username",
-    "password",
-    "api-token",
-    "delete",
-    "max-deletes",
-    "plan-file",
-    "fail-on-changes",
-    "args",
-    "summary",
-    "comment",
-    "comment-key",
-    "github-token",
+# The plumbing and the rendering live in their own modules; names tests and callers use are
+# re-exported here.
+from .ghaction_io import (  # noqa: F401
+    CONNECTION_ENV,
+    INPUTS,
+    SECRET_INPUTS,
+    SETUP_INPUTS,
+    Annotation,
+    Context,
+    InputProblem,
+    Inputs,
+    Runner,
+    input_env_name,
+    parse_annotation,
 )
-# Inputs only action.yml itself uses (Python set-up, working directory).
-SETUP_INPUTS = ("python-version", "working-directory")
-SECRET_INPUTS = ("password", "api-token", "github-token")
-# Connection inputs, handed to the CLI as the environment variables it reads (config.ENV).
-CONNECTION_ENV = (
-    ("server", "KESTRA_URL"),
-    ("tenant", "KESTRA_TENANT"),
-    ("username", "KESTRA_USERNAME"),
-    ("password", "KESTRA_PASSWORD"),
-    ("api-token", "KESTRA_API_TOKEN"),
+from .ghaction_render import (
+    apply_result_from_dict,
+    comment,
+    failure_markdown,
+    meta_line,
+    plan_from_dict,
+    validate_markdown,
 )
+
 COMMANDS = ("validate", "plan", "apply")
-MAX_ANNOTATIONS = 10  # per kind and step (GitHub keeps 10 errors + 10 warnings per step)
-PR_EVENTS = ("pull_request", "pull_request_target")
-MAX_SUMMARY_ROWS = 1000  # the job summary is capped at 1 MiB per step
+
 
 # `path[:line[:col]]: severity: message` lines: plan's warnings on stderr (cli._print_warnings)
 # and validate's complete list after its capped annotations (report.diagnostics.format_text_line).
@@ -76,15 +68,6 @@ _DIAG_LINE = re.compile(
     r"^(?P<path>[^\s:][^:]*?)(?::(?P<line>\d+)(?::(?P<col>\d+))?)?: "
     r"(?P<sev>warning|error): (?P<msg>.+)$"
 )
-# A workflow command for an annotation, as printed by `validate --format github`.
-_ANNOTATION = re.compile(r"^::(?P<kind>error|warning|notice)(?: (?P<props>[^:]*))?::(?P<msg>.*)$")
-
-
-class InputProblem(Exception):
-    """An action input that cannot be used."""
-
-
-# --- workflow-command plumbing -------------------------------------------------------------------
 
 
 # Action output name -> plan action counted (plan and apply both report the plan's counts).
@@ -102,196 +85,6 @@ def _set_plan_outputs(runner, plan) -> None:
     for name, key in PLAN_OUTPUTS:
         runner.set_output(name, counts[key])
     runner.set_output("has-changes", plan.has_changes)
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def unescape(text: str) -> str:
-    for code, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
-        text = text.replace(code, char)
-    return text
-
-
-@dataclass
-class Annotation:
-    kind: str  # error | warning | notice
-    message: str
-    file: str | None = None
-    line: int | None = None
-    col: int | None = None
-    title: str | None = None
-
-    def command(self) -> str:
-        props = []
-        for key, value in (
-            ("file", self.file),
-            ("line", self.line),
-            ("col", self.col),
-            ("title", self.title),
-        ):
-            if value not in (None, ""):
-                props.append(f"{key}={escape_property(str(value))}")
-        head = f"::{self.kind}" + (" " + ",".join(props) if props else "")
-        return f"{head}::{escape_data(self.message)}"
-
-
-def parse_annotation(line: str) -> Annotation | None:
-    match = _ANNOTATION.match(line.rstrip("\r\n"))
-    if not match:
-        return None
-    props: dict[str, str] = {}
-    for part in (match.group("props") or "").split(","):
-        key, sep, value = part.partition("=")
-        if sep:
-            props[key.strip()] = unescape(value)
-
-    def number(key: str) -> int | None:
-        value = props.get(key, "")
-        return int(value) if value.isdigit() else None
-
-    return Annotation(
-        match.group("kind"),
-        unescape(match.group("msg")),
-        file=props.get("file"),
-        line=number("line"),
-        col=number("col"),
-        title=props.get("title"),
-    )
-
-
-class Runner:
-    """Where the action writes: the log (stdout), outputs, summary; with secret redaction."""
-
-    def __init__(self, env: dict[str, str], stdout: TextIO | None = None):
-        self.env = env
-        self.out = stdout or sys.stdout
-        self.secrets: list[str] = []
-        self.outputs: dict[str, str] = {}
-
-    # log ---------------------------------------------------------------------------------------
-    def echo(self, text: str = "") -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
-
-    def mask(self, value: str) -> None:
-        """``::add-mask::`` each secret (and each of its lines) before anything else runs."""
-        if not value:
-            return
-        for part in {value, *[p for p in value.splitlines() if p.strip()]}:
-            self.echo(f"::add-mask::{escape_data(part)}")
-            if len(part) >= 3:
-                self.secrets.append(part)
-        self.secrets.sort(key=len, reverse=True)
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def untrusted(self, text: str) -> None:
-        """Echo text from files or servers with workflow commands switched off meanwhile."""
-        if not text:
-            return
-        token = uuid.uuid4().hex
-        self.echo(f"::stop-commands::{token}")
-        self.out.write(self.redact(text) if text.endswith("\n") else self.redact(text) + "\n")
-        self.echo(f"::{token}::")
-
-    def annotate(self, annotations: list[Annotation], *, more_hint: str = "see the job summary"):
-        """Emit at most MAX_ANNOTATIONS per kind, then one notice saying how many were left."""
-        shown: dict[str, int] = {}
-        left: dict[str, int] = {}
-        for a in annotations:
-            if shown.get(a.kind, 0) >= MAX_ANNOTATIONS:
-                left[a.kind] = left.get(a.kind, 0) + 1
-                continue
-            shown[a.kind] = shown.get(a.kind, 0) + 1
-            file = self.repo_path(a.file)
-            a = Annotation(a.kind, self.redact(a.message), file, a.line, a.col, a.title)
-            self.echo(a.command())
-        if left:
-            counts = ", ".join(f"{n} more {kind}(s)" for kind, n in sorted(left.items()))
-            self.echo(Annotation("notice", f"{counts} not annotated: {more_hint}").command())
-
-    def repo_path(self, path: str | None) -> str | None:
-        """GitHub attaches an annotation to a file by its path from the repository root; the
-        CLI prints paths from the working directory (the `working-directory` input)."""
-        if not path:
-            return path
-        workspace = self.env.get("GITHUB_WORKSPACE")
-        full = os.path.abspath(path)
-        if workspace:
-            try:
-                relative = os.path.relpath(full, os.path.abspath(workspace))
-            except ValueError:  # another drive on Windows
-                relative = path
-            if not relative.startswith(".."):
-                path = relative
-        return path.replace("\\", "/")
-
-    # files -------------------------------------------------------------------------------------
-    def set_output(self, name: str, value: Any) -> None:
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        value = self.redact(str(value))
-        self.outputs[name] = value
-        path = self.env.get("GITHUB_OUTPUT")
-        if not path:
-            return
-        with open(path, "a", encoding="utf-8") as f:
-            if "\n" in value or "\r" in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-                f.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-            else:
-                f.write(f"{name}={value}\n")
-
-    def summary(self, markdown: str) -> None:
-        path = self.env.get("GITHUB_STEP_SUMMARY")
-        if not path:
-            return
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(self.redact(markdown).rstrip("\n") + "\n\n")
-
-
-# --- inputs --------------------------------------------------------------------------------------
-
-
-def input_env_name(name: str) -> str:
-    return "INPUT_" + name.upper().replace("-", "_")
-
-
-@dataclass
-class Inputs:
-    values: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_env(cls, env: dict[str, str]) -> Inputs:
-        return cls({name: env.get(input_env_name(name), "").strip() for name in INPUTS})
-
-    def get(self, name: str, default: str = "") -> str:
-        if name not in INPUTS:  # a typo here would silently read nothing
-            raise KeyError(f"undeclared action input {name!r}")
-        return self.values.get(name) or default
-
-    def flag(self, name: str, default: bool = False) -> bool:
-        """YAML 1.2 core booleans, as GitHub's getBooleanInput."""
-        value = self.get(name)
-        if not value:
-            return default
-        if value in ("true", "True", "TRUE"):
-            return True
-        if value in ("false", "False", "FALSE"):
-            return False
-        raise InputProblem(f"input `{name}` must be true or false, not {value!r}")
-
-    def optional_flag(self, name: str) -> bool | None:
-        return self.flag(name) if self.get(name) else None
 
 
 # --- running the CLI -----------------------------------------------------------------------------
@@ -408,90 +201,7 @@ def parse_json(text: str) -> dict | None:
     return data if isinstance(data, dict) and "changes" in data else None
 
 
-# --- the plan JSON back into objects the Markdown renderers take --------------------------------
-
-
-def plan_from_dict(data: dict):
-    from .models import FlowRef
-    from .plan import Change, Plan, Scope
-
-    changes = [
-        Change(
-            action=c["action"],
-            ref=FlowRef(c["tenant"], c["namespace"], c["id"]),
-            path=c.get("path"),
-            server_revision=c.get("server_revision"),
-            diff=c.get("diff") or "",
-            summary=list(c.get("summary") or []),
-            formatting_only=bool(c.get("formatting_only")),
-            note=c.get("note") or "",
-        )
-        for c in data.get("changes", [])
-    ]
-    scopes = [
-        Scope(s["tenant"], s["namespace"], bool(s.get("include_children")))
-        for s in data.get("scopes", [])
-    ]
-    return Plan(changes=changes, errors=list(data.get("errors", [])), scopes=scopes)
-
-
-def apply_result_from_dict(data: dict):
-    from .apply import ApplyResult, Outcome
-    from .models import FlowRef
-    from .plan import Change
-
-    outcomes = [
-        Outcome(
-            change=Change(
-                action=o["action"],
-                ref=FlowRef(o["tenant"], o["namespace"], o["id"]),
-                path=o.get("path"),
-            ),
-            status=o["status"],
-            result=o.get("result") or "",
-            revision=o.get("revision"),
-            error=o.get("error") or "",
-        )
-        for o in (data.get("apply") or {}).get("outcomes", [])
-    ]
-    return ApplyResult(outcomes)
-
-
 # --- the commands --------------------------------------------------------------------------------
-
-
-@dataclass
-class Context:
-    env: dict[str, str]
-    inputs: Inputs
-    runner: Runner
-
-    @property
-    def tenant(self) -> str:
-        return self.inputs.get("tenant") or self.env.get("KESTRA_TENANT") or "main"
-
-    def run_link(self) -> str:
-        server, repo, run_id = (
-            self.env.get("GITHUB_SERVER_URL", "https://github.com"),
-            self.env.get("GITHUB_REPOSITORY"),
-            self.env.get("GITHUB_RUN_ID"),
-        )
-        return f"{server}/{repo}/actions/runs/{run_id}" if repo and run_id else ""
-
-
-def _failure_markdown(title: str, message: str) -> str:
-    fence = "````" if "```" in message else "```"
-    return f"### {title}\n\n**Failed.**\n\n{fence}text\n{message}\n{fence}\n"
-
-
-def _meta_line(data: dict) -> str:
-    parts = []
-    if data.get("server"):
-        parts.append(f"Server `{data['server']}`")
-    git = data.get("git") or {}
-    if git.get("commit"):
-        parts.append(f"commit `{git['commit'][:12]}`" + (" (dirty)" if git.get("dirty") else ""))
-    return " · ".join(parts)
 
 
 def do_validate(ctx: Context) -> int:
@@ -527,32 +237,8 @@ def do_validate(ctx: Context) -> int:
     runner.set_output("warnings", len(problems) - errors)
     runner.set_output("exit-code", run.returncode)
     if inputs.flag("summary", True):
-        runner.summary(validate_markdown(problems, run))
+        runner.summary(validate_markdown(problems, run.returncode))
     return run.returncode
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def validate_markdown(problems: list[Annotation], run: CliRun) -> str:
-    lines = ["### kestra-sync validate", ""]
-    if run.returncode == 0 and not problems:
-        lines.append("✅ **All flows are valid.**")
-        return "\n".join(lines) + "\n"
-    errors = sum(a.kind == "error" for a in problems)
-    lines.append(f"**{errors} error(s), {len(problems) - errors} warning(s).**")
-    lines.append("")
-    if problems:
-        lines += ["| | File | Line | Problem |", "|---|---|---|---|"]
-        for a in problems[:MAX_SUMMARY_ROWS]:
-            icon = "❌" if a.kind == "error" else "⚠️"
-            where = f"`{_cell(a.file)}`" if a.file else ""
-            lines.append(f"| {icon} | {where} | {a.line or ''} | {_cell(a.message)} |")
-        if len(problems) > MAX_SUMMARY_ROWS:
-            lines.append("")
-            lines.append(f"_…and {len(problems) - MAX_SUMMARY_ROWS} more; see the job log._")
-    return "\n".join(lines) + "\n"
 
 
 def do_plan(ctx: Context) -> int:
@@ -582,7 +268,7 @@ def do_plan(ctx: Context) -> int:
         annotations.append(Annotation("error", message, title="kestra-sync plan"))
         runner.annotate(annotations)
         runner.set_output("has-changes", False)
-        markdown = _failure_markdown("kestra-sync plan", message)
+        markdown = failure_markdown("kestra-sync plan", message)
         if inputs.flag("summary", True):
             runner.summary(markdown)
         comment(ctx, markdown)
@@ -598,7 +284,7 @@ def do_plan(ctx: Context) -> int:
 
     title = "kestra-sync plan" + (f" · tenant `{ctx.tenant}`" if ctx.tenant != "main" else "")
     markdown = render_plan_markdown(plan, title=title)
-    meta = _meta_line(data)
+    meta = meta_line(data)
     if meta:
         markdown = markdown.replace("\n\n", f"\n\n{meta}\n\n", 1)
     if inputs.flag("summary", True):
@@ -608,55 +294,6 @@ def do_plan(ctx: Context) -> int:
     if run.returncode == 2:  # --detailed-exitcode: changes present
         return 2 if fail_on_changes else 0
     return run.returncode
-
-
-def comment(ctx: Context, markdown: str) -> None:
-    """The sticky PR comment; every failure here is a warning, never a failed plan."""
-    from .report.github_comment import CommentError, marker_for, upsert_comment
-
-    inputs, runner, env = ctx.inputs, ctx.runner, ctx.env
-    if not inputs.flag("comment"):
-        return
-    event = env.get("GITHUB_EVENT_NAME", "")
-    if event not in PR_EVENTS:
-        runner.echo(f"Not commenting: the event is {event or 'unknown'}, not a pull request.")
-        return
-    token = inputs.get("github-token")
-    if not token:
-        runner.annotate([Annotation("warning", "comment: true but no github-token: no comment.")])
-        return
-    number = pr_number(env)
-    repo = env.get("GITHUB_REPOSITORY", "")
-    if not number or not repo:
-        runner.annotate(
-            [Annotation("warning", "Cannot comment: no pull-request number in the event.")]
-        )
-        return
-    marker = marker_for("plan", inputs.get("comment-key") or ctx.tenant)
-    link = ctx.run_link()
-    body = f"{marker}\n{markdown}" + (f"\n<sub>[workflow run]({link})</sub>\n" if link else "")
-    try:
-        action, url = upsert_comment(
-            env.get("GITHUB_API_URL", ""), repo, number, token, marker, runner.redact(body)
-        )
-    except CommentError as err:
-        runner.annotate([Annotation("warning", f"Could not comment on the pull request: {err}")])
-        return
-    runner.echo(f"Plan comment {action}: {url}")
-    runner.set_output("comment-url", url)
-
-
-def pr_number(env: dict[str, str]) -> int | None:
-    path = env.get("GITHUB_EVENT_PATH")
-    if not path:
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            event = json.load(f)
-    except (OSError, ValueError):
-        return None
-    number = (event.get("pull_request") or {}).get("number") or event.get("number")
-    return number if isinstance(number, int) else None
 
 
 def do_apply(ctx: Context) -> int:
@@ -695,7 +332,7 @@ def do_apply(ctx: Context) -> int:
         runner.annotate(annotations)
         runner.set_output("has-changes", False)
         if inputs.flag("summary", True):
-            runner.summary(_failure_markdown("kestra-sync apply", message))
+            runner.summary(failure_markdown("kestra-sync apply", message))
         return run.returncode or 1
 
     plan = plan_from_dict(data)
@@ -721,7 +358,7 @@ def do_apply(ctx: Context) -> int:
     if inputs.flag("summary", True):
         markdown = render_apply_markdown(result)
         extra = [summary_line(plan.counts())]
-        meta = _meta_line(data)
+        meta = meta_line(data)
         if meta:
             extra.append(meta)
         markdown = markdown.replace("\n\n", "\n\n" + "\n\n".join(extra) + "\n\n", 1)

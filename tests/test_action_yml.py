@@ -18,6 +18,10 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yml"))
 WORKFLOWS = [p for p in EXAMPLES if p.name != "gitlab-ci.yml"]
 STEPS = ACTION["runs"]["steps"]
 RUN_STEP = next(s for s in STEPS if s.get("id") == "run")
+# The action's entry point and the modules it is split into.
+ACTION_SOURCE = "\n".join(
+    p.read_text(encoding="utf-8") for p in sorted((ROOT / "kestra_sync").glob("ghaction*.py"))
+)
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -32,8 +36,7 @@ def test_every_input_the_entry_point_reads_is_declared_and_vice_versa():
     declared = set(ACTION["inputs"])
     assert declared == set(ghaction.INPUTS) | set(ghaction.SETUP_INPUTS)
     # ... and the entry point reads inputs only through Inputs.get/flag with declared names
-    source = (ROOT / "kestra_sync" / "ghaction.py").read_text(encoding="utf-8")
-    read = set(re.findall(r"inputs\.(?:get|flag|optional_flag)\(\s*\"([a-z-]+)\"", source))
+    read = set(re.findall(r"inputs\.(?:get|flag|optional_flag)\(\s*\"([a-z-]+)\"", ACTION_SOURCE))
     read |= {name for name, _ in ghaction.CONNECTION_ENV} | set(ghaction.SECRET_INPUTS)
     assert read == set(ghaction.INPUTS)
 
@@ -67,7 +70,7 @@ def test_no_expression_is_interpolated_into_a_run_script(path):
 
 
 def test_outputs_are_exactly_what_the_entry_point_writes():
-    source = (ROOT / "kestra_sync" / "ghaction.py").read_text(encoding="utf-8")
+    source = ACTION_SOURCE
     written = set(re.findall(r"set_output\(\s*\"([a-z-]+)\"", source))
     written |= set(
         re.findall(r"\(\"([a-z-]+)\", \"(?:create|update|delete|unchanged|unmanaged)\"\)", source)
