@@ -53,7 +53,8 @@ from .ghaction_io import (  # noqa: F401
 from .ghaction_render import (
     apply_result_from_dict,
     comment,
-    failure_markdown,
+    failure_banner,
+    in_action_words,
     meta_line,
     plan_from_dict,
     validate_markdown,
@@ -172,8 +173,8 @@ def cli_failure(run: CliRun) -> str:
     lines = [ln.strip() for ln in run.stderr.splitlines() if ln.strip()]
     picked = [ln for ln in lines if ln.startswith(("error:", "hint:", "Error:"))]
     if picked:
-        return "\n".join(picked)
-    return lines[-1] if lines else f"kestra-sync exited with code {run.returncode}"
+        return in_action_words("\n".join(picked))
+    return in_action_words(lines[-1]) if lines else f"kestra-sync exited with code {run.returncode}"
 
 
 def diagnostics_from_text(text: str) -> list[Annotation]:
@@ -202,6 +203,8 @@ def parse_json(text: str) -> dict | None:
 
 
 # --- the commands --------------------------------------------------------------------------------
+# Each command runs the CLI, annotates, sets outputs, and leaves in the Context why it failed
+# (if it did) and its report; main() writes the summary (the failure first) and the comment.
 
 
 def do_validate(ctx: Context) -> int:
@@ -226,30 +229,43 @@ def do_validate(ctx: Context) -> int:
     problems = diagnostics_from_text("\n".join(other)) or [
         a for a in annotations if a.kind in ("error", "warning")
     ]
+    errors = sum(a.kind == "error" for a in problems)
     if run.returncode not in (0, 1) or (run.returncode == 1 and not problems):
         # Not a verdict on the flows: a usage error, a crash, or a server error.
-        failure = Annotation("error", cli_failure(run), title="kestra-sync validate")
+        ctx.failure = "kestra-sync could not validate the flows."
+        ctx.failure_detail = runner.redact(cli_failure(run))
+        failure = Annotation("error", ctx.failure_detail, title="kestra-sync validate")
         annotations.append(failure)
         problems.append(failure)
+    elif run.returncode == 1:
+        ctx.failure = f"{errors} error(s) in the flows; each is listed below and annotated."
     runner.annotate(annotations)
-    errors = sum(a.kind == "error" for a in problems)
-    runner.set_output("errors", errors)
-    runner.set_output("warnings", len(problems) - errors)
+    runner.set_output("errors", sum(a.kind == "error" for a in problems))
+    runner.set_output("warnings", sum(a.kind != "error" for a in problems))
     runner.set_output("exit-code", run.returncode)
-    if inputs.flag("summary", True):
-        runner.summary(validate_markdown(problems, run.returncode))
+    # Paths as the annotations give them: from the repository root, not the working directory.
+    for a in problems:
+        a.file = runner.repo_path(a.file)
+    ctx.markdown = validate_markdown(problems, run.returncode)
     return run.returncode
+
+
+def _plan_file(inputs: Inputs, env: dict[str, str]) -> str:
+    default = os.path.join(env.get("RUNNER_TEMP") or tempfile.gettempdir(), "kestra-sync-plan.json")
+    return os.path.abspath(inputs.get("plan-file") or default)
+
+
+def _first(errors: list[str], most: int = 3) -> str:
+    shown = "; ".join(errors[:most])
+    return shown + (f" (and {len(errors) - most} more)" if len(errors) > most else "")
 
 
 def do_plan(ctx: Context) -> int:
     from .report.markdown import render_plan_markdown
-    from .report.plantext import render_plan
+    from .report.plantext import render_plan, summary_line
 
     inputs, runner, env = ctx.inputs, ctx.runner, ctx.env
-    plan_file = inputs.get("plan-file") or os.path.join(
-        env.get("RUNNER_TEMP") or tempfile.gettempdir(), "kestra-sync-plan.json"
-    )
-    plan_file = os.path.abspath(plan_file)
+    plan_file = _plan_file(inputs, env)
     if os.path.isfile(plan_file):  # never leave an old plan behind for a later upload step
         os.remove(plan_file)
     args = ["plan"]
@@ -262,34 +278,46 @@ def do_plan(ctx: Context) -> int:
     data = parse_json(run.stdout)
     runner.set_output("exit-code", run.returncode)
     annotations = diagnostics_from_text(run.stderr)
+    hide_server(ctx, data)
 
     if data is None:  # no plan at all: the CLI failed before making one
         message = runner.redact(cli_failure(run))
+        ctx.failure = "no plan was made."
         annotations.append(Annotation("error", message, title="kestra-sync plan"))
         runner.annotate(annotations)
         runner.set_output("has-changes", False)
-        markdown = failure_markdown("kestra-sync plan", message)
-        if inputs.flag("summary", True):
-            runner.summary(markdown)
-        comment(ctx, markdown)
+        ctx.failure_detail = message
+        ctx.markdown = _failure_details("kestra-sync plan")
         return run.returncode or 1
 
     plan = plan_from_dict(data)
     runner.untrusted(render_plan(plan))
+    in_action_terms(plan)
     _set_plan_outputs(runner, plan)
+    ctx.changed = plan.has_changes
     if os.path.isfile(plan_file):
         runner.set_output("plan-file", plan_file)
+        if not plan.errors:
+            runner.echo(
+                f"The plan is saved as {plan_file} (output `plan-file`). The runner deletes it "
+                "after the job: to review or apply it later, upload it with "
+                "actions/upload-artifact and pass it back as `plan-file` with `command: apply`."
+            )
     annotations += [Annotation("error", e, title="kestra-sync plan") for e in plan.errors]
+    if plan.errors:
+        ctx.failure = f"the plan has errors: {_first(plan.errors)}"
+    elif run.returncode == 2 and fail_on_changes:
+        ctx.failure = (
+            f"the plan has changes and `fail-on-changes` is true ({summary_line(plan.counts())})"
+        )
     runner.annotate(annotations)
 
     title = "kestra-sync plan" + (f" · tenant `{ctx.tenant}`" if ctx.tenant != "main" else "")
     markdown = render_plan_markdown(plan, title=title)
-    meta = meta_line(data)
+    meta = meta_line(data, show_server=inputs.flag("show-server"))
     if meta:
         markdown = markdown.replace("\n\n", f"\n\n{meta}\n\n", 1)
-    if inputs.flag("summary", True):
-        runner.summary(markdown)
-    comment(ctx, markdown)
+    ctx.markdown = markdown
 
     if run.returncode == 2:  # --detailed-exitcode: changes present
         return 2 if fail_on_changes else 0
@@ -326,24 +354,36 @@ def do_apply(ctx: Context) -> int:
     data = parse_json(run.stdout)
     runner.set_output("exit-code", run.returncode)
     annotations = diagnostics_from_text(run.stderr)
+    hide_server(ctx, data)
     if data is None:
         message = runner.redact(cli_failure(run))
+        ctx.failure = "nothing was applied."
         annotations.append(Annotation("error", message, title="kestra-sync apply"))
         runner.annotate(annotations)
         runner.set_output("has-changes", False)
-        if inputs.flag("summary", True):
-            runner.summary(failure_markdown("kestra-sync apply", message))
+        ctx.failure_detail = message
+        ctx.markdown = _failure_details("kestra-sync apply")
         return run.returncode or 1
 
     plan = plan_from_dict(data)
+    in_action_terms(plan)
     result = apply_result_from_dict(data)
     _set_plan_outputs(runner, plan)
+    ctx.changed = plan.has_changes
     apply_counts = result.counts()
     runner.set_output("applied", apply_counts["done"])
     runner.set_output("failed", apply_counts["failed"])
     runner.set_output("not-attempted", apply_counts["not attempted"])
     if plan_file:
         runner.set_output("plan-file", os.path.abspath(plan_file))
+    if plan.errors:  # refused before writing anything, e.g. more deletes than max-deletes
+        ctx.failure = f"nothing was applied: the plan has errors: {_first(plan.errors)}"
+        annotations += [Annotation("error", e, title="kestra-sync apply") for e in plan.errors]
+    elif apply_counts["failed"] or apply_counts["not attempted"]:
+        ctx.failure = (
+            f"{apply_counts['failed']} change(s) failed and {apply_counts['not attempted']} "
+            f"were not attempted ({apply_counts['done']} done); a re-run picks up from here."
+        )
     for o in result.outcomes:
         if o.status == "failed":
             annotations.append(
@@ -355,15 +395,67 @@ def do_apply(ctx: Context) -> int:
                 )
             )
     runner.annotate(annotations)
-    if inputs.flag("summary", True):
-        markdown = render_apply_markdown(result)
-        extra = [summary_line(plan.counts())]
-        meta = meta_line(data)
-        if meta:
-            extra.append(meta)
-        markdown = markdown.replace("\n\n", "\n\n" + "\n\n".join(extra) + "\n\n", 1)
-        runner.summary(markdown)
+    markdown = render_apply_markdown(result)
+    extra = [summary_line(plan.counts())]
+    meta = meta_line(data, show_server=inputs.flag("show-server"))
+    if meta:
+        extra.append(meta)
+    ctx.markdown = markdown.replace("\n\n", "\n\n" + "\n\n".join(extra) + "\n\n", 1)
     return run.returncode
+
+
+def _failure_details(title: str) -> str:
+    """The report of a run that produced no plan: the CLI's message is in the banner above."""
+    return f"### {title}\n\nSee the error above and the job log.\n"
+
+
+def in_action_terms(plan) -> None:
+    """Plan errors and notes name CLI flags; the user of the Action wrote inputs."""
+    plan.errors = [in_action_words(e) for e in plan.errors]
+    for change in plan.changes:
+        change.note = in_action_words(change.note)
+
+
+def hide_server(ctx: Context, data: dict | None) -> None:
+    """Unless `show-server: true`, the server URL (from the input, KESTRA_URL, the config file
+    or the plan) and its host are kept out of the summary and the comment."""
+    if ctx.inputs.flag("show-server"):
+        return
+    urls = [ctx.inputs.get("server"), ctx.env.get("KESTRA_URL", ""), (data or {}).get("server")]
+    try:
+        from .config import load_settings
+
+        urls.append(load_settings(env=child_env(ctx.env, ctx.inputs)).url)
+    except Exception:  # a broken config is the CLI's to report; here it only hides less
+        pass
+    args = extra_args(ctx.inputs)
+    for i, arg in enumerate(args):
+        if arg in ("--server", "-s") and i + 1 < len(args):
+            urls.append(args[i + 1])
+        elif arg.startswith("--server="):
+            urls.append(arg.split("=", 1)[1])
+    for url in filter(None, urls):
+        for value in server_forms(str(url)):
+            ctx.runner.hide(value)
+
+
+def server_forms(url: str) -> list[str]:
+    """The ways a server URL shows up in messages: as given, as scheme://host:port (the
+    client's `origin`), and the host itself when it cannot be an ordinary word."""
+    from urllib.parse import urlsplit
+
+    forms = [url, url.rstrip("/")]
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return forms
+    host = parts.hostname or ""
+    if host:
+        forms += [f"{parts.scheme}://{host}", f"{parts.scheme}://{host}:{port}", parts.netloc]
+        if "." in host or ":" in host:
+            forms.append(host)
+    return forms
 
 
 def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int:
@@ -378,16 +470,28 @@ def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int
     command = inputs.get("command", "plan")
     try:
         # Check every true/false input before running anything.
-        for name in ("summary", "comment", "fail-on-changes", "delete"):
+        for name in ("summary", "fail-on-changes", "delete", "show-server"):
             inputs.optional_flag(name)
+        inputs.comment_mode()
         if command not in COMMANDS:
             raise InputProblem(
                 f"input `command` must be one of {', '.join(COMMANDS)}, not {command!r}"
             )
-        return {"validate": do_validate, "plan": do_plan, "apply": do_apply}[command](ctx)
+        code = {"validate": do_validate, "plan": do_plan, "apply": do_apply}[command](ctx)
     except InputProblem as err:
-        runner.annotate([Annotation("error", str(err), title="kestra-sync action")])
-        return 1
+        ctx.failure, ctx.markdown, code = str(err), "", 1
+    if code and not ctx.failure:
+        ctx.failure = f"kestra-sync {command} exited with code {code}."
+    report = ctx.markdown
+    if code:
+        report = failure_banner(command, ctx.failure, ctx.failure_detail) + "\n" + report
+        if not runner.errors_annotated:  # every failure says why, in an annotation too
+            runner.annotate([Annotation("error", ctx.failure, title=f"kestra-sync {command}")])
+    if inputs.get("summary") in ("", "true", "True", "TRUE") and report:
+        runner.summary(report)
+    if command == "plan" and ctx.markdown:
+        comment(ctx, report)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

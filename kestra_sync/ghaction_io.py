@@ -29,7 +29,9 @@ INPUTS = (
     "comment",
     "comment-key",
     "github-token",
+    "show-server",
 )
+SERVER_PLACEHOLDER = "[server]"
 # Inputs only action.yml itself uses (Python set-up, working directory).
 SETUP_INPUTS = ("python-version", "working-directory")
 SECRET_INPUTS = ("password", "api-token", "github-token")
@@ -122,7 +124,11 @@ class Runner:
         self.env = env
         self.out = stdout or sys.stdout
         self.secrets: list[str] = []
+        # Not secrets, but not for publishing either: the Kestra server's URL (and its host),
+        # hidden from the summary and the pull-request comment unless `show-server: true`.
+        self.private: list[str] = []
         self.outputs: dict[str, str] = {}
+        self.errors_annotated = 0
 
     # log ---------------------------------------------------------------------------------------
     def echo(self, text: str = "") -> None:
@@ -142,6 +148,20 @@ class Runner:
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
+        return text
+
+    def hide(self, value: str) -> None:
+        """Keep ``value`` (a server URL, its origin, its host) out of what is published."""
+        if len(value) >= 4 and value not in self.private:
+            self.private.append(value)
+            self.private.sort(key=len, reverse=True)
+
+    def publish(self, text: str) -> str:
+        """Text for the job summary or a comment: secrets redacted, the server hidden. The log
+        keeps the server (GitHub masks it there when it comes from a secret)."""
+        text = self.redact(text)
+        for value in self.private:
+            text = text.replace(value, SERVER_PLACEHOLDER)
         return text
 
     def untrusted(self, text: str) -> None:
@@ -165,6 +185,7 @@ class Runner:
             file = self.repo_path(a.file)
             a = Annotation(a.kind, self.redact(a.message), file, a.line, a.col, a.title)
             self.echo(a.command())
+            self.errors_annotated += a.kind == "error"
         if left:
             counts = ", ".join(f"{n} more {kind}(s)" for kind, n in sorted(left.items()))
             self.echo(Annotation("notice", f"{counts} not annotated: {more_hint}").command())
@@ -206,7 +227,7 @@ class Runner:
         if not path:
             return
         with open(path, "a", encoding="utf-8") as f:
-            f.write(self.redact(markdown).rstrip("\n") + "\n\n")
+            f.write(self.publish(markdown).rstrip("\n") + "\n\n")
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -243,12 +264,30 @@ class Inputs:
     def optional_flag(self, name: str) -> bool | None:
         return self.flag(name) if self.get(name) else None
 
+    def comment_mode(self) -> str:
+        """`comment`: "off" (false), "always" (true) or "on-changes"."""
+        if self.get("comment") == "on-changes":
+            return "on-changes"
+        try:
+            return "always" if self.flag("comment") else "off"
+        except InputProblem:
+            value = self.get("comment")
+            raise InputProblem(
+                f"input `comment` must be true, false or on-changes, not {value!r}"
+            ) from None
+
 
 @dataclass
 class Context:
     env: dict[str, str]
     inputs: Inputs
     runner: Runner
+    # Set by the command: why the step fails (shown first in the summary and as an error
+    # annotation), the report for the summary and comment, and whether the plan changes anything.
+    failure: str = ""
+    failure_detail: str = ""  # the CLI's own words, shown verbatim under the failure
+    markdown: str = ""
+    changed: bool = False
 
     @property
     def tenant(self) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from .ghaction_io import Annotation, Context
 
@@ -59,19 +60,68 @@ def apply_result_from_dict(data: dict):
     return ApplyResult(outcomes)
 
 
-def failure_markdown(title: str, message: str) -> str:
-    fence = "````" if "```" in message else "```"
-    return f"### {title}\n\n**Failed.**\n\n{fence}text\n{message}\n{fence}\n"
+def _fence(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
-def meta_line(data: dict) -> str:
+def failure_banner(command: str, why: str, detail: str = "") -> str:
+    """The first thing in the summary (and comment) of a failed step: what failed and why.
+    ``detail`` is the CLI's own text, shown verbatim in a code block (it may hold Markdown)."""
+    lines = ["> [!CAUTION]", f"> **kestra-sync {command} failed:** {why}"]
+    if detail:
+        fence = _fence(detail)
+        lines += [">", f"> {fence}text", *[f"> {ln}" for ln in detail.splitlines()], f"> {fence}"]
+    return "\n".join(lines) + "\n"
+
+
+def meta_line(data: dict, *, show_server: bool = False) -> str:
     parts = []
-    if data.get("server"):
+    if data.get("server") and show_server:
         parts.append(f"Server `{data['server']}`")
     git = data.get("git") or {}
     if git.get("commit"):
         parts.append(f"commit `{git['commit'][:12]}`" + (" (dirty)" if git.get("dirty") else ""))
     return " · ".join(parts)
+
+
+# The CLI's hints name its flags; in the Action the user wrote inputs. Flags that are inputs
+# are named as inputs, the others as something to put in `args`.
+_FLAG_INPUTS = {
+    "--server": "server",
+    "-s": "server",
+    "--tenant": "tenant",
+    "--username": "username",
+    "--password": "password",
+    "--token": "api-token",
+    "--max-deletes": "max-deletes",
+    "--out": "plan-file",
+    "--directory": "directory",
+}
+_FLAG_VALUES = {"--delete": "`delete: true`", "--no-delete": "`delete: false`"}
+_FLAG = re.compile(r"(\bpass )?(?<![\w`-])(--[a-z][a-z-]*|-s\b)(?:[ =](\d+\b|https?://[^\s)`]+))?")
+
+
+def _as_input(m: re.Match) -> str:
+    verb, flag, value = m.group(1), m.group(2), m.group(3)
+    if flag in _FLAG_VALUES:
+        words = _FLAG_VALUES[flag] + (f" {value}" if value else "")
+    elif flag in _FLAG_INPUTS:
+        name = _FLAG_INPUTS[flag]
+        words = f"`{name}: {value}`" if value else f"the `{name}` input"
+    else:
+        words = f"`{flag}{' ' + value if value else ''}` in the `args` input"
+        return ("add " if verb else "") + words
+    return ("set " if verb else "") + words
+
+
+def in_action_words(text: str) -> str:
+    """Rewrite CLI flags in a message (outside `code spans`) as the action inputs to use:
+    "pass --server http://host:8080" becomes "set `server: http://host:8080`"."""
+    parts = re.split(r"(`[^`]*`)", text)
+    for i in range(0, len(parts), 2):
+        parts[i] = _FLAG.sub(_as_input, parts[i])
+    return "".join(parts)
 
 
 def _cell(text: str) -> str:
@@ -99,19 +149,33 @@ def validate_markdown(problems: list[Annotation], returncode: int) -> str:
 
 
 def comment(ctx: Context, markdown: str) -> None:
-    """The sticky PR comment; every failure here is a warning, never a failed plan."""
+    """The sticky PR comment; every failure here is a warning, never a failed plan.
+    With `comment: on-changes` a comment is only created for a plan that changes something (or
+    fails); an existing one is still updated, so a stale plan never stays on display."""
     from .report.github_comment import CommentError, marker_for, upsert_comment
 
     inputs, runner, env = ctx.inputs, ctx.runner, ctx.env
-    if not inputs.flag("comment"):
+    mode = inputs.comment_mode()
+    if mode == "off":
         return
     event = env.get("GITHUB_EVENT_NAME", "")
     if event not in PR_EVENTS:
-        runner.echo(f"Not commenting: the event is {event or 'unknown'}, not a pull request.")
+        runner.annotate(
+            [
+                Annotation(
+                    "warning",
+                    f"comment: {inputs.get('comment')} does nothing on a "
+                    f"{event or 'non pull-request'} event: the plan comment goes on pull "
+                    "requests only (the plan is in the job summary). Set `comment` only in "
+                    "workflows that run on pull_request.",
+                    title="kestra-sync plan",
+                )
+            ]
+        )
         return
     token = inputs.get("github-token")
     if not token:
-        runner.annotate([Annotation("warning", "comment: true but no github-token: no comment.")])
+        runner.annotate([Annotation("warning", "comment is on but no github-token: no comment.")])
         return
     number = pr_number(env)
     repo = env.get("GITHUB_REPOSITORY", "")
@@ -123,12 +187,22 @@ def comment(ctx: Context, markdown: str) -> None:
     marker = marker_for("plan", inputs.get("comment-key") or ctx.tenant)
     link = ctx.run_link()
     body = f"{marker}\n{markdown}" + (f"\n<sub>[workflow run]({link})</sub>\n" if link else "")
+    create = mode == "always" or ctx.changed or bool(ctx.failure)
     try:
         action, url = upsert_comment(
-            env.get("GITHUB_API_URL", ""), repo, number, token, marker, runner.redact(body)
+            env.get("GITHUB_API_URL", ""),
+            repo,
+            number,
+            token,
+            marker,
+            runner.publish(body),
+            create=create,
         )
     except CommentError as err:
         runner.annotate([Annotation("warning", f"Could not comment on the pull request: {err}")])
+        return
+    if action == "skipped":
+        runner.echo("No plan comment: no changes (comment: on-changes) and no earlier comment.")
         return
     runner.echo(f"Plan comment {action}: {url}")
     runner.set_output("comment-url", url)

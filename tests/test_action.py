@@ -204,7 +204,7 @@ def test_plan_writes_outputs_summary_and_passes_secrets_only_by_environment(gh, 
     assert "### kestra-sync plan" in text
     assert "Plan: 1 to create, 1 to update, 1 to delete, 1 unchanged" in text
     assert "`company.team/new`" in text or "company.team" in text
-    assert "Server `http://kestra.test:8080`" in text and "commit `0123456789ab`" in text
+    assert "commit `0123456789ab`" in text
     assert "```diff" in text
     # the password was masked before anything else was printed
     assert stdout.splitlines()[0] == f"::add-mask::{PASSWORD}"
@@ -258,7 +258,7 @@ def test_delete_max_deletes_directory_and_args_reach_the_cli(gh, monkeypatch):
     [
         ("INPUT_COMMAND", "destroy", "input `command` must be one of"),
         ("INPUT_DELETE", "yes", "input `delete` must be true or false"),
-        ("INPUT_COMMENT", "on", "input `comment` must be true or false"),
+        ("INPUT_COMMENT", "on", "input `comment` must be true, false or on-changes"),
         ("INPUT_MAX_DELETES", "ten", "input `max-deletes` must be a whole number"),
         ("INPUT_ARGS", "--namespace 'open", "input `args` cannot be split"),
     ],
@@ -284,7 +284,9 @@ def test_cli_failure_without_a_plan_becomes_an_error_annotation_and_summary(gh, 
     assert "title=kestra-sync plan::error: cannot reach" in error
     assert "%0Ahint: check KESTRA_URL" in error  # one line: the newline is escaped
     assert read_outputs(gh)["has-changes"] == "false"
-    assert "**Failed.**" in summary(gh) and "connection refused" in summary(gh)
+    # why, first thing in the summary, in the action's words (the server stays hidden)
+    assert summary(gh).startswith("> [!CAUTION]\n> **kestra-sync plan failed:** no plan was made.")
+    assert "> error: cannot reach [server] (connection refused)" in summary(gh)
 
 
 def test_plan_errors_and_stderr_warnings_become_annotations(gh, monkeypatch):
@@ -293,10 +295,12 @@ def test_plan_errors_and_stderr_warnings_become_annotations(gh, monkeypatch):
     code, stdout = run_action(gh, monkeypatch, plan_cli(plan, stderr=stderr))
     assert code == 1
     (error,) = annotations(stdout, "error")
-    assert error.endswith("::refusing to delete 12 flows (more than --max-deletes 10)")
+    assert error.endswith("::refusing to delete 12 flows (more than `max-deletes: 10`)")
     (warning,) = annotations(stdout, "warning")
     assert warning.startswith("::warning file=flows/company/team/etl.yml,line=3::")
-    assert "> [!CAUTION]" in summary(gh)
+    assert summary(gh).startswith(
+        "> [!CAUTION]\n> **kestra-sync plan failed:** the plan has errors: refusing to delete"
+    )
 
 
 def test_annotations_are_capped_at_ten_per_kind_with_a_notice(gh, monkeypatch):
@@ -419,7 +423,8 @@ def test_a_failed_plan_replaces_the_comment_so_no_stale_plan_stays_visible(gh, m
     patch = responses.patch(f"{API}/repos/{REPO}/issues/comments/3", json={})
     code, _ = run_action(gh, monkeypatch, FakeCli(1, "", "error: HTTP 401 from the server\n"))
     assert code == 1
-    assert "**Failed.**" in json.loads(patch.calls[0].request.body)["body"]
+    body = json.loads(patch.calls[0].request.body)["body"]
+    assert "**kestra-sync plan failed:**" in body and "HTTP 401 from the server" in body
 
 
 # --- validate ------------------------------------------------------------------------------------

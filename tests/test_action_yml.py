@@ -36,7 +36,9 @@ def test_every_input_the_entry_point_reads_is_declared_and_vice_versa():
     declared = set(ACTION["inputs"])
     assert declared == set(ghaction.INPUTS) | set(ghaction.SETUP_INPUTS)
     # ... and the entry point reads inputs only through Inputs.get/flag with declared names
-    read = set(re.findall(r"inputs\.(?:get|flag|optional_flag)\(\s*\"([a-z-]+)\"", ACTION_SOURCE))
+    read = set(
+        re.findall(r"(?:inputs|self)\.(?:get|flag|optional_flag)\(\s*\"([a-z-]+)\"", ACTION_SOURCE)
+    )
     read |= {name for name, _ in ghaction.CONNECTION_ENV} | set(ghaction.SECRET_INPUTS)
     assert read == set(ghaction.INPUTS)
 
