@@ -120,7 +120,7 @@ def run_cli(args: list[str], env: dict[str, str], runner: Runner) -> CliRun:
             assert proc.stderr is not None
             for line in proc.stderr:
                 err_lines.append(line)
-                runner.out.write(runner.redact(line))
+                runner.out.write(runner.redact(_in_the_runner(line)))
                 runner.out.flush()
 
         thread = threading.Thread(target=pump, daemon=True)
@@ -131,6 +131,13 @@ def run_cli(args: list[str], env: dict[str, str], runner: Runner) -> CliRun:
         thread.join(timeout=10)
     runner.echo(f"::{token}::")
     return CliRun(proc.returncode, stdout, "".join(err_lines))
+
+
+def _in_the_runner(line: str) -> str:
+    """The CLI ends a saved plan with "apply it with: kestra-sync apply /tmp/...": a file the
+    runner deletes after the job. The action says what to do instead once the plan is read."""
+    saved, sep, _ = line.partition("; apply it with: kestra-sync apply ")
+    return saved + ".\n" if sep else line
 
 
 def child_env(env: dict[str, str], inputs: Inputs) -> dict[str, str]:
