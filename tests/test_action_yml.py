@@ -177,3 +177,64 @@ def test_gitlab_example_uses_the_image_with_a_shell_entrypoint():
     assert "kestra-sync validate" in scripts and "kestra-sync apply" in scripts
     assert "--password" not in scripts and "--token" not in scripts  # secrets via variables
     assert data["apply"]["resource_group"] == "kestra-apply"
+
+
+# --- docs/ci.md and the version references --------------------------------------------------------
+
+DOCS = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n#", start + len(heading))
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_docs_document_every_input_and_output():
+    inputs = _section(DOCS, "### Inputs")
+    for name in ACTION["inputs"]:
+        assert f"| `{name}` |" in inputs, f"input {name} is not in docs/ci.md"
+    outputs = _section(DOCS, "### Outputs")
+    for name in ACTION["outputs"]:
+        assert f"`{name}`" in outputs, f"output {name} is not in docs/ci.md"
+
+
+def test_docs_carry_no_note_meant_for_someone_else():
+    comments = re.findall(r"<!--(.*?)-->", DOCS, re.S)
+    assert comments == [" kestra-sync:plan:main "]  # only the marker the comment carries
+    assert "for the lead" not in DOCS.lower()
+
+
+def test_docs_document_the_lock_refresh():
+    script = ROOT / "scripts" / "refresh-lock.sh"
+    assert script.is_file() and script.stat().st_mode & 0o111
+    assert "scripts/refresh-lock.sh" in DOCS and "scripts/refresh-lock.sh" in (
+        ROOT / "requirements.lock"
+    ).read_text(encoding="utf-8")
+
+
+def test_release_tags_used_in_examples_match_the_version_and_are_flagged_as_unreleased():
+    """`@v0` and `rev: v0.1.0` do not exist before the first release: every place that uses them
+    says so (or points at the place that does), and the release steps create exactly them."""
+    import kestra_sync
+
+    version = kestra_sync.__version__
+    major = "v" + version.split(".")[0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    texts = {"README.md": readme, "docs/ci.md": DOCS}
+    texts |= {f"examples/{p.name}": p.read_text(encoding="utf-8") for p in WORKFLOWS}
+    for where, text in texts.items():
+        flat = " ".join(text.split())
+        for tag in re.findall(r"kestra-sync/kestra-sync@([\w.]+)", text):
+            assert tag == major, f"{where}: @{tag}, the release steps tag {major}"
+        for rev in re.findall(r"rev: (v[\w.]+)", text):
+            assert rev == f"v{version}", f"{where}: rev {rev}, the version is {version}"
+        if "kestra-sync/kestra-sync@" in text:
+            assert (
+                "does not exist until the first release" in flat
+                or "do not exist until the first release" in flat
+            ), f"{where} uses an unreleased tag without saying so"
+            assert "commit SHA" in flat, f"{where} does not say what to pin meanwhile"
+    releasing = _section(DOCS, "## Releasing")
+    assert f'git tag -a v{version} -m "kestra-sync {version}"' in releasing
+    assert f"git tag -f {major} v{version}" in releasing
