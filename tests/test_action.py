@@ -645,3 +645,78 @@ def test_an_old_plan_file_is_removed_so_a_failed_plan_leaves_none(gh, monkeypatc
     old.write_text("{}")
     code, _ = run_action(gh, monkeypatch, FakeCli(1, "", "error: HTTP 500\n"))
     assert code == 1 and not old.exists() and "plan-file" not in read_outputs(gh)
+
+
+# --- failures say why, in the action's words --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cli", "action"),
+    [
+        (
+            "hint: pass --server http://host:8080 or set KESTRA_URL",
+            "hint: set `server: http://host:8080` or set KESTRA_URL",
+        ),
+        (
+            "refusing to delete 12 flows (more than --max-deletes 10)",
+            "refusing to delete 12 flows (more than `max-deletes: 10`)",
+        ),
+        (
+            "not managed by git (deletion is off: --delete would remove it)",
+            "not managed by git (deletion is off: `delete: true` would remove it)",
+        ),
+        (
+            "not deleted: git has no flow in this namespace (--allow-empty-namespace allows it)",
+            "not deleted: git has no flow in this namespace (`--allow-empty-namespace` in the "
+            "`args` input allows it)",
+        ),
+        (
+            "check that Kestra is running at http://k:8080 (--server / KESTRA_URL)",
+            "check that Kestra is running at http://k:8080 (the `server` input / KESTRA_URL)",
+        ),
+        # a command to run stays as written
+        ("create one with `kestra-sync plan --out plan.json`", None),
+    ],
+)
+def test_cli_hints_are_rewritten_as_action_inputs(cli, action):
+    from kestra_sync.ghaction_render import in_action_words
+
+    assert in_action_words(cli) == (action or cli)
+
+
+def test_a_bad_input_is_also_the_first_thing_in_the_summary(gh, monkeypatch):
+    gh["INPUT_MAX_DELETES"] = "ten"
+    code, _ = run_action(gh, monkeypatch, plan_cli(sample_plan()))
+    assert code == 1
+    assert summary(gh).startswith(
+        "> [!CAUTION]\n> **kestra-sync plan failed:** input `max-deletes` must be a whole number"
+    )
+
+
+def test_a_failed_apply_says_how_many_failed_first_in_the_summary(gh, monkeypatch):
+    gh.update(INPUT_COMMAND="apply", GITHUB_EVENT_NAME="push")
+    plan = sample_plan()
+    new, etl, old = plan.changes[:3]
+    result = ApplyResult(
+        [
+            Outcome(new, DONE, "created", 1),
+            Outcome(etl, FAILED, error="HTTP 422: invalid flow"),
+            Outcome(old, NOT_ATTEMPTED, error="not attempted: stopped after the first failure"),
+        ]
+    )
+    code, _ = run_action(gh, monkeypatch, FakeCli(1, apply_json(plan, result)))
+    assert code == 1
+    assert summary(gh).splitlines()[1] == (
+        "> **kestra-sync apply failed:** 1 change(s) failed and 1 were not attempted (1 done); "
+        "a re-run picks up from here."
+    )
+
+
+def test_an_exit_code_without_any_explanation_still_gets_an_annotation(gh, monkeypatch):
+    """Whatever fails, the step never ends red without an ::error:: saying why."""
+    gh["INPUT_COMMAND"] = "validate"
+    code, stdout = run_action(gh, monkeypatch, FakeCli(1, "", ""))
+    assert code == 1
+    (error,) = annotations(stdout, "error")
+    assert "kestra-sync exited with code 1" in error
+    assert summary(gh).startswith("> [!CAUTION]\n> **kestra-sync validate failed:**")

@@ -94,7 +94,8 @@ def test_the_lock_pins_every_runtime_dependency_within_pyproject_ranges():
 def test_the_action_install_step_installs_the_lock_with_require_hashes(tmp_path):
     """Run action.yml's own install step: a virtualenv, the lock with --require-hashes (pip
     refuses any file whose hash is not in the lock, and any dependency the lock lacks), and the
-    action's checkout on the path. Then the CLI runs from that virtualenv."""
+    action's checkout on the path. Then the CLI runs from that virtualenv, and so does the
+    action's own run step (validate, offline), as GitHub would run them one after the other."""
     action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
     step = next(s for s in action["runs"]["steps"] if s.get("id") == "install")
     assert "--require-hashes" in step["run"] and "requirements.lock" in step["run"]
@@ -136,3 +137,38 @@ def test_the_action_install_step_installs_the_lock_with_require_hashes(tmp_path)
     installed.pop("kestra-sync", None)  # this checkout's own egg-info, from `pip install -e`
     major, minor = sys.version_info[:2]
     assert installed == pins_for(environment(f"{major}.{minor}", sys.platform))
+
+    # the run step, with its env: built from action.yml (inputs at their defaults but command)
+    run_step = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
+    values = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    values.update({"command": "validate", "github-token": "ghs_fake"})
+    step_env = {
+        key: values[value[len("${{ inputs.") : -len(" }}")]]
+        for key, value in run_step["env"].items()
+        if value.startswith("${{ inputs.")
+    }
+    repo = tmp_path / "repo"
+    (repo / "flows").mkdir(parents=True)
+    (repo / "flows" / "hello.yml").write_text(
+        "id: hello\nnamespace: company.team\ntasks:\n"
+        "  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
+    summary = tmp_path / "summary.md"
+    summary.write_text("")
+    ran = subprocess.run(
+        ["bash", "-c", run_step["run"]],
+        cwd=repo,
+        env={
+            **env,
+            **step_env,
+            "KESTRA_SYNC_PYTHON": python,
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_WORKSPACE": str(repo),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "All flows are valid" in summary.read_text()
+    assert "errors=0" in output.read_text()
