@@ -491,9 +491,10 @@ def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int
         ctx.failure = f"kestra-sync {command} exited with code {code}."
     report = ctx.markdown
     if code:
-        report = failure_banner(command, ctx.failure, ctx.failure_detail) + "\n" + report
+        label = command if command in COMMANDS else "action"  # not a bad input's value
+        report = failure_banner(label, ctx.failure, ctx.failure_detail) + "\n" + report
         if not runner.errors_annotated:  # every failure says why, in an annotation too
-            runner.annotate([Annotation("error", ctx.failure, title=f"kestra-sync {command}")])
+            runner.annotate([Annotation("error", ctx.failure, title=f"kestra-sync {label}")])
     if inputs.get("summary") in ("", "true", "True", "TRUE") and report:
         runner.summary(report)
     if command == "plan" and ctx.markdown:
