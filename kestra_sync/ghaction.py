@@ -487,6 +487,15 @@ def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int
         code = {"validate": do_validate, "plan": do_plan, "apply": do_apply}[command](ctx)
     except InputProblem as err:
         ctx.failure, ctx.markdown, code = str(err), "", 1
+    except Exception as err:  # a bug here must still end in an annotation, not a bare traceback
+        import traceback
+
+        runner.untrusted(traceback.format_exc())
+        ctx.failure = (
+            f"the action itself failed ({type(err).__name__}: {runner.redact(str(err))}); "
+            "the traceback is in the log. Please report it."
+        )
+        ctx.failure_detail, code = "", 1
     if code and not ctx.failure:
         ctx.failure = f"kestra-sync {command} exited with code {code}."
     report = ctx.markdown

@@ -720,3 +720,16 @@ def test_an_exit_code_without_any_explanation_still_gets_an_annotation(gh, monke
     (error,) = annotations(stdout, "error")
     assert "kestra-sync exited with code 1" in error
     assert summary(gh).startswith("> [!CAUTION]\n> **kestra-sync validate failed:**")
+
+
+def test_a_bug_in_the_action_still_ends_in_an_annotation_and_a_summary(gh, monkeypatch):
+    def broken_cli(args, env, runner):
+        raise RuntimeError(f"unexpected reply while using {PASSWORD}")
+
+    code, stdout = run_action(gh, monkeypatch, broken_cli)
+    assert code == 1
+    (error,) = annotations(stdout, "error")
+    assert "the action itself failed (RuntimeError: unexpected reply" in error
+    assert summary(gh).startswith("> [!CAUTION]\n> **kestra-sync plan failed:** the action itself")
+    assert "Traceback" in stdout  # for the bug report, with workflow commands off
+    assert_no_secret(stdout, summary(gh))
