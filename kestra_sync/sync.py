@@ -3,7 +3,7 @@
     settings = load_settings({"url": "http://localhost:8080"})
     client = KestraClient.from_settings(settings)
     result = make_plan(settings, client)
-    outcome = apply_plan(result.plan, client)
+    outcome = apply_plan(result.plan, client, local=result.local)
 
 Each step is one call into a module that does one job: scan + validate (flows, validate),
 read the server (snapshot), compare (plan), write (apply).
@@ -18,8 +18,8 @@ from typing import Any
 
 from .config import Settings
 from .errors import KestraSyncError, PlanError
-from .models import Diagnostic, LocalFlow
-from .plan import Plan, build_plan, find_drift, scopes_for
+from .models import DEFAULT_PARALLELISM, Diagnostic, LocalFlow
+from .plan import CREATE, UNCHANGED, UPDATE, Plan, build_plan, find_drift, scopes_for
 from .snapshot import read_snapshot
 
 
@@ -63,11 +63,24 @@ def plan_meta(settings: Settings, client) -> dict[str, Any]:
         "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "server": client.display_url,
         "git": git_info(Path(first_dir)),
-        "options": {
-            "delete": settings.delete,
-            "allow_empty_namespace": settings.allow_empty_namespace,
-            "max_deletes": settings.max_deletes,
-            "include_children": settings.include_children,
+        "options": plan_options(settings),
+    }
+
+
+def plan_options(settings: Settings) -> dict[str, Any]:
+    """The options a plan was made with, as a saved plan records them: `apply plan.json`
+    re-checks every guard against these (and nothing else), so a plan means the same thing
+    wherever and whenever it is applied."""
+    managed = settings.managed_namespaces()
+    allowed = settings.empty_namespace_tenants()
+    return {
+        "delete": settings.delete,
+        "allow_empty_namespace": settings.allow_empty_namespace,
+        "max_deletes": settings.max_deletes,
+        "include_children": settings.include_children,
+        "tenants": {
+            t: {"namespaces": sorted(managed[t]), "allow_empty_namespace": t in allowed}
+            for t in sorted(managed)
         },
     }
 
@@ -79,41 +92,101 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
     warnings: list[Diagnostic] = []
     if local is None:
         local, warnings = load_local_flows(settings)
-    # Managed namespaces apply to every tenant the repository holds flows for (with
-    # `tenants:` configured, the default tenant may not be one of them at all).
-    managed = {tenant: list(settings.namespaces) for tenant in settings.directories()}
-    scopes = scopes_for(local, managed, include_children=settings.include_children)
-    snapshot = read_snapshot(client, scopes, parallelism=settings.parallelism)
-    plan = build_plan(
+    meta = plan_meta(settings, client)
+    plan = _plan_from(local, read_options(meta["options"]), client, settings.parallelism, summarize)
+    return PlanResult(plan, meta, local, warnings)
+
+
+@dataclass
+class PlanOptions:
+    """What a plan depends on besides git and the server (see ``plan_options``)."""
+
+    delete: bool
+    max_deletes: int
+    include_children: bool
+    managed: dict[str, list[str]]  # tenant -> managed namespaces
+    empty_allowed: set[str]  # tenants where a namespace may be emptied
+
+
+def read_options(options: dict[str, Any]) -> PlanOptions:
+    tenants = options["tenants"]
+    return PlanOptions(
+        delete=options["delete"],
+        max_deletes=options["max_deletes"],
+        include_children=options["include_children"],
+        managed={t: list(v["namespaces"]) for t, v in tenants.items()},
+        empty_allowed={t for t, v in tenants.items() if v["allow_empty_namespace"]},
+    )
+
+
+def _plan_from(
+    local, options: PlanOptions, client, parallelism: int, summarize=None, snapshot=None
+):
+    """The one way a plan is computed, for `plan` and again for `apply plan.json`."""
+    from .apply import referenced_flows
+
+    # Each tenant has its own managed namespaces (with `tenants:` configured, the default
+    # tenant may not be one of them at all).
+    if snapshot is None:
+        scopes = scopes_for(local, options.managed, include_children=options.include_children)
+        snapshot = read_snapshot(client, scopes, parallelism=parallelism)
+    return build_plan(
         local,
         snapshot,
-        delete=settings.delete,
-        allow_empty_namespace=settings.allow_empty_namespace,
-        max_deletes=settings.max_deletes,
+        delete=options.delete,
+        allow_empty_namespace=options.empty_allowed,
+        max_deletes=options.max_deletes,
         summarize=summarize,
+        references=referenced_flows,
     )
-    return PlanResult(plan, plan_meta(settings, client), local, warnings)
 
 
 def check_saved_plan(
-    plan: Plan, client, *, planned_server: str | None = None, parallelism: int = 4
+    plan: Plan, client, meta: dict[str, Any], *, parallelism: int = DEFAULT_PARALLELISM
 ) -> Plan:
-    """Refuse to apply a saved plan that has errors, was made against another server, or that
-    the server has moved away from; return the plan to apply.
+    """Refuse to apply a saved plan that has errors, was made against another server, that
+    the server has moved away from, or that does not follow from its own recorded options;
+    return the plan to apply.
+
+    Every guard `plan` applies (scopes, deletion opt-in, the empty-namespace rule, max deletes,
+    references to deleted flows) is applied again: the flows of the plan and its recorded
+    options are planned afresh against the server as it is now, and each change must come out
+    the same. A plan file edited by hand is refused earlier, by its checksum; this catches one
+    whose checksum was recomputed, and a server that moved in a way drift does not name.
 
     A change the server already reflects (the flow holds the planned source, or a planned
     delete is gone) is not drift: an earlier run of this plan applied it (or someone made the
     same change). It becomes unchanged at the current revision, so re-running the same
     `apply plan.json` after a partial failure converges instead of calling the plan stale."""
-    if planned_server and planned_server != client.display_url:
+    if meta["server"] != client.display_url:
         raise PlanError(
-            f"the saved plan was made against {planned_server}, not {client.display_url}",
+            f"the saved plan was made against {meta['server']}, not {client.display_url}",
             hint="apply it with --server pointing at the server it was made for",
         )
     if plan.errors:
         raise PlanError(
             "the saved plan has errors and cannot be applied: " + "; ".join(plan.errors),
             hint="fix the cause and make a new plan",
+        )
+    options = read_options(meta["options"])
+    local = [
+        LocalFlow(Path(c.path or ""), c.source or "", None, c.ref.namespace, c.ref.id, c.ref.tenant)
+        for c in plan.changes
+        if c.action in (CREATE, UPDATE, UNCHANGED)
+    ]
+    tenants = {c.ref.tenant for c in plan.changes} | {s.tenant for s in plan.scopes}
+    if not tenants <= set(options.managed):
+        raise PlanError(
+            "the saved plan changes tenant "
+            + ", ".join(sorted(tenants - set(options.managed)))
+            + ", which it was not made for",
+            hint=_REMAKE,
+        )
+    expected = scopes_for(local, options.managed, include_children=options.include_children)
+    if set(expected) != set(plan.scopes):
+        raise PlanError(
+            "the saved plan's namespaces in scope do not follow from its flows and options",
+            hint=_REMAKE,
         )
     snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
     plan = _without_applied_changes(plan, snapshot)
@@ -125,13 +198,32 @@ def check_saved_plan(
             hint="the server changed since the plan was made; run `kestra-sync plan` again "
             "and review the new plan",
         )
+    again = _plan_from(local, options, client, parallelism, snapshot=snapshot)
+    if again.errors:
+        raise PlanError(
+            "the saved plan cannot be applied now: " + "; ".join(again.errors), hint=_REMAKE
+        )
+    now = {c.ref: c for c in again.changes}
+    for change in plan.changes:
+        fresh = now.get(change.ref)
+        if fresh is None or fresh.action != change.action:
+            why = f" ({fresh.note})" if fresh is not None and fresh.note else ""
+            raise PlanError(
+                f"the saved plan does not follow from its own options: it would "
+                f"{change.action} {change.ref}, which planned now is "
+                f"{'not in scope' if fresh is None else fresh.action}{why}",
+                hint=_REMAKE,
+            )
     return plan
+
+
+_REMAKE = "make a new plan with `kestra-sync plan --out` and review it"
 
 
 def _without_applied_changes(plan: Plan, snapshot) -> Plan:
     from dataclasses import replace
 
-    from .plan import CREATE, DELETE, UNCHANGED, UPDATE, sources_equal
+    from .plan import DELETE, sources_equal
 
     if snapshot.failed():
         return plan  # find_drift refuses it anyway

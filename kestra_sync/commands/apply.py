@@ -32,7 +32,9 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
     """Make the server match git: plan, confirm, then create, update and delete.
 
     DIRECTORY is a flow directory (default: the configured one) or a plan file saved with
-    `plan --out`, which is applied exactly, after checking that the server has not changed since.
+    `plan --out`, which is applied exactly, with the options it was made with (plan options are
+    refused with it), after checking its checksum and that the server has not changed since.
+    A flow changed on the server since the plan is skipped; no delete runs after a failed write.
     Exit 0 when every change was applied, 1 when any failed (each is listed, a re-run converges).
     """
     from ..apply import apply_plan
@@ -42,24 +44,24 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
     saved = target is not None and target.is_file()
     if saved:
         params["directory"] = None
+        _refuse_plan_options(params)
     settings = settings_from(params)
     client = make_client(settings)
     color_err = use_color(color, sys.stderr)
+    local = []  # the scanned flows, whose parses apply reuses (none for a saved plan)
     if saved:
         from ..report.planfile import load_plan_file
         from ..sync import check_saved_plan
 
         plan_obj, meta = load_plan_file(target)
-        plan_obj = check_saved_plan(
-            plan_obj, client, planned_server=meta.get("server"), parallelism=settings.parallelism
-        )
+        plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
         result_meta = meta
     else:
         from ..sync import make_plan
 
         result = make_plan(settings, client)
         print_warnings(result.warnings)
-        plan_obj, result_meta = result.plan, result.meta
+        plan_obj, result_meta, local = result.plan, result.meta, result.local
         if plan_obj.errors:
             # Nothing is applied; the report still comes out in the asked format (a CI step
             # parsing --format json must not get an empty stdout) with every change not attempted.
@@ -96,6 +98,7 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
                 fail_fast=fail_fast,
                 on_outcome=progress,
                 cancel=cancel,
+                local=local,
             )
         finally:
             progress.close()
@@ -105,6 +108,28 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         sys.exit(EXIT_INTERRUPTED)
     if not outcome.ok:
         sys.exit(EXIT_FAILURE)
+
+
+# Options that change what a plan contains. A saved plan is applied exactly as it was made (and
+# reviewed), with the options it recorded; as Terraform does, giving one of these with a plan
+# file is an error rather than silently ignored or silently applied.
+_PLAN_CHANGING = {
+    "namespaces": "--namespace",
+    "include_children": "--include-children",
+    "delete": "--delete/--no-delete",
+    "allow_empty_namespace": "--allow-empty-namespace",
+    "max_deletes": "--max-deletes",
+    "tenant": "--tenant",
+}
+
+
+def _refuse_plan_options(params) -> None:
+    given = [flag for name, flag in _PLAN_CHANGING.items() if params.get(name) not in (None, ())]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)} cannot be used with a saved plan: it is applied with the "
+            "options it was made with; make a new plan with them instead"
+        )
 
 
 class _first_ctrl_c_cancels:

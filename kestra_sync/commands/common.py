@@ -41,7 +41,29 @@ def server_options(func):
             "--token", help="API token, sent as Bearer (EE) [env KESTRA_API_TOKEN, preferred]."
         ),
         click.option(
-            "--timeout", type=float, help="Seconds to wait for each request [default 30]."
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Seconds a request may take, connect to last byte; a retry gets its own "
+            "[default 30].",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=True, path_type=str),
+            metavar="PATH",
+            help="Verify TLS with this CA bundle [env KESTRA_CA_BUNDLE; config verify:].",
+        ),
+        click.option(
+            "--insecure",
+            is_flag=True,
+            default=None,
+            help="Do not verify TLS certificates [env KESTRA_VERIFY=false].",
+        ),
+        click.option(
+            "--max-reply-mb",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="MB",
+            help="Refuse a reply, or an export zip's content, above this size [default 64].",
         ),
     ]
     for option in reversed(options):
@@ -82,7 +104,10 @@ def plan_options(func):
             help="Refuse a plan that deletes more than N flows [default 10].",
         ),
         click.option(
-            "--parallelism", type=int, metavar="N", help="Concurrent requests [default 4]."
+            "--parallelism",
+            type=int,
+            metavar="N",
+            help="Concurrent requests; fewer when the server answers 429/503 [default 16].",
         ),
     ]
     for option in reversed(options):
@@ -126,6 +151,7 @@ def settings_from(ctx_params: dict[str, Any]):
         "password",
         "token",
         "timeout",
+        "max_reply_mb",
         "namespaces",
         "include_children",
         "delete",
@@ -136,13 +162,31 @@ def settings_from(ctx_params: dict[str, Any]):
         "layout",
     }
     flags = {k: v for k, v in ctx_params.items() if k in names}
+    ca_bundle, insecure = ctx_params.get("ca_bundle"), ctx_params.get("insecure")
+    if ca_bundle and insecure:
+        raise click.UsageError("--ca-bundle and --insecure cannot be used together")
+    if ca_bundle or insecure:
+        flags["verify"] = ca_bundle or False
     return load_settings(flags, config_file=ctx_params.get("config_file"))
 
 
 def make_client(settings):
     from ..client import KestraClient
 
-    return KestraClient.from_settings(settings)
+    client = KestraClient.from_settings(settings)
+    if client.http.verify is False and client.base_url.startswith("https:"):
+        import warnings
+
+        from urllib3.exceptions import InsecureRequestWarning
+
+        # One line, here, instead of urllib3's warning on every request.
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+        click.echo(
+            f"warning: TLS certificates of {client.http.origin} are not verified "
+            f"(verify off, from {settings.origin.get('verify', 'default')})",
+            err=True,
+        )
+    return client
 
 
 def print_warnings(diagnostics) -> None:
@@ -152,9 +196,18 @@ def print_warnings(diagnostics) -> None:
 
 
 def write_file(path: Path, text: str) -> None:
+    """Write ``text`` atomically: a failure (a full disk, text that cannot be encoded) leaves
+    the file as it was, never empty or half written."""
+    from ..atomic import write_atomic
     from ..errors import InputError
 
     try:
-        path.write_text(text, encoding="utf-8")
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as err:  # a lone surrogate, from a name that is not UTF-8
+        raise InputError(
+            f"{path}: cannot write: the text is not valid UTF-8 ({err.reason})"
+        ) from None
+    try:
+        write_atomic(path, data)
     except OSError as err:
         raise InputError(f"{path}: cannot write: {err.strerror}") from None

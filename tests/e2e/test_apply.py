@@ -404,7 +404,9 @@ def test_a_create_whose_reply_is_lost_fails_with_a_hint_and_a_rerun_finds_it_don
 
     assert done.returncode == 1
     assert "Apply: 1 done, 1 failed, 0 not attempted." in done.stdout
-    assert "may have reached the server; a re-run converges" in done.stdout
+    line = next(x for x in done.stdout.splitlines() if "FAILED" in x)
+    assert "closed the connection before a complete reply" in line
+    assert "the change may have been applied, a re-run converges" in line
     assert [t for m, t, _ in recorder.log if m == "POST"].count("acme/a") == 1  # POST not retried
     assert on_server(emulator) == {("acme", "a"): sources[0], ("acme", "b"): sources[1]}
 
@@ -577,8 +579,11 @@ def test_a_create_that_times_out_is_not_resent_and_a_rerun_converges(emulator, t
 
     assert done.returncode == 1
     assert "Apply: 1 done, 1 failed, 0 not attempted." in done.stdout
-    assert re.search(r"FAILED +create acme/slow: POST \S+: .*no reply within 0.2s", done.stdout)
-    assert "may have reached the server" in done.stdout
+    assert re.search(
+        r"FAILED +create acme/slow: POST \S+: no complete reply from \S+ within 0.2s \(--timeout\)",
+        done.stdout,
+    )
+    assert "the change may have been applied, a re-run converges" in done.stdout
     for _ in range(100):  # the server finishes the slow request after the client gave up
         if len(on_server(emulator)) == 2:
             break
@@ -605,12 +610,14 @@ def test_rerunning_a_saved_plan_after_a_partial_failure_converges(emulator, tmp_
 
     first = kestra(emulator, "apply", "plan.json", cwd=tmp_path)
     assert first.returncode == 1
-    assert "Apply: 3 done, 1 failed, 0 not attempted." in first.stdout
+    # A failed create stops every delete (as Terraform does): `del` waits for the re-run.
+    assert "Apply: 2 done, 1 failed, 1 not attempted." in first.stdout
+    assert ("acme", "del") in on_server(emulator)
 
     again = kestra(emulator, "apply", "plan.json", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "Apply: 1 done, 0 failed, 0 not attempted." in again.stdout
-    assert "Plan: 1 to create, 0 to update, 0 to delete, 2 unchanged." in again.stderr
+    assert "Apply: 2 done, 0 failed, 0 not attempted." in again.stdout
+    assert "Plan: 1 to create, 0 to update, 1 to delete, 2 unchanged." in again.stderr
     assert on_server(emulator) == {("acme", f.split()[1]): f for f in planned}
 
     with KestraClient(emulator.url) as client:  # a real change since the plan is still refused
@@ -691,3 +698,18 @@ def test_color_always_colours_the_apply_report_even_on_a_pipe_and_never_by_defau
     assert "\x1b[" in coloured.stdout and "\x1b[" in coloured.stderr
     plain = kestra(emulator, "apply", "--auto-approve", cwd=tmp_path)  # a pipe: no colour
     assert "\x1b[" not in plain.stdout + plain.stderr
+
+
+def test_creates_refused_with_429_are_retried_later_and_the_apply_succeeds(emulator, tmp_path):
+    """A saturated server answers 429 (or 503): apply backs off (kestra_sync/throttle.py) and
+    tries the refused creates again instead of failing them."""
+    names = [f"f{i:02d}" for i in range(12)]
+    directory = write_flows(tmp_path, [flow("acme", n) for n in names])
+    emulator.faults.add("POST", r"/flows$", status=429, count=5, retry_after=1)
+
+    done = kestra(emulator, "apply", str(directory), "-y", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Apply: 12 done, 0 failed, 0 not attempted." in done.stdout
+    assert emulator.stats.count("POST") == 12 + 5
+    assert set(on_server(emulator)) == {("acme", n) for n in names}
