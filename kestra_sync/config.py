@@ -34,6 +34,8 @@ TRANSPORT_ENV = {
 }
 # A CA bundle path for `verify` (read after KESTRA_VERIFY; setting both differently is an error).
 CA_BUNDLE_ENV = "KESTRA_CA_BUNDLE"
+# Other settings read from the environment (not connection settings).
+OPTION_ENV = {"kestra_version": "KESTRA_VERSION"}
 
 
 @dataclass
@@ -70,6 +72,9 @@ class Settings:
     # Largest namespace file validate accepts: Kestra's micronaut.server.multipart
     # .max-file-size default, 10GB (cli/src/main/resources/application.yml); servers may lower it.
     max_file_size: int = 10 * 1024**3
+    # The Kestra version whose rules validate and plan follow ("1.3"); None = the server's when
+    # one is known, else every supported version.
+    kestra_version: str | None = None
     # Where each value came from ("default", "config file kestra-sync.yml", "env KESTRA_URL",
     # "flag"), for error messages and `--debug`.
     origin: dict[str, str] = field(default_factory=dict, repr=False)
@@ -188,6 +193,14 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if value not in LAYOUTS:
             raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
         return value
+    if name == "kestra_version":
+        from .target import normalize
+
+        if value is None or value == "":
+            return None
+        text = repr(value) if isinstance(value, float) else str(value)
+        normalize(text, where)  # refuse what is not a version, with the place it came from
+        return text
     if name == "verify":
         if isinstance(value, bool):
             return value
@@ -293,7 +306,7 @@ def load_settings(
         if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
             settings.verify = str(base / settings.verify)  # a CA bundle kept next to the file
 
-    for name, var in {**ENV, **TRANSPORT_ENV}.items():
+    for name, var in {**ENV, **TRANSPORT_ENV, **OPTION_ENV}.items():
         if env.get(var):
             setattr(settings, name, _coerce(name, env[var], f"environment variable {var}"))
             settings.origin[name] = f"env {var}"

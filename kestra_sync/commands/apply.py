@@ -11,8 +11,10 @@ from ..report.terminal import use_color
 from .common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
+    kestra_version_option,
     make_client,
     plan_options,
+    print_target,
     print_warnings,
     report_options,
     server_options,
@@ -23,6 +25,7 @@ from .common import (
 @click.command()
 @plan_options
 @server_options
+@kestra_version_option
 @click.option("--auto-approve", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option(
     "--fail-fast", is_flag=True, help="Stop starting new changes after the first failure."
@@ -60,6 +63,7 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         from ..sync import make_plan
 
         result = make_plan(settings, client)
+        print_target(result.target)
         print_warnings(result.warnings)
         plan_obj, result_meta, local = result.plan, result.meta, result.local
         if plan_obj.errors:

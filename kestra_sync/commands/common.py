@@ -107,7 +107,7 @@ def plan_options(func):
             "--parallelism",
             type=int,
             metavar="N",
-            help="Concurrent requests; fewer when the server answers 429/503 [default 16].",
+            help="Concurrent requests [default 16]; apply halves its writes in flight on 429/503.",
         ),
     ]
     for option in reversed(options):
@@ -122,6 +122,24 @@ color_option = click.option(
     show_default=True,
     help="Colour text output (auto: on a terminal, unless NO_COLOR is set).",
 )
+
+
+kestra_version_option = click.option(
+    "--kestra-version",
+    "kestra_version",
+    metavar="X.Y",
+    help="Follow the flow rules of this Kestra version (e.g. 1.3, 2.0) [env KESTRA_VERSION; "
+    "default: the server's version when a server is used, else every supported version].",
+)
+
+
+def print_target(target) -> None:
+    """Say which version's rules were followed, and why any guess was not made (stderr)."""
+    if target is None:
+        return
+    for warning in target.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"note: {target.describe()}", err=True)
 
 
 def report_options(format_help: str):
@@ -160,6 +178,7 @@ def settings_from(ctx_params: dict[str, Any]):
         "parallelism",
         "directory",
         "layout",
+        "kestra_version",
     }
     flags = {k: v for k, v in ctx_params.items() if k in names}
     ca_bundle, insecure = ctx_params.get("ca_bundle"), ctx_params.get("insecure")

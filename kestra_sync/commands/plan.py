@@ -11,8 +11,10 @@ from ..report.terminal import use_color
 from .common import (
     EXIT_CHANGES,
     EXIT_FAILURE,
+    kestra_version_option,
     make_client,
     plan_options,
+    print_target,
     print_warnings,
     report_options,
     server_options,
@@ -24,6 +26,7 @@ from .common import (
 @click.command()
 @plan_options
 @server_options
+@kestra_version_option
 @report_options("Output format on stdout.")
 @click.option(
     "--out",
@@ -50,6 +53,7 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     settings = settings_from(params)
     client = make_client(settings)
     result = make_plan(settings, client)
+    print_target(result.target)
     print_warnings(result.warnings)
     plan_obj = result.plan
     if out:

@@ -9,7 +9,9 @@ import click
 
 from .common import (
     EXIT_FAILURE,
+    kestra_version_option,
     make_client,
+    print_target,
     server_options,
     settings_from,
 )
@@ -37,6 +39,7 @@ from .common import (
 )
 @click.option("--overwrite", is_flag=True, help="Replace local files whose content differs.")
 @server_options
+@kestra_version_option
 def pull(namespaces, layout, overwrite, **params):
     """Write the server's flows, namespace files and KV pairs into DIRECTORY, byte for byte, to
     adopt kestra-sync on a server that already has flows. Files go to `<namespace
@@ -45,9 +48,13 @@ def pull(namespaces, layout, overwrite, **params):
     changes."""
     from ..flows import scan
     from ..pull import write_flows
+    from ..target import resolve
 
     settings = settings_from(params)
     client = make_client(settings)
+    # Pull writes what the server holds, whatever its version; saying which version it runs
+    # (and whether a pinned one differs) tells the user which rules the next plan follows.
+    print_target(resolve(settings, client))
     directory = settings.directory
     layout = layout or (settings.layout if settings.layout != "none" else "nested")
     existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []

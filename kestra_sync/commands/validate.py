@@ -10,6 +10,7 @@ from ..report.terminal import use_color
 from .common import (
     EXIT_FAILURE,
     color_option,
+    kestra_version_option,
     server_options,
     settings_from,
 )
@@ -35,7 +36,18 @@ from .common import (
     "cached on disk; checked in addition to the bundled structural schema.",
 )
 @click.option("--refresh-schema", is_flag=True, help="Download a --schema URL again.")
-@click.option("--server-side", is_flag=True, help="Also ask the server's validate endpoint.")
+@click.option(
+    "--server-side",
+    is_flag=True,
+    help="Also ask the server's validate endpoint (and follow the server's Kestra version).",
+)
+@kestra_version_option
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Rewrite the mechanical replacements of the version rules in the files (e.g. "
+    "taskDefaults -> pluginDefaults, type BOOLEAN -> BOOL), nothing else; then report what is left.",
+)
 @color_option
 @server_options
 def validate_command(
@@ -45,6 +57,7 @@ def validate_command(
     schema_spec: str | None,
     refresh_schema: bool,
     server_side: bool,
+    fix: bool,
     color: str,
     **params: Any,
 ) -> None:
@@ -53,11 +66,33 @@ def validate_command(
     With PATHS (files or directories, as pre-commit passes them) only those are reported, but
     the configured directory is still read to find the same namespace/id in another file.
     Exit code 0 when valid (warnings allowed), 1 when any error.
+
+    The rules follow --kestra-version (or KESTRA_VERSION, kestra_version:); with --server-side,
+    the server's version unless one is pinned. With no version, only what every supported
+    Kestra version refuses is an error; the rest is a warning naming the versions that refuse
+    it. `--kestra-version 2.0` on a 1.x tree lists what the upgrade breaks, with replacements.
     """
+    from .. import target as versions
     from ..report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
     from ..validate import check_project
 
     settings = settings_from(params)
+    client = None
+    if server_side:
+        if not settings.url:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
+            )
+        from ..client import KestraClient
+
+        client = KestraClient.from_settings(settings)
+        target = versions.resolve(settings, client)
+    else:
+        target = versions.pinned(settings)
+    for warning in target.warnings:
+        click.echo(f"warning: {warning}", err=True)
     schema = None
     if schema_spec:
         from ..validate import resolve_schema, schema_auth
@@ -70,8 +105,36 @@ def validate_command(
             verify=settings.verify,
         )
     result = check_project(
-        settings, list(paths) if paths else None, ignore_file=ignore_file, schema=schema
+        settings,
+        list(paths) if paths else None,
+        ignore_file=ignore_file,
+        schema=schema,
+        version=target.version,
     )
+    if fix:
+        from ..fix import fix_flows
+
+        if target.version is None:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "--fix needs the Kestra version to fix for",
+                hint="pass --kestra-version (e.g. 2.0), or set KESTRA_VERSION",
+            )
+
+        edits, untouched = fix_flows(result.flows, result.parsed, target.version)
+        for edit in edits:
+            click.echo(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}", err=True)
+        for why in untouched:
+            click.echo(f"note: {why}", err=True)
+        if edits:  # report what is left, from the files as they are now
+            result = check_project(
+                settings,
+                list(paths) if paths else None,
+                ignore_file=ignore_file,
+                schema=schema,
+                version=target.version,
+            )
     if result.skipped and fmt != "json":
         dirs = ", ".join(str(d) for d in settings.directories().values())
         click.echo(
@@ -79,24 +142,16 @@ def validate_command(
             err=True,
         )
     diagnostics = list(result.diagnostics)
-    if server_side and result.flows:
-        if not settings.url:
-            from ..errors import ConfigError
-
-            raise ConfigError(
-                "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
-            )
-        from ..client import KestraClient
+    if client is not None and result.flows:
         from ..validate import validate_server
 
-        client = KestraClient.from_settings(settings)
         diagnostics += validate_server(result.flows, client, parsed=result.parsed)
 
     diagnostics = sorted_diagnostics(diagnostics)
     files = len({str(f.path) for f in result.flows} | {d.path for d in diagnostics})
     chosen = pick_format(fmt)
     if chosen == "json":
-        click.echo(render_json(diagnostics, files))
+        click.echo(render_json(diagnostics, files, target.to_dict()))
     elif chosen == "github":
         from ..report.diagnostics import format_text_line, summary
         from ..report.github import render as render_github
@@ -105,10 +160,10 @@ def validate_command(
             click.echo(line)
         for d in diagnostics:
             click.echo(format_text_line(d))
-        click.echo(summary(diagnostics, files))
+        click.echo(f"{summary(diagnostics, files)} ({target.describe()})")
     else:
         colored = use_color(color)
-        for line in render_text(diagnostics, files, color=colored):
+        for line in render_text(diagnostics, files, color=colored, rules=target.describe()):
             click.echo(line, color=colored)
     if any(d.is_error for d in diagnostics):
         click.get_current_context().exit(EXIT_FAILURE)
