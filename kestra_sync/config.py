@@ -67,6 +67,11 @@ class Settings:
     # The largest reply body, and what an export zip may expand to (MiB).
     max_reply_mb: float = 64.0
     parallelism: int = DEFAULT_PARALLELISM
+    # Namespace files kept outside `<namespace folder>/_files`: namespace -> directory.
+    namespace_files: dict[str, Path] = field(default_factory=dict)
+    # Largest namespace file validate accepts: Kestra's micronaut.server.multipart
+    # .max-file-size default, 10GB (cli/src/main/resources/application.yml); servers may lower it.
+    max_file_size: int = 10 * 1024**3
     # The Kestra version whose rules validate and plan follow ("1.3"); None = the server's when
     # one is known, else every supported version.
     kestra_version: str | None = None
@@ -148,7 +153,11 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if text in ("0", "false", "no", "off", ""):
             return False
         raise bad
-    if name in ("max_deletes", "parallelism"):
+    if name == "namespace_files":
+        if not isinstance(value, dict) or not all(isinstance(n, str) for n in value):
+            raise bad
+        return {n: Path(str(d)) for n, d in value.items()}
+    if name in ("max_deletes", "parallelism", "max_file_size"):
         try:
             number = int(value)
         except (TypeError, ValueError):
@@ -289,6 +298,10 @@ def load_settings(
         settings.tenants = {
             t: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
             for t, d in settings.tenants.items()
+        }
+        settings.namespace_files = {
+            n: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
+            for n, d in settings.namespace_files.items()
         }
         if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
             settings.verify = str(base / settings.verify)  # a CA bundle kept next to the file

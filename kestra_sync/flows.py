@@ -24,6 +24,8 @@ from .errors import InputError
 from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from .models import DEFAULT_TENANT, ERROR, WARNING, Diagnostic, LocalFlow
 from .walk import (
+    FILES_DIR,
+    KV_FILE_NAMES,
     bad_name,
     not_regular,
     shown_path,
@@ -31,6 +33,13 @@ from .walk import (
     walk_flow_files,
 )
 from .yamlindex import ParsedYaml, parse_yaml
+
+
+def is_flow_candidate(path: Path) -> bool:
+    """A YAML file that is not a namespace file (under `_files`) nor a namespace's kv.yml
+    (kestra_sync.kinds): pre-commit passes those too."""
+    return path.name not in KV_FILE_NAMES and FILES_DIR not in path.parts[:-1]
+
 
 # Kestra's YAML reader (SnakeYAML LoaderOptions, used by Jackson's YAMLFactory with
 # `new LoaderOptions()` in kestra JacksonMapper.ofYaml) refuses documents longer than
@@ -247,6 +256,8 @@ def scan(
                 continue
             rel = _relative(p, ignore_root)
             if rel is not None and ignore.ignored_path(rel):
+                continue
+            if not is_flow_candidate(p):
                 continue
             files.append(p)
     with _collector_paused():

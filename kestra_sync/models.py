@@ -56,17 +56,28 @@ def shorten(value: str, limit: int = 60) -> str:
     return text + f"... ({len(value):,} characters)" if len(value) > limit else text
 
 
+FLOW = "flow"
+
+
 @dataclass(frozen=True, order=True)
 class FlowRef:
-    """Where a flow lives on a server: tenant, namespace and id."""
+    """Where a resource lives on a server: tenant, namespace and id, for a ``kind`` of
+    resource: a flow (the default; ``id`` is the flow id), a namespace file (``"file"``; ``id``
+    is its path, ``/etl/load.py``) or a KV pair (``"kv"``; ``id`` is the key)."""
 
     tenant: str
     namespace: str
     id: str
+    kind: str = FLOW
 
     def __str__(self) -> str:
-        """``namespace/id``, prefixed with ``tenant:`` when not the default tenant."""
-        base = f"{self.namespace}/{self.id}"
+        """``namespace/id`` for a flow, ``namespace file /path`` or ``namespace kv key`` for the
+        other kinds, prefixed with ``tenant:`` when not the default tenant."""
+        base = (
+            f"{self.namespace}/{self.id}"
+            if self.kind == FLOW
+            else (f"{self.namespace} {self.kind} {self.id}")
+        )
         return base if self.tenant == DEFAULT_TENANT else f"{self.tenant}:{base}"
 
 

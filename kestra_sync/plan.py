@@ -16,6 +16,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .models import FlowRef, LocalFlow, RemoteFlow
 
@@ -75,6 +76,16 @@ class Change:
     summary: list[str] = field(default_factory=list)
     formatting_only: bool = False
     note: str = ""  # why a server-only flow is kept, e.g. deletion not enabled
+    # Kinds other than flows (ref.kind): what to write (bytes of a file, a KV value), and the
+    # content hash of git's and of the server's version (None = absent), which stand in for
+    # the revision when a saved plan is checked for staleness.
+    payload: Any = None
+    digest: str | None = None
+    server_digest: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.ref.kind
 
 
 @dataclass
@@ -82,6 +93,9 @@ class Plan:
     changes: list[Change]
     errors: list[str] = field(default_factory=list)
     scopes: list[Scope] = field(default_factory=list)
+    # (kind, tenant, namespace, deletable) read for the kinds other than flows
+    # (kestra_sync.kinds); deletable: server items git does not declare may be deleted there.
+    kind_scopes: list[tuple[str, str, str, bool]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTIONS, 0)
@@ -95,7 +109,11 @@ class Plan:
 
     def by_tenant_namespace(self) -> dict[str, dict[str, list[Change]]]:
         grouped: dict[str, dict[str, list[Change]]] = {}
-        for change in sorted(self.changes, key=lambda c: c.ref):
+        # In a namespace: its flows, then its files, then its KV pairs.
+        for change in sorted(
+            self.changes,
+            key=lambda c: (c.ref.tenant, c.ref.namespace, c.kind != "flow", c.kind, c.ref.id),
+        ):
             grouped.setdefault(change.ref.tenant, {}).setdefault(change.ref.namespace, []).append(
                 change
             )

@@ -32,7 +32,7 @@ class InvalidFlowsError(KestraSyncError):
         where = f"{first.path}:{first.line}" if first.line else first.path
         command = "kestra-sync validate" + (f" --kestra-version {version}" if version else "")
         super().__init__(
-            f"{len(errors)} error(s) in local flows, first: {where}: {first.message}",
+            f"{len(errors)} error(s) in local files, first: {where}: {first.message}",
             hint=f"run `{command}` for every problem; "
             + ("no flow was sent to the server" if version else "nothing was sent to the server"),
         )
@@ -107,15 +107,57 @@ def plan_options(settings: Settings) -> dict[str, Any]:
 def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) -> PlanResult:
     """Ask the server its version (one request; a pinned version wins), scan and validate for
     that version (unless ``local`` is given), read the server per namespace, and compare."""
+    from .kinds import scan_all
     from .semantic import summarize
 
     warnings: list[Diagnostic] = []
     target = None
     if local is None:
         local, warnings, target = load_local_flows(settings, client)
+    scans = scan_all(settings)  # namespace files, KV pairs
+    problems = [d for scan in scans.values() for d in scan.diagnostics]
+    if any(d.is_error for d in problems):
+        raise InvalidFlowsError(problems)
     meta = plan_meta(settings, client, target)
-    plan = _plan_from(local, read_options(meta["options"]), client, settings.parallelism, summarize)
+    options = read_options(meta["options"])
+    kind_scopes = sorted(
+        (name, tenant, namespace, scan.deletable is None or (tenant, namespace) in scan.deletable)
+        for name, scan in scans.items()
+        for tenant, namespace in scan.namespaces
+    )
+    _manage_kind_namespaces(options, kind_scopes)
+    plan = _plan_from(local, options, client, settings.parallelism, summarize)
+    _plan_kinds(plan, scans, kind_scopes, options, client, settings.parallelism)
     return PlanResult(plan, meta, local, warnings, target)
+
+
+def _manage_kind_namespaces(options: PlanOptions, kind_scopes) -> None:
+    """A namespace git holds files or KV pairs for is in scope for flows too."""
+    for _, tenant, namespace, _ in kind_scopes:
+        managed = options.managed.setdefault(tenant, [])
+        if namespace not in managed:
+            managed.append(namespace)
+
+
+def _plan_kinds(plan: Plan, scans: dict, kind_scopes, options, client, parallelism: int) -> None:
+    """Add the namespace-file and KV changes: one request per namespace for files (the
+    export); one listing plus one GET per key for KV."""
+    from .kinds import KINDS, read_listings
+    from .resourceplan import check_delete_cap, compare_kind
+
+    plan.kind_scopes = list(kind_scopes)
+    listings = read_listings(client, plan.kind_scopes, parallelism=parallelism)
+    for name, scan in scans.items():
+        changes, errors = compare_kind(
+            KINDS[name],
+            scan,
+            listings,
+            delete=options.delete,
+            allow_empty_namespace=options.empty_allowed,
+        )
+        plan.changes += changes
+        plan.errors += errors
+    check_delete_cap(plan, options.max_deletes)
 
 
 @dataclass
@@ -190,10 +232,11 @@ def check_saved_plan(
             hint="fix the cause and make a new plan",
         )
     options = read_options(meta["options"])
+    _manage_kind_namespaces(options, plan.kind_scopes)
     local = [
         LocalFlow(Path(c.path or ""), c.source or "", None, c.ref.namespace, c.ref.id, c.ref.tenant)
         for c in plan.changes
-        if c.action in (CREATE, UPDATE, UNCHANGED)
+        if c.action in (CREATE, UPDATE, UNCHANGED) and c.kind == "flow"
     ]
     tenants = {c.ref.tenant for c in plan.changes} | {s.tenant for s in plan.scopes}
     if not tenants <= set(options.managed):
@@ -212,6 +255,14 @@ def check_saved_plan(
     snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
     plan = _without_applied_changes(plan, snapshot)
     drift = find_drift(plan, snapshot)
+    listings = []
+    if plan.kind_scopes:  # namespace files and KV pairs: compared by content digest
+        from .kinds import read_listings
+        from .resourceplan import resource_drift, without_applied
+
+        listings = read_listings(client, plan.kind_scopes, parallelism=parallelism)
+        plan = without_applied(plan, listings)
+        drift += resource_drift(plan, listings)
     if drift:
         shown = "; ".join(drift[:5]) + (f"; and {len(drift) - 5} more" if len(drift) > 5 else "")
         raise PlanError(
@@ -224,6 +275,8 @@ def check_saved_plan(
         raise PlanError(
             "the saved plan cannot be applied now: " + "; ".join(again.errors), hint=_REMAKE
         )
+    if plan.kind_scopes:
+        again.changes += _replan_kinds(plan, options, listings)
     now = {c.ref: c for c in again.changes}
     for change in plan.changes:
         fresh = now.get(change.ref)
@@ -239,6 +292,36 @@ def check_saved_plan(
 
 
 _REMAKE = "make a new plan with `kestra-sync plan --out` and review it"
+
+
+def _replan_kinds(plan: Plan, options: PlanOptions, listings) -> list:
+    """The namespace-file and KV changes planned afresh from the saved plan's own content and
+    options, for the same check the flows get."""
+    from .kinds import KINDS
+    from .kinds.base import LocalItem, LocalScan
+    from .resourceplan import compare_kind
+
+    changes = []
+    for name, handler in KINDS.items():
+        scopes = [s for s in plan.kind_scopes if s[0] == name]
+        scan = LocalScan(
+            [
+                LocalItem(c.ref, c.path or "", c.payload, c.digest or "")
+                for c in plan.changes
+                if c.kind == name and c.action in (CREATE, UPDATE, UNCHANGED)
+            ],
+            namespaces={(t, ns) for _, t, ns, _ in scopes},
+            deletable={(t, ns) for _, t, ns, deletable in scopes if deletable},
+        )
+        fresh, _ = compare_kind(
+            handler,
+            scan,
+            listings,
+            delete=options.delete,
+            allow_empty_namespace=options.empty_allowed,
+        )
+        changes += fresh
+    return changes
 
 
 def _without_applied_changes(plan: Plan, snapshot) -> Plan:

@@ -593,6 +593,7 @@ def check_project(
             check_duplicate_flows=False,
             version=version,
         )
+    check.diagnostics += _resource_problems(settings, given)
     if given is None:
         check.diagnostics += check_duplicates(result.flows, result.parsed)
         return check
@@ -604,3 +605,20 @@ def check_project(
         everything += [f for f in whole.flows if Path(f.path).resolve() not in known]
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
     return check
+
+
+def _resource_problems(settings: Any, given: list | None) -> list[Diagnostic]:
+    """Namespace files (`_files`, `namespace_files:`) and kv.yml: paths Kestra refuses, files
+    over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
+    With PATHS, only problems in files under them."""
+    from .kinds import scan_all
+
+    found = [d for scan in scan_all(settings).values() for d in scan.diagnostics]
+    if given is None:
+        return found
+    roots = [Path(p).resolve() for p in given]
+    return [
+        d
+        for d in found
+        if any(Path(d.path).resolve() == r or r in Path(d.path).resolve().parents for r in roots)
+    ]

@@ -11,6 +11,10 @@ from .ignorefile import IgnoreRules, LayeredRules
 from .models import ERROR, WARNING, Diagnostic
 
 FLOW_SUFFIXES = (".yml", ".yaml")
+# YAML that is not a flow: a namespace's files (kestra_sync.kinds.nsfiles) and its KV pairs
+# (kinds.kv). Neither is ever scanned as a flow.
+FILES_DIR = "_files"
+KV_FILE_NAMES = ("kv.yml", "kv.yaml")
 
 
 def display_path(path: Path) -> str:
@@ -81,9 +85,15 @@ def walk_flow_files(
                 diags.append(_broken_link(path, err) if is_link else _unreadable(path, "file", err))
                 continue
             is_dir = stat.S_ISDIR(mode)
-            if is_dir and (entry.name.startswith(".") or ignore.ignored(rel_name, is_dir=True)):
+            if is_dir and (
+                entry.name.startswith(".")
+                or entry.name == FILES_DIR
+                or ignore.ignored(rel_name, is_dir=True)
+            ):
                 continue
-            if not is_dir and (not is_flow_name or ignore.ignored(rel_name)):
+            if not is_dir and (
+                not is_flow_name or entry.name in KV_FILE_NAMES or ignore.ignored(rel_name)
+            ):
                 continue
             if undecodable(entry.name):
                 diags.append(bad_name(path))

@@ -139,7 +139,8 @@ def test_plan_comment_apply_and_converge(github, make_emulator, tmp_path, monkey
 
     code, outputs, summary, log = action(command="plan", comment="true", delete="true")
     assert code == 0, log
-    assert (outputs["creates"], outputs["updates"], outputs["deletes"]) == ("4", "1", "1")
+    # 5 flows + company.data's script and its 2 KV pairs; hello-world updated; legacy deleted.
+    assert (outputs["creates"], outputs["updates"], outputs["deletes"]) == ("8", "1", "1")
     assert outputs["has-changes"] == "true" and Path(outputs["plan-file"]).is_file()
     assert "🗑️ | `company.team/legacy` | delete (r1)" in summary
     assert len(FakeGitHub.comments) == 1
@@ -152,12 +153,12 @@ def test_plan_comment_apply_and_converge(github, make_emulator, tmp_path, monkey
 
     code, outputs, summary, log = action(command="apply", delete="true")
     assert code == 0, log
-    assert (outputs["applied"], outputs["failed"]) == ("6", "0")
-    assert "**6 done, 0 failed, 0 not attempted.**" in summary
+    assert (outputs["applied"], outputs["failed"]) == ("10", "0")
+    assert "**10 done, 0 failed, 0 not attempted.**" in summary
     gone = requests.get(f"{server}/api/v1/main/flows/company.team/legacy", auth=(USER, PASSWORD))
     assert gone.status_code == 404
 
     code, outputs, _, log = action(command="plan", comment="true", delete="true")
-    assert code == 0 and outputs["has-changes"] == "false" and outputs["unchanged"] == "5", log
+    assert code == 0 and outputs["has-changes"] == "false" and outputs["unchanged"] == "9", log
     assert len(FakeGitHub.comments) == 1
     assert "No changes: the server matches git." in FakeGitHub.comments[0]["body"]

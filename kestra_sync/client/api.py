@@ -30,6 +30,7 @@ from .http import (
     redact_userinfo,
     tenant_path,
 )
+from .resources import NamespaceResourcesMixin
 from .wire import (
     VALIDATE_JOINER,
     UpsertResult,
@@ -55,7 +56,7 @@ SEARCH_PAGE_SIZE = 10_000
 VALIDATE_BATCH_SIZE = 100  # kestractl's validateBatchSize (anchors.md §2.2)
 
 
-class KestraClient:
+class KestraClient(NamespaceResourcesMixin):
     """A thin client for Kestra's flows API, bound to one server and one tenant."""
 
     def __init__(

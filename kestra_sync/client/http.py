@@ -212,11 +212,12 @@ class Transport:
         content_type: str | None = None,
         accept: str = JSON,
         json_body: Any = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> requests.Response:
         """Send one request (with the session's retry policy) and return a 2xx response whose
         body has been read (within the size limit), or raise the typed error for the final
         status or transport failure."""
-        headers = {"Accept": accept}
+        headers = {"Accept": accept, **(extra_headers or {})}
         if content_type:
             headers["Content-Type"] = content_type
         data = body

@@ -65,7 +65,35 @@ def demo(directory):
         click.secho(f"(someone edits {flow} in the Kestra UI ...)\n", italic=True)
         step("5. plan shows the drift", "plan", d, "--detailed-exitcode", expect=(2,))
         step("6. apply puts git back in charge", "apply", d, "--auto-approve")
+        script = _edit_a_script(directory, step)
+        if script is None:
+            click.secho("(no namespace file in this directory: step 7 skipped)\n", italic=True)
     click.secho("Demo done: try `kestra-sync emulator` and point plan/apply at it.", bold=True)
+
+
+def _edit_a_script(directory: Path, step) -> Path | None:
+    """Edit a namespace file in a copy of the directory (the user's files stay untouched) and
+    plan the copy: the script's diff shows."""
+    import shutil
+    import tempfile
+
+    scripts = sorted(p for p in directory.rglob("_files/**/*.py") if p.is_file())
+    if not scripts:
+        return None
+    with tempfile.TemporaryDirectory(prefix="kestra-sync-demo-") as tmp:
+        copy = Path(tmp) / directory.name
+        shutil.copytree(directory, copy)
+        script = copy / scripts[0].relative_to(directory)
+        with script.open("a", encoding="utf-8") as handle:
+            handle.write('print("done")\n')
+        click.secho(
+            f"(someone edits {scripts[0]} in a branch; here in a copy, {copy} ...)\n",
+            italic=True,
+        )
+        step(
+            "7. plan shows the script's diff", "plan", str(copy), "--detailed-exitcode", expect=(2,)
+        )
+    return script
 
 
 def _edit_like_a_user(url: str) -> str:

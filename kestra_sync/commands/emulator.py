@@ -16,7 +16,8 @@ from ..knowledge import EMULATOR_PROFILES, LATEST
     "--state",
     "state_file",
     type=click.Path(dir_okay=False),
-    help="JSON state file: loaded at start, rewritten atomically after each write.",
+    help="JSON state file: loaded at start, rewritten atomically after each write "
+    "(namespace files and KV pairs in FILE.resources.json).",
 )
 @click.option(
     "--edition",

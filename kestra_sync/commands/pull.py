@@ -41,8 +41,11 @@ from .common import (
 @server_options
 @kestra_version_option
 def pull(namespaces, layout, overwrite, **params):
-    """Write the server's flows into DIRECTORY, byte for byte, to adopt kestra-sync on a server
-    that already has flows. A `plan` right after a `pull` shows no changes."""
+    """Write the server's flows, namespace files and KV pairs into DIRECTORY, byte for byte, to
+    adopt kestra-sync on a server that already has flows. Files go to `<namespace
+    folder>/_files` (or the configured `namespace_files:` directory), KV pairs to
+    `<namespace folder>/kv.yml` (without TTLs). A `plan` right after a `pull` shows no
+    changes."""
     from ..flows import scan
     from ..pull import write_flows
     from ..target import resolve
@@ -80,6 +83,7 @@ def pull(namespaces, layout, overwrite, **params):
         f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
         err=True,
     )
+    files_kept = _pull_files(client, settings, namespaces, by_ref, layout, overwrite)
     if result.occupied or result.duplicates:
         click.echo(
             "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
@@ -89,5 +93,54 @@ def pull(namespaces, layout, overwrite, **params):
         click.echo(
             "hint: review those files, or pass --overwrite to take the server's version", err=True
         )
-    if result.kept:
+    if result.kept or files_kept:
         sys.exit(EXIT_FAILURE)
+
+
+def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -> int:
+    """Namespace files and KV pairs of the pulled namespaces (those named, and with
+    --include-children the children that hold flows): one export request each for the files,
+    the KV listing plus one GET per key. Returns how many were kept."""
+    from ..pullfiles import files_root, write_kv_file, write_namespace_files
+
+    wanted = set(namespaces) | {ref.namespace for ref in flows_by_ref}
+    kept = 0
+    for namespace in sorted(wanted):
+        root = files_root(settings.directory, namespace, layout, settings.namespace_files)
+        files = client.export_namespace_files(namespace)
+        confine = root if namespace in settings.namespace_files else settings.directory
+        result = write_namespace_files(files, root, overwrite=overwrite, confine=confine)
+        for path in result.written:
+            click.echo(f"wrote      {path}  ({namespace} file)")
+        for path in result.unchanged:
+            click.echo(f"unchanged  {path}  ({namespace} file)")
+        for path in result.conflicts:
+            click.echo(
+                f"conflict   {path}  ({namespace} file): differs from the server; kept", err=True
+            )
+        for remote in result.refused:
+            click.echo(
+                f"refused    {namespace} file {remote}: it would be written outside {root}",
+                err=True,
+            )
+        if files:
+            click.echo(
+                f"Pulled {len(files)} namespace file(s) of {namespace}: "
+                f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
+                f"{len(result.conflicts) + len(result.refused)} kept.",
+                err=True,
+            )
+        kept += len(result.conflicts) + len(result.refused)
+        values = {key: value for key, (_, value) in client.namespace_kv(namespace).items()}
+        if values:
+            path, status = write_kv_file(
+                values, settings.directory, namespace, layout, overwrite=overwrite
+            )
+            if status == "conflict":
+                click.echo(
+                    f"conflict   {path}  ({namespace} KV): differs from the server; kept", err=True
+                )
+                kept += 1
+            else:
+                click.echo(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
+    return kept

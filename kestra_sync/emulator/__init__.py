@@ -17,7 +17,7 @@ Python API (tests run it in-process, in a background thread, on a free port)::
 
 Modules: ``rules`` (parsing, validation, error texts), ``state`` (store, revisions,
 persistence), ``server`` (HTTP routing, auth, tenant, endpoints, control API), ``shapes`` (JSON and
-zip shapes), ``faults`` (fault plan and stats).
+zip shapes), ``faults`` (fault plan and stats), ``resources``, ``kvstore`` and ``resourceroutes`` (namespace files and the KV store).
 """
 
 from __future__ import annotations
@@ -92,6 +92,13 @@ KNOWN_GAPS = [
     "401 is decided before the tenant check (filter order on the real server not verified).",
     "Error envelope details inferred from Micronaut, not observed (api-facts.md §5, §11): "
     "`_links.self` as one object with `templated: false`, `_embedded.errors` as a list, key order.",
+    "Namespace files: no revisions (/files/revisions, Kestra 1.2's metadata store), no "
+    "/files/search, no move (PUT), no flow import from `_flows/` upload entries, no zip-bomb "
+    "check on an extracted .zip upload. The 404 "
+    "texts for a missing file or directory, and 200 for a DELETE of a missing path, are inferred.",
+    "KV: Ion beyond JSON is emulated only for bare timestamps and symbols; no bulk delete, no "
+    "/kv/inheritance, no `description` on GET. Kestra 2.0's spec lists keys at GET "
+    "/api/v1/{tenant}/kv (paged); the emulator serves the 1.x GET .../namespaces/{ns}/kv.",
 ]
 
 

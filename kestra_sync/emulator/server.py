@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import yaml
 
 from .. import knowledge as K
-from . import rules, shapes
+from . import resourceroutes, rules, shapes
 from .faults import FaultPlan, Stats
 from .state import Store
 
@@ -250,6 +250,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self._flow_route(method, rest, MAIN_TENANT, alias=True)
             if len(segs) >= 5 and segs[4] == "flows":
                 return self._flow_route(method, segs[5:], segs[3])
+            if len(segs) >= 6 and segs[4] == "namespaces":  # namespace files and KV
+                found = resourceroutes.match(method, segs[5:])
+                if found is not None:
+                    return found[0], {"tenant": segs[3], **found[1]}
         return "unknown", {}
 
     def _flow_route(
@@ -341,6 +345,9 @@ class Handler(BaseHTTPRequestHandler):
         tenant_denied = self._tenant_failure(p.get("tenant", MAIN_TENANT))
         if tenant_denied is not None:
             return tenant_denied
+        if route.startswith("/api/v1/{tenant}/namespaces/"):
+            self.body = body
+            return resourceroutes.dispatch(self, method, route, p)
         if not route.startswith(("/api/v1/{tenant}/flows", "/api/v1/flows")):
             return self._reject(rules.not_found())  # another controller: out of scope
         tail = route.split("/flows", 1)[1]
@@ -732,6 +739,7 @@ class Handler(BaseHTTPRequestHandler):
             return Answer(204, None, b"", None)
         if path == "/_emulator/reset" and method == "POST":
             srv.store.reset()
+            resourceroutes.store_of(srv).reset()
             srv.faults.clear()
             srv.stats.reset()
             return Answer(204, None, b"", None)

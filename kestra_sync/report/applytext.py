@@ -108,6 +108,7 @@ def outcomes_to_list(result: ApplyResult) -> list[dict]:
     return [
         {
             "action": o.change.action,
+            "kind": o.change.kind,
             "tenant": o.change.ref.tenant,
             "namespace": o.change.ref.namespace,
             "id": o.change.ref.id,

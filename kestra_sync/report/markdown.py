@@ -48,7 +48,11 @@ def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker:
             if change.path:
                 details = f"`{change.path}`" + (f" — {details}" if details else "")
             revision = f" (r{change.server_revision})" if change.server_revision else ""
-            flow = f"{change.ref.namespace}/{change.ref.id}"
+            flow = (
+                f"{change.ref.namespace}/{change.ref.id}"
+                if change.kind == "flow"
+                else f"{change.ref.namespace} {change.kind} {change.ref.id}"
+            )
             lines.append(
                 f"| {ICON[change.action]} | `{flow}` | {WORD[change.action]}{revision} "
                 f"| {_cell(details)} |"

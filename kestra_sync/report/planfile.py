@@ -36,7 +36,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import InputError
-from ..models import FlowRef
+from ..kinds import kind
+from ..models import FLOW, FlowRef
 from ..plan import ACTIONS, Change, Plan, Scope
 
 FORMAT_VERSION = 2
@@ -57,6 +58,12 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
             "note": change.note,
             "diff": change.diff,
         }
+        entry["kind"] = change.kind
+        if change.kind != FLOW:
+            entry["digest"] = change.digest
+            entry["server_digest"] = change.server_digest
+            if include_sources and change.payload is not None:
+                entry["payload"] = kind(change.kind).encode(change.payload)
         if include_sources:
             entry["source"] = change.source
         changes.append(entry)
@@ -72,6 +79,16 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
             {"tenant": s.tenant, "namespace": s.namespace, "include_children": s.include_children}
             for s in plan.scopes
         ],
+        **(
+            {
+                "kind_scopes": [
+                    {"kind": k, "tenant": t, "namespace": n, "deletable": d}
+                    for k, t, n, d in plan.kind_scopes
+                ]
+            }
+            if plan.kind_scopes
+            else {}
+        ),
         "summary": plan.counts(),
         "errors": list(plan.errors),
         "changes": changes,
@@ -186,6 +203,10 @@ def _read(data: dict) -> tuple[Plan, dict[str, Any]]:
         action = _field(entry, "action", str, where)
         if action not in ACTIONS:
             raise _Damaged(f"{where}action: unknown action {action!r}")
+        entry_kind = _field(entry, "kind", str, where) if "kind" in entry else FLOW
+        if entry_kind != FLOW:  # a namespace file or a KV pair
+            changes.append(_resource_change(entry, action, entry_kind, where))
+            continue
         ref = FlowRef(*(_field(entry, k, str, where) for k in ("tenant", "namespace", "id")))
         source = _field(entry, "source", (str, type(None)), where) if "source" in entry else None
         if action in ("create", "update", "unchanged") and source is None:
@@ -216,4 +237,45 @@ def _read(data: dict) -> tuple[Plan, dict[str, Any]]:
                 _field(entry, "include_children", bool, where),
             )
         )
-    return Plan(changes=changes, errors=errors, scopes=scopes), data
+    kind_scopes = []
+    for i, entry in enumerate(data.get("kind_scopes", [])):
+        where = f"kind_scopes[{i}]."
+        kind_scopes.append(
+            (
+                *(_field(entry, k, str, where) for k in ("kind", "tenant", "namespace")),
+                _field(entry, "deletable", bool, where),
+            )
+        )
+    plan = Plan(changes=changes, errors=errors, scopes=scopes, kind_scopes=kind_scopes)
+    return plan, data
+
+
+def _resource_change(entry: dict, action: str, entry_kind: str, where: str) -> Change:
+    """A namespace-file or KV change of a saved plan (see kestra_sync.kinds)."""
+    try:
+        handler = kind(entry_kind)
+    except ValueError as err:
+        raise _Damaged(f"{where}kind: {err}") from None
+    ref = FlowRef(
+        *(_field(entry, k, str, where) for k in ("tenant", "namespace", "id")), entry_kind
+    )
+    digest = _field(entry, "digest", (str, type(None)), where)
+    payload = None
+    if action in ("create", "update"):
+        if "payload" not in entry or digest is None:
+            raise _Damaged(f"{ref} has no content: only plans saved with --out can be applied")
+        try:
+            payload = handler.decode(entry["payload"])
+        except ValueError as err:  # binascii.Error is a ValueError
+            raise _Damaged(f"{where}payload: {err}") from None
+    return Change(
+        action=action,
+        ref=ref,
+        path=_field(entry, "path", (str, type(None)), where),
+        summary=_strings(_field(entry, "summary", list, where), f"{where}summary"),
+        note=_field(entry, "note", str, where),
+        diff=_field(entry, "diff", str, where),
+        payload=payload,
+        digest=digest,
+        server_digest=_field(entry, "server_digest", (str, type(None)), where),
+    )

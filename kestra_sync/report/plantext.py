@@ -40,8 +40,10 @@ def no_changes_line(plan: Plan) -> str:
     kept = plan.counts()[UNMANAGED]
     if not kept:
         return "No changes: the server matches git."
+    flows_only = all(c.kind == "flow" for c in plan.changes if c.action == UNMANAGED)
+    noun = ("flow" if flows_only else "item") + ("s" if kept != 1 else "")
     return (
-        f"No changes to apply; {kept} flow{'s' if kept != 1 else ''} on the server "
+        f"No changes to apply; {kept} {noun} on the server "
         f"{'are' if kept != 1 else 'is'} not in git and kept."
     )
 
@@ -68,7 +70,8 @@ def render_plan(
                 continue
             out.append(style(f"{indent}namespace {namespace}", bold=True))
             for change in shown:
-                head = f"{indent}  {SYMBOL[change.action]} {change.ref.id}"
+                name = change.ref.id if change.kind == "flow" else f"{change.kind} {change.ref.id}"
+                head = f"{indent}  {SYMBOL[change.action]} {name}"
                 detail = WORD[change.action]
                 if change.server_revision is not None:
                     # The revision the server holds now, not the one apply will create.

@@ -1,6 +1,6 @@
 """A small hostile Kestra on 127.0.0.1: it answers the two listing requests kestra-sync makes
 per namespace (``GET .../flows/search`` and ``GET .../flows/export/by-query``) with flows the
-test crafts, ids and namespaces that a real Kestra would never accept included, and refuses
+test crafts (and, for pull, an empty namespace-files export and KV listing), ids and namespaces that a real Kestra would never accept included, and refuses
 everything else with a 500 (so a test sees any write attempt)."""
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ class CraftedKestra:
                     status = 200
                 elif self.command == "GET" and path.endswith("/flows/export/by-query"):
                     body, kind, status = outer.export_reply(), "application/octet-stream", 200
+                elif self.command == "GET" and path.endswith("/files/export"):
+                    # A namespace without namespace files (pull reads them too).
+                    body, kind, status = _empty_zip(), "application/octet-stream", 200
+                elif self.command == "GET" and path.endswith("/kv"):
+                    body, kind, status = b"[]", "application/json", 200  # and no KV pairs
                 else:
                     body, kind, status = b'{"message":"not in this test"}', "application/json", 500
                 self.send_response(status)
@@ -95,3 +100,10 @@ def crafted_flow(namespace: str, flow_id: str) -> dict:
         "  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: pwned\n"
     )
     return {"namespace": namespace, "id": flow_id, "source": source}
+
+
+def _empty_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w"):
+        pass
+    return buf.getvalue()

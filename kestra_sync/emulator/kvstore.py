@@ -1,0 +1,180 @@
+"""The KV store endpoints: ``PUT|GET|DELETE /api/v1/{tenant}/namespaces/{namespace}/kv/{key}``
+and ``GET .../kv`` (sources in resources.py's docstring: KVController, InternalKVStore, KVStore,
+KVType)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from . import rules
+from .resources import (
+    ResourceStore,
+    StoredValue,
+    _empty,
+    _illegal,
+    _iso,
+    _json,
+    _millis,
+    _not_found,
+    _store,
+)
+
+KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # KVStore.KEY_VALIDATOR_PATTERN
+KEY_MESSAGE = (
+    "Key must start with an alphanumeric character (uppercase or lowercase) and can contain "
+    "alphanumeric characters (uppercase or lowercase), dots (.), underscores (_), and hyphens "
+    "(-) only."
+)
+# InternalKVStore.DURATION_PATTERN: a stored string that looks like a duration reads as one.
+DURATION = re.compile(r"^P(?=[^T]|T.)(?:\d*D)?(?:T(?=.)(?:\d*H)?(?:\d*M)?(?:\d*S)?)?$")
+ION_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$")
+ION_SYMBOL = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+def _key(p: dict) -> str:
+    key = p["key"]
+    if not KEY_PATTERN.fullmatch(key):
+        raise _illegal(KEY_MESSAGE)
+    return key
+
+
+def _read_ion(text: str) -> tuple[Any, str]:
+    """The value and its KVType as ``JacksonMapper.ofIon().readTree`` then ``KVType.from`` see
+    it. JSON is valid Ion; an Ion timestamp is a DATETIME/DATE, a bare symbol a STRING. Other
+    Ion syntax is not emulated (KNOWN_GAPS)."""
+    stripped = text.strip()
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        if ION_TIMESTAMP.match(stripped):
+            return stripped, "DATETIME" if "T" in stripped else "DATE"
+        if ION_SYMBOL.match(stripped) and stripped not in ("null",):
+            return stripped, "STRING"
+        raise _illegal(f"Invalid JSON value for: {text}") from None
+    return value, _kv_type(value)
+
+
+def _kv_type(value: Any) -> str:
+    if value is None or isinstance(value, str):
+        if isinstance(value, str) and DURATION.match(value):
+            return "DURATION"
+        return "STRING"
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, (int, float)):
+        return "NUMBER"
+    return "JSON"
+
+
+_DURATION_PARTS = re.compile(
+    r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE
+)
+
+
+def _ttl_ms(raw: str) -> int:
+    match = _DURATION_PARTS.match(raw.strip())
+    if not match or not any(match.groups()):
+        # Duration.parse throws DateTimeParseException -> ErrorController's Throwable (inferred).
+        raise rules.Rejection(
+            500,
+            "Internal server error",
+            "Internal server error: Text cannot be parsed to a Duration",
+        )
+    d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
+    return int(timedelta(days=d, hours=h, minutes=m, seconds=s).total_seconds() * 1000)
+
+
+def _live(store: ResourceStore, tenant: str, namespace: str) -> dict[str, StoredValue]:
+    table = store.kv.setdefault((tenant, namespace), {})
+    now = _millis()
+    for key in [k for k, v in table.items() if v.expires is not None and v.expires <= now]:
+        del table[key]
+    return table
+
+
+def put_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    key = _key(p)
+    ctype = (handler.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype not in ("application/json", "text/plain"):
+        raise rules.Rejection(
+            415,
+            "Unsupported Media Type",
+            "Unsupported Media Type",
+            [
+                {
+                    "message": f"Content Type [{ctype or 'null'}] not allowed. Allowed types: "
+                    "[application/json, text/plain]"
+                }
+            ],
+        )
+    value, kv_type = _read_ion(handler.body.decode("utf-8"))
+    ttl = handler.headers.get("ttl")
+    expires = _millis() + _ttl_ms(ttl) if ttl else None
+    store = _store(handler)
+    with store.lock:
+        table = store.kv.setdefault((tenant, namespace), {})
+        old = table.get(key)
+        table[key] = StoredValue(
+            value,
+            kv_type,
+            expires=expires,
+            description=handler.headers.get("description"),
+            created=old.created if old else _millis(),
+            revision=(old.revision + 1) if old else 1,
+        )
+        store.save()
+    return _empty()
+
+
+def get_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    key = _key(p)
+    store = _store(handler)
+    with store.lock:
+        table = store.kv.setdefault((tenant, namespace), {})
+        stored = table.get(key)
+        if stored is not None and stored.expires is not None and stored.expires <= _millis():
+            del table[key]
+            raise rules.Rejection(
+                410, "Resource has expired", "Resource has expired: The requested value has expired"
+            )
+    if stored is None:
+        raise _not_found(f"No value found for key '{key}' in namespace '{namespace}'")
+    return _json(
+        {
+            "type": stored.kv_type,
+            "value": stored.value,
+            "revision": stored.revision,
+            "updated": _iso(stored.updated),
+        }
+    )
+
+
+def delete_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    key = _key(p)
+    store = _store(handler)
+    with store.lock:
+        existed = store.kv.setdefault((tenant, namespace), {}).pop(key, None) is not None
+        store.save()
+    return _json(existed)
+
+
+def list_keys(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    store = _store(handler)
+    with store.lock:
+        table = _live(store, tenant, namespace)
+        entries = [
+            {
+                "namespace": namespace,
+                "key": key,
+                "revision": v.revision,
+                "description": v.description,
+                "creationDate": _iso(v.created),
+                "updateDate": _iso(v.updated),
+                "expirationDate": _iso(v.expires),
+            }
+            for key, v in sorted(table.items())
+        ]
+    return _json(entries)

@@ -1,0 +1,72 @@
+"""Routing for the namespace-files and KV endpoints, called from server.py (which knows
+nothing else of them): ``match`` maps a path to a route, ``dispatch`` calls the endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import resources, rules
+from .kvstore import delete_key, get_key, list_keys, put_key
+from .resources import (
+    create_directory,
+    delete_file,
+    export_files,
+    get_file,
+    list_directory,
+    post_file,
+    stats,
+)
+
+FILES_PREFIX = "/api/v1/{tenant}/namespaces/{namespace}/files"
+KV_PREFIX = "/api/v1/{tenant}/namespaces/{namespace}/kv"
+store_of = resources.store_of
+
+
+def match(method: str, segs: list[str]) -> tuple[str, dict[str, str]] | None:
+    """``segs`` = path segments after ``/api/v1/{tenant}/namespaces``: a route or None."""
+    if len(segs) < 2 or not segs[0]:
+        return None
+    p = {"namespace": segs[0]}
+    rest = [s for s in segs[1:]]
+    if rest and rest[-1] == "" and len(rest) > 1:
+        rest = rest[:-1]
+    if rest[0] == "files":
+        tail = "/".join(rest[1:])
+        if tail in ("", "directory", "export", "stats"):
+            return FILES_PREFIX + ("/" + tail if tail else ""), p
+        return None
+    if rest[0] == "kv":
+        if len(rest) == 1:
+            return KV_PREFIX, p
+        if len(rest) == 2 and rest[1]:
+            p["key"] = rest[1]
+            return KV_PREFIX + "/{key}", p
+    return None
+
+
+def dispatch(handler: Any, method: str, route: str, p: dict[str, str]) -> Any:
+    """Return an Answer (``server.Answer``) or raise ``rules.Rejection``."""
+    tail = route.split("/{namespace}", 1)[1]
+    endpoints = {
+        ("GET", "/files"): get_file,
+        ("POST", "/files"): post_file,
+        ("DELETE", "/files"): delete_file,
+        ("GET", "/files/directory"): list_directory,
+        ("POST", "/files/directory"): create_directory,
+        ("GET", "/files/export"): export_files,
+        ("GET", "/files/stats"): stats,
+        ("GET", "/kv"): list_keys,
+        ("GET", "/kv/{key}"): get_key,
+        ("PUT", "/kv/{key}"): put_key,
+        ("DELETE", "/kv/{key}"): delete_key,
+    }
+    endpoint = endpoints.get((method, tail))
+    if endpoint is None:
+        allowed = sorted(m for (m, t) in endpoints if t == tail)
+        raise rules.Rejection(
+            405,
+            "Method Not Allowed",
+            f"Method Not Allowed: Method [{method}] not allowed for URI "
+            f"[{handler.href.split('?')[0]}]. Allowed methods: [{', '.join(allowed)}]",
+        )
+    return endpoint(handler, p["tenant"], p["namespace"], p)

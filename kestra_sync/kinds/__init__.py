@@ -1,0 +1,64 @@
+"""The kinds of resource kestra-sync manages beside flows, one module each behind the small
+interface of ``base.Kind``: namespace files (``nsfiles``) and KV pairs (``kv``). A new kind is a
+new module added to ``KINDS``; plan, apply, the reports and the saved plan take it as it is.
+
+Flows keep their own, older pipeline (flows/validate -> snapshot -> plan -> apply).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
+from .base import Kind, KindListing, LocalScan
+from .kv import KeyValues
+from .nsfiles import NamespaceFiles
+
+# Order matters for apply: files and KV values are written before the flows that use them.
+KINDS: dict[str, Kind] = {k.name: k for k in (NamespaceFiles(), KeyValues())}
+
+
+def kind(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown kind {name!r}") from None
+
+
+def scan_all(settings: Any) -> dict[str, LocalScan]:
+    return {name: k.scan(settings) for name, k in KINDS.items()}
+
+
+def read_listings(client: Any, kind_scopes: list[tuple], *, parallelism: int = 4):
+    """Read every (kind, tenant, namespace); a failure is recorded on its listing (the plan then
+    changes nothing there), except an unreachable server or refused credentials, which raise."""
+    fatal: list[KestraSyncError] = []
+
+    def read(scope: tuple) -> KindListing:
+        name, tenant, namespace = scope[:3]  # (kind, tenant, namespace, deletable)
+        listing = KindListing(name, tenant, namespace)
+        if fatal:
+            listing.error = fatal[0].message
+            return listing
+        tenant_client = client if tenant == client.tenant else client.with_tenant(tenant)
+        try:
+            listing.items = KINDS[name].read(tenant_client, tenant, namespace)
+        except (TransportError, BadRequestError) as err:
+            fatal.append(err)
+            listing.error = err.message
+        except AuthError as err:
+            if err.status == 401:
+                fatal.append(err)
+            listing.error = err.message
+        except KestraSyncError as err:
+            listing.error = err.message
+        return listing
+
+    if not kind_scopes:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(kind_scopes)))) as pool:
+        listings = list(pool.map(read, kind_scopes))
+    if fatal:
+        raise fatal[0]
+    return listings

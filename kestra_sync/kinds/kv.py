@@ -1,0 +1,282 @@
+"""KV pairs: non-secret settings a flow reads with ``{{ kv('region') }}``.
+
+In git, a ``kv.yml`` beside a namespace's flows (the namespace is its folder, as for
+``_files``, or a ``namespace:`` key in the file)::
+
+    managed: false          # true: keys on the server that this file does not list are
+                            # deleted (with --delete); the default never touches them
+    values:
+      region: eu-west-1     # string
+      retries: 3            # number
+      dry_run: false        # boolean
+      limits: {cpu: 2}      # JSON (a mapping or a list)
+      session:              # the long form, for a TTL (ISO-8601 duration, header `ttl`)
+        value: abc
+        ttl: PT24H
+
+A mapping is the long form when its keys are ``value`` plus, optionally, ``ttl`` and
+``description``; any other mapping is a JSON value. YAML dates are sent as ISO text.
+
+Server side (KVController): the listing carries no values, so reading a namespace's KV costs
+one listing plus one GET per key. Values are compared by their JSON text; a TTL is sent on
+every write but not compared (the server only returns the expiry date, which every write moves).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..ignorefile import IGNORE_FILE, IgnoreRules
+from ..models import ERROR, Diagnostic, FlowRef
+from ..walk import FILES_DIR, KV_FILE_NAMES
+from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
+
+KIND = "kv"
+KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # KVStore.KEY_VALIDATOR_PATTERN
+# Duration.parse's ISO-8601 form, as the `ttl` header needs (KVController.setKeyValue).
+TTL_PATTERN = re.compile(r"^P(?=\d|T\d)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+LONG_FORM_KEYS = {"value", "ttl", "description"}
+# A key named like a secret: the word stands alone between separators (db_password,
+# api-key, GITHUB_TOKEN), so `tokenizer_model` or `author` pass.
+SECRET_NAME = re.compile(
+    r"(?i)(^|[-_.])(passw(or)?d|pwd|secret|token|api[-_]?key|private[-_]?key|credentials?)"
+    r"($|[-_.])"
+)
+SECRET_VALUE = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}"
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bsk_live_[A-Za-z0-9]{10,}"
+    r"|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\."
+)
+SECRET_HINT = (
+    "KV values are readable by anyone who can read the namespace: keep it in Kestra secrets "
+    "and read it with {{ secret('NAME') }}"
+)
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest(value: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical(value).encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """YAML scalars as JSON would carry them (dates as ISO text)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _key_lines(text: str) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Line (1-based) of each key under ``values:``, and the keys written twice (YAML keeps the
+    last silently; a reviewer would see the first)."""
+    lines: dict[str, int] = {}
+    twice: list[tuple[str, int]] = []
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines, twice
+    if not isinstance(node, yaml.MappingNode):
+        return lines, twice
+    for key_node, value_node in node.value:
+        if key_node.value == "values" and isinstance(value_node, yaml.MappingNode):
+            for k, _ in value_node.value:
+                if str(k.value) in lines:
+                    twice.append((str(k.value), k.start_mark.line + 1))
+                lines.setdefault(str(k.value), k.start_mark.line + 1)
+    return lines, twice
+
+
+class KeyValues:
+    name = KIND
+    noun = "KV pair"
+    undeclared_note = (
+        "not in kv.yml, kept: undeclared keys are deleted only where kv.yml says "
+        "`managed: true` (and with --delete)"
+    )
+
+    # -- git --------------------------------------------------------------------------------
+
+    def scan(self, settings: Any) -> LocalScan:
+        scan = LocalScan(deletable=set())
+        for tenant, directory in settings.directories().items():
+            directory = Path(directory)
+            if not directory.is_dir():
+                continue
+            ignore = IgnoreRules.load(directory / IGNORE_FILE)
+            for name in KV_FILE_NAMES:
+                for file in sorted(directory.rglob(name)):
+                    parts = file.relative_to(directory).parts
+                    if FILES_DIR in parts[:-1] or any(p.startswith(".") for p in parts):
+                        continue
+                    if ignore.ignored_path("/".join(parts)):
+                        continue
+                    self._load(scan, tenant, directory, file)
+        return scan
+
+    def _load(self, scan: LocalScan, tenant: str, root: Path, file: Path) -> None:
+        shown = str(file)
+
+        def problem(message: str, line: int | None = None, code: str = "kv-invalid") -> None:
+            scan.diagnostics.append(Diagnostic(shown, message, ERROR, line, None, code))
+
+        try:
+            text = file.read_text(encoding="utf-8")
+            data = yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError) as err:
+            problem(f"cannot read: {err}")
+            return
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            problem(
+                f"invalid YAML: {getattr(err, 'problem', err)}",
+                mark.line + 1 if mark else None,
+                "yaml-syntax",
+            )
+            return
+        data = {} if data is None else data
+        if not isinstance(data, dict):
+            problem(
+                "kv.yml must be a mapping with `values:` (and optionally `namespace:`, `managed:`)"
+            )
+            return
+        unknown = set(data) - {"namespace", "managed", "values"}
+        if unknown:
+            problem(
+                f"unknown key(s) {', '.join(sorted(map(str, unknown)))}: "
+                "kv.yml takes namespace, managed and values"
+            )
+            return
+        rel = file.parent.relative_to(root).as_posix()
+        namespace = data.get("namespace") or ("" if rel == "." else rel.replace("/", "."))
+        if not isinstance(namespace, str) or not namespace:
+            problem("no namespace: put kv.yml in the namespace's folder or add `namespace:`")
+            return
+        why = bad_namespace(namespace)
+        if why:
+            problem(f"{why}: put kv.yml in the namespace's folder or add `namespace:`")
+            return
+        managed = data.get("managed", False)
+        if not isinstance(managed, bool):
+            problem("`managed` must be true or false")
+            return
+        values = data.get("values") or {}
+        if not isinstance(values, dict):
+            problem("`values` must be a mapping of key: value")
+            return
+        lines, twice = _key_lines(text)
+        for key, line in twice:
+            problem(f"KV key {key!r} is written twice", line, "kv-duplicate")
+        scan.namespaces.add((tenant, namespace))
+        if managed:
+            assert scan.deletable is not None
+            scan.deletable.add((tenant, namespace))
+        for key, raw in values.items():
+            if not isinstance(key, str):
+                # YAML 1.1 reads `on`, `yes`, `1` as a boolean or a number.
+                problem(f'KV key {key!r} is not text to YAML: quote it ("{key}": ...)')
+                continue
+            line = lines.get(key)
+            if not KEY_PATTERN.fullmatch(key):
+                problem(
+                    f"KV key {key!r}: Kestra keys start with a letter or digit and hold only "
+                    "letters, digits, '.', '_' and '-'",
+                    line,
+                )
+                continue
+            ttl = None
+            if isinstance(raw, dict) and "value" in raw and set(raw) <= LONG_FORM_KEYS:
+                ttl, raw = raw.get("ttl"), raw["value"]
+                if ttl is not None and not (
+                    isinstance(ttl, str) and TTL_PATTERN.match(ttl.strip())
+                ):
+                    problem(
+                        f"KV key {key!r}: ttl {ttl!r} is not an ISO-8601 duration "
+                        "such as PT1H or P7D",
+                        line,
+                    )
+                    continue
+            if raw is None:
+                problem(f"KV key {key!r} has no value", line)
+                continue
+            value = _plain(raw)
+            if SECRET_NAME.search(key) or (
+                isinstance(value, (str, dict, list)) and SECRET_VALUE.search(canonical(value))
+            ):
+                # Never echo the value itself.
+                problem(f"KV key {key!r} looks like a secret; {SECRET_HINT}", line, "kv-secret")
+                continue
+            payload = {"value": value, "ttl": ttl.strip() if isinstance(ttl, str) else None}
+            other = next(
+                (i.path for i in scan.items if i.ref == FlowRef(tenant, namespace, key, KIND)),
+                None,
+            )
+            if other is not None:
+                problem(f"KV key {key!r} of {namespace} is also declared in {other}", line)
+                continue
+            scan.items.append(
+                LocalItem(FlowRef(tenant, namespace, key, KIND), shown, payload, digest(value))
+            )
+
+    # -- server -----------------------------------------------------------------------------
+
+    def read(self, client: Any, tenant: str, namespace: str) -> list[RemoteItem]:
+        values = client.namespace_kv(namespace)
+        return [
+            RemoteItem(
+                FlowRef(tenant, namespace, key, KIND),
+                {"value": value, "type": kv_type},
+                digest(value),
+            )
+            for key, (kv_type, value) in sorted(values.items())
+        ]
+
+    def write(self, client: Any, change: Any) -> str:
+        client.put_kv(
+            change.ref.namespace, change.ref.id, change.payload["value"], change.payload["ttl"]
+        )
+        return "created" if change.action == "create" else "updated"
+
+    def delete(self, client: Any, change: Any) -> str:
+        existed = client.delete_kv(change.ref.namespace, change.ref.id)
+        return "deleted" if existed else "already deleted"
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
+        def shown(value: Any) -> str:
+            text = canonical(value)
+            return text if len(text) <= 120 else text[:117] + "..."
+
+        if local is None and remote is not None:
+            return Described([f"value {shown(remote.payload['value'])}"])
+        assert local is not None
+        ttl = local.payload.get("ttl")
+        suffix = f" (ttl {ttl})" if ttl else ""
+        if remote is None:
+            return Described([f"value {shown(local.payload['value'])}{suffix}"])
+        return Described(
+            [f"value {shown(remote.payload['value'])} -> {shown(local.payload['value'])}{suffix}"]
+        )
+
+    # -- saved plan -------------------------------------------------------------------------
+
+    def encode(self, payload: Any) -> Any:
+        return payload
+
+    def decode(self, data: Any) -> Any:
+        if not isinstance(data, dict) or "value" not in data:
+            raise ValueError("a KV pair's payload must be {value, ttl}")
+        return {"value": data["value"], "ttl": data.get("ttl")}

@@ -1,0 +1,248 @@
+"""Namespace files: scripts and data a flow reads (``namespaceFiles: enabled``, ``read()``).
+
+Where they live in git, as Kestra's git tasks lay them out (SyncNamespaceFiles'
+``gitDirectory`` default is ``_files``, anchors.md §4.3): a ``_files`` directory in the
+namespace's folder. ``flows/company/team/_files/etl/load.py`` (nested layout) or
+``flows/company.team/_files/etl/load.py`` (dotted) is the file ``/etl/load.py`` of namespace
+``company.team``. Other layouts: ``namespace_files: {company.team: scripts/team}`` in the
+config. ``.kestraignore`` in the flow directory applies to `_files` too; ``.gitkeep`` files
+are skipped (git cannot keep an empty directory).
+
+Files are compared by the SHA-256 of their bytes; a text file (UTF-8, no NUL byte) gets a
+diff, a binary one only its sizes and hashes, never its content.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from ..ignorefile import IGNORE_FILE, IgnoreRules
+from ..models import ERROR, Diagnostic, FlowRef
+from ..walk import FILES_DIR
+from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
+
+KIND = "file"
+SKIPPED_NAMES = (".gitkeep",)
+MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH (develop)
+DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
+
+
+def digest(content: bytes) -> str:
+    return "sha256:" + hashlib.sha256(content).hexdigest()
+
+
+def is_text(content: bytes) -> bool:
+    if b"\x00" in content:
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _size(n: int) -> str:
+    return f"{n:,} byte{'s' if n != 1 else ''}"
+
+
+def refused_path(path: str) -> str | None:
+    """Why Kestra would refuse this namespace-file path (NamespaceFileController), or None."""
+    if path == "/_flows" or path.startswith("/_flows/"):
+        return "Kestra refuses namespace files under /_flows (it is reserved for flows)"
+    for part in path.strip("/").split("/"):
+        if len(part) > MAX_NAME:
+            return f"a file or folder name is longer than {MAX_NAME} characters"
+    return None
+
+
+class NamespaceFiles:
+    name = KIND
+    noun = "namespace file"
+    undeclared_note = "not in git (deletion is off: --delete would remove it)"
+
+    # -- git --------------------------------------------------------------------------------
+
+    def scan(self, settings: Any) -> LocalScan:
+        scan = LocalScan()
+        seen: dict[Path, tuple[str, str]] = {}  # resolved file -> (namespace, display path)
+        roots: list[tuple[str, str, Path, IgnoreRules | None, Path | None]] = []
+        for tenant, directory in settings.directories().items():
+            directory = Path(directory)
+            if not directory.is_dir():
+                continue
+            ignore = IgnoreRules.load(directory / IGNORE_FILE)
+            for dirpath, dirnames, _ in os.walk(directory):
+                base = Path(dirpath)
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                if FILES_DIR in dirnames:
+                    dirnames.remove(FILES_DIR)
+                    rel = base.relative_to(directory).as_posix()
+                    if rel == ".":
+                        scan.diagnostics.append(
+                            Diagnostic(
+                                str(base / FILES_DIR),
+                                "a _files directory must sit in a namespace's folder "
+                                "(flows/company/team/_files), not at the top of the flow "
+                                "directory",
+                                code="nsfile-no-namespace",
+                            )
+                        )
+                        continue
+                    namespace = rel.replace("/", ".")
+                    why = bad_namespace(namespace)
+                    if why:
+                        scan.diagnostics.append(
+                            Diagnostic(
+                                str(base / FILES_DIR),
+                                f"the folder of this _files directory names no namespace: {why}",
+                                code="nsfile-no-namespace",
+                            )
+                        )
+                        continue
+                    roots.append((tenant, namespace, base / FILES_DIR, ignore, directory))
+        for namespace, directory in sorted(settings.namespace_files.items()):
+            directory = Path(directory)
+            why = bad_namespace(namespace)
+            if why:
+                scan.diagnostics.append(
+                    Diagnostic(str(directory), f"namespace_files: {why}", code="nsfile-mapping")
+                )
+                continue
+            if not directory.is_dir():
+                scan.diagnostics.append(
+                    Diagnostic(
+                        str(directory),
+                        f"namespace_files maps {namespace} to {directory}, which is not a "
+                        "directory",
+                        code="nsfile-mapping",
+                    )
+                )
+                continue
+            roots.append((settings.tenant, namespace, directory, None, None))
+
+        for tenant, namespace, root, ignore, flow_dir in roots:
+            scan.namespaces.add((tenant, namespace))
+            for file in sorted(p for p in root.rglob("*") if p.is_file()):
+                if file.name in SKIPPED_NAMES or any(
+                    part.startswith(".git") for part in file.relative_to(root).parts
+                ):
+                    continue
+                if (
+                    ignore is not None
+                    and flow_dir is not None
+                    and ignore.ignored_path(file.relative_to(flow_dir).as_posix())
+                ):
+                    continue
+                self._add(scan, settings, tenant, namespace, root, file, seen)
+        return scan
+
+    def _add(self, scan, settings, tenant, namespace, root, file, seen) -> None:
+        shown = str(file)
+        remote_path = "/" + file.relative_to(root).as_posix()
+        key = file.resolve()
+        if key in seen:
+            if seen[key][0] != namespace:
+                scan.diagnostics.append(
+                    Diagnostic(
+                        shown,
+                        f"this file is mapped to two namespaces, {seen[key][0]} and {namespace}",
+                        code="nsfile-two-namespaces",
+                    )
+                )
+            return  # the same file reached twice for one namespace: once is enough
+        seen[key] = (namespace, shown)
+        why = refused_path(remote_path)
+        if why:
+            scan.diagnostics.append(
+                Diagnostic(shown, f"{remote_path}: {why}", code="nsfile-path", severity=ERROR)
+            )
+            return
+        size = file.stat().st_size
+        if size > settings.max_file_size:
+            scan.diagnostics.append(
+                Diagnostic(
+                    shown,
+                    f"{_size(size)}, over the server's upload limit of "
+                    f"{_size(settings.max_file_size)} (max_file_size)",
+                    code="nsfile-too-large",
+                )
+            )
+            return
+        try:
+            content = file.read_bytes()
+        except OSError as err:
+            scan.diagnostics.append(
+                Diagnostic(shown, f"cannot read: {err.strerror}", code="nsfile-unreadable")
+            )
+            return
+        scan.items.append(
+            LocalItem(
+                FlowRef(tenant, namespace, remote_path, KIND), shown, content, digest(content)
+            )
+        )
+
+    # -- server -----------------------------------------------------------------------------
+
+    def read(self, client: Any, tenant: str, namespace: str) -> list[RemoteItem]:
+        """One request: the namespace's export zip."""
+        files = client.export_namespace_files(namespace)
+        return [
+            RemoteItem(FlowRef(tenant, namespace, path, KIND), content, digest(content))
+            for path, content in sorted(files.items())
+        ]
+
+    def write(self, client: Any, change: Any) -> str:
+        client.put_namespace_file(change.ref.namespace, change.ref.id, change.payload)
+        return "created" if change.action == "create" else "updated"
+
+    def delete(self, client: Any, change: Any) -> str:
+        client.delete_namespace_file(change.ref.namespace, change.ref.id)
+        return "deleted"
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
+        if local is None and remote is not None:
+            kind = "text" if is_text(remote.payload) else "binary"
+            return Described([f"{kind}, {_size(len(remote.payload))}"])
+        assert local is not None
+        new: bytes = local.payload
+        if remote is None:
+            kind = "text" if is_text(new) else "binary"
+            return Described([f"{kind}, {_size(len(new))}"])
+        old: bytes = remote.payload
+        if not (is_text(old) and is_text(new)):
+            return Described(
+                [
+                    f"binary file changed: {_size(len(old))} -> {_size(len(new))} "
+                    f"({remote.digest[:19]} -> {local.digest[:19]})"
+                ]
+            )
+        if len(old) + len(new) > DIFF_LIMIT:
+            return Described([f"text file changed: {_size(len(old))} -> {_size(len(new))}"])
+        diff = difflib.unified_diff(
+            old.decode("utf-8").splitlines(),
+            new.decode("utf-8").splitlines(),
+            fromfile=f"server {local.ref.namespace}{local.ref.id}",
+            tofile=local.path,
+            lineterm="",
+        )
+        text = "\n".join(diff)
+        if not text:  # same lines, other line endings or final newline
+            return Described(["line endings or final newline changed"])
+        return Described([], text)
+
+    # -- saved plan -------------------------------------------------------------------------
+
+    def encode(self, payload: Any) -> Any:
+        return base64.b64encode(payload).decode("ascii")
+
+    def decode(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            raise ValueError("a namespace file's payload must be base64 text")
+        return base64.b64decode(data.encode("ascii"), validate=True)
