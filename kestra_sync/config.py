@@ -17,6 +17,7 @@ from .models import DEFAULT_TENANT
 CONFIG_FILES = ("kestra-sync.yml", "kestra-sync.yaml")
 LAYOUTS = ("none", "nested", "dotted")
 SECRET_KEYS = ("password", "token")
+CONFIG_ENV = "KESTRA_SYNC_CONFIG"
 
 # Environment variables, named as Kestra's own tools name them (KESTRA_URL, KESTRA_API_TOKEN ...).
 ENV = {
@@ -60,14 +61,34 @@ class Settings:
         return dict(self.tenants) if self.tenants else {self.tenant: self.directory}
 
 
-def find_config_file(start: Path) -> Path | None:
+def _config_in(directory: Path) -> Path | None:
     for name in CONFIG_FILES:
-        candidate = start / name
+        candidate = directory / name
         if candidate.is_file():
             return candidate
-    pyproject = start / "pyproject.toml"
-    if pyproject.is_file() and "[tool.kestra-sync]" in pyproject.read_text(encoding="utf-8"):
-        return pyproject
+    pyproject = directory / "pyproject.toml"
+    try:
+        if pyproject.is_file() and "[tool.kestra-sync]" in pyproject.read_text(encoding="utf-8"):
+            return pyproject
+    except (OSError, UnicodeDecodeError):
+        pass
+    return None
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The config that applies at ``start`` (a directory, or a file named on the command line):
+    the nearest kestra-sync.yml, kestra-sync.yaml or pyproject.toml with [tool.kestra-sync] in
+    it or in a parent directory, as git and ruff look upward. The search stops at the top of
+    the git repository holding ``start``: a config above one's repository is not its config."""
+    start = Path(start).absolute()
+    if start.is_file():
+        start = start.parent
+    for directory in (start, *start.parents):
+        found = _config_in(directory)
+        if found is not None:
+            return found
+        if (directory / ".git").exists():
+            return None
     return None
 
 
@@ -169,9 +190,14 @@ def load_settings(
     for name in known:
         settings.origin[name] = "default"
 
-    path = config_file or find_config_file(cwd)
+    if config_file is None and env.get(CONFIG_ENV):
+        config_file = Path(env[CONFIG_ENV])
     if config_file is not None and not config_file.is_file():
-        raise ConfigError(f"{config_file}: config file not found")
+        raise ConfigError(
+            f"{config_file}: config file not found",
+            hint="check the path given with --config or " + CONFIG_ENV,
+        )
+    path = config_file or find_config_file(cwd)
     if path is not None:
         settings.config_file = path
         for key, value in _read_config_file(path).items():

@@ -31,7 +31,8 @@ def server_options(func):
             "--config",
             "config_file",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Config file (default: ./kestra-sync.yml or [tool.kestra-sync] in pyproject.toml).",
+            help="Config file [env KESTRA_SYNC_CONFIG; default: the nearest kestra-sync.yml, "
+            "or pyproject.toml with [tool.kestra-sync], in this directory or a parent].",
         ),
         click.option("--server", "-s", "url", metavar="URL", help="Kestra URL [env KESTRA_URL]."),
         click.option("--tenant", help="Tenant [env KESTRA_TENANT; default main]."),
@@ -116,27 +117,33 @@ def report_options(format_help: str):
     return decorate
 
 
+SETTING_NAMES = {
+    "url",
+    "tenant",
+    "username",
+    "password",
+    "token",
+    "timeout",
+    "namespaces",
+    "include_children",
+    "delete",
+    "allow_empty_namespace",
+    "max_deletes",
+    "parallelism",
+    "directory",
+    "layout",
+}
+
+
 def settings_from(ctx_params: dict[str, Any]):
     from ..config import load_settings
 
-    names = {
-        "url",
-        "tenant",
-        "username",
-        "password",
-        "token",
-        "timeout",
-        "namespaces",
-        "include_children",
-        "delete",
-        "allow_empty_namespace",
-        "max_deletes",
-        "parallelism",
-        "directory",
-        "layout",
-    }
-    flags = {k: v for k, v in ctx_params.items() if k in names}
-    return load_settings(flags, config_file=ctx_params.get("config_file"))
+    return load_settings(setting_flags(ctx_params), config_file=ctx_params.get("config_file"))
+
+
+def setting_flags(ctx_params: dict[str, Any]) -> dict[str, Any]:
+    """The command-line options that are settings (load_settings' ``flags``)."""
+    return {k: v for k, v in ctx_params.items() if k in SETTING_NAMES}
 
 
 def make_client(settings):

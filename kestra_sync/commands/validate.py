@@ -55,6 +55,7 @@ def validate_command(
     Exit code 0 when valid (warnings allowed), 1 when any error.
     """
     from ..report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
+    from ..placement import misplaced_flows
     from ..validate import check_project
 
     settings = settings_from(params)
@@ -69,31 +70,26 @@ def validate_command(
             timeout=settings.timeout,
             verify=settings.verify,
         )
-    result = check_project(
-        settings, list(paths) if paths else None, ignore_file=ignore_file, schema=schema
-    )
-    if result.skipped and fmt != "json":
-        dirs = ", ".join(str(d) for d in settings.directories().values())
+    diagnostics, skipped, files = [], [], set()
+    for group_settings, group_paths in _settings_per_path(settings, paths, params):
+        result = check_project(
+            group_settings, group_paths, ignore_file=ignore_file, schema=schema
+        )
+        misplaced, not_flows = misplaced_flows(result.skipped, group_settings)
+        diagnostics += list(result.diagnostics) + misplaced
+        skipped += not_flows
+        files |= {str(f.path) for f in result.flows}
+        if server_side and result.flows:
+            diagnostics += _server_side(group_settings, result)
+    if skipped and fmt != "json":
         click.echo(
-            f"note: skipped {len(result.skipped)} file(s) outside the flow directory ({dirs})",
+            f"note: skipped {len(skipped)} file(s) outside every flow directory that are not "
+            "flows (no top-level id and namespace)",
             err=True,
         )
-    diagnostics = list(result.diagnostics)
-    if server_side and result.flows:
-        if not settings.url:
-            from ..errors import ConfigError
-
-            raise ConfigError(
-                "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
-            )
-        from ..client import KestraClient
-        from ..validate import validate_server
-
-        client = KestraClient.from_settings(settings)
-        diagnostics += validate_server(result.flows, client, parsed=result.parsed)
 
     diagnostics = sorted_diagnostics(diagnostics)
-    files = len({str(f.path) for f in result.flows} | {d.path for d in diagnostics})
+    files = len(files | {d.path for d in diagnostics})
     chosen = pick_format(fmt)
     if chosen == "json":
         click.echo(render_json(diagnostics, files))
@@ -112,3 +108,43 @@ def validate_command(
             click.echo(line, color=colored)
     if any(d.is_error for d in diagnostics):
         click.get_current_context().exit(EXIT_FAILURE)
+
+
+def _settings_per_path(settings, paths, params):
+    """(settings, paths or None) per config: with PATHS and no --config or --directory, each
+    path is checked under the config nearest to it (a monorepo's kestra/kestra-sync.yml)."""
+    if not paths:
+        return [(settings, None)]
+    if params.get("config_file") or params.get("directory") or settings_from_env_config():
+        return [(settings, list(paths))]
+    from ..config import load_settings
+    from ..placement import group_by_config
+    from .common import setting_flags
+
+    groups = []
+    for config, group in group_by_config(list(paths)).items():
+        if config is None or (settings.config_file and config.samefile(settings.config_file)):
+            groups.append((settings, group))
+        else:
+            groups.append((load_settings(setting_flags(params), config_file=config), group))
+    return groups
+
+
+def settings_from_env_config() -> bool:
+    import os
+
+    from ..config import CONFIG_ENV
+
+    return bool(os.environ.get(CONFIG_ENV))
+
+
+def _server_side(settings, result):
+    if not settings.url:
+        from ..errors import ConfigError
+
+        raise ConfigError("--server-side needs a server URL", hint="pass --server or set KESTRA_URL")
+    from ..client import KestraClient
+    from ..validate import validate_server
+
+    client = KestraClient.from_settings(settings)
+    return validate_server(result.flows, client, parsed=result.parsed)
