@@ -141,21 +141,23 @@ def test_hook_in_a_monorepo_blocks_a_real_commit_of_a_broken_flow(tmp_path):
 
     r = commit("good flows")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "Passed" in r.stdout
+    assert "kestra-sync validate" in r.stdout + r.stderr and "Passed" in r.stdout + r.stderr
 
     (repo / "kestra/flows/company/team/broken.yml").write_text(
         "id: broken\nnamespace: company.team\ntasks:\n  - id: a\n    message: hi\n"
     )
     r = commit("a broken flow")
     assert r.returncode != 0, r.stdout + r.stderr
-    assert (
-        "kestra/flows/company/team/broken.yml:4:5: error: task tasks[0] has no 'type'" in r.stdout
-    )
+    out = r.stdout + r.stderr  # git shows hook output on either stream
+    assert "kestra/flows/company/team/broken.yml:4:5: error: task tasks[0] has no 'type'" in out
 
     # A flow staged outside the flow directory cannot be placed: the commit fails too.
     (repo / "kestra/flows/company/team/broken.yml").unlink()
     (repo / "kestra/hello-copy.yml").write_text(GOOD.format(id="copy"))
     r = commit("a flow in the wrong place")
     assert r.returncode != 0, r.stdout + r.stderr
-    assert "kestra/hello-copy.yml: error: this flow is outside the flow directory" in r.stdout
+    assert (
+        "kestra/hello-copy.yml: error: this flow is outside the flow directory"
+        in r.stdout + r.stderr
+    )
     assert "Traceback" not in r.stdout + r.stderr
