@@ -77,7 +77,7 @@ def test_markdown_stays_under_the_comment_limit():
 def test_json_plan_shape_is_stable_and_round_trips_through_a_saved_file(tmp_path):
     meta = {"created_at": "2026-01-01T00:00:00Z", "server": "http://h:1", "git": None}
     data = plan_to_dict(sample_plan(), meta, include_sources=True)
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert data["summary"] == {
         "create": 1,
         "update": 1,

@@ -17,6 +17,30 @@ EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
 
 
+def json_on_error(command: str):
+    """With --format json, an expected error still prints one JSON document on stdout (then
+    the error boundary prints the one-line error on stderr and exits 1)."""
+    import functools
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            if kwargs.get("fmt") != "json":
+                return func(*args, **kwargs)
+            try:
+                return func(*args, **kwargs)
+            except KestraSyncError as err:
+                from ..report.errordoc import error_document
+                from ..report.planfile import dumps
+
+                click.echo(dumps(error_document(command, err)), nl=False)
+                raise
+
+        return wrapper
+
+    return decorate
+
+
 def print_error(err: KestraSyncError) -> None:
     click.secho(f"error: {err.message}", fg="red", err=True)
     if err.hint:
@@ -53,6 +77,13 @@ def server_options(func):
 def plan_options(func):
     options = [
         click.argument("directory", required=False, type=click.Path(path_type=Path)),
+        click.option(
+            "--directory",
+            "-d",
+            "directory_option",
+            type=click.Path(path_type=Path),
+            help="Flow directory (the same as the DIRECTORY argument).",
+        ),
         click.option(
             "--namespace",
             "namespaces",
@@ -138,6 +169,8 @@ SETTING_NAMES = {
 def settings_from(ctx_params: dict[str, Any]):
     from ..config import load_settings
 
+    _merge_directory_option(ctx_params)
+
     return load_settings(setting_flags(ctx_params), config_file=ctx_params.get("config_file"))
 
 
@@ -165,3 +198,14 @@ def write_file(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as err:
         raise InputError(f"{path}: cannot write: {err.strerror}") from None
+
+
+def _merge_directory_option(params: dict[str, Any]) -> None:
+    """`plan --directory DIR` and `plan DIR` are one setting; both, and different, is a mistake."""
+    option = params.pop("directory_option", None)
+    if option is None:
+        return
+    given = params.get("directory")
+    if given is not None and Path(given) != Path(option):
+        raise click.UsageError(f"DIRECTORY {given} and --directory {option} disagree: give one")
+    params["directory"] = option

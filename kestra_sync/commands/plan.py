@@ -11,6 +11,7 @@ from ..report.terminal import use_color
 from .common import (
     EXIT_CHANGES,
     EXIT_FAILURE,
+    json_on_error,
     make_client,
     plan_options,
     print_warnings,
@@ -38,6 +39,7 @@ from .common import (
 )
 @click.option("--show-unchanged", is_flag=True, help="List unchanged flows too.")
 @click.option("--no-diff", is_flag=True, help="Do not print source diffs of updates.")
+@json_on_error("plan")
 def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     """Show what apply would change on the server: create, update, delete, unchanged.
 
@@ -73,13 +75,15 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
 
         click.echo(render_plan_markdown(plan_obj), nl=False)
     else:
-        from ..report.plantext import render_plan
+        from ..report.plantext import plan_header, render_plan
 
         colored = use_color(color)
+        tenants = sorted({c.tenant for c in plan_obj.scopes}) or list(settings.directories())
         # color=colored: click.echo strips ANSI codes when stdout is not a terminal, which
         # would make --color always (a CI log that renders colour) a no-op.
         click.echo(
-            render_plan(
+            plan_header(client.display_url, tenants)
+            + render_plan(
                 plan_obj,
                 color=colored,
                 show_unchanged=show_unchanged,

@@ -54,8 +54,8 @@ def validate_command(
     the configured directory is still read to find the same namespace/id in another file.
     Exit code 0 when valid (warnings allowed), 1 when any error.
     """
-    from ..report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
     from ..placement import misplaced_flows
+    from ..report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
     from ..validate import check_project
 
     settings = settings_from(params)
@@ -72,9 +72,7 @@ def validate_command(
         )
     diagnostics, skipped, files = [], [], set()
     for group_settings, group_paths in _settings_per_path(settings, paths, params):
-        result = check_project(
-            group_settings, group_paths, ignore_file=ignore_file, schema=schema
-        )
+        result = check_project(group_settings, group_paths, ignore_file=ignore_file, schema=schema)
         misplaced, not_flows = misplaced_flows(result.skipped, group_settings)
         diagnostics += list(result.diagnostics) + misplaced
         skipped += not_flows
@@ -142,7 +140,9 @@ def _server_side(settings, result):
     if not settings.url:
         from ..errors import ConfigError
 
-        raise ConfigError("--server-side needs a server URL", hint="pass --server or set KESTRA_URL")
+        raise ConfigError(
+            "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
+        )
     from ..client import KestraClient
     from ..validate import validate_server
 

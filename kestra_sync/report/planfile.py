@@ -1,10 +1,10 @@
 """The plan as JSON: the stable, versioned shape printed by `plan --format json` and saved by
 `plan --out plan.json`, and the loader `apply plan.json` uses.
 
-Format (format_version 1), documented by the JSON Schema docs/plan.schema.json (the e2e tests
+Format (format_version 2), documented by the JSON Schema docs/plan.schema.json (the e2e tests
 validate every plan they make against it; change both together):
 {
-  "format_version": 1,
+  "format_version": 2,
   "kestra_sync_version": "0.1.0",
   "created_at": "2026-11-23T08:00:00Z",
   "server": "http://host:8080",            # never with credentials
@@ -33,7 +33,11 @@ from ..errors import InputError
 from ..models import FlowRef
 from ..plan import ACTIONS, Change, Plan, Scope
 
-FORMAT_VERSION = 1
+# 2: `apply --format json` adds an "apply" section with snake_case summary keys
+# ("not_attempted"), and a command that stops on an error prints an error document (see
+# report/errordoc.py). The plan itself is unchanged, so a saved plan of version 1 still applies.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = False) -> dict:
@@ -86,10 +90,10 @@ def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
             f"{path}: not a readable kestra-sync plan file ({err})",
             hint="create one with `kestra-sync plan --out plan.json`",
         ) from None
-    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+    if not isinstance(data, dict) or data.get("format_version") not in READABLE_VERSIONS:
         raise InputError(
             f"{path}: unsupported plan format version {data.get('format_version')!r} "
-            f"(this kestra-sync reads version {FORMAT_VERSION})"
+            f"(this kestra-sync reads versions {', '.join(map(str, READABLE_VERSIONS))})"
             if isinstance(data, dict)
             else f"{path}: not a kestra-sync plan file",
             hint="re-create the plan with this version of kestra-sync",

@@ -96,3 +96,14 @@ def render_plan(
     for error in plan.errors:
         out.append(style(f"error: {error}", "red"))
     return "\n".join(out) + "\n"
+
+
+def plan_header(server: str, tenants: list[str]) -> str:
+    """The first line of a plan, so nobody applies to production thinking it is staging."""
+    which = "tenant" if len(tenants) == 1 else "tenants"
+    return f"Plan for {server}, {which} {', '.join(tenants)}\n\n"
+
+
+def target_words(server: str, tenants: list[str]) -> str:
+    which = "tenant" if len(tenants) == 1 else "tenants"
+    return f"{server} ({which} {', '.join(tenants)})"

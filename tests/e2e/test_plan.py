@@ -140,7 +140,7 @@ def test_json_plan_is_versioned_matches_the_documented_schema_and_is_stable(proj
     mixed_changes(project)
     data = project.plan_json()
     again = project.plan_json()
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert data["summary"] == {
         "create": 1,
         "update": 2,

@@ -1,0 +1,104 @@
+"""What scripts and people get from plan and apply (issue 11 items 7, 8, 12): the plan and one
+line per change on stdout, progress and prompts on stderr; --format json is one document on
+stdout even when the command stops on an error; the plan names the server and tenant."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import jsonschema
+import pytest
+
+from tests.conftest import ROOT, run_cli
+from tests.e2e.test_plan import Project, flow, seed
+
+PLAN_SCHEMA = json.loads((ROOT / "docs/plan.schema.json").read_text(encoding="utf-8"))
+ERROR_SCHEMA = json.loads((ROOT / "docs/error.schema.json").read_text(encoding="utf-8"))
+
+
+def closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_json_on_an_unreachable_server_is_one_error_document(tmp_path, emulator, command):
+    project = Project(tmp_path, emulator, env={"KESTRA_URL": closed_port_url()})
+    project.write(flow("a"))
+    done = project.run(command, "--format", "json", "-y" if command == "apply" else "--no-diff")
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    jsonschema.validate(data, ERROR_SCHEMA)
+    assert data["command"] == command and data["error"]["type"] == "TransportError"
+    assert data["errors"] == [data["error"]["message"]]
+    assert "error: " in done.stderr  # the one-line error for a person reading the log
+
+
+def test_json_with_invalid_flows_lists_every_problem(tmp_path, emulator):
+    project = Project(tmp_path, emulator)
+    project.write(flow("a"))
+    (tmp_path / "flows/company.team/b.yml").write_text(
+        "id: b\nnamespace: company.team\ntasks: []\n"
+    )
+    (tmp_path / "flows/c.yml").write_text("id: [\n")
+    done = project.plan("--format", "json")
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    jsonschema.validate(data, ERROR_SCHEMA)
+    assert data["error"]["type"] == "InvalidFlowsError"
+    assert {d["path"] for d in data["diagnostics"]} == {"flows/company.team/b.yml", "flows/c.yml"}
+    assert emulator.stats.count() == 0  # nothing was sent
+
+
+def test_apply_json_has_snake_case_keys_and_matches_the_schema(tmp_path, emulator):
+    project = Project(tmp_path, emulator)
+    project.write(flow("a"))
+    done = project.run("apply", "-y", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    jsonschema.validate(data, PLAN_SCHEMA)
+    assert data["format_version"] == 2
+    assert data["apply"]["summary"] == {"done": 1, "failed": 0, "not_attempted": 0}
+    assert "[1/1] ok" in done.stderr  # with json on stdout, the change lines go to stderr
+
+
+def test_apply_to_a_log_file_keeps_the_plan_and_every_change(tmp_path, emulator):
+    seed(emulator, flow("b", message="old"), flow("same"))
+    project = Project(tmp_path, emulator)
+    for source in (flow("a"), flow("b", message="new"), flow("same")):
+        project.write(source)
+    done = project.run("apply", "-y", "--no-diff", "--show-unchanged")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"Plan for {emulator.url}, tenant main"
+    assert "  = same" in done.stdout.replace("unchanged", "")  # --show-unchanged lists it
+    assert "--- server" not in done.stdout  # --no-diff
+    assert sorted(line.split()[1] for line in lines if line.startswith("[")) == ["ok", "ok"]
+    assert lines[-1] == "Apply: 2 done, 0 failed, 0 not attempted."
+    assert done.stderr == ""  # nothing for a person to read when all went well
+
+
+def test_plan_header_names_every_tenant(tmp_path, make_emulator):
+    emu = make_emulator(edition="ee")
+    (tmp_path / "kestra-sync.yml").write_text(
+        "tenants:\n  dev: flows/dev\n  prod: flows/prod\n", encoding="utf-8"
+    )
+    for tenant in ("dev", "prod"):
+        path = tmp_path / "flows" / tenant / "company.team/a.yml"
+        path.parent.mkdir(parents=True)
+        path.write_text(flow("a"), encoding="utf-8")
+    done = run_cli("plan", cwd=tmp_path, env={"KESTRA_URL": emu.url})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Plan for {emu.url}, tenants dev, prod\n")
+
+
+def test_plan_directory_option_is_the_directory_argument(tmp_path, emulator):
+    project = Project(tmp_path, emulator)
+    (tmp_path / "flows").rename(tmp_path / "src")
+    (tmp_path / "src/company.team").mkdir(parents=True)
+    (tmp_path / "src/company.team/a.yml").write_text(flow("a"))
+    assert "+ a" in project.plan("--directory", "src").stdout
+    clash = project.plan("src", "--directory", "elsewhere")
+    assert clash.returncode == 2 and "disagree" in clash.stderr
