@@ -82,6 +82,9 @@ class Plan:
     changes: list[Change]
     errors: list[str] = field(default_factory=list)
     scopes: list[Scope] = field(default_factory=list)
+    # `--target NAMESPACE/ID` or `NAMESPACE/*`: a partial plan holds only those flows (empty:
+    # everything in scope). See targeting.py.
+    targets: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTIONS, 0)
@@ -100,6 +103,13 @@ class Plan:
                 change
             )
         return grouped
+
+
+def is_targeted(ref: FlowRef, targets: list[str]) -> bool:
+    """No targets: every flow. Else the flow's ``namespace/id`` or ``namespace/*`` is one."""
+    if not targets:
+        return True
+    return f"{ref.namespace}/{ref.id}" in targets or f"{ref.namespace}/*" in targets
 
 
 def normalize_source(text: str) -> str:
@@ -268,5 +278,7 @@ def find_drift(plan: Plan, snapshot: Snapshot) -> list[str]:
                 f"(revision {change.server_revision} -> {current.revision})"
             )
     for ref in sorted(set(now) - planned):
+        if not is_targeted(ref, plan.targets):
+            continue  # a partial plan says nothing about the flows it did not target
         drift.append(f"{ref} appeared on the server since the plan (revision {now[ref].revision})")
     return drift

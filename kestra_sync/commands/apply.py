@@ -13,6 +13,7 @@ from .common import (
     EXIT_INTERRUPTED,
     json_on_error,
     make_client,
+    plan_for,
     plan_options,
     print_warnings,
     report_options,
@@ -74,9 +75,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
         )
         result_meta = meta
     else:
-        from ..sync import make_plan
-
-        result = make_plan(settings, client)
+        result = plan_for(settings, client, params)
         print_warnings(result.warnings)
         plan_obj, result_meta = result.plan, result.meta
         if plan_obj.errors:

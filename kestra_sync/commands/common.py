@@ -75,8 +75,17 @@ def server_options(func):
 
 
 def plan_options(func):
+    func = _split_paths(func)
     options = [
-        click.argument("directory", required=False, type=click.Path(path_type=Path)),
+        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="NS/ID",
+            help="Plan only this flow; NS/* for a namespace (repeatable). The plan is partial: "
+            "other flows are neither compared nor changed.",
+        ),
         click.option(
             "--directory",
             "-d",
@@ -209,3 +218,45 @@ def _merge_directory_option(params: dict[str, Any]) -> None:
     if given is not None and Path(given) != Path(option):
         raise click.UsageError(f"DIRECTORY {given} and --directory {option} disagree: give one")
     params["directory"] = option
+
+
+def _split_paths(func):
+    """`plan [DIRECTORY | FLOW_FILE...]`: one directory (or, for apply, a saved plan file) is
+    the flow directory; YAML files are targets (a partial plan), planned under the config
+    nearest to them (as git and ruff look upward from a file)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        paths = list(kwargs.pop("paths", ()) or ())
+        files = [p for p in paths if p.suffix in (".yml", ".yaml")]
+        others = [p for p in paths if p not in files]
+        if len(others) > 1 or (others and files):
+            raise click.UsageError(
+                "give one DIRECTORY (or one saved plan file), or flow files (*.yml), not both"
+            )
+        for file in files:
+            if not file.is_file():
+                raise click.BadParameter(f"{file}: no such file", param_hint="FLOW_FILE")
+        kwargs["directory"] = others[0] if others else None
+        kwargs["target_files"] = files
+        if files and not kwargs.get("config_file"):
+            from ..config import find_config_file
+
+            kwargs["config_file"] = find_config_file(files[0])
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def plan_for(settings, client, params: dict[str, Any]):
+    """The whole plan, or a partial one with --target / flow files."""
+    if params.get("targets") or params.get("target_files"):
+        from ..targeting import make_targeted_plan
+
+        return make_targeted_plan(
+            settings, client, list(params.get("targets") or ()), params["target_files"]
+        )
+    from ..sync import make_plan
+
+    return make_plan(settings, client)

@@ -13,6 +13,7 @@ from .common import (
     EXIT_FAILURE,
     json_on_error,
     make_client,
+    plan_for,
     plan_options,
     print_warnings,
     report_options,
@@ -47,11 +48,10 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     server. Flows on the server that are not in git are only deleted with --delete.
     """
     from ..report.planfile import dumps, plan_to_dict
-    from ..sync import make_plan
 
     settings = settings_from(params)
     client = make_client(settings)
-    result = make_plan(settings, client)
+    result = plan_for(settings, client, params)
     print_warnings(result.warnings)
     plan_obj = result.plan
     if out:

@@ -71,6 +71,7 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         ],
         "summary": plan.counts(),
         "errors": list(plan.errors),
+        "targets": list(plan.targets),
         "changes": changes,
     }
 
@@ -126,5 +127,10 @@ def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
         ]
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"{path}: damaged plan file: {err}") from None
-    plan = Plan(changes=changes, errors=list(data.get("errors", [])), scopes=scopes)
+    plan = Plan(
+        changes=changes,
+        errors=list(data.get("errors", [])),
+        scopes=scopes,
+        targets=[str(t) for t in data.get("targets") or []],
+    )
     return plan, data

@@ -93,6 +93,8 @@ def render_plan(
     out.append(style(summary_line(plan.counts()), bold=True))
     if not plan.has_changes and not plan.errors:
         out.append(no_changes_line(plan))
+    if plan.targets:
+        out.append(style(partial_plan_note(plan.targets), "yellow"))
     for error in plan.errors:
         out.append(style(f"error: {error}", "red"))
     return "\n".join(out) + "\n"
@@ -107,3 +109,11 @@ def plan_header(server: str, tenants: list[str]) -> str:
 def target_words(server: str, tenants: list[str]) -> str:
     which = "tenant" if len(tenants) == 1 else "tenants"
     return f"{server} ({which} {', '.join(tenants)})"
+
+
+def partial_plan_note(targets: list[str]) -> str:
+    """As Terraform warns with -target: the plan does not speak for the rest of the tree."""
+    return (
+        f"Partial plan: only {', '.join(targets)} (--target or flow files); other flows were "
+        "not compared and are not changed. Run without targets to see every change."
+    )
