@@ -48,6 +48,9 @@ class Settings:
     layout: str = "none"
     # Several tenants in one repository: tenant -> directory. Empty means one tenant, `tenant`.
     tenants: dict[str, Path] = field(default_factory=dict)
+    # Delete only server flows carrying this label (KEY or KEY=VALUE); validate requires it on
+    # every flow in git. None: every flow in scope that git lacks is deletable. (ownership.py)
+    ownership_label: str | None = None
     timeout: float = 30.0
     verify: bool | str = True
     parallelism: int = 4
@@ -162,6 +165,14 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if value not in LAYOUTS:
             raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
         return value
+    if name == "ownership_label":
+        from .ownership import parse_label
+
+        try:
+            parse_label(str(value))
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {err.message}", hint=err.hint) from None
+        return str(value).strip()
     if name == "verify":
         if isinstance(value, bool):
             return value

@@ -171,12 +171,14 @@ def build_plan(
     allow_empty_namespace: bool = False,
     max_deletes: int | None = 10,
     summarize=None,
+    owns=None,
 ) -> Plan:
     """Compare git (``local``, already validated: every flow has a namespace and an id) with
     the server (``snapshot``).
 
     ``summarize(server_source, local_source) -> (lines, formatting_only)`` describes an update
     in words; it is passed in so that this module stays free of YAML and deepdiff.
+    ``owns(remote) -> reason or None`` (ownership.py) limits deletion to the flows git owns.
     """
     plan = Plan(changes=[], scopes=[listing.scope for listing in snapshot.listings])
     local_by_ref = {f.ref: f for f in local if f.ref is not None}
@@ -238,8 +240,12 @@ def build_plan(
             change.note = (
                 "not deleted: git has no flow in this namespace (--allow-empty-namespace allows it)"
             )
+        elif owns is not None and (why := owns(remote)):
+            change.note = why
         else:
             change.action = DELETE
+            if owns is not None:
+                change.note = "deleted: it carries the ownership label, git put it there"
         plan.changes.append(change)
 
     deletes = [c for c in plan.changes if c.action == DELETE]

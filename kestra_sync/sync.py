@@ -68,12 +68,14 @@ def plan_meta(settings: Settings, client) -> dict[str, Any]:
             "allow_empty_namespace": settings.allow_empty_namespace,
             "max_deletes": settings.max_deletes,
             "include_children": settings.include_children,
+            "ownership_label": settings.ownership_label,
         },
     }
 
 
 def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) -> PlanResult:
     """Scan (unless ``local`` is given), read the server per namespace, and compare."""
+    from .ownership import ownership_rule
     from .semantic import summarize
 
     warnings: list[Diagnostic] = []
@@ -91,6 +93,7 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
         allow_empty_namespace=settings.allow_empty_namespace,
         max_deletes=settings.max_deletes,
         summarize=summarize,
+        owns=ownership_rule(settings.ownership_label),
     )
     return PlanResult(plan, plan_meta(settings, client), local, warnings)
 

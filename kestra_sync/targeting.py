@@ -52,6 +52,7 @@ def targets_from_files(files: list[Path], local, settings: Settings) -> list[str
 
 
 def make_targeted_plan(settings: Settings, client, targets: list[str], files: list[Path]):
+    from .ownership import ownership_rule
     from .semantic import summarize
     from .sync import PlanResult, load_local_flows, plan_meta
 
@@ -69,6 +70,7 @@ def make_targeted_plan(settings: Settings, client, targets: list[str], files: li
         allow_empty_namespace=settings.allow_empty_namespace,
         max_deletes=None,  # counted below, over the targeted flows only
         summarize=summarize,
+        owns=ownership_rule(settings.ownership_label),
     )
     plan.changes = [c for c in plan.changes if is_targeted(c.ref, targets)]
     plan.targets = targets

@@ -74,6 +74,14 @@ def server_options(func):
     return func
 
 
+ownership_option = click.option(
+    "--ownership-label",
+    metavar="KEY[=VALUE]",
+    help="Delete only server flows carrying this label, e.g. system.readOnly=true; validate "
+    "requires it on every flow in git.",
+)
+
+
 def plan_options(func):
     func = _split_paths(func)
     options = [
@@ -122,6 +130,7 @@ def plan_options(func):
             metavar="N",
             help="Refuse a plan that deletes more than N flows [default 10].",
         ),
+        ownership_option,
         click.option(
             "--parallelism", type=int, metavar="N", help="Concurrent requests [default 4]."
         ),
@@ -172,6 +181,7 @@ SETTING_NAMES = {
     "parallelism",
     "directory",
     "layout",
+    "ownership_label",
 }
 
 

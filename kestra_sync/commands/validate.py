@@ -10,6 +10,7 @@ from ..report.terminal import use_color
 from .common import (
     EXIT_FAILURE,
     color_option,
+    ownership_option,
     server_options,
     settings_from,
 )
@@ -36,6 +37,7 @@ from .common import (
 )
 @click.option("--refresh-schema", is_flag=True, help="Download a --schema URL again.")
 @click.option("--server-side", is_flag=True, help="Also ask the server's validate endpoint.")
+@ownership_option
 @color_option
 @server_options
 def validate_command(
@@ -75,6 +77,10 @@ def validate_command(
         result = check_project(group_settings, group_paths, ignore_file=ignore_file, schema=schema)
         misplaced, not_flows = misplaced_flows(result.skipped, group_settings)
         diagnostics += list(result.diagnostics) + misplaced
+        if group_settings.ownership_label:
+            from ..ownership import missing_label
+
+            diagnostics += missing_label(result.flows, group_settings.ownership_label)
         skipped += not_flows
         files |= {str(f.path) for f in result.flows}
         if server_side and result.flows:
