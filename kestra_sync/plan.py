@@ -85,6 +85,9 @@ class Plan:
     # `--target NAMESPACE/ID` or `NAMESPACE/*`: a partial plan holds only those flows (empty:
     # everything in scope). See targeting.py.
     targets: list[str] = field(default_factory=list)
+    # tenant -> namespaces with flows on the server that the plan did not read (with --delete:
+    # a namespace whose folder left git is one of them; it is named, never touched).
+    other_namespaces: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTIONS, 0)

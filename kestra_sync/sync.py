@@ -95,7 +95,30 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
         summarize=summarize,
         owns=ownership_rule(settings.ownership_label),
     )
+    if settings.delete:
+        warnings = warnings + _name_other_namespaces(plan, client, list(settings.directories()))
     return PlanResult(plan, plan_meta(settings, client), local, warnings)
+
+
+def _name_other_namespaces(plan: Plan, client, tenants: list[str]) -> list[Diagnostic]:
+    """With --delete, list the server's namespaces outside the plan (one request per tenant),
+    so a namespace removed from git is named. Not being able to list them (an EE token
+    without the right) does not stop the plan: it is said on stderr."""
+    from .models import WARNING
+    from .snapshot import namespaces_outside
+
+    try:
+        plan.other_namespaces = namespaces_outside(client, plan.scopes, tenants)
+    except KestraSyncError as err:
+        return [
+            Diagnostic(
+                client.display_url,
+                f"could not list the server's namespaces ({err.message}); a namespace removed "
+                "from git would not be named in this plan",
+                severity=WARNING,
+            )
+        ]
+    return []
 
 
 def check_saved_plan(

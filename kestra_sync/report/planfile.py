@@ -72,6 +72,7 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         "summary": plan.counts(),
         "errors": list(plan.errors),
         "targets": list(plan.targets),
+        "other_namespaces": {t: list(ns) for t, ns in plan.other_namespaces.items()},
         "changes": changes,
     }
 
