@@ -24,8 +24,10 @@ from .commands.apply import apply
 from .commands.common import EXIT_BUG, EXIT_FAILURE, EXIT_INTERRUPTED, print_error
 from .commands.demo import demo
 from .commands.emulator import emulator_command
+from .commands.init import init
 from .commands.plan import plan
 from .commands.pull import pull
+from .commands.show import show
 from .commands.validate import validate_command
 from .errors import KestraSyncError
 
@@ -71,7 +73,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for command in (validate_command, plan, apply, pull, demo, emulator_command):
+for command in (validate_command, plan, apply, show, pull, init, demo, emulator_command):
     cli.add_command(command)
 
 

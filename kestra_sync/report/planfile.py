@@ -81,8 +81,9 @@ def dumps(data: dict) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
-    """Read a saved plan; refuse anything this version cannot apply exactly."""
+def load_plan_file(path: Path, *, for_apply: bool = True) -> tuple[Plan, dict[str, Any]]:
+    """Read a saved plan; refuse anything this version cannot apply exactly. ``for_apply=False``
+    (`show`) also reads a plan printed with --format json, which has no sources."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -105,7 +106,11 @@ def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
         for entry in data["changes"]:
             if entry["action"] not in ACTIONS:
                 raise ValueError(f"unknown action {entry['action']!r}")
-            if entry["action"] in ("create", "update") and not isinstance(entry.get("source"), str):
+            if (
+                for_apply
+                and entry["action"] in ("create", "update")
+                and not isinstance(entry.get("source"), str)
+            ):
                 raise ValueError(
                     f"{entry['namespace']}/{entry['id']} has no source: "
                     "only plans saved with --out can be applied"
@@ -133,5 +138,8 @@ def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
         errors=list(data.get("errors", [])),
         scopes=scopes,
         targets=[str(t) for t in data.get("targets") or []],
+        other_namespaces={
+            str(t): [str(n) for n in ns] for t, ns in (data.get("other_namespaces") or {}).items()
+        },
     )
     return plan, data
