@@ -246,6 +246,15 @@ def load_settings(
         setattr(settings, name, _coerce(name, value, f"--{name.replace('_', '-')}"))
         settings.origin[name] = "flag"
 
+    if settings.tenants and settings.origin["tenant"].startswith(("flag", "env")):
+        # `--tenant X` (or KESTRA_TENANT) with a `tenants:` map: only that tenant's directory.
+        if settings.tenant not in settings.tenants:
+            raise ConfigError(
+                f"tenant {settings.tenant!r} ({settings.origin['tenant']}) is not in the "
+                f"`tenants:` map of {settings.config_file}",
+                hint="choose one of: " + ", ".join(sorted(settings.tenants)),
+            )
+        settings.tenants = {settings.tenant: settings.tenants[settings.tenant]}
     if settings.url:
         settings.url = settings.url.rstrip("/")
     if settings.token and (settings.username or settings.password):

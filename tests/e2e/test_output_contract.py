@@ -102,3 +102,23 @@ def test_plan_directory_option_is_the_directory_argument(tmp_path, emulator):
     assert "+ a" in project.plan("--directory", "src").stdout
     clash = project.plan("src", "--directory", "elsewhere")
     assert clash.returncode == 2 and "disagree" in clash.stderr
+
+
+def test_tenant_option_selects_one_tenant_of_the_tenants_map(tmp_path, make_emulator):
+    """Issue 11 item 10: `--tenant` with a `tenants:` map used to be ignored."""
+    emu = make_emulator(edition="ee")
+    (tmp_path / "kestra-sync.yml").write_text(
+        "tenants:\n  dev: flows/dev\n  prod: flows/prod\n", encoding="utf-8"
+    )
+    for tenant in ("dev", "prod"):
+        path = tmp_path / "flows" / tenant / "company.team/a.yml"
+        path.parent.mkdir(parents=True)
+        path.write_text(flow("a"), encoding="utf-8")
+    env = {"KESTRA_URL": emu.url}
+    done = run_cli("plan", "--tenant", "prod", "--format", "json", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert {s["tenant"] for s in json.loads(done.stdout)["scopes"]} == {"prod"}
+    wrong = run_cli("plan", cwd=tmp_path, env={**env, "KESTRA_TENANT": "qa"})
+    assert wrong.returncode == 1
+    assert "error: tenant 'qa' (env KESTRA_TENANT) is not in the `tenants:` map" in wrong.stderr
+    assert "choose one of: dev, prod" in wrong.stderr

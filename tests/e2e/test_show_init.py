@@ -86,3 +86,30 @@ def test_init_in_an_empty_repository_proposes_flows(tmp_path):
     assert done.returncode == 0
     assert "Found no flow file; proposing flows/ with the nested layout." in done.stdout
     assert yaml.safe_load((tmp_path / "kestra-sync.yml").read_text())["directory"] == "flows"
+
+
+def readme_console(command: str) -> list[str]:
+    """The lines the README shows after `$ kestra-sync COMMAND` in a console block."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split(f"```console\n$ kestra-sync {command}", 1)[1].split("```", 1)[0]
+    return block.split("\n", 1)[1].rstrip("\n").splitlines()
+
+
+def test_readme_init_output_is_what_init_prints_on_this_repository(tmp_path):
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    done = run_cli("init", cwd=tmp_path)
+    assert done.stdout.splitlines() == readme_console("init")
+
+
+def test_readme_show_output_is_what_show_prints(tmp_path, emulator):
+    project = Project(tmp_path, emulator)
+    (tmp_path / "flows/company/team").mkdir(parents=True)
+    (tmp_path / "flows/company/team/weekly-report.yml").write_text(flow("weekly-report"))
+    assert project.plan("--out", "plan.json").returncode == 0
+    done = run_cli("show", "plan.json", "--no-diff", cwd=tmp_path)
+    shown = readme_console("show plan.json --no-diff")
+    # the time, the commit and the server differ from run to run; the rest is the same
+    assert shown[0].startswith("Saved plan plan.json, made ")
+    assert done.stdout.startswith("Saved plan plan.json, made ")
+    assert done.stdout.splitlines()[1] == f"Plan for {emulator.url}, tenant main"
+    assert done.stdout.splitlines()[2:] == shown[2:]
