@@ -165,6 +165,8 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if value not in LAYOUTS:
             raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
         return value
+    if name == "url" and value is not None:
+        return _check_url(str(value), where)
     if name == "ownership_label":
         from .ownership import parse_label
 
@@ -243,7 +245,8 @@ def load_settings(
             continue
         if name not in known:
             raise ConfigError(f"internal: unknown flag setting {name}")
-        setattr(settings, name, _coerce(name, value, f"--{name.replace('_', '-')}"))
+        flag = "--server" if name == "url" else f"--{name.replace('_', '-')}"
+        setattr(settings, name, _coerce(name, value, flag))
         settings.origin[name] = "flag"
 
     if settings.tenants and settings.origin["tenant"].startswith(("flag", "env")):
@@ -268,3 +271,28 @@ def _relative_to_cwd(path: Path, cwd: Path) -> Path:
         return path.resolve().relative_to(cwd.resolve())
     except ValueError:
         return path
+
+
+def _check_url(url: str, where: str) -> str:
+    """Kestra's base URL, checked where it is read: an address pasted from the browser
+    (`.../ui/...`) or one that already holds the API prefix (`.../api/v1`) would give a 404 per
+    namespace later; say it once, with the URL to use."""
+    from urllib.parse import urlsplit
+
+    text = url.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{where}: {url!r} is not an http(s) URL",
+            hint="give Kestra's address with its scheme, e.g. https://kestra.example.com",
+        )
+    path = parts.path
+    for marker in ("/api/v1", "/ui"):
+        at = (path + "/").find(marker + "/")
+        if at != -1:
+            base = f"{parts.scheme}://{parts.netloc}{path[:at]}"
+            raise ConfigError(
+                f"{where}: {url} is not Kestra's base URL (it contains {marker}/)",
+                hint=f"use {base}: kestra-sync adds /api/v1/<tenant>/... itself",
+            )
+    return text

@@ -122,3 +122,31 @@ def test_tenant_option_selects_one_tenant_of_the_tenants_map(tmp_path, make_emul
     assert wrong.returncode == 1
     assert "error: tenant 'qa' (env KESTRA_TENANT) is not in the `tenants:` map" in wrong.stderr
     assert "choose one of: dev, prod" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    "url, base",
+    [
+        ("{emu}/api/v1", "{emu}"),
+        ("{emu}/api/v1/main/flows", "{emu}"),
+        ("{emu}/ui/main/flows/edit/company.team/a", "{emu}"),
+        ("{emu}/kestra/ui/", "{emu}/kestra"),
+    ],
+)
+def test_a_wrong_base_url_is_one_error_with_the_url_to_use(tmp_path, emulator, url, base):
+    """Issue 11 item 10: before, `.../api/v1` gave "Plan: 0 to create" then a 404 per namespace."""
+    project = Project(tmp_path, emulator)
+    project.write(flow("a"))
+    done = project.plan(env={"KESTRA_URL": url.format(emu=emulator.url)})
+    assert done.returncode == 1
+    assert done.stderr.count("error:") == 1 and "is not Kestra's base URL" in done.stderr
+    assert f"hint: use {base.format(emu=emulator.url)}: kestra-sync adds" in done.stderr
+    assert emulator.stats.count() == 0
+
+
+def test_a_url_without_scheme_is_refused_where_it_is_read(tmp_path, emulator):
+    project = Project(tmp_path, emulator)
+    project.write(flow("a"))
+    done = project.plan("--server", "kestra.example.com")
+    assert done.returncode == 1
+    assert "error: --server: 'kestra.example.com' is not an http(s) URL" in done.stderr
