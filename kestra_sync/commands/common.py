@@ -201,7 +201,24 @@ def setting_flags(ctx_params: dict[str, Any]) -> dict[str, Any]:
 def make_client(settings):
     from ..client import KestraClient
 
-    return KestraClient.from_settings(settings)
+    client = KestraClient.from_settings(settings)
+    root = click.get_current_context(silent=True)
+    if root is not None and (root.find_root().obj or {}).get("verbose"):
+        client.http.session.hooks["response"].append(_log_response)
+    return client
+
+
+def _log_response(response, *args, **kwargs) -> None:
+    """-v: one line per HTTP request. The path only: no query string, header or body, so
+    nothing secret can reach a log."""
+    from urllib.parse import urlsplit
+
+    request = response.request
+    millis = response.elapsed.total_seconds() * 1000
+    path = urlsplit(request.url).path
+    click.echo(
+        f"http: {request.method} {path} -> {response.status_code} ({millis:.0f} ms)", err=True
+    )
 
 
 def print_warnings(diagnostics) -> None:

@@ -149,8 +149,8 @@ def _server_side(settings, result):
         raise ConfigError(
             "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
         )
-    from ..client import KestraClient
     from ..validate import validate_server
+    from .common import make_client
 
-    client = KestraClient.from_settings(settings)
+    client = make_client(settings)
     return validate_server(result.flows, client, parsed=result.parsed)
