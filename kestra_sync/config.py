@@ -18,6 +18,17 @@ CONFIG_FILES = ("kestra-sync.yml", "kestra-sync.yaml")
 LAYOUTS = ("none", "nested", "dotted")
 SECRET_KEYS = ("password", "token")
 CONFIG_ENV = "KESTRA_SYNC_CONFIG"
+# What a bad value is told it should be (values are checked where they are read).
+EXPECTED = {
+    "include_children": "true or false",
+    "delete": "true or false",
+    "allow_empty_namespace": "true or false",
+    "max_deletes": "a whole number, 0 or more",
+    "parallelism": "a whole number, 1 or more",
+    "timeout": "a number of seconds",
+    "namespaces": "a list of namespaces (or one string, comma-separated)",
+    "tenants": "a mapping of tenant to flow directory, e.g. {prod: flows/prod}",
+}
 
 # Environment variables, named as Kestra's own tools name them (KESTRA_URL, KESTRA_API_TOKEN ...).
 ENV = {
@@ -125,7 +136,10 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
 def _coerce(name: str, value: Any, where: str) -> Any:
     """Turn a config-file or environment value into the type the setting has."""
-    bad = ConfigError(f"{where}: invalid value {value!r} for '{name}'")
+    bad = ConfigError(
+        f"{where}: invalid value {value!r} for '{name}'"
+        + (f": expected {EXPECTED[name]}" if name in EXPECTED else "")
+    )
     if name in ("directory",):
         return Path(str(value))
     if name in ("include_children", "delete", "allow_empty_namespace"):
@@ -220,9 +234,14 @@ def load_settings(
                     hint=f"set {ENV[key]} in the environment (or a CI secret) instead",
                 )
             if key not in known:
+                import difflib
+
+                settable = sorted(known - set(SECRET_KEYS))
+                close = difflib.get_close_matches(key, settable, n=1, cutoff=0.75)
                 raise ConfigError(
-                    f"{path}: unknown setting '{key}'",
-                    hint="known settings: " + ", ".join(sorted(known - set(SECRET_KEYS))),
+                    f"{path}: unknown setting '{key}'"
+                    + (f"; did you mean '{close[0]}'?" if close else ""),
+                    hint="known settings: " + ", ".join(settable),
                 )
             setattr(settings, key, _coerce(key, value, str(path)))
             settings.origin[key] = f"config file {path.name}"
