@@ -12,6 +12,7 @@ from .common import (
     make_client,
     server_options,
     settings_from,
+    write_file,
 )
 
 
@@ -21,9 +22,14 @@ from .common import (
     "--namespace",
     "namespaces",
     multiple=True,
-    required=True,
     metavar="NS",
     help="Namespace to pull (repeatable).",
+)
+@click.option(
+    "--all",
+    "all_namespaces",
+    is_flag=True,
+    help="Pull every namespace of the tenant (one request lists them).",
 )
 @click.option(
     "--include-children/--no-include-children",
@@ -37,20 +43,33 @@ from .common import (
 )
 @click.option("--overwrite", is_flag=True, help="Replace local files whose content differs.")
 @server_options
-def pull(namespaces, layout, overwrite, **params):
+def pull(namespaces, all_namespaces, layout, overwrite, **params):
     """Write the server's flows into DIRECTORY, byte for byte, to adopt kestra-sync on a server
-    that already has flows. A `plan` right after a `pull` shows no changes."""
+    that already has flows. A `plan` right after a `pull` shows no changes. Without a
+    kestra-sync.yml, one is written (the directory and layout used) so validate enforces the
+    layout from then on."""
     from ..flows import scan
     from ..pull import write_flows
 
+    if bool(namespaces) == all_namespaces:
+        raise click.UsageError("give --namespace NS (repeatable) or --all")
     settings = settings_from(params)
     client = make_client(settings)
+    if all_namespaces:
+        # Every namespace with flows; each is pulled on its own (children are listed too).
+        namespaces = tuple(client.distinct_namespaces())
+        params["include_children"] = False
     directory = settings.directory
     layout = layout or (settings.layout if settings.layout != "none" else "nested")
     existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []
     by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
+    empty = []
+    children = settings.include_children and not all_namespaces
     for namespace in namespaces:
-        for flow in client.namespace_flows(namespace, include_children=settings.include_children):
+        found = client.namespace_flows(namespace, include_children=children)
+        if not found:
+            empty.append(namespace)
+        for flow in found:
             by_ref.setdefault(flow.ref, flow)
     remote = list(by_ref.values())
     result = write_flows(remote, directory, layout=layout, existing=existing, overwrite=overwrite)
@@ -82,5 +101,47 @@ def pull(namespaces, layout, overwrite, **params):
         click.echo(
             "hint: review those files, or pass --overwrite to take the server's version", err=True
         )
+    if empty and not children:
+        _hint_parent_namespaces(client, empty)
+    if settings.config_file is None and result.written:
+        _write_config(directory, layout, len(remote))
     if result.kept:
         sys.exit(EXIT_FAILURE)
+
+
+def _hint_parent_namespaces(client, empty: list[str]) -> None:
+    """`pull --namespace company` when only company.team has flows: say so, instead of a
+    silent "Pulled 0 flow(s)". One request lists the namespaces."""
+    known = client.distinct_namespaces()
+    for namespace in empty:
+        below = sorted(n for n in known if n.startswith(namespace + "."))
+        if below:
+            shown = ", ".join(below[:5]) + (f" and {len(below) - 5} more" if len(below) > 5 else "")
+            click.echo(
+                f"hint: namespace {namespace} has no flows of its own, but its children do "
+                f"({shown}): add --include-children",
+                err=True,
+            )
+        elif namespace not in known:
+            click.echo(f"hint: namespace {namespace} has no flows on this server", err=True)
+
+
+def _write_config(directory: Path, layout: str, count: int) -> None:
+    """No kestra-sync.yml found: write one next to where the command runs (only when the
+    pulled directory is under it, so its relative path holds), so the next validate enforces
+    the layout the files were written in."""
+    from ..init import Detected, config_text
+
+    try:
+        relative = directory.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return
+    target = Path("kestra-sync.yml")
+    if target.exists():
+        return
+    write_file(target, config_text(Detected(relative, layout, count, True)))
+    click.echo(
+        f"wrote      kestra-sync.yml (directory: {relative.as_posix()}, layout: {layout}): "
+        "validate and plan use it from now on",
+        err=True,
+    )
