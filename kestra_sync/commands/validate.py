@@ -10,6 +10,7 @@ from ..report.terminal import use_color
 from .common import (
     EXIT_FAILURE,
     color_option,
+    json_on_error,
     ownership_option,
     server_options,
     settings_from,
@@ -40,6 +41,7 @@ from .common import (
 @ownership_option
 @color_option
 @server_options
+@json_on_error("validate")
 def validate_command(
     paths: tuple[str, ...],
     fmt: str,

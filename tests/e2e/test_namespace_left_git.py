@@ -34,6 +34,8 @@ def test_plan_delete_names_a_namespace_removed_from_git(tmp_path, emulator):
 
     data = project.plan_json("--delete")
     assert data["other_namespaces"] == {"main": ["company.retired"]}
+    markdown = project.plan("--delete", "--format", "markdown").stdout  # the PR comment too
+    assert "company.retired" in markdown and "To retire one" in markdown
 
 
 def test_without_delete_the_server_namespaces_are_not_listed(tmp_path, emulator):

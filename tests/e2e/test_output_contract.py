@@ -150,3 +150,12 @@ def test_a_url_without_scheme_is_refused_where_it_is_read(tmp_path, emulator):
     done = project.plan("--server", "kestra.example.com")
     assert done.returncode == 1
     assert "error: --server: 'kestra.example.com' is not an http(s) URL" in done.stderr
+
+
+def test_validate_json_on_a_config_error_is_one_error_document(tmp_path):
+    (tmp_path / "kestra-sync.yml").write_text("max_deletes: lots\n", encoding="utf-8")
+    done = run_cli("validate", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    jsonschema.validate(data, ERROR_SCHEMA)
+    assert data["command"] == "validate" and data["error"]["type"] == "ConfigError"

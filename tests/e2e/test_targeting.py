@@ -34,6 +34,8 @@ def test_a_flow_file_as_argument_plans_only_that_flow_and_says_so(tmp_path, emul
     assert "~ b" not in done.stdout and "ui-made" not in done.stdout and "z" not in done.stdout
     assert "Plan: 0 to create, 1 to update, 0 to delete, 0 unchanged." in done.stdout
     assert "Partial plan: only company.team/a" in done.stdout
+    markdown = project.plan("flows/company.team/a.yml", "--format", "markdown").stdout
+    assert "> [!NOTE]\n> Partial plan: only company.team/a" in markdown
     # one namespace read: the targeted one
     assert "other" not in json.dumps(project.plan_json("flows/company.team/a.yml")["scopes"])
 
