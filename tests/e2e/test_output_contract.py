@@ -5,7 +5,12 @@ stdout even when the command stops on an error; the plan names the server and te
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 
 import jsonschema
 import pytest
@@ -159,3 +164,37 @@ def test_validate_json_on_a_config_error_is_one_error_document(tmp_path):
     data = json.loads(done.stdout)
     jsonschema.validate(data, ERROR_SCHEMA)
     assert data["command"] == "validate" and data["error"]["type"] == "ConfigError"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_after_ctrl_c_the_text_report_counts_what_was_not_attempted(tmp_path, emulator):
+    """Issue 11 item 12: not one "skipped ... interrupted" line per change after Ctrl-C."""
+    project = Project(tmp_path, emulator)
+    for i in range(12):
+        project.write(flow(f"f{i:02d}"))
+    emulator.latency = 0.2
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
+    env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kestra_sync", "apply", "-y", "--parallelism", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(200):  # the plan, then the first change line, all on stdout
+            line = proc.stdout.readline()
+            if line.startswith("[1/12]") or not line:
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    headline = next(line for line in out.splitlines() if line.startswith("Apply: "))
+    not_attempted = int(re.search(r"(\d+) not attempted", headline).group(1))
+    assert not_attempted >= 1
+    assert f"({not_attempted} not attempted)" in out
+    assert "the apply was interrupted" not in out  # counted, not listed
