@@ -33,6 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .guidance import collapse_non_flows, did_you_mean
 from .models import ERROR, WARNING, Diagnostic, LocalFlow
 from .yamlindex import ParsedYaml, format_path, parse_yaml
 
@@ -664,41 +665,6 @@ class ProjectCheck:
         return not any(d.is_error for d in self.diagnostics)
 
 
-def did_you_mean(word: str, known) -> str:
-    """``; did you mean 'description'?`` for a near miss (``descripton``), else nothing."""
-    import difflib
-
-    close = difflib.get_close_matches(word, [str(k) for k in known], n=1, cutoff=0.75)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def collapse_non_flows(diagnostics: list[Diagnostic], flows) -> list[Diagnostic]:
-    """A YAML file under the flow directory with none of id, namespace and tasks (a
-    dbt_project.yml, a docker-compose file) is not a flow with many mistakes: one error that
-    says so and how to exclude it, instead of one per missing or unknown key."""
-    not_flows = {
-        str(f.path)
-        for f in flows
-        if isinstance(f.data, dict) and not {"id", "namespace", "tasks"} & set(f.data)
-    }
-    if not not_flows:
-        return diagnostics
-    kept = [d for d in diagnostics if d.path not in not_flows]
-    for path in sorted(not_flows):
-        kept.append(
-            Diagnostic(
-                path,
-                "not a Kestra flow (no id, namespace or tasks at the top level): if this file "
-                "is not meant to be a flow, exclude it in .kestraignore in the flow directory "
-                "(gitignore syntax, e.g. a line `dbt/` or `*_project.yml`)",
-                line=1,
-                column=1,
-                code="not-a-flow",
-            )
-        )
-    return kept
-
-
 def check_project(
     settings: Any,
     paths: Sequence[Path | str] | None = None,
@@ -732,7 +698,7 @@ def check_project(
         check.diagnostics += validate_offline(
             others, schema=schema, parsed=result.parsed, check_duplicate_flows=False
         )
-    check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)
+    check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     if given is None:
         check.diagnostics += check_duplicates(result.flows, result.parsed)
         return check
