@@ -56,6 +56,14 @@ def make_targeted_plan(settings: Settings, client, targets: list[str], files: li
     from .semantic import summarize
     from .sync import PlanResult, load_local_flows, plan_meta
 
+    flags = {"namespaces": "--namespace", "include_children": "--include-children"}
+    widened = [flag for name, flag in flags.items() if settings.origin.get(name) == "flag"]
+    if widened:
+        raise InputError(
+            f"{' and '.join(widened)} cannot widen a partial plan: with --target or flow files "
+            "only the targeted namespaces are read",
+            hint="target the namespace instead, e.g. --target company.team/*",
+        )
     local, warnings = load_local_flows(settings)  # all of git is validated, as without targets
     targets = sorted(set(parse_targets(targets) + targets_from_files(files, local, settings)))
     namespaces = sorted({t.rpartition("/")[0] for t in targets})

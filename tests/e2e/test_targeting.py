@@ -98,3 +98,10 @@ def test_the_config_is_found_from_the_flow_file(tmp_path, emulator):
     done = project.plan("kestra/flows/company.team/a.yml")
     assert done.returncode == 0, done.stderr
     assert "+ a" in done.stdout and "kestra/flows/company.team/a.yml" in done.stdout
+
+
+def test_namespace_flags_do_not_silently_widen_a_partial_plan(tmp_path, emulator):
+    project = project_with_two_namespaces(tmp_path, emulator)
+    done = project.plan("--target", "company.team/a", "--namespace", "other")
+    assert done.returncode == 1
+    assert "--namespace cannot widen a partial plan" in done.stderr
