@@ -38,6 +38,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
 
     DIRECTORY is a flow directory (default: the configured one) or a plan file saved with
     `plan --out`, which is applied exactly, after checking that the server has not changed since.
+    FLOW_FILEs (or --target) apply a partial plan of only those flows.
     Exit 0 when every change was applied, 1 when any failed (each is listed, a re-run converges)
     or when the confirmation was answered no.
 

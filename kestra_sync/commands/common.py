@@ -85,7 +85,9 @@ ownership_option = click.option(
 def plan_options(func):
     func = _split_paths(func)
     options = [
-        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+        click.argument(
+            "paths", nargs=-1, metavar="[DIRECTORY | FLOW_FILE...]", type=click.Path(path_type=Path)
+        ),
         click.option(
             "--target",
             "targets",

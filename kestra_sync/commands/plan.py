@@ -44,8 +44,10 @@ from .common import (
 def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     """Show what apply would change on the server: create, update, delete, unchanged.
 
-    DIRECTORY defaults to the configured flow directory (flows/). Nothing is written to the
-    server. Flows on the server that are not in git are only deleted with --delete.
+    DIRECTORY defaults to the configured flow directory (flows/). FLOW_FILEs (or --target)
+    make a partial plan of only those flows, under the config nearest to the first file.
+    Nothing is written to the server. Flows on the server that are not in git are only deleted
+    with --delete (and with --ownership-label, only those carrying the label).
     """
     from ..report.planfile import dumps, plan_to_dict
 
