@@ -2,9 +2,17 @@
 and an outcome for every change so a failure half-way says exactly what was and was not done.
 
 Convergence: a create goes through the client's upsert (a 422 "already exists" becomes an
-update), an update whose flow vanished becomes a create, and a delete of a flow that is already
-gone counts as done. Re-running the same apply therefore reaches the desired state and reports
-what is left as unchanged.
+update), an update whose flow vanished between the check below and the write becomes a create,
+and a delete of a flow that is already gone counts as done. Re-running the same apply therefore
+reaches the desired state and reports what is left as unchanged.
+
+Guards (README "What kestra-sync guarantees"):
+- Before the first write in a namespace, the namespace is listed again; a flow that is no longer
+  as planned (another revision, gone, or created meanwhile) is not written ("changed on the
+  server since the plan"), so a second apply that ran in between is not silently overwritten.
+- Deletes run only when every create and update succeeded (as Terraform does), and only after
+  the scopes are read again: a flow that changed since the plan, or that a flow on the server
+  references, is not deleted.
 """
 
 from __future__ import annotations
@@ -18,12 +26,16 @@ from dataclasses import dataclass, field
 
 from .errors import KestraSyncError, NotFoundError, TransportError
 from .models import FlowRef
-from .plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
+from .plan import CHANGING, CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan, Scope, keep_referenced
 from .yamlindex import parse_yaml
 
 DONE = "done"
 FAILED = "failed"
 NOT_ATTEMPTED = "not attempted"
+# After this many changes in a row failed because the server could not be reached (refused,
+# reset, no connection: not an HTTP error, not a slow reply), the apply stops: each of the rest
+# would only wait through its own retries and fail the same way.
+UNREACHABLE_STOP = 3
 
 
 @dataclass
@@ -106,6 +118,108 @@ def _break_cycles(deps: dict[FlowRef, set[FlowRef]]) -> None:
             visit(node, [])
 
 
+CHANGED_SINCE_PLAN = "not attempted: changed on the server since the plan"
+
+
+class _Listings:
+    """The revisions each namespace holds right before this apply first writes in it.
+
+    Why a listing per namespace and not a GET per flow: the same paged search the plan uses
+    costs a constant few requests per namespace, where a GET before each write would double the
+    requests of an apply. The price is a window: a flow another apply writes after this listing
+    and before this apply's own write of it is not seen. Kestra cannot close that window for us:
+    PUT /api/v1/{tenant}/flows/{namespace}/{id} takes no expected revision or If-Match
+    (kestra-openapi.yml, updateFlow), so no client can make a write conditional."""
+
+    def __init__(self, client_for: Callable[[str], object]):
+        self.client_for = client_for
+        self.lock = threading.Lock()
+        self.per_namespace: dict[tuple[str, str], threading.Lock] = {}
+        self.listed: dict[tuple[str, str], dict[str, int] | KestraSyncError] = {}
+
+    def revisions(self, tenant: str, namespace: str) -> dict[str, int]:
+        key = (tenant, namespace)
+        with self.lock:
+            ns_lock = self.per_namespace.setdefault(key, threading.Lock())
+        with ns_lock:  # the first writer lists it, the others in this namespace wait for it
+            if key not in self.listed:
+                try:
+                    flows = self.client_for(tenant).search_flows(namespace)
+                    self.listed[key] = {f.id: f.revision for f in flows if not f.deleted}
+                except KestraSyncError as err:
+                    self.listed[key] = err
+        found = self.listed[key]
+        if isinstance(found, KestraSyncError):
+            raise found
+        return found
+
+    def why_not(self, change: Change) -> str | None:
+        """None when the flow is still as the plan saw it, else why it is not written."""
+        try:
+            now = self.revisions(change.ref.tenant, change.ref.namespace).get(change.ref.id)
+        except KestraSyncError as err:
+            return (
+                f"not attempted: could not list namespace {change.ref.namespace} again "
+                f"before writing: {err.message}"
+            )
+        if now == change.server_revision:
+            return None
+        if change.server_revision is None:
+            return f"{CHANGED_SINCE_PLAN} (created meanwhile, revision {now})"
+        if now is None:
+            return f"{CHANGED_SINCE_PLAN} (deleted meanwhile)"
+        return f"{CHANGED_SINCE_PLAN} (revision {change.server_revision} -> {now})"
+
+
+def _blocked_deletes(
+    plan: Plan, deletes: list[Change], client, parallelism: int
+) -> dict[FlowRef, str]:
+    """Read the scopes again right before deleting; return the deletes that must not run and
+    why: the flow changed since the plan, or a flow on the server now references it (a
+    caller created or edited meanwhile, in any namespace of the plan's scopes)."""
+    from .snapshot import read_snapshot
+
+    scopes = plan.scopes or sorted({Scope(c.ref.tenant, c.ref.namespace) for c in deletes})
+    try:
+        snapshot = read_snapshot(client, scopes, parallelism=parallelism)
+    except KestraSyncError as err:
+        why = f"not attempted: could not read the server again before deleting: {err.message}"
+        return {c.ref: why for c in deletes}
+    blocked: dict[FlowRef, str] = {}
+    for listing in snapshot.failed():
+        for change in deletes:
+            if change.ref.tenant == listing.scope.tenant and listing.scope.covers(
+                change.ref.namespace
+            ):
+                blocked[change.ref] = (
+                    f"not attempted: could not read namespace {listing.scope.namespace} again "
+                    f"before deleting: {listing.error}"
+                )
+    now = {f.ref: f for lst in snapshot.listings if not lst.error for f in lst.flows}
+    planned = {c.ref: c for c in deletes if c.ref not in blocked}
+    for ref, change in planned.items():
+        current = now.get(ref)
+        if current is not None and current.revision != change.server_revision:
+            blocked[ref] = (
+                f"{CHANGED_SINCE_PLAN} (revision {change.server_revision} -> {current.revision})"
+            )
+    # What stays on the server after the deletes, with its source now: does it call a target?
+    staying = [
+        Change(
+            DELETE if f.ref in planned and f.ref not in blocked else UNCHANGED,
+            f.ref,
+            server_source=f.source,
+        )
+        for f in now.values()
+        if not f.deleted
+    ]
+    keep_referenced(staying, referenced_flows)
+    for change in staying:
+        if change.ref in planned and change.action != DELETE and change.ref not in blocked:
+            blocked[change.ref] = "not attempted: " + change.note
+    return blocked
+
+
 def _apply_one(client_for: Callable[[str], object], change: Change) -> Outcome:
     client = client_for(change.ref.tenant)
     ref = change.ref
@@ -131,6 +245,25 @@ def _apply_one(client_for: Callable[[str], object], change: Change) -> Outcome:
             outcome.result = "already deleted"
     outcome.status = DONE
     return outcome
+
+
+def _delete_guard(
+    plan: Plan, outcomes: dict[FlowRef, Outcome], deletes: list[FlowRef], client, parallelism: int
+) -> dict[FlowRef, str]:
+    """Which deletes must not run, and why; called once every write has its outcome."""
+    writes = [o for o in outcomes.values() if o.change.action in (CREATE, UPDATE)]
+    unwritten = [o for o in writes if o.status != DONE]
+    if unwritten:
+        # A failed write leaves the server between two states: the old callers of a flow being
+        # deleted may still be live (their update did not run). Terraform stops there too.
+        names = sorted(str(o.change.ref) for o in unwritten)
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        why = (
+            f"not attempted: nothing is deleted after a failed or skipped write ({shown}); "
+            "a re-run converges"
+        )
+        return {ref: why for ref in deletes}
+    return _blocked_deletes(plan, [outcomes[r].change for r in deletes], client, parallelism)
 
 
 def apply_plan(
@@ -160,16 +293,35 @@ def apply_plan(
                 clients[tenant] = client if tenant == client.tenant else client.with_tenant(tenant)
             return clients[tenant]
 
+    listings = _Listings(client_for)
+    unreachable: list[str] = []  # the errors of the latest changes in a row that met a dead server
+
     def run(change: Change) -> Outcome:
+        if change.action in (CREATE, UPDATE):
+            why = listings.why_not(change)
+            if why:
+                return Outcome(change, NOT_ATTEMPTED, error=why)
         try:
-            return _apply_one(client_for, change)
+            outcome = _apply_one(client_for, change)
         except TransportError as err:
-            hint = ""
-            if change.action == CREATE:
-                hint = " (the create may have reached the server; a re-run converges)"
-            return Outcome(change, FAILED, error=err.message + hint)
+            # The client's message says when a write may have been applied (client/http.py);
+            # say it for any other transport failure that is not known to have sent nothing.
+            error = err.message
+            sent_nothing = err.unreachable and not err.maybe_applied
+            if "may have been applied" not in error and not sent_nothing:
+                error += " (it may have been applied; a re-run converges)"
+            outcome = Outcome(change, FAILED, error=error)
+            with lock:
+                if err.unreachable:
+                    unreachable.append(err.message)
+                else:
+                    unreachable.clear()
+            return outcome
         except KestraSyncError as err:
-            return Outcome(change, FAILED, error=err.message)
+            outcome = Outcome(change, FAILED, error=err.message)
+        with lock:
+            unreachable.clear()  # the server answered
+        return outcome
 
     # The scheduler keeps counts, not scans: a change becomes ready when its last dependency is
     # done, so each step costs O(its own edges) and thousands of changes schedule in linear
@@ -188,6 +340,8 @@ def apply_plan(
     unstarted = set(outcomes)
     running: dict[Future, FlowRef] = {}
     stop = interrupted = False
+    deletes_checked = False
+    server_down = ""  # why the apply stopped early when the server went away
 
     def settle(ref: FlowRef, outcome: Outcome) -> None:
         nonlocal writes_left
@@ -221,6 +375,12 @@ def apply_plan(
         while True:
             if cancel is not None and cancel.is_set():
                 stop = interrupted = True
+            if deletes and not writes_left and not stop and not deletes_checked:
+                deletes_checked = True
+                blocked = _delete_guard(plan, outcomes, deletes, client, workers)
+                deletes = [ref for ref in deletes if ref not in blocked]
+                for ref, why in sorted(blocked.items()):
+                    settle(ref, Outcome(outcomes[ref].change, error=why))
             # Submit no more than the pool runs at once, so --fail-fast stops promptly.
             while not stop and len(running) < workers:
                 if ready:
@@ -239,9 +399,21 @@ def apply_plan(
                 settle(running.pop(future), outcome)
                 if outcome.status == FAILED and fail_fast:
                     stop = True
+            with lock:
+                if len(unreachable) >= UNREACHABLE_STOP and not stop:
+                    stop, server_down = (
+                        True,
+                        (
+                            f"not attempted: the server could not be reached for {len(unreachable)} "
+                            f"changes in a row (last: {unreachable[-1]}); the apply stopped, re-run "
+                            "it once the server is back"
+                        ),
+                    )
     for ref in unstarted:
         if interrupted:
             outcomes[ref].error = "not attempted: the apply was interrupted"
+        elif server_down:
+            outcomes[ref].error = server_down
         elif stop:
             outcomes[ref].error = "not attempted: stopped after the first failure (--fail-fast)"
         else:  # never with an acyclic graph

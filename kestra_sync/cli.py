@@ -94,7 +94,17 @@ for command in (validate_command, plan, apply, show, pull, init, demo, emulator_
 
 # Options whose environment variable is Kestra's own name, read by load_settings (KESTRA_URL,
 # KESTRA_API_TOKEN ...) or KESTRA_SYNC_CONFIG; their help text names it.
-_ENV_IN_SETTINGS = {"url", "tenant", "username", "password", "token", "config_file"}
+_ENV_IN_SETTINGS = {
+    "url",
+    "tenant",
+    "username",
+    "password",
+    "token",
+    "config_file",
+    "ca_bundle",
+    "insecure",
+    "max_reply_mb",
+}
 # Commands whose options mean something else than the same flag elsewhere: their variables
 # carry the command's name (KESTRA_SYNC_EMULATOR_PORT, KESTRA_SYNC_PLAN_FORMAT).
 _OWN_PREFIX = {"emulator", "demo"}

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
 from .models import DEFAULT_TENANT
@@ -38,6 +39,13 @@ ENV = {
     "password": "KESTRA_PASSWORD",
     "token": "KESTRA_API_TOKEN",
 }
+# Transport settings (the GitHub Action's connection inputs map to ENV only).
+TRANSPORT_ENV = {
+    "verify": "KESTRA_VERIFY",  # true, false or a CA bundle path, like `verify:`
+    "max_reply_mb": "KESTRA_MAX_REPLY_MB",
+}
+# A CA bundle path for `verify` (read after KESTRA_VERIFY; setting both differently is an error).
+CA_BUNDLE_ENV = "KESTRA_CA_BUNDLE"
 
 
 @dataclass
@@ -62,8 +70,15 @@ class Settings:
     # Delete only server flows carrying this label (KEY or KEY=VALUE); validate requires it on
     # every flow in git. None: every flow in scope that git lacks is deletable. (ownership.py)
     ownership_label: str | None = None
+    # Per-tenant scope from `tenants: {t: {directory, namespaces, allow_empty_namespace}}`:
+    # tenant -> the keys given there; a key not given falls back to the global setting.
+    tenant_scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeout: float = 30.0
-    verify: bool | str = True
+    # None: not configured, so requests' default (which honours REQUESTS_CA_BUNDLE); True, False
+    # or a CA bundle path: configured, and then it wins over those variables.
+    verify: bool | str | None = None
+    # The largest reply body, and what an export zip may expand to (MiB).
+    max_reply_mb: float = 64.0
     parallelism: int = 4
     # Where each value came from ("default", "config file kestra-sync.yml", "env KESTRA_URL",
     # "flag"), for error messages and `--debug`.
@@ -73,6 +88,21 @@ class Settings:
     def directories(self) -> dict[str, Path]:
         """tenant -> flow directory to scan."""
         return dict(self.tenants) if self.tenants else {self.tenant: self.directory}
+
+    def managed_namespaces(self) -> dict[str, list[str]]:
+        """tenant -> namespaces managed even with no flow in git (per tenant when configured)."""
+        return {t: list(self._per_tenant(t, "namespaces")) for t in self.directories()}
+
+    def empty_namespace_tenants(self) -> set[str]:
+        """The tenants in which a namespace with no flow left in git may be emptied."""
+        return {t for t in self.directories() if self._per_tenant(t, "allow_empty_namespace")}
+
+    def _per_tenant(self, tenant: str, name: str) -> Any:
+        """A tenant's own value from `tenants:`, unless a flag set it for every tenant (flags
+        win over the config file, as everywhere)."""
+        if self.origin.get(name) == "flag":
+            return getattr(self, name)
+        return self.tenant_scopes.get(tenant, {}).get(name, getattr(self, name))
 
 
 def _config_in(directory: Path) -> Path | None:
@@ -159,11 +189,17 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if number < (1 if name == "parallelism" else 0):
             raise bad
         return number
-    if name == "timeout":
+    if name in ("timeout", "max_reply_mb"):
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise bad from None
+        if not number > 0 or number == float("inf"):  # also NaN
+            unit = "seconds" if name == "timeout" else "MiB"
+            raise ConfigError(
+                f"{where}: '{name}' must be a number of {unit} above 0, not {value!r}"
+            )
+        return number
     if name == "namespaces":
         if isinstance(value, str):
             return [n.strip() for n in value.split(",") if n.strip()]
@@ -174,7 +210,9 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     if name == "tenants":
         if not isinstance(value, dict):
             raise bad
-        return {str(t): Path(str(d)) for t, d in value.items()}
+        return {
+            str(t): Path(str(_tenant_entry(t, d, where)["directory"])) for t, d in value.items()
+        }
     if name == "layout":
         if value not in LAYOUTS:
             raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
@@ -197,8 +235,37 @@ def _coerce(name: str, value: Any, where: str) -> Any:
             return False
         if text.lower() in ("1", "true", "yes"):
             return True
-        return text  # a CA bundle path
+        if not text.strip():
+            raise bad
+        return text  # a CA bundle path (checked to exist once the settings are merged)
     return None if value is None else str(value)
+
+
+TENANT_KEYS = ("directory", "namespaces", "allow_empty_namespace")
+
+
+def _tenant_entry(tenant: Any, value: Any, where: str) -> dict[str, Any]:
+    """One entry of `tenants:`: a directory, or a mapping with `directory` and optionally the
+    tenant's own `namespaces` and `allow_empty_namespace`."""
+    if isinstance(value, str):
+        return {"directory": value}
+    if not isinstance(value, dict) or not isinstance(value.get("directory"), str):
+        raise ConfigError(
+            f"{where}: tenants.{tenant} must be a directory or a mapping with 'directory'",
+            hint="e.g. tenants: {prod: {directory: flows/prod, namespaces: [company.team]}}",
+        )
+    entry: dict[str, Any] = {}
+    for key, item in value.items():
+        key = str(key).replace("-", "_")
+        if key not in TENANT_KEYS:
+            raise ConfigError(
+                f"{where}: unknown setting tenants.{tenant}.{key}",
+                hint="a tenant takes: " + ", ".join(TENANT_KEYS),
+            )
+        entry[key] = (
+            item if key == "directory" else _coerce(key, item, f"{where}: tenants.{tenant}")
+        )
+    return entry
 
 
 def load_settings(
@@ -213,7 +280,7 @@ def load_settings(
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
     settings = Settings()
-    known = {f.name for f in fields(Settings)} - {"origin", "config_file"}
+    known = {f.name for f in fields(Settings)} - {"origin", "config_file", "tenant_scopes"}
     for name in known:
         settings.origin[name] = "default"
 
@@ -233,6 +300,14 @@ def load_settings(
                     f"{path}: '{key}' must not be stored in a config file that lives in git",
                     hint=f"set {ENV[key]} in the environment (or a CI secret) instead",
                 )
+            if key == "url" and isinstance(value, str) and _has_userinfo(value):
+                # Refused even without a password: a token is often passed as the user name.
+                raise ConfigError(
+                    f"{path}: 'url' holds credentials ({_redacted(value)}); they must not be "
+                    "stored in a config file that lives in git",
+                    hint="keep the URL without them there (`username:` may stay in the file) and "
+                    "set KESTRA_PASSWORD or KESTRA_API_TOKEN in the environment or a CI secret",
+                )
             if key not in known:
                 import difflib
 
@@ -245,6 +320,13 @@ def load_settings(
                 )
             setattr(settings, key, _coerce(key, value, str(path)))
             settings.origin[key] = f"config file {path.name}"
+            if key == "tenants":
+                settings.tenant_scopes = {
+                    str(t): {
+                        k: v for k, v in _tenant_entry(t, d, str(path)).items() if k != "directory"
+                    }
+                    for t, d in value.items()
+                }
         # Relative directories in a config file are relative to the file, not to the cwd.
         base = path.parent
         if settings.origin["directory"] != "default" and not settings.directory.is_absolute():
@@ -253,11 +335,22 @@ def load_settings(
             t: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
             for t, d in settings.tenants.items()
         }
+        if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
+            settings.verify = str(base / settings.verify)  # a CA bundle kept next to the file
 
-    for name, var in ENV.items():
+    for name, var in {**ENV, **TRANSPORT_ENV}.items():
         if env.get(var):
             setattr(settings, name, _coerce(name, env[var], f"environment variable {var}"))
             settings.origin[name] = f"env {var}"
+    if env.get(CA_BUNDLE_ENV):
+        bundle = env[CA_BUNDLE_ENV]
+        if env.get(TRANSPORT_ENV["verify"]) and settings.verify != bundle:
+            raise ConfigError(
+                f"environment variables {TRANSPORT_ENV['verify']} and {CA_BUNDLE_ENV} disagree",
+                hint="set only one of them",
+            )
+        settings.verify = bundle
+        settings.origin["verify"] = f"env {CA_BUNDLE_ENV}"
 
     for name, value in (flags or {}).items():
         if value is None or (isinstance(value, (list, tuple)) and not value):
@@ -279,10 +372,27 @@ def load_settings(
         settings.tenants = {settings.tenant: settings.tenants[settings.tenant]}
     if settings.url:
         settings.url = settings.url.rstrip("/")
+    if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
+        settings.verify = str(cwd / settings.verify)
+    if isinstance(settings.verify, str) and not Path(settings.verify).exists():
+        where = settings.origin["verify"]
+        raise ConfigError(
+            f"the CA bundle {settings.verify} does not exist (verify, from {where})",
+            hint="point it at a PEM file (or a directory of certificates)",
+        )
     if settings.token and (settings.username or settings.password):
         # Both given: a bearer token wins (EE); say so instead of silently sending both.
         settings.origin["auth"] = "token (username/password ignored)"
     return settings
+
+
+def _has_userinfo(url: str) -> bool:
+    return "@" in urlsplit(url.strip()).netloc
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def _relative_to_cwd(path: Path, cwd: Path) -> Path:

@@ -34,7 +34,23 @@ class PlanError(KestraSyncError):
 
 
 class TransportError(KestraSyncError):
-    """The server could not be reached or did not answer in time (after retries)."""
+    """The server could not be reached or did not answer in time (after retries).
+
+    ``unreachable``: the server looks down (connection refused, reset or closed, no
+    connection), as opposed to slow; an apply stops after a few in a row. ``maybe_applied``:
+    a write was sent and its reply never came, so it may have been applied."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        unreachable: bool = False,
+        maybe_applied: bool = False,
+    ):
+        super().__init__(message, hint=hint)
+        self.unreachable = unreachable
+        self.maybe_applied = maybe_applied
 
 
 class ApiError(KestraSyncError):

@@ -174,14 +174,18 @@ def build_plan(
     allow_empty_namespace: bool = False,
     max_deletes: int | None = 10,
     summarize=None,
+    references=None,
     owns=None,
 ) -> Plan:
     """Compare git (``local``, already validated: every flow has a namespace and an id) with
     the server (``snapshot``).
 
     ``summarize(server_source, local_source) -> (lines, formatting_only)`` describes an update
-    in words; it is passed in so that this module stays free of YAML and deepdiff.
-    ``owns(remote) -> reason or None`` (ownership.py) limits deletion to the flows git owns.
+    in words; ``references(source, tenant, namespace) -> set[FlowRef]`` names the flows a
+    source calls or listens to. Both are passed in so that this module stays free of YAML and
+    deepdiff. ``allow_empty_namespace`` is a bool, or a set of the tenants it is allowed for
+    (a `tenants:` map scopes it per tenant). ``owns(remote) -> reason or None``
+    (ownership.py) limits deletion to the flows git owns.
     """
     plan = Plan(changes=[], scopes=[listing.scope for listing in snapshot.listings])
     local_by_ref = {f.ref: f for f in local if f.ref is not None}
@@ -239,7 +243,9 @@ def build_plan(
         )
         if not delete:
             change.note = "not managed by git (deletion is off: --delete would remove it)"
-        elif (ref.tenant, ref.namespace) not in namespaces_in_git and not allow_empty_namespace:
+        elif (ref.tenant, ref.namespace) not in namespaces_in_git and not _allowed(
+            allow_empty_namespace, ref.tenant
+        ):
             change.note = (
                 "not deleted: git has no flow in this namespace (--allow-empty-namespace allows it)"
             )
@@ -251,6 +257,8 @@ def build_plan(
                 change.note = "deleted: it carries the ownership label, git put it there"
         plan.changes.append(change)
 
+    if references is not None:
+        keep_referenced(plan.changes, references)
     deletes = [c for c in plan.changes if c.action == DELETE]
     if max_deletes is not None and len(deletes) > max_deletes:
         plan.errors.append(
@@ -259,6 +267,44 @@ def build_plan(
             "check that the flow directory is complete, then raise --max-deletes if intended"
         )
     return plan
+
+
+def _allowed(setting: bool | set[str] | frozenset[str], tenant: str) -> bool:
+    return tenant in setting if isinstance(setting, (set, frozenset)) else bool(setting)
+
+
+def keep_referenced(changes: list[Change], references) -> None:
+    """Turn a planned delete into a kept flow when a flow that stays calls or listens to it:
+    deleting it would break that flow (a Subflow task whose target is gone fails at run time).
+    What stays is every flow of the plan except the deleted ones, with the source it will have
+    after the apply (git's for creates and updates, the server's otherwise). A kept flow keeps
+    what it references too, so the rule runs until nothing changes."""
+    if not any(c.action == DELETE for c in changes):
+        return
+    refs: dict[FlowRef, set[FlowRef]] = {}
+    for change in changes:
+        source = change.source if change.source is not None else change.server_source
+        # Parse only what can hold a reference: most flows call no other flow.
+        if source and "flowId" in source:
+            refs[change.ref] = references(source, change.ref.tenant, change.ref.namespace)
+    while True:
+        targets = {c.ref for c in changes if c.action == DELETE}
+        callers: dict[FlowRef, list[FlowRef]] = {}
+        for ref, called in refs.items():
+            if ref not in targets:
+                for target in called & targets:
+                    callers.setdefault(target, []).append(ref)
+        if not callers:
+            return
+        for change in changes:
+            if change.ref in callers:
+                names = sorted(callers[change.ref])
+                change.action = UNMANAGED
+                change.note = (
+                    f"not deleted: {', '.join(map(str, names))} still "
+                    f"reference{'s' if len(names) == 1 else ''} it "
+                    f"(deleting it would break {'that flow' if len(names) == 1 else 'them'})"
+                )
 
 
 def find_drift(plan: Plan, snapshot: Snapshot) -> list[str]:

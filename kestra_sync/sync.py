@@ -19,7 +19,7 @@ from typing import Any
 from .config import Settings
 from .errors import KestraSyncError, PlanError
 from .models import Diagnostic, LocalFlow
-from .plan import Plan, build_plan, find_drift, scopes_for
+from .plan import CREATE, UNCHANGED, UPDATE, Plan, build_plan, find_drift, scopes_for
 from .snapshot import read_snapshot
 
 
@@ -63,41 +63,41 @@ def plan_meta(settings: Settings, client) -> dict[str, Any]:
         "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "server": client.display_url,
         "git": git_info(Path(first_dir)),
-        "options": {
-            "delete": settings.delete,
-            "allow_empty_namespace": settings.allow_empty_namespace,
-            "max_deletes": settings.max_deletes,
-            "include_children": settings.include_children,
-            "ownership_label": settings.ownership_label,
+        "options": plan_options(settings),
+    }
+
+
+def plan_options(settings: Settings) -> dict[str, Any]:
+    """The options a plan was made with, as a saved plan records them: `apply plan.json`
+    re-checks every guard against these (and nothing else), so a plan means the same thing
+    wherever and whenever it is applied."""
+    managed = settings.managed_namespaces()
+    allowed = settings.empty_namespace_tenants()
+    return {
+        "delete": settings.delete,
+        "allow_empty_namespace": settings.allow_empty_namespace,
+        "max_deletes": settings.max_deletes,
+        "include_children": settings.include_children,
+        "ownership_label": settings.ownership_label,
+        "tenants": {
+            t: {"namespaces": sorted(managed[t]), "allow_empty_namespace": t in allowed}
+            for t in sorted(managed)
         },
     }
 
 
 def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) -> PlanResult:
     """Scan (unless ``local`` is given), read the server per namespace, and compare."""
-    from .ownership import ownership_rule
     from .semantic import summarize
 
     warnings: list[Diagnostic] = []
     if local is None:
         local, warnings = load_local_flows(settings)
-    # Managed namespaces apply to every tenant the repository holds flows for (with
-    # `tenants:` configured, the default tenant may not be one of them at all).
-    managed = {tenant: list(settings.namespaces) for tenant in settings.directories()}
-    scopes = scopes_for(local, managed, include_children=settings.include_children)
-    snapshot = read_snapshot(client, scopes, parallelism=settings.parallelism)
-    plan = build_plan(
-        local,
-        snapshot,
-        delete=settings.delete,
-        allow_empty_namespace=settings.allow_empty_namespace,
-        max_deletes=settings.max_deletes,
-        summarize=summarize,
-        owns=ownership_rule(settings.ownership_label),
-    )
+    meta = plan_meta(settings, client)
+    plan = _plan_from(local, read_options(meta["options"]), client, settings.parallelism, summarize)
     if settings.delete:
         warnings = warnings + _name_other_namespaces(plan, client, list(settings.directories()))
-    return PlanResult(plan, plan_meta(settings, client), local, warnings)
+    return PlanResult(plan, meta, local, warnings)
 
 
 def _name_other_namespaces(plan: Plan, client, tenants: list[str]) -> list[Diagnostic]:
@@ -121,25 +121,110 @@ def _name_other_namespaces(plan: Plan, client, tenants: list[str]) -> list[Diagn
     return []
 
 
-def check_saved_plan(
-    plan: Plan, client, *, planned_server: str | None = None, parallelism: int = 4
-) -> Plan:
-    """Refuse to apply a saved plan that has errors, was made against another server, or that
-    the server has moved away from; return the plan to apply.
+@dataclass
+class PlanOptions:
+    """What a plan depends on besides git and the server (see ``plan_options``)."""
+
+    delete: bool
+    max_deletes: int
+    include_children: bool
+    managed: dict[str, list[str]]  # tenant -> managed namespaces
+    empty_allowed: set[str]  # tenants where a namespace may be emptied
+    ownership_label: str | None = None  # delete only flows carrying it (ownership.py)
+
+
+def read_options(options: dict[str, Any]) -> PlanOptions:
+    tenants = options["tenants"]
+    return PlanOptions(
+        delete=options["delete"],
+        max_deletes=options["max_deletes"],
+        include_children=options["include_children"],
+        managed={t: list(v["namespaces"]) for t, v in tenants.items()},
+        empty_allowed={t for t, v in tenants.items() if v["allow_empty_namespace"]},
+        ownership_label=options.get("ownership_label"),
+    )
+
+
+def _plan_from(
+    local,
+    options: PlanOptions,
+    client,
+    parallelism: int,
+    summarize=None,
+    snapshot=None,
+    targets: list[str] | None = None,
+):
+    """The one way a plan is computed, for `plan` and again for `apply plan.json`; with
+    ``targets``, a partial plan (targeting.py)."""
+    from .apply import referenced_flows
+    from .ownership import ownership_rule
+    from .targeting import keep_targeted
+
+    # Each tenant has its own managed namespaces (with `tenants:` configured, the default
+    # tenant may not be one of them at all).
+    if snapshot is None:
+        scopes = scopes_for(local, options.managed, include_children=options.include_children)
+        snapshot = read_snapshot(client, scopes, parallelism=parallelism)
+    plan = build_plan(
+        local,
+        snapshot,
+        delete=options.delete,
+        allow_empty_namespace=options.empty_allowed,
+        # A partial plan counts its own deletes only (keep_targeted).
+        max_deletes=None if targets else options.max_deletes,
+        summarize=summarize,
+        references=referenced_flows,
+        owns=ownership_rule(options.ownership_label),
+    )
+    if targets:
+        keep_targeted(plan, targets, options.max_deletes, snapshot)
+    return plan
+
+
+def check_saved_plan(plan: Plan, client, meta: dict[str, Any], *, parallelism: int = 4) -> Plan:
+    """Refuse to apply a saved plan that has errors, was made against another server, that
+    the server has moved away from, or that does not follow from its own recorded options;
+    return the plan to apply.
+
+    Every guard `plan` applies (scopes, deletion opt-in, the empty-namespace rule, max deletes,
+    references to deleted flows) is applied again: the flows of the plan and its recorded
+    options are planned afresh against the server as it is now, and each change must come out
+    the same. A plan file edited by hand is refused earlier, by its checksum; this catches one
+    whose checksum was recomputed, and a server that moved in a way drift does not name.
 
     A change the server already reflects (the flow holds the planned source, or a planned
     delete is gone) is not drift: an earlier run of this plan applied it (or someone made the
     same change). It becomes unchanged at the current revision, so re-running the same
     `apply plan.json` after a partial failure converges instead of calling the plan stale."""
-    if planned_server and planned_server != client.display_url:
+    if meta["server"] != client.display_url:
         raise PlanError(
-            f"the saved plan was made against {planned_server}, not {client.display_url}",
+            f"the saved plan was made against {meta['server']}, not {client.display_url}",
             hint="apply it with --server pointing at the server it was made for",
         )
     if plan.errors:
         raise PlanError(
             "the saved plan has errors and cannot be applied: " + "; ".join(plan.errors),
             hint="fix the cause and make a new plan",
+        )
+    options = read_options(meta["options"])
+    local = [
+        LocalFlow(Path(c.path or ""), c.source or "", None, c.ref.namespace, c.ref.id, c.ref.tenant)
+        for c in plan.changes
+        if c.action in (CREATE, UPDATE, UNCHANGED)
+    ]
+    tenants = {c.ref.tenant for c in plan.changes} | {s.tenant for s in plan.scopes}
+    if not tenants <= set(options.managed):
+        raise PlanError(
+            "the saved plan changes tenant "
+            + ", ".join(sorted(tenants - set(options.managed)))
+            + ", which it was not made for",
+            hint=_REMAKE,
+        )
+    expected = scopes_for(local, options.managed, include_children=options.include_children)
+    if set(expected) != set(plan.scopes):
+        raise PlanError(
+            "the saved plan's namespaces in scope do not follow from its flows and options",
+            hint=_REMAKE,
         )
     snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
     plan = _without_applied_changes(plan, snapshot)
@@ -151,13 +236,32 @@ def check_saved_plan(
             hint="the server changed since the plan was made; run `kestra-sync plan` again "
             "and review the new plan",
         )
+    again = _plan_from(local, options, client, parallelism, snapshot=snapshot, targets=plan.targets)
+    if again.errors:
+        raise PlanError(
+            "the saved plan cannot be applied now: " + "; ".join(again.errors), hint=_REMAKE
+        )
+    now = {c.ref: c for c in again.changes}
+    for change in plan.changes:
+        fresh = now.get(change.ref)
+        if fresh is None or fresh.action != change.action:
+            why = f" ({fresh.note})" if fresh is not None and fresh.note else ""
+            raise PlanError(
+                f"the saved plan does not follow from its own options: it would "
+                f"{change.action} {change.ref}, which planned now is "
+                f"{'not in scope' if fresh is None else fresh.action}{why}",
+                hint=_REMAKE,
+            )
     return plan
+
+
+_REMAKE = "make a new plan with `kestra-sync plan --out` and review it"
 
 
 def _without_applied_changes(plan: Plan, snapshot) -> Plan:
     from dataclasses import replace
 
-    from .plan import CREATE, DELETE, UNCHANGED, UPDATE, sources_equal
+    from .plan import DELETE, sources_equal
 
     if snapshot.failed():
         return plan  # find_drift refuses it anyway

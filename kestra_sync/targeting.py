@@ -15,8 +15,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import InputError
-from .plan import DELETE, build_plan, is_targeted, scopes_for
-from .snapshot import read_snapshot
+from .plan import DELETE, is_targeted
 
 _TARGET = re.compile(r"^(?P<ns>[^/\s]+)/(?P<id>[^/\s]+)$")
 
@@ -52,9 +51,8 @@ def targets_from_files(files: list[Path], local, settings: Settings) -> list[str
 
 
 def make_targeted_plan(settings: Settings, client, targets: list[str], files: list[Path]):
-    from .ownership import ownership_rule
     from .semantic import summarize
-    from .sync import PlanResult, load_local_flows, plan_meta
+    from .sync import PlanResult, _plan_from, load_local_flows, plan_meta, read_options
 
     flags = {"namespaces": "--namespace", "include_children": "--include-children"}
     widened = [flag for name, flag in flags.items() if settings.origin.get(name) == "flag"]
@@ -68,20 +66,23 @@ def make_targeted_plan(settings: Settings, client, targets: list[str], files: li
     targets = sorted(set(parse_targets(targets) + targets_from_files(files, local, settings)))
     namespaces = sorted({t.rpartition("/")[0] for t in targets})
     in_scope = [f for f in local if f.namespace in namespaces]
-    managed = {tenant: namespaces for tenant in settings.directories()}
-    scopes = scopes_for(in_scope, managed)
-    snapshot = read_snapshot(client, scopes, parallelism=settings.parallelism)
-    plan = build_plan(
-        in_scope,
-        snapshot,
-        delete=settings.delete,
-        allow_empty_namespace=settings.allow_empty_namespace,
-        max_deletes=None,  # counted below, over the targeted flows only
-        summarize=summarize,
-        owns=ownership_rule(settings.ownership_label),
-    )
+    meta = plan_meta(settings, client)
+    # What this plan manages, as the saved plan records it (apply re-plans from it): the
+    # targeted namespaces, without children.
+    meta["options"]["include_children"] = False
+    for entry in meta["options"]["tenants"].values():
+        entry["namespaces"] = list(namespaces)
+    options = read_options(meta["options"])
+    plan = _plan_from(in_scope, options, client, settings.parallelism, summarize, targets=targets)
+    return PlanResult(plan, meta, in_scope, warnings)
+
+
+def keep_targeted(plan, targets: list[str], max_deletes: int, snapshot) -> None:
+    """Reduce a plan of the targeted namespaces to the targeted flows; a target that matches
+    nothing is an error (a typo must not pass as "no changes"), and the delete cap counts the
+    targeted deletes only."""
     plan.changes = [c for c in plan.changes if is_targeted(c.ref, targets)]
-    plan.targets = targets
+    plan.targets = list(targets)
     found = {f"{c.ref.namespace}/{c.ref.id}" for c in plan.changes}
     found |= {f"{c.ref.namespace}/*" for c in plan.changes}
     missing = [t for t in targets if t not in found]
@@ -91,9 +92,8 @@ def make_targeted_plan(settings: Settings, client, targets: list[str], files: li
             "check the namespace and id"
         )
     deletes = sum(c.action == DELETE for c in plan.changes)
-    if deletes > settings.max_deletes:
+    if deletes > max_deletes:
         plan.errors.append(
             f"the plan would delete {deletes} flow{'s' if deletes != 1 else ''}, more than "
-            f"the limit of {settings.max_deletes}; raise --max-deletes if intended"
+            f"the limit of {max_deletes}; raise --max-deletes if intended"
         )
-    return PlanResult(plan, plan_meta(settings, client), in_scope, warnings)

@@ -21,11 +21,31 @@ class FakeClient:
 
     tenant = "main"
 
-    def __init__(self, fail=None, existing=None):
+    def __init__(self, fail=None, existing=None, sources=None):
         self.fail = fail or {}
         self.existing = dict(existing or {})  # id -> revision
+        self.sources = dict(sources or {})  # id -> source, where a test needs one
         self.calls: list[tuple[str, str]] = []
         self.lock = threading.Lock()
+
+    def with_tenant(self, tenant):
+        return self
+
+    def search_flows(self, namespace, include_children=False):
+        with self.lock:
+            self.calls.append(("list", namespace))
+            return [RemoteFlow(namespace, i, r) for i, r in self.existing.items()]
+
+    def namespace_flows(self, namespace, include_children=False):
+        with self.lock:
+            self.calls.append(("read", namespace))
+            return [
+                RemoteFlow(namespace, i, r, source=self.sources.get(i, ""))
+                for i, r in self.existing.items()
+            ]
+
+    def writes(self):
+        return [c for c in self.calls if c[0] not in ("list", "read")]
 
     def _call(self, op, flow_id):
         with self.lock:
@@ -68,7 +88,7 @@ def test_every_change_is_applied_and_unchanged_ones_are_not_touched():
         [
             change(CREATE, "a"),
             change(UPDATE, "b", revision=3),
-            change(DELETE, "c"),
+            change(DELETE, "c", revision=1),
             change(UNCHANGED, "d"),
         ]
     )
@@ -79,28 +99,39 @@ def test_every_change_is_applied_and_unchanged_ones_are_not_touched():
         "b": ("updated", 4),
         "c": ("deleted", None),
     }
-    assert client.calls[-1] == ("delete", "c")  # deletes run last
+    assert client.writes()[-1] == ("delete", "c")  # deletes run last
     assert all(flow_id != "d" for _, flow_id in client.calls)
+    # One listing before the writes, one read of the scope before the deletes: not per flow.
+    assert [op for op, _ in client.calls if op in ("list", "read")] == ["list", "read"]
 
 
 def test_a_subflow_target_is_created_before_its_caller():
     client = FakeClient()
     plan = Plan([change(CREATE, "caller", caller_of("zz-target")), change(CREATE, "zz-target")])
     apply_plan(plan, client, parallelism=4)
-    assert [c[1] for c in client.calls] == ["zz-target", "caller"]
+    assert [c[1] for c in client.writes()] == ["zz-target", "caller"]
 
 
-def test_one_failure_does_not_stop_independent_changes():
+def test_one_failure_does_not_stop_independent_writes_but_stops_every_delete():
     boom = ServerError("POST /api/v1/main/flows: 500", status=500, method="POST", path="/x")
     client = FakeClient(fail={"b": boom}, existing={"z": 1})
     plan = Plan(
-        [change(CREATE, "a"), change(CREATE, "b"), change(CREATE, "c"), change(DELETE, "z")]
+        [
+            change(CREATE, "a"),
+            change(CREATE, "b"),
+            change(CREATE, "c"),
+            change(DELETE, "z", revision=1),
+        ]
     )
     result = apply_plan(plan, client)
     assert not result.ok
-    assert result.counts() == {DONE: 3, FAILED: 1, NOT_ATTEMPTED: 0}
+    assert result.counts() == {DONE: 2, FAILED: 1, NOT_ATTEMPTED: 1}
     failed = result.by_status(FAILED)[0]
     assert failed.change.ref.id == "b" and "500" in failed.error
+    skipped = result.by_status(NOT_ATTEMPTED)[0]
+    assert skipped.change.ref.id == "z"
+    assert "nothing is deleted after a failed or skipped write (ns/b)" in skipped.error
+    assert ("delete", "z") not in client.calls
 
 
 def test_dependents_of_a_failed_flow_are_not_attempted_and_say_why():
@@ -128,15 +159,38 @@ def test_fail_fast_stops_submitting_after_the_first_failure():
     assert "--fail-fast" in result.outcomes[1].error
 
 
-def test_update_of_a_flow_deleted_meanwhile_recreates_it_and_delete_of_a_missing_flow_converges():
-    client = FakeClient()
-    plan = Plan([change(UPDATE, "a", revision=2), change(DELETE, "gone")])
+def test_a_write_whose_flow_moved_since_the_plan_is_skipped_and_says_so():
+    client = FakeClient(existing={"upd": 3, "new": 1})
+    plan = Plan(
+        [
+            change(UPDATE, "upd", revision=2),  # someone wrote revision 3 since the plan
+            change(UPDATE, "vanished", revision=2),  # someone deleted it
+            change(CREATE, "new"),  # someone created it
+            change(CREATE, "ok"),
+        ]
+    )
     result = apply_plan(plan, client)
-    assert result.ok
-    assert [(o.change.ref.id, o.result) for o in result.outcomes] == [
-        ("a", "created"),
-        ("gone", "already deleted"),
-    ]
+    errors = {o.change.ref.id: o.error for o in result.by_status(NOT_ATTEMPTED)}
+    assert errors == {
+        "upd": "not attempted: changed on the server since the plan (revision 2 -> 3)",
+        "vanished": "not attempted: changed on the server since the plan (deleted meanwhile)",
+        "new": "not attempted: changed on the server since the plan (created meanwhile, "
+        "revision 1)",
+    }
+    assert client.writes() == [("upsert", "ok")]
+
+
+def test_update_of_a_flow_deleted_after_the_check_recreates_it_and_a_missing_delete_converges():
+    class GoneBeforePut(FakeClient):
+        def update_flow(self, namespace, flow_id, source):
+            self.existing.pop(flow_id, None)  # deleted between the listing and the PUT
+            return super().update_flow(namespace, flow_id, source)
+
+    client = GoneBeforePut(existing={"a": 2})
+    result = apply_plan(Plan([change(UPDATE, "a", revision=2)]), client)
+    assert [(o.change.ref.id, o.result) for o in result.outcomes] == [("a", "created")]
+    gone = apply_plan(Plan([change(DELETE, "gone", revision=1)]), FakeClient())
+    assert [(o.change.ref.id, o.result) for o in gone.outcomes] == [("gone", "already deleted")]
 
 
 def test_update_that_the_server_found_identical_is_reported_unchanged():
@@ -144,7 +198,7 @@ def test_update_that_the_server_found_identical_is_reported_unchanged():
         def update_flow(self, namespace, flow_id, source):
             return RemoteFlow(namespace, flow_id, 5)
 
-    result = apply_plan(Plan([change(UPDATE, "a", revision=5)]), SameRevision())
+    result = apply_plan(Plan([change(UPDATE, "a", revision=5)]), SameRevision(existing={"a": 5}))
     assert result.outcomes[0].result == "unchanged"
 
 

@@ -339,8 +339,14 @@ def test_export_of_an_empty_namespace(rsps, client):
 
 
 def test_export_that_is_not_a_zip_is_unexpected(rsps, client):
-    rsps.get(f"{FLOWS}/export/by-query", body="<html>login</html>", content_type="text/html")
+    rsps.get(f"{FLOWS}/export/by-query", body=b"PK?garbage", content_type="application/zip")
     with pytest.raises(UnexpectedResponseError, match="not a zip"):
+        client.export_sources("company.team")
+
+
+def test_export_answered_by_a_login_page_says_so(rsps, client):
+    rsps.get(f"{FLOWS}/export/by-query", body="<html>login</html>", content_type="text/html")
+    with pytest.raises(UnexpectedResponseError, match="HTML page .*a proxy or login page"):
         client.export_sources("company.team")
 
 
@@ -609,11 +615,13 @@ def test_upsert_invalid_flow_error_is_raised_as_is(rsps, client):
 # -- construction ------------------------------------------------------------------------------
 
 
-def test_from_settings_reads_url_tenant_auth_timeout_and_verify(rsps):
-    s = Settings(url=URL, tenant="main", token="tok-123", timeout=7.0, verify="/ca.pem")
+def test_from_settings_reads_url_tenant_auth_timeout_and_verify(rsps, tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked until a TLS handshake")
+    s = Settings(url=URL, tenant="main", token="tok-123", timeout=7.0, verify=str(ca))
     c = KestraClient.from_settings(s)
     assert c.http.timeout == (7.0, 7.0)
-    assert c.http.session.verify == "/ca.pem"
+    assert c.http.session.verify == str(ca)
     rsps.get(f"{FLOWS}/distinct-namespaces", json=[])
     c.distinct_namespaces()
     assert rsps.calls[0].request.headers["Authorization"] == "Bearer tok-123"

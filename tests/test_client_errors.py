@@ -220,11 +220,35 @@ def test_redirect_on_a_read_is_followed(rsps, client):
 
 
 def test_unreadable_reply_to_a_write_says_the_write_was_applied(rsps, client):
-    rsps.put(ITEM, status=200, body="<html>proxy</html>", content_type="text/html")
+    rsps.put(ITEM, status=200, body="revision: two", content_type="text/plain")
     with pytest.raises(UnexpectedResponseError) as e:
         client.update_flow("company.team", "hello", SOURCE)
     assert "the write was applied" in str(e.value) and "could not be read" in str(e.value)
     assert e.value.method == "PUT"
+
+
+@pytest.mark.parametrize(
+    "body, ctype",
+    [
+        ("<html><form>Sign in</form></html>", "text/html; charset=utf-8"),
+        ("\n  <!DOCTYPE html><title>Login</title>", "application/json"),  # a lying header
+    ],
+)
+def test_an_html_page_answering_a_write_is_not_applied(rsps, client, body, ctype):
+    """A proxy or SSO login page answering 200 is not Kestra: the write did not happen."""
+    rsps.put(ITEM, status=200, body=body, content_type=ctype)
+    with pytest.raises(UnexpectedResponseError) as e:
+        client.update_flow("company.team", "hello", SOURCE)
+    assert "HTML page" in str(e.value) and "the change was not applied" in str(e.value)
+    assert "applied (200)" not in str(e.value) and "login page" in str(e.value)
+
+
+def test_an_html_page_answering_a_listing_is_not_a_listing(rsps, client):
+    rsps.get(
+        f"{FLOWS}/company.team", status=200, body="<html>Login</html>", content_type="text/html"
+    )
+    with pytest.raises(UnexpectedResponseError, match="HTML page .*not Kestra's API"):
+        client.list_namespace("company.team")
 
 
 def test_empty_reply_to_a_create_says_the_write_was_applied(rsps, client):
@@ -263,8 +287,9 @@ def test_read_timeout_on_a_write_says_it_may_have_been_applied(rsps, client):
     rsps.post(FLOWS, body=requests.exceptions.ReadTimeout("read timed out"))
     with pytest.raises(TransportError) as e:
         client.create_flow(SOURCE)
-    assert "no reply within 30s" in str(e.value)
-    assert "may still have applied" in e.value.hint
+    assert "no complete reply from http://kestra.test:8080 within 30s (--timeout)" in str(e.value)
+    assert "may have been applied, a re-run converges" in str(e.value)
+    assert e.value.maybe_applied and "never duplicated" in e.value.hint
 
 
 def test_tls_failure_is_a_transport_error_with_a_ca_hint(rsps, client):

@@ -58,12 +58,22 @@ def test_get_gives_up_after_the_configured_retries(rsps, client):
     assert "503" in str(e.value) and "after 3 retries" in str(e.value)
 
 
-def test_post_create_is_never_retried(rsps, client):
-    rsps.post(FLOWS, status=503)
+@pytest.mark.parametrize("status", [502, 504])
+def test_post_create_is_not_retried_after_a_gateway_error(rsps, client, status):
+    # A gateway may have passed the create on before failing: never resent blindly.
+    rsps.post(FLOWS, status=status)
     rsps.post(FLOWS, json=flow_json())
     with pytest.raises(ServerError):
         client.create_flow(SOURCE)
     assert len(rsps.calls) == 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_post_create_is_retried_after_a_status_that_says_it_was_not_processed(rsps, client, status):
+    rsps.post(FLOWS, status=status)
+    rsps.post(FLOWS, json=flow_json())
+    assert client.create_flow(SOURCE).revision == 1
+    assert len(rsps.calls) == 2
 
 
 def test_put_and_delete_are_retried(rsps, client):
@@ -203,8 +213,20 @@ def test_post_create_that_times_out_is_sent_once_and_may_have_been_applied(rsps)
         with pytest.raises(TransportError) as e:
             c.create_flow(SOURCE)
         assert len(server.requests) == 1
-    assert "no reply within 0.2s" in str(e.value)
-    assert "may still have applied" in e.value.hint
+    assert "within 0.2s (--timeout)" in str(e.value)
+    assert "the change may have been applied, a re-run converges" in str(e.value)
+
+
+def test_a_create_answered_429_is_resent_after_retry_after(rsps, monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(urllib3.util.retry.time, "sleep", slept.append)
+    script = [(429, {"Retry-After": "4"}, b"", 0), (200, JSON, JSON_FLOW, 0)]
+    with _Server(script) as server:
+        rsps.add_passthru(server.url)
+        c = KestraClient(server.url, retries=3, backoff=0)
+        assert c.create_flow(SOURCE).revision == 1
+    assert slept == [4.0]
+    assert [m for m, _ in server.requests] == ["POST", "POST"]
 
 
 def test_refused_connection_names_host_and_port(rsps, monkeypatch):

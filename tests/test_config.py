@@ -92,6 +92,35 @@ def test_secrets_are_not_in_repr(tmp_path):
     assert "S3cretPass1" not in repr(s) and "tok-123" not in repr(s)
 
 
+def test_tenants_take_a_directory_or_their_own_scope(tmp_path):
+    write(
+        tmp_path / "kestra-sync.yml",
+        "namespaces: [shared]\nallow_empty_namespace: true\ntenants:\n"
+        "  prod: {directory: flows/prod, namespaces: [company.team], allow-empty-namespace: no}\n"
+        "  dev: flows/dev\n",
+    )
+    s = load_settings({}, env={}, cwd=tmp_path)
+    assert s.directories() == {"prod": Path("flows/prod"), "dev": Path("flows/dev")}
+    assert s.managed_namespaces() == {"prod": ["company.team"], "dev": ["shared"]}
+    assert s.empty_namespace_tenants() == {"dev"}
+    flagged = load_settings({"namespaces": ("x",)}, env={}, cwd=tmp_path)
+    assert flagged.managed_namespaces() == {"prod": ["x"], "dev": ["x"]}  # a flag wins
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        ("{namespaces: [a]}", "tenants.prod must be a directory or a mapping with 'directory'"),
+        ("{directory: d, delete: true}", "unknown setting tenants.prod.delete"),
+        ("{directory: d, namespaces: 3}", "invalid value 3 for 'namespaces'"),
+    ],
+)
+def test_a_bad_tenant_entry_is_one_clear_error(tmp_path, entry, says):
+    write(tmp_path / "kestra-sync.yml", f"tenants:\n  prod: {entry}\n")
+    with pytest.raises(ConfigError, match=says):
+        load_settings({}, env={}, cwd=tmp_path)
+
+
 # Config discovery (issue 11 item 4): upward from the current directory, as git and ruff do.
 
 

@@ -235,3 +235,56 @@ def test_summary_of_an_alias_bomb_on_the_server_does_not_expand_it():
         for p, c in zip("abcdefgh", "bcdefghi", strict=True)
     )
     assert summarize(bomb, HELLO) == (["source changed (one side is not a YAML mapping)"], False)
+
+
+def caller_source(fid: str, target: str, ns: str = "company.team") -> str:
+    return (
+        f"id: {fid}\nnamespace: {ns}\ntasks:\n  - id: call\n"
+        f"    type: io.kestra.plugin.core.flow.Subflow\n    namespace: company.team\n"
+        f"    flowId: {target}\n"
+    )
+
+
+def test_a_flow_still_referenced_by_what_stays_is_kept_and_so_is_what_it_references():
+    from kestra_sync.apply import referenced_flows
+
+    # git keeps `main`, which calls `mid` (server only), which calls `leaf` (server only);
+    # `lonely` is called by nobody that stays: only it is deleted.
+    snapshot = snap(
+        remote(caller_source("main", "mid")),
+        remote(caller_source("mid", "leaf")),
+        remote(HELLO.replace("id: hello", "id: leaf")),
+        remote(caller_source("lonely", "leaf")),
+    )
+    plan = build_plan(
+        [local(caller_source("main", "mid"))], snapshot, delete=True, references=referenced_flows
+    )
+    assert actions(plan) == {
+        "company.team/main": UNCHANGED,
+        "company.team/mid": UNMANAGED,
+        "company.team/leaf": UNMANAGED,
+        "company.team/lonely": DELETE,
+    }
+    notes = {c.ref.id: c.note for c in plan.changes}
+    assert notes["mid"] == (
+        "not deleted: company.team/main still references it (deleting it would break that flow)"
+    )
+    assert notes["leaf"].startswith("not deleted: company.team/mid still references it")
+
+
+def test_the_empty_namespace_rule_can_be_allowed_for_some_tenants_only():
+    def listing(tenant):
+        return [
+            NamespaceListing(Scope(tenant, "company.team"), [remote(HELLO, tenant=tenant)]),
+            NamespaceListing(
+                Scope(tenant, "company.ops"),
+                [remote(HELLO.replace("company.team", "company.ops"), tenant=tenant)],
+            ),
+        ]
+
+    snapshot = Snapshot(listing("a") + listing("b"))
+    plan = build_plan(
+        [local(HELLO, "a"), local(HELLO, "b")], snapshot, delete=True, allow_empty_namespace={"a"}
+    )
+    assert actions(plan)["a:company.ops/hello"] == DELETE
+    assert actions(plan)["b:company.ops/hello"] == UNMANAGED

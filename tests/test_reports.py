@@ -10,7 +10,7 @@ from kestra_sync.models import FlowRef
 from kestra_sync.plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan, Scope
 from kestra_sync.report.applytext import render_apply
 from kestra_sync.report.markdown import MAX_CHARS, render_plan_markdown
-from kestra_sync.report.planfile import dumps, load_plan_file, plan_to_dict
+from kestra_sync.report.planfile import content_checksum, dumps, load_plan_file, plan_to_dict
 from kestra_sync.report.plantext import render_plan
 
 
@@ -32,7 +32,13 @@ def sample_plan():
                 summary=["task load changed (uri)"],
             ),
             Change(DELETE, ref("old"), server_revision=2),
-            Change(UNCHANGED, ref("same"), path="flows/same.yml", server_revision=9),
+            Change(
+                UNCHANGED,
+                ref("same"),
+                path="flows/same.yml",
+                source="id: same\n",
+                server_revision=9,
+            ),
             Change(UNMANAGED, ref("ui"), server_revision=1, note="not managed by git"),
         ],
         scopes=[Scope("main", "company.team")],
@@ -74,9 +80,22 @@ def test_markdown_stays_under_the_comment_limit():
     assert md.count("| ✏️ |") == 10  # the table is always complete
 
 
+META = {
+    "created_at": "2026-01-01T00:00:00Z",
+    "server": "http://h:1",
+    "git": None,
+    "options": {
+        "delete": True,
+        "allow_empty_namespace": False,
+        "max_deletes": 10,
+        "include_children": False,
+        "tenants": {"main": {"namespaces": [], "allow_empty_namespace": False}},
+    },
+}
+
+
 def test_json_plan_shape_is_stable_and_round_trips_through_a_saved_file(tmp_path):
-    meta = {"created_at": "2026-01-01T00:00:00Z", "server": "http://h:1", "git": None}
-    data = plan_to_dict(sample_plan(), meta, include_sources=True)
+    data = plan_to_dict(sample_plan(), META, include_sources=True)
     assert data["format_version"] == 2
     assert data["summary"] == {
         "create": 1,
@@ -96,17 +115,75 @@ def test_json_plan_shape_is_stable_and_round_trips_through_a_saved_file(tmp_path
 
 def test_stdout_json_plan_carries_no_sources_and_cannot_be_applied(tmp_path):
     path = tmp_path / "plan.json"
-    path.write_text(dumps(plan_to_dict(sample_plan(), {})))
+    path.write_text(dumps(plan_to_dict(sample_plan(), META)))
     with pytest.raises(InputError, match="only plans saved with --out can be applied"):
         load_plan_file(path)
 
 
-@pytest.mark.parametrize("content", ["not json", "[]", json.dumps({"format_version": 99})])
+@pytest.mark.parametrize(
+    "content", ["not json", "[]", json.dumps({"format_version": 99}), "[" * 100_000]
+)
 def test_unreadable_plan_files_are_refused_with_the_file_name(tmp_path, content):
     path = tmp_path / "plan.json"
     path.write_text(content)
     with pytest.raises(InputError, match="plan.json"):
         load_plan_file(path)
+
+
+def saved(tmp_path, edit=None, *, reseal: bool):
+    """A saved plan file, edited by ``edit(data)``; ``reseal`` recomputes its checksum (a
+    script that rewrites the file) instead of leaving it stale (a hand edit)."""
+    data = json.loads(dumps(plan_to_dict(sample_plan(), META, include_sources=True)))
+    if edit:
+        edit(data)
+    if reseal:
+        data["checksum"] = content_checksum(data)
+    path = tmp_path / "plan.json"
+    path.write_text(dumps(data))
+    return path
+
+
+def test_a_hand_edited_plan_file_is_refused_by_its_checksum_but_reindenting_is_fine(tmp_path):
+    def to_delete(data):
+        data["changes"][0]["action"] = "delete"
+
+    with pytest.raises(InputError, match="changed after it was saved .its checksum"):
+        load_plan_file(saved(tmp_path, to_delete, reseal=False))
+    with pytest.raises(InputError, match="has no checksum"):
+        load_plan_file(saved(tmp_path, lambda d: d.pop("checksum"), reseal=False))
+    path = saved(tmp_path, reseal=False)
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=None))
+    assert load_plan_file(path)[0].counts() == sample_plan().counts()
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda d: d.pop("server"), "server is missing"),
+        (
+            lambda d: d["options"].update(max_deletes="10"),
+            "options.max_deletes must be an integer, not a string",
+        ),
+        (
+            lambda d: d["options"].update(delete=1),
+            "options.delete must be true or false, not an integer",
+        ),
+        (lambda d: d["changes"][0].update(tenant=7), r"changes\[0\].tenant must be a string"),
+        (
+            lambda d: d["changes"][1].update(server_revision=True),
+            r"changes\[1\].server_revision must be an integer or null, not true or false",
+        ),
+        (lambda d: d.update(changes="none"), "changes must be a list"),
+        (lambda d: d["scopes"].append("main"), r"scopes\[1\].tenant is missing"),
+        (
+            lambda d: d["options"]["tenants"].update(main=[]),
+            "options.tenants.main.namespaces is missing",
+        ),
+    ],
+)
+def test_wrong_field_types_are_a_damaged_plan_file(tmp_path, edit, says):
+    with pytest.raises(InputError, match="damaged plan file: " + says):
+        load_plan_file(saved(tmp_path, edit, reseal=True))
 
 
 def test_apply_report_lists_what_was_not_done():

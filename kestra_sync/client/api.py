@@ -21,11 +21,20 @@ from ..errors import (
     UnexpectedResponseError,
 )
 from ..models import DEFAULT_TENANT, RemoteFlow
-from .http import OCTET, YAML, Transport, redact_userinfo, tenant_path
+from .http import (
+    DEFAULT_MAX_REPLY_MB,
+    LIMIT_HINT,
+    OCTET,
+    YAML,
+    Transport,
+    redact_userinfo,
+    tenant_path,
+)
 from .wire import (
     VALIDATE_JOINER,
     UpsertResult,
     ValidationResult,
+    ZipTooLargeError,
     flow_identity,
     identity_from_entry_name,
     parse_flow,
@@ -52,9 +61,10 @@ class KestraClient:
         password: str | None = None,
         token: str | None = None,
         timeout: float = 30.0,
-        verify: bool | str = True,
+        verify: bool | str | None = None,
         retries: int = 3,
         backoff: float = 0.5,
+        max_reply_mb: float = DEFAULT_MAX_REPLY_MB,
         *,
         _transport: Transport | None = None,
     ):
@@ -71,6 +81,7 @@ class KestraClient:
             verify=verify,
             retries=retries,
             backoff=backoff,
+            max_reply_mb=max_reply_mb,
         )
         self.http.allow_post_retries(self._path("validate"))
 
@@ -90,6 +101,7 @@ class KestraClient:
             token=settings.token,
             timeout=settings.timeout,
             verify=settings.verify,
+            max_reply_mb=settings.max_reply_mb,
             **kw,
         )
 
@@ -304,7 +316,16 @@ class KestraClient:
         params = self._namespace_filter(namespace, include_children)
         resp = self.http.request("GET", path, params=params, accept=OCTET)
         try:
-            entries = read_zip(resp.content)
+            entries = read_zip(resp.content, self.http.max_reply_bytes)
+        except ZipTooLargeError as exc:
+            raise UnexpectedResponseError(
+                f"GET {path}: the export from {self.http.origin} was refused: {exc}; it expands "
+                f"to more than the limit of {self.http.max_reply_mb:g} MiB (--max-reply-mb)",
+                status=resp.status_code,
+                method="GET",
+                path=path,
+                hint=LIMIT_HINT,
+            ) from None
         except ValueError as exc:
             raise self.http.unexpected("GET", path, resp, str(exc), write=False) from None
         out: dict[tuple[str, str], str] = {}

@@ -10,10 +10,10 @@ import base64
 import json
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+import urllib3.exceptions
 from requests.auth import AuthBase, HTTPBasicAuth
 from urllib3.util.retry import Retry
 
@@ -32,6 +32,8 @@ from ..errors import (
     UnexpectedResponseError,
 )
 from ..models import DEFAULT_TENANT
+from .deadline import DeadlineAdapter
+from .urls import origin_of, redact_userinfo, resolve_verify, split_url, tenant_path
 
 JSON = "application/json"
 # Request bodies carrying flow source: Kestra's MediaType.APPLICATION_YAML (api-facts.md §3).
@@ -43,6 +45,12 @@ OCTET = "application/octet-stream"
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 MAX_REDIRECTS = 5  # pip-audit caps redirects at 5 too (python-anchors.md D.3)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# The largest reply body kept in memory, and the largest an export zip may expand to (in
+# total, hence each entry too). A namespace of 2,000 flows of 5 KB is 10 MB; 64 MiB leaves
+# room and still stops a hostile or broken server from filling memory or disk.
+DEFAULT_MAX_REPLY_MB = 64.0
+CHUNK = 64 * 1024
 BODY_EXCERPT = 300
 # Retried statuses (python-anchors.md D.3). 500 is not retried: Kestra maps any unexpected
 # exception to 500 "Internal server error: ..." (api-facts.md §5), which a retry will not fix.
@@ -52,6 +60,11 @@ RETRY_STATUSES = (429, 502, 503, 504)
 # POST create is never retried blindly: a timed-out POST may have been applied, and re-running
 # the upsert (create -> 422 already exists -> compare -> PUT) converges safely instead.
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
+# Statuses that say the request was not processed (RFC 6585 §4 429 Too Many Requests; RFC 9110
+# §15.6.4 503 Service Unavailable: "currently unable to handle the request"): even a create is
+# resent for them, after Retry-After. Should a proxy have passed it on after all, the resent
+# create meets 422 "already exists" and the upsert compares and converges.
+NOT_PROCESSED = frozenset({429, 503})
 
 
 class CappedRetry(Retry):
@@ -59,6 +72,11 @@ class CappedRetry(Retry):
     ``RETRY_AFTER_MAX`` seconds, so a misconfigured proxy cannot stall a CI job for an hour."""
 
     RETRY_AFTER_MAX = 30.0
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method == "POST" and status_code in NOT_PROCESSED:
+            return True  # increment() still enforces the number of retries
+        return super().is_retry(method, status_code, has_retry_after)
 
     def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)
@@ -96,48 +114,6 @@ class BearerAuth(AuthBase):
         return r
 
 
-def split_url(url: str) -> tuple[str, str | None, str | None]:
-    """``http://user:pass@host:8080/prefix/`` -> (``http://host:8080/prefix``, user, pass).
-
-    Userinfo in the URL is accepted (a single KESTRA_URL secret is common in CI) but moved into
-    basic auth at once, so the base URL we keep, log and put in messages never carries it."""
-    if not url or not isinstance(url, str):
-        raise ConfigError(
-            "no Kestra server URL given",
-            hint="pass --server http://host:8080 or set KESTRA_URL",
-        )
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        shown = redact_userinfo(url)
-        raise ConfigError(
-            f"invalid Kestra server URL {shown!r}: it must look like http://host:8080",
-            hint="pass --server http://host:8080 or set KESTRA_URL",
-        )
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password is not None else None
-    netloc = parts.netloc.rpartition("@")[2]
-    base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-    return base, user, password
-
-
-def redact_userinfo(url: str) -> str:
-    """The URL with any ``user:password@`` replaced by ``***@`` (even in a malformed URL)."""
-    scheme, sep, rest = url.partition("://")
-    if sep:
-        end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-        netloc, tail = rest[:end], rest[end:]
-        if "@" in netloc:
-            netloc = "***@" + netloc.rpartition("@")[2]
-        return scheme + sep + netloc + tail
-    return "***@" + url.rpartition("@")[2] if "@" in url else url
-
-
-def tenant_path(tenant: str, *segments: str) -> str:
-    """``/api/v1/{tenant}/flows/...`` with every segment quoted with ``safe=""`` (as kestrapy's
-    ``base_api.py::_tenant_path`` does): a ``/`` or ``?`` in an id can never change the route."""
-    return "/".join(["/api/v1", quote(tenant, safe="")] + [quote(s, safe="") for s in segments])
-
-
 class Transport:
     """The session and everything about talking HTTP to one server (any tenant)."""
 
@@ -149,14 +125,13 @@ class Transport:
         password: str | None = None,
         token: str | None = None,
         timeout: float = 30.0,
-        verify: bool | str = True,
+        verify: bool | str | None = None,
         retries: int = 3,
         backoff: float = 0.5,
+        max_reply_mb: float = DEFAULT_MAX_REPLY_MB,
     ):
         self.base_url, url_user, url_password = split_url(url)
-        parts = urlsplit(self.base_url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.origin = f"{parts.scheme}://{parts.hostname}:{port}"  # for messages: no userinfo
+        self.origin = origin_of(self.base_url)  # for messages: no userinfo
         if username is None and password is None:
             username, password = url_user, url_password
         self.username = username
@@ -165,15 +140,25 @@ class Transport:
             raw = f"{username}:{password}".encode()
             self._secrets.append(base64.b64encode(raw).decode("ascii"))
             self._secrets.append(quote(password, safe=""))
+        if not timeout or timeout <= 0:
+            raise ConfigError(f"the timeout must be more than 0 seconds, not {timeout!r}")
+        if not max_reply_mb or max_reply_mb <= 0:
+            raise ConfigError(f"the reply size limit must be more than 0 MiB, not {max_reply_mb!r}")
+        # (connect, whole attempt): deadline.py makes the read timeout bound each attempt,
+        # connect + headers + body, not each socket read.
         self.timeout = (min(DEFAULT_CONNECT_TIMEOUT, timeout), timeout)
+        self.max_reply_mb = max_reply_mb
+        self.max_reply_bytes = int(max_reply_mb * 1024 * 1024)
         self.retries = retries
         self.backoff = backoff
         self.uses_token = bool(token)
         self.has_credentials = bool(token or (username and password))
+        self.verify = resolve_verify(verify, urlsplit(self.base_url).scheme)
 
         session = requests.Session()
         session.max_redirects = MAX_REDIRECTS
-        session.verify = verify
+        if self.verify is not None:
+            session.verify = self.verify
         session.headers["User-Agent"] = f"kestra-sync/{__version__}"
         session.headers["Accept"] = JSON
         if token:
@@ -185,7 +170,7 @@ class Transport:
                 "basic auth needs both a username and a password",
                 hint="set both KESTRA_USERNAME and KESTRA_PASSWORD",
             )
-        adapter = HTTPAdapter(max_retries=make_retry(retries, backoff, IDEMPOTENT))
+        adapter = DeadlineAdapter(max_retries=make_retry(retries, backoff, IDEMPOTENT))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self.session = session
@@ -202,7 +187,7 @@ class Transport:
         if prefix in self._mounted:
             return
         methods = IDEMPOTENT | {"POST"}
-        adapter = HTTPAdapter(max_retries=make_retry(self.retries, self.backoff, methods))
+        adapter = DeadlineAdapter(max_retries=make_retry(self.retries, self.backoff, methods))
         self.session.mount(prefix, adapter)
         self._mounted.add(prefix)
 
@@ -228,8 +213,9 @@ class Transport:
         accept: str = JSON,
         json_body: Any = None,
     ) -> requests.Response:
-        """Send one request (with the session's retry policy) and return a 2xx response, or
-        raise the typed error for the final status or transport failure."""
+        """Send one request (with the session's retry policy) and return a 2xx response whose
+        body has been read (within the size limit), or raise the typed error for the final
+        status or transport failure."""
         headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
@@ -237,21 +223,45 @@ class Transport:
         if json_body is not None:
             data = json.dumps(json_body).encode("utf-8")
             headers["Content-Type"] = JSON
-        # Only GETs follow redirects: requests turns a redirected POST into a GET, which would
-        # silently drop the flow we meant to write.
-        try:
-            resp = self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=method == "GET",
+        extra = {} if self.verify is None else {"verify": self.verify}
+        url = self.base_url + path
+        # Redirects are followed here, not by requests: only for GETs (requests turns a
+        # redirected POST into a GET, which would silently drop the flow we meant to write),
+        # only within this server's origin (a plan must never be computed from another
+        # server's flows, and credentials must never go there), and without reading the
+        # redirect's body.
+        for hop in range(MAX_REDIRECTS + 1):
+            try:
+                resp = self.session.request(
+                    method,
+                    url,
+                    params=params if hop == 0 else None,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    **extra,
+                )
+            except requests.exceptions.RequestException as exc:
+                raise self._transport_error(method, path, exc) from None
+            location = resp.headers.get("Location")
+            if method != "GET" or resp.status_code not in REDIRECT_STATUSES or not location:
+                break
+            resp.close()
+            target = urljoin(resp.url, location)
+            if origin_of(target) != self.origin:
+                raise self._cross_origin(method, path, resp, origin_of(target))
+            url = target
+        else:
+            raise TransportError(
+                f"{method} {path}: more than {MAX_REDIRECTS} redirects from {self.origin}",
+                hint="set the server URL to the address the redirects end at",
             )
-        except requests.exceptions.RequestException as exc:
-            raise self._transport_error(method, path, exc) from None
+        self._read_body(method, path, resp)
         if 200 <= resp.status_code < 300:
+            if accept in (JSON, OCTET) and looks_like_html(resp):
+                raise self._html_page(method, path, resp)
             return resp
         err = self.api_error(method, path, resp)
         # urllib3 leaves the attempts it made on the final response: a DELETE whose first
@@ -260,48 +270,148 @@ class Transport:
         err.retried = bool(history)  # type: ignore[attr-defined]
         raise err
 
-    def _transport_error(self, method: str, path: str, exc: Exception) -> TransportError:
+    def _read_body(self, method: str, path: str, resp: requests.Response) -> None:
+        """Read the reply body into ``resp._content``, refusing more than the size limit
+        (counted as received, after any Content-Encoding is undone, so a gzip bomb is
+        stopped too). Reads are bounded by the attempt's deadline (deadline.py)."""
+        limit = self.max_reply_bytes
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            resp.close()
+            raise self._too_large(method, path, resp, f"it announces {int(declared):,} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in resp.raw.stream(CHUNK, decode_content=True):
+                size += len(chunk)
+                if size > limit:
+                    resp.close()
+                    raise self._too_large(method, path, resp, "it is larger")
+                chunks.append(chunk)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            resp.close()
+            timeout = requests.exceptions.ReadTimeout(exc)
+            raise self._transport_error(method, path, timeout, in_body=True) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            resp.close()
+            err = requests.exceptions.ConnectionError(exc)
+            raise self._transport_error(method, path, err, in_body=True) from None
+        resp._content = b"".join(chunks)
+        resp._content_consumed = True
+
+    def _too_large(
+        self, method: str, path: str, resp: requests.Response, why: str
+    ) -> UnexpectedResponseError:
+        return UnexpectedResponseError(
+            f"{method} {path}: the reply from {self.origin} was refused: {why} than the "
+            f"limit of {self.max_reply_mb:g} MiB (--max-reply-mb)",
+            status=resp.status_code,
+            method=method,
+            path=path,
+            hint=LIMIT_HINT,
+        )
+
+    def _cross_origin(
+        self, method: str, path: str, resp: requests.Response, other: str
+    ) -> ApiError:
+        return ApiError(
+            f"{method} {path}: {self.origin} redirects to another server, {other}: not "
+            "followed (the flows there are not the ones you asked for)",
+            status=resp.status_code,
+            method=method,
+            path=path,
+            hint=f"if {other} is the right server, use it as the URL (--server / KESTRA_URL)",
+        )
+
+    def _html_page(
+        self, method: str, path: str, resp: requests.Response
+    ) -> UnexpectedResponseError:
+        ctype = resp.headers.get("Content-Type", "no content type")
+        message = (
+            f"{method} {path}: {resp.status_code} with an HTML page ({ctype}), not Kestra's API: "
+            "a proxy or login page answered"
+        )
+        if method != "GET":
+            message += "; the change was not applied"
+        return UnexpectedResponseError(
+            self.redact(message) or "",
+            status=resp.status_code,
+            method=method,
+            path=path,
+            hint=f"check that {self.origin} is the Kestra API itself (--server / KESTRA_URL), "
+            "not a proxy's login page, and that the credentials are accepted",
+        )
+
+    def _transport_error(
+        self, method: str, path: str, exc: Exception, *, in_body: bool = False
+    ) -> TransportError:
+        """``in_body``: the failure came while reading a body, after urllib3's retries."""
         exc_types = requests.exceptions
-        write = method != "GET"
+        write = method not in ("GET", "HEAD")
+        converges = "; the change may have been applied, a re-run converges"
         maybe_applied = (
-            "the server may still have applied this change; running again is safe "
-            "(an existing flow is compared and updated, never duplicated)"
+            "running again is safe: an existing flow is compared and updated, never duplicated"
         )
         hint = None
+        sent = True  # whether the request may have reached the server
+        unreachable = False  # the server looks down (refused, reset, no connection)
         # Connection-level failures are retried for every method (nothing was sent); read-level
         # ones only for idempotent methods.
         retried = method in IDEMPOTENT
         text = str(exc)
+        cause = _root_cause(exc)
         if isinstance(exc, exc_types.ConnectTimeout):
-            what, retried = f"no connection within {self.timeout[0]:g}s", True
-        elif isinstance(exc, exc_types.ReadTimeout):
-            what = f"no reply within {self.timeout[1]:g}s"
-            hint = maybe_applied if write else None
+            what, retried, sent = f"no connection within {self.timeout[0]:g}s", True, False
+            unreachable = True
+        elif isinstance(exc, exc_types.ReadTimeout) or isinstance(
+            cause,
+            urllib3.exceptions.ReadTimeoutError,  # retries used up: a ConnectionError
+        ):
+            what = f"no complete reply from {self.origin} within {self.timeout[1]:g}s (--timeout)"
         elif isinstance(exc, exc_types.SSLError):
-            what, retried = "TLS handshake failed", False
-            hint = "for a private CA set `verify: /path/to/ca.pem` in kestra-sync.yml"
+            what, retried, sent = "TLS handshake failed", False, False
+            hint = (
+                "for a private CA set `verify: /path/to/ca.pem` in kestra-sync.yml or --ca-bundle"
+            )
         elif isinstance(exc, exc_types.TooManyRedirects):
-            what, retried = f"more than {MAX_REDIRECTS} redirects", False
+            what, retried = f"more than {MAX_REDIRECTS} redirects from {self.origin}", False
             hint = "set the server URL to the address the redirects end at"
         elif isinstance(exc, exc_types.RetryError):
-            what, retried = "gave up after retries", False
+            what, retried = f"gave up on {self.origin} after retries", False
         elif isinstance(exc, exc_types.ConnectionError):
+            lowered = text.lower()
             if "NameResolutionError" in text or "Name or service not known" in text:
-                what, retried = "host name not found", True
-            elif "refused" in text.lower():
-                what, retried = "connection refused", True
-            elif "RemoteDisconnected" in text or "reset" in text.lower():
-                what = "connection closed by the server"
-                hint = maybe_applied if write else None
+                what, retried, sent, unreachable = "host name not found", True, False, True
+            elif isinstance(cause, ConnectionRefusedError) or "refused" in lowered:
+                what, retried, sent, unreachable = "connection refused", True, False, True
+            elif isinstance(cause, urllib3.exceptions.NewConnectionError):
+                what, retried, sent, unreachable = "no connection", True, False, True
+            elif isinstance(cause, (ConnectionResetError, BrokenPipeError)) or any(
+                word in lowered for word in ("remotedisconnected", "reset", "aborted", "broken")
+            ):
+                what = f"{self.origin} closed the connection before a complete reply"
+                unreachable = True
             else:
-                what = "connection failed"
+                what = f"the connection to {self.origin} failed"
         else:
-            what, retried = type(exc).__name__, False
+            what, retried = f"{type(exc).__name__} from {self.origin}", False
+        tries = f" (after {self.retries} retries)" if self.retries and retried else ""
+        tries = "" if in_body else tries
+        if sent:
+            message = f"{method} {path}: {what}{tries}"
+            if write:
+                message += converges
+                hint = hint or maybe_applied
+        else:
+            message = f"{method} {path}: cannot reach {self.origin}: {what}{tries}"
         if hint is None:
             hint = f"check that Kestra is running at {self.origin} (--server / KESTRA_URL)"
-        tries = f" (after {self.retries} retries)" if self.retries and retried else ""
-        message = f"{method} {path}: cannot reach {self.origin}: {what}{tries}"
-        return TransportError(self.redact(message) or "", hint=self.redact(hint))
+        return TransportError(
+            self.redact(message) or "",
+            hint=self.redact(hint),
+            unreachable=unreachable,
+            maybe_applied=write and sent,
+        )
 
     def api_error(self, method: str, path: str, resp: requests.Response) -> ApiError:
         status = resp.status_code
@@ -419,6 +529,39 @@ class Transport:
             raise self.unexpected(method, path, resp, "not JSON", write=write) from None
 
 
+LIMIT_HINT = (
+    "raise the limit if the server really holds that much: --max-reply-mb, "
+    "KESTRA_MAX_REPLY_MB or `max_reply_mb:` in kestra-sync.yml"
+)
+
+
+def looks_like_html(resp: requests.Response) -> bool:
+    """A proxy's or login page's answer: an HTML content type, or a body that opens like one.
+    An empty body (a DELETE's 204) is never a page, whatever its content type says."""
+    if not resp.content:
+        return False
+    ctype = resp.headers.get("Content-Type", "").lower()
+    if "html" in ctype:
+        return True
+    head = (resp.content or b"")[:256].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def _root_cause(exc: BaseException) -> BaseException | None:
+    """The innermost exception under requests' and urllib3's wrappers (args, reason, context)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        inner = getattr(current, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in current.args if isinstance(a, BaseException)), None)
+        if inner is None:
+            return current
+        current = inner
+    return current
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -445,4 +588,12 @@ def parse_violations(data: dict) -> list[tuple[str, str]]:
     return out
 
 
-__all__ = ["DEFAULT_TENANT", "Transport", "tenant_path", "split_url", "CappedRetry"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "Transport",
+    "tenant_path",
+    "split_url",
+    "redact_userinfo",
+    "origin_of",
+    "CappedRetry",
+]

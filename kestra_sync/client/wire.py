@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,28 +126,52 @@ def flow_identity(source: str) -> tuple[str | None, str | None]:
 # -- export zip ------------------------------------------------------------------------------
 
 
-def read_zip(content: bytes) -> list[tuple[str, str]]:
+class ZipTooLargeError(ValueError):
+    """An export zip that expands to more than the caller's limit."""
+
+
+def read_zip(content: bytes, max_bytes: int | None = None) -> list[tuple[str, str]]:
     """(entry name, text) for every file entry of an export zip.
 
     Kestra writes ``source.getBytes()`` (HasSource.asZipFile), i.e. the JVM default charset,
     which is UTF-8 on the Java 18+ runtimes Kestra ships (JEP 400). Raises ValueError when the
-    bytes are not a zip or an entry is not UTF-8."""
+    bytes are not a zip or an entry is not UTF-8, and ZipTooLargeError when the entries expand
+    to more than ``max_bytes`` in total: each is read in chunks and counted as it is inflated,
+    since the sizes a zip header declares are the server's word, not a bound."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile as exc:
         raise ValueError(f"not a zip archive ({exc})") from None
     out = []
+    left = max_bytes
     with archive:
         for info in archive.infolist():
             if info.is_dir():
                 continue
             try:
-                out.append((info.filename, archive.read(info).decode("utf-8")))
+                data = _read_entry(archive, info, left)
+                if left is not None:
+                    left -= len(data)
+                out.append((info.filename, data.decode("utf-8")))
             except UnicodeDecodeError:
                 raise ValueError(f"zip entry {info.filename!r} is not UTF-8") from None
-            except (zipfile.BadZipFile, OSError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
                 raise ValueError(f"zip entry {info.filename!r} is unreadable ({exc})") from None
     return out
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, left: int | None) -> bytes:
+    if left is not None and info.file_size > left:
+        raise ZipTooLargeError(f"zip entry {info.filename!r} declares {info.file_size:,} bytes")
+    chunks = []
+    size = 0
+    with archive.open(info) as entry:
+        while chunk := entry.read(64 * 1024):
+            size += len(chunk)
+            if left is not None and size > left:
+                raise ZipTooLargeError(f"zip entry {info.filename!r} expands past the limit")
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def identity_from_entry_name(name: str, namespace: str) -> str | None:

@@ -37,7 +37,9 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     """Make the server match git: plan, confirm, then create, update and delete.
 
     DIRECTORY is a flow directory (default: the configured one) or a plan file saved with
-    `plan --out`, which is applied exactly, after checking that the server has not changed since.
+    `plan --out`, which is applied exactly, with the options it was made with (plan options are
+    refused with it), after checking its checksum and that the server has not changed since.
+    A flow changed on the server since the plan is skipped; no delete runs after a failed write.
     FLOW_FILEs (or --target) apply a partial plan of only those flows.
     Exit 0 when every change was applied, 1 when any failed (each is listed, a re-run converges)
     or when the confirmation was answered no.
@@ -52,6 +54,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     saved = target is not None and target.is_file()
     if saved:
         params["directory"] = None
+        _refuse_plan_options(params)
     settings = settings_from(params)
     client = make_client(settings)
     # The plan and the per-change lines are the command's output; with --format json or
@@ -71,9 +74,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
         from ..sync import check_saved_plan
 
         plan_obj, meta = load_plan_file(target)
-        plan_obj = check_saved_plan(
-            plan_obj, client, planned_server=meta.get("server"), parallelism=settings.parallelism
-        )
+        plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
         result_meta = meta
     else:
         result = plan_for(settings, client, params)
@@ -144,6 +145,30 @@ def _not_attempted(plan_obj, why: str):
 
     changes = [c for c in plan_obj.changes if c.action in CHANGING]
     return ApplyResult([Outcome(c, error=f"not attempted: {why}") for c in changes])
+
+
+# Options that change what a plan contains. A saved plan is applied exactly as it was made (and
+# reviewed), with the options it recorded; as Terraform does, giving one of these with a plan
+# file is an error rather than silently ignored or silently applied.
+_PLAN_CHANGING = {
+    "namespaces": "--namespace",
+    "include_children": "--include-children",
+    "delete": "--delete/--no-delete",
+    "allow_empty_namespace": "--allow-empty-namespace",
+    "max_deletes": "--max-deletes",
+    "tenant": "--tenant",
+    "targets": "--target",
+    "ownership_label": "--ownership-label",
+}
+
+
+def _refuse_plan_options(params) -> None:
+    given = [flag for name, flag in _PLAN_CHANGING.items() if params.get(name) not in (None, ())]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)} cannot be used with a saved plan: it is applied with the "
+            "options it was made with; make a new plan with them instead"
+        )
 
 
 class _first_ctrl_c_cancels:

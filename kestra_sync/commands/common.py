@@ -66,7 +66,30 @@ def server_options(func):
             "--token", help="API token, sent as Bearer (EE) [env KESTRA_API_TOKEN, preferred]."
         ),
         click.option(
-            "--timeout", type=float, help="Seconds to wait for each request [default 30]."
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Seconds a request may take, connect to last byte; a retry gets its own "
+            "[default 30].",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=True, path_type=str),
+            metavar="PATH",
+            help="Verify TLS with this CA bundle [env KESTRA_CA_BUNDLE; config verify:].",
+        ),
+        click.option(
+            "--insecure",
+            is_flag=True,
+            default=None,
+            help="Do not verify TLS certificates [env KESTRA_VERIFY=false].",
+        ),
+        click.option(
+            "--max-reply-mb",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="MB",
+            help="Refuse a reply, or an export zip's content, above this size "
+            "[env KESTRA_MAX_REPLY_MB; default 64].",
         ),
     ]
     for option in reversed(options):
@@ -175,6 +198,7 @@ SETTING_NAMES = {
     "password",
     "token",
     "timeout",
+    "max_reply_mb",
     "namespaces",
     "include_children",
     "delete",
@@ -191,8 +215,13 @@ def settings_from(ctx_params: dict[str, Any]):
     from ..config import load_settings
 
     _merge_directory_option(ctx_params)
-
-    return load_settings(setting_flags(ctx_params), config_file=ctx_params.get("config_file"))
+    flags = setting_flags(ctx_params)
+    ca_bundle, insecure = ctx_params.get("ca_bundle"), ctx_params.get("insecure")
+    if ca_bundle and insecure:
+        raise click.UsageError("--ca-bundle and --insecure cannot be used together")
+    if ca_bundle or insecure:
+        flags["verify"] = ca_bundle or False
+    return load_settings(flags, config_file=ctx_params.get("config_file"))
 
 
 def setting_flags(ctx_params: dict[str, Any]) -> dict[str, Any]:
@@ -204,9 +233,22 @@ def make_client(settings):
     from ..client import KestraClient
 
     client = KestraClient.from_settings(settings)
+    http = getattr(client, "http", None)  # absent on the test doubles of some tests
     root = click.get_current_context(silent=True)
-    if root is not None and (root.find_root().obj or {}).get("verbose"):
-        client.http.session.hooks["response"].append(_log_response)
+    if http is not None and root is not None and (root.find_root().obj or {}).get("verbose"):
+        http.session.hooks["response"].append(_log_response)
+    if http is not None and http.verify is False and client.base_url.startswith("https:"):
+        import warnings
+
+        from urllib3.exceptions import InsecureRequestWarning
+
+        # One line, here, instead of urllib3's warning on every request.
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+        click.echo(
+            f"warning: TLS certificates of {client.http.origin} are not verified "
+            f"(verify off, from {settings.origin.get('verify', 'default')})",
+            err=True,
+        )
     return client
 
 

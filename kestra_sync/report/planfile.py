@@ -10,7 +10,8 @@ validate every plan they make against it; change both together):
   "server": "http://host:8080",            # never with credentials
   "git": {"commit": "...", "dirty": false} | null,
   "options": {"delete": false, "allow_empty_namespace": false, "max_deletes": 10,
-              "include_children": false},
+              "include_children": false,
+              "tenants": {"main": {"namespaces": [], "allow_empty_namespace": false}}},
   "scopes": [{"tenant": "main", "namespace": "company.team", "include_children": false}],
   "summary": {"create": 1, "update": 0, "delete": 0, "unchanged": 3, "unmanaged": 0},
   "errors": ["..."],
@@ -18,12 +19,20 @@ validate every plan they make against it; change both together):
                "path": "flows/...", "server_revision": null, "summary": [...],
                "formatting_only": false, "note": "", "diff": "...",
                "source": "..."   # saved plans only: what apply will send
-  }]
+  }],
+  "checksum": "sha256:..."   # over everything else, see content_checksum
 }
+
+Version 2 added `checksum` and `options.tenants` (version 1 plans carry no checksum, so they
+cannot be told apart from an edited one: `apply` refuses them), `options.ownership_label`,
+`targets` (a partial plan) and `other_namespaces`; `apply --format json` adds an "apply" section
+with snake_case keys ("not_attempted"), and a command that stops on an error prints the error
+document of report/errordoc.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -33,11 +42,7 @@ from ..errors import InputError
 from ..models import FlowRef
 from ..plan import ACTIONS, Change, Plan, Scope
 
-# 2: `apply --format json` adds an "apply" section with snake_case summary keys
-# ("not_attempted"), and a command that stops on an error prints an error document (see
-# report/errordoc.py). The plan itself is unchanged, so a saved plan of version 1 still applies.
 FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
 
 
 def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = False) -> dict:
@@ -58,7 +63,7 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         if include_sources:
             entry["source"] = change.source
         changes.append(entry)
-    return {
+    data = {
         "format_version": FORMAT_VERSION,
         "kestra_sync_version": __version__,
         "created_at": meta.get("created_at"),
@@ -75,6 +80,17 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         "other_namespaces": {t: list(ns) for t, ns in plan.other_namespaces.items()},
         "changes": changes,
     }
+    data["checksum"] = content_checksum(data)
+    return data
+
+
+def content_checksum(data: dict) -> str:
+    """sha256 over a canonical JSON of every key but ``checksum`` (sorted keys, no spaces), so
+    re-indenting the file keeps it valid and any edited value does not. It detects edits and
+    damage, not an attacker: anyone can recompute it (apply re-checks every guard anyway)."""
+    body = {k: v for k, v in data.items() if k != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def dumps(data: dict) -> str:
@@ -82,64 +98,138 @@ def dumps(data: dict) -> str:
 
 
 def load_plan_file(path: Path, *, for_apply: bool = True) -> tuple[Plan, dict[str, Any]]:
-    """Read a saved plan; refuse anything this version cannot apply exactly. ``for_apply=False``
-    (`show`) also reads a plan printed with --format json, which has no sources."""
+    """Read a saved plan; refuse anything this version cannot apply exactly: another format
+    version, a checksum that does not match (edited by hand), or a field of the wrong type
+    (a damaged file). ``for_apply=False`` (`show`) also reads a plan printed with
+    --format json, which has no sources."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: plan file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise InputError(
             f"{path}: not a readable kestra-sync plan file ({err})",
             hint="create one with `kestra-sync plan --out plan.json`",
         ) from None
-    if not isinstance(data, dict) or data.get("format_version") not in READABLE_VERSIONS:
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise InputError(
             f"{path}: unsupported plan format version {data.get('format_version')!r} "
-            f"(this kestra-sync reads versions {', '.join(map(str, READABLE_VERSIONS))})"
+            f"(this kestra-sync reads version {FORMAT_VERSION})"
             if isinstance(data, dict)
             else f"{path}: not a kestra-sync plan file",
             hint="re-create the plan with this version of kestra-sync",
         )
+    if "checksum" not in data:
+        raise InputError(
+            f"{path}: the plan file has no checksum, so it cannot be told from an edited one",
+            hint="make a new plan with `kestra-sync plan --out` and review it",
+        )
+    if data.get("checksum") != content_checksum(data):
+        raise InputError(
+            f"{path}: the plan file was changed after it was saved (its checksum does not "
+            "match its content); an edited plan is never applied",
+            hint="make a new plan with `kestra-sync plan --out` and review it",
+        )
     try:
-        changes = []
-        for entry in data["changes"]:
-            if entry["action"] not in ACTIONS:
-                raise ValueError(f"unknown action {entry['action']!r}")
-            if (
-                for_apply
-                and entry["action"] in ("create", "update")
-                and not isinstance(entry.get("source"), str)
-            ):
-                raise ValueError(
-                    f"{entry['namespace']}/{entry['id']} has no source: "
-                    "only plans saved with --out can be applied"
-                )
-            changes.append(
-                Change(
-                    action=entry["action"],
-                    ref=FlowRef(entry["tenant"], entry["namespace"], entry["id"]),
-                    path=entry.get("path"),
-                    source=entry.get("source"),
-                    server_revision=entry.get("server_revision"),
-                    diff=entry.get("diff", ""),
-                    summary=list(entry.get("summary", [])),
-                    formatting_only=bool(entry.get("formatting_only")),
-                    note=entry.get("note", ""),
-                )
+        return _read(data, for_apply=for_apply)
+    except _Damaged as err:
+        raise InputError(
+            f"{path}: damaged plan file: {err}",
+            hint="make a new plan with `kestra-sync plan --out`",
+        ) from None
+
+
+class _Damaged(ValueError):
+    pass
+
+
+def _field(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise _Damaged(f"{where}{key} is missing")
+    value = obj[key]
+    # bool is an int in Python; a count or revision written as true is still damage.
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind)):
+        names = " or ".join(_JSON_NAMES[k] for k in _kinds(kind))
+        raise _Damaged(f"{where}{key} must be {names}, not {_JSON_NAMES.get(type(value), 'that')}")
+    return value
+
+
+_JSON_NAMES = {
+    str: "a string",
+    int: "an integer",
+    bool: "true or false",
+    list: "a list",
+    dict: "an object",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Damaged(f"{where} must be a list of strings")
+    return list(value)
+
+
+def _read(data: dict, *, for_apply: bool = True) -> tuple[Plan, dict[str, Any]]:
+    _field(data, "server", str, "")
+    options = _field(data, "options", dict, "")
+    for key in ("delete", "allow_empty_namespace", "include_children"):
+        _field(options, key, bool, "options.")
+    _field(options, "max_deletes", int, "options.")
+    for tenant, entry in _field(options, "tenants", dict, "options.").items():
+        _strings(_field(entry, "namespaces", list, f"options.tenants.{tenant}."), "namespaces")
+        _field(entry, "allow_empty_namespace", bool, f"options.tenants.{tenant}.")
+    errors = _strings(_field(data, "errors", list, ""), "errors")
+    changes = []
+    for i, entry in enumerate(_field(data, "changes", list, "")):
+        where = f"changes[{i}]."
+        action = _field(entry, "action", str, where)
+        if action not in ACTIONS:
+            raise _Damaged(f"{where}action: unknown action {action!r}")
+        ref = FlowRef(*(_field(entry, k, str, where) for k in ("tenant", "namespace", "id")))
+        source = _field(entry, "source", (str, type(None)), where) if "source" in entry else None
+        if for_apply and action in ("create", "update", "unchanged") and source is None:
+            raise _Damaged(
+                f"{ref.namespace}/{ref.id} has no source: only plans saved with --out can be applied"
             )
-        scopes = [
-            Scope(s["tenant"], s["namespace"], bool(s["include_children"])) for s in data["scopes"]
-        ]
-    except (KeyError, TypeError, ValueError) as err:
-        raise InputError(f"{path}: damaged plan file: {err}") from None
+        revision = _field(entry, "server_revision", (int, type(None)), where)
+        changes.append(
+            Change(
+                action=action,
+                ref=ref,
+                path=_field(entry, "path", (str, type(None)), where),
+                source=source,
+                server_revision=revision,
+                diff=_field(entry, "diff", str, where),
+                summary=_strings(_field(entry, "summary", list, where), f"{where}summary"),
+                formatting_only=_field(entry, "formatting_only", bool, where),
+                note=_field(entry, "note", str, where),
+            )
+        )
+    scopes = []
+    for i, entry in enumerate(_field(data, "scopes", list, "")):
+        where = f"scopes[{i}]."
+        scopes.append(
+            Scope(
+                _field(entry, "tenant", str, where),
+                _field(entry, "namespace", str, where),
+                _field(entry, "include_children", bool, where),
+            )
+        )
+    targets = _strings(data.get("targets", []), "targets")
+    others = data.get("other_namespaces", {})
+    if not isinstance(others, dict):
+        raise _Damaged("other_namespaces must be an object")
     plan = Plan(
         changes=changes,
-        errors=list(data.get("errors", [])),
+        errors=errors,
         scopes=scopes,
-        targets=[str(t) for t in data.get("targets") or []],
-        other_namespaces={
-            str(t): [str(n) for n in ns] for t, ns in (data.get("other_namespaces") or {}).items()
-        },
+        targets=targets,
+        other_namespaces={str(t): _strings(ns, "other_namespaces") for t, ns in others.items()},
     )
     return plan, data

@@ -16,14 +16,15 @@ def test_thousands_of_changes_schedule_in_linear_time():
     (0.2 s now). A generous bound still catches the quadratic version by far."""
     deletes = [f"d{i:03d}" for i in range(100)]
     plan = Plan(
-        [change(CREATE, f"f{i:05d}") for i in range(3000)] + [change(DELETE, d) for d in deletes]
+        [change(CREATE, f"f{i:05d}") for i in range(3000)]
+        + [change(DELETE, d, revision=1) for d in deletes]
     )
     client = FakeClient(existing=dict.fromkeys(deletes, 1))
     start = time.perf_counter()
     result = apply_plan(plan, client, parallelism=4)
     assert time.perf_counter() - start < 5
     assert result.counts() == {DONE: 3100, FAILED: 0, NOT_ATTEMPTED: 0}
-    first_delete = next(i for i, (op, _) in enumerate(client.calls) if op == "delete")
+    first_delete = next(i for i, (op, _) in enumerate(client.writes()) if op == "delete")
     assert first_delete == 3000  # deletes still run after every write
 
 
@@ -45,7 +46,7 @@ def test_a_failure_blocks_the_whole_chain_above_it_and_says_why():
         "not attempted: it depends on ns/b, which was not applied",
     )
     assert sorted(seen) == ["a", "b", "c"]  # the progress display hears of every change
-    assert [op for op, _ in client.calls] == ["upsert"]
+    assert [op for op, _ in client.writes()] == ["upsert"]
 
 
 def test_cancel_starts_nothing_new_and_reports_the_rest_as_interrupted():
@@ -73,4 +74,4 @@ def test_a_subflow_in_its_own_namespace_written_as_an_expression_is_ordered_too(
     client = FakeClient()
     plan = Plan([change(CREATE, "caller", source), change(CREATE, "zz-target")])
     apply_plan(plan, client, parallelism=4)
-    assert [c[1] for c in client.calls] == ["zz-target", "caller"]
+    assert [c[1] for c in client.writes()] == ["zz-target", "caller"]

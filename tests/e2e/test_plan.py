@@ -169,7 +169,10 @@ def test_json_plan_is_versioned_matches_the_documented_schema_and_is_stable(proj
         {"tenant": "main", "namespace": "company.team", "include_children": False}
     ]
     assert data["server"] == project.emu.url and data["git"] is None
-    del data["created_at"], again["created_at"]
+    assert data["options"]["tenants"] == {
+        "main": {"namespaces": [], "allow_empty_namespace": False}
+    }
+    del data["created_at"], again["created_at"], data["checksum"], again["checksum"]
     assert data == again
 
 
