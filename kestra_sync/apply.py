@@ -20,13 +20,15 @@ from __future__ import annotations
 import heapq
 import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from .errors import KestraSyncError, NotFoundError, TransportError
-from .models import FlowRef
+from .errors import ApiError, KestraSyncError, NotFoundError, TransportError
+from .models import DEFAULT_PARALLELISM, FlowRef, LocalFlow
 from .plan import CHANGING, CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan, Scope, keep_referenced
+from .throttle import Throttle
 from .yamlindex import parse_yaml
 
 DONE = "done"
@@ -66,13 +68,21 @@ class ApplyResult:
 _OWN_NAMESPACE = re.compile(r"^\{\{\s*flow\.namespace\s*\}\}$")
 
 
-def referenced_flows(source: str, tenant: str, namespace: str | None = None) -> set[FlowRef]:
+_NO_PARSE = object()
+
+
+def referenced_flows(
+    source: str, tenant: str, namespace: str | None = None, data: object = _NO_PARSE
+) -> set[FlowRef]:
     """Flows a source points at: any mapping with string `namespace` and `flowId` (Subflow and
     ForEachItem tasks, Flow-trigger preconditions and conditions). A namespace written as
     ``{{ flow.namespace }}`` is the source's own ``namespace`` when given; other expressions
-    cannot be seen in the source and are ignored."""
+    cannot be seen in the source and are ignored. ``data`` is the source already parsed (the
+    scan's), so that it is not parsed again."""
     found: set[FlowRef] = set()
-    stack = [parse_yaml(source).data]  # None when it does not parse: no references
+    if data is _NO_PARSE:
+        data = parse_yaml(source).data  # None when it does not parse: no references
+    stack = [data]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
@@ -87,14 +97,23 @@ def referenced_flows(source: str, tenant: str, namespace: str | None = None) -> 
     return found
 
 
-def dependencies(changes: list[Change]) -> dict[FlowRef, set[FlowRef]]:
+def dependencies(
+    changes: list[Change], local: Iterable[LocalFlow] = ()
+) -> dict[FlowRef, set[FlowRef]]:
     """For each create/update, the other creates/updates in this plan it references, so that a
-    Subflow's target exists before its caller. (Deletes wait for all writes separately.)"""
+    Subflow's target exists before its caller. (Deletes wait for all writes separately.)
+
+    ``local`` are the scanned flows the plan was made from: a change whose source is the one
+    scanned reuses its parse instead of parsing it again."""
     writes = {c.ref for c in changes if c.action in (CREATE, UPDATE)}
+    scanned = {f.ref: f for f in local if f.ref is not None and f.data is not None}
     deps: dict[FlowRef, set[FlowRef]] = {}
     for change in changes:
         if change.action in (CREATE, UPDATE):
-            refs = referenced_flows(change.source or "", change.ref.tenant, change.ref.namespace)
+            source = change.source or ""
+            flow = scanned.get(change.ref)
+            data = flow.data if flow is not None and flow.source == source else _NO_PARSE
+            refs = referenced_flows(source, change.ref.tenant, change.ref.namespace, data)
             deps[change.ref] = (refs & writes) - {change.ref}
     _break_cycles(deps)
     return deps
@@ -270,19 +289,23 @@ def apply_plan(
     plan: Plan,
     client,
     *,
-    parallelism: int = 4,
+    parallelism: int = DEFAULT_PARALLELISM,
     fail_fast: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     cancel: threading.Event | None = None,
+    local: Iterable[LocalFlow] = (),
+    throttle: Throttle | None = None,
 ) -> ApplyResult:
     """Apply every create/update/delete of ``plan``. Never raises for a single change: each
     change gets an Outcome (done / failed / not attempted).
 
     Setting ``cancel`` (the CLI does on Ctrl-C) starts nothing new; the requests in flight
     finish (each is bounded by the client's timeout) so that their outcome is known, and the
-    rest are reported as not attempted."""
+    rest are reported as not attempted. ``local``: the scanned flows the plan was made from
+    (``PlanResult.local``), whose parses are reused to order the changes. A write the server
+    refuses with 429/503 is tried again later with fewer writes in flight (``throttle``)."""
     changes = [c for c in plan.changes if c.action in CHANGING]
-    deps = dependencies(changes)
+    deps = dependencies(changes, local)
     outcomes = {c.ref: Outcome(c) for c in changes}
     clients: dict[str, object] = {}
     lock = threading.Lock()
@@ -295,14 +318,35 @@ def apply_plan(
 
     listings = _Listings(client_for)
     unreachable: list[str] = []  # the errors of the latest changes in a row that met a dead server
+    throttle = throttle or Throttle(parallelism)
 
     def run(change: Change) -> Outcome:
+        attempt = 0
+        while True:
+            try:
+                outcome = _apply_one(client_for, change)
+            except ApiError as err:
+                if not throttle.should_retry(err.status, attempt):
+                    raise
+                # 429/503: the server is saturated. Fewer writes in flight, this one later
+                # (a Ctrl-C ends the wait and reports the refusal).
+                delay = throttle.refused(attempt)
+                if cancel is not None and cancel.wait(delay):
+                    raise
+                if cancel is None:
+                    time.sleep(delay)
+                attempt += 1
+                continue
+            throttle.succeeded()
+            return outcome
+
+    def run_safely(change: Change) -> Outcome:
         if change.action in (CREATE, UPDATE):
             why = listings.why_not(change)
             if why:
                 return Outcome(change, NOT_ATTEMPTED, error=why)
         try:
-            outcome = _apply_one(client_for, change)
+            outcome = run(change)
         except TransportError as err:
             # The client's message says when a write may have been applied (client/http.py);
             # say it for any other transport failure that is not known to have sent nothing.
@@ -382,7 +426,7 @@ def apply_plan(
                 for ref, why in sorted(blocked.items()):
                     settle(ref, Outcome(outcomes[ref].change, error=why))
             # Submit no more than the pool runs at once, so --fail-fast stops promptly.
-            while not stop and len(running) < workers:
+            while not stop and len(running) < min(workers, throttle.allowed):
                 if ready:
                     ref = heapq.heappop(ready)
                 elif deletes and not writes_left:  # deletes run last, after every write
@@ -390,7 +434,7 @@ def apply_plan(
                 else:
                     break
                 unstarted.discard(ref)
-                running[pool.submit(run, outcomes[ref].change)] = ref
+                running[pool.submit(run_safely, outcomes[ref].change)] = ref
             if not running:
                 break
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)

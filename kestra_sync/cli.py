@@ -13,6 +13,7 @@ bodies so that `kestra-sync --help` and `validate` start fast.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any
@@ -146,7 +147,15 @@ def hoist_global_flags(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    cli.main(args=hoist_global_flags(list(args)), prog_name="kestra-sync")
+    # A run is a short batch that keeps thousands of parsed flows alive; the cyclic collector's
+    # default pace walks them over and over for nothing (their trees have no cycles), a fifth
+    # of validating 10,000 flows. Collect 100x less often: cycles are still freed eventually.
+    previous = gc.get_threshold()
+    gc.set_threshold(100_000, 20, 100)
+    try:
+        cli.main(args=hoist_global_flags(list(args)), prog_name="kestra-sync")
+    finally:
+        gc.set_threshold(*previous)  # main() may run inside another program (tests)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
-from .models import DEFAULT_TENANT
+from .models import DEFAULT_PARALLELISM, DEFAULT_TENANT
 
 CONFIG_FILES = ("kestra-sync.yml", "kestra-sync.yaml")
 LAYOUTS = ("none", "nested", "dotted")
@@ -79,7 +79,7 @@ class Settings:
     verify: bool | str | None = None
     # The largest reply body, and what an export zip may expand to (MiB).
     max_reply_mb: float = 64.0
-    parallelism: int = 4
+    parallelism: int = DEFAULT_PARALLELISM
     # Where each value came from ("default", "config file kestra-sync.yml", "env KESTRA_URL",
     # "flag"), for error messages and `--debug`.
     origin: dict[str, str] = field(default_factory=dict, repr=False)

@@ -5,11 +5,52 @@ No I/O here and no heavy imports, so that plan.py and the reporters can be teste
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 DEFAULT_TENANT = "main"  # OSS always uses the tenant "main" (api-facts.md §2)
+# Concurrent requests. Kestra's bulk endpoints cannot write flows with every guarantee apply gives
+# (docs/performance.md), so a first deploy goes fast by keeping many single writes in flight;
+# apply halves them whenever the server answers 429/503 (throttle.py).
+DEFAULT_PARALLELISM = 16
+
+# Kestra's rules for a flow's id and namespace (AbstractFlow bean validation, api-facts.md §6;
+# kestra 58c1ca2d0 core/.../models/flows/AbstractFlow.java:21-27). ``@Pattern`` matches the
+# whole string, so use ``fullmatch``.
+ID_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
+NAMESPACE_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+ID_MAX = 100
+NAMESPACE_MAX = 150
+# Before kestra 99a92015f (Nov 2023, "mandate all ids to start with a letter or a number") the
+# patterns were ``[a-zA-Z0-9._-]+`` and ``[a-z0-9._-]+``: a server may still hold such flows.
+LEGACY_ID_RE = re.compile(r"[a-zA-Z0-9._-]+")
+LEGACY_NAMESPACE_RE = re.compile(r"[a-z0-9._-]+")
+
+
+def server_name_problem(namespace: str, flow_id: str, *, legacy: bool = False) -> str | None:
+    """Why a namespace/id that a server sent cannot be trusted in a URL or a file path, or None.
+
+    ``legacy`` also accepts what Kestra accepted before Nov 2023, but never ``.``/``..`` (a URL
+    or path segment that climbs) and never more than the database columns hold (VARCHAR(100)
+    and VARCHAR(150), api-facts.md §6)."""
+    id_re, ns_re = (LEGACY_ID_RE, LEGACY_NAMESPACE_RE) if legacy else (ID_RE, NAMESPACE_RE)
+    for what, value, regex, limit in (
+        ("namespace", namespace, ns_re, NAMESPACE_MAX),
+        ("flow id", flow_id, id_re, ID_MAX),
+    ):
+        if len(value) > limit:
+            return f"a {what} of {len(value):,} characters (Kestra allows {limit})"
+        if not regex.fullmatch(value) or value in (".", ".."):
+            return f"the {what} {shorten(value)}, which Kestra does not allow"
+    return None
+
+
+def shorten(value: str, limit: int = 60) -> str:
+    """A value from a server, quoted with control characters escaped and cut to ``limit``."""
+    text = repr(value[:limit])
+    return text + f"... ({len(value):,} characters)" if len(value) > limit else text
 
 
 @dataclass(frozen=True, order=True)

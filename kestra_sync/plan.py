@@ -124,7 +124,8 @@ def normalize_source(text: str) -> str:
 
 
 def sources_equal(local: str, server: str) -> bool:
-    return normalize_source(local) == normalize_source(server)
+    # Identical text (the common case of a plan in sync) needs no normalising.
+    return local == server or normalize_source(local) == normalize_source(server)
 
 
 def scopes_for(

@@ -10,12 +10,12 @@ work.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import write_atomic
 from .errors import InputError
-from .models import FlowRef, LocalFlow, RemoteFlow
+from .models import FlowRef, LocalFlow, RemoteFlow, server_name_problem, shorten
 from .plan import sources_equal
 from .validate import expected_layout_path
 
@@ -43,16 +43,33 @@ def layout_path(directory: Path, namespace: str, flow_id: str, layout: str) -> P
 
 
 def _write_exact(path: Path, text: str) -> None:
-    """Write ``text`` as UTF-8 without newline translation, atomically."""
+    """Write ``text`` as UTF-8 without newline translation, atomically, 0666 minus the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    write_atomic(path, text.encode("utf-8"))
+
+
+def check_server_names(remote: list[RemoteFlow]) -> None:
+    """Refuse the whole pull, before anything is written, when the server sent a namespace or
+    id that Kestra itself would refuse: they become file paths (``../../.github/x`` would
+    write outside the directory), and a server that sends one is not to be trusted."""
+    for flow in remote:
+        problem = server_name_problem(flow.namespace, flow.id)
+        if problem:
+            where = "" if "namespace" in problem else f" in namespace {shorten(flow.namespace)}"
+            raise InputError(
+                f"the server sent {problem}{where}: refused, nothing was written",
+                hint="rename that flow on the server (Kestra requires ids like my-flow_1 and "
+                "lower-case namespaces like company.team), or check that the URL is your Kestra",
+            )
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    """Whether ``path``, with every symbolic link on the way resolved, stays in ``directory``."""
+    real, root = os.path.realpath(path), os.path.realpath(directory)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return os.path.commonpath([real, root]) == root
+    except ValueError:  # another drive on Windows
+        return False
 
 
 def write_flows(
@@ -69,6 +86,7 @@ def write_flows(
         if f.ref is not None:
             files_of.setdefault(f.ref, []).append(Path(f.path))
     holder = {Path(f.path).resolve(): f.ref for f in existing or [] if f.ref is not None}
+    check_server_names(remote)
     result = PullResult()
     seen: set[FlowRef] = set()
     for flow in sorted(remote, key=lambda f: f.ref):
@@ -87,6 +105,12 @@ def write_flows(
         if local is not None and local.source == flow.source:
             result.unchanged.append((flow.ref, path))
             continue
+        if not _inside(path, directory):
+            raise InputError(
+                f"{path}: refusing to write {flow.ref} outside {directory} (a symbolic link on "
+                f"the way leads to {os.path.realpath(path)})",
+                hint="remove or fix that link, then pull again",
+            )
         other = holder.get(path.resolve())
         if other is not None and other != flow.ref:
             result.occupied.append((flow.ref, path, other))

@@ -11,10 +11,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from .errors import AuthError, BadRequestError, KestraSyncError, TransportError
+from .models import DEFAULT_PARALLELISM
 from .plan import NamespaceListing, Scope, Snapshot
 
 
-def read_snapshot(client, scopes: list[Scope], *, parallelism: int = 4) -> Snapshot:
+def read_snapshot(
+    client, scopes: list[Scope], *, parallelism: int = DEFAULT_PARALLELISM
+) -> Snapshot:
     """``client`` is a KestraClient for any tenant; each scope is read with its own tenant."""
 
     fatal: list[KestraSyncError] = []  # the first error that concerns every scope

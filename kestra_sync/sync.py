@@ -3,7 +3,7 @@
     settings = load_settings({"url": "http://localhost:8080"})
     client = KestraClient.from_settings(settings)
     result = make_plan(settings, client)
-    outcome = apply_plan(result.plan, client)
+    outcome = apply_plan(result.plan, client, local=result.local)
 
 Each step is one call into a module that does one job: scan + validate (flows, validate),
 read the server (snapshot), compare (plan), write (apply).
@@ -18,7 +18,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import KestraSyncError, PlanError
-from .models import Diagnostic, LocalFlow
+from .models import DEFAULT_PARALLELISM, Diagnostic, LocalFlow
 from .plan import CREATE, UNCHANGED, UPDATE, Plan, build_plan, find_drift, scopes_for
 from .snapshot import read_snapshot
 
@@ -181,7 +181,9 @@ def _plan_from(
     return plan
 
 
-def check_saved_plan(plan: Plan, client, meta: dict[str, Any], *, parallelism: int = 4) -> Plan:
+def check_saved_plan(
+    plan: Plan, client, meta: dict[str, Any], *, parallelism: int = DEFAULT_PARALLELISM
+) -> Plan:
     """Refuse to apply a saved plan that has errors, was made against another server, that
     the server has moved away from, or that does not follow from its own recorded options;
     return the plan to apply.

@@ -34,13 +34,18 @@ from pathlib import Path
 from typing import Any
 
 from .guidance import collapse_non_flows, did_you_mean
-from .models import ERROR, WARNING, Diagnostic, LocalFlow
+from .models import (
+    ERROR,
+    ID_MAX,
+    ID_RE,
+    NAMESPACE_MAX,
+    NAMESPACE_RE,
+    WARNING,
+    Diagnostic,
+    LocalFlow,
+)
 from .yamlindex import ParsedYaml, format_path, parse_yaml
 
-ID_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
-NAMESPACE_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
-ID_MAX = 100
-NAMESPACE_MAX = 150
 TASK_LISTS = ("tasks", "errors", "finally", "afterExecution")
 # Keys of a flowable task that hold child tasks (lists) or named branches (maps of lists).
 CHILD_TASK_KEYS = ("tasks", "errors", "finally", "then", "else", "afterExecution")

@@ -1,21 +1,28 @@
 #!/usr/bin/env python
-"""Benchmark `kestra-sync plan` and `apply` against the emulator, next to a naive loop
-(not a test: prints figures).
+"""Benchmark `kestra-sync plan` and `apply` against the emulator, side by side with the two naive
+loops people write by hand (not a test: prints figures).
 
-    python scripts/bench_apply.py [--flows 2000] [--namespaces 50] [--latency-ms 10]
-                                  [--parallelism 4] [--naive-rerun]
+    python scripts/bench_apply.py [--sizes 500,2000] [--large] [--latency-ms 10]
+                                  [--parallelism N] [--routes]
 
-In one run, against one in-process emulator that adds ``--latency-ms`` to every API request:
+For each size (flows, namespaces: 500 in 13, 2,000 in 50, and with ``--large`` 10,000 in 200),
+against one in-process emulator that adds ``--latency-ms`` to every API request, on realistic
+generated flows (about 45 lines: labels, inputs, variables, a multi-line script, a parallel
+block, a trigger, an error handler):
 
-1. kestra-sync, each step as a user runs it (``python -m kestra_sync ...`` in a child process,
-   so the client never shares the emulator's interpreter): ``plan`` on an empty server,
-   ``apply --auto-approve`` (which plans again, then writes), and ``plan`` once more (no changes).
-2. The emulator is reset, then a naive sequential loop (also in a child process, one
-   ``requests.Session``): for each flow GET it, POST it, on 422 PUT it. With ``--naive-rerun``
-   the loop runs a second time on the now full server (GET, POST -> 422, PUT for every flow).
+1. kestra-sync as a user runs it, each step a child process (``python -m kestra_sync``):
+   ``plan`` on the empty server, ``apply --auto-approve`` (it plans again, then writes every
+   flow) and ``plan`` once more with the server in sync (no changes);
+2. the emulator is reset and the naive deploy loop runs (one ``requests.Session``, sequential,
+   as Kestra's docs and most scripts do it): for each file POST it, on 422 "already exists" PUT
+   it;
+3. on the now full server, the naive plan: for each file GET the flow with its source and
+   compare.
 
-Requests are counted by the emulator (its per-route stats), time is wall-clock per step.
-Everything is bounded: each child process has a timeout.
+Each row shows the emulator's request count, wall time, the child's CPU time and peak memory
+(from ``wait4``), and how busy the emulator was (its CPU time over the wall time; it runs in this
+process, so near 100% means one core was saturated by the emulator and it, not kestra-sync, set
+the pace). ``--parallelism`` defaults to kestra-sync's own default. Every child has a timeout.
 """
 
 from __future__ import annotations
@@ -25,42 +32,87 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-STEP_TIMEOUT = 600  # seconds: no step may hang the benchmark
+STEP_TIMEOUT = 900  # seconds: no step may hang the benchmark
+NAMESPACES = {500: 13, 2000: 50, 10000: 200}  # flows -> namespaces (else one per 40 flows)
 
-FLOW = """# Generated flow {n}.
-id: flow-{n:04d}
+FLOW = """# Generated flow {n}: nightly extract for team {team:02d}.
+id: flow-{n:05d}
 namespace: bench.team{team:02d}
+description: |
+  Pull yesterday's records for team {team:02d}, keep the valid ones
+  and load them into the warehouse.
 labels:
   team: team{team:02d}
+  tier: silver
+inputs:
+  - id: day
+    type: DATE
+    defaults: 2024-01-01
+  - id: dry_run
+    type: BOOLEAN
+    defaults: false
+variables:
+  api: https://api.example.com/team{team:02d}
 tasks:
   - id: extract
     type: io.kestra.plugin.core.http.Download
-    uri: https://api.example.com/records?team={team}
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "{{{{ outputs.extract.uri }}}}"
+    uri: "{{{{ vars.api }}}}/records?day={{{{ inputs.day }}}}"
+  - id: transform
+    type: io.kestra.plugin.scripts.python.Script
+    containerImage: python:3.12-slim
+    inputFiles:
+      in.json: "{{{{ outputs.extract.uri }}}}"
+    outputFiles:
+      - out.json
+    script: |
+      import json
+      rows = json.load(open("in.json"))
+      keep = [r for r in rows if r.get("ok")]
+      json.dump(keep, open("out.json", "w"))
+      print(f"kept {{len(keep)}} of {{len(rows)}}")
+  - id: parallel
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: count
+        type: io.kestra.plugin.core.log.Log
+        message: counting
+      - id: notify
+        type: io.kestra.plugin.core.log.Log
+        message: "done {{{{ execution.id }}}}"
 triggers:
   - id: nightly
     type: io.kestra.plugin.core.trigger.Schedule
-    cron: "0 2 * * *"
+    cron: "0 {hour} * * *"
+errors:
+  - id: alert
+    type: io.kestra.plugin.core.log.Log
+    level: ERROR
+    message: failed
 """
 
-NAIVE = r"""
+# The naive loops: sequential, one session, the flow's namespace/id taken from its path.
+NAIVE_PRELUDE = r"""
 import sys, pathlib, requests
 url, directory = sys.argv[1], pathlib.Path(sys.argv[2])
 s = requests.Session()
 yaml = {"Content-Type": "application/x-yaml"}
-failed = 0
+flows = []
 for path in sorted(directory.rglob("*.yml")):
-    source = path.read_text(encoding="utf-8")
-    ns, fid = path.parent.relative_to(directory).as_posix().replace("/", "."), path.stem
-    s.get(f"{url}/api/v1/main/flows/{ns}/{fid}", params={"source": "true"}, timeout=30)
+    ns = path.parent.relative_to(directory).as_posix().replace("/", ".")
+    flows.append((ns, path.stem, path.read_bytes().decode("utf-8")))
+"""
+NAIVE_DEPLOY = (
+    NAIVE_PRELUDE
+    + r"""
+failed = 0
+for ns, fid, source in flows:
     r = s.post(f"{url}/api/v1/main/flows", data=source.encode(), headers=yaml, timeout=30)
     if r.status_code == 422:
         r = s.put(f"{url}/api/v1/main/flows/{ns}/{fid}", data=source.encode(), headers=yaml,
@@ -68,107 +120,223 @@ for path in sorted(directory.rglob("*.yml")):
     failed += r.status_code != 200
 sys.exit(1 if failed else 0)
 """
+)
+NAIVE_PLAN = (
+    NAIVE_PRELUDE
+    + r"""
+changed = 0
+for ns, fid, source in flows:
+    r = s.get(f"{url}/api/v1/main/flows/{ns}/{fid}", params={"source": "true"}, timeout=30)
+    changed += r.status_code != 200 or r.json().get("source") != source
+sys.exit(2 if changed else 0)
+"""
+)
+
+
+# Each child reports its own peak memory: VmHWM belongs to the process image after exec, where
+# wait4's ru_maxrss would also count the pages of this process (the emulator) at fork time.
+PEAK_PRELUDE = r"""
+import atexit as _atexit, os as _os, sys as _sys
+def _peak():
+    kb = None
+    try:
+        with open("/proc/self/status") as fh:
+            kb = next((int(l.split()[1]) for l in fh if l.startswith("VmHWM:")), None)
+    except OSError:
+        import resource
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if _sys.platform == "darwin" else 1)
+    if kb is not None:
+        with open(_os.environ["BENCH_PEAK_FILE"], "w") as out:
+            out.write(str(kb))
+_atexit.register(_peak)
+"""
+KESTRA_SYNC = (
+    PEAK_PRELUDE
+    + "import runpy, sys\nsys.argv[0] = 'kestra_sync'\n"
+    + "runpy.run_module('kestra_sync', run_name='__main__', alter_sys=True)\n"
+)
 
 
 def generate(directory: Path, flows: int, namespaces: int) -> None:
     for n in range(flows):
         team = n % namespaces
-        path = directory / "bench" / f"team{team:02d}" / f"flow-{n:04d}.yml"
+        path = directory / "bench" / f"team{team:02d}" / f"flow-{n:05d}.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(FLOW.format(n=n, team=team), encoding="utf-8")
+        path.write_text(FLOW.format(n=n, team=team, hour=n % 24), encoding="utf-8")
 
 
 def child_env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KESTRA_", "GITHUB_"))}
     env.update(KESTRA_URL=url, PYTHONPATH=str(ROOT), NO_COLOR="1")
     return env
 
 
+def run_child(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, float, float, str]:
+    """(exit code, CPU seconds, peak RSS in MB, output tail) of one child process."""
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as peak:
+        env = {**env, "BENCH_PEAK_FILE": peak.name}
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        timer = threading.Timer(STEP_TIMEOUT, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        tail = out.read()[-3000:].decode("utf-8", "replace")
+        reported = peak.read().strip()
+    rss = int(reported) / 1024 if reported else float("nan")
+    return proc.returncode, usage.ru_utime + usage.ru_stime, rss, tail
+
+
 def step(emu, name: str, argv: list[str], cwd: Path, expect: tuple[int, ...] = (0,)) -> dict:
     emu.stats.reset()
+    emu_cpu = time.process_time()  # this process runs the emulator (and nothing else meanwhile)
     start = time.perf_counter()
-    done = subprocess.run(
-        argv,
-        cwd=cwd,
-        env=child_env(emu.url),
-        capture_output=True,
-        text=True,
-        timeout=STEP_TIMEOUT,
-    )
+    code, cpu, rss, tail = run_child(argv, cwd, child_env(emu.url))
     seconds = time.perf_counter() - start
-    if done.returncode not in expect:
-        sys.exit(f"{name}: exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    emu_cpu = time.process_time() - emu_cpu
+    if code not in expect:
+        sys.exit(f"{name}: exit {code}\n{tail}")
     stats = emu.stats.snapshot()
-    return {"name": name, "seconds": seconds, "requests": stats["total"], "routes": stats}
+    return {
+        "name": name,
+        "seconds": seconds,
+        "requests": stats["total"],
+        "routes": stats["requests"],
+        "cpu": cpu,
+        "rss": rss,
+        "emulator": emu_cpu / seconds if seconds else 0.0,
+    }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--flows", type=int, default=2000)
-    ap.add_argument("--namespaces", type=int, default=50)
-    ap.add_argument("--latency-ms", type=float, default=10.0)
-    ap.add_argument("--parallelism", type=int, default=4)
-    ap.add_argument("--naive-rerun", action="store_true", help="also time the naive loop re-run")
-    ap.add_argument("--routes", action="store_true", help="print requests per route")
-    args = ap.parse_args()
-
-    from kestra_sync.emulator import Emulator
-
-    ks = [sys.executable, "-m", "kestra_sync"]
-    with tempfile.TemporaryDirectory() as tmp, Emulator(latency=args.latency_ms / 1000) as emu:
+def bench_size(emu, flows: int, namespaces: int, par: list[str]) -> list[dict]:
+    ks = [sys.executable, "-c", KESTRA_SYNC]
+    with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        generate(root / "flows", args.flows, args.namespaces)
-        par = ["--parallelism", str(args.parallelism)]
+        generate(root / "flows", flows, namespaces)
+        emu.reset()
         rows = [
-            step(emu, "kestra-sync plan (empty server)", [*ks, "plan", "flows", *par], root),
+            step(emu, "kestra-sync plan, empty server", [*ks, "plan", "flows", *par], root, (0, 2)),
             step(
                 emu,
-                "kestra-sync apply --auto-approve",
+                "kestra-sync apply (first deploy)",
                 [*ks, "apply", "flows", "--auto-approve", *par],
                 root,
             ),
             step(
                 emu,
-                "kestra-sync plan (no changes)",
+                "kestra-sync plan, server in sync",
                 [*ks, "plan", "flows", "--detailed-exitcode", *par],
                 root,
             ),
         ]
-        if emu.store.count() != args.flows:
-            sys.exit(f"apply left {emu.store.count()} flows on the server, not {args.flows}")
+        if emu.store.count() != flows:
+            sys.exit(f"apply left {emu.store.count()} flows on the server, not {flows}")
         emu.reset()
-        naive = [sys.executable, "-c", NAIVE, emu.url, str(root / "flows")]
-        rows.append(step(emu, "naive loop: GET, POST, on 422 PUT", naive, root))
-        if args.naive_rerun:
-            rows.append(step(emu, "naive loop again (all exist)", naive, root))
-        if emu.store.count() != args.flows:
-            sys.exit(f"the naive loop left {emu.store.count()} flows, not {args.flows}")
+        args = [emu.url, str(root / "flows")]
+        rows.append(
+            step(
+                emu,
+                "naive: POST, on 422 PUT (first deploy)",
+                [sys.executable, "-c", PEAK_PRELUDE + NAIVE_DEPLOY, *args],
+                root,
+            )
+        )
+        if emu.store.count() != flows:
+            sys.exit(f"the naive loop left {emu.store.count()} flows, not {flows}")
+        rows.append(
+            step(
+                emu,
+                "naive: GET each flow and compare",
+                [sys.executable, "-c", PEAK_PRELUDE + NAIVE_PLAN, *args],
+                root,
+            )
+        )
+    return rows
+
+
+def startup_cpu() -> float:
+    """CPU seconds of a kestra-sync process that imports what a plan imports and does nothing."""
+    code = (
+        PEAK_PRELUDE + "import kestra_sync.cli, kestra_sync.sync, kestra_sync.apply, "
+        "kestra_sync.client, kestra_sync.validate"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return min(run_child([sys.executable, "-c", code], ROOT, env)[1] for _ in range(3))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="500,2000", help="comma-separated flow counts")
+    ap.add_argument("--large", action="store_true", help="also 10,000 flows in 200 namespaces")
+    ap.add_argument("--latency-ms", type=float, default=10.0)
+    ap.add_argument("--parallelism", type=int, help="default: kestra-sync's default")
+    ap.add_argument("--routes", action="store_true", help="print requests per route")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.large and 10000 not in sizes:
+        sizes.append(10000)
+
+    import yaml
+
+    from kestra_sync.config import Settings
+    from kestra_sync.emulator import Emulator
+
+    parallelism = args.parallelism or Settings().parallelism
+    par = ["--parallelism", str(args.parallelism)] if args.parallelism else []
+    results = {}
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    with Emulator(latency=args.latency_ms / 1000) as emu:
+        for flows in sizes:
+            namespaces = NAMESPACES.get(flows, max(1, flows // 40))
+            print(f"... {flows} flows in {namespaces} namespaces", file=sys.stderr, flush=True)
+            results[flows] = (namespaces, bench_size(emu, flows, namespaces, par))
+    base_cpu = startup_cpu()
 
     print(
-        f"{args.flows} flows in {args.namespaces} namespaces, emulator latency "
-        f"{args.latency_ms:g} ms per request, --parallelism {args.parallelism}, "
-        f"{os.cpu_count()} CPU(s), each step a child process\n"
+        f"emulator latency {args.latency_ms:g} ms per request, --parallelism {parallelism}"
+        f"{'' if args.parallelism else ' (the default)'}, {os.cpu_count()} CPU(s), python "
+        f"{sys.version.split()[0]}, PyYAML {yaml.__version__} "
+        f"({'libyaml' if hasattr(yaml, 'CSafeLoader') else 'pure Python'}); each step a child "
+        f"process; one run; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan'):.1f} after "
+        f"(on a busy machine wall times stretch, CPU times much less)\n"
     )
-    print(f"{'step':<38} {'requests':>9} {'seconds':>8} {'req/ns':>7}")
-    for row in rows:
-        per_ns = row["requests"] / args.namespaces
-        print(f"{row['name']:<38} {row['requests']:>9} {row['seconds']:>8.2f} {per_ns:>7.1f}")
-        if args.routes:
-            for route, n in row["routes"]["requests"].items():
-                print(f"    {route:<60} {n:>6}")
-    apply_row, naive_row = rows[1], rows[3]
-    print(
-        f"\napply vs naive loop: {naive_row['seconds'] / apply_row['seconds']:.1f}x faster, "
-        f"{naive_row['requests'] / apply_row['requests']:.2f}x fewer requests; "
-        f"plan: {rows[0]['requests'] / args.namespaces:.1f} requests per namespace"
-    )
-    if args.naive_rerun:
-        again, naive_again = rows[2], rows[4]
+    header = f"{'flows':>6} {'step':<40} {'requests':>8} {'seconds':>8} {'CPU s':>6} {'peak MB':>8} {'emulator':>8}"
+    print(header)
+    print("-" * len(header))
+    for flows, (namespaces, rows) in results.items():
+        for row in rows:
+            print(
+                f"{flows:>6} {row['name']:<40} {row['requests']:>8} {row['seconds']:>8.2f} "
+                f"{row['cpu']:>6.2f} {row['rss']:>8.0f} {row['emulator']:>7.0%}"
+            )
+            if args.routes:
+                for route, n in row["routes"].items():
+                    print(f"{'':>6}     {route:<60} {n:>6}")
+        plan_empty, apply_, in_sync, naive_deploy, naive_plan = rows
+        per_flow_ms = max(0.0, in_sync["cpu"] - base_cpu) / flows * 1000
         print(
-            f"nothing to change: kestra-sync plan {again['requests']} requests in "
-            f"{again['seconds']:.2f} s vs the naive loop {naive_again['requests']} in "
-            f"{naive_again['seconds']:.2f} s ({naive_again['seconds'] / again['seconds']:.0f}x)"
+            f"{'':>6} => plan in sync {naive_plan['seconds'] / in_sync['seconds']:.1f}x faster "
+            f"than GET-and-compare ({in_sync['requests'] / namespaces:.1f} requests per "
+            f"namespace, {per_flow_ms:.2f} ms client CPU per unchanged flow after "
+            f"{base_cpu:.2f} s start-up); first deploy "
+            f"{naive_deploy['seconds'] / apply_['seconds']:.1f}x faster than POST-then-PUT"
         )
+    if len(results) > 1:
+        (small, (_, rows_a)), (big, (_, rows_b)) = (
+            list(results.items())[0],
+            list(results.items())[-1],
+        )
+        for i, what in ((2, "plan in sync"), (1, "apply")):
+            per_a = rows_a[i]["seconds"] / small
+            per_b = rows_b[i]["seconds"] / big
+            print(
+                f"{what}: {per_a * 1000:.2f} ms per flow at {small} flows, {per_b * 1000:.2f} ms "
+                f"at {big} (linear time keeps these close)"
+            )
 
 
 if __name__ == "__main__":

@@ -46,7 +46,12 @@ from .wire import (
 
 log = logging.getLogger(__name__)
 
-SEARCH_PAGE_SIZE = 100
+# Kestra bounds `size` only below (`@Min(1) int size`, FlowController.searchFlows, unchanged from
+# 0.20 to develop 2026; PageableUtils.from adds no cap), so one page can hold a whole namespace
+# and a plan costs two requests per namespace (search + export) whatever its size. 10,000 is
+# also the deepest window an Elasticsearch-backed server (EE) serves by default
+# (index.max_result_window: from + size <= 10,000); a bigger namespace is read in more pages.
+SEARCH_PAGE_SIZE = 10_000
 VALIDATE_BATCH_SIZE = 100  # kestractl's validateBatchSize (anchors.md §2.2)
 
 

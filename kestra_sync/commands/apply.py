@@ -62,6 +62,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     out = sys.stdout if fmt == "text" else sys.stderr
     color_out = use_color(color, out)
     color_err = use_color(color, sys.stderr)
+    local = []  # the scanned flows, whose parses apply reuses (none for a saved plan)
 
     def show_plan(plan_obj) -> None:
         text = plan_header(client.display_url, _tenants(plan_obj, settings)) + render_plan(
@@ -79,7 +80,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     else:
         result = plan_for(settings, client, params)
         print_warnings(result.warnings)
-        plan_obj, result_meta = result.plan, result.meta
+        plan_obj, result_meta, local = result.plan, result.meta, result.local
         if plan_obj.errors:
             # Nothing is applied; the report still comes out in the asked format (a CI step
             # parsing --format json must not get an empty stdout) with every change not attempted.
@@ -123,6 +124,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
                 fail_fast=fail_fast,
                 on_outcome=progress,
                 cancel=cancel,
+                local=local,
             )
         finally:
             progress.close()

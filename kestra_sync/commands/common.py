@@ -157,7 +157,10 @@ def plan_options(func):
         ),
         ownership_option,
         click.option(
-            "--parallelism", type=int, metavar="N", help="Concurrent requests [default 4]."
+            "--parallelism",
+            type=int,
+            metavar="N",
+            help="Concurrent requests; fewer when the server answers 429/503 [default 16].",
         ),
     ]
     for option in reversed(options):
@@ -272,10 +275,19 @@ def print_warnings(diagnostics) -> None:
 
 
 def write_file(path: Path, text: str) -> None:
+    """Write ``text`` atomically: a failure (a full disk, text that cannot be encoded) leaves
+    the file as it was, never empty or half written."""
+    from ..atomic import write_atomic
     from ..errors import InputError
 
     try:
-        path.write_text(text, encoding="utf-8")
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as err:  # a lone surrogate, from a name that is not UTF-8
+        raise InputError(
+            f"{path}: cannot write: the text is not valid UTF-8 ({err.reason})"
+        ) from None
+    try:
+        write_atomic(path, data)
     except OSError as err:
         raise InputError(f"{path}: cannot write: {err.strerror}") from None
 

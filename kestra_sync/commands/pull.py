@@ -12,7 +12,6 @@ from .common import (
     make_client,
     server_options,
     settings_from,
-    write_file,
 )
 
 
@@ -46,8 +45,7 @@ from .common import (
 def pull(namespaces, all_namespaces, layout, overwrite, **params):
     """Write the server's flows into DIRECTORY, byte for byte, to adopt kestra-sync on a server
     that already has flows. A `plan` right after a `pull` shows no changes. Without a
-    kestra-sync.yml, one is written (the directory and layout used) so validate enforces the
-    layout from then on."""
+    kestra-sync.yml, it ends with the `kestra-sync init` command that writes one."""
     from ..flows import scan
     from ..pull import write_flows
 
@@ -104,7 +102,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     if empty and not children:
         _hint_parent_namespaces(client, empty)
     if settings.config_file is None and result.written:
-        _write_config(directory, layout, len(remote))
+        _suggest_config(directory, layout)
     if result.kept:
         sys.exit(EXIT_FAILURE)
 
@@ -126,22 +124,13 @@ def _hint_parent_namespaces(client, empty: list[str]) -> None:
             click.echo(f"hint: namespace {namespace} has no flows on this server", err=True)
 
 
-def _write_config(directory: Path, layout: str, count: int) -> None:
-    """No kestra-sync.yml found: write one next to where the command runs (only when the
-    pulled directory is under it, so its relative path holds), so the next validate enforces
-    the layout the files were written in."""
-    from ..init import Detected, config_text
-
-    try:
-        relative = directory.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
-        return
-    target = Path("kestra-sync.yml")
-    if target.exists():
-        return
-    write_file(target, config_text(Detected(relative, layout, count, True)))
+def _suggest_config(directory: Path, layout: str) -> None:
+    """No kestra-sync.yml found: say how to get one, so the next validate enforces the layout
+    the files were written in. pull writes nothing outside DIR, so it does not write it itself;
+    `init` (run where the config belongs) detects this directory and layout."""
     click.echo(
-        f"wrote      kestra-sync.yml (directory: {relative.as_posix()}, layout: {layout}): "
-        "validate and plan use it from now on",
+        f"hint: no kestra-sync.yml: run `kestra-sync init` to write one (it finds "
+        f"{directory.as_posix()}/ and the {layout} layout), so validate enforces the layout "
+        "from now on",
         err=True,
     )

@@ -45,6 +45,9 @@ KNOWN_GAPS = [
     "YAML error texts imitate Jackson/SnakeYAML (probed with jackson-dataformat-yaml 2.17.2); the "
     "text after `Illegal genericflow source: YAML parsing error:` is approximate. The "
     "`(N known properties: ...)` suffix of `Unrecognized field` is approximate.",
+    "Sources are parsed with libyaml (PyYAML's C loader) when available and re-read by the "
+    "pure-Python loader only when refused; where the two YAML 1.1 parsers disagree with each other "
+    "or with SnakeYAML on an edge case, the emulator may accept what Kestra refuses.",
     "An empty body on create/update answers 422 `Invalid route params: Required Body [...] not "
     "specified` (Micronaut, inferred); a whitespace-only body answers `Illegal genericflow "
     "source: YAML parsing error: No content to map due to end-of-input...` because "

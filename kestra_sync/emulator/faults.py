@@ -32,6 +32,20 @@ class Fault:
     remaining: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
+        # Checked here so a bad fault is refused when added (a 400 from the control API), not
+        # when a request meets it.
+        if not isinstance(self.method, str) or not isinstance(self.path, str):
+            raise TypeError("method and path must be strings")
+        for name in ("status", "count"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an integer")
+        if not 100 <= self.status <= 599 or self.count < 1:
+            raise ValueError("status must be 100..599 and count at least 1")
+        if not isinstance(self.drop, bool):
+            raise TypeError("drop must be true or false")
+        if self.retry_after is not None and not isinstance(self.retry_after, (int, str)):
+            raise TypeError("retry_after must be an integer or a string")
         self.method = self.method.upper()
         self.remaining = self.count
         self._regex = re.compile(self.path)

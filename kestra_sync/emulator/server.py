@@ -164,7 +164,8 @@ class Handler(BaseHTTPRequestHandler):
         self.href = split.path + (("?" + split.query) if split.query else "")
         self.query = parse_qsl(split.query, keep_blank_values=True)
         if path.startswith("/_emulator/"):
-            answer = self._control(method, path, body)
+            # The knobs can wipe the state (and its file): the API's credentials, when set.
+            answer = self._auth_failure() or self._control(method, path, body)
             self._send(answer)
             return
         cfg = self.server.config
@@ -505,8 +506,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def _filtered(self, tenant: str) -> list[Any]:
         filters = self._parse_filters()
+        store = self.server.store
+        # A namespace EQUALS/PREFIX filter (what kestra-sync sends) narrows the rows first.
+        narrow = next(
+            (f for f in filters if f[0] == "namespace" and f[1] in ("EQUALS", "PREFIX")), None
+        )
+        rows = (
+            store.live_in(tenant, narrow[3], children=narrow[1] == "PREFIX")
+            if narrow
+            else store.live(tenant)
+        )
         out = []
-        for rev in self.server.store.live(tenant):
+        for rev in rows:
             if all(self._filter_ok(rev, tenant, f) for f in filters):
                 out.append(rev)
         return out
@@ -648,7 +659,12 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return _json_answer(400, None, {"message": "body must be JSON"})
         if path == "/_emulator/faults" and method == "POST":
-            fault = srv.faults.add(**payload)
+            try:
+                if not isinstance(payload, dict):
+                    raise TypeError("expected a JSON object")
+                fault = srv.faults.add(**payload)
+            except (TypeError, ValueError, re.error) as err:
+                return _json_answer(400, None, {"message": f"bad fault: {err}"})
             return _json_answer(200, None, fault.to_dict())
         if path == "/_emulator/faults" and method == "GET":
             return _json_answer(200, None, srv.faults.pending())
@@ -666,6 +682,12 @@ class Handler(BaseHTTPRequestHandler):
             srv.stats.reset()
             return Answer(204, None, b"", None)
         if path == "/_emulator/latency" and method == "POST":
-            srv.config.latency = float(payload.get("ms", 0)) / 1000.0
+            try:
+                ms = float(payload.get("ms", 0)) if isinstance(payload, dict) else None
+            except (TypeError, ValueError):
+                ms = None
+            if ms is None or not 0 <= ms < float("inf"):
+                return _json_answer(400, None, {"message": 'expected {"ms": a number >= 0}'})
+            srv.config.latency = ms / 1000.0
             return _json_answer(200, None, {"ms": srv.config.latency * 1000.0})
         return _json_answer(404, None, {"message": f"unknown control route {method} {path}"})

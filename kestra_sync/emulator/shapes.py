@@ -11,7 +11,6 @@ import io
 import json
 import threading
 import zipfile
-from functools import lru_cache
 from typing import Any
 
 from . import rules
@@ -22,14 +21,23 @@ from .state import Revision
 SERVER_SET = ("id", "namespace", "revision", "updated", "disabled", "deleted", "tenantId", "source")
 ECHOED = tuple(k for k in rules.KNOWN_FLOW_PROPERTIES if k not in SERVER_SET)
 _parse_lock = threading.Lock()
+_UNSET = object()
 
 
-@lru_cache(maxsize=2048)
-def _parsed(source: str) -> rules.ParsedFlow | None:
-    try:
-        return rules.parse_generic(source)
-    except rules.ConstraintViolations:
-        return None  # a seeded/persisted source that no longer parses: identity fields only
+def parsed_of(rev: Revision) -> rules.ParsedFlow | None:
+    """The parsed source of a stored row. Writes attach the parse they validated with
+    (state.Store keeps it on the newest row only); a row loaded from a state file, seeded, or
+    superseded is parsed once here and keeps the result, so a search over 10,000 flows never
+    re-parses (a bounded cache of 2,048 entries made each such search parse them all again)."""
+    parsed = rev.__dict__.get("parsed", _UNSET)
+    if parsed is _UNSET:
+        try:
+            parsed = rules.parse_generic(rev.source)
+        except rules.ConstraintViolations:
+            parsed = None  # a seeded/persisted source that no longer parses: identity fields only
+        with _parse_lock:
+            rev.__dict__.setdefault("parsed", parsed)
+    return parsed
 
 
 def flow_json(rev: Revision, tenant: str, *, source: bool, updated: bool = True) -> dict[str, Any]:
@@ -38,8 +46,7 @@ def flow_json(rev: Revision, tenant: str, *, source: bool, updated: bool = True)
     ``updated=False`` reproduces create/update responses, which are built before the timestamp
     is set (AbstractJdbcFlowRepository.save returns ``flowWithSource.toBuilder().revision(r)``).
     """
-    with _parse_lock:
-        parsed = _parsed(rev.source)
+    parsed = parsed_of(rev)
     data = parsed.data if parsed else {}
     out: dict[str, Any] = {"id": rev.id, "namespace": rev.namespace, "revision": rev.revision}
     if updated and rev.updated:

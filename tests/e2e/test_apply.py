@@ -705,3 +705,18 @@ def test_color_always_colours_the_apply_report_even_on_a_pipe_and_never_by_defau
     assert "\x1b[32m\x1b[1mApply: 1 done" in coloured.stdout
     plain = kestra(emulator, "apply", "--auto-approve", cwd=tmp_path)  # a pipe: no colour
     assert "\x1b[" not in plain.stdout + plain.stderr
+
+
+def test_creates_refused_with_429_are_retried_later_and_the_apply_succeeds(emulator, tmp_path):
+    """A saturated server answers 429 (or 503): apply backs off (kestra_sync/throttle.py) and
+    tries the refused creates again instead of failing them."""
+    names = [f"f{i:02d}" for i in range(12)]
+    directory = write_flows(tmp_path, [flow("acme", n) for n in names])
+    emulator.faults.add("POST", r"/flows$", status=429, count=5, retry_after=1)
+
+    done = kestra(emulator, "apply", str(directory), "-y", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Apply: 12 done, 0 failed, 0 not attempted." in done.stdout
+    assert emulator.stats.count("POST") == 12 + 5
+    assert set(on_server(emulator)) == {("acme", n) for n in names}

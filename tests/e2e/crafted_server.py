@@ -1,0 +1,97 @@
+"""A small hostile Kestra on 127.0.0.1: it answers the two listing requests kestra-sync makes
+per namespace (``GET .../flows/search`` and ``GET .../flows/export/by-query``) with flows the
+test crafts, ids and namespaces that a real Kestra would never accept included, and refuses
+everything else with a 500 (so a test sees any write attempt)."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+class CraftedKestra:
+    def __init__(self, flows: list[dict]):
+        """``flows``: dicts with ``namespace``, ``id``, ``source`` (and optionally ``revision``)."""
+        self.flows = flows
+        self.requests: list[tuple[str, str]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                path = urlsplit(self.path).path
+                outer.requests.append((self.command, path))
+                if self.command == "GET" and path.endswith("/flows/search"):
+                    body = json.dumps(outer.search_reply()).encode()
+                    kind = "application/json"
+                    status = 200
+                elif self.command == "GET" and path.endswith("/flows/export/by-query"):
+                    body, kind, status = outer.export_reply(), "application/octet-stream", 200
+                else:
+                    body, kind, status = b'{"message":"not in this test"}', "application/json", 500
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+
+    def search_reply(self) -> dict:
+        results = [
+            {
+                "id": f["id"],
+                "namespace": f["namespace"],
+                "revision": f.get("revision", 1),
+                "tenantId": "main",
+                "deleted": False,
+                "disabled": False,
+            }
+            for f in self.flows
+        ]
+        return {"results": results, "total": len(results)}
+
+    def export_reply(self) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for n, f in enumerate(self.flows):
+                archive.writestr(f"entry-{n}.yml", f["source"].encode("utf-8"))
+        return buffer.getvalue()
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [r for r in self.requests if r[0] != "GET"]
+
+    def __enter__(self) -> CraftedKestra:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+def crafted_flow(namespace: str, flow_id: str) -> dict:
+    """A flow whose source carries the same (possibly hostile) namespace and id, as the export
+    of a server that accepted them would."""
+    source = (
+        f"id: {json.dumps(flow_id)}\nnamespace: {json.dumps(namespace)}\ntasks:\n"
+        "  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: pwned\n"
+    )
+    return {"namespace": namespace, "id": flow_id, "source": source}

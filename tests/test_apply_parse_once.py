@@ -1,0 +1,70 @@
+"""apply orders subflows before their callers from the parse the scan already made: a plan of
+thousands of flows must not parse each changed flow again just to find its references."""
+
+from __future__ import annotations
+
+import pytest
+
+import kestra_sync.apply as apply_mod
+from kestra_sync.apply import dependencies
+from kestra_sync.flows import scan
+from kestra_sync.models import FlowRef
+from kestra_sync.plan import CREATE, Change
+
+CALLER = """id: caller
+namespace: company.team
+tasks:
+  - id: run
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: company.team
+    flowId: target
+"""
+TARGET = """id: target
+namespace: company.team
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: hi
+"""
+
+
+@pytest.fixture
+def scanned(tmp_path):
+    (tmp_path / "caller.yml").write_text(CALLER, encoding="utf-8")
+    (tmp_path / "target.yml").write_text(TARGET, encoding="utf-8")
+    return scan(tmp_path).flows
+
+
+def creates(flows, **override):
+    return [
+        Change(CREATE, f.ref, path=str(f.path), source=override.get(f.id, f.source)) for f in flows
+    ]
+
+
+def ref(flow_id):
+    return FlowRef("main", "company.team", flow_id)
+
+
+def test_the_scans_parse_orders_the_changes_without_parsing_again(scanned, monkeypatch):
+    def no_parse(text):
+        raise AssertionError("parsed a flow the scan had already parsed")
+
+    monkeypatch.setattr(apply_mod, "parse_yaml", no_parse)
+    deps = dependencies(creates(scanned), scanned)
+    assert deps[ref("caller")] == {ref("target")}
+    assert deps[ref("target")] == set()
+
+
+def test_a_change_whose_source_is_not_the_scanned_one_is_parsed(scanned, monkeypatch):
+    # A saved plan edited since the scan, or a source rewritten: its own text decides.
+    parsed = []
+    real = apply_mod.parse_yaml
+    monkeypatch.setattr(apply_mod, "parse_yaml", lambda text: parsed.append(text) or real(text))
+    changed = CALLER.replace("flowId: target", "flowId: elsewhere")
+    deps = dependencies(creates(scanned, caller=changed), scanned)
+    assert deps[ref("caller")] == set()
+    assert parsed == [changed]
+
+
+def test_without_the_scan_every_change_is_parsed(scanned):
+    assert dependencies(creates(scanned))[ref("caller")] == {ref("target")}

@@ -1,0 +1,50 @@
+"""The benchmark scripts run end to end at a tiny size (no timing is asserted: figures come from
+running them, see README "Performance")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def test_bench_apply_prints_kestra_sync_and_both_naive_loops_side_by_side():
+    out = run("bench_apply.py", "--sizes", "12", "--latency-ms", "0", "--parallelism", "4")
+    for step in (
+        "kestra-sync plan, empty server",
+        "kestra-sync apply (first deploy)",
+        "kestra-sync plan, server in sync",
+        "naive: POST, on 422 PUT (first deploy)",
+        "naive: GET each flow and compare",
+    ):
+        assert step in out, out
+    # Rows are "{flows:>6} {step:<40} {requests:>8} ...".
+    requests = {
+        line[7:47].strip(): int(line[47:].split()[0])
+        for line in out.splitlines()
+        if line.startswith("    12 ")
+    }
+    # 12 flows in one namespace: a plan is one search and one export, the naive loops one
+    # request per flow, the apply its plan plus one create per flow.
+    assert requests["kestra-sync plan, server in sync"] == 2
+    assert requests["naive: GET each flow and compare"] == 12
+    assert requests["kestra-sync apply (first deploy)"] == 2 + 12
+
+
+def test_bench_validate_runs_on_a_few_flows():
+    out = run("bench_validate.py", "--flows", "10", "--repeat", "1")
+    assert "10 flows" in out and "whole command" in out, out

@@ -1,0 +1,102 @@
+"""wire.flow_identity reads namespace/id from the text when that is safe, and must then agree
+with a full YAML parse; every ambiguous source goes to the parser."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from kestra_sync.client.wire import _identity_from_text, flow_identity
+
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the parser wire.py falls back to
+
+REALISTIC = """# nightly extract
+id: orders-etl
+namespace: company.team # owned by data
+description: |
+  id: not-this
+  namespace: nor-this
+labels: {team: data, tier: "1"}
+inputs:
+  - id: day
+    type: DATE
+tasks:
+  - id: extract
+    type: io.kestra.plugin.scripts.python.Script
+    script: |
+      print("id: x")
+triggers:
+  - id: nightly
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 2 * * *"
+"""
+
+
+def full_parse(source: str) -> tuple[str | None, str | None]:
+    try:
+        data = yaml.load(source, Loader=LOADER)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    ns, fid = data.get("namespace"), data.get("id")
+    return (ns if isinstance(ns, str) else None, fid if isinstance(fid, str) else None)
+
+
+TRICKY = [
+    REALISTIC,
+    REALISTIC.replace("\n", "\r\n"),
+    "id: a\nnamespace: n\n",
+    "id: 12\nnamespace: n\n",  # an int for YAML: the parser decides
+    "id: yes\nnamespace: n\n",  # a bool for YAML 1.1
+    "id: null\nnamespace: n\n",
+    "id: 1.5\nnamespace: n\n",
+    "id: a\nnamespace: n\nid: b\n",  # duplicate key: the last one wins in PyYAML
+    "id:\n  a\nnamespace: n\n",  # the value on the next line
+    "id: &x a\nnamespace: n\n",  # an anchor
+    "id: !!str 12\nnamespace: n\n",  # a tag
+    "id: 'a'\nnamespace: \"n\"\n",  # quoted
+    "---\nid: a\nnamespace: n\n",  # a document marker
+    "id: a\n---\nid: b\nnamespace: n\n",  # two documents: not a flow
+    "- a\n",
+    "id: [\n",
+    "{id: a, namespace: n}\n",
+    '"id": a\nnamespace: n\n',
+    'description: "a\nid: fake\nx: y"\nnamespace: n\n',  # a quoted scalar over lines
+    "description: 'a\nid: fake\nx: y'\nid: real\nnamespace: n\n",
+    "labels: {a: b,\nid: fake,\nc: d}\nid: real\nnamespace: n\n",
+    "labels: [a,\nb]\nid: real\nnamespace: n\n",
+    "id: a\rnamespace: n\n",  # a lone CR is a line break for YAML
+    "id: a\u2028namespace: n\n",
+    "\ufeffid: a\nnamespace: n\n",
+    "  id: a\n  namespace: n\n",  # an indented top-level mapping
+    "id: a\nnamespace: n\ntasks:\n- id: t\n  type: x\n",  # a sequence at column 0
+    "id: a #comment\nnamespace: n\t# c\n",
+    "id: a#b\nnamespace: n\n",  # '#' inside a plain scalar is part of it
+    "id: a\n",  # no namespace
+]
+
+
+@pytest.mark.parametrize("source", TRICKY)
+def test_fast_path_agrees_with_a_full_parse_or_declines(source):
+    quick = _identity_from_text(source)
+    assert quick is None or quick == full_parse(source)
+    assert flow_identity(source) == full_parse(source)
+
+
+def test_fast_path_answers_the_realistic_case_without_parsing():
+    # Guards the point of the fast path: a realistic flow must not need the parser.
+    assert _identity_from_text(REALISTIC) == ("company.team", "orders-etl")
+    assert _identity_from_text(REALISTIC.replace("\n", "\r\n")) == ("company.team", "orders-etl")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'description: "a\nid: fake\nx: y"\nid: real\nnamespace: n\n',
+        "labels: {a: b,\nid: fake,\nc: d}\nid: real\nnamespace: n\n",
+        "id: a\nnamespace: n\nid: b\n",
+    ],
+)
+def test_a_look_alike_key_line_sends_the_source_to_the_parser(source):
+    assert _identity_from_text(source) is None

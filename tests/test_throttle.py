@@ -1,0 +1,108 @@
+"""apply backs off when the server says it is saturated (429 / 503): fewer writes in flight, the
+refused change tried again later, and a change refused too often fails on its own."""
+
+from __future__ import annotations
+
+import threading
+
+from kestra_sync.apply import DONE, FAILED, apply_plan
+from kestra_sync.errors import ApiError, ServerError
+from kestra_sync.models import FlowRef, RemoteFlow
+from kestra_sync.plan import CREATE, Change, Plan
+from kestra_sync.throttle import Throttle
+
+
+def test_a_refusal_halves_the_writes_in_flight_and_successes_give_them_back():
+    throttle = Throttle(16, recover_after=2)
+    assert throttle.allowed == 16
+    throttle.refused(0)
+    assert throttle.allowed == 8
+    throttle.refused(0)
+    throttle.refused(0)
+    throttle.refused(0)
+    throttle.refused(0)
+    assert throttle.allowed == 1  # never below one
+    for _ in range(4):
+        throttle.succeeded()
+    assert throttle.allowed == 3
+    for _ in range(100):
+        throttle.succeeded()
+    assert throttle.allowed == 16  # never above the configured parallelism
+
+
+def test_the_wait_grows_with_each_refusal_of_the_same_change_and_is_capped():
+    throttle = Throttle(4, base_delay=1.0, max_delay=5.0)
+    waits = [throttle.refused(attempt) for attempt in range(6)]
+    assert 0.5 <= waits[0] <= 1.0
+    assert 2.0 <= waits[2] <= 4.0
+    assert all(w <= 5.0 for w in waits)
+
+
+def test_only_429_and_503_are_retried_and_only_so_many_times():
+    throttle = Throttle(4, retries=2)
+    assert throttle.should_retry(429, 0) and throttle.should_retry(503, 1)
+    assert not throttle.should_retry(503, 2)
+    assert not throttle.should_retry(500, 0) and not throttle.should_retry(422, 0)
+
+
+class Saturated:
+    """A client whose server refuses the first ``refusals`` creates with ``status``."""
+
+    tenant = "main"
+
+    def __init__(self, refusals: int, status: int = 429):
+        self.refusals = refusals
+        self.status = status
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.refused = 0
+        self.created: list[str] = []
+
+    def upsert(self, source, namespace, flow_id):
+        with self.lock:
+            if self.refused < self.refusals:
+                self.refused += 1
+                cls = ServerError if self.status >= 500 else ApiError
+                raise cls(
+                    f"POST /flows: {self.status}", status=self.status, method="POST", path="/"
+                )
+            self.in_flight += 1
+        try:
+            threading.Event().wait(0.01)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.created.append(flow_id)
+
+        class Result:
+            action = "created"
+            flow = RemoteFlow(namespace, flow_id, 1)
+
+        return Result()
+
+
+def plan_of(n: int) -> Plan:
+    return Plan(
+        [
+            Change(CREATE, FlowRef("main", "ns", f"f{i:02d}"), source=f"id: f{i:02d}")
+            for i in range(n)
+        ]
+    )
+
+
+def test_refused_creates_are_applied_later_with_fewer_in_flight():
+    client = Saturated(refusals=6)
+    throttle = Throttle(8, base_delay=0.01, recover_after=1000)
+    result = apply_plan(plan_of(30), client, parallelism=8, throttle=throttle)
+    assert result.ok, [o.error for o in result.outcomes if o.error]
+    assert sorted(client.created) == [f"f{i:02d}" for i in range(30)]
+    assert throttle.allowed == 1  # 8 -> 4 -> 2 -> 1, and no success streak long enough to grow
+
+
+def test_a_change_refused_every_time_fails_alone_with_the_servers_answer():
+    client = Saturated(refusals=3, status=503)
+    throttle = Throttle(1, retries=2, base_delay=0.01)
+    result = apply_plan(plan_of(2), client, parallelism=1, throttle=throttle)
+    first, second = result.outcomes
+    assert first.status == FAILED and "503" in first.error
+    assert second.status == DONE
