@@ -98,6 +98,8 @@ def test_when_the_server_dies_mid_apply_the_rest_is_not_attempted_and_a_rerun_co
         "apply",
         str(directory),
         "-y",
+        "--parallelism",
+        "4",  # the default is 16: pin it, the bounds below count what can be in flight
         "--format",
         "json",
         cwd=tmp_path,
