@@ -56,6 +56,16 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     result = plan_for(settings, client, params)
     print_warnings(result.warnings)
     plan_obj = result.plan
+    if out and plan_obj.targets and any(c.action == "delete" for c in plan_obj.changes):
+        # `apply plan.json` re-plans from the flows in the file; a partial plan's file lacks the
+        # other flows git has in those namespaces, so a delete could not be re-checked.
+        from ..errors import InputError
+
+        raise InputError(
+            "a partial plan that deletes flows cannot be saved: applying it later could not "
+            "re-check the deletions against the rest of git",
+            hint="apply it directly with the same --target and --delete, or save a whole plan",
+        )
     if out:
         # Written even with errors: it replaces any older plan at that path, and apply refuses it.
         write_file(out, dumps(plan_to_dict(plan_obj, result.meta, include_sources=True)))

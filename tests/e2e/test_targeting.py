@@ -105,3 +105,17 @@ def test_namespace_flags_do_not_silently_widen_a_partial_plan(tmp_path, emulator
     done = project.plan("--target", "company.team/a", "--namespace", "other")
     assert done.returncode == 1
     assert "--namespace cannot widen a partial plan" in done.stderr
+
+
+def test_a_partial_plan_that_deletes_is_not_saved_but_applies_directly(tmp_path, emulator):
+    """apply PLAN.json re-plans from the flows in the file: a partial plan's file lacks git's
+    other flows in the namespace, so its deletions could not be re-checked."""
+    project = project_with_two_namespaces(tmp_path, emulator)
+    args = ("--delete", "--target", "company.team/ui-made")
+    saved = project.plan(*args, "--out", "plan.json")
+    assert saved.returncode == 1 and not (tmp_path / "plan.json").exists()
+    assert "a partial plan that deletes flows cannot be saved" in saved.stderr
+    done = project.run("apply", "-y", *args)
+    assert done.returncode == 0, done.stderr
+    assert server_source(emulator, "company.team", "ui-made") is None
+    assert "message: old" in server_source(emulator, "company.team", "a")  # not targeted
