@@ -54,3 +54,20 @@ def test_validate_requires_the_label_on_every_flow_in_git(tmp_path, emulator):
     assert f"{rel}:1: error: flow has no label system.readOnly=true" in done.stdout
     assert "labelled.yml" not in done.stdout
     assert "[missing-ownership-label]" in done.stdout
+
+
+def test_a_saved_plan_keeps_its_ownership_rule(tmp_path, emulator):
+    """apply PLAN.json re-plans with the options the file records, the label among them."""
+    seed(emulator, flow("old-from-git", head=OWNED), flow("made-in-ui"))
+    project = Project(tmp_path, emulator)
+    project.write(flow("keep", head=OWNED))
+    args = ("--delete", "--ownership-label", "system.readOnly=true", "--out", "plan.json")
+    assert project.plan(*args).returncode == 0
+    done = project.run("apply", "plan.json")
+    assert done.returncode == 0, done.stderr
+    assert server_source(emulator, "company.team", "old-from-git") is None
+    assert server_source(emulator, "company.team", "made-in-ui") is not None
+    refused = project.run("apply", "plan.json", "--ownership-label", "x")
+    assert refused.returncode == 2 and "--ownership-label cannot be used with a saved plan" in (
+        refused.stderr
+    )
