@@ -105,6 +105,7 @@ _ENV_IN_SETTINGS = {
     "ca_bundle",
     "insecure",
     "max_reply_mb",
+    "kestra_version",
 }
 # Commands whose options mean something else than the same flag elsewhere: their variables
 # carry the command's name (KESTRA_SYNC_EMULATOR_PORT, KESTRA_SYNC_PLAN_FORMAT).

@@ -46,6 +46,8 @@ TRANSPORT_ENV = {
 }
 # A CA bundle path for `verify` (read after KESTRA_VERIFY; setting both differently is an error).
 CA_BUNDLE_ENV = "KESTRA_CA_BUNDLE"
+# Other settings read from the environment (not connection settings).
+OPTION_ENV = {"kestra_version": "KESTRA_VERSION"}
 
 
 @dataclass
@@ -80,6 +82,9 @@ class Settings:
     # The largest reply body, and what an export zip may expand to (MiB).
     max_reply_mb: float = 64.0
     parallelism: int = DEFAULT_PARALLELISM
+    # The Kestra version whose rules validate and plan follow ("1.3"); None = the server's when
+    # one is known, else every supported version.
+    kestra_version: str | None = None
     # Where each value came from ("default", "config file kestra-sync.yml", "env KESTRA_URL",
     # "flag"), for error messages and `--debug`.
     origin: dict[str, str] = field(default_factory=dict, repr=False)
@@ -227,6 +232,14 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         except ConfigError as err:
             raise ConfigError(f"{where}: {err.message}", hint=err.hint) from None
         return str(value).strip()
+    if name == "kestra_version":
+        from .target import normalize
+
+        if value is None or value == "":
+            return None
+        text = repr(value) if isinstance(value, float) else str(value)
+        normalize(text, where)  # refuse what is not a version, with the place it came from
+        return text
     if name == "verify":
         if isinstance(value, bool):
             return value
@@ -338,7 +351,7 @@ def load_settings(
         if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
             settings.verify = str(base / settings.verify)  # a CA bundle kept next to the file
 
-    for name, var in {**ENV, **TRANSPORT_ENV}.items():
+    for name, var in {**ENV, **TRANSPORT_ENV, **OPTION_ENV}.items():
         if env.get(var):
             setattr(settings, name, _coerce(name, env[var], f"environment variable {var}"))
             settings.origin[name] = f"env {var}"

@@ -32,43 +32,36 @@ import sys
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import TextIO
 
-# Inputs this entry point reads (see action.yml; a test checks the two lists match).
-INPUTS = (
-    "command",
-    "directory",
-    "server",
-    "tenant",
-    "username",
-    "password",
-    "api-token",
-    "delete",
-    "max-deletes",
-    "plan-file",
-    "fail-on-changes",
-    "args",
-    "summary",
-    "comment",
-    "comment-key",
-    "github-token",
+# The plumbing and the rendering live in their own modules; names tests and callers use are
+# re-exported here.
+from .ghaction_io import (  # noqa: F401
+    CONNECTION_ENV,
+    INPUTS,
+    SECRET_INPUTS,
+    SETUP_INPUTS,
+    Annotation,
+    Context,
+    InputProblem,
+    Inputs,
+    Runner,
+    input_env_name,
+    parse_annotation,
 )
-# Inputs only action.yml itself uses (Python set-up, working directory).
-SETUP_INPUTS = ("python-version", "working-directory")
-SECRET_INPUTS = ("password", "api-token", "github-token")
-# Connection inputs, handed to the CLI as the environment variables it reads (config.ENV).
-CONNECTION_ENV = (
-    ("server", "KESTRA_URL"),
-    ("tenant", "KESTRA_TENANT"),
-    ("username", "KESTRA_USERNAME"),
-    ("password", "KESTRA_PASSWORD"),
-    ("api-token", "KESTRA_API_TOKEN"),
+from .ghaction_render import (
+    apply_result_from_dict,
+    comment,
+    failure_banner,
+    in_action_words,
+    meta_line,
+    plan_from_dict,
+    validate_markdown,
 )
+
 COMMANDS = ("validate", "plan", "apply")
-MAX_ANNOTATIONS = 10  # per kind and step (GitHub keeps 10 errors + 10 warnings per step)
-PR_EVENTS = ("pull_request", "pull_request_target")
-MAX_SUMMARY_ROWS = 1000  # the job summary is capped at 1 MiB per step
+
 
 # `path[:line[:col]]: severity: message` lines: plan's warnings on stderr (cli._print_warnings)
 # and validate's complete list after its capped annotations (report.diagnostics.format_text_line).
@@ -76,15 +69,6 @@ _DIAG_LINE = re.compile(
     r"^(?P<path>[^\s:][^:]*?)(?::(?P<line>\d+)(?::(?P<col>\d+))?)?: "
     r"(?P<sev>warning|error): (?P<msg>.+)$"
 )
-# A workflow command for an annotation, as printed by `validate --format github`.
-_ANNOTATION = re.compile(r"^::(?P<kind>error|warning|notice)(?: (?P<props>[^:]*))?::(?P<msg>.*)$")
-
-
-class InputProblem(Exception):
-    """An action input that cannot be used."""
-
-
-# --- workflow-command plumbing -------------------------------------------------------------------
 
 
 # Action output name -> plan action counted (plan and apply both report the plan's counts).
@@ -102,196 +86,6 @@ def _set_plan_outputs(runner, plan) -> None:
     for name, key in PLAN_OUTPUTS:
         runner.set_output(name, counts[key])
     runner.set_output("has-changes", plan.has_changes)
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def unescape(text: str) -> str:
-    for code, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
-        text = text.replace(code, char)
-    return text
-
-
-@dataclass
-class Annotation:
-    kind: str  # error | warning | notice
-    message: str
-    file: str | None = None
-    line: int | None = None
-    col: int | None = None
-    title: str | None = None
-
-    def command(self) -> str:
-        props = []
-        for key, value in (
-            ("file", self.file),
-            ("line", self.line),
-            ("col", self.col),
-            ("title", self.title),
-        ):
-            if value not in (None, ""):
-                props.append(f"{key}={escape_property(str(value))}")
-        head = f"::{self.kind}" + (" " + ",".join(props) if props else "")
-        return f"{head}::{escape_data(self.message)}"
-
-
-def parse_annotation(line: str) -> Annotation | None:
-    match = _ANNOTATION.match(line.rstrip("\r\n"))
-    if not match:
-        return None
-    props: dict[str, str] = {}
-    for part in (match.group("props") or "").split(","):
-        key, sep, value = part.partition("=")
-        if sep:
-            props[key.strip()] = unescape(value)
-
-    def number(key: str) -> int | None:
-        value = props.get(key, "")
-        return int(value) if value.isdigit() else None
-
-    return Annotation(
-        match.group("kind"),
-        unescape(match.group("msg")),
-        file=props.get("file"),
-        line=number("line"),
-        col=number("col"),
-        title=props.get("title"),
-    )
-
-
-class Runner:
-    """Where the action writes: the log (stdout), outputs, summary; with secret redaction."""
-
-    def __init__(self, env: dict[str, str], stdout: TextIO | None = None):
-        self.env = env
-        self.out = stdout or sys.stdout
-        self.secrets: list[str] = []
-        self.outputs: dict[str, str] = {}
-
-    # log ---------------------------------------------------------------------------------------
-    def echo(self, text: str = "") -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
-
-    def mask(self, value: str) -> None:
-        """``::add-mask::`` each secret (and each of its lines) before anything else runs."""
-        if not value:
-            return
-        for part in {value, *[p for p in value.splitlines() if p.strip()]}:
-            self.echo(f"::add-mask::{escape_data(part)}")
-            if len(part) >= 3:
-                self.secrets.append(part)
-        self.secrets.sort(key=len, reverse=True)
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def untrusted(self, text: str) -> None:
-        """Echo text from files or servers with workflow commands switched off meanwhile."""
-        if not text:
-            return
-        token = uuid.uuid4().hex
-        self.echo(f"::stop-commands::{token}")
-        self.out.write(self.redact(text) if text.endswith("\n") else self.redact(text) + "\n")
-        self.echo(f"::{token}::")
-
-    def annotate(self, annotations: list[Annotation], *, more_hint: str = "see the job summary"):
-        """Emit at most MAX_ANNOTATIONS per kind, then one notice saying how many were left."""
-        shown: dict[str, int] = {}
-        left: dict[str, int] = {}
-        for a in annotations:
-            if shown.get(a.kind, 0) >= MAX_ANNOTATIONS:
-                left[a.kind] = left.get(a.kind, 0) + 1
-                continue
-            shown[a.kind] = shown.get(a.kind, 0) + 1
-            file = self.repo_path(a.file)
-            a = Annotation(a.kind, self.redact(a.message), file, a.line, a.col, a.title)
-            self.echo(a.command())
-        if left:
-            counts = ", ".join(f"{n} more {kind}(s)" for kind, n in sorted(left.items()))
-            self.echo(Annotation("notice", f"{counts} not annotated: {more_hint}").command())
-
-    def repo_path(self, path: str | None) -> str | None:
-        """GitHub attaches an annotation to a file by its path from the repository root; the
-        CLI prints paths from the working directory (the `working-directory` input)."""
-        if not path:
-            return path
-        workspace = self.env.get("GITHUB_WORKSPACE")
-        full = os.path.abspath(path)
-        if workspace:
-            try:
-                relative = os.path.relpath(full, os.path.abspath(workspace))
-            except ValueError:  # another drive on Windows
-                relative = path
-            if not relative.startswith(".."):
-                path = relative
-        return path.replace("\\", "/")
-
-    # files -------------------------------------------------------------------------------------
-    def set_output(self, name: str, value: Any) -> None:
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        value = self.redact(str(value))
-        self.outputs[name] = value
-        path = self.env.get("GITHUB_OUTPUT")
-        if not path:
-            return
-        with open(path, "a", encoding="utf-8") as f:
-            if "\n" in value or "\r" in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-                f.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-            else:
-                f.write(f"{name}={value}\n")
-
-    def summary(self, markdown: str) -> None:
-        path = self.env.get("GITHUB_STEP_SUMMARY")
-        if not path:
-            return
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(self.redact(markdown).rstrip("\n") + "\n\n")
-
-
-# --- inputs --------------------------------------------------------------------------------------
-
-
-def input_env_name(name: str) -> str:
-    return "INPUT_" + name.upper().replace("-", "_")
-
-
-@dataclass
-class Inputs:
-    values: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_env(cls, env: dict[str, str]) -> Inputs:
-        return cls({name: env.get(input_env_name(name), "").strip() for name in INPUTS})
-
-    def get(self, name: str, default: str = "") -> str:
-        if name not in INPUTS:  # a typo here would silently read nothing
-            raise KeyError(f"undeclared action input {name!r}")
-        return self.values.get(name) or default
-
-    def flag(self, name: str, default: bool = False) -> bool:
-        """YAML 1.2 core booleans, as GitHub's getBooleanInput."""
-        value = self.get(name)
-        if not value:
-            return default
-        if value in ("true", "True", "TRUE"):
-            return True
-        if value in ("false", "False", "FALSE"):
-            return False
-        raise InputProblem(f"input `{name}` must be true or false, not {value!r}")
-
-    def optional_flag(self, name: str) -> bool | None:
-        return self.flag(name) if self.get(name) else None
 
 
 # --- running the CLI -----------------------------------------------------------------------------
@@ -326,7 +120,7 @@ def run_cli(args: list[str], env: dict[str, str], runner: Runner) -> CliRun:
             assert proc.stderr is not None
             for line in proc.stderr:
                 err_lines.append(line)
-                runner.out.write(runner.redact(line))
+                runner.out.write(runner.redact(_in_the_runner(line)))
                 runner.out.flush()
 
         thread = threading.Thread(target=pump, daemon=True)
@@ -337,6 +131,13 @@ def run_cli(args: list[str], env: dict[str, str], runner: Runner) -> CliRun:
         thread.join(timeout=10)
     runner.echo(f"::{token}::")
     return CliRun(proc.returncode, stdout, "".join(err_lines))
+
+
+def _in_the_runner(line: str) -> str:
+    """The CLI ends a saved plan with "apply it with: kestra-sync apply /tmp/...": a file the
+    runner deletes after the job. The action says what to do instead once the plan is read."""
+    saved, sep, _ = line.partition("; apply it with: kestra-sync apply ")
+    return saved + ".\n" if sep else line
 
 
 def child_env(env: dict[str, str], inputs: Inputs) -> dict[str, str]:
@@ -379,8 +180,8 @@ def cli_failure(run: CliRun) -> str:
     lines = [ln.strip() for ln in run.stderr.splitlines() if ln.strip()]
     picked = [ln for ln in lines if ln.startswith(("error:", "hint:", "Error:"))]
     if picked:
-        return "\n".join(picked)
-    return lines[-1] if lines else f"kestra-sync exited with code {run.returncode}"
+        return in_action_words("\n".join(picked))
+    return in_action_words(lines[-1]) if lines else f"kestra-sync exited with code {run.returncode}"
 
 
 def diagnostics_from_text(text: str) -> list[Annotation]:
@@ -408,90 +209,9 @@ def parse_json(text: str) -> dict | None:
     return data if isinstance(data, dict) and "changes" in data else None
 
 
-# --- the plan JSON back into objects the Markdown renderers take --------------------------------
-
-
-def plan_from_dict(data: dict):
-    from .models import FlowRef
-    from .plan import Change, Plan, Scope
-
-    changes = [
-        Change(
-            action=c["action"],
-            ref=FlowRef(c["tenant"], c["namespace"], c["id"]),
-            path=c.get("path"),
-            server_revision=c.get("server_revision"),
-            diff=c.get("diff") or "",
-            summary=list(c.get("summary") or []),
-            formatting_only=bool(c.get("formatting_only")),
-            note=c.get("note") or "",
-        )
-        for c in data.get("changes", [])
-    ]
-    scopes = [
-        Scope(s["tenant"], s["namespace"], bool(s.get("include_children")))
-        for s in data.get("scopes", [])
-    ]
-    return Plan(changes=changes, errors=list(data.get("errors", [])), scopes=scopes)
-
-
-def apply_result_from_dict(data: dict):
-    from .apply import ApplyResult, Outcome
-    from .models import FlowRef
-    from .plan import Change
-
-    outcomes = [
-        Outcome(
-            change=Change(
-                action=o["action"],
-                ref=FlowRef(o["tenant"], o["namespace"], o["id"]),
-                path=o.get("path"),
-            ),
-            status=o["status"].replace("_", " "),  # JSON's not_attempted
-            result=o.get("result") or "",
-            revision=o.get("revision"),
-            error=o.get("error") or "",
-        )
-        for o in (data.get("apply") or {}).get("outcomes", [])
-    ]
-    return ApplyResult(outcomes)
-
-
 # --- the commands --------------------------------------------------------------------------------
-
-
-@dataclass
-class Context:
-    env: dict[str, str]
-    inputs: Inputs
-    runner: Runner
-
-    @property
-    def tenant(self) -> str:
-        return self.inputs.get("tenant") or self.env.get("KESTRA_TENANT") or "main"
-
-    def run_link(self) -> str:
-        server, repo, run_id = (
-            self.env.get("GITHUB_SERVER_URL", "https://github.com"),
-            self.env.get("GITHUB_REPOSITORY"),
-            self.env.get("GITHUB_RUN_ID"),
-        )
-        return f"{server}/{repo}/actions/runs/{run_id}" if repo and run_id else ""
-
-
-def _failure_markdown(title: str, message: str) -> str:
-    fence = "````" if "```" in message else "```"
-    return f"### {title}\n\n**Failed.**\n\n{fence}text\n{message}\n{fence}\n"
-
-
-def _meta_line(data: dict) -> str:
-    parts = []
-    if data.get("server"):
-        parts.append(f"Server `{data['server']}`")
-    git = data.get("git") or {}
-    if git.get("commit"):
-        parts.append(f"commit `{git['commit'][:12]}`" + (" (dirty)" if git.get("dirty") else ""))
-    return " · ".join(parts)
+# Each command runs the CLI, annotates, sets outputs, and leaves in the Context why it failed
+# (if it did) and its report; main() writes the summary (the failure first) and the comment.
 
 
 def do_validate(ctx: Context) -> int:
@@ -516,54 +236,43 @@ def do_validate(ctx: Context) -> int:
     problems = diagnostics_from_text("\n".join(other)) or [
         a for a in annotations if a.kind in ("error", "warning")
     ]
+    errors = sum(a.kind == "error" for a in problems)
     if run.returncode not in (0, 1) or (run.returncode == 1 and not problems):
         # Not a verdict on the flows: a usage error, a crash, or a server error.
-        failure = Annotation("error", cli_failure(run), title="kestra-sync validate")
+        ctx.failure = "kestra-sync could not validate the flows."
+        ctx.failure_detail = runner.redact(cli_failure(run))
+        failure = Annotation("error", ctx.failure_detail, title="kestra-sync validate")
         annotations.append(failure)
         problems.append(failure)
+    elif run.returncode == 1:
+        ctx.failure = f"{errors} error(s) in the flows; each is listed below and annotated."
     runner.annotate(annotations)
-    errors = sum(a.kind == "error" for a in problems)
-    runner.set_output("errors", errors)
-    runner.set_output("warnings", len(problems) - errors)
+    runner.set_output("errors", sum(a.kind == "error" for a in problems))
+    runner.set_output("warnings", sum(a.kind != "error" for a in problems))
     runner.set_output("exit-code", run.returncode)
-    if inputs.flag("summary", True):
-        runner.summary(validate_markdown(problems, run))
+    # Paths as the annotations give them: from the repository root, not the working directory.
+    for a in problems:
+        a.file = runner.repo_path(a.file)
+    ctx.markdown = validate_markdown(problems, run.returncode)
     return run.returncode
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _plan_file(inputs: Inputs, env: dict[str, str]) -> str:
+    default = os.path.join(env.get("RUNNER_TEMP") or tempfile.gettempdir(), "kestra-sync-plan.json")
+    return os.path.abspath(inputs.get("plan-file") or default)
 
 
-def validate_markdown(problems: list[Annotation], run: CliRun) -> str:
-    lines = ["### kestra-sync validate", ""]
-    if run.returncode == 0 and not problems:
-        lines.append("✅ **All flows are valid.**")
-        return "\n".join(lines) + "\n"
-    errors = sum(a.kind == "error" for a in problems)
-    lines.append(f"**{errors} error(s), {len(problems) - errors} warning(s).**")
-    lines.append("")
-    if problems:
-        lines += ["| | File | Line | Problem |", "|---|---|---|---|"]
-        for a in problems[:MAX_SUMMARY_ROWS]:
-            icon = "❌" if a.kind == "error" else "⚠️"
-            where = f"`{_cell(a.file)}`" if a.file else ""
-            lines.append(f"| {icon} | {where} | {a.line or ''} | {_cell(a.message)} |")
-        if len(problems) > MAX_SUMMARY_ROWS:
-            lines.append("")
-            lines.append(f"_…and {len(problems) - MAX_SUMMARY_ROWS} more; see the job log._")
-    return "\n".join(lines) + "\n"
+def _first(errors: list[str], most: int = 3) -> str:
+    shown = "; ".join(errors[:most])
+    return shown + (f" (and {len(errors) - most} more)" if len(errors) > most else "")
 
 
 def do_plan(ctx: Context) -> int:
     from .report.markdown import render_plan_markdown
-    from .report.plantext import render_plan
+    from .report.plantext import render_plan, summary_line
 
     inputs, runner, env = ctx.inputs, ctx.runner, ctx.env
-    plan_file = inputs.get("plan-file") or os.path.join(
-        env.get("RUNNER_TEMP") or tempfile.gettempdir(), "kestra-sync-plan.json"
-    )
-    plan_file = os.path.abspath(plan_file)
+    plan_file = _plan_file(inputs, env)
     if os.path.isfile(plan_file):  # never leave an old plan behind for a later upload step
         os.remove(plan_file)
     args = ["plan"]
@@ -576,87 +285,50 @@ def do_plan(ctx: Context) -> int:
     data = parse_json(run.stdout)
     runner.set_output("exit-code", run.returncode)
     annotations = diagnostics_from_text(run.stderr)
+    hide_server(ctx, data)
 
     if data is None:  # no plan at all: the CLI failed before making one
         message = runner.redact(cli_failure(run))
+        ctx.failure = "no plan was made."
         annotations.append(Annotation("error", message, title="kestra-sync plan"))
         runner.annotate(annotations)
         runner.set_output("has-changes", False)
-        markdown = _failure_markdown("kestra-sync plan", message)
-        if inputs.flag("summary", True):
-            runner.summary(markdown)
-        comment(ctx, markdown)
+        ctx.failure_detail = message
+        ctx.markdown = _failure_details("kestra-sync plan")
         return run.returncode or 1
 
     plan = plan_from_dict(data)
     runner.untrusted(render_plan(plan))
+    in_action_terms(plan)
     _set_plan_outputs(runner, plan)
+    ctx.changed = plan.has_changes
     if os.path.isfile(plan_file):
         runner.set_output("plan-file", plan_file)
+        if not plan.errors:
+            runner.echo(
+                f"The plan is saved as {plan_file} (output `plan-file`). The runner deletes it "
+                "after the job: to review or apply it later, upload it with "
+                "actions/upload-artifact and pass it back as `plan-file` with `command: apply`."
+            )
     annotations += [Annotation("error", e, title="kestra-sync plan") for e in plan.errors]
+    if plan.errors:
+        ctx.failure = f"the plan has errors: {_first(plan.errors)}"
+    elif run.returncode == 2 and fail_on_changes:
+        ctx.failure = (
+            f"the plan has changes and `fail-on-changes` is true ({summary_line(plan.counts())})"
+        )
     runner.annotate(annotations)
 
     title = "kestra-sync plan" + (f" · tenant `{ctx.tenant}`" if ctx.tenant != "main" else "")
     markdown = render_plan_markdown(plan, title=title)
-    meta = _meta_line(data)
+    meta = meta_line(data, show_server=inputs.flag("show-server"))
     if meta:
         markdown = markdown.replace("\n\n", f"\n\n{meta}\n\n", 1)
-    if inputs.flag("summary", True):
-        runner.summary(markdown)
-    comment(ctx, markdown)
+    ctx.markdown = markdown
 
     if run.returncode == 2:  # --detailed-exitcode: changes present
         return 2 if fail_on_changes else 0
     return run.returncode
-
-
-def comment(ctx: Context, markdown: str) -> None:
-    """The sticky PR comment; every failure here is a warning, never a failed plan."""
-    from .report.github_comment import CommentError, marker_for, upsert_comment
-
-    inputs, runner, env = ctx.inputs, ctx.runner, ctx.env
-    if not inputs.flag("comment"):
-        return
-    event = env.get("GITHUB_EVENT_NAME", "")
-    if event not in PR_EVENTS:
-        runner.echo(f"Not commenting: the event is {event or 'unknown'}, not a pull request.")
-        return
-    token = inputs.get("github-token")
-    if not token:
-        runner.annotate([Annotation("warning", "comment: true but no github-token: no comment.")])
-        return
-    number = pr_number(env)
-    repo = env.get("GITHUB_REPOSITORY", "")
-    if not number or not repo:
-        runner.annotate(
-            [Annotation("warning", "Cannot comment: no pull-request number in the event.")]
-        )
-        return
-    marker = marker_for("plan", inputs.get("comment-key") or ctx.tenant)
-    link = ctx.run_link()
-    body = f"{marker}\n{markdown}" + (f"\n<sub>[workflow run]({link})</sub>\n" if link else "")
-    try:
-        action, url = upsert_comment(
-            env.get("GITHUB_API_URL", ""), repo, number, token, marker, runner.redact(body)
-        )
-    except CommentError as err:
-        runner.annotate([Annotation("warning", f"Could not comment on the pull request: {err}")])
-        return
-    runner.echo(f"Plan comment {action}: {url}")
-    runner.set_output("comment-url", url)
-
-
-def pr_number(env: dict[str, str]) -> int | None:
-    path = env.get("GITHUB_EVENT_PATH")
-    if not path:
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            event = json.load(f)
-    except (OSError, ValueError):
-        return None
-    number = (event.get("pull_request") or {}).get("number") or event.get("number")
-    return number if isinstance(number, int) else None
 
 
 def do_apply(ctx: Context) -> int:
@@ -689,24 +361,36 @@ def do_apply(ctx: Context) -> int:
     data = parse_json(run.stdout)
     runner.set_output("exit-code", run.returncode)
     annotations = diagnostics_from_text(run.stderr)
+    hide_server(ctx, data)
     if data is None:
         message = runner.redact(cli_failure(run))
+        ctx.failure = "nothing was applied."
         annotations.append(Annotation("error", message, title="kestra-sync apply"))
         runner.annotate(annotations)
         runner.set_output("has-changes", False)
-        if inputs.flag("summary", True):
-            runner.summary(_failure_markdown("kestra-sync apply", message))
+        ctx.failure_detail = message
+        ctx.markdown = _failure_details("kestra-sync apply")
         return run.returncode or 1
 
     plan = plan_from_dict(data)
+    in_action_terms(plan)
     result = apply_result_from_dict(data)
     _set_plan_outputs(runner, plan)
+    ctx.changed = plan.has_changes
     apply_counts = result.counts()
     runner.set_output("applied", apply_counts["done"])
     runner.set_output("failed", apply_counts["failed"])
     runner.set_output("not-attempted", apply_counts["not attempted"])
     if plan_file:
         runner.set_output("plan-file", os.path.abspath(plan_file))
+    if plan.errors:  # refused before writing anything, e.g. more deletes than max-deletes
+        ctx.failure = f"nothing was applied: the plan has errors: {_first(plan.errors)}"
+        annotations += [Annotation("error", e, title="kestra-sync apply") for e in plan.errors]
+    elif apply_counts["failed"] or apply_counts["not attempted"]:
+        ctx.failure = (
+            f"{apply_counts['failed']} change(s) failed and {apply_counts['not attempted']} "
+            f"were not attempted ({apply_counts['done']} done); a re-run picks up from here."
+        )
     for o in result.outcomes:
         if o.status == "failed":
             annotations.append(
@@ -718,15 +402,67 @@ def do_apply(ctx: Context) -> int:
                 )
             )
     runner.annotate(annotations)
-    if inputs.flag("summary", True):
-        markdown = render_apply_markdown(result)
-        extra = [summary_line(plan.counts())]
-        meta = _meta_line(data)
-        if meta:
-            extra.append(meta)
-        markdown = markdown.replace("\n\n", "\n\n" + "\n\n".join(extra) + "\n\n", 1)
-        runner.summary(markdown)
+    markdown = render_apply_markdown(result)
+    extra = [summary_line(plan.counts())]
+    meta = meta_line(data, show_server=inputs.flag("show-server"))
+    if meta:
+        extra.append(meta)
+    ctx.markdown = markdown.replace("\n\n", "\n\n" + "\n\n".join(extra) + "\n\n", 1)
     return run.returncode
+
+
+def _failure_details(title: str) -> str:
+    """The report of a run that produced no plan: the CLI's message is in the banner above."""
+    return f"### {title}\n\nSee the error above and the job log.\n"
+
+
+def in_action_terms(plan) -> None:
+    """Plan errors and notes name CLI flags; the user of the Action wrote inputs."""
+    plan.errors = [in_action_words(e) for e in plan.errors]
+    for change in plan.changes:
+        change.note = in_action_words(change.note)
+
+
+def hide_server(ctx: Context, data: dict | None) -> None:
+    """Unless `show-server: true`, the server URL (from the input, KESTRA_URL, the config file
+    or the plan) and its host are kept out of the summary and the comment."""
+    if ctx.inputs.flag("show-server"):
+        return
+    urls = [ctx.inputs.get("server"), ctx.env.get("KESTRA_URL", ""), (data or {}).get("server")]
+    try:
+        from .config import load_settings
+
+        urls.append(load_settings(env=child_env(ctx.env, ctx.inputs)).url)
+    except Exception:  # a broken config is the CLI's to report; here it only hides less
+        pass
+    args = extra_args(ctx.inputs)
+    for i, arg in enumerate(args):
+        if arg in ("--server", "-s") and i + 1 < len(args):
+            urls.append(args[i + 1])
+        elif arg.startswith("--server="):
+            urls.append(arg.split("=", 1)[1])
+    for url in filter(None, urls):
+        for value in server_forms(str(url)):
+            ctx.runner.hide(value)
+
+
+def server_forms(url: str) -> list[str]:
+    """The ways a server URL shows up in messages: as given, as scheme://host:port (the
+    client's `origin`), and the host itself when it cannot be an ordinary word."""
+    from urllib.parse import urlsplit
+
+    forms = [url, url.rstrip("/")]
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return forms
+    host = parts.hostname or ""
+    if host:
+        forms += [f"{parts.scheme}://{host}", f"{parts.scheme}://{host}:{port}", parts.netloc]
+        if "." in host or ":" in host:
+            forms.append(host)
+    return forms
 
 
 def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int:
@@ -741,16 +477,38 @@ def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int
     command = inputs.get("command", "plan")
     try:
         # Check every true/false input before running anything.
-        for name in ("summary", "comment", "fail-on-changes", "delete"):
+        for name in ("summary", "fail-on-changes", "delete", "show-server"):
             inputs.optional_flag(name)
+        inputs.comment_mode()
         if command not in COMMANDS:
             raise InputProblem(
                 f"input `command` must be one of {', '.join(COMMANDS)}, not {command!r}"
             )
-        return {"validate": do_validate, "plan": do_plan, "apply": do_apply}[command](ctx)
+        code = {"validate": do_validate, "plan": do_plan, "apply": do_apply}[command](ctx)
     except InputProblem as err:
-        runner.annotate([Annotation("error", str(err), title="kestra-sync action")])
-        return 1
+        ctx.failure, ctx.markdown, code = str(err), "", 1
+    except Exception as err:  # a bug here must still end in an annotation, not a bare traceback
+        import traceback
+
+        runner.untrusted(traceback.format_exc())
+        ctx.failure = (
+            f"the action itself failed ({type(err).__name__}: {runner.redact(str(err))}); "
+            "the traceback is in the log. Please report it."
+        )
+        ctx.failure_detail, code = "", 1
+    if code and not ctx.failure:
+        ctx.failure = f"kestra-sync {command} exited with code {code}."
+    report = ctx.markdown
+    if code:
+        label = command if command in COMMANDS else "action"  # not a bad input's value
+        report = failure_banner(label, ctx.failure, ctx.failure_detail) + "\n" + report
+        if not runner.errors_annotated:  # every failure says why, in an annotation too
+            runner.annotate([Annotation("error", ctx.failure, title=f"kestra-sync {label}")])
+    if inputs.get("summary") in ("", "true", "True", "TRUE") and report:
+        runner.summary(report)
+    if command == "plan" and ctx.markdown:
+        comment(ctx, report)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from . import knowledge as K
+
+if TYPE_CHECKING:
+    from .yamlindex import ParsedYaml
 
 DEFAULT_TENANT = "main"  # OSS always uses the tenant "main" (api-facts.md §2)
 # Concurrent requests. Kestra's bulk endpoints cannot write flows with every guarantee apply gives
@@ -17,16 +22,14 @@ DEFAULT_TENANT = "main"  # OSS always uses the tenant "main" (api-facts.md §2)
 DEFAULT_PARALLELISM = 16
 
 # Kestra's rules for a flow's id and namespace (AbstractFlow bean validation, api-facts.md §6;
-# kestra 58c1ca2d0 core/.../models/flows/AbstractFlow.java:21-27). ``@Pattern`` matches the
-# whole string, so use ``fullmatch``.
-ID_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
-NAMESPACE_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
-ID_MAX = 100
-NAMESPACE_MAX = 150
-# Before kestra 99a92015f (Nov 2023, "mandate all ids to start with a letter or a number") the
-# patterns were ``[a-zA-Z0-9._-]+`` and ``[a-z0-9._-]+``: a server may still hold such flows.
-LEGACY_ID_RE = re.compile(r"[a-zA-Z0-9._-]+")
-LEGACY_NAMESPACE_RE = re.compile(r"[a-z0-9._-]+")
+# kestra 58c1ca2d0 core/.../models/flows/AbstractFlow.java:21-27), from knowledge.py, the one
+# place for Kestra facts. ``@Pattern`` matches the whole string, so use ``fullmatch``.
+ID_RE = re.compile(K.FLOW_ID_PATTERN[1:])
+NAMESPACE_RE = re.compile(K.NAMESPACE_PATTERN[1:])
+ID_MAX = K.FLOW_ID_MAX
+NAMESPACE_MAX = K.NAMESPACE_MAX
+LEGACY_ID_RE = re.compile(K.LEGACY_FLOW_ID_PATTERN)
+LEGACY_NAMESPACE_RE = re.compile(K.LEGACY_NAMESPACE_PATTERN)
 
 
 def server_name_problem(namespace: str, flow_id: str, *, legacy: bool = False) -> str | None:
@@ -124,7 +127,25 @@ class Diagnostic:
     line: int | None = None
     column: int | None = None
     code: str = ""  # a short stable identifier, e.g. "yaml-syntax", "missing-id"
+    # True for a verdict of the version table (flowrules): judged again for another version.
+    versioned: bool = field(default=False, compare=False, repr=False)
 
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
+
+
+def diag_at(
+    flow: LocalFlow,
+    parsed: ParsedYaml | None,
+    path: tuple,
+    code: str,
+    message: str,
+    severity: str = ERROR,
+    key: bool = False,
+) -> Diagnostic:
+    """A diagnostic for ``flow`` at the line of ``path`` (its key with ``key``)."""
+    line = column = None
+    if parsed is not None:
+        line, column = parsed.key_position(path) if key else parsed.position(path)
+    return Diagnostic(str(flow.path), message, severity, line, column, code)

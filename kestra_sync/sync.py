@@ -26,13 +26,15 @@ from .snapshot import read_snapshot
 class InvalidFlowsError(KestraSyncError):
     """Local flows failed offline validation: nothing was sent to the server."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], version: str | None = None):
         errors = [d for d in diagnostics if d.is_error]
         first = errors[0]
         where = f"{first.path}:{first.line}" if first.line else first.path
+        command = "kestra-sync validate" + (f" --kestra-version {version}" if version else "")
         super().__init__(
             f"{len(errors)} error(s) in local flows, first: {where}: {first.message}",
-            hint="run `kestra-sync validate` for every problem; nothing was sent to the server",
+            hint=f"run `{command}` for every problem; "
+            + ("no flow was sent to the server" if version else "nothing was sent to the server"),
         )
         self.diagnostics = diagnostics
 
@@ -43,19 +45,35 @@ class PlanResult:
     meta: dict[str, Any] = field(default_factory=dict)
     local: list[LocalFlow] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
+    target: Any = None  # target.KestraTarget: which Kestra version's rules were followed
 
 
-def load_local_flows(settings: Settings) -> tuple[list[LocalFlow], list[Diagnostic]]:
-    """Scan every configured directory and validate offline; raise if any flow is invalid."""
-    from .validate import check_project
+def load_local_flows(
+    settings: Settings, client=None
+) -> tuple[list[LocalFlow], list[Diagnostic], Any]:
+    """Scan every configured directory and validate offline; raise if any flow is invalid.
 
-    check = check_project(settings)
+    The rules follow the pinned Kestra version, else the server's (``client``), else every
+    supported version. Flows are checked before the server is asked anything: a flow that the
+    pinned version (or every version) refuses stops the run with no request sent.
+    Returns the flows, the diagnostics (warnings) and the ``target.KestraTarget``."""
+    from . import target as versions
+    from .validate import check_project, rejudge
+
+    target = versions.pinned(settings)
+    check = check_project(settings, version=target.version)
     if not check.ok:
         raise InvalidFlowsError(check.diagnostics)
-    return check.flows, check.diagnostics
+    if client is not None and check.flows:  # no flow to judge: no need to ask
+        target = versions.resolve(settings, client)
+        if target.version is not None and target.origin.startswith("reported"):
+            check = rejudge(check, target.version)
+            if not check.ok:
+                raise InvalidFlowsError(check.diagnostics, target.version)
+    return check.flows, check.diagnostics, target
 
 
-def plan_meta(settings: Settings, client) -> dict[str, Any]:
+def plan_meta(settings: Settings, client, target: Any = None) -> dict[str, Any]:
     from .gitinfo import git_info
 
     first_dir = next(iter(settings.directories().values()))
@@ -63,6 +81,7 @@ def plan_meta(settings: Settings, client) -> dict[str, Any]:
         "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "server": client.display_url,
         "git": git_info(Path(first_dir)),
+        "kestra_version": target.to_dict() if target is not None else None,
         "options": plan_options(settings),
     }
 
@@ -87,17 +106,19 @@ def plan_options(settings: Settings) -> dict[str, Any]:
 
 
 def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) -> PlanResult:
-    """Scan (unless ``local`` is given), read the server per namespace, and compare."""
+    """Ask the server its version (one request; a pinned version wins), scan and validate for
+    that version (unless ``local`` is given), read the server per namespace, and compare."""
     from .semantic import summarize
 
     warnings: list[Diagnostic] = []
+    target = None
     if local is None:
-        local, warnings = load_local_flows(settings)
-    meta = plan_meta(settings, client)
+        local, warnings, target = load_local_flows(settings, client)
+    meta = plan_meta(settings, client, target)
     plan = _plan_from(local, read_options(meta["options"]), client, settings.parallelism, summarize)
     if settings.delete:
         warnings = warnings + _name_other_namespaces(plan, client, list(settings.directories()))
-    return PlanResult(plan, meta, local, warnings)
+    return PlanResult(plan, meta, local, warnings, target)
 
 
 def _name_other_namespaces(plan: Plan, client, tenants: list[str]) -> list[Diagnostic]:

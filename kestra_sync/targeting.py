@@ -62,11 +62,12 @@ def make_targeted_plan(settings: Settings, client, targets: list[str], files: li
             "only the targeted namespaces are read",
             hint="target the namespace instead, e.g. --target company.team/*",
         )
-    local, warnings = load_local_flows(settings)  # all of git is validated, as without targets
+    # All of git is validated, as without targets.
+    local, warnings, target = load_local_flows(settings, client)
     targets = sorted(set(parse_targets(targets) + targets_from_files(files, local, settings)))
     namespaces = sorted({t.rpartition("/")[0] for t in targets})
     in_scope = [f for f in local if f.namespace in namespaces]
-    meta = plan_meta(settings, client)
+    meta = plan_meta(settings, client, target)
     # What this plan manages, as the saved plan records it (apply re-plans from it): the
     # targeted namespaces, without children.
     meta["options"]["include_children"] = False
@@ -74,7 +75,7 @@ def make_targeted_plan(settings: Settings, client, targets: list[str], files: li
         entry["namespaces"] = list(namespaces)
     options = read_options(meta["options"])
     plan = _plan_from(in_scope, options, client, settings.parallelism, summarize, targets=targets)
-    return PlanResult(plan, meta, in_scope, warnings)
+    return PlanResult(plan, meta, in_scope, warnings, target)
 
 
 def keep_targeted(plan, targets: list[str], max_deletes: int, snapshot) -> None:

@@ -1,6 +1,12 @@
-"""Offline and server-side validation of local flows. Returns diagnostics; never raises for a bad flow.
+"""Offline validation of local flows: the flow rules, whole-directory checks, and the project
+entry point. Returns diagnostics; never raises for a bad flow. JSON schemas are checked by
+``schemacheck``, the server's validate endpoint by ``servercheck`` (names re-exported here).
 
-What the server accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, §6):
+Patterns, reserved words and every rule that differs between Kestra versions are data in
+``knowledge`` (checked by ``flowrules``, judged for the target version in ``check_versioned``);
+this module holds none of its own.
+
+What every supported version accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, §6):
 - id ``^[a-zA-Z0-9][a-zA-Z0-9._-]*`` 1..100 chars; namespace ``^[a-z0-9][a-z0-9._-]*`` 1..150
   chars (AbstractFlow bean validation; ``@Pattern`` matches the whole string); ``tasks`` not empty.
 - Duplicate YAML keys are an ERROR: create/update parse the body with
@@ -24,53 +30,39 @@ What the server accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .guidance import collapse_non_flows, did_you_mean
-from .models import (
-    ERROR,
-    ID_MAX,
-    ID_RE,
-    NAMESPACE_MAX,
-    NAMESPACE_RE,
-    WARNING,
-    Diagnostic,
-    LocalFlow,
+from . import flowrules
+from . import knowledge as K
+from .guidance import collapse_non_flows
+from .models import Diagnostic, LocalFlow
+from .models import diag_at as _diag
+from .schemacheck import (  # noqa: F401 - re-exported: the validate API of earlier releases
+    BUNDLED_SCHEMA,
+    check_schema,
+    load_schema,
+    resolve_schema,
+    schema_auth,
+    schema_cache_dir,
 )
+from .servercheck import validate_server  # noqa: F401 - re-exported
 from .yamlindex import ParsedYaml, format_path, parse_yaml
 
-TASK_LISTS = ("tasks", "errors", "finally", "afterExecution")
-# Keys of a flowable task that hold child tasks (lists) or named branches (maps of lists).
-CHILD_TASK_KEYS = ("tasks", "errors", "finally", "then", "else", "afterExecution")
-CHILD_BRANCH_KEYS = ("cases",)
-SYSTEM_LABEL_PREFIX = "system."
-SYSTEM_LABEL_ALLOWED = ("system.readOnly",)  # kestra Label.READ_ONLY
+# Patterns and limits are Kestra facts: they live in knowledge.py, shared with the emulator.
+ID_RE = re.compile(K.FLOW_ID_PATTERN[1:])
+NAMESPACE_RE = re.compile(K.NAMESPACE_PATTERN[1:])
+TASK_ID_RE = re.compile(K.TASK_ID_PATTERN[1:])
+INPUT_ID_RE = re.compile(K.INPUT_ID_PATTERN[1:])
+OUTPUT_ID_RE = re.compile(K.OUTPUT_ID_PATTERN[1:])
+ID_MAX = K.FLOW_ID_MAX
+NAMESPACE_MAX = K.NAMESPACE_MAX
+TASK_LISTS = K.TASK_LISTS
 LAYOUTS = ("none", "nested", "dotted")
-
-BUNDLED_SCHEMA = Path(__file__).parent / "schema" / "flow.schema.json"
-
-
-def _diag(
-    flow: LocalFlow,
-    parsed: ParsedYaml | None,
-    path: tuple,
-    code: str,
-    message: str,
-    severity: str = ERROR,
-    key: bool = False,
-) -> Diagnostic:
-    line = column = None
-    if parsed is not None:
-        line, column = parsed.key_position(path) if key else parsed.position(path)
-    return Diagnostic(str(flow.path), message, severity, line, column, code)
-
 
 # ---------------------------------------------------------------------------------------------
 # per-flow checks
@@ -188,7 +180,21 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
 
     out.extend(_check_tasks(flow, parsed, data))
     out.extend(_check_ids(flow, parsed, data, "triggers", "trigger"))
-    out.extend(_check_ids(flow, parsed, data, "inputs", "input", need_type=False))
+    out.extend(
+        _check_ids(
+            flow,
+            parsed,
+            data,
+            "inputs",
+            "input",
+            need_type=False,
+            pattern=INPUT_ID_RE,
+            id_keys=("id", "name"),
+        )
+    )
+    out.extend(
+        _check_ids(flow, parsed, data, "outputs", "output", need_type=False, pattern=OUTPUT_ID_RE)
+    )
     out.extend(_check_labels(flow, parsed, data))
     return out
 
@@ -202,34 +208,7 @@ def _scalar_text(parsed: ParsedYaml, mapping: Any, key: str) -> Any:
 
 def _iter_tasks(data: dict) -> Iterable[tuple[tuple, dict]]:
     """Every task mapping of the flow with its path, children included (allTasksWithChilds)."""
-    stack: list[tuple[tuple, Any]] = []
-    for key in reversed(TASK_LISTS):
-        if isinstance(data.get(key), list):
-            stack.append(((key,), data[key]))
-    seen: set[int] = set()
-    while stack:
-        path, items = stack.pop()
-        if id(items) in seen:  # aliases: the same list twice
-            continue
-        seen.add(id(items))
-        children: list[tuple[tuple, Any]] = []
-        for i, task in enumerate(items):
-            if not isinstance(task, dict):
-                continue
-            yield path + (i,), task
-            for key in CHILD_TASK_KEYS:
-                sub = task.get(key)
-                if isinstance(sub, list) and any(
-                    isinstance(t, dict) and ("type" in t or "id" in t) for t in sub
-                ):
-                    children.append((path + (i, key), sub))
-            for key in CHILD_BRANCH_KEYS:
-                sub = task.get(key)
-                if isinstance(sub, dict):
-                    for name, branch in sub.items():
-                        if isinstance(branch, list):
-                            children.append((path + (i, key, name), branch))
-        stack.extend(reversed(children))
+    return flowrules.iter_tasks(data)
 
 
 def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagnostic]:
@@ -275,15 +254,15 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
             )
             continue
         tid = str(tid)
-        if not ID_RE.fullmatch(tid):
+        if not TASK_ID_RE.fullmatch(tid):
             out.append(
                 _diag(
                     flow,
                     parsed,
                     path + ("id",),
                     "invalid-task-id",
-                    f"task id {tid!r} is not allowed: use only letters, digits, '.', "
-                    f"'_' or '-' (Kestra requires \"^{ID_RE.pattern}\")",
+                    f"task id {tid!r} is not allowed: use only letters, digits, '_' or '-', "
+                    f'no dot (Kestra requires "{K.TASK_ID_PATTERN}")',
                 )
             )
         if tid in first:
@@ -305,7 +284,14 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
 
 
 def _check_ids(
-    flow: LocalFlow, parsed: ParsedYaml, data: dict, key: str, what: str, need_type: bool = True
+    flow: LocalFlow,
+    parsed: ParsedYaml,
+    data: dict,
+    key: str,
+    what: str,
+    need_type: bool = True,
+    pattern: re.Pattern = TASK_ID_RE,
+    id_keys: tuple[str, ...] = ("id",),
 ) -> list[Diagnostic]:
     items = data.get(key)
     if not isinstance(items, list):
@@ -336,7 +322,10 @@ def _check_ids(
                     "e.g. 'type: io.kestra.plugin.core.trigger.Schedule'",
                 )
             )
-        ident = _scalar_text(parsed, item, "id")
+        # An input may be written `name:` up to Kestra 1.3 (Input.setName copies it into id);
+        # flowrules reports that per version.
+        id_key = next((k for k in id_keys if item.get(k) not in (None, "")), "id")
+        ident = _scalar_text(parsed, item, id_key)
         if ident in (None, ""):
             out.append(
                 _diag(
@@ -349,13 +338,29 @@ def _check_ids(
             )
             continue
         ident = str(ident)
-        if ident in first:
-            line, _ = parsed.position((key, first[ident], "id"))
+        if not pattern.fullmatch(ident):
+            allowed = (
+                "letters, digits, '.', '_' or '-'"
+                if "." in pattern.pattern
+                else ("letters, digits, '_' or '-', no dot")
+            )
             out.append(
                 _diag(
                     flow,
                     parsed,
-                    path + ("id",),
+                    path + (id_key,),
+                    f"invalid-{what}-id",
+                    f"{what} id {ident!r} is not allowed: use only {allowed}, starting with a "
+                    f'letter or digit (Kestra requires "^{pattern.pattern}")',
+                )
+            )
+        if ident in first:
+            line, _ = parsed.position((key, first[ident], id_key))
+            out.append(
+                _diag(
+                    flow,
+                    parsed,
+                    path + (id_key,),
                     f"duplicate-{what}-id",
                     f"{what} id '{ident}' is already used at line {line}: "
                     f"{what} ids must be unique within the flow; rename one",
@@ -379,8 +384,8 @@ def _check_labels(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagn
     for path, key in keys:
         if (
             isinstance(key, str)
-            and key.startswith(SYSTEM_LABEL_PREFIX)
-            and key not in SYSTEM_LABEL_ALLOWED
+            and key.startswith(K.SYSTEM_LABEL_PREFIX)
+            and key not in K.SYSTEM_LABEL_ALLOWED
         ):
             out.append(
                 _diag(
@@ -394,155 +399,6 @@ def _check_labels(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagn
                 )
             )
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# schema
-
-
-@lru_cache(maxsize=8)
-def _load_schema_text(text: str) -> dict:
-    return json.loads(text)
-
-
-def load_schema(path: Path | str | None = None) -> dict:
-    """The bundled structural schema, or a schema file (e.g. the server's full flow schema)."""
-    target = Path(path) if path else BUNDLED_SCHEMA
-    return _load_schema_text(target.read_text(encoding="utf-8"))
-
-
-_JSON_TYPES = {
-    "object": dict,
-    "array": list,
-    "string": str,
-    "boolean": bool,
-    "null": type(None),
-}
-
-
-def _is_type(value: Any, name: str) -> bool:
-    if name in ("number", "integer"):
-        if isinstance(value, bool):
-            return False
-        return isinstance(value, int) if name == "integer" else isinstance(value, (int, float))
-    return isinstance(value, _JSON_TYPES.get(name, object))
-
-
-def _fast_schema_ok(data: Any, schema: dict) -> bool:
-    """True when ``data`` surely satisfies the bundled schema (type/required/additional keys
-    only). False means: ask jsonschema for the exact errors. Keeps jsonschema's import (~60 ms)
-    out of runs where every flow is fine."""
-    if not isinstance(data, dict):
-        return False
-    props = schema.get("properties", {})
-    if schema.get("additionalProperties") is False and any(k not in props for k in data):
-        return False
-    if any(k not in data for k in schema.get("required", ())):
-        return False
-    for key, value in data.items():
-        sub = props.get(key, {})
-        if set(sub) - {"type", "description", "items", "title"}:
-            return False
-        types = sub.get("type")
-        if types is not None:
-            types = [types] if isinstance(types, str) else types
-            if not any(_is_type(value, t) for t in types):
-                return False
-        items = sub.get("items")
-        if items is not None and isinstance(value, list):
-            if set(items) - {"type"}:
-                return False
-            if not all(_is_type(v, items["type"]) for v in value):
-                return False
-    return True
-
-
-def check_schema(
-    flow: LocalFlow, parsed: ParsedYaml, schema: dict, *, bundled: bool = True
-) -> list[Diagnostic]:
-    """jsonschema errors, each pointed at the line of the offending node."""
-    if bundled and _fast_schema_ok(flow.data, schema):
-        return []
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(schema)
-    validator = cls(schema)
-    out = []
-    errors = sorted(validator.iter_errors(flow.data), key=lambda e: list(map(str, e.path)))
-    for err in errors:
-        path = tuple(err.path)
-        if bundled and err.validator == "required":
-            continue  # reported by check_flow with a better message
-        if bundled and not path and err.validator == "type":
-            continue  # not-mapping, reported by check_flow
-        if err.validator == "additionalProperties" and isinstance(flow.data, dict):
-            known = schema.get("properties", {})
-            for key in flow.data:
-                if key not in known and _mapping_at(flow.data, path) is flow.data:
-                    out.append(
-                        _diag(
-                            flow,
-                            parsed,
-                            path + (key,),
-                            "unknown-key",
-                            f"unknown top-level key '{key}': Kestra rejects unknown "
-                            'properties ("Unrecognized field"); remove it or fix its '
-                            "spelling" + did_you_mean(str(key), known),
-                            key=True,
-                        )
-                    )
-            if path:
-                out.append(
-                    _diag(flow, parsed, path, "schema", f"{format_path(path)}: {err.message}")
-                )
-            continue
-        if bundled and path and path[0] in ("id", "namespace"):
-            continue  # type, pattern and length reported by check_flow
-        where = format_path(path) or "the flow"
-        if err.context:  # oneOf/anyOf: the most relevant sub-error is more useful
-            best = jsonschema.exceptions.best_match(err.context)
-            path = tuple(best.path) or path
-            where = format_path(path) or where
-            message = best.message
-        elif err.validator == "type":
-            want = err.validator_value
-            want = " or ".join(want) if isinstance(want, list) else want
-            want = want.replace("array", "a list").replace("object", "a mapping")
-            message = f"must be {want}, not {_json_kind(err.instance)}"
-        else:
-            message = err.message
-        out.append(
-            _diag(
-                flow,
-                parsed,
-                path,
-                "schema",
-                f"{where}: {message} (checked against "
-                f"{'the bundled flow schema' if bundled else 'the given flow schema'})",
-            )
-        )
-    return out
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "null" if value is None else "a string"
-
-
-def _mapping_at(data: Any, path: tuple) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -620,8 +476,12 @@ def validate_offline(
     schema: dict | Path | str | None = None,
     parsed: dict[str, ParsedYaml] | None = None,
     check_duplicate_flows: bool = True,
+    version: str | None = None,
 ) -> list[Diagnostic]:
     """All offline checks on flows already loaded (see ``flows.scan``/``flows.load_flow``).
+
+    ``version``: the Kestra version (a ``knowledge.VERSIONS`` entry) whose rules to follow;
+    None = every supported version (an error only for what all of them refuse).
 
     ``schema``: None for the bundled structural schema, or a schema dict/file (e.g. Kestra's
     full flow schema) checked in addition. ``parsed`` carries the line index from the scan; a
@@ -646,6 +506,7 @@ def validate_offline(
             flow = dataclasses.replace(flow, data=p.data)
         out.extend(check_flow(flow, p))
         if isinstance(flow.data, dict):
+            out.extend(check_versioned(flow, p, version))
             out.extend(check_schema(flow, p, bundled))
             if extra is not None:
                 out.extend(check_schema(flow, p, extra, bundled=False))
@@ -654,6 +515,30 @@ def validate_offline(
     if check_duplicate_flows:
         out.extend(check_duplicates(flows, parsed))
     return out
+
+
+def check_versioned(
+    flow: LocalFlow, parsed: ParsedYaml | None, version: str | None
+) -> list[Diagnostic]:
+    """The rules of the version table (``knowledge``), judged for ``version``."""
+    out = []
+    for finding in flowrules.findings(flow.data, flow.source):
+        verdict = flowrules.judge(finding, version)
+        if verdict is not None:
+            severity, message = verdict
+            d = _diag(flow, parsed, finding.path, finding.rule.code, message, severity, finding.key)
+            out.append(dataclasses.replace(d, versioned=True))
+    return out
+
+
+def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
+    """The same check with the version table judged for ``version`` (e.g. once the server said
+    which version it runs): no file is read or parsed again."""
+    kept = [d for d in check.diagnostics if not d.versioned]
+    for flow in check.flows:
+        if isinstance(flow.data, dict):
+            kept += check_versioned(flow, check.parsed.get(str(flow.path)), version)
+    return dataclasses.replace(check, diagnostics=kept)
 
 
 @dataclass
@@ -676,6 +561,7 @@ def check_project(
     *,
     ignore_file: Path | str | None = None,
     schema: dict | Path | str | None = None,
+    version: str | None = None,
 ) -> ProjectCheck:
     """Scan the configured flow directories (or only ``paths``) and run every offline check.
 
@@ -697,11 +583,16 @@ def check_project(
             schema=schema,
             parsed=result.parsed,
             check_duplicate_flows=False,
+            version=version,
         )
     others = [f for f in result.flows if f.tenant not in roots]
     if others:
         check.diagnostics += validate_offline(
-            others, schema=schema, parsed=result.parsed, check_duplicate_flows=False
+            others,
+            schema=schema,
+            parsed=result.parsed,
+            check_duplicate_flows=False,
+            version=version,
         )
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     if given is None:
@@ -715,241 +606,3 @@ def check_project(
         everything += [f for f in whole.flows if Path(f.path).resolve() not in known]
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
     return check
-
-
-# ---------------------------------------------------------------------------------------------
-# server-side
-
-
-_PATH_LINE = re.compile(r"^\s*([A-Za-z_][\w.\[\]-]*):\s+(.+)$")
-
-
-def _server_path(text: str, data: Any) -> tuple:
-    """``tasks[0].type`` or ``tasks[extract].type`` (Kestra swaps indexes for ids) -> path tuple."""
-    out: list[Any] = []
-    node = data
-    for name, index in re.findall(r"([^.\[\]]+)|\[([^\]]*)\]", text):
-        if name:
-            if (
-                name in ("flow", "flowWithSource")
-                and not out
-                and isinstance(node, dict)
-                and name not in node
-            ):
-                continue
-            out.append(name)
-            node = node.get(name) if isinstance(node, dict) else None
-        else:
-            if index.isdigit():
-                i = int(index)
-            elif isinstance(node, list):
-                i = next(
-                    (
-                        k
-                        for k, t in enumerate(node)
-                        if isinstance(t, dict) and str(t.get("id")) == index
-                    ),
-                    None,
-                )
-                if i is None:
-                    break
-            else:
-                break
-            out.append(i)
-            node = node[i] if isinstance(node, list) and 0 <= i < len(node) else None
-    return tuple(out)
-
-
-def _server_messages(constraints: str, data: Any) -> list[tuple[tuple, str]]:
-    text = constraints
-    for prefix in ("Validation error: ",):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-    out = []
-    for line in text.splitlines():
-        line = line.strip().rstrip(",")
-        if not line:
-            continue
-        m = _PATH_LINE.match(line)
-        if m and " " not in m.group(1):
-            out.append((_server_path(m.group(1), data), line))
-        else:
-            out.append(((), line))
-    return out or [((), constraints.strip())]
-
-
-def validate_server(
-    flows: Sequence[LocalFlow], client: Any, parsed: dict[str, ParsedYaml] | None = None
-) -> list[Diagnostic]:
-    """Send the flows to ``POST /flows/validate`` (``client.validate_flows``, batched by the
-    client) and map each result back to its file (results come back in input order, with
-    ``index``; api-facts.md §4.7)."""
-    flows = [f for f in flows if f.data is not None]
-    if not flows:
-        return []
-    parsed = dict(parsed or {})
-    results = client.validate_flows([f.source for f in flows])
-    out: list[Diagnostic] = []
-    for pos, result in enumerate(results):
-        index = getattr(result, "index", pos)
-        flow = flows[index] if isinstance(index, int) and 0 <= index < len(flows) else flows[pos]
-        p = parsed.get(str(flow.path)) or parse_yaml(flow.source)
-        if getattr(result, "constraints", None):
-            for path, message in _server_messages(result.constraints, flow.data):
-                line_hint = re.search(r"\(at line (\d+)\)", message)
-                d = _diag(flow, p, path, "server", f"server: {message}; fix it and validate again")
-                if line_hint and not path:
-                    d = Diagnostic(
-                        d.path, d.message, d.severity, int(line_hint.group(1)), 1, d.code
-                    )
-                out.append(d)
-        for message in getattr(result, "warnings", None) or []:
-            out.append(_diag(flow, p, (), "server-warning", f"server warning: {message}", WARNING))
-        for message in getattr(result, "infos", None) or []:
-            out.append(
-                _diag(
-                    flow,
-                    p,
-                    (),
-                    "server-info",
-                    f"server: {message}; update the flow to the new name",
-                    WARNING,
-                )
-            )
-        for dpath in getattr(result, "deprecation_paths", None) or []:
-            path = _server_path(dpath, flow.data)
-            out.append(
-                _diag(
-                    flow,
-                    p,
-                    path,
-                    "deprecated",
-                    f"{dpath} is deprecated on this server; replace it (see the "
-                    "plugin documentation)",
-                    WARNING,
-                )
-            )
-        if getattr(result, "outdated", False):
-            out.append(
-                _diag(
-                    flow,
-                    p,
-                    ("revision",),
-                    "outdated",
-                    "the 'revision:' in this file is not the server's next revision: "
-                    "the flow changed on the server since; remove the 'revision:' "
-                    "line (the server numbers revisions itself)",
-                    WARNING,
-                    key=True,
-                )
-            )
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# --schema PATH_OR_URL: a user-given full flow schema, cached on disk
-
-
-class _BearerAuth:
-    """requests auth callable for an API token (only used when --schema is a URL)."""
-
-    def __init__(self, token: str):
-        self.token = token
-
-    def __call__(self, request: Any) -> Any:
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
-
-
-def schema_auth(settings: Any) -> Any:
-    """Credentials to fetch a schema from the Kestra server: a token wins (as in the client),
-    else basic auth, else none."""
-    if settings.token:
-        return _BearerAuth(settings.token)
-    if settings.username and settings.password:
-        return (settings.username, settings.password)
-    return None
-
-
-def schema_cache_dir(env: dict | None = None) -> Path:
-    import os
-    import sys
-
-    env = os.environ if env is None else env
-    if env.get("XDG_CACHE_HOME"):
-        base = Path(env["XDG_CACHE_HOME"])
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    elif sys.platform == "win32" and env.get("LOCALAPPDATA"):
-        base = Path(env["LOCALAPPDATA"])
-    else:
-        base = Path.home() / ".cache"
-    return base / "kestra-sync" / "schemas"
-
-
-def resolve_schema(
-    spec: str,
-    *,
-    refresh: bool = False,
-    auth: Any = None,
-    timeout: float = 30.0,
-    verify: Any = True,
-    env: dict | None = None,
-) -> dict:
-    """A schema from a file, or from a URL (Kestra serves its full flow schema at
-    ``GET /api/v1/plugins/schemas/flow``, kestra-openapi.yml ``getSchemasFromType``).
-
-    A URL is downloaded once and kept in the user cache dir (``$XDG_CACHE_HOME/kestra-sync``),
-    written atomically (temp file + rename) so parallel hook runs never see half a file. A cached
-    copy is used without any network access unless ``refresh``.
-    """
-    import hashlib
-    import os
-    import tempfile
-
-    from .errors import InputError
-
-    if not spec.startswith(("http://", "https://")):
-        try:
-            return load_schema(spec)
-        except OSError as e:
-            raise InputError(f"{spec}: cannot read schema file: {e.strerror}") from None
-        except ValueError as e:
-            raise InputError(f"{spec}: not a JSON schema: {e}") from None
-    cache = schema_cache_dir(env) / (hashlib.sha256(spec.encode()).hexdigest() + ".json")
-    if cache.is_file() and not refresh:
-        try:
-            return load_schema(cache)
-        except ValueError:
-            pass  # a corrupt cache entry: download again
-    import requests
-
-    try:
-        resp = requests.get(
-            spec, auth=auth, timeout=timeout, verify=verify, headers={"Accept": "application/json"}
-        )
-    except requests.RequestException as e:
-        raise InputError(
-            f"cannot download the schema from {spec}: {type(e).__name__}",
-            hint="check the URL, or pass a schema file with --schema",
-        ) from None
-    if resp.status_code != 200:
-        raise InputError(
-            f"cannot download the schema from {spec}: HTTP {resp.status_code}",
-            hint="check the URL and credentials (KESTRA_USERNAME/PASSWORD/API_TOKEN)",
-        )
-    try:
-        schema = resp.json()
-    except ValueError:
-        raise InputError(f"{spec} did not return JSON") from None
-    if not isinstance(schema, dict):
-        raise InputError(f"{spec} did not return a JSON schema object")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(schema, fh)
-        os.replace(tmp, cache)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-    return schema

@@ -56,7 +56,7 @@ inputs:
     type: DATE
     defaults: 2024-01-01
   - id: dry_run
-    type: BOOLEAN
+    type: BOOL  # Kestra 2.0's name (BOOLEAN before): the emulator answers as 2.0
     defaults: false
 variables:
   api: https://api.example.com/team{team:02d}

@@ -204,7 +204,7 @@ def test_plan_writes_outputs_summary_and_passes_secrets_only_by_environment(gh, 
     assert "### kestra-sync plan" in text
     assert "Plan: 1 to create, 1 to update, 1 to delete, 1 unchanged" in text
     assert "`company.team/new`" in text or "company.team" in text
-    assert "Server `http://kestra.test:8080`" in text and "commit `0123456789ab`" in text
+    assert "commit `0123456789ab`" in text
     assert "```diff" in text
     # the password was masked before anything else was printed
     assert stdout.splitlines()[0] == f"::add-mask::{PASSWORD}"
@@ -258,7 +258,7 @@ def test_delete_max_deletes_directory_and_args_reach_the_cli(gh, monkeypatch):
     [
         ("INPUT_COMMAND", "destroy", "input `command` must be one of"),
         ("INPUT_DELETE", "yes", "input `delete` must be true or false"),
-        ("INPUT_COMMENT", "on", "input `comment` must be true or false"),
+        ("INPUT_COMMENT", "on", "input `comment` must be true, false or on-changes"),
         ("INPUT_MAX_DELETES", "ten", "input `max-deletes` must be a whole number"),
         ("INPUT_ARGS", "--namespace 'open", "input `args` cannot be split"),
     ],
@@ -284,7 +284,9 @@ def test_cli_failure_without_a_plan_becomes_an_error_annotation_and_summary(gh, 
     assert "title=kestra-sync plan::error: cannot reach" in error
     assert "%0Ahint: check KESTRA_URL" in error  # one line: the newline is escaped
     assert read_outputs(gh)["has-changes"] == "false"
-    assert "**Failed.**" in summary(gh) and "connection refused" in summary(gh)
+    # why, first thing in the summary, in the action's words (the server stays hidden)
+    assert summary(gh).startswith("> [!CAUTION]\n> **kestra-sync plan failed:** no plan was made.")
+    assert "> error: cannot reach [server] (connection refused)" in summary(gh)
 
 
 def test_plan_errors_and_stderr_warnings_become_annotations(gh, monkeypatch):
@@ -293,10 +295,12 @@ def test_plan_errors_and_stderr_warnings_become_annotations(gh, monkeypatch):
     code, stdout = run_action(gh, monkeypatch, plan_cli(plan, stderr=stderr))
     assert code == 1
     (error,) = annotations(stdout, "error")
-    assert error.endswith("::refusing to delete 12 flows (more than --max-deletes 10)")
+    assert error.endswith("::refusing to delete 12 flows (more than `max-deletes: 10`)")
     (warning,) = annotations(stdout, "warning")
     assert warning.startswith("::warning file=flows/company/team/etl.yml,line=3::")
-    assert "> [!CAUTION]" in summary(gh)
+    assert summary(gh).startswith(
+        "> [!CAUTION]\n> **kestra-sync plan failed:** the plan has errors: refusing to delete"
+    )
 
 
 def test_annotations_are_capped_at_ten_per_kind_with_a_notice(gh, monkeypatch):
@@ -419,7 +423,8 @@ def test_a_failed_plan_replaces_the_comment_so_no_stale_plan_stays_visible(gh, m
     patch = responses.patch(f"{API}/repos/{REPO}/issues/comments/3", json={})
     code, _ = run_action(gh, monkeypatch, FakeCli(1, "", "error: HTTP 401 from the server\n"))
     assert code == 1
-    assert "**Failed.**" in json.loads(patch.calls[0].request.body)["body"]
+    body = json.loads(patch.calls[0].request.body)["body"]
+    assert "**kestra-sync plan failed:**" in body and "HTTP 401 from the server" in body
 
 
 # --- validate ------------------------------------------------------------------------------------
@@ -640,3 +645,91 @@ def test_an_old_plan_file_is_removed_so_a_failed_plan_leaves_none(gh, monkeypatc
     old.write_text("{}")
     code, _ = run_action(gh, monkeypatch, FakeCli(1, "", "error: HTTP 500\n"))
     assert code == 1 and not old.exists() and "plan-file" not in read_outputs(gh)
+
+
+# --- failures say why, in the action's words --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cli", "action"),
+    [
+        (
+            "hint: pass --server http://host:8080 or set KESTRA_URL",
+            "hint: set `server: http://host:8080` or set KESTRA_URL",
+        ),
+        (
+            "refusing to delete 12 flows (more than --max-deletes 10)",
+            "refusing to delete 12 flows (more than `max-deletes: 10`)",
+        ),
+        (
+            "not managed by git (deletion is off: --delete would remove it)",
+            "not managed by git (deletion is off: `delete: true` would remove it)",
+        ),
+        (
+            "not deleted: git has no flow in this namespace (--allow-empty-namespace allows it)",
+            "not deleted: git has no flow in this namespace (`--allow-empty-namespace` in the "
+            "`args` input allows it)",
+        ),
+        (
+            "check that Kestra is running at http://k:8080 (--server / KESTRA_URL)",
+            "check that Kestra is running at http://k:8080 (the `server` input / KESTRA_URL)",
+        ),
+        # a command to run stays as written
+        ("create one with `kestra-sync plan --out plan.json`", None),
+    ],
+)
+def test_cli_hints_are_rewritten_as_action_inputs(cli, action):
+    from kestra_sync.ghaction_render import in_action_words
+
+    assert in_action_words(cli) == (action or cli)
+
+
+def test_a_bad_input_is_also_the_first_thing_in_the_summary(gh, monkeypatch):
+    gh["INPUT_MAX_DELETES"] = "ten"
+    code, _ = run_action(gh, monkeypatch, plan_cli(sample_plan()))
+    assert code == 1
+    assert summary(gh).startswith(
+        "> [!CAUTION]\n> **kestra-sync plan failed:** input `max-deletes` must be a whole number"
+    )
+
+
+def test_a_failed_apply_says_how_many_failed_first_in_the_summary(gh, monkeypatch):
+    gh.update(INPUT_COMMAND="apply", GITHUB_EVENT_NAME="push")
+    plan = sample_plan()
+    new, etl, old = plan.changes[:3]
+    result = ApplyResult(
+        [
+            Outcome(new, DONE, "created", 1),
+            Outcome(etl, FAILED, error="HTTP 422: invalid flow"),
+            Outcome(old, NOT_ATTEMPTED, error="not attempted: stopped after the first failure"),
+        ]
+    )
+    code, _ = run_action(gh, monkeypatch, FakeCli(1, apply_json(plan, result)))
+    assert code == 1
+    assert summary(gh).splitlines()[1] == (
+        "> **kestra-sync apply failed:** 1 change(s) failed and 1 were not attempted (1 done); "
+        "a re-run picks up from here."
+    )
+
+
+def test_an_exit_code_without_any_explanation_still_gets_an_annotation(gh, monkeypatch):
+    """Whatever fails, the step never ends red without an ::error:: saying why."""
+    gh["INPUT_COMMAND"] = "validate"
+    code, stdout = run_action(gh, monkeypatch, FakeCli(1, "", ""))
+    assert code == 1
+    (error,) = annotations(stdout, "error")
+    assert "kestra-sync exited with code 1" in error
+    assert summary(gh).startswith("> [!CAUTION]\n> **kestra-sync validate failed:**")
+
+
+def test_a_bug_in_the_action_still_ends_in_an_annotation_and_a_summary(gh, monkeypatch):
+    def broken_cli(args, env, runner):
+        raise RuntimeError(f"unexpected reply while using {PASSWORD}")
+
+    code, stdout = run_action(gh, monkeypatch, broken_cli)
+    assert code == 1
+    (error,) = annotations(stdout, "error")
+    assert "the action itself failed (RuntimeError: unexpected reply" in error
+    assert summary(gh).startswith("> [!CAUTION]\n> **kestra-sync plan failed:** the action itself")
+    assert "Traceback" in stdout  # for the bug report, with workflow commands off
+    assert_no_secret(stdout, summary(gh))

@@ -18,6 +18,10 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yml"))
 WORKFLOWS = [p for p in EXAMPLES if p.name != "gitlab-ci.yml"]
 STEPS = ACTION["runs"]["steps"]
 RUN_STEP = next(s for s in STEPS if s.get("id") == "run")
+# The action's entry point and the modules it is split into.
+ACTION_SOURCE = "\n".join(
+    p.read_text(encoding="utf-8") for p in sorted((ROOT / "kestra_sync").glob("ghaction*.py"))
+)
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -32,8 +36,9 @@ def test_every_input_the_entry_point_reads_is_declared_and_vice_versa():
     declared = set(ACTION["inputs"])
     assert declared == set(ghaction.INPUTS) | set(ghaction.SETUP_INPUTS)
     # ... and the entry point reads inputs only through Inputs.get/flag with declared names
-    source = (ROOT / "kestra_sync" / "ghaction.py").read_text(encoding="utf-8")
-    read = set(re.findall(r"inputs\.(?:get|flag|optional_flag)\(\s*\"([a-z-]+)\"", source))
+    read = set(
+        re.findall(r"(?:inputs|self)\.(?:get|flag|optional_flag)\(\s*\"([a-z-]+)\"", ACTION_SOURCE)
+    )
     read |= {name for name, _ in ghaction.CONNECTION_ENV} | set(ghaction.SECRET_INPUTS)
     assert read == set(ghaction.INPUTS)
 
@@ -67,7 +72,7 @@ def test_no_expression_is_interpolated_into_a_run_script(path):
 
 
 def test_outputs_are_exactly_what_the_entry_point_writes():
-    source = (ROOT / "kestra_sync" / "ghaction.py").read_text(encoding="utf-8")
+    source = ACTION_SOURCE
     written = set(re.findall(r"set_output\(\s*\"([a-z-]+)\"", source))
     written |= set(
         re.findall(r"\(\"([a-z-]+)\", \"(?:create|update|delete|unchanged|unmanaged)\"\)", source)
@@ -172,3 +177,64 @@ def test_gitlab_example_uses_the_image_with_a_shell_entrypoint():
     assert "kestra-sync validate" in scripts and "kestra-sync apply" in scripts
     assert "--password" not in scripts and "--token" not in scripts  # secrets via variables
     assert data["apply"]["resource_group"] == "kestra-apply"
+
+
+# --- docs/ci.md and the version references --------------------------------------------------------
+
+DOCS = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n#", start + len(heading))
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_docs_document_every_input_and_output():
+    inputs = _section(DOCS, "### Inputs")
+    for name in ACTION["inputs"]:
+        assert f"| `{name}` |" in inputs, f"input {name} is not in docs/ci.md"
+    outputs = _section(DOCS, "### Outputs")
+    for name in ACTION["outputs"]:
+        assert f"`{name}`" in outputs, f"output {name} is not in docs/ci.md"
+
+
+def test_docs_carry_no_note_meant_for_someone_else():
+    comments = re.findall(r"<!--(.*?)-->", DOCS, re.S)
+    assert comments == [" kestra-sync:plan:main "]  # only the marker the comment carries
+    assert "for the lead" not in DOCS.lower()
+
+
+def test_docs_document_the_lock_refresh():
+    script = ROOT / "scripts" / "refresh-lock.sh"
+    assert script.is_file() and script.stat().st_mode & 0o111
+    assert "scripts/refresh-lock.sh" in DOCS and "scripts/refresh-lock.sh" in (
+        ROOT / "requirements.lock"
+    ).read_text(encoding="utf-8")
+
+
+def test_release_tags_used_in_examples_match_the_version_and_are_flagged_as_unreleased():
+    """`@v0` and `rev: v0.1.0` do not exist before the first release: every place that uses them
+    says so (or points at the place that does), and the release steps create exactly them."""
+    import kestra_sync
+
+    version = kestra_sync.__version__
+    major = "v" + version.split(".")[0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    texts = {"README.md": readme, "docs/ci.md": DOCS}
+    texts |= {f"examples/{p.name}": p.read_text(encoding="utf-8") for p in WORKFLOWS}
+    for where, text in texts.items():
+        flat = " ".join(text.split())
+        for tag in re.findall(r"kestra-sync/kestra-sync@([\w.]+)", text):
+            assert tag == major, f"{where}: @{tag}, the release steps tag {major}"
+        for rev in re.findall(r"rev: (v[\w.]+)", text):
+            assert rev == f"v{version}", f"{where}: rev {rev}, the version is {version}"
+        if "kestra-sync/kestra-sync@" in text:
+            assert (
+                "does not exist until the first release" in flat
+                or "do not exist until the first release" in flat
+            ), f"{where} uses an unreleased tag without saying so"
+            assert "commit SHA" in flat, f"{where} does not say what to pin meanwhile"
+    releasing = _section(DOCS, "## Releasing")
+    assert f'git tag -a v{version} -m "kestra-sync {version}"' in releasing
+    assert f"git tag -f {major} v{version}" in releasing

@@ -38,12 +38,13 @@ def test_bench_apply_prints_kestra_sync_and_both_naive_loops_side_by_side():
         for line in out.splitlines()
         if line.startswith("    12 ")
     }
-    # 12 flows in one namespace: a plan is one search and one export, the naive loops one
-    # request per flow, the apply its plan plus one create per flow.
-    assert requests["kestra-sync plan, server in sync"] == 2
+    # 12 flows in one namespace: a plan is the server's version (one per run), one search and
+    # one export, the naive loops one request per flow, the apply its plan plus one create per
+    # flow.
+    assert requests["kestra-sync plan, server in sync"] == 1 + 2
     assert requests["naive: GET each flow and compare"] == 12
-    # its plan (2 per namespace), one listing of the namespace before writing, 12 creates
-    assert requests["kestra-sync apply (first deploy)"] == 2 + 1 + 12
+    # its plan (1 + 2 per namespace), one listing of the namespace before writing, 12 creates
+    assert requests["kestra-sync apply (first deploy)"] == 1 + 2 + 1 + 12
 
 
 def test_bench_validate_runs_on_a_few_flows():

@@ -330,6 +330,9 @@ def test_server_side_uses_the_client_and_maps_back(tmp_path, monkeypatch):
             sent["url"] = settings.url
             return cls()
 
+        def server_version(self):
+            return "1.3.2"
+
         def validate_flows(self, sources):
             sent["sources"] = sources
             return [
@@ -356,6 +359,8 @@ def test_server_side_uses_the_client_and_maps_back(tmp_path, monkeypatch):
         os.path.join("flows", "a.yml") + ":6:14: error: server: tasks[a].message: must not be null"
         in r.stdout
     )
+    # With a server, the rules follow the version it reports.
+    assert "rules of Kestra 1.3, reported by the server: 1.3.2" in r.stdout
 
 
 def test_server_side_without_url_is_a_config_error(tmp_path):

@@ -408,6 +408,25 @@ class KestraClient:
             raise self.http.unexpected("GET", path, resp, "expected a list of strings", write=False)
         return list(data)
 
+    # -- server ----------------------------------------------------------------------------
+
+    def server_version(self) -> str:
+        """``GET /api/v1/configs``: the version the server reports, e.g. "1.3.2".
+
+        Kestra's MiscController serves it at ``/api/v1{/tenant}/configs`` up to 0.2x (git mirror,
+        Dec 2024) and at ``/api/v1/configs`` since (develop 996466e09, 2.0), so the untenanted
+        path works on every version; the OSS AuthenticationFilter leaves it open
+        (api-facts.md §2). ``Configuration.version`` comes from VersionProvider (falls back to
+        the text "Snapshot"). Raises the client's typed errors, or UnexpectedResponseError when
+        there is no ``version`` text in the answer."""
+        path = "/api/v1/configs"
+        resp = self.http.request("GET", path)
+        data = self.http.json("GET", path, resp, write=False)
+        version = data.get("version") if isinstance(data, dict) else None
+        if not isinstance(version, str) or not version:
+            raise self.http.unexpected("GET", path, resp, "no 'version' in the answer", write=False)
+        return version
+
     # -- validate --------------------------------------------------------------------------
 
     def validate_flows(

@@ -12,9 +12,11 @@ from .common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     json_on_error,
+    kestra_version_option,
     make_client,
     plan_for,
     plan_options,
+    print_target,
     print_warnings,
     report_options,
     server_options,
@@ -25,6 +27,7 @@ from .common import (
 @click.command()
 @plan_options
 @server_options
+@kestra_version_option
 @click.option("--auto-approve", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option(
     "--fail-fast", is_flag=True, help="Stop starting new changes after the first failure."
@@ -79,6 +82,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
         result_meta = meta
     else:
         result = plan_for(settings, client, params)
+        print_target(result.target)
         print_warnings(result.warnings)
         plan_obj, result_meta, local = result.plan, result.meta, result.local
         if plan_obj.errors:

@@ -160,7 +160,7 @@ def plan_options(func):
             "--parallelism",
             type=int,
             metavar="N",
-            help="Concurrent requests; fewer when the server answers 429/503 [default 16].",
+            help="Concurrent requests [default 16]; apply halves its writes in flight on 429/503.",
         ),
     ]
     for option in reversed(options):
@@ -175,6 +175,24 @@ color_option = click.option(
     show_default=True,
     help="Colour text output (auto: on a terminal, unless NO_COLOR is set).",
 )
+
+
+kestra_version_option = click.option(
+    "--kestra-version",
+    "kestra_version",
+    metavar="X.Y",
+    help="Follow the flow rules of this Kestra version (e.g. 1.3, 2.0) [env KESTRA_VERSION; "
+    "default: the server's version when a server is used, else every supported version].",
+)
+
+
+def print_target(target) -> None:
+    """Say which version's rules were followed, and why any guess was not made (stderr)."""
+    if target is None:
+        return
+    for warning in target.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"note: {target.describe()}", err=True)
 
 
 def report_options(format_help: str):
@@ -211,6 +229,7 @@ SETTING_NAMES = {
     "directory",
     "layout",
     "ownership_label",
+    "kestra_version",
 }
 
 

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from ..knowledge import EMULATOR_PROFILES, LATEST
+
 
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
@@ -29,6 +31,15 @@ import click
 @click.option("--password", help="Basic-auth password.")
 @click.option("--token", "tokens", multiple=True, help="Accepted bearer token (EE; repeatable).")
 @click.option(
+    "--kestra-version",
+    "kestra_version",
+    type=click.Choice(list(EMULATOR_PROFILES)),
+    default=LATEST,
+    show_default=True,
+    help="Answer as this Kestra version does: flow rules and 422 texts, search parameters, "
+    "the version in GET /api/v1/configs.",
+)
+@click.option(
     "--latency-ms",
     default=0,
     type=int,
@@ -44,6 +55,7 @@ def emulator_command(
     password: str | None,
     tokens: tuple[str, ...],
     latency_ms: int,
+    kestra_version: str,
 ) -> None:
     """Run the bundled Kestra API emulator (flows endpoints) until Ctrl-C."""
     from ..emulator import Emulator
@@ -64,6 +76,7 @@ def emulator_command(
             tokens=list(tokens),
             latency=latency_ms / 1000.0,
             state=state_file,
+            version=kestra_version,
         )
     except (OSError, ValueError, TypeError) as err:
         raise click.ClickException(f"cannot read state file {state_file}: {err}") from None

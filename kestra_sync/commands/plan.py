@@ -12,9 +12,11 @@ from .common import (
     EXIT_CHANGES,
     EXIT_FAILURE,
     json_on_error,
+    kestra_version_option,
     make_client,
     plan_for,
     plan_options,
+    print_target,
     print_warnings,
     report_options,
     server_options,
@@ -26,6 +28,7 @@ from .common import (
 @click.command()
 @plan_options
 @server_options
+@kestra_version_option
 @report_options("Output format on stdout.")
 @click.option(
     "--out",
@@ -54,6 +57,7 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     settings = settings_from(params)
     client = make_client(settings)
     result = plan_for(settings, client, params)
+    print_target(result.target)
     print_warnings(result.warnings)
     plan_obj = result.plan
     if out and plan_obj.targets and any(c.action == "delete" for c in plan_obj.changes):

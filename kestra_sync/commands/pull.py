@@ -9,7 +9,9 @@ import click
 
 from .common import (
     EXIT_FAILURE,
+    kestra_version_option,
     make_client,
+    print_target,
     server_options,
     settings_from,
 )
@@ -42,17 +44,22 @@ from .common import (
 )
 @click.option("--overwrite", is_flag=True, help="Replace local files whose content differs.")
 @server_options
+@kestra_version_option
 def pull(namespaces, all_namespaces, layout, overwrite, **params):
     """Write the server's flows into DIRECTORY, byte for byte, to adopt kestra-sync on a server
     that already has flows. A `plan` right after a `pull` shows no changes. Without a
     kestra-sync.yml, it ends with the `kestra-sync init` command that writes one."""
     from ..flows import scan
     from ..pull import write_flows
+    from ..target import resolve
 
     if bool(namespaces) == all_namespaces:
         raise click.UsageError("give --namespace NS (repeatable) or --all")
     settings = settings_from(params)
     client = make_client(settings)
+    # Pull writes what the server holds, whatever its version; saying which version it runs
+    # (and whether a pinned one differs) tells the user which rules the next plan follows.
+    print_target(resolve(settings, client))
     if all_namespaces:
         # Every namespace with flows; each is pulled on its own (children are listed too).
         namespaces = tuple(client.distinct_namespaces())

@@ -11,6 +11,7 @@ from .common import (
     EXIT_FAILURE,
     color_option,
     json_on_error,
+    kestra_version_option,
     ownership_option,
     server_options,
     settings_from,
@@ -37,10 +38,21 @@ from .common import (
     "cached on disk; checked in addition to the bundled structural schema.",
 )
 @click.option("--refresh-schema", is_flag=True, help="Download a --schema URL again.")
-@click.option("--server-side", is_flag=True, help="Also ask the server's validate endpoint.")
-@ownership_option
+@click.option(
+    "--server-side",
+    is_flag=True,
+    help="Also ask the server's validate endpoint (and follow the server's Kestra version).",
+)
+@kestra_version_option
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Rewrite the mechanical replacements of the version rules in the files (e.g. "
+    "taskDefaults -> pluginDefaults, type BOOLEAN -> BOOL), nothing else; then report what is left.",
+)
 @color_option
 @server_options
+@ownership_option
 @json_on_error("validate")
 def validate_command(
     paths: tuple[str, ...],
@@ -49,6 +61,7 @@ def validate_command(
     schema_spec: str | None,
     refresh_schema: bool,
     server_side: bool,
+    fix: bool,
     color: str,
     **params: Any,
 ) -> None:
@@ -57,12 +70,32 @@ def validate_command(
     With PATHS (files or directories, as pre-commit passes them) only those are reported, but
     the configured directory is still read to find the same namespace/id in another file.
     Exit code 0 when valid (warnings allowed), 1 when any error.
+
+    The rules follow --kestra-version (or KESTRA_VERSION, kestra_version:); with --server-side,
+    the server's version unless one is pinned. With no version, only what every supported
+    Kestra version refuses is an error; the rest is a warning naming the versions that refuse
+    it. `--kestra-version 2.0` on a 1.x tree lists what the upgrade breaks, with replacements.
     """
-    from ..placement import misplaced_flows
+    from .. import target as versions
     from ..report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
-    from ..validate import check_project
 
     settings = settings_from(params)
+    client = None
+    if server_side:
+        if not settings.url:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
+            )
+        from .common import make_client
+
+        client = make_client(settings)
+        target = versions.resolve(settings, client)
+    else:
+        target = versions.pinned(settings)
+    for warning in target.warnings:
+        click.echo(f"warning: {warning}", err=True)
     schema = None
     if schema_spec:
         from ..validate import resolve_schema, schema_auth
@@ -74,9 +107,11 @@ def validate_command(
             timeout=settings.timeout,
             verify=settings.verify,
         )
+    from ..placement import misplaced_flows
+
     diagnostics, skipped, files = [], [], set()
     for group_settings, group_paths in _settings_per_path(settings, paths, params):
-        result = check_project(group_settings, group_paths, ignore_file=ignore_file, schema=schema)
+        result = _check_group(group_settings, group_paths, ignore_file, schema, target, fix)
         misplaced, not_flows = misplaced_flows(result.skipped, group_settings)
         diagnostics += list(result.diagnostics) + misplaced
         if group_settings.ownership_label:
@@ -85,8 +120,10 @@ def validate_command(
             diagnostics += missing_label(result.flows, group_settings.ownership_label)
         skipped += not_flows
         files |= {str(f.path) for f in result.flows}
-        if server_side and result.flows:
-            diagnostics += _server_side(group_settings, result)
+        if client is not None and result.flows:
+            from ..validate import validate_server
+
+            diagnostics += validate_server(result.flows, client, parsed=result.parsed)
     if skipped and fmt != "json":
         click.echo(
             f"note: skipped {len(skipped)} file(s) outside every flow directory that are not "
@@ -98,7 +135,7 @@ def validate_command(
     files = len(files | {d.path for d in diagnostics})
     chosen = pick_format(fmt)
     if chosen == "json":
-        click.echo(render_json(diagnostics, files))
+        click.echo(render_json(diagnostics, files, target.to_dict()))
     elif chosen == "github":
         from ..report.diagnostics import format_text_line, summary
         from ..report.github import render as render_github
@@ -107,21 +144,56 @@ def validate_command(
             click.echo(line)
         for d in diagnostics:
             click.echo(format_text_line(d))
-        click.echo(summary(diagnostics, files))
+        click.echo(f"{summary(diagnostics, files)} ({target.describe()})")
     else:
         colored = use_color(color)
-        for line in render_text(diagnostics, files, color=colored):
+        for line in render_text(diagnostics, files, color=colored, rules=target.describe()):
             click.echo(line, color=colored)
     if any(d.is_error for d in diagnostics):
         click.get_current_context().exit(EXIT_FAILURE)
 
 
+def _check_group(settings, paths, ignore_file, schema, target, fix):
+    """check_project for one config's files, after --fix's rewrites when asked."""
+    from ..validate import check_project
+
+    def check():
+        return check_project(
+            settings, paths, ignore_file=ignore_file, schema=schema, version=target.version
+        )
+
+    result = check()
+    if fix:
+        from ..fix import fix_flows
+
+        if target.version is None:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "--fix needs the Kestra version to fix for",
+                hint="pass --kestra-version (e.g. 2.0), or set KESTRA_VERSION",
+            )
+
+        edits, untouched = fix_flows(result.flows, result.parsed, target.version)
+        for edit in edits:
+            click.echo(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}", err=True)
+        for why in untouched:
+            click.echo(f"note: {why}", err=True)
+        if edits:  # report what is left, from the files as they are now
+            result = check()
+    return result
+
+
 def _settings_per_path(settings, paths, params):
     """(settings, paths or None) per config: with PATHS and no --config or --directory, each
     path is checked under the config nearest to it (a monorepo's kestra/kestra-sync.yml)."""
+    import os
+
+    from ..config import CONFIG_ENV
+
     if not paths:
         return [(settings, None)]
-    if params.get("config_file") or params.get("directory") or settings_from_env_config():
+    if params.get("config_file") or params.get("directory") or os.environ.get(CONFIG_ENV):
         return [(settings, list(paths))]
     from ..config import load_settings
     from ..placement import group_by_config
@@ -134,25 +206,3 @@ def _settings_per_path(settings, paths, params):
         else:
             groups.append((load_settings(setting_flags(params), config_file=config), group))
     return groups
-
-
-def settings_from_env_config() -> bool:
-    import os
-
-    from ..config import CONFIG_ENV
-
-    return bool(os.environ.get(CONFIG_ENV))
-
-
-def _server_side(settings, result):
-    if not settings.url:
-        from ..errors import ConfigError
-
-        raise ConfigError(
-            "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
-        )
-    from ..validate import validate_server
-    from .common import make_client
-
-    client = make_client(settings)
-    return validate_server(result.flows, client, parsed=result.parsed)

@@ -2,7 +2,10 @@
 
 It serves the flow endpoints kestra-sync uses with the real server's paths, statuses, error bodies
 and revision rules (see docs in api-facts.md §2-§7 and Kestra's FlowController, cited in each
-module). It is independent of kestra-sync's client: stdlib + pyyaml only.
+module). It is independent of kestra-sync's client: stdlib + pyyaml only, plus the tool's two
+standalone modules of Kestra facts, ``knowledge`` (the per-version rule table) and ``flowrules``
+(its checks), which import only the standard library: the emulator answers as the chosen
+version (``version="1.3"``) by the very table the offline validator follows.
 
 Python API (tests run it in-process, in a background thread, on a free port)::
 
@@ -23,6 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .. import knowledge as K
 from .faults import Fault, FaultPlan, Stats
 from .server import Config, EmulatorHTTPServer
 from .state import Store
@@ -38,10 +42,26 @@ KNOWN_GAPS = [
     "defaults (`pluginDefaults`, version defaults) are never injected into responses.",
     "Flow JSON echoes the YAML fields as written (tasks, triggers, inputs...); the real server "
     "serializes typed plugin objects, which can add or normalise properties. `source` is exact.",
-    "Bean validation covers id, namespace, revision, tasks (not empty), task ids, duplicate task "
-    "ids (nested child tasks under tasks/then/else/errors/finally only) and duplicate trigger ids. "
-    "Input, output, trigger-property and the other FlowValidator rules are not checked. The order "
+    "Bean validation covers id, namespace, revision, tasks (not empty), task, trigger, input and "
+    "output id patterns, duplicate task ids (nested child tasks under tasks/then/else/errors/"
+    "finally only), and per version profile the rules of knowledge.py: FlowValidator (reserved "
+    "ids, duplicate triggers/inputs/outputs, recursive Subflow, dependsOn, system labels, dashed "
+    "references, Schedule inputs) and InputValidator (defaults with required: false or prefill). "
+    "Trigger properties, preconditions ids and EE-only checks (assets) are not checked. The order "
     "of several violations in one message is stable here but a Set order on the server.",
+    "Version profiles (0.22, 1.0, 1.3, 2.0): the 422 text for a Schedule trigger leaving an input "
+    "unset (2.0) was not read in Kestra's source and is the emulator's own; a removed input type "
+    "(BOOLEAN/ENUM on 2.0) answers an approximation of Jackson's unknown-type-id message; a "
+    "removed nested key (trigger `conditions`, input `name`, ...) answers `Unrecognized field` "
+    "naming the plugin type as the class. `json()` and `CANCELED` are not refused on save (they "
+    "fail when rendered). Profiles 1.1/1.2/0.23/0.24 are not offered (the validator knows them). "
+    "JSON flow bodies (hidden handlers up to 1.3): `application/json` only (0.23-1.2 sent every "
+    "non-YAML type there), and the stored source is the JSON dumped as YAML, not Kestra's "
+    "generated text; "
+    "auth stays optional without credentials on every profile (mandatory from 0.24 on a real "
+    "OSS). `GET /api/v1/configs` answers only version, edition and isBasicAuthInitialized; the "
+    "0.2x `/api/v1/{tenant}/configs` variant is not routed. Flow JSON echoes the 2.0 property "
+    "set on every profile (a 1.3 flow's `listeners` stays in `source` only).",
     "YAML error texts imitate Jackson/SnakeYAML (probed with jackson-dataformat-yaml 2.17.2); the "
     "text after `Illegal genericflow source: YAML parsing error:` is approximate. The "
     "`(N known properties: ...)` suffix of `Unrecognized field` is approximate.",
@@ -57,8 +77,10 @@ KNOWN_GAPS = [
     "from Micronaut defaults (api-facts.md §11).",
     "Search: `filters[q]` (full-text on namespace+id) is a case-insensitive substring match; "
     "`scope` filters are accepted and ignored; nested `filters[and|or]` are not supported; the "
-    "default order (no `sort`) is namespace then id. Emulates 2.0: the legacy `q`/`namespace` "
-    "params are ignored. `distinct-namespaces?q=` is a substring match.",
+    "default order (no `sort`) is namespace then id. The legacy `q`/`namespace` params filter up "
+    "to the 1.3 profile (namespace= as a prefix: the flow's namespace or a child, inferred) and are "
+    "ignored on 2.0; on 0.22, `/export/by-query` ignores `filters[...]`. "
+    "`distinct-namespaces?q=` is a substring match.",
     "Only these endpoints exist: create, get, update, delete, list namespace, search, validate "
     "(YAML body only, not multipart), export by query/ids, revisions, distinct-namespaces, delete "
     "by ids. Namespace update (POST /{ns}), bulk, import, enable/disable, graph, dependencies and "
@@ -86,11 +108,18 @@ class Emulator:
         tokens: list[str] | None = None,
         latency: float = 0.0,
         state: str | Path | None = None,
+        version: str = K.LATEST,
     ):
         if edition not in ("oss", "ee"):
             raise ValueError("edition must be 'oss' or 'ee'")
+        if version not in K.EMULATOR_PROFILES:
+            raise ValueError(f"version must be one of {', '.join(K.EMULATOR_PROFILES)}")
         self.config = Config(
-            edition=edition, users=dict(users or {}), tokens=list(tokens or []), latency=latency
+            edition=edition,
+            users=dict(users or {}),
+            tokens=list(tokens or []),
+            latency=latency,
+            version=version,
         )
         self.store = Store(state)
         self._host, self._port = host, port
@@ -183,10 +212,12 @@ class Emulator:
             self._server.stats.reset()
 
     def describe(self) -> str:
-        """The start-up line: URL, edition and auth mode."""
+        """The start-up line: URL, version, edition and auth mode."""
         cfg = self.config
         if cfg.auth_enabled:
             auth = "basic auth" + (" + bearer tokens" if cfg.edition == "ee" and cfg.tokens else "")
-        else:
+        elif cfg.at_least("0.24"):
             auth = "auth OFF (no credentials configured; a real Kestra OSS >= 0.24 always requires basic auth)"
-        return f"Kestra API emulator ({cfg.edition}) listening on {self.url} - {auth}"
+        else:
+            auth = "auth off (optional before Kestra 0.24)"
+        return f"Kestra {cfg.version} API emulator ({cfg.edition}) listening on {self.url} - {auth}"

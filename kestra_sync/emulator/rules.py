@@ -8,6 +8,11 @@ develop, via the fork erickirt/kestra at 8ecd8337): ``GenericFlow.fromYaml``, ``
 ``ErrorController``; api-facts.md §4-§7. The Jackson/SnakeYAML message texts were probed with
 jackson-dataformat-yaml 2.17.2 + SnakeYAML 2.2 (Kestra ships a newer Jackson: the ``[Source: ...]``
 part of the location may differ).
+
+Version profiles: every rule that differs between Kestra versions comes from the tool's
+``knowledge`` table and is detected by ``flowrules`` -- the one exception to "the emulator imports
+nothing of the tool": both modules are standalone (standard library only), so the emulator and
+the offline validator apply one table and cannot disagree.
 """
 
 from __future__ import annotations
@@ -18,44 +23,44 @@ from typing import Any
 
 import yaml
 
-ID_PATTERN = "^[a-zA-Z0-9][a-zA-Z0-9._-]*"  # AbstractFlow.id, api-facts.md §6
-NAMESPACE_PATTERN = "^[a-z0-9][a-z0-9._-]*"  # AbstractFlow.namespace
-TASK_ID_PATTERN = "^[a-zA-Z0-9][a-zA-Z0-9_-]*"  # TaskInterface.getId (no dots)
-TENANT_PATTERN = "^[a-z0-9][a-z0-9_-]*"  # AbstractFlow.tenantId
+from .. import flowrules
+from .. import knowledge as K
 
-# Properties of io.kestra.core.models.flows.FlowWithSource (AbstractFlow + Flow + FlowWithSource).
-# The strict parse rejects any other top-level key (ErrorControllerTest.unknownProperties).
-KNOWN_FLOW_PROPERTIES = (
-    "id",
-    "namespace",
-    "revision",
-    "updated",
-    "description",
-    "inputs",
-    "outputs",
-    "disabled",
-    "deleted",
-    "tenantId",
-    "labels",
-    "variables",
-    "workerSelector",
-    "tasks",
-    "errors",
-    "finally",
-    "afterExecution",
-    "triggers",
-    "pluginDefaults",
-    "concurrency",
-    "retry",
-    "sla",
-    "checks",
-    "quotas",
-    "source",
-)
-TASK_LISTS = ("tasks", "errors", "finally", "afterExecution")
+ID_PATTERN = K.FLOW_ID_PATTERN  # AbstractFlow.id, api-facts.md §6
+NAMESPACE_PATTERN = K.NAMESPACE_PATTERN  # AbstractFlow.namespace
+TASK_ID_PATTERN = K.TASK_ID_PATTERN  # TaskInterface.getId (no dots)
+TRIGGER_ID_PATTERN = K.TASK_ID_PATTERN  # TriggerInterface.getId (no dots)
+INPUT_ID_PATTERN = K.INPUT_ID_PATTERN  # Input.id
+OUTPUT_ID_PATTERN = K.OUTPUT_ID_PATTERN  # Output.id
+TENANT_PATTERN = K.TENANT_PATTERN  # AbstractFlow.tenantId
+
+# Properties of io.kestra.core.models.flows.FlowWithSource (AbstractFlow + Flow + FlowWithSource)
+# of the latest version; ``K.known_flow_keys(version)`` for a profile. The strict parse rejects
+# any other top-level key (ErrorControllerTest.unknownProperties).
+KNOWN_FLOW_PROPERTIES = K.known_flow_keys(K.LATEST, "oss")
+TASK_LISTS = K.TASK_LISTS
 # Keys under which flowable tasks hold child tasks (Flow.allTasksWithChilds walks them). Approximate:
 # the real list comes from each plugin's FlowableTask.allChildTasks().
-CHILD_TASK_KEYS = ("tasks", "then", "else", "errors", "finally", "afterExecution")
+CHILD_TASK_KEYS = K.CHILD_TASK_KEYS
+# FlowValidator's findings, in the order FlowValidator adds them (1.x copy; see knowledge.py).
+FLOW_VALIDATOR_ORDER = (
+    K.RESERVED_FLOW_ID.code,
+    "duplicate-task-id",
+    "duplicate-trigger-id",
+    K.RECURSIVE_SUBFLOW.code,
+    K.DUPLICATE_INPUT.code,
+    K.DEPENDS_ON_UNKNOWN.code,
+    K.DEPENDS_ON_CYCLE.code,
+    K.DUPLICATE_OUTPUT.code,
+    K.SYSTEM_LABEL.code,
+    K.DASHED_INPUT_REFERENCE.code,
+    K.DASHED_OUTPUT_REFERENCE.code,
+    K.SCHEDULE_MISSING_INPUT.code,
+)
+INPUT_VALIDATOR_CODES = (K.OPTIONAL_WITH_DEFAULTS.code, K.DEFAULTS_WITH_PREFILL.code)
+# Rules of the table that the server does not check when a flow is saved (they fail when the
+# expression is rendered): never a 422 on create/update/validate.
+NOT_CHECKED_AT_SAVE = ("removed-json-function", "renamed-state")
 SOURCE_LOCATION = "(StringReader)"  # Jackson 2.17 "[Source: ...]" text for a String input
 
 
@@ -327,6 +332,7 @@ class ParsedFlow:
     namespace: str | None
     disabled: bool
     revision_in_source: int | None
+    findings: list[Any] | None = None  # flowrules findings, computed once per parse
 
     def labels(self) -> list[dict[str, str]] | None:
         """Labels as a list of {key, value} (ListOrMapOfLabelDeserializer), values as strings."""
@@ -368,21 +374,21 @@ def _to_parsed(source: str, data: dict[str, Any]) -> ParsedFlow:
     )
 
 
-def strict_parse(flow: ParsedFlow) -> None:
-    """``parseFlowWithVersionDefaults(..., strict=true)``: unknown properties and plugin types.
+def strict_parse(flow: ParsedFlow, version: str = K.LATEST, edition: str = "oss") -> None:
+    """``parseFlowWithVersionDefaults(..., strict=true)``: unknown properties and plugin types,
+    as Kestra ``version`` binds them (``knowledge.known_flow_keys``, the 2.0 removals).
 
-    The emulator has no plugin registry: any non-empty string ``type`` is accepted (KNOWN_GAPS).
-    A task or trigger without a usable ``type`` fails like ``PluginDeserializer`` does for an
-    unresolvable type: ``Invalid type: <null>`` with two violations (YamlParser.toConstraintViolationException).
+    The emulator has no plugin registry: any non-empty string ``type`` is accepted (KNOWN_GAPS),
+    except the types the version removed. A task or trigger without a usable ``type`` fails like
+    ``PluginDeserializer`` does for an unresolvable type: ``Invalid type: <null>`` with two
+    violations (YamlParser.toConstraintViolationException).
     """
+    known_keys = K.known_flow_keys(version, edition)
     for key in flow.data:
-        if key not in KNOWN_FLOW_PROPERTIES:
-            original = f'Unrecognized field "{key}" (class {FLOW_WITH_SOURCE_CLASS}), not marked as ignorable'
-            known = ", ".join(f'"{p}"' for p in KNOWN_FLOW_PROPERTIES)
-            # The "(N known properties: ...)" suffix is Jackson's; its exact list is approximate.
-            message = f"{original} ({len(KNOWN_FLOW_PROPERTIES)} known properties: {known}])"
-            path = f'{FLOW_WITH_SOURCE_CLASS}["{key}"]'
-            raise ConstraintViolations([Violation(path, message)], message=message)
+        if key not in known_keys:
+            raise _unrecognized(
+                key, FLOW_WITH_SOURCE_CLASS, f'{FLOW_WITH_SOURCE_CLASS}["{key}"]', known_keys
+            )
     for list_key in (*TASK_LISTS, "triggers"):
         items = flow.data.get(list_key)
         if not isinstance(items, list):
@@ -396,6 +402,77 @@ def strict_parse(flow: ParsedFlow) -> None:
             _check_children(
                 item, f'{FLOW_WITH_SOURCE_CLASS}["{list_key}"]->java.util.ArrayList[{index}]'
             )
+    for finding in version_findings(flow, version):
+        code = finding.rule.code
+        if code == "removed-type":
+            type_ = _lookup(flow.data, finding.path)
+            _raise_invalid_type(_chain(finding.path), str(type_))
+        if code == "removed-input-type":
+            # Jackson's message for an unknown @JsonTypeInfo id (approximate, KNOWN_GAPS).
+            type_ = _lookup(flow.data, finding.path)
+            path = _chain(finding.path)
+            message = (
+                f"Could not resolve type id '{type_}' as a subtype of "
+                f"`io.kestra.core.models.flows.Input<java.lang.Object>`\n at [Source: UNKNOWN; "
+                f"byte offset: #UNKNOWN] (through reference chain: {path})"
+            )
+            raise ConstraintViolations([Violation(path, message)], message=message)
+        if finding.key and (code.startswith("removed-") or code == K.INPUT_NAME.code):
+            key = finding.path[-1]
+            raise _unrecognized(
+                str(key), _owner_class(flow.data, finding.path), _chain(finding.path)
+            )
+
+
+def version_findings(flow: ParsedFlow, version: str) -> list[flowrules.Finding]:
+    """The table's findings that Kestra ``version`` refuses when a flow is saved."""
+    if flow.findings is None:
+        flow.findings = flowrules.findings(flow.data, flow.source)
+    return [
+        f
+        for f in flow.findings
+        if version in f.rule.refused and f.rule.code not in NOT_CHECKED_AT_SAVE
+    ]
+
+
+def _unrecognized(
+    key: str, cls: str, path: str, known: tuple[str, ...] | None = None
+) -> ConstraintViolations:
+    original = f'Unrecognized field "{key}" (class {cls}), not marked as ignorable'
+    if known is None:  # a nested object: the known properties of plugins are not modelled
+        message = original
+    else:
+        listed = ", ".join(f'"{p}"' for p in known)
+        # The "(N known properties: ...)" suffix is Jackson's; its exact list is approximate.
+        message = f"{original} ({len(known)} known properties: {listed}])"
+    return ConstraintViolations([Violation(path, message)], message=message)
+
+
+def _lookup(data: Any, path: tuple) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _chain(path: tuple) -> str:
+    """Jackson's reference chain for a path: Class["key"]->java.util.ArrayList[0]->..."""
+    out = FLOW_WITH_SOURCE_CLASS
+    for part in path:
+        out += f"->java.util.ArrayList[{part}]" if isinstance(part, int) else f'["{part}"]'
+    return out
+
+
+def _owner_class(data: Any, path: tuple) -> str:
+    """The class Jackson names for the object holding the last key of ``path`` (approximate)."""
+    parent = _lookup(data, path[:-1])
+    if path and path[0] == "inputs" and len(path) == 3:
+        return "io.kestra.core.models.flows.Input"
+    if isinstance(parent, dict) and isinstance(parent.get("type"), str):
+        return parent["type"]
+    return FLOW_WITH_SOURCE_CLASS
 
 
 def _check_children(task: dict[str, Any], chain: str) -> None:
@@ -416,8 +493,7 @@ def _invalid_type(list_key: str, index: int) -> None:
     _raise_invalid_type(f'{FLOW_WITH_SOURCE_CLASS}["{list_key}"]->java.util.ArrayList[{index}]')
 
 
-def _raise_invalid_type(path: str) -> None:
-    type_id = "<null>"
+def _raise_invalid_type(path: str, type_id: str = "<null>") -> None:
     first = f"Invalid type: {type_id}"
     # Jackson's InvalidTypeIdException text (DeserializationContext.invalidTypeIdException); the
     # location part is approximate for a convertValue() on a map.
@@ -429,15 +505,19 @@ def _raise_invalid_type(path: str) -> None:
     raise ConstraintViolations([Violation(path, first), Violation(path, second)], message=first)
 
 
-def bean_validate(flow: ParsedFlow) -> None:
-    """``modelValidator.validate(flow)``: bean constraints, KestraConstraintViolationException format.
+def bean_validate(flow: ParsedFlow, version: str = K.LATEST) -> None:
+    """``modelValidator.validate(flow)``: bean constraints, KestraConstraintViolationException format,
+    with the FlowValidator and InputValidator rules of Kestra ``version`` (knowledge.py).
 
     Order of violations: the real validator returns a Set; the emulator reports them property by
-    property (id, namespace, revision, tasks), constraint by constraint, which is stable.
+    property (id, namespace, revision, tasks, triggers, inputs, outputs), constraint by constraint,
+    then FlowValidator's findings in its own order, which is stable.
     """
     v: list[Violation] = []
-    _string_constraints(v, "id", flow.id, ID_PATTERN, 100, not_blank=True)
-    _string_constraints(v, "namespace", flow.namespace, NAMESPACE_PATTERN, 150, not_blank=False)
+    _string_constraints(v, "id", flow.id, ID_PATTERN, K.FLOW_ID_MAX, not_blank=True)
+    _string_constraints(
+        v, "namespace", flow.namespace, NAMESPACE_PATTERN, K.NAMESPACE_MAX, not_blank=False
+    )
     if flow.revision_in_source is not None and flow.revision_in_source < 1:
         v.append(Violation("revision", "must be greater than or equal to 1"))
     tasks = flow.data.get("tasks")
@@ -449,24 +529,96 @@ def bean_validate(flow: ParsedFlow) -> None:
             for index, task in enumerate(items):
                 if isinstance(task, dict):
                     _task_constraints(v, f"{list_key}[{index}]", task)
+    for list_key, pattern in (
+        ("triggers", TRIGGER_ID_PATTERN),
+        ("inputs", INPUT_ID_PATTERN),
+        ("outputs", OUTPUT_ID_PATTERN),
+    ):
+        items = flow.data.get(list_key)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                continue
+            ident = _as_text(item.get("id"))
+            if ident is None and list_key == "inputs":
+                ident = _as_text(item.get("name"))  # Input.setName (up to 1.3)
+            if ident is not None and not re.fullmatch(pattern, ident):
+                v.append(Violation(f"{list_key}[{index}].id", f'must match "{pattern}"'))
+    found = version_findings(flow, version)
+    for finding in found:  # InputValidator: a constraint on each input
+        if finding.rule.code in INPUT_VALIDATOR_CODES:
+            v.append(Violation(f"inputs[{finding.path[1]}]", finding.rule.server_text))
     # FlowValidator: a class-level constraint (empty property path), its findings joined by ", "
-    problems = []
+    problems: list[tuple[str, str]] = []
     dup = _duplicates(_task_ids(flow.data))
     if dup:
-        problems.append("Duplicate task id with name [" + ", ".join(dup) + "]")
-    triggers = flow.data.get("triggers")
-    trigger_ids = [
-        str(_as_text(t.get("id")))
-        for t in (triggers if isinstance(triggers, list) else [])
-        if isinstance(t, dict) and t.get("id") is not None
-    ]
-    dup = _duplicates(trigger_ids)
+        problems.append(
+            ("duplicate-task-id", "Duplicate task id with name [" + ", ".join(dup) + "]")
+        )
+    dup = _duplicates(_ids(flow.data.get("triggers")))
     if dup:
-        problems.append("Duplicate trigger id with name [" + ", ".join(dup) + "]")
+        problems.append(
+            ("duplicate-trigger-id", "Duplicate trigger id with name [" + ", ".join(dup) + "]")
+        )
+    dup = _duplicates(_ids(flow.data.get("inputs"), fallback="name"))
+    if dup:
+        problems.append(
+            (K.DUPLICATE_INPUT.code, K.DUPLICATE_INPUT.server_text.format(ids=", ".join(dup)))
+        )
+    dup = _duplicates(_ids(flow.data.get("outputs")))
+    if dup:
+        problems.append(
+            (K.DUPLICATE_OUTPUT.code, K.DUPLICATE_OUTPUT.server_text.format(ids=", ".join(dup)))
+        )
+    for label in _labels(flow):
+        key = label.get("key") or ""
+        if key.startswith(K.SYSTEM_LABEL_PREFIX) and key not in K.SYSTEM_LABEL_ALLOWED:
+            problems.append(
+                (
+                    K.SYSTEM_LABEL.code,
+                    K.SYSTEM_LABEL.server_text.format(key=key, value=label.get("value")),
+                )
+            )
+    dashed: dict[str, list[str]] = {}
+    for finding in found:
+        rule = finding.rule
+        if rule.code in (K.DASHED_INPUT_REFERENCE.code, K.DASHED_OUTPUT_REFERENCE.code):
+            owner = (finding.args or {}).get("tasks")
+            names = dashed.setdefault(rule.code, [])
+            if owner and owner not in names:
+                names.append(owner)
+        elif rule.code in FLOW_VALIDATOR_ORDER and rule.server_text:
+            problems.append((rule.code, rule.server_text.format(**(finding.args or {}))))
+    for code, names in dashed.items():
+        rule = (
+            K.DASHED_INPUT_REFERENCE
+            if code == K.DASHED_INPUT_REFERENCE.code
+            else K.DASHED_OUTPUT_REFERENCE
+        )
+        problems.append((code, rule.server_text.format(tasks=", ".join(names))))
+    problems.sort(key=lambda p: FLOW_VALIDATOR_ORDER.index(p[0]))
     if problems:
-        v.append(Violation("", "Invalid Flow: " + ", ".join(problems)))
+        v.append(Violation("", "Invalid Flow: " + ", ".join(text for _, text in problems)))
     if v:
         raise ConstraintViolations(v, kestra=True)
+
+
+def _ids(items: Any, fallback: str | None = None) -> list[str]:
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            value = item.get("id")
+            if value is None and fallback:
+                value = item.get(fallback)
+            if value is not None:
+                out.append(str(_as_text(value)))
+    return out
+
+
+def _labels(flow: ParsedFlow) -> list[dict[str, Any]]:
+    try:
+        return flow.labels() or []
+    except AttributeError:
+        return []
 
 
 def _string_constraints(
@@ -537,7 +689,7 @@ def _duplicates(ids: list[str]) -> list[str]:
     return dups
 
 
-def parse_for_write(source: str) -> ParsedFlow:
+def parse_for_write(source: str, version: str = K.LATEST, edition: str = "oss") -> ParsedFlow:
     """Create/update check order (FlowController.createFlow -> FlowService.create, api-facts.md §4.1):
     1. ``GenericFlow.fromYaml`` (syntax, non-mapping, duplicate keys), 2. blank source (unreachable
     over HTTP: step 1 already rejects a blank body), 3. strict parse, 4. bean validation.
@@ -545,11 +697,8 @@ def parse_for_write(source: str) -> ParsedFlow:
     flow = parse_generic(source)
     if source.strip() == "":  # pragma: no cover - kept to mirror FlowService.create
         raise illegal_argument("Cannot create flow with null or blank source")
-    try:
-        strict_parse(flow)
-    except ConstraintViolations:
-        raise
-    bean_validate(flow)
+    strict_parse(flow, version, edition)
+    bean_validate(flow, version)
     return flow
 
 
@@ -581,7 +730,13 @@ def split_validate_body(body: str) -> list[str]:
     return parts
 
 
-def validate_one(source: str, index: int, last_revision: int | None) -> dict[str, Any]:
+def validate_one(
+    source: str,
+    index: int,
+    last_revision: int | None,
+    version: str = K.LATEST,
+    edition: str = "oss",
+) -> dict[str, Any]:
     """``FlowService.validate`` for one source: a ``ValidateConstraintViolation`` (non-null JSON)."""
     item: dict[str, Any] = {"index": index}
     constraints: str | None = None
@@ -591,12 +746,12 @@ def validate_one(source: str, index: int, last_revision: int | None) -> dict[str
     try:
         data = load_yaml(source, "flow", FLOW_WITH_SOURCE_CLASS)
         flow = _to_parsed(source, data)
-        strict_parse(flow)
+        strict_parse(flow, version, edition)
         if flow.revision_in_source is not None:
             outdated = flow.revision_in_source != (last_revision or 0) + 1
         extras = {"deprecationPaths": [], "warnings": [], "infos": []}
         flow_id, namespace = flow.id, flow.namespace
-        bean_validate(flow)
+        bean_validate(flow, version)
     except ConstraintViolations as cve:
         constraints = _format_validation_error(cve.text)
     if flow_id is not None:

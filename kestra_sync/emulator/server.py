@@ -18,6 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import yaml
+
+from .. import knowledge as K
 from . import rules, shapes
 from .faults import FaultPlan, Stats
 from .state import Store
@@ -65,6 +68,15 @@ class Config:
     users: dict[str, str] = field(default_factory=dict)
     tokens: list[str] = field(default_factory=list)
     latency: float = 0.0  # seconds added to every /api request
+    version: str = K.LATEST  # the Kestra version profile (knowledge.EMULATOR_PROFILES)
+
+    @property
+    def reported_version(self) -> str:
+        """What ``GET /api/v1/configs`` says: ``Configuration.version`` (VersionProvider)."""
+        return f"{self.version}.0"
+
+    def at_least(self, version: str) -> bool:
+        return self.version in K.since(version)
 
     @property
     def auth_enabled(self) -> bool:
@@ -226,6 +238,8 @@ class Handler(BaseHTTPRequestHandler):
         segs = [unquote(s) for s in raw_path.split("/")]
         # ['', 'api', 'v1', tenant, 'flows', ...]
         if len(segs) >= 4 and segs[1] == "api" and segs[2] == "v1":
+            if segs[3] == "configs" and len(segs) == 4:
+                return "/api/v1/configs", {}
             if segs[3] == "flows":
                 rest = segs[4:]
                 if rest and rest[0] in OTHER_TENANT_CONTROLLERS:
@@ -316,6 +330,9 @@ class Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ dispatch
 
     def _dispatch(self, method: str, route: str, p: dict[str, str], body: bytes) -> Answer:
+        if route == "/api/v1/configs" and method == "GET":
+            # Open route: AuthenticationFilter lets /api/v1/configs through (api-facts.md §2).
+            return self._ok(self.configs())
         denied = self._auth_failure()
         if denied is not None:
             return denied
@@ -418,21 +435,49 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ endpoints
 
+    def _json_flow_source(self, body: bytes) -> str | None:
+        """Up to 1.3, a JSON ``Flow`` body reaches the hidden JSON handlers of create and update
+        (``consumes = MediaType.ALL``, api-facts.md §4; removed in 2.0 by f48629c75, versions.md
+        §3), which store a source generated from the object. Here: the JSON dumped as YAML (the
+        real generated text differs: KNOWN_GAPS). None when the request is not such a body."""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/json" or self.server.config.at_least("2.0"):
+            return None
+        data = self._json_body(body)
+        if not isinstance(data, dict):
+            raise rules.Rejection(422, "Invalid json", "Invalid json: a flow must be an object")
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
     def create(self, tenant: str, p: dict[str, str], body: bytes) -> Answer:
-        source = self._yaml_body(body, "flow")
-        flow = rules.parse_for_write(source)
+        from_json = self._json_flow_source(body)
+        source = from_json if from_json is not None else self._yaml_body(body, "flow")
+        flow = rules.parse_for_write(source, self.server.config.version, self.server.config.edition)
         rev, changed = self.server.store.create(tenant, flow)
-        return self._ok(shapes.flow_json(rev, tenant, source=True, updated=not changed))
+        # The JSON handler answers a Flow, without its source.
+        with_source = from_json is None
+        return self._ok(shapes.flow_json(rev, tenant, source=with_source, updated=not changed))
 
     def update(self, tenant: str, p: dict[str, str], body: bytes) -> Answer:
-        source = self._yaml_body(body, "source")
+        from_json = self._json_flow_source(body)
+        source = from_json if from_json is not None else self._yaml_body(body, "source")
         store = self.server.store
         # FlowController.updateFlow: findById first; a missing/deleted flow is a 404 before parsing.
         if store.last(tenant, p["namespace"], p["id"]) is None:
             return self._reject(rules.not_found())
-        flow = rules.parse_for_write(source)
+        flow = rules.parse_for_write(source, self.server.config.version, self.server.config.edition)
         rev, changed = store.update(tenant, p["namespace"], p["id"], flow)
-        return self._ok(shapes.flow_json(rev, tenant, source=True, updated=not changed))
+        with_source = from_json is None
+        return self._ok(shapes.flow_json(rev, tenant, source=with_source, updated=not changed))
+
+    def configs(self) -> dict[str, Any]:
+        """``MiscController.getConfiguration``: the fields a client reads (version, edition).
+        The other fields of the real answer (uuid, commitId, preview...) are not emulated."""
+        cfg = self.server.config
+        return {
+            "version": cfg.reported_version,
+            "edition": cfg.edition.upper(),
+            "isBasicAuthInitialized": cfg.auth_enabled,
+        }
 
     def get_flow(self, tenant: str, p: dict[str, str], body: bytes) -> Answer:
         with_source = self._bool("source")
@@ -504,8 +549,18 @@ class Handler(BaseHTTPRequestHandler):
             }
         )
 
-    def _filtered(self, tenant: str) -> list[Any]:
-        filters = self._parse_filters()
+    def _filtered(self, tenant: str, export: bool = False) -> list[Any]:
+        cfg = self.server.config
+        # filters[...] on /export/by-query since 0.23, on /search since 0.22 (versions.md §3).
+        filters = [] if export and not cfg.at_least("0.23") else self._parse_filters()
+        legacy = []
+        if not cfg.at_least("2.0"):
+            # Legacy q/namespace params, up to 1.3; removed in 2.0 (ca87a2762), where they are
+            # ignored. namespace= matches the namespace and its children (PREFIX semantics).
+            for name, op in (("q", "EQUALS"), ("namespace", "PREFIX")):
+                value = self._param(name)
+                if value:
+                    legacy.append((name, op, None, value))
         store = self.server.store
         # A namespace EQUALS/PREFIX filter (what kestra-sync sends) narrows the rows first.
         narrow = next(
@@ -518,7 +573,7 @@ class Handler(BaseHTTPRequestHandler):
         )
         out = []
         for rev in rows:
-            if all(self._filter_ok(rev, tenant, f) for f in filters):
+            if all(self._filter_ok(rev, tenant, f) for f in (*filters, *legacy)):
                 out.append(rev)
         return out
 
@@ -611,11 +666,15 @@ class Handler(BaseHTTPRequestHandler):
                     last = revs[-1].revision if revs else None
             except rules.ConstraintViolations:
                 pass
-            items.append(rules.validate_one(source, index, last))
+            items.append(
+                rules.validate_one(
+                    source, index, last, self.server.config.version, self.server.config.edition
+                )
+            )
         return self._ok(items)
 
     def export_by_query(self, tenant: str, p: dict[str, str], body: bytes) -> Answer:
-        revs = self._filtered(tenant)
+        revs = self._filtered(tenant, export=True)
         data = shapes.zip_sources([(f"{r.namespace}-{r.id}.yml", r.source) for r in revs])
         return self._zip(data)
 

@@ -66,13 +66,18 @@ def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
     return f"{files} {noun} checked: {', '.join(parts)}"
 
 
-def render_text(diagnostics: Sequence[Diagnostic], files: int, color: bool = False) -> list[str]:
+def render_text(
+    diagnostics: Sequence[Diagnostic], files: int, color: bool = False, rules: str | None = None
+) -> list[str]:
+    """One line per problem, then the summary; ``rules`` says which Kestra version's rules."""
     lines = [format_text_line(d, color) for d in diagnostics]
-    lines.append(summary(diagnostics, files))
+    lines.append(summary(diagnostics, files) + (f" ({rules})" if rules else ""))
     return lines
 
 
-def render_json(diagnostics: Sequence[Diagnostic], files: int) -> str:
+def render_json(
+    diagnostics: Sequence[Diagnostic], files: int, kestra_version: dict | None = None
+) -> str:
     errors, warnings = counts(diagnostics)
     doc = {
         "version": JSON_VERSION,
@@ -80,6 +85,8 @@ def render_json(diagnostics: Sequence[Diagnostic], files: int) -> str:
         "errors": errors,
         "warnings": warnings,
         "files": files,
+        # {"rules": "1.3" or null (every supported version), "origin": ..., "server": ...}
+        "kestra_version": kestra_version,
         "diagnostics": [
             {
                 "path": d.path,

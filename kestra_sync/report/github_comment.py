@@ -109,9 +109,11 @@ def upsert_comment(
     *,
     timeout: float = 30,
     session: requests.Session | None = None,
+    create: bool = True,
 ) -> tuple[str, str]:
     """Create or update the one comment carrying ``marker``; returns (action, html_url) with
-    action "created" or "updated"."""
+    action "created" or "updated", or ("skipped", "") when there is none and ``create`` is
+    false."""
     if not body.startswith(marker):
         body = f"{marker}\n{body}"
     if len(body) > MAX_BODY:
@@ -123,6 +125,8 @@ def upsert_comment(
     if existing:
         method, path = "PATCH", f"/repos/{repo}/issues/comments/{existing['id']}"
         action = "updated"
+    elif not create:
+        return "skipped", ""
     else:
         method, path = "POST", f"/repos/{repo}/issues/{number}/comments"
         action = "created"

@@ -69,6 +69,7 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         "created_at": meta.get("created_at"),
         "server": meta.get("server"),
         "git": meta.get("git"),
+        "kestra_version": meta.get("kestra_version"),
         "options": meta.get("options", {}),
         "scopes": [
             {"tenant": s.tenant, "namespace": s.namespace, "include_children": s.include_children}

@@ -163,7 +163,11 @@ class Recorder:
 # --- happy path -----------------------------------------------------------------------------
 
 
-def test_apply_creates_updates_deletes_and_a_second_apply_has_nothing_to_do(emulator, tmp_path):
+@pytest.mark.parametrize("version", ["1.3", "2.0"])
+def test_apply_creates_updates_deletes_and_a_second_apply_has_nothing_to_do(
+    make_emulator, tmp_path, version
+):
+    emulator = make_emulator(version=version)
     seed(
         emulator,
         flow("acme", "same"),
@@ -282,8 +286,12 @@ def test_a_stale_saved_plan_is_refused_and_nothing_is_written(emulator, tmp_path
 # --- order ------------------------------------------------------------------------------------
 
 
-def test_flows_are_created_after_the_flows_they_reference_as_the_server_sees_it(emulator, tmp_path):
+def test_flows_are_created_after_the_flows_they_reference_as_the_server_sees_it(
+    make_emulator, tmp_path
+):
     # Names sort callers first, so only the dependency order can put the targets first.
+    # A Flow trigger's `preconditions` is the 1.x form (2.0 replaced it): a 1.3 server.
+    emulator = make_emulator(version="1.3")
     trigger = (
         "triggers:\n  - id: after\n    type: io.kestra.plugin.core.trigger.Flow\n"
         "    preconditions:\n      id: p\n      flows:\n"

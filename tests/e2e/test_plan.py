@@ -91,8 +91,11 @@ def line_with(text: str, *words: str) -> str:
 
 
 @pytest.fixture
-def project(tmp_path, emulator) -> Project:
-    return Project(tmp_path, emulator)
+def project(tmp_path, request, make_emulator) -> Project:
+    """A project against the emulator's default (latest) profile, or the Kestra version the
+    test is parametrized with (``indirect``)."""
+    version = getattr(request, "param", None)
+    return Project(tmp_path, make_emulator(**({"version": version} if version else {})))
 
 
 def mixed_changes(p: Project) -> None:
@@ -114,11 +117,14 @@ def mixed_changes(p: Project) -> None:
 # --- what a reviewer reads --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("project", ["1.3", "2.0"], indirect=True)
 def test_text_plan_shows_each_kind_of_change_and_counts_unchanged(project):
     mixed_changes(project)
     done = project.plan("--detailed-exitcode")
     out = done.stdout
     assert done.returncode == 2, done.stderr
+    version = project.emu.config.version
+    assert f"note: rules of Kestra {version}, reported by the server: {version}.0" in done.stderr
     assert ANSI not in out  # not a terminal: no colour
     line_with(out, "namespace company.team")
     line_with(out, "+ new", "create", "flows/company.team/new.yml")
@@ -353,8 +359,10 @@ def test_planning_a_namespace_costs_the_same_two_requests_for_3_or_300_flows(pro
     assert done.returncode == 2, done.stdout + done.stderr
     line_with(done.stdout, f"0 to create, 1 to update, 0 to delete, {n - 1} unchanged")
     stats = project.emu.stats.snapshot()
-    # One search page and one export for the namespace; never a GET per flow.
+    # One search page and one export for the namespace; never a GET per flow. Plus one
+    # GET /api/v1/configs per run: the server's Kestra version, whose rules validate follows.
     assert stats["requests"] == {
+        "GET /api/v1/configs": 1,
         "GET /api/v1/{tenant}/flows/search": 1,
         "GET /api/v1/{tenant}/flows/export/by-query": 1,
     }

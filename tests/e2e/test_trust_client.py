@@ -113,8 +113,8 @@ def test_when_the_server_dies_mid_apply_the_rest_is_not_attempted_and_a_rerun_co
     for o in report["outcomes"]:
         by_status.setdefault(o["status"], []).append(o)
     # A few changes meet the dead server (each after its retries); the rest are not tried.
-    # (How many depends on what was in flight, 4 at a time, when it died.)
-    assert 3 <= len(by_status["failed"]) <= 10
+    # (How many depends on what was in flight, 4 at a time, when it died and when it stopped.)
+    assert 3 <= len(by_status["failed"]) <= 3 + 2 * 4
     # In flight when it died: closed, may have been applied; after: refused, never sent.
     for o in by_status["failed"]:
         assert "closed the connection" in o["error"] or "connection refused" in o["error"]

@@ -1,0 +1,275 @@
+"""Schema validation of flows: the bundled structural schema and a user-given full schema
+(``--schema FILE_OR_URL``, downloaded once and cached on disk). Split from ``validate.py``, which
+holds the flow rules; behaviour unchanged."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .guidance import did_you_mean
+from .models import Diagnostic, LocalFlow
+from .models import diag_at as _diag
+from .yamlindex import ParsedYaml, format_path
+
+BUNDLED_SCHEMA = Path(__file__).parent / "schema" / "flow.schema.json"
+
+
+# ---------------------------------------------------------------------------------------------
+# schema
+
+
+@lru_cache(maxsize=8)
+def _load_schema_text(text: str) -> dict:
+    return json.loads(text)
+
+
+def load_schema(path: Path | str | None = None) -> dict:
+    """The bundled structural schema, or a schema file (e.g. the server's full flow schema)."""
+    target = Path(path) if path else BUNDLED_SCHEMA
+    return _load_schema_text(target.read_text(encoding="utf-8"))
+
+
+_JSON_TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name in ("number", "integer"):
+        if isinstance(value, bool):
+            return False
+        return isinstance(value, int) if name == "integer" else isinstance(value, (int, float))
+    return isinstance(value, _JSON_TYPES.get(name, object))
+
+
+def _fast_schema_ok(data: Any, schema: dict) -> bool:
+    """True when ``data`` surely satisfies the bundled schema (type/required/additional keys
+    only). False means: ask jsonschema for the exact errors. Keeps jsonschema's import (~60 ms)
+    out of runs where every flow is fine."""
+    if not isinstance(data, dict):
+        return False
+    props = schema.get("properties", {})
+    if schema.get("additionalProperties") is False and any(k not in props for k in data):
+        return False
+    if any(k not in data for k in schema.get("required", ())):
+        return False
+    for key, value in data.items():
+        sub = props.get(key, {})
+        if set(sub) - {"type", "description", "items", "title"}:
+            return False
+        types = sub.get("type")
+        if types is not None:
+            types = [types] if isinstance(types, str) else types
+            if not any(_is_type(value, t) for t in types):
+                return False
+        items = sub.get("items")
+        if items is not None and isinstance(value, list):
+            if set(items) - {"type"}:
+                return False
+            if not all(_is_type(v, items["type"]) for v in value):
+                return False
+    return True
+
+
+def check_schema(
+    flow: LocalFlow, parsed: ParsedYaml, schema: dict, *, bundled: bool = True
+) -> list[Diagnostic]:
+    """jsonschema errors, each pointed at the line of the offending node."""
+    if bundled and _fast_schema_ok(flow.data, schema):
+        return []
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema)
+    validator = cls(schema)
+    out = []
+    errors = sorted(validator.iter_errors(flow.data), key=lambda e: list(map(str, e.path)))
+    for err in errors:
+        path = tuple(err.path)
+        if bundled and err.validator == "required":
+            continue  # reported by check_flow with a better message
+        if bundled and not path and err.validator == "type":
+            continue  # not-mapping, reported by check_flow
+        if err.validator == "additionalProperties" and isinstance(flow.data, dict):
+            known = schema.get("properties", {})
+            for key in flow.data:
+                if key not in known and _mapping_at(flow.data, path) is flow.data:
+                    out.append(
+                        _diag(
+                            flow,
+                            parsed,
+                            path + (key,),
+                            "unknown-key",
+                            f"unknown top-level key '{key}': Kestra rejects unknown "
+                            'properties ("Unrecognized field"); remove it or fix its '
+                            "spelling" + did_you_mean(str(key), known),
+                            key=True,
+                        )
+                    )
+            if path:
+                out.append(
+                    _diag(flow, parsed, path, "schema", f"{format_path(path)}: {err.message}")
+                )
+            continue
+        if bundled and path and path[0] in ("id", "namespace"):
+            continue  # type, pattern and length reported by check_flow
+        where = format_path(path) or "the flow"
+        if err.context:  # oneOf/anyOf: the most relevant sub-error is more useful
+            best = jsonschema.exceptions.best_match(err.context)
+            path = tuple(best.path) or path
+            where = format_path(path) or where
+            message = best.message
+        elif err.validator == "type":
+            want = err.validator_value
+            want = " or ".join(want) if isinstance(want, list) else want
+            want = want.replace("array", "a list").replace("object", "a mapping")
+            message = f"must be {want}, not {_json_kind(err.instance)}"
+        else:
+            message = err.message
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                path,
+                "schema",
+                f"{where}: {message} (checked against "
+                f"{'the bundled flow schema' if bundled else 'the given flow schema'})",
+            )
+        )
+    return out
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else "a string"
+
+
+def _mapping_at(data: Any, path: tuple) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# --schema PATH_OR_URL: a user-given full flow schema, cached on disk
+
+
+class _BearerAuth:
+    """requests auth callable for an API token (only used when --schema is a URL)."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+def schema_auth(settings: Any) -> Any:
+    """Credentials to fetch a schema from the Kestra server: a token wins (as in the client),
+    else basic auth, else none."""
+    if settings.token:
+        return _BearerAuth(settings.token)
+    if settings.username and settings.password:
+        return (settings.username, settings.password)
+    return None
+
+
+def schema_cache_dir(env: dict | None = None) -> Path:
+    import os
+    import sys
+
+    env = os.environ if env is None else env
+    if env.get("XDG_CACHE_HOME"):
+        base = Path(env["XDG_CACHE_HOME"])
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    elif sys.platform == "win32" and env.get("LOCALAPPDATA"):
+        base = Path(env["LOCALAPPDATA"])
+    else:
+        base = Path.home() / ".cache"
+    return base / "kestra-sync" / "schemas"
+
+
+def resolve_schema(
+    spec: str,
+    *,
+    refresh: bool = False,
+    auth: Any = None,
+    timeout: float = 30.0,
+    verify: Any = True,
+    env: dict | None = None,
+) -> dict:
+    """A schema from a file, or from a URL (Kestra serves its full flow schema at
+    ``GET /api/v1/plugins/schemas/flow``, kestra-openapi.yml ``getSchemasFromType``).
+
+    A URL is downloaded once and kept in the user cache dir (``$XDG_CACHE_HOME/kestra-sync``),
+    written atomically (temp file + rename) so parallel hook runs never see half a file. A cached
+    copy is used without any network access unless ``refresh``.
+    """
+    import hashlib
+    import os
+    import tempfile
+
+    from .errors import InputError
+
+    if not spec.startswith(("http://", "https://")):
+        try:
+            return load_schema(spec)
+        except OSError as e:
+            raise InputError(f"{spec}: cannot read schema file: {e.strerror}") from None
+        except ValueError as e:
+            raise InputError(f"{spec}: not a JSON schema: {e}") from None
+    cache = schema_cache_dir(env) / (hashlib.sha256(spec.encode()).hexdigest() + ".json")
+    if cache.is_file() and not refresh:
+        try:
+            return load_schema(cache)
+        except ValueError:
+            pass  # a corrupt cache entry: download again
+    import requests
+
+    try:
+        resp = requests.get(
+            spec, auth=auth, timeout=timeout, verify=verify, headers={"Accept": "application/json"}
+        )
+    except requests.RequestException as e:
+        raise InputError(
+            f"cannot download the schema from {spec}: {type(e).__name__}",
+            hint="check the URL, or pass a schema file with --schema",
+        ) from None
+    if resp.status_code != 200:
+        raise InputError(
+            f"cannot download the schema from {spec}: HTTP {resp.status_code}",
+            hint="check the URL and credentials (KESTRA_USERNAME/PASSWORD/API_TOKEN)",
+        )
+    try:
+        schema = resp.json()
+    except ValueError:
+        raise InputError(f"{spec} did not return JSON") from None
+    if not isinstance(schema, dict):
+        raise InputError(f"{spec} did not return a JSON schema object")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(schema, fh)
+        os.replace(tmp, cache)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+    return schema

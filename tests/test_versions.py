@@ -1,0 +1,413 @@
+"""Kestra versions: the rule table, the target version, the upgrade lint and emulator profiles.
+
+tests/data/versions/ holds one small flow per row of the version table with, in expected.json,
+the versions that refuse it and those that accept it under an old name -- written from
+versions.md, not computed from knowledge.py, so a wrong row fails here. tests/data/kestra-1.3/
+is a tree written the way 1.3 users write flows.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kestra_sync import knowledge
+from kestra_sync.emulator import rules
+from kestra_sync.errors import ConfigError, NotFoundError, TransportError
+from kestra_sync.flows import load_flow
+from kestra_sync.target import pinned, resolve
+from kestra_sync.validate import validate_offline
+
+from .conftest import run_cli
+
+DATA = Path(__file__).parent / "data"
+ROWS = DATA / "versions"
+EXPECTED = json.loads((ROWS / "expected.json").read_text(encoding="utf-8"))
+TREE_13 = DATA / "kestra-1.3"
+# Files of the 1.3 tree that use a construct Kestra 2.0 removed (healthcheck uses none).
+REMOVED_IN_2 = {
+    "company/sales/daily-report.yml",  # input name:, BOOLEAN, taskDefaults, json()
+    "company/sales/notify.yml",  # ENUM, listeners
+    "company/data/loader.yml",  # flow-level workerGroup, ForEach, Echo
+    "company/data/after-load.yml",  # Flow trigger preconditions
+    "company/ops/cleanup.yml",  # trigger conditions (runIf is only renamed)
+}
+
+
+def diagnose(path: Path, version: str | None):
+    flow, diags = load_flow(path)
+    assert flow is not None and diags == []
+    return validate_offline([flow], version=version)
+
+
+def test_every_row_file_has_an_expectation():
+    assert {p.name for p in ROWS.glob("*.yml")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("version", knowledge.VERSIONS)
+def test_each_row_is_an_error_exactly_on_the_versions_that_refuse_it(name, version):
+    row = EXPECTED[name]
+    diags = [d for d in diagnose(ROWS / name, version) if d.code == row["code"]]
+    severities = {d.severity for d in diags}
+    if version in row["refused"]:
+        assert severities == {"error"}, diags
+        assert f"Kestra {version} refuses it" in diags[0].message or row["refused"] == list(
+            knowledge.VERSIONS
+        )
+    elif version in row["renamed"]:
+        assert severities == {"warning"}, diags
+    else:
+        assert diags == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_with_no_version_only_what_every_version_refuses_is_an_error(name):
+    row = EXPECTED[name]
+    diags = [d for d in diagnose(ROWS / name, None) if d.code == row["code"]]
+    assert len(diags) == 1, diags
+    if row["refused"] == list(knowledge.VERSIONS):
+        assert diags[0].severity == "error"
+    else:
+        # A flow some version accepts is never rejected: a warning naming who refuses it.
+        assert diags[0].severity == "warning"
+        if row["refused"]:
+            assert knowledge.describe_versions(row["refused"]) in diags[0].message
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("profile", knowledge.EMULATOR_PROFILES)
+def test_the_emulator_profile_answers_as_its_version_with_the_servers_text(name, profile):
+    row = EXPECTED[name]
+    source = (ROWS / name).read_text(encoding="utf-8")
+    if profile in row["refused"]:
+        with pytest.raises(rules.ConstraintViolations) as caught:
+            rules.parse_for_write(source, profile)
+        rejection = caught.value.to_rejection()
+        assert rejection.status == 422
+        assert row["server"] in rejection.message
+        # The validate endpoint says the same.
+        item = rules.validate_one(source, 0, None, profile)
+        assert row["server"] in item["constraints"]
+    else:
+        rules.parse_for_write(source, profile)  # accepted
+        assert "constraints" not in rules.validate_one(source, 0, None, profile)
+
+
+# --- a 1.3 tree ---------------------------------------------------------------------------------
+
+
+def copy_tree(tmp_path: Path) -> Path:
+    shutil.copytree(TREE_13, tmp_path / "flows", ignore=shutil.ignore_patterns("*.md"))
+    return tmp_path
+
+
+def test_a_1_3_tree_validates_clean_with_no_version_and_with_1_3(tmp_path):
+    root = copy_tree(tmp_path)
+    none = run_cli("validate", cwd=root)
+    assert none.returncode == 0, none.stdout + none.stderr
+    assert "error" not in none.stdout
+    assert "(rules of Kestra 0.22-2.0: no version set)" in none.stdout
+    pinned_13 = run_cli("validate", "--kestra-version", "1.3", cwd=root)
+    assert pinned_13.returncode == 0, pinned_13.stdout
+    # Only the deprecated `name:` of an input is mentioned on 1.3.
+    assert pinned_13.stdout.count("warning:") == 1 and "[input-name]" in pinned_13.stdout
+    assert "rules of Kestra 1.3, pinned by --kestra-version" in pinned_13.stdout
+
+
+def test_upgrade_lint_names_every_file_using_what_2_0_removed_with_its_replacement(tmp_path):
+    root = copy_tree(tmp_path)
+    done = run_cli("validate", "--format", "json", cwd=root, env={"KESTRA_VERSION": "2.0"})
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["kestra_version"] == {
+        "rules": "2.0",
+        "origin": "pinned by env KESTRA_VERSION",
+        "server": None,
+    }
+    errors = [d for d in report["diagnostics"] if d["severity"] == "error"]
+    named = {Path(d["path"]).relative_to("flows").as_posix() for d in errors}
+    assert named == REMOVED_IN_2
+    assert all(d["line"] and knowledge.MIGRATION_GUIDE_2_0 in d["message"] for d in errors)
+    text = "\n".join(f"{d['code']}: {d['message']}" for d in report["diagnostics"])
+    # Mechanical rewrites are printed as such, the others say what to use.
+    assert "removed-type: task 'load' has type io.kestra.plugin.core.debug.Echo" in text
+    # Echo -> Log is not a plain rename (format: becomes message:), so it says how.
+    assert "use io.kestra.plugin.core.log.Log (its 'format:' becomes 'message:')" in text
+    assert "use io.kestra.plugin.core.flow.Loop" in text  # ForEach
+    assert "replace it with 'BOOL'" in text and "replace it with 'SELECT'" in text
+    assert "replace it with 'pluginDefaults'" in text
+    # A rename that keeps an alias is only a warning.
+    runif = [d for d in report["diagnostics"] if d["code"] == "renamed-runIf"]
+    assert [d["severity"] for d in runif] == ["warning"]
+
+
+def test_the_1_3_tree_applies_to_a_1_3_emulator_following_the_servers_version(
+    make_emulator, tmp_path
+):
+    emu = make_emulator(version="1.3")
+    root = copy_tree(tmp_path)
+    done = run_cli("apply", "-y", "--server", emu.url, cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Apply: 6 done, 0 failed, 0 not attempted." in done.stdout
+    assert "note: rules of Kestra 1.3, reported by the server: 1.3.0" in done.stderr
+
+
+def test_against_a_2_0_server_the_1_3_tree_stops_before_any_flow_is_sent(make_emulator, tmp_path):
+    emu = make_emulator(version="2.0")
+    root = copy_tree(tmp_path)
+    done = run_cli("plan", "--server", emu.url, cwd=root)
+    assert done.returncode == 1
+    assert "Kestra 2.0 refuses it" in done.stderr
+    assert "kestra-sync validate --kestra-version 2.0" in done.stderr  # the hint
+    assert emu.stats.snapshot()["requests"] == {"GET /api/v1/configs": 1}
+
+
+def test_a_pinned_version_other_than_the_servers_is_followed_with_a_warning(
+    make_emulator, tmp_path
+):
+    emu = make_emulator(version="2.0")
+    root = copy_tree(tmp_path)
+    done = run_cli("plan", "--kestra-version", "1.3", "--server", emu.url, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "warning: the server runs Kestra 2.0.0 but the rules are pinned to 1.3 "
+        "(--kestra-version): following 1.3" in done.stderr
+    )
+    plan = run_cli(
+        "plan", "--format", "json", "--server", emu.url, cwd=root, env={"KESTRA_VERSION": "1.3"}
+    )
+    assert json.loads(plan.stdout)["kestra_version"] == {
+        "rules": "1.3",
+        "origin": "pinned by env KESTRA_VERSION",
+        "server": "2.0.0",
+    }
+
+
+# --- the target version -------------------------------------------------------------------------
+
+
+class _Settings:
+    def __init__(self, version=None, origin="flag"):
+        self.kestra_version = version
+        self.origin = {"kestra_version": origin}
+
+
+class _Client:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def server_version(self):
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("reported", "rules_of"),
+    [("1.3.2", "1.3"), ("0.24.0-SNAPSHOT", "0.24"), ("1.4.0", "1.3"), ("3.1.0", "2.0")],
+)
+def test_the_servers_version_maps_to_the_nearest_older_table_version(reported, rules_of):
+    target = resolve(_Settings(), _Client(reported))
+    assert (target.version, target.server, target.warnings) == (rules_of, reported, [])
+
+
+def test_a_server_that_does_not_say_its_version_is_a_warning_not_a_failure():
+    target = resolve(
+        _Settings("1.3"),
+        _Client(NotFoundError("404", status=404, method="GET", path="/api/v1/configs")),
+    )
+    assert target.version == "1.3"
+    assert "could not read the server's Kestra version" in target.warnings[0]
+    assert "following 1.3 as pinned" in target.warnings[0]
+    # Unreachable: fail once here rather than again for every namespace.
+    with pytest.raises(TransportError):
+        resolve(_Settings(), _Client(TransportError("connection refused")))
+    target = resolve(_Settings(), _Client("Snapshot"))  # VersionProvider's fallback text
+    assert target.version is None and "cannot read" in target.warnings[0]
+
+
+def test_a_version_that_is_not_one_is_a_config_error_naming_where_it_came_from(tmp_path):
+    from kestra_sync.config import load_settings
+
+    with pytest.raises(ConfigError, match="environment variable KESTRA_VERSION: 'latest'"):
+        load_settings(env={"KESTRA_VERSION": "latest"}, cwd=tmp_path)
+    (tmp_path / "kestra-sync.yml").write_text("kestra_version: 1.3\n", encoding="utf-8")
+    settings = load_settings(env={}, cwd=tmp_path)
+    assert pinned(settings).version == "1.3"
+    assert pinned(settings).origin == "pinned by config file kestra-sync.yml"
+
+
+# --- emulator profiles ----------------------------------------------------------------------------
+
+
+def test_emulator_reports_its_version_without_auth_and_the_client_reads_it(make_emulator):
+    from kestra_sync.client import KestraClient
+
+    emu = make_emulator(version="1.0", users={"admin@kestra.io": "Admin1234"})
+    # /api/v1/configs is open (AuthenticationFilter), so no credentials are needed for it.
+    assert KestraClient(emu.url).server_version() == "1.0.0"
+    assert "Kestra 1.0 API emulator" in emu.describe()
+
+
+def test_legacy_search_params_work_up_to_1_3_and_are_ignored_by_2_0(make_emulator):
+    import requests
+
+    for version, expected in (("1.3", 1), ("2.0", 2)):
+        emu = make_emulator(version=version)
+        for ns in ("acme", "other"):
+            requests.post(
+                emu.url + "/api/v1/main/flows",
+                data=f"id: f\nnamespace: {ns}\ntasks:\n  - id: t\n    type: x.Y\n",
+                headers={"Content-Type": "application/x-yaml"},
+                timeout=10,
+            ).raise_for_status()
+        found = requests.get(
+            emu.url + "/api/v1/main/flows/search", params={"namespace": "acme"}, timeout=10
+        ).json()
+        assert found["total"] == expected, version
+
+
+def test_against_a_0_22_server_plan_fails_safely_as_its_export_ignores_filters(
+    make_emulator, tmp_path
+):
+    # filters[...] reached /export/by-query in 0.23 (versions.md §3): a 0.22 server exports
+    # every flow, which the client detects instead of planning deletions from it.
+    emu = make_emulator(version="0.22")
+    (tmp_path / "flows").mkdir()
+    shutil.copy(TREE_13 / "company/ops/healthcheck.yml", tmp_path / "flows")  # valid on 0.22
+    root = tmp_path
+    seed = "id: x\nnamespace: other\ntasks:\n  - id: t\n    type: x.Y\n"
+    emu.store.create("main", rules.parse_for_write(seed, "0.22"))
+    done = run_cli("plan", "--delete", "--server", emu.url, cwd=root)
+    assert done.returncode == 1
+    assert "the server ignored the filter" in done.stdout + done.stderr
+    assert "note: rules of Kestra 0.22, reported by the server: 0.22.0" in done.stderr
+    assert "to delete" in done.stdout and "1 to delete" not in done.stdout
+
+
+def test_fix_rewrites_only_the_mechanical_spans_and_every_other_byte_stays(tmp_path):
+    root = copy_tree(tmp_path)
+    before = {p: p.read_bytes() for p in (root / "flows").rglob("*.yml")}
+    done = run_cli("validate", "--kestra-version", "2.0", "--fix", cwd=root)
+    assert done.returncode == 1  # what has no mechanical rewrite is still an error
+    fixed = [line for line in done.stderr.splitlines() if line.startswith("fixed ")]
+    assert len(fixed) == 5, done.stderr
+    edits: dict[Path, dict[int, tuple[str, str]]] = {}
+    for line in fixed:  # fixed flows/a.yml:12: old -> new
+        where, change = line[len("fixed ") :].split(": ", 1)
+        path, number = where.rsplit(":", 1)
+        old, new = change.split(" -> ")
+        edits.setdefault(root / path, {})[int(number)] = (old, new)
+    for path, original in before.items():
+        old_lines = original.decode("utf-8").split("\n")
+        new_lines = path.read_bytes().decode("utf-8").split("\n")
+        assert len(old_lines) == len(new_lines)
+        for number, (was, now) in enumerate(zip(old_lines, new_lines, strict=True), 1):
+            if number in edits.get(path, {}):
+                old, new = edits[path][number]
+                assert now == was.replace(old, new, 1) and now != was
+            else:
+                assert now == was  # byte for byte
+    assert "[removed-taskDefaults]" not in done.stdout and "[input-name]" not in done.stdout
+    assert "[removed-type]" in done.stdout  # ForEach/Echo: not mechanical, still reported
+    again = run_cli("validate", "--kestra-version", "2.0", "--fix", cwd=root)
+    assert "fixed " not in again.stderr  # idempotent
+
+
+def test_fix_without_a_version_is_refused_and_writes_nothing(tmp_path):
+    root = copy_tree(tmp_path)
+    before = {p: p.read_bytes() for p in (root / "flows").rglob("*.yml")}
+    done = run_cli("validate", "--fix", cwd=root)
+    assert done.returncode == 1
+    assert "error: --fix needs the Kestra version to fix for" in done.stderr
+    assert {p: p.read_bytes() for p in (root / "flows").rglob("*.yml")} == before
+
+
+def test_the_emulator_imports_of_the_tool_only_the_two_standalone_fact_modules():
+    """The emulator imports nothing of the tool but knowledge and flowrules, which themselves
+    import only the standard library: one table, and no way for the tool to leak in."""
+    import ast
+    import sys
+
+    package = Path(__file__).parent.parent / "kestra_sync"
+
+    def tool_imports(path: Path) -> set[str]:
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = "emulator" if path.parent.name == "emulator" and node.level == 1 else ""
+                names = [node.module] if node.module else [a.name for a in node.names]
+                found |= {f"{base}.{n}" if base else n for n in names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kestra_sync"):
+                found.add(node.module)
+        return found
+
+    for path in (package / "emulator").glob("*.py"):
+        outside = {m for m in tool_imports(path) if not m.startswith("emulator.")}
+        assert outside <= {"knowledge", "flowrules"}, (path.name, outside)
+    assert tool_imports(package / "knowledge.py") == set()
+    assert tool_imports(package / "flowrules.py") == {"knowledge"}
+    for name in ("knowledge", "flowrules"):
+        source = (package / f"{name}.py").read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0):
+                modules = (
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                )
+                assert all(
+                    m.split(".")[0] in sys.stdlib_module_names | {"__future__"} for m in modules
+                )
+
+
+def test_emulator_cli_offers_the_profiles_and_refuses_another_version():
+    from click.testing import CliRunner
+
+    from kestra_sync.cli import cli
+
+    result = CliRunner().invoke(cli, ["emulator", "--kestra-version", "1.1"])
+    assert result.exit_code == 2
+    assert "'0.22', '1.0', '1.3', '2.0'" in result.output
+
+
+def test_pull_says_which_version_the_server_runs_and_warns_when_pinned_otherwise(
+    make_emulator, tmp_path
+):
+    emu = make_emulator(version="1.3")
+    source = (TREE_13 / "company/sales/notify.yml").read_text(encoding="utf-8")
+    emu.store.create("main", rules.parse_for_write(source, "1.3"))  # listeners: fine on 1.3
+    done = run_cli(
+        "pull",
+        "--namespace",
+        "company.sales",
+        "--server",
+        emu.url,
+        cwd=tmp_path,
+        env={"KESTRA_VERSION": "2.0"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning: the server runs Kestra 1.3.0 but the rules are pinned to 2.0" in done.stderr
+    assert (tmp_path / "flows/company/sales/notify.yml").read_text(encoding="utf-8") == source
+
+
+def test_json_flow_bodies_are_accepted_up_to_1_3_and_refused_by_2_0(make_emulator):
+    import requests
+
+    flow = {"id": "j", "namespace": "acme", "tasks": [{"id": "t", "type": "x.Y"}]}
+    old, new = make_emulator(version="1.3"), make_emulator(version="2.0")
+    created = requests.post(old.url + "/api/v1/main/flows", json=flow, timeout=10)
+    assert created.status_code == 200, created.text
+    assert created.json()["id"] == "j" and "source" not in created.json()  # a Flow, not WithSource
+    stored = requests.get(
+        old.url + "/api/v1/main/flows/acme/j", params={"source": "true"}, timeout=10
+    ).json()
+    assert "id: j\nnamespace: acme\n" in stored["source"]
+    # The version rules apply to JSON bodies too (reserved id on 1.3).
+    refused = requests.post(
+        old.url + "/api/v1/main/flows", json={**flow, "id": "pause"}, timeout=10
+    )
+    assert refused.status_code == 422 and "reserved keyword" in refused.json()["message"]
+    assert requests.post(new.url + "/api/v1/main/flows", json=flow, timeout=10).status_code == 415
