@@ -40,7 +40,7 @@ def test_verbose_logs_each_request_without_headers_or_secrets(tmp_path, make_emu
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("http: ")]
     assert lines and all(
-        re.fullmatch(r"http: GET /api/v1/main/flows/\S+ -> 200 \(\d+ ms\)", line) for line in lines
+        re.fullmatch(r"http: GET /api/v1/\S+ -> 200 \(\d+ ms\)", line) for line in lines
     ), lines
     assert "Secret12345" not in done.stderr and "Authorization" not in done.stderr
     assert "?" not in "".join(lines)  # no query string either

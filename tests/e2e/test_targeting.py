@@ -83,7 +83,7 @@ def test_a_flow_file_outside_the_flow_directory_is_an_error(tmp_path, emulator):
     done = project.plan("draft.yml")
     assert done.returncode == 1
     assert "error: draft.yml: not a flow of the flow directory flows/" in done.stderr
-    assert emulator.stats.count() == 0
+    assert emulator.stats.count("GET", "/api/v1/{tenant}/flows/search") == 0  # no flow read
 
 
 def test_the_config_is_found_from_the_flow_file(tmp_path, emulator):
