@@ -18,6 +18,18 @@ from .models import DEFAULT_PARALLELISM, DEFAULT_TENANT
 CONFIG_FILES = ("kestra-sync.yml", "kestra-sync.yaml")
 LAYOUTS = ("none", "nested", "dotted")
 SECRET_KEYS = ("password", "token")
+CONFIG_ENV = "KESTRA_SYNC_CONFIG"
+# What a bad value is told it should be (values are checked where they are read).
+EXPECTED = {
+    "include_children": "true or false",
+    "delete": "true or false",
+    "allow_empty_namespace": "true or false",
+    "max_deletes": "a whole number, 0 or more",
+    "parallelism": "a whole number, 1 or more",
+    "timeout": "a number of seconds",
+    "namespaces": "a list of namespaces (or one string, comma-separated)",
+    "tenants": "a mapping of tenant to flow directory, e.g. {prod: flows/prod}",
+}
 
 # Environment variables, named as Kestra's own tools name them (KESTRA_URL, KESTRA_API_TOKEN ...).
 ENV = {
@@ -57,6 +69,9 @@ class Settings:
     layout: str = "none"
     # Several tenants in one repository: tenant -> directory. Empty means one tenant, `tenant`.
     tenants: dict[str, Path] = field(default_factory=dict)
+    # Delete only server flows carrying this label (KEY or KEY=VALUE); validate requires it on
+    # every flow in git. None: every flow in scope that git lacks is deletable. (ownership.py)
+    ownership_label: str | None = None
     # Per-tenant scope from `tenants: {t: {directory, namespaces, allow_empty_namespace}}`:
     # tenant -> the keys given there; a key not given falls back to the global setting.
     tenant_scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -100,14 +115,34 @@ class Settings:
         return self.tenant_scopes.get(tenant, {}).get(name, getattr(self, name))
 
 
-def find_config_file(start: Path) -> Path | None:
+def _config_in(directory: Path) -> Path | None:
     for name in CONFIG_FILES:
-        candidate = start / name
+        candidate = directory / name
         if candidate.is_file():
             return candidate
-    pyproject = start / "pyproject.toml"
-    if pyproject.is_file() and "[tool.kestra-sync]" in pyproject.read_text(encoding="utf-8"):
-        return pyproject
+    pyproject = directory / "pyproject.toml"
+    try:
+        if pyproject.is_file() and "[tool.kestra-sync]" in pyproject.read_text(encoding="utf-8"):
+            return pyproject
+    except (OSError, UnicodeDecodeError):
+        pass
+    return None
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The config that applies at ``start`` (a directory, or a file named on the command line):
+    the nearest kestra-sync.yml, kestra-sync.yaml or pyproject.toml with [tool.kestra-sync] in
+    it or in a parent directory, as git and ruff look upward. The search stops at the top of
+    the git repository holding ``start``: a config above one's repository is not its config."""
+    start = Path(start).absolute()
+    if start.is_file():
+        start = start.parent
+    for directory in (start, *start.parents):
+        found = _config_in(directory)
+        if found is not None:
+            return found
+        if (directory / ".git").exists():
+            return None
     return None
 
 
@@ -141,7 +176,10 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
 def _coerce(name: str, value: Any, where: str) -> Any:
     """Turn a config-file or environment value into the type the setting has."""
-    bad = ConfigError(f"{where}: invalid value {value!r} for '{name}'")
+    bad = ConfigError(
+        f"{where}: invalid value {value!r} for '{name}'"
+        + (f": expected {EXPECTED[name]}" if name in EXPECTED else "")
+    )
     if name in ("directory",):
         return Path(str(value))
     if name in ("include_children", "delete", "allow_empty_namespace"):
@@ -193,6 +231,16 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if value not in LAYOUTS:
             raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
         return value
+    if name == "url" and value is not None:
+        return _check_url(str(value), where)
+    if name == "ownership_label":
+        from .ownership import parse_label
+
+        try:
+            parse_label(str(value))
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {err.message}", hint=err.hint) from None
+        return str(value).strip()
     if name == "kestra_version":
         from .target import normalize
 
@@ -258,9 +306,14 @@ def load_settings(
     for name in known:
         settings.origin[name] = "default"
 
-    path = config_file or find_config_file(cwd)
+    if config_file is None and env.get(CONFIG_ENV):
+        config_file = Path(env[CONFIG_ENV])
     if config_file is not None and not config_file.is_file():
-        raise ConfigError(f"{config_file}: config file not found")
+        raise ConfigError(
+            f"{config_file}: config file not found",
+            hint="check the path given with --config or " + CONFIG_ENV,
+        )
+    path = config_file or find_config_file(cwd)
     if path is not None:
         settings.config_file = path
         for key, value in _read_config_file(path).items():
@@ -278,9 +331,14 @@ def load_settings(
                     "set KESTRA_PASSWORD or KESTRA_API_TOKEN in the environment or a CI secret",
                 )
             if key not in known:
+                import difflib
+
+                settable = sorted(known - set(SECRET_KEYS))
+                close = difflib.get_close_matches(key, settable, n=1, cutoff=0.75)
                 raise ConfigError(
-                    f"{path}: unknown setting '{key}'",
-                    hint="known settings: " + ", ".join(sorted(known - set(SECRET_KEYS))),
+                    f"{path}: unknown setting '{key}'"
+                    + (f"; did you mean '{close[0]}'?" if close else ""),
+                    hint="known settings: " + ", ".join(settable),
                 )
             setattr(settings, key, _coerce(key, value, str(path)))
             settings.origin[key] = f"config file {path.name}"
@@ -325,9 +383,19 @@ def load_settings(
             continue
         if name not in known:
             raise ConfigError(f"internal: unknown flag setting {name}")
-        setattr(settings, name, _coerce(name, value, f"--{name.replace('_', '-')}"))
+        flag = "--server" if name == "url" else f"--{name.replace('_', '-')}"
+        setattr(settings, name, _coerce(name, value, flag))
         settings.origin[name] = "flag"
 
+    if settings.tenants and settings.origin["tenant"].startswith(("flag", "env")):
+        # `--tenant X` (or KESTRA_TENANT) with a `tenants:` map: only that tenant's directory.
+        if settings.tenant not in settings.tenants:
+            raise ConfigError(
+                f"tenant {settings.tenant!r} ({settings.origin['tenant']}) is not in the "
+                f"`tenants:` map of {settings.config_file}",
+                hint="choose one of: " + ", ".join(sorted(settings.tenants)),
+            )
+        settings.tenants = {settings.tenant: settings.tenants[settings.tenant]}
     if settings.url:
         settings.url = settings.url.rstrip("/")
     if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
@@ -358,3 +426,28 @@ def _relative_to_cwd(path: Path, cwd: Path) -> Path:
         return path.resolve().relative_to(cwd.resolve())
     except ValueError:
         return path
+
+
+def _check_url(url: str, where: str) -> str:
+    """Kestra's base URL, checked where it is read: an address pasted from the browser
+    (`.../ui/...`) or one that already holds the API prefix (`.../api/v1`) would give a 404 per
+    namespace later; say it once, with the URL to use."""
+    from urllib.parse import urlsplit
+
+    text = url.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{where}: {url!r} is not an http(s) URL",
+            hint="give Kestra's address with its scheme, e.g. https://kestra.example.com",
+        )
+    path = parts.path
+    for marker in ("/api/v1", "/ui"):
+        at = (path + "/").find(marker + "/")
+        if at != -1:
+            base = f"{parts.scheme}://{parts.netloc}{path[:at]}"
+            raise ConfigError(
+                f"{where}: {url} is not Kestra's base URL (it contains {marker}/)",
+                hint=f"use {base}: kestra-sync adds /api/v1/<tenant>/... itself",
+            )
+    return text

@@ -50,7 +50,7 @@ def apply_result_from_dict(data: dict):
                 ref=FlowRef(o["tenant"], o["namespace"], o["id"]),
                 path=o.get("path"),
             ),
-            status=o["status"],
+            status=o["status"].replace("_", " "),  # JSON's not_attempted
             result=o.get("result") or "",
             revision=o.get("revision"),
             error=o.get("error") or "",

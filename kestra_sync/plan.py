@@ -96,6 +96,12 @@ class Plan:
     # (kind, tenant, namespace, deletable) read for the kinds other than flows
     # (kestra_sync.kinds); deletable: server items git does not declare may be deleted there.
     kind_scopes: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    # `--target NAMESPACE/ID` or `NAMESPACE/*`: a partial plan holds only those flows (empty:
+    # everything in scope). See targeting.py.
+    targets: list[str] = field(default_factory=list)
+    # tenant -> namespaces with flows on the server that the plan did not read (with --delete:
+    # a namespace whose folder left git is one of them; it is named, never touched).
+    other_namespaces: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTIONS, 0)
@@ -118,6 +124,13 @@ class Plan:
                 change
             )
         return grouped
+
+
+def is_targeted(ref: FlowRef, targets: list[str]) -> bool:
+    """No targets: every flow. Else the flow's ``namespace/id`` or ``namespace/*`` is one."""
+    if not targets:
+        return True
+    return f"{ref.namespace}/{ref.id}" in targets or f"{ref.namespace}/*" in targets
 
 
 def normalize_source(text: str) -> str:
@@ -181,6 +194,7 @@ def build_plan(
     max_deletes: int | None = 10,
     summarize=None,
     references=None,
+    owns=None,
 ) -> Plan:
     """Compare git (``local``, already validated: every flow has a namespace and an id) with
     the server (``snapshot``).
@@ -189,7 +203,8 @@ def build_plan(
     in words; ``references(source, tenant, namespace) -> set[FlowRef]`` names the flows a
     source calls or listens to. Both are passed in so that this module stays free of YAML and
     deepdiff. ``allow_empty_namespace`` is a bool, or a set of the tenants it is allowed for
-    (a `tenants:` map scopes it per tenant).
+    (a `tenants:` map scopes it per tenant). ``owns(remote) -> reason or None``
+    (ownership.py) limits deletion to the flows git owns.
     """
     plan = Plan(changes=[], scopes=[listing.scope for listing in snapshot.listings])
     local_by_ref = {f.ref: f for f in local if f.ref is not None}
@@ -253,8 +268,12 @@ def build_plan(
             change.note = (
                 "not deleted: git has no flow in this namespace (--allow-empty-namespace allows it)"
             )
+        elif owns is not None and (why := owns(remote)):
+            change.note = why
         else:
             change.action = DELETE
+            if owns is not None:
+                change.note = "deleted: it carries the ownership label, git put it there"
         plan.changes.append(change)
 
     if references is not None:
@@ -333,5 +352,7 @@ def find_drift(plan: Plan, snapshot: Snapshot) -> list[str]:
                 f"(revision {change.server_revision} -> {current.revision})"
             )
     for ref in sorted(set(now) - planned):
+        if not is_targeted(ref, plan.targets):
+            continue  # a partial plan says nothing about the flows it did not target
         drift.append(f"{ref} appeared on the server since the plan (revision {now[ref].revision})")
     return drift

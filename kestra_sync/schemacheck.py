@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .guidance import did_you_mean
 from .models import Diagnostic, LocalFlow
 from .models import diag_at as _diag
 from .yamlindex import ParsedYaml, format_path
@@ -107,7 +108,7 @@ def check_schema(
                             "unknown-key",
                             f"unknown top-level key '{key}': Kestra rejects unknown "
                             'properties ("Unrecognized field"); remove it or fix its '
-                            "spelling",
+                            "spelling" + did_you_mean(str(key), known),
                             key=True,
                         )
                     )

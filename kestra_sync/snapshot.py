@@ -54,3 +54,20 @@ def read_snapshot(
     if fatal:
         raise fatal[0]
     return Snapshot(listings=listings)
+
+
+def namespaces_outside(client, scopes: list[Scope], tenants: list[str]) -> dict[str, list[str]]:
+    """tenant -> namespaces that hold flows on the server but are not in the plan's scope:
+    never read, never changed. A namespace whose folder was removed from git is among them, so
+    `plan --delete` names it instead of saying nothing (issue 11 item 3). One request per
+    tenant: `GET /flows/distinct-namespaces` (namespaces of live flows, last revision, not
+    deleted: AbstractJdbcFlowRepository.findDistinctNamespace, kestra 58c1ca2d)."""
+    out: dict[str, list[str]] = {}
+    for tenant in tenants:
+        tenant_client = client if tenant == client.tenant else client.with_tenant(tenant)
+        names = tenant_client.distinct_namespaces()
+        covered = [s for s in scopes if s.tenant == tenant]
+        outside = sorted(n for n in names if not any(s.covers(n) for s in covered))
+        if outside:
+            out[tenant] = outside
+    return out

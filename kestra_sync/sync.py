@@ -97,6 +97,7 @@ def plan_options(settings: Settings) -> dict[str, Any]:
         "allow_empty_namespace": settings.allow_empty_namespace,
         "max_deletes": settings.max_deletes,
         "include_children": settings.include_children,
+        "ownership_label": settings.ownership_label,
         "tenants": {
             t: {"namespaces": sorted(managed[t]), "allow_empty_namespace": t in allowed}
             for t in sorted(managed)
@@ -128,6 +129,8 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
     _manage_kind_namespaces(options, kind_scopes)
     plan = _plan_from(local, options, client, settings.parallelism, summarize)
     _plan_kinds(plan, scans, kind_scopes, options, client, settings.parallelism)
+    if settings.delete:
+        warnings = warnings + _name_other_namespaces(plan, client, list(settings.directories()))
     return PlanResult(plan, meta, local, warnings, target)
 
 
@@ -160,6 +163,27 @@ def _plan_kinds(plan: Plan, scans: dict, kind_scopes, options, client, paralleli
     check_delete_cap(plan, options.max_deletes)
 
 
+def _name_other_namespaces(plan: Plan, client, tenants: list[str]) -> list[Diagnostic]:
+    """With --delete, list the server's namespaces outside the plan (one request per tenant),
+    so a namespace removed from git is named. Not being able to list them (an EE token
+    without the right) does not stop the plan: it is said on stderr."""
+    from .models import WARNING
+    from .snapshot import namespaces_outside
+
+    try:
+        plan.other_namespaces = namespaces_outside(client, plan.scopes, tenants)
+    except KestraSyncError as err:
+        return [
+            Diagnostic(
+                client.display_url,
+                f"could not list the server's namespaces ({err.message}); a namespace removed "
+                "from git would not be named in this plan",
+                severity=WARNING,
+            )
+        ]
+    return []
+
+
 @dataclass
 class PlanOptions:
     """What a plan depends on besides git and the server (see ``plan_options``)."""
@@ -169,6 +193,7 @@ class PlanOptions:
     include_children: bool
     managed: dict[str, list[str]]  # tenant -> managed namespaces
     empty_allowed: set[str]  # tenants where a namespace may be emptied
+    ownership_label: str | None = None  # delete only flows carrying it (ownership.py)
 
 
 def read_options(options: dict[str, Any]) -> PlanOptions:
@@ -179,29 +204,44 @@ def read_options(options: dict[str, Any]) -> PlanOptions:
         include_children=options["include_children"],
         managed={t: list(v["namespaces"]) for t, v in tenants.items()},
         empty_allowed={t for t, v in tenants.items() if v["allow_empty_namespace"]},
+        ownership_label=options.get("ownership_label"),
     )
 
 
 def _plan_from(
-    local, options: PlanOptions, client, parallelism: int, summarize=None, snapshot=None
+    local,
+    options: PlanOptions,
+    client,
+    parallelism: int,
+    summarize=None,
+    snapshot=None,
+    targets: list[str] | None = None,
 ):
-    """The one way a plan is computed, for `plan` and again for `apply plan.json`."""
+    """The one way a plan is computed, for `plan` and again for `apply plan.json`; with
+    ``targets``, a partial plan (targeting.py)."""
     from .apply import referenced_flows
+    from .ownership import ownership_rule
+    from .targeting import keep_targeted
 
     # Each tenant has its own managed namespaces (with `tenants:` configured, the default
     # tenant may not be one of them at all).
     if snapshot is None:
         scopes = scopes_for(local, options.managed, include_children=options.include_children)
         snapshot = read_snapshot(client, scopes, parallelism=parallelism)
-    return build_plan(
+    plan = build_plan(
         local,
         snapshot,
         delete=options.delete,
         allow_empty_namespace=options.empty_allowed,
-        max_deletes=options.max_deletes,
+        # A partial plan counts its own deletes only (keep_targeted).
+        max_deletes=None if targets else options.max_deletes,
         summarize=summarize,
         references=referenced_flows,
+        owns=ownership_rule(options.ownership_label),
     )
+    if targets:
+        keep_targeted(plan, targets, options.max_deletes, snapshot)
+    return plan
 
 
 def check_saved_plan(
@@ -270,7 +310,7 @@ def check_saved_plan(
             hint="the server changed since the plan was made; run `kestra-sync plan` again "
             "and review the new plan",
         )
-    again = _plan_from(local, options, client, parallelism, snapshot=snapshot)
+    again = _plan_from(local, options, client, parallelism, snapshot=snapshot, targets=plan.targets)
     if again.errors:
         raise PlanError(
             "the saved plan cannot be applied now: " + "; ".join(again.errors), hint=_REMAKE

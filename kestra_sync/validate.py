@@ -39,6 +39,7 @@ from typing import Any
 
 from . import flowrules
 from . import knowledge as K
+from .guidance import collapse_non_flows
 from .models import Diagnostic, LocalFlow
 from .models import diag_at as _diag
 from .schemacheck import (  # noqa: F401 - re-exported: the validate API of earlier releases
@@ -594,6 +595,7 @@ def check_project(
             version=version,
         )
     check.diagnostics += _resource_problems(settings, given)
+    check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     if given is None:
         check.diagnostics += check_duplicates(result.flows, result.parsed)
         return check

@@ -119,3 +119,39 @@ def test_a_bad_tenant_entry_is_one_clear_error(tmp_path, entry, says):
     write(tmp_path / "kestra-sync.yml", f"tenants:\n  prod: {entry}\n")
     with pytest.raises(ConfigError, match=says):
         load_settings({}, env={}, cwd=tmp_path)
+
+
+# Config discovery (issue 11 item 4): upward from the current directory, as git and ruff do.
+
+
+def test_config_is_found_in_a_parent_directory(tmp_path):
+    write(tmp_path / "kestra-sync.yml", "directory: flows\nmax_deletes: 2\n")
+    (tmp_path / "flows/company").mkdir(parents=True)
+    s = load_settings({}, env={}, cwd=tmp_path / "flows/company")
+    assert s.max_deletes == 2
+    # relative to the config file, shown from where the user is
+    assert s.directory.resolve() == (tmp_path / "flows").resolve()
+
+
+def test_discovery_stops_at_the_top_of_the_git_repository(tmp_path):
+    write(tmp_path / "kestra-sync.yml", "max_deletes: 2\n")  # above the repository: not its own
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "sub").mkdir()
+    s = load_settings({}, env={}, cwd=repo / "sub")
+    assert s.config_file is None and s.max_deletes == 10
+
+
+def test_nearest_config_wins_over_one_further_up(tmp_path):
+    write(tmp_path / "kestra-sync.yml", "max_deletes: 2\n")
+    (tmp_path / "kestra").mkdir()
+    write(tmp_path / "kestra/kestra-sync.yml", "max_deletes: 7\n")
+    assert load_settings({}, env={}, cwd=tmp_path / "kestra").max_deletes == 7
+
+
+def test_config_file_from_the_environment(tmp_path):
+    cfg = write(tmp_path / "other.yml", "max_deletes: 4\n")
+    s = load_settings({}, env={"KESTRA_SYNC_CONFIG": str(cfg)}, cwd=tmp_path)
+    assert s.max_deletes == 4
+    with pytest.raises(ConfigError, match="missing.yml: config file not found"):
+        load_settings({}, env={"KESTRA_SYNC_CONFIG": "missing.yml"}, cwd=tmp_path)

@@ -309,7 +309,7 @@ def test_explicit_files_outside_the_flow_directory_are_skipped(tmp_path):
     r = run(["kestra-sync.yml", ".github/workflows/ci.yml", "flows/a.yml"], cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 file checked, no problems" in r.stdout
-    assert "note: skipped 2 file(s) outside the flow directory (flows)" in r.stderr
+    assert "note: skipped 2 file(s) outside every flow directory that are not flows" in r.stderr
 
 
 def test_tenants_each_directory_gets_its_tenant(tmp_path):

@@ -11,8 +11,10 @@ from ..report.terminal import use_color
 from .common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
+    json_on_error,
     kestra_version_option,
     make_client,
+    plan_for,
     plan_options,
     print_target,
     print_warnings,
@@ -31,17 +33,25 @@ from .common import (
     "--fail-fast", is_flag=True, help="Stop starting new changes after the first failure."
 )
 @report_options("Format of the final report on stdout.")
-def apply(auto_approve, fail_fast, fmt, color, **params):
+@click.option("--show-unchanged", is_flag=True, help="List unchanged flows in the plan too.")
+@click.option("--no-diff", is_flag=True, help="Do not print source diffs of updates.")
+@json_on_error("apply")
+def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params):
     """Make the server match git: plan, confirm, then create, update and delete.
 
     DIRECTORY is a flow directory (default: the configured one) or a plan file saved with
     `plan --out`, which is applied exactly, with the options it was made with (plan options are
     refused with it), after checking its checksum and that the server has not changed since.
     A flow changed on the server since the plan is skipped; no delete runs after a failed write.
-    Exit 0 when every change was applied, 1 when any failed (each is listed, a re-run converges).
+    FLOW_FILEs (or --target) apply a partial plan of only those flows.
+    Exit 0 when every change was applied, 1 when any failed (each is listed, a re-run converges)
+    or when the confirmation was answered no.
+
+    With --format text the plan and one line per applied change go to stdout (so
+    `apply > apply.log` keeps them); the progress line and the prompt go to stderr.
     """
     from ..apply import apply_plan
-    from ..report.plantext import render_plan
+    from ..report.plantext import plan_header, render_plan, target_words
 
     target = params.get("directory")
     saved = target is not None and target.is_file()
@@ -50,8 +60,19 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         _refuse_plan_options(params)
     settings = settings_from(params)
     client = make_client(settings)
+    # The plan and the per-change lines are the command's output; with --format json or
+    # markdown, stdout holds only the report, so they go to stderr with the progress.
+    out = sys.stdout if fmt == "text" else sys.stderr
+    color_out = use_color(color, out)
     color_err = use_color(color, sys.stderr)
     local = []  # the scanned flows, whose parses apply reuses (none for a saved plan)
+
+    def show_plan(plan_obj) -> None:
+        text = plan_header(client.display_url, _tenants(plan_obj, settings)) + render_plan(
+            plan_obj, color=color_out, show_unchanged=show_unchanged, show_diff=not no_diff
+        )
+        click.echo(text, file=out, nl=False, color=color_out)
+
     if saved:
         from ..report.planfile import load_plan_file
         from ..sync import check_saved_plan
@@ -60,24 +81,22 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
         result_meta = meta
     else:
-        from ..sync import make_plan
-
-        result = make_plan(settings, client)
+        result = plan_for(settings, client, params)
         print_target(result.target)
         print_warnings(result.warnings)
         plan_obj, result_meta, local = result.plan, result.meta, result.local
         if plan_obj.errors:
             # Nothing is applied; the report still comes out in the asked format (a CI step
             # parsing --format json must not get an empty stdout) with every change not attempted.
-            from ..apply import ApplyResult, Outcome
-            from ..plan import CHANGING
-
-            click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False, color=color_err)
-            why = "not attempted: the plan has errors"
-            skipped = [Outcome(c, error=why) for c in plan_obj.changes if c.action in CHANGING]
-            _report_apply(ApplyResult(skipped), plan_obj, result_meta, fmt, color)
+            show_plan(plan_obj)
+            if fmt != "text":  # the report on stdout is for a file; say why on stderr
+                for error in plan_obj.errors:
+                    click.secho(f"error: {error}", fg="red", err=True)
+            _report_apply(
+                _not_attempted(plan_obj, "the plan has errors"), plan_obj, result_meta, fmt, color
+            )
             sys.exit(EXIT_FAILURE)
-    click.echo(render_plan(plan_obj, color=color_err), err=True, nl=False, color=color_err)
+    show_plan(plan_obj)
     if not plan_obj.has_changes:
         _report_apply(None, plan_obj, result_meta, fmt, color)
         return
@@ -89,9 +108,16 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
                 "apply needs confirmation but there is no terminal to ask on",
                 hint="review the plan, then pass --auto-approve (CI) or apply a saved plan file",
             )
-        click.confirm("Apply these changes?", abort=True, err=True)
+        where = target_words(client.display_url, _tenants(plan_obj, settings))
+        if not click.confirm(f"Apply these changes to {where}?", err=True):
+            click.echo("Apply cancelled.", err=True)
+            if fmt != "text":
+                _report_apply(
+                    _not_attempted(plan_obj, "cancelled"), plan_obj, result_meta, fmt, color
+                )
+            sys.exit(EXIT_FAILURE)
 
-    progress = _apply_progress(plan_obj, color_err)
+    progress = _apply_progress(plan_obj, color_err, out, color_out)
     progress.start()
     with _first_ctrl_c_cancels() as cancel:
         try:
@@ -114,6 +140,19 @@ def apply(auto_approve, fail_fast, fmt, color, **params):
         sys.exit(EXIT_FAILURE)
 
 
+def _tenants(plan_obj, settings) -> list[str]:
+    found = sorted({s.tenant for s in plan_obj.scopes} | {c.ref.tenant for c in plan_obj.changes})
+    return found or list(settings.directories())
+
+
+def _not_attempted(plan_obj, why: str):
+    from ..apply import ApplyResult, Outcome
+    from ..plan import CHANGING
+
+    changes = [c for c in plan_obj.changes if c.action in CHANGING]
+    return ApplyResult([Outcome(c, error=f"not attempted: {why}") for c in changes])
+
+
 # Options that change what a plan contains. A saved plan is applied exactly as it was made (and
 # reviewed), with the options it recorded; as Terraform does, giving one of these with a plan
 # file is an error rather than silently ignored or silently applied.
@@ -124,6 +163,8 @@ _PLAN_CHANGING = {
     "allow_empty_namespace": "--allow-empty-namespace",
     "max_deletes": "--max-deletes",
     "tenant": "--tenant",
+    "targets": "--target",
+    "ownership_label": "--ownership-label",
 }
 
 
@@ -165,8 +206,8 @@ class _first_ctrl_c_cancels:
             signal.signal(signal.SIGINT, self.previous)
 
 
-def _apply_progress(plan_obj, color: bool):
-    """A redrawn status line on a terminal, plain numbered lines in CI logs and pipes."""
+def _apply_progress(plan_obj, color: bool, out, color_out: bool):
+    """A redrawn status line on a terminal (stderr), a line per change on ``out``."""
     import shutil
 
     from ..plan import CHANGING
@@ -176,7 +217,15 @@ def _apply_progress(plan_obj, color: bool):
     tty = stream.isatty() and os.environ.get("TERM") != "dumb"
     total = sum(1 for c in plan_obj.changes if c.action in CHANGING)
     width = shutil.get_terminal_size().columns
-    return ApplyProgress(total, stream, tty=tty, color=color, width=width)
+    return ApplyProgress(
+        total,
+        stream,
+        tty=tty,
+        color=color_out if out is not stream else color,
+        width=width,
+        out=out,
+        out_tty=out.isatty(),
+    )
 
 
 def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
@@ -189,7 +238,8 @@ def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
 
         data = plan_to_dict(plan_obj, meta)
         data["apply"] = {
-            "summary": outcome.counts(),
+            # snake_case keys, as everywhere in the document (format_version 2)
+            "summary": {k.replace(" ", "_"): v for k, v in outcome.counts().items()},
             "interrupted": outcome.interrupted,
             "outcomes": outcomes_to_list(outcome),
         }

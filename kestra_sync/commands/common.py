@@ -17,6 +17,30 @@ EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
 
 
+def json_on_error(command: str):
+    """With --format json, an expected error still prints one JSON document on stdout (then
+    the error boundary prints the one-line error on stderr and exits 1)."""
+    import functools
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            if kwargs.get("fmt") != "json":
+                return func(*args, **kwargs)
+            try:
+                return func(*args, **kwargs)
+            except KestraSyncError as err:
+                from ..report.errordoc import error_document
+                from ..report.planfile import dumps
+
+                click.echo(dumps(error_document(command, err)), nl=False)
+                raise
+
+        return wrapper
+
+    return decorate
+
+
 def print_error(err: KestraSyncError) -> None:
     click.secho(f"error: {err.message}", fg="red", err=True)
     if err.hint:
@@ -31,7 +55,8 @@ def server_options(func):
             "--config",
             "config_file",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Config file (default: ./kestra-sync.yml or [tool.kestra-sync] in pyproject.toml).",
+            help="Config file [env KESTRA_SYNC_CONFIG; default: the nearest kestra-sync.yml, "
+            "or pyproject.toml with [tool.kestra-sync], in this directory or a parent].",
         ),
         click.option("--server", "-s", "url", metavar="URL", help="Kestra URL [env KESTRA_URL]."),
         click.option("--tenant", help="Tenant [env KESTRA_TENANT; default main]."),
@@ -63,7 +88,8 @@ def server_options(func):
             "--max-reply-mb",
             type=click.FloatRange(min=0, min_open=True),
             metavar="MB",
-            help="Refuse a reply, or an export zip's content, above this size [default 64].",
+            help="Refuse a reply, or an export zip's content, above this size "
+            "[env KESTRA_MAX_REPLY_MB; default 64].",
         ),
     ]
     for option in reversed(options):
@@ -71,9 +97,35 @@ def server_options(func):
     return func
 
 
+ownership_option = click.option(
+    "--ownership-label",
+    metavar="KEY[=VALUE]",
+    help="Delete only server flows carrying this label, e.g. system.readOnly=true; validate "
+    "requires it on every flow in git.",
+)
+
+
 def plan_options(func):
+    func = _split_paths(func)
     options = [
-        click.argument("directory", required=False, type=click.Path(path_type=Path)),
+        click.argument(
+            "paths", nargs=-1, metavar="[DIRECTORY | FLOW_FILE...]", type=click.Path(path_type=Path)
+        ),
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="NS/ID",
+            help="Plan only this flow; NS/* for a namespace (repeatable). The plan is partial: "
+            "other flows are neither compared nor changed.",
+        ),
+        click.option(
+            "--directory",
+            "-d",
+            "directory_option",
+            type=click.Path(path_type=Path),
+            help="Flow directory (the same as the DIRECTORY argument).",
+        ),
         click.option(
             "--namespace",
             "namespaces",
@@ -103,6 +155,7 @@ def plan_options(func):
             metavar="N",
             help="Refuse a plan that deletes more than N flows [default 10].",
         ),
+        ownership_option,
         click.option(
             "--parallelism",
             type=int,
@@ -159,28 +212,32 @@ def report_options(format_help: str):
     return decorate
 
 
+SETTING_NAMES = {
+    "url",
+    "tenant",
+    "username",
+    "password",
+    "token",
+    "timeout",
+    "max_reply_mb",
+    "namespaces",
+    "include_children",
+    "delete",
+    "allow_empty_namespace",
+    "max_deletes",
+    "parallelism",
+    "directory",
+    "layout",
+    "ownership_label",
+    "kestra_version",
+}
+
+
 def settings_from(ctx_params: dict[str, Any]):
     from ..config import load_settings
 
-    names = {
-        "url",
-        "tenant",
-        "username",
-        "password",
-        "token",
-        "timeout",
-        "max_reply_mb",
-        "namespaces",
-        "include_children",
-        "delete",
-        "allow_empty_namespace",
-        "max_deletes",
-        "parallelism",
-        "directory",
-        "layout",
-        "kestra_version",
-    }
-    flags = {k: v for k, v in ctx_params.items() if k in names}
+    _merge_directory_option(ctx_params)
+    flags = setting_flags(ctx_params)
     ca_bundle, insecure = ctx_params.get("ca_bundle"), ctx_params.get("insecure")
     if ca_bundle and insecure:
         raise click.UsageError("--ca-bundle and --insecure cannot be used together")
@@ -189,11 +246,20 @@ def settings_from(ctx_params: dict[str, Any]):
     return load_settings(flags, config_file=ctx_params.get("config_file"))
 
 
+def setting_flags(ctx_params: dict[str, Any]) -> dict[str, Any]:
+    """The command-line options that are settings (load_settings' ``flags``)."""
+    return {k: v for k, v in ctx_params.items() if k in SETTING_NAMES}
+
+
 def make_client(settings):
     from ..client import KestraClient
 
     client = KestraClient.from_settings(settings)
-    if client.http.verify is False and client.base_url.startswith("https:"):
+    http = getattr(client, "http", None)  # absent on the test doubles of some tests
+    root = click.get_current_context(silent=True)
+    if http is not None and root is not None and (root.find_root().obj or {}).get("verbose"):
+        http.session.hooks["response"].append(_log_response)
+    if http is not None and http.verify is False and client.base_url.startswith("https:"):
         import warnings
 
         from urllib3.exceptions import InsecureRequestWarning
@@ -206,6 +272,19 @@ def make_client(settings):
             err=True,
         )
     return client
+
+
+def _log_response(response, *args, **kwargs) -> None:
+    """-v: one line per HTTP request. The path only: no query string, header or body, so
+    nothing secret can reach a log."""
+    from urllib.parse import urlsplit
+
+    request = response.request
+    millis = response.elapsed.total_seconds() * 1000
+    path = urlsplit(request.url).path
+    click.echo(
+        f"http: {request.method} {path} -> {response.status_code} ({millis:.0f} ms)", err=True
+    )
 
 
 def print_warnings(diagnostics) -> None:
@@ -230,3 +309,56 @@ def write_file(path: Path, text: str) -> None:
         write_atomic(path, data)
     except OSError as err:
         raise InputError(f"{path}: cannot write: {err.strerror}") from None
+
+
+def _merge_directory_option(params: dict[str, Any]) -> None:
+    """`plan --directory DIR` and `plan DIR` are one setting; both, and different, is a mistake."""
+    option = params.pop("directory_option", None)
+    if option is None:
+        return
+    given = params.get("directory")
+    if given is not None and Path(given) != Path(option):
+        raise click.UsageError(f"DIRECTORY {given} and --directory {option} disagree: give one")
+    params["directory"] = option
+
+
+def _split_paths(func):
+    """`plan [DIRECTORY | FLOW_FILE...]`: one directory (or, for apply, a saved plan file) is
+    the flow directory; YAML files are targets (a partial plan), planned under the config
+    nearest to them (as git and ruff look upward from a file)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        paths = list(kwargs.pop("paths", ()) or ())
+        files = [p for p in paths if p.suffix in (".yml", ".yaml")]
+        others = [p for p in paths if p not in files]
+        if len(others) > 1 or (others and files):
+            raise click.UsageError(
+                "give one DIRECTORY (or one saved plan file), or flow files (*.yml), not both"
+            )
+        for file in files:
+            if not file.is_file():
+                raise click.BadParameter(f"{file}: no such file", param_hint="FLOW_FILE")
+        kwargs["directory"] = others[0] if others else None
+        kwargs["target_files"] = files
+        if files and not kwargs.get("config_file"):
+            from ..config import find_config_file
+
+            kwargs["config_file"] = find_config_file(files[0])
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def plan_for(settings, client, params: dict[str, Any]):
+    """The whole plan, or a partial one with --target / flow files."""
+    if params.get("targets") or params.get("target_files"):
+        from ..targeting import make_targeted_plan
+
+        return make_targeted_plan(
+            settings, client, list(params.get("targets") or ()), params["target_files"]
+        )
+    from ..sync import make_plan
+
+    return make_plan(settings, client)

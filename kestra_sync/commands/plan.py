@@ -11,8 +11,10 @@ from ..report.terminal import use_color
 from .common import (
     EXIT_CHANGES,
     EXIT_FAILURE,
+    json_on_error,
     kestra_version_option,
     make_client,
+    plan_for,
     plan_options,
     print_target,
     print_warnings,
@@ -41,21 +43,33 @@ from .common import (
 )
 @click.option("--show-unchanged", is_flag=True, help="List unchanged flows too.")
 @click.option("--no-diff", is_flag=True, help="Do not print source diffs of updates.")
+@json_on_error("plan")
 def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     """Show what apply would change on the server: create, update, delete, unchanged.
 
-    DIRECTORY defaults to the configured flow directory (flows/). Nothing is written to the
-    server. Flows on the server that are not in git are only deleted with --delete.
+    DIRECTORY defaults to the configured flow directory (flows/). FLOW_FILEs (or --target)
+    make a partial plan of only those flows, under the config nearest to the first file.
+    Nothing is written to the server. Flows on the server that are not in git are only deleted
+    with --delete (and with --ownership-label, only those carrying the label).
     """
     from ..report.planfile import dumps, plan_to_dict
-    from ..sync import make_plan
 
     settings = settings_from(params)
     client = make_client(settings)
-    result = make_plan(settings, client)
+    result = plan_for(settings, client, params)
     print_target(result.target)
     print_warnings(result.warnings)
     plan_obj = result.plan
+    if out and plan_obj.targets and any(c.action == "delete" for c in plan_obj.changes):
+        # `apply plan.json` re-plans from the flows in the file; a partial plan's file lacks the
+        # other flows git has in those namespaces, so a delete could not be re-checked.
+        from ..errors import InputError
+
+        raise InputError(
+            "a partial plan that deletes flows cannot be saved: applying it later could not "
+            "re-check the deletions against the rest of git",
+            hint="apply it directly with the same --target and --delete, or save a whole plan",
+        )
     if out:
         # Written even with errors: it replaces any older plan at that path, and apply refuses it.
         write_file(out, dumps(plan_to_dict(plan_obj, result.meta, include_sources=True)))
@@ -77,13 +91,15 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
 
         click.echo(render_plan_markdown(plan_obj), nl=False)
     else:
-        from ..report.plantext import render_plan
+        from ..report.plantext import plan_header, render_plan
 
         colored = use_color(color)
+        tenants = sorted({c.tenant for c in plan_obj.scopes}) or list(settings.directories())
         # color=colored: click.echo strips ANSI codes when stdout is not a terminal, which
         # would make --color always (a CI log that renders colour) a no-op.
         click.echo(
-            render_plan(
+            plan_header(client.display_url, tenants)
+            + render_plan(
                 plan_obj,
                 color=colored,
                 show_unchanged=show_unchanged,

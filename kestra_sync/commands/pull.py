@@ -23,9 +23,14 @@ from .common import (
     "--namespace",
     "namespaces",
     multiple=True,
-    required=True,
     metavar="NS",
     help="Namespace to pull (repeatable).",
+)
+@click.option(
+    "--all",
+    "all_namespaces",
+    is_flag=True,
+    help="Pull every namespace of the tenant (one request lists them).",
 )
 @click.option(
     "--include-children/--no-include-children",
@@ -40,27 +45,39 @@ from .common import (
 @click.option("--overwrite", is_flag=True, help="Replace local files whose content differs.")
 @server_options
 @kestra_version_option
-def pull(namespaces, layout, overwrite, **params):
+def pull(namespaces, all_namespaces, layout, overwrite, **params):
     """Write the server's flows, namespace files and KV pairs into DIRECTORY, byte for byte, to
     adopt kestra-sync on a server that already has flows. Files go to `<namespace
     folder>/_files` (or the configured `namespace_files:` directory), KV pairs to
     `<namespace folder>/kv.yml` (without TTLs). A `plan` right after a `pull` shows no
-    changes."""
+    changes. Without a kestra-sync.yml, it ends with the `kestra-sync init` command that
+    writes one."""
     from ..flows import scan
     from ..pull import write_flows
     from ..target import resolve
 
+    if bool(namespaces) == all_namespaces:
+        raise click.UsageError("give --namespace NS (repeatable) or --all")
     settings = settings_from(params)
     client = make_client(settings)
     # Pull writes what the server holds, whatever its version; saying which version it runs
     # (and whether a pinned one differs) tells the user which rules the next plan follows.
     print_target(resolve(settings, client))
+    if all_namespaces:
+        # Every namespace with flows; each is pulled on its own (children are listed too).
+        namespaces = tuple(client.distinct_namespaces())
+        params["include_children"] = False
     directory = settings.directory
     layout = layout or (settings.layout if settings.layout != "none" else "nested")
     existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []
     by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
+    empty = []
+    children = settings.include_children and not all_namespaces
     for namespace in namespaces:
-        for flow in client.namespace_flows(namespace, include_children=settings.include_children):
+        found = client.namespace_flows(namespace, include_children=children)
+        if not found:
+            empty.append(namespace)
+        for flow in found:
             by_ref.setdefault(flow.ref, flow)
     remote = list(by_ref.values())
     result = write_flows(remote, directory, layout=layout, existing=existing, overwrite=overwrite)
@@ -93,6 +110,10 @@ def pull(namespaces, layout, overwrite, **params):
         click.echo(
             "hint: review those files, or pass --overwrite to take the server's version", err=True
         )
+    if empty and not children:
+        _hint_parent_namespaces(client, empty)
+    if settings.config_file is None and result.written:
+        _suggest_config(directory, layout)
     if result.kept or files_kept:
         sys.exit(EXIT_FAILURE)
 
@@ -144,3 +165,32 @@ def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -
             else:
                 click.echo(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
     return kept
+
+
+def _hint_parent_namespaces(client, empty: list[str]) -> None:
+    """`pull --namespace company` when only company.team has flows: say so, instead of a
+    silent "Pulled 0 flow(s)". One request lists the namespaces."""
+    known = client.distinct_namespaces()
+    for namespace in empty:
+        below = sorted(n for n in known if n.startswith(namespace + "."))
+        if below:
+            shown = ", ".join(below[:5]) + (f" and {len(below) - 5} more" if len(below) > 5 else "")
+            click.echo(
+                f"hint: namespace {namespace} has no flows of its own, but its children do "
+                f"({shown}): add --include-children",
+                err=True,
+            )
+        elif namespace not in known:
+            click.echo(f"hint: namespace {namespace} has no flows on this server", err=True)
+
+
+def _suggest_config(directory: Path, layout: str) -> None:
+    """No kestra-sync.yml found: say how to get one, so the next validate enforces the layout
+    the files were written in. pull writes nothing outside DIR, so it does not write it itself;
+    `init` (run where the config belongs) detects this directory and layout."""
+    click.echo(
+        f"hint: no kestra-sync.yml: run `kestra-sync init` to write one (it finds "
+        f"{directory.as_posix()}/ and the {layout} layout), so validate enforces the layout "
+        "from now on",
+        err=True,
+    )

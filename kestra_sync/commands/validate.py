@@ -10,7 +10,9 @@ from ..report.terminal import use_color
 from .common import (
     EXIT_FAILURE,
     color_option,
+    json_on_error,
     kestra_version_option,
+    ownership_option,
     server_options,
     settings_from,
 )
@@ -50,6 +52,8 @@ from .common import (
 )
 @color_option
 @server_options
+@ownership_option
+@json_on_error("validate")
 def validate_command(
     paths: tuple[str, ...],
     fmt: str,
@@ -74,7 +78,6 @@ def validate_command(
     """
     from .. import target as versions
     from ..report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
-    from ..validate import check_project
 
     settings = settings_from(params)
     client = None
@@ -85,9 +88,9 @@ def validate_command(
             raise ConfigError(
                 "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
             )
-        from ..client import KestraClient
+        from .common import make_client
 
-        client = KestraClient.from_settings(settings)
+        client = make_client(settings)
         target = versions.resolve(settings, client)
     else:
         target = versions.pinned(settings)
@@ -104,51 +107,32 @@ def validate_command(
             timeout=settings.timeout,
             verify=settings.verify,
         )
-    result = check_project(
-        settings,
-        list(paths) if paths else None,
-        ignore_file=ignore_file,
-        schema=schema,
-        version=target.version,
-    )
-    if fix:
-        from ..fix import fix_flows
+    from ..placement import misplaced_flows
 
-        if target.version is None:
-            from ..errors import ConfigError
+    diagnostics, skipped, files = [], [], set()
+    for group_settings, group_paths in _settings_per_path(settings, paths, params):
+        result = _check_group(group_settings, group_paths, ignore_file, schema, target, fix)
+        misplaced, not_flows = misplaced_flows(result.skipped, group_settings)
+        diagnostics += list(result.diagnostics) + misplaced
+        if group_settings.ownership_label:
+            from ..ownership import missing_label
 
-            raise ConfigError(
-                "--fix needs the Kestra version to fix for",
-                hint="pass --kestra-version (e.g. 2.0), or set KESTRA_VERSION",
-            )
+            diagnostics += missing_label(result.flows, group_settings.ownership_label)
+        skipped += not_flows
+        files |= {str(f.path) for f in result.flows}
+        if client is not None and result.flows:
+            from ..validate import validate_server
 
-        edits, untouched = fix_flows(result.flows, result.parsed, target.version)
-        for edit in edits:
-            click.echo(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}", err=True)
-        for why in untouched:
-            click.echo(f"note: {why}", err=True)
-        if edits:  # report what is left, from the files as they are now
-            result = check_project(
-                settings,
-                list(paths) if paths else None,
-                ignore_file=ignore_file,
-                schema=schema,
-                version=target.version,
-            )
-    if result.skipped and fmt != "json":
-        dirs = ", ".join(str(d) for d in settings.directories().values())
+            diagnostics += validate_server(result.flows, client, parsed=result.parsed)
+    if skipped and fmt != "json":
         click.echo(
-            f"note: skipped {len(result.skipped)} file(s) outside the flow directory ({dirs})",
+            f"note: skipped {len(skipped)} file(s) outside every flow directory that are not "
+            "flows (no top-level id and namespace)",
             err=True,
         )
-    diagnostics = list(result.diagnostics)
-    if client is not None and result.flows:
-        from ..validate import validate_server
-
-        diagnostics += validate_server(result.flows, client, parsed=result.parsed)
 
     diagnostics = sorted_diagnostics(diagnostics)
-    files = len({str(f.path) for f in result.flows} | {d.path for d in diagnostics})
+    files = len(files | {d.path for d in diagnostics})
     chosen = pick_format(fmt)
     if chosen == "json":
         click.echo(render_json(diagnostics, files, target.to_dict()))
@@ -167,3 +151,58 @@ def validate_command(
             click.echo(line, color=colored)
     if any(d.is_error for d in diagnostics):
         click.get_current_context().exit(EXIT_FAILURE)
+
+
+def _check_group(settings, paths, ignore_file, schema, target, fix):
+    """check_project for one config's files, after --fix's rewrites when asked."""
+    from ..validate import check_project
+
+    def check():
+        return check_project(
+            settings, paths, ignore_file=ignore_file, schema=schema, version=target.version
+        )
+
+    result = check()
+    if fix:
+        from ..fix import fix_flows
+
+        if target.version is None:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                "--fix needs the Kestra version to fix for",
+                hint="pass --kestra-version (e.g. 2.0), or set KESTRA_VERSION",
+            )
+
+        edits, untouched = fix_flows(result.flows, result.parsed, target.version)
+        for edit in edits:
+            click.echo(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}", err=True)
+        for why in untouched:
+            click.echo(f"note: {why}", err=True)
+        if edits:  # report what is left, from the files as they are now
+            result = check()
+    return result
+
+
+def _settings_per_path(settings, paths, params):
+    """(settings, paths or None) per config: with PATHS and no --config or --directory, each
+    path is checked under the config nearest to it (a monorepo's kestra/kestra-sync.yml)."""
+    import os
+
+    from ..config import CONFIG_ENV
+
+    if not paths:
+        return [(settings, None)]
+    if params.get("config_file") or params.get("directory") or os.environ.get(CONFIG_ENV):
+        return [(settings, list(paths))]
+    from ..config import load_settings
+    from ..placement import group_by_config
+    from .common import setting_flags
+
+    groups = []
+    for config, group in group_by_config(list(paths)).items():
+        if config is None or (settings.config_file and config.samefile(settings.config_file)):
+            groups.append((settings, group))
+        else:
+            groups.append((load_settings(setting_flags(params), config_file=config), group))
+    return groups

@@ -39,7 +39,11 @@ def progress_line(finished: int, total: int, failed: int = 0, width: int = 80) -
 class ApplyProgress:
     """``on_outcome`` for apply_plan. On a terminal: a single line on ``stream`` redrawn in place
     (``\\r``), with each failure printed above it so none scrolls away unseen. Elsewhere (CI
-    logs, pipes): one plain numbered line per finished change, ``[3/40] ok create ns/id: ...``."""
+    logs, pipes): one plain numbered line per finished change, ``[3/40] ok create ns/id: ...``.
+
+    The per-change lines go to ``out`` (stdout for `apply > apply.log`; default ``stream``),
+    the redrawn status line to ``stream`` (stderr). When ``out`` is the same terminal that shows
+    the status line (``out_tty``), only the changes that did not succeed get a line."""
 
     def __init__(
         self,
@@ -49,8 +53,14 @@ class ApplyProgress:
         tty: bool,
         color: bool = False,
         width: int = 80,
+        out: TextIO | None = None,
+        out_tty: bool | None = None,
     ):
         self.total, self.stream, self.tty, self.color, self.width = total, stream, tty, color, width
+        self.out = stream if out is None else out
+        # Only the changes that need attention are lines of their own when the terminal that
+        # shows the status line also shows them.
+        self.brief = tty and (out is None or bool(out_tty))
         self.finished = self.failed = 0
 
     def _draw(self) -> None:
@@ -68,12 +78,16 @@ class ApplyProgress:
         self.failed += outcome.status == FAILED
         line = outcome_line(outcome, color=self.color)
         if self.tty:
-            if outcome.status != DONE:
-                self.stream.write("\r\x1b[K" + line + "\n")
-            self._draw()
-        else:
-            self.stream.write(f"[{self.finished}/{self.total}] {line}\n")
+            self.stream.write("\r\x1b[K")
             self.stream.flush()
+        if not self.brief:
+            self.out.write(f"[{self.finished}/{self.total}] {line}\n")
+            self.out.flush()
+        elif outcome.status != DONE:
+            self.out.write(line + "\n")
+            self.out.flush()
+        if self.tty:
+            self._draw()
 
     def close(self) -> None:
         """Clear the status line so the summary starts on a clean line."""
@@ -89,11 +103,16 @@ def render_apply(result: ApplyResult, *, color: bool = False) -> str:
     lines = [click.style(headline, fg=fg, bold=True) if color else headline]
     for status, title in ((FAILED, "Failed"), (NOT_ATTEMPTED, "Not attempted")):
         outcomes = result.by_status(status)
+        if status == NOT_ATTEMPTED and result.interrupted:
+            continue  # counted in the headline: after Ctrl-C, hundreds of lines would bury it
         if outcomes:
             lines.append(f"{title}:")
             lines.extend("  " + outcome_line(o, color=color) for o in outcomes)
     if result.interrupted:
-        lines.append("Interrupted: the changes in flight finished, no other was started.")
+        lines.append(
+            f"Interrupted: the changes in flight finished, no other was started "
+            f"({counts[NOT_ATTEMPTED]} not attempted)."
+        )
     if not result.ok:
         lines.append(
             "Nothing else was changed. Fix the cause and run the same command again: "
@@ -113,7 +132,7 @@ def outcomes_to_list(result: ApplyResult) -> list[dict]:
             "namespace": o.change.ref.namespace,
             "id": o.change.ref.id,
             "path": o.change.path,
-            "status": o.status,
+            "status": o.status.replace(" ", "_"),  # done, failed, not_attempted
             "result": o.result,
             "revision": o.revision,
             "error": o.error,

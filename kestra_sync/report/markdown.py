@@ -9,7 +9,13 @@ from __future__ import annotations
 import re
 
 from ..plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
-from .plantext import WORD, no_changes_line, summary_line
+from .plantext import (
+    WORD,
+    no_changes_line,
+    other_namespaces_lines,
+    partial_plan_note,
+    summary_line,
+)
 
 MAX_CHARS = 60_000
 ICON = {CREATE: "➕", UPDATE: "✏️", DELETE: "🗑️", UNCHANGED: "✅", UNMANAGED: "❔"}
@@ -60,6 +66,12 @@ def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker:
         lines.append("")
     if not shown and not plan.errors:
         lines.append(no_changes_line(plan))
+        lines.append("")
+    if plan.targets:
+        lines += [f"> [!NOTE]\n> {_cell(partial_plan_note(plan.targets))}", ""]
+    for line in other_namespaces_lines(plan):
+        lines.append(f"_{_cell(line.strip())}_" + "  ")
+    if plan.other_namespaces:
         lines.append("")
     size = sum(len(line) + 1 for line in lines)
     omitted = 0

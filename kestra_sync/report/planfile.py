@@ -24,7 +24,10 @@ validate every plan they make against it; change both together):
 }
 
 Version 2 added `checksum` and `options.tenants` (version 1 plans carry no checksum, so they
-cannot be told apart from an edited one: `apply` refuses them).
+cannot be told apart from an edited one: `apply` refuses them), `options.ownership_label`,
+`targets` (a partial plan) and `other_namespaces`; `apply --format json` adds an "apply" section
+with snake_case keys ("not_attempted"), and a command that stops on an error prints the error
+document of report/errordoc.py.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         ),
         "summary": plan.counts(),
         "errors": list(plan.errors),
+        "targets": list(plan.targets),
+        "other_namespaces": {t: list(ns) for t, ns in plan.other_namespaces.items()},
         "changes": changes,
     }
     data["checksum"] = content_checksum(data)
@@ -110,10 +115,11 @@ def dumps(data: dict) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
+def load_plan_file(path: Path, *, for_apply: bool = True) -> tuple[Plan, dict[str, Any]]:
     """Read a saved plan; refuse anything this version cannot apply exactly: another format
     version, a checksum that does not match (edited by hand), or a field of the wrong type
-    (a damaged file)."""
+    (a damaged file). ``for_apply=False`` (`show`) also reads a plan printed with
+    --format json, which has no sources."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -143,7 +149,7 @@ def load_plan_file(path: Path) -> tuple[Plan, dict[str, Any]]:
             hint="make a new plan with `kestra-sync plan --out` and review it",
         )
     try:
-        return _read(data)
+        return _read(data, for_apply=for_apply)
     except _Damaged as err:
         raise InputError(
             f"{path}: damaged plan file: {err}",
@@ -187,7 +193,7 @@ def _strings(value: Any, where: str) -> list[str]:
     return list(value)
 
 
-def _read(data: dict) -> tuple[Plan, dict[str, Any]]:
+def _read(data: dict, *, for_apply: bool = True) -> tuple[Plan, dict[str, Any]]:
     _field(data, "server", str, "")
     options = _field(data, "options", dict, "")
     for key in ("delete", "allow_empty_namespace", "include_children"):
@@ -209,7 +215,7 @@ def _read(data: dict) -> tuple[Plan, dict[str, Any]]:
             continue
         ref = FlowRef(*(_field(entry, k, str, where) for k in ("tenant", "namespace", "id")))
         source = _field(entry, "source", (str, type(None)), where) if "source" in entry else None
-        if action in ("create", "update", "unchanged") and source is None:
+        if for_apply and action in ("create", "update", "unchanged") and source is None:
             raise _Damaged(
                 f"{ref.namespace}/{ref.id} has no source: only plans saved with --out can be applied"
             )
@@ -246,7 +252,18 @@ def _read(data: dict) -> tuple[Plan, dict[str, Any]]:
                 _field(entry, "deletable", bool, where),
             )
         )
-    plan = Plan(changes=changes, errors=errors, scopes=scopes, kind_scopes=kind_scopes)
+    targets = _strings(data.get("targets", []), "targets")
+    others = data.get("other_namespaces", {})
+    if not isinstance(others, dict):
+        raise _Damaged("other_namespaces must be an object")
+    plan = Plan(
+        changes=changes,
+        errors=errors,
+        scopes=scopes,
+        kind_scopes=kind_scopes,
+        targets=targets,
+        other_namespaces={str(t): _strings(ns, "other_namespaces") for t, ns in others.items()},
+    )
     return plan, data
 
 

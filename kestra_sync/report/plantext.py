@@ -38,6 +38,8 @@ def no_changes_line(plan: Plan) -> str:
     if not plan.scopes and not plan.changes:
         return "No changes: no flow in git and no managed namespace, so nothing was compared."
     kept = plan.counts()[UNMANAGED]
+    if not kept and plan.other_namespaces:
+        return "No changes in the namespaces git has flows in (see below for the others)."
     if not kept:
         return "No changes: the server matches git."
     flows_only = all(c.kind == "flow" for c in plan.changes if c.action == UNMANAGED)
@@ -96,6 +98,50 @@ def render_plan(
     out.append(style(summary_line(plan.counts()), bold=True))
     if not plan.has_changes and not plan.errors:
         out.append(no_changes_line(plan))
+    if plan.targets:
+        out.append(style(partial_plan_note(plan.targets), "yellow"))
+    out.extend(style(line, "yellow") for line in other_namespaces_lines(plan))
     for error in plan.errors:
         out.append(style(f"error: {error}", "red"))
     return "\n".join(out) + "\n"
+
+
+def plan_header(server: str, tenants: list[str]) -> str:
+    """The first line of a plan, so nobody applies to production thinking it is staging."""
+    which = "tenant" if len(tenants) == 1 else "tenants"
+    return f"Plan for {server}, {which} {', '.join(tenants)}\n\n"
+
+
+def target_words(server: str, tenants: list[str]) -> str:
+    which = "tenant" if len(tenants) == 1 else "tenants"
+    return f"{server} ({which} {', '.join(tenants)})"
+
+
+def partial_plan_note(targets: list[str]) -> str:
+    """As Terraform warns with -target: the plan does not speak for the rest of the tree."""
+    return (
+        f"Partial plan: only {', '.join(targets)} (--target or flow files); other flows were "
+        "not compared and are not changed. Run without targets to see every change."
+    )
+
+
+def other_namespaces_lines(plan: Plan) -> list[str]:
+    """Namespaces with flows on the server that the plan did not read: git has no flow there
+    (a folder removed?) and they are not managed. Named, with the command that would retire
+    one, because `--delete` alone never reaches them."""
+    lines = []
+    for tenant, namespaces in sorted(plan.other_namespaces.items()):
+        where = "" if tenant == "main" else f" (tenant {tenant})"
+        shown = ", ".join(namespaces[:10]) + (
+            f" and {len(namespaces) - 10} more" if len(namespaces) > 10 else ""
+        )
+        lines.append(
+            f"Not in git and not managed{where}, so not read or changed: {len(namespaces)} "
+            f"namespace{'s' if len(namespaces) != 1 else ''} with flows on the server: {shown}."
+        )
+        example = namespaces[0]
+        lines.append(
+            f"  To retire one: kestra-sync plan --delete --namespace {example} "
+            "--allow-empty-namespace"
+        )
+    return lines

@@ -182,11 +182,14 @@ def test_apply_creates_updates_deletes_and_a_second_apply_has_nothing_to_do(
 
     assert done.returncode == 0, done.stderr
     assert "Apply: 3 done, 0 failed, 0 not attempted." in done.stdout
-    # Plain progress lines on stderr (not a terminal): one per change, numbered.
-    progress = [line for line in done.stderr.splitlines() if line.startswith("[")]
+    # One numbered line per change on stdout (issue 11 item 7: `apply > apply.log` keeps them),
+    # after the plan, which is on stdout too; nothing redrawn when stderr is not a terminal.
+    progress = [line for line in done.stdout.splitlines() if line.startswith("[")]
     assert len(progress) == 3 and progress[-1].startswith("[3/3] ")
     assert any("update acme/changed: updated (revision 2)" in line for line in progress)
-    assert "\r" not in done.stderr
+    assert done.stdout.index("~ changed") < done.stdout.index("[1/3]")
+    assert "\r" not in done.stdout + done.stderr
+    assert "[1/3]" not in done.stderr
     server = on_server(emulator)
     assert server == {
         ("acme", "same"): new[0],
@@ -200,7 +203,7 @@ def test_apply_creates_updates_deletes_and_a_second_apply_has_nothing_to_do(
     again = kestra(emulator, "apply", str(directory), "--auto-approve", "--delete", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "Apply: nothing to do, the server matches git." in again.stdout
-    assert "3 unchanged" in again.stderr
+    assert "3 unchanged" in again.stdout
     assert writes(emulator) == before
 
 
@@ -210,7 +213,7 @@ def test_without_a_terminal_or_auto_approve_apply_refuses_and_writes_nothing(emu
     assert done.returncode == 1
     assert "error: apply needs confirmation but there is no terminal" in done.stderr
     assert "--auto-approve" in done.stderr
-    assert "+ a" in done.stderr  # the plan was shown, so the user knows what would happen
+    assert "+ a" in done.stdout  # the plan was shown, so the user knows what would happen
     assert writes(emulator) == 0 and on_server(emulator) == {}
 
 
@@ -237,8 +240,11 @@ def test_on_a_terminal_apply_asks_and_a_no_writes_nothing(emulator, tmp_path):
             os.close(master)
             os.close(slave)
         assert proc.returncode == code, err
-        assert "Apply these changes?" in err
+        # issue 11 item 12: the prompt names the server and tenant; "n" is not click's "Aborted!"
+        assert f"Apply these changes to {emulator.url} (tenant main)?" in err
+        assert out.startswith(f"Plan for {emulator.url}, tenant main\n")
         if answer == "n":
+            assert "Apply cancelled." in err and "Aborted" not in err
             assert writes(emulator) == 0
     assert on_server(emulator) == {("acme", "a"): flow("acme", "a")}
 
@@ -368,7 +374,7 @@ def test_updates_that_keep_failing_are_reported_and_a_rerun_converges(emulator, 
 
     again = kestra(emulator, "apply", str(directory), "-y", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "Plan: 0 to create, 1 to update, 0 to delete, 2 unchanged." in again.stderr
+    assert "Plan: 0 to create, 1 to update, 0 to delete, 2 unchanged." in again.stdout
     assert "Apply: 1 done, 0 failed, 0 not attempted." in again.stdout
     assert on_server(emulator)[("acme", "b")] == flow("acme", "b", "new")
 
@@ -386,7 +392,7 @@ def test_a_500_on_one_create_among_many_fails_only_that_one_and_a_rerun_converge
     assert done.returncode == 1
     report = json.loads(done.stdout)
     assert report["summary"]["create"] == 24  # the plan's shape, plus the outcomes
-    assert report["apply"]["summary"] == {"done": 23, "failed": 1, "not attempted": 0}
+    assert report["apply"]["summary"] == {"done": 23, "failed": 1, "not_attempted": 0}
     failed = [o for o in report["apply"]["outcomes"] if o["status"] == "failed"]
     assert [(f["namespace"], f["id"], f["revision"]) for f in failed] == [("ns1", "flow07", None)]
     assert "500" in failed[0]["error"]
@@ -495,7 +501,7 @@ def test_namespace_flag_brings_a_namespace_without_flows_in_git_into_scope(emula
 
     kept = kestra(emulator, *args, cwd=tmp_path)  # deleting a whole namespace needs consent
     assert kept.returncode == 0, kept.stderr
-    assert "not deleted: git has no flow in this namespace" in kept.stderr
+    assert "not deleted: git has no flow in this namespace" in kept.stdout
     assert emulator.stats.count("DELETE") == 0
 
     done = kestra(emulator, *args, "--allow-empty-namespace", cwd=tmp_path)
@@ -533,7 +539,7 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator
     assert proc.returncode == 130, err
     report = json.loads(out)["apply"]
     assert report["interrupted"] is True
-    done, skipped = report["summary"]["done"], report["summary"]["not attempted"]
+    done, skipped = report["summary"]["done"], report["summary"]["not_attempted"]
     assert done >= 1 and skipped >= 1 and done + skipped == 12
     assert report["summary"]["failed"] == 0
     assert {o["error"] for o in report["outcomes"] if o["status"] != "done"} == {
@@ -544,7 +550,7 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator
     emulator.latency = 0
     again = kestra(emulator, "apply", str(directory), "-y", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert f"Plan: {skipped} to create, 0 to update, 0 to delete, {done} unchanged." in again.stderr
+    assert f"Plan: {skipped} to create, 0 to update, 0 to delete, {done} unchanged." in again.stdout
     assert len(on_server(emulator)) == 12
 
 
@@ -562,12 +568,12 @@ def test_a_plan_with_errors_applies_nothing_and_still_reports_in_the_asked_forma
     done = kestra(emulator, *args, cwd=tmp_path)
 
     assert done.returncode == 1
-    assert "more than the limit of 1" in done.stderr
+    assert "more than the limit of 1" in (done.stderr if fmt == "json" else done.stdout)
     assert writes(emulator) == 0
     if fmt == "json":
         report = json.loads(done.stdout)
         assert report["errors"] and report["summary"]["delete"] == 3
-        assert report["apply"]["summary"] == {"done": 0, "failed": 0, "not attempted": 4}
+        assert report["apply"]["summary"] == {"done": 0, "failed": 0, "not_attempted": 4}
         assert {o["error"] for o in report["apply"]["outcomes"]} == {
             "not attempted: the plan has errors"
         }
@@ -625,7 +631,7 @@ def test_rerunning_a_saved_plan_after_a_partial_failure_converges(emulator, tmp_
     again = kestra(emulator, "apply", "plan.json", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "Apply: 2 done, 0 failed, 0 not attempted." in again.stdout
-    assert "Plan: 1 to create, 0 to update, 1 to delete, 2 unchanged." in again.stderr
+    assert "Plan: 1 to create, 0 to update, 1 to delete, 2 unchanged." in again.stdout
     assert on_server(emulator) == {("acme", f.split()[1]): f for f in planned}
 
     with KestraClient(emulator.url) as client:  # a real change since the plan is still refused
@@ -703,7 +709,8 @@ def test_color_always_colours_the_apply_report_even_on_a_pipe_and_never_by_defau
     write_flows(tmp_path, [flow("company.team", "painted")])
     coloured = kestra(emulator, "apply", "--auto-approve", "--color", "always", cwd=tmp_path)
     assert coloured.returncode == 0, coloured.stderr
-    assert "\x1b[" in coloured.stdout and "\x1b[" in coloured.stderr
+    assert "\x1b[32m  + painted" in coloured.stdout  # the plan, now on stdout (issue 11 item 7)
+    assert "\x1b[32m\x1b[1mApply: 1 done" in coloured.stdout
     plain = kestra(emulator, "apply", "--auto-approve", cwd=tmp_path)  # a pipe: no colour
     assert "\x1b[" not in plain.stdout + plain.stderr
 

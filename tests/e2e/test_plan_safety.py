@@ -68,9 +68,12 @@ def test_managed_namespaces_by_flag_and_config_and_the_empty_namespace_guard(pro
     seed(project.emu, flow("a"), flow("old-1", ns="company.old"), flow("old-2", ns="company.old"))
     project.write(flow("a"))
 
-    # Out of scope: a namespace git has no flow in is neither read nor shown.
+    # Out of scope: a namespace git has no flow in is neither read nor changed, only named
+    # (issue 11 item 3: a namespace whose folder left git must not be silent).
     plain = project.plan("--delete")
-    assert plain.returncode == 0 and "company.old" not in plain.stdout
+    assert plain.returncode == 0 and "\nnamespace company.old" not in plain.stdout
+    assert "old-1" not in plain.stdout
+    line_with(plain.stdout, "Not in git and not managed", "company.old")
 
     # Managed by flag: shown, but never deleted from a namespace git has nothing in...
     guarded = project.plan("--namespace", "company.old", "--delete", "--detailed-exitcode")
@@ -97,7 +100,12 @@ def test_an_empty_flow_directory_compares_nothing_and_says_so(project):
     line_with(done.stdout, "Plan: 0 to create, 0 to update, 0 to delete, 0 unchanged.")
     line_with(done.stdout, "nothing was compared")
     assert "matches git" not in done.stdout
-    assert project.emu.stats.snapshot()["total"] == 0  # no namespace in scope: nothing read
+    # No namespace in scope: no flow is read; with --delete the server's namespaces are listed
+    # (one request) and named, since a wrong flow directory is one way to "leave git".
+    assert project.emu.stats.snapshot()["requests"] == {
+        "GET /api/v1/{tenant}/flows/distinct-namespaces": 1
+    }
+    line_with(done.stdout, "Not in git and not managed", "company.team")
 
 
 def test_include_children_reads_child_namespaces_once_and_not_siblings(project):

@@ -155,3 +155,47 @@ def test_a_flow_defined_in_two_local_files_is_reported_not_silently_half_updated
     assert "one file per flow" in pulled.stderr
     assert (folder / "plain.yml").read_text(encoding="utf-8") == PLAIN.replace("hi", "stale")
     assert (folder / "crlf.yml").read_bytes() == CRLF.encode()  # the other flows still pulled
+
+
+# --- issue 11 item 6: --all, a parent namespace without flows, a config written ----------------
+
+
+def test_pull_all_takes_every_namespace_and_init_then_writes_a_config_validate_enforces(
+    emulator, tmp_path
+):
+    seed(emulator)
+    pulled = kestra(emulator, "pull", "flows", "--all", "--layout", "dotted", cwd=tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    assert sorted(files(tmp_path / "flows")) == [
+        "acme.sub/child.yml",
+        "acme/crlf.yml",
+        "acme/plain.yml",
+        "other/other.yml",  # the deleted flow is not pulled
+    ]
+    # pull writes nothing outside DIR: it names the command that writes the config
+    assert not (tmp_path / "kestra-sync.yml").exists()
+    assert "hint: no kestra-sync.yml: run `kestra-sync init`" in pulled.stderr
+    assert "and the dotted layout" in pulled.stderr
+    inited = kestra(emulator, "init", cwd=tmp_path)
+    assert "layout: dotted" in (tmp_path / "kestra-sync.yml").read_text(), inited.stdout
+    plan = kestra(emulator, "plan", "--detailed-exitcode", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    # the layout is enforced from now on
+    (tmp_path / "flows/acme/misplaced.yml").write_text(CHILD.replace("id: child", "id: x"))
+    checked = kestra(emulator, "validate", cwd=tmp_path)
+    assert checked.returncode == 1 and "with layout 'dotted'" in checked.stdout
+
+
+def test_pull_of_a_parent_namespace_without_flows_hints_at_its_children(emulator, tmp_path):
+    with KestraClient(emulator.url) as client:
+        client.create_flow(CHILD.replace("acme.sub", "company.team"))
+    (tmp_path / "kestra-sync.yml").write_text("directory: flows\n")  # a config: no init hint
+    pulled = kestra(emulator, "pull", "--namespace", "company", cwd=tmp_path)
+    assert "Pulled 0 flow(s)" in pulled.stderr
+    assert (
+        "hint: namespace company has no flows of its own, but its children do (company.team): "
+        "add --include-children" in pulled.stderr
+    )
+    assert "kestra-sync init" not in pulled.stderr
+    both = kestra(emulator, "pull", "--namespace", "company", "--all", cwd=tmp_path)
+    assert both.returncode == 2 and "give --namespace NS (repeatable) or --all" in both.stderr
