@@ -68,9 +68,9 @@ def test_files_kv_and_flow_created_together_then_updates_show_a_diff(project):
 
     done = project.run("apply", "--auto-approve", "--parallelism", "1")
     assert done.returncode == 0, done.stdout + done.stderr
-    line_with(done.stderr, "Plan: 8 to create, 0 to update, 0 to delete, 0 unchanged.")
+    line_with(done.stdout, "Plan: 8 to create, 0 to update, 0 to delete, 0 unchanged.")
     # Files and KV values are written before the flow that uses them.
-    order = [line.split("] ", 1)[1] for line in done.stderr.splitlines() if line.startswith("[")]
+    order = [line.split("] ", 1)[1] for line in done.stdout.splitlines() if line.startswith("[")]
     assert order.index(next(o for o in order if "company.team/etl" in o)) == len(order) - 1
     assert server_files(project) == {
         "/etl/load.py": b"print('v1')\n",
@@ -176,8 +176,8 @@ def test_kv_keys_git_does_not_declare_are_kept_unless_the_namespace_is_managed(p
         c.put_kv(NS, "made_in_ui", "x")
     kept = project.run("apply", "--auto-approve", "--delete")
     assert kept.returncode == 0, kept.stdout + kept.stderr
-    line_with(kept.stderr, "? kv made_in_ui", "keep")
-    assert "managed: true" in kept.stderr
+    line_with(kept.stdout, "? kv made_in_ui", "keep")
+    assert "managed: true" in kept.stdout
     assert server_kv(project) == {"region": "eu", "made_in_ui": "x"}
 
     write_kv(project, "managed: true\nvalues:\n  region: eu\n")
@@ -203,11 +203,13 @@ def test_a_failed_upload_half_way_stops_flows_and_deletes_and_a_rerun_converges(
     failed = project.run("apply", "--auto-approve", "--delete", "--parallelism", "1")
     assert failed.returncode == 1
     out = failed.stdout + failed.stderr
-    line_with(failed.stderr, "FAILED", "file /a.py")
+    # The progress lines ("[i/n] ...", on stdout with the report since the output contract).
+    progress = "\n".join(line for line in failed.stdout.splitlines() if line.startswith("["))
+    line_with(progress, "FAILED", "file /a.py")
     # The flow of that namespace waits for its files; another namespace's flow goes ahead.
-    line_with(failed.stderr, "company.team/etl", "a namespace file or KV write of its namespace")
-    line_with(failed.stderr, "ok", "company.other/other: created")
-    line_with(failed.stderr, "file /gone.py", "nothing is deleted")
+    line_with(progress, "company.team/etl", "a namespace file or KV write of its namespace")
+    line_with(progress, "ok", "company.other/other: created")
+    line_with(progress, "file /gone.py", "nothing is deleted")
     assert "Traceback" not in out
     assert server_files(project)["/gone.py"] == b"old"  # no delete after a failed write
 
@@ -310,13 +312,14 @@ def test_demo_deploys_a_script_and_kv_with_its_flow_then_shows_the_script_diff(t
     before = {p: p.read_bytes() for p in (tmp_path / "flows").rglob("*") if p.is_file()}
     done = run_cli("demo", "flows", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    # One apply creates the script, the KV pairs and the flow (outcome lines go to stderr).
+    # One apply creates the script, the KV pairs and the flow (a progress line each, "[i/n] ...").
+    progress = "\n".join(line for line in done.stdout.splitlines() if line.startswith("["))
     for created in (
         "create company.data file /scripts/row_count.py: created",
         "create company.data kv warehouse_table: created",
         "create company.data/row-count: created",
     ):
-        line_with(done.stderr, created)
+        line_with(progress, created)
     script_step = done.stdout.split("== 7. plan shows the script's diff", 1)[1]
     line_with(script_step, "~ file /scripts/row_count.py", "update")
     line_with(script_step, '+print("done")')

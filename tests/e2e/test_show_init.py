@@ -62,7 +62,12 @@ def test_init_detects_the_directory_and_layout_and_never_overwrites(tmp_path, em
     (tmp_path / "app/docker-compose.yml").write_text("services: {}\n")
     done = run_cli("init", "--pre-commit", "--workflow", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Found 5 flow file(s) under deploy/flows/ (layout: nested)." in done.stdout
+    flows = [
+        p
+        for p in (ROOT / "flows").rglob("*.yml")
+        if "_files" not in p.parts and p.name != "kv.yml"  # namespace files and KV pairs
+    ]
+    assert f"Found {len(flows)} flow file(s) under deploy/flows/ (layout: nested)." in done.stdout
     config = yaml.safe_load((tmp_path / "kestra-sync.yml").read_text())
     assert config == {"directory": "deploy/flows", "layout": "nested"}
     hooks = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())
@@ -71,9 +76,10 @@ def test_init_detects_the_directory_and_layout_and_never_overwrites(tmp_path, em
     # PyYAML reads the key `on` as True (YAML 1.1)
     assert workflow[True]["pull_request"]["paths"] == ["deploy/flows/**", "kestra-sync.yml"]
     # what init wrote works: validate and plan use it
-    assert "5 files checked, no problems" in run_cli("validate", cwd=tmp_path).stdout
+    assert f"{len(flows)} files checked, no problems" in run_cli("validate", cwd=tmp_path).stdout
     planned = run_cli("plan", cwd=tmp_path, env={"KESTRA_URL": emulator.url})
-    assert "Plan: 5 to create" in planned.stdout
+    # 6 flows, the namespace file and 2 KV pairs
+    assert "Plan: 9 to create" in planned.stdout
 
     (tmp_path / "kestra-sync.yml").write_text("directory: mine\n")
     again = run_cli("init", cwd=tmp_path)
