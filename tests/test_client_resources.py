@@ -159,3 +159,47 @@ def test_an_export_announcing_more_than_the_reply_limit_is_not_unpacked(client):
     client.http.max_reply_bytes = 1000  # the transport's reply limit, when it has one
     with pytest.raises(UnexpectedResponseError, match="would unpack to 5,000 bytes"):
         client.export_namespace_files("company.team")
+
+
+@responses.activate
+def test_kv_keys_are_listed_at_the_tenant_kv_path_where_the_namespace_listing_is_gone(client):
+    """Kestra 2.0 (kestra-openapi.yml): `GET /api/v1/{tenant}/namespaces/{ns}/kv` no longer
+    exists (only a bulk DELETE there); keys are listed by listAllKeys, `GET /api/v1/{tenant}/kv`,
+    paged, filtered by namespace."""
+    responses.get(f"{NS_URL}/kv", status=404, json={"message": "Page Not Found"})
+    pages = {
+        "1": {"results": [{"key": "a", "namespace": "company.team"}], "total": 3},
+        "2": {
+            "results": [
+                {"key": "b", "namespace": "company.team"},
+                {"key": "x", "namespace": "company.team.child"},  # never another namespace's
+            ],
+            "total": 3,
+        },
+    }
+
+    def page(request):
+        query = dict(parse_qsl(urlsplit(request.url).query))
+        assert query["filters[namespace][EQUALS]"] == "company.team"
+        return 200, {}, json.dumps(pages[query["page"]])
+
+    responses.add_callback(responses.GET, f"{URL}/api/v1/main/kv", callback=page)
+    assert [e["key"] for e in client._list_all_keys("company.team", page_size=2)] == ["a", "b"]
+
+
+@responses.activate
+def test_list_kv_falls_back_to_the_tenant_listing_on_404(client):
+    responses.get(f"{NS_URL}/kv", status=404, json={"message": "Page Not Found"})
+    responses.get(
+        f"{URL}/api/v1/main/kv",
+        json={"results": [{"key": "region", "namespace": "company.team"}], "total": 1},
+    )
+    assert [e["key"] for e in client.list_kv("company.team")] == ["region"]
+
+
+@responses.activate
+def test_a_server_error_on_the_namespace_kv_listing_is_not_taken_for_a_missing_path(client):
+    responses.get(f"{NS_URL}/kv", status=403, json={"message": "forbidden"})
+    with pytest.raises(Exception, match="403|forbidden|Forbidden"):
+        client.list_kv("company.team")
+    assert len(responses.calls) == 1  # no fallback: only 404/405 mean the path is not there

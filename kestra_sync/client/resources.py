@@ -130,15 +130,50 @@ class NamespaceResourcesMixin:
     # -- KV store ------------------------------------------------------------------------------
 
     def list_kv(self, namespace: str) -> list[dict]:
-        """``GET …/kv``: one KVEntry (key, dates, expiration) per live key; no values."""
+        """``GET …/namespaces/{ns}/kv``: one KVEntry (key, dates, expiration) per live key; no
+        values. Kestra 2.0's API (kestra-openapi.yml) no longer lists keys there (that path
+        only takes a bulk DELETE): it lists them at ``GET /api/v1/{tenant}/kv``, paged, with
+        ``filters[namespace][EQUALS]``. A 404 or 405 on the first path falls back to that."""
         path = self._ns_path(namespace, "kv")
-        resp = self.http.request("GET", path)
+        try:
+            resp = self.http.request("GET", path)
+        except ApiError as err:
+            if err.status not in (404, 405):
+                raise
+            return self._list_all_keys(namespace)
         data = self.http.json("GET", path, resp, write=False)
         if not isinstance(data, list) or not all(
             isinstance(e, dict) and isinstance(e.get("key"), str) for e in data
         ):
             raise self.http.unexpected("GET", path, resp, "expected a list of keys", write=False)
         return data
+
+    def _list_all_keys(self, namespace: str, page_size: int = 1000) -> list[dict]:
+        """``GET /api/v1/{tenant}/kv`` (listAllKeys, Kestra 2.0), every page, this namespace's
+        entries only (an entry naming another namespace is dropped, whatever the filter did)."""
+        path = tenant_path(self.tenant, "kv")
+        found: list[dict] = []
+        page = 1
+        while True:
+            params = [
+                ("page", str(page)),
+                ("size", str(page_size)),
+                ("filters[namespace][EQUALS]", namespace),
+            ]
+            resp = self.http.request("GET", path, params=params)
+            data = self.http.json("GET", path, resp, write=False)
+            results = data.get("results") if isinstance(data, dict) else None
+            if not isinstance(results, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("key"), str) for e in results
+            ):
+                raise self.http.unexpected(
+                    "GET", path, resp, "expected a page of keys {results, total}", write=False
+                )
+            found += [e for e in results if e.get("namespace", namespace) == namespace]
+            total = data.get("total")
+            if not results or not isinstance(total, int) or page * page_size >= total:
+                return found
+            page += 1
 
     def get_kv(self, namespace: str, key: str) -> tuple[str, Any] | None:
         """``GET …/kv/{key}`` -> (type, value), or None when the key is missing or expired
