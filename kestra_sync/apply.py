@@ -597,10 +597,14 @@ def _apply_with_kinds(
             for c in flows.changes
             if c.action in CHANGING and (c.ref.tenant, c.ref.namespace) in broken
         ]
+        # As for flows (_delete_guard): after any failed write, no flow is deleted either.
+        blocked += [c for c in flows.changes if broken and c.action == DELETE and c not in blocked]
         for change in blocked:
             outcome = Outcome(
                 change,
-                error="not attempted: a namespace file or KV write of its namespace failed",
+                error="not attempted: nothing is deleted after a failed or skipped write"
+                if change.action == DELETE
+                else "not attempted: a namespace file or KV write of its namespace failed",
             )
             flow_result.outcomes.append(outcome)
             if on_outcome:

@@ -190,10 +190,12 @@ def test_kv_keys_git_does_not_declare_are_kept_unless_the_namespace_is_managed(p
 
 def test_a_failed_upload_half_way_stops_flows_and_deletes_and_a_rerun_converges(project):
     nested_flow(project, flow("etl"))
+    nested_flow(project, flow("retired"))
     put_file(project, "a.py", b"a")
     put_file(project, "gone.py", b"old")
     assert project.run("apply", "--auto-approve").returncode == 0
     (files_dir(project) / "gone.py").unlink()
+    (project.root / "flows" / NS.replace(".", "/") / "retired.yml").unlink()
     put_file(project, "a.py", b"a2")
     put_file(project, "b.py", b"b")
     nested_flow(project, flow("etl", message="v2"))
@@ -210,8 +212,12 @@ def test_a_failed_upload_half_way_stops_flows_and_deletes_and_a_rerun_converges(
     line_with(progress, "company.team/etl", "a namespace file or KV write of its namespace")
     line_with(progress, "ok", "company.other/other: created")
     line_with(progress, "file /gone.py", "nothing is deleted")
+    # Nor a flow: the guarantee holds across kinds (no delete after any failed write).
+    line_with(progress, "company.team/retired", "nothing is deleted")
     assert "Traceback" not in out
     assert server_files(project)["/gone.py"] == b"old"  # no delete after a failed write
+    with client(project.emu) as c:
+        assert c.get_flow(NS, "retired").revision == 1
 
     rerun = project.run("apply", "--auto-approve", "--delete")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
