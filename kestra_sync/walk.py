@@ -26,6 +26,14 @@ def display_path(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
+def _is_flow_file(name: str) -> bool:
+    return name.endswith(FLOW_SUFFIXES) and name not in KV_FILE_NAMES
+
+
+def _enters_flow_dir(name: str) -> bool:
+    return not name.startswith(".") and name != FILES_DIR
+
+
 def walk_flow_files(
     directory: Path, ignore: IgnoreRules | LayeredRules | None = None
 ) -> tuple[list[Path], list[Diagnostic]]:
@@ -41,8 +49,24 @@ def walk_flow_files(
     a FIFO blocks for ever, and none of them can be a file in git. Hidden directories
     (``.git``) and what the ignore rules exclude (paths relative to ``directory``) are skipped.
     """
+    return walk_files(directory, ignore, wanted=_is_flow_file, enter=_enters_flow_dir)
+
+
+def walk_files(
+    directory: Path,
+    ignore: IgnoreRules | LayeredRules | None = None,
+    *,
+    wanted,
+    enter,
+    boundary: Path | None = None,
+) -> tuple[list[Path], list[Diagnostic]]:
+    """The files under ``directory`` whose name is ``wanted``, descending into directories whose
+    name ``enter`` accepts, with the guarantees of ``walk_flow_files``: what could hide a file
+    is an error naming it. A link must stay inside ``boundary`` (default: ``directory``).
+    Namespace files (kinds/nsfiles.py) are read through it too: a file the scan did not see is
+    a file ``apply --delete`` deletes on the server."""
     ignore = ignore or IgnoreRules()
-    root_real = os.path.realpath(directory)
+    root_real = os.path.realpath(boundary if boundary is not None else directory)
     found: list[Path] = []
     diags: list[Diagnostic] = []
     seen: dict[object, Path] = {}
@@ -65,41 +89,35 @@ def walk_flow_files(
         for entry in entries:
             path = dir_path / entry.name
             rel_name = rel + entry.name
-            is_flow_name = entry.name.endswith(FLOW_SUFFIXES)
+            is_wanted_name = wanted(entry.name)
             try:
                 is_link = entry.is_symlink()
                 plain_file = entry.is_file(follow_symlinks=False)
             except OSError:
                 is_link = plain_file = False
-            if plain_file and not is_flow_name:
+            if plain_file and not is_wanted_name:
                 continue  # README.md and the like: no stat needed
             if ignore.ignored(rel_name, is_dir=True) and ignore.ignored(rel_name):
                 continue  # a pattern that matches both forms (`*.tmp`, `drafts`)
             try:
                 mode = os.stat(path).st_mode  # follows links; ELOOP/ENOENT for broken ones
             except OSError as err:
-                if entry.name.startswith(".") and not is_flow_name:
+                if entry.name.startswith(".") and not is_wanted_name:
                     continue  # a hidden name: skipped whatever it is
                 if ignore.ignored(rel_name, is_dir=True) or ignore.ignored(rel_name):
                     continue
                 diags.append(_broken_link(path, err) if is_link else _unreadable(path, "file", err))
                 continue
             is_dir = stat.S_ISDIR(mode)
-            if is_dir and (
-                entry.name.startswith(".")
-                or entry.name == FILES_DIR
-                or ignore.ignored(rel_name, is_dir=True)
-            ):
+            if is_dir and (not enter(entry.name) or ignore.ignored(rel_name, is_dir=True)):
                 continue
-            if not is_dir and (
-                not is_flow_name or entry.name in KV_FILE_NAMES or ignore.ignored(rel_name)
-            ):
+            if not is_dir and (not is_wanted_name or ignore.ignored(rel_name)):
                 continue
             if undecodable(entry.name):
                 diags.append(bad_name(path))
                 continue
             if is_link and not _within(os.path.realpath(path), root_real):
-                diags.append(_outside_link(path, directory))
+                diags.append(_outside_link(path, boundary if boundary is not None else directory))
                 continue
             if is_dir:
                 subdirs.append((path, rel + entry.name + "/"))

@@ -21,15 +21,23 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..ignorefile import IGNORE_FILE, IgnoreRules
+from ..ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..models import ERROR, Diagnostic, FlowRef
-from ..walk import FILES_DIR
+from ..walk import FILES_DIR, walk_files
 from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
 
 KIND = "file"
 SKIPPED_NAMES = (".gitkeep",)
 MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH (develop)
 DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
+
+
+def _wanted_file(name: str) -> bool:
+    return name not in SKIPPED_NAMES and not name.startswith(".git")
+
+
+def _entered_dir(name: str) -> bool:
+    return not name.startswith(".git")
 
 
 def digest(content: bytes) -> str:
@@ -127,17 +135,21 @@ class NamespaceFiles:
 
         for tenant, namespace, root, ignore, flow_dir in roots:
             scan.namespaces.add((tenant, namespace))
-            for file in sorted(p for p in root.rglob("*") if p.is_file()):
-                if file.name in SKIPPED_NAMES or any(
-                    part.startswith(".git") for part in file.relative_to(root).parts
-                ):
-                    continue
-                if (
-                    ignore is not None
-                    and flow_dir is not None
-                    and ignore.ignored_path(file.relative_to(flow_dir).as_posix())
-                ):
-                    continue
+            # The flow scan's walker and its guarantees: an unreadable directory, a broken
+            # link, a link leaving the flow directory (or the mapped one), a FIFO are errors,
+            # so a file the scan could not see is never deleted on the server.
+            rules = None
+            if ignore is not None and flow_dir is not None:
+                rules = LayeredRules([(root.relative_to(flow_dir).as_posix() + "/", ignore)])
+            files, problems = walk_files(
+                root,
+                rules,
+                wanted=_wanted_file,
+                enter=_entered_dir,
+                boundary=flow_dir if flow_dir is not None else root,
+            )
+            scan.diagnostics += problems
+            for file in files:
                 self._add(scan, settings, tenant, namespace, root, file, seen)
         return scan
 

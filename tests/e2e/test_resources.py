@@ -6,6 +6,7 @@ and the pull round trip."""
 from __future__ import annotations
 
 import json
+import os
 
 import jsonschema
 import pytest
@@ -358,3 +359,32 @@ def test_pull_never_follows_a_files_link_out_of_the_directory(project, tmp_path)
     done = project.run("pull", "--namespace", NS)
     assert done.returncode == 1 and "would be written outside" in done.stderr
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_an_incomplete_files_scan_never_deletes_and_a_link_out_is_never_uploaded(project, tmp_path):
+    """The flow scan's guarantees hold under _files too (README, "Scanning and pull"): a broken
+    link is an error, so `apply --delete` changes nothing instead of deleting the server's copy
+    of the file it could not read; a link to a file outside the flow directory is refused, not
+    uploaded."""
+    nested_flow(project, flow("etl"))
+    put_file(project, "extra.py", b"kept")
+    assert project.run("apply", "--auto-approve").returncode == 0
+    target = files_dir(project) / "extra.py"
+    target.unlink()
+    os.symlink(tmp_path / "nonexistent", target)
+
+    done = project.run("apply", "--auto-approve", "--delete")
+    assert done.returncode == 1
+    assert "extra.py" in done.stderr and "broken symbolic link" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert server_files(project)["/extra.py"] == b"kept"
+
+    target.unlink()
+    secret = tmp_path / "outside.txt"
+    secret.write_bytes(b"not for the server")
+    os.symlink(secret, target)
+    planned = project.plan()
+    assert planned.returncode == 1
+    assert "outside the flow directory" in planned.stderr
+    assert "not for the server" not in planned.stdout + planned.stderr
