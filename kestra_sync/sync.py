@@ -375,7 +375,8 @@ def _without_applied_changes(plan: Plan, snapshot) -> Plan:
     changes = []
     for change in plan.changes:
         current = now.get(change.ref)
-        if change.action == DELETE and current is None:
+        # Only flows are in this snapshot: a file or KV delete is checked by its own listing.
+        if change.action == DELETE and change.kind == "flow" and current is None:
             continue  # already deleted
         if (
             change.action in (CREATE, UPDATE)

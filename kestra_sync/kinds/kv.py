@@ -212,6 +212,15 @@ class KeyValues:
                 problem(f"KV key {key!r} has no value", line)
                 continue
             value = _plain(raw)
+            try:
+                canonical(value)
+            except (TypeError, ValueError):  # `!!binary`, `!!set`, NaN keys: not JSON
+                problem(
+                    f"KV key {key!r}: the value is not JSON data (a YAML tag such as !!binary "
+                    "or !!set?); write a string, a number, a boolean, a list or a mapping",
+                    line,
+                )
+                continue
             if SECRET_NAME.search(key) or (
                 isinstance(value, (str, dict, list)) and SECRET_VALUE.search(canonical(value))
             ):

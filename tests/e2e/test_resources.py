@@ -388,3 +388,28 @@ def test_an_incomplete_files_scan_never_deletes_and_a_link_out_is_never_uploaded
     assert planned.returncode == 1
     assert "outside the flow directory" in planned.stderr
     assert "not for the server" not in planned.stdout + planned.stderr
+
+
+def test_a_saved_plan_that_deletes_a_file_applies(project):
+    """A planned file delete is checked against the file listing, not the flow snapshot (which
+    never holds files): the saved plan is applied, not refused as stale."""
+    nested_flow(project, flow("etl"))
+    put_file(project, "keep.py", b"k")
+    put_file(project, "gone.py", b"g")
+    assert project.run("apply", "--auto-approve").returncode == 0
+    (files_dir(project) / "gone.py").unlink()
+    saved = project.plan("--delete", "--out", "plan.json")
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    done = project.run("apply", "plan.json", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert server_files(project) == {"/keep.py": b"k"}
+
+
+def test_a_kv_value_yaml_cannot_send_as_json_is_a_one_line_error(project):
+    nested_flow(project, flow("etl"))
+    write_kv(project, "values:\n  blob: !!binary aGVsbG8=\n")
+    for command in ("validate", "plan"):
+        done = project.run(command)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "KV key 'blob': the value is not JSON data" in done.stdout + done.stderr
+        assert "unexpected error" not in done.stderr and "Traceback" not in done.stderr
