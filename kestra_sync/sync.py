@@ -126,20 +126,13 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
         for name, scan in scans.items()
         for tenant, namespace in scan.namespaces
     )
-    _manage_kind_namespaces(options, kind_scopes)
+    # Not added to the flows' scope: a kv.yml or _files alone must not put the server's flows
+    # of a namespace in reach of --delete (it takes --namespace, as for any namespace).
     plan = _plan_from(local, options, client, settings.parallelism, summarize)
     _plan_kinds(plan, scans, kind_scopes, options, client, settings.parallelism)
     if settings.delete:
         warnings = warnings + _name_other_namespaces(plan, client, list(settings.directories()))
     return PlanResult(plan, meta, local, warnings, target)
-
-
-def _manage_kind_namespaces(options: PlanOptions, kind_scopes) -> None:
-    """A namespace git holds files or KV pairs for is in scope for flows too."""
-    for _, tenant, namespace, _ in kind_scopes:
-        managed = options.managed.setdefault(tenant, [])
-        if namespace not in managed:
-            managed.append(namespace)
 
 
 def _plan_kinds(plan: Plan, scans: dict, kind_scopes, options, client, parallelism: int) -> None:
@@ -272,7 +265,6 @@ def check_saved_plan(
             hint="fix the cause and make a new plan",
         )
     options = read_options(meta["options"])
-    _manage_kind_namespaces(options, plan.kind_scopes)
     local = [
         LocalFlow(Path(c.path or ""), c.source or "", None, c.ref.namespace, c.ref.id, c.ref.tenant)
         for c in plan.changes

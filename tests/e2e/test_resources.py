@@ -413,3 +413,17 @@ def test_a_kv_value_yaml_cannot_send_as_json_is_a_one_line_error(project):
         assert done.returncode == 1, done.stdout + done.stderr
         assert "KV key 'blob': the value is not JSON data" in done.stdout + done.stderr
         assert "unexpected error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_kv_file_alone_does_not_put_a_namespaces_flows_in_reach_of_delete(project):
+    """README's deletion rules: a namespace without flows in git is touched only when it is
+    managed (--namespace) and allowed. A kv.yml there is not a way around the first."""
+    with client(project.emu) as c:
+        c.create_flow(flow("made_in_ui", ns="company.victim"))
+    write_kv(project, "values:\n  region: eu\n", ns="company.victim")
+    nested_flow(project, flow("etl"))
+    done = project.run("apply", "--auto-approve", "--delete", "--allow-empty-namespace")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with client(project.emu) as c:
+        assert c.get_flow("company.victim", "made_in_ui").revision == 1
+    assert server_kv(project, ns="company.victim") == {"region": "eu"}
