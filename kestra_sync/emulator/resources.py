@@ -25,9 +25,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
-import tempfile
 import threading
 import time
 import zipfile
@@ -39,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from . import rules
+from .state import write_json_atomically
 
 FORBIDDEN = re.compile(r"/_flows(/.*)?$")  # NamespaceFileController.forbiddenPathPatterns
 MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH
@@ -131,16 +130,7 @@ class ResourceStore:
                     for k, v in table.items()
                 ],
             }
-            directory = self.path.parent
-            fd, tmp = tempfile.mkstemp(prefix=".emulator-", suffix=".json", dir=directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(payload, fh, indent=1, sort_keys=True)
-                os.replace(tmp, self.path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            write_json_atomically(self.path, payload)
 
     def reset(self) -> None:
         with self.lock:

@@ -32,6 +32,21 @@ def source_without_revision(source: str) -> str:
     return REVISION_LINE.sub("", source, count=1)
 
 
+def write_json_atomically(path: Path, payload: Any) -> None:
+    """A state file is replaced whole or not at all: a temp file in the same directory, then a
+    rename (a crash never leaves half a file for the next start to read)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=".emulator-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def now_iso() -> str:
     """An ``Instant`` as Jackson writes it (ISO-8601, UTC, microseconds)."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -89,16 +104,7 @@ class Store:
                     for tenant, table in self.tenants.items()
                 },
             }
-            directory = self.path.parent if str(self.path.parent) else Path(".")
-            fd, tmp = tempfile.mkstemp(prefix=".emulator-", suffix=".json", dir=directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(payload, fh, indent=1, sort_keys=True)
-                os.replace(tmp, self.path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            write_json_atomically(self.path, payload)
 
     def reset(self) -> None:
         with self.lock:
