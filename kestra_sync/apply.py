@@ -288,6 +288,20 @@ def _delete_guard(
     return _blocked_deletes(plan, [outcomes[r].change for r in deletes], client, parallelism)
 
 
+def _tenant_clients(client) -> Callable[[str], object]:
+    """A client per tenant, made on first use and shared by the worker threads."""
+    clients: dict[str, object] = {}
+    lock = threading.Lock()
+
+    def client_for(tenant: str):
+        with lock:
+            if tenant not in clients:
+                clients[tenant] = client if tenant == client.tenant else client.with_tenant(tenant)
+            return clients[tenant]
+
+    return client_for
+
+
 def apply_plan(
     plan: Plan,
     client,
@@ -322,14 +336,8 @@ def apply_plan(
     changes = [c for c in plan.changes if c.action in CHANGING]
     deps = dependencies(changes, local)
     outcomes = {c.ref: Outcome(c) for c in changes}
-    clients: dict[str, object] = {}
-    lock = threading.Lock()
-
-    def client_for(tenant: str):
-        with lock:
-            if tenant not in clients:
-                clients[tenant] = client if tenant == client.tenant else client.with_tenant(tenant)
-            return clients[tenant]
+    client_for = _tenant_clients(client)
+    lock = threading.Lock()  # guards `unreachable` below
 
     listings = _Listings(client_for)
     unreachable: list[str] = []  # the errors of the latest changes in a row that met a dead server
@@ -519,14 +527,7 @@ def _apply_with_kinds(
         (c for c in others if c.action != DELETE), key=lambda c: (order.index(c.kind), c.ref)
     )
     deletes = sorted((c for c in others if c.action == DELETE), key=lambda c: c.ref)
-    clients: dict[str, object] = {}
-    lock = threading.Lock()
-
-    def client_for(tenant: str):
-        with lock:
-            if tenant not in clients:
-                clients[tenant] = client if tenant == client.tenant else client.with_tenant(tenant)
-            return clients[tenant]
+    client_for = _tenant_clients(client)
 
     def run(change) -> Outcome:
         if cancel is not None and cancel.is_set():  # queued before Ctrl-C: do not start it
