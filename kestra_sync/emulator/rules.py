@@ -18,13 +18,23 @@ the offline validator apply one table and cannot disagree.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-import yaml
 
 from .. import flowrules
 from .. import knowledge as K
+from .errors import ConstraintViolations, Rejection, Violation, illegal_argument, not_found
+from .yamlparse import FLOW_WITH_SOURCE_CLASS, GENERIC_FLOW_CLASS, as_text, load_yaml
+
+__all__ = [  # re-exported: the routes reach the error types through ``rules``
+    "ConstraintViolations",
+    "FLOW_WITH_SOURCE_CLASS",
+    "Rejection",
+    "Violation",
+    "illegal_argument",
+    "load_yaml",
+    "not_found",
+]
 
 ID_PATTERN = K.FLOW_ID_PATTERN  # AbstractFlow.id, api-facts.md §6
 NAMESPACE_PATTERN = K.NAMESPACE_PATTERN  # AbstractFlow.namespace
@@ -61,262 +71,6 @@ INPUT_VALIDATOR_CODES = (K.OPTIONAL_WITH_DEFAULTS.code, K.DEFAULTS_WITH_PREFILL.
 # Rules of the table that the server does not check when a flow is saved (they fail when the
 # expression is rendered): never a 422 on create/update/validate.
 NOT_CHECKED_AT_SAVE = ("removed-json-function", "renamed-state")
-SOURCE_LOCATION = "(StringReader)"  # Jackson 2.17 "[Source: ...]" text for a String input
-
-
-@dataclass
-class Rejection(Exception):
-    """An error answer: status, HTTP reason phrase, JSON body (None = empty body)."""
-
-    status: int
-    reason: str
-    message: str | None = None
-    errors: list[dict[str, str]] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def body(self, href: str) -> dict[str, Any] | None:
-        """The Micronaut ``JsonError`` body (ErrorController.jsonError)."""
-        if self.message is None:
-            return None
-        out: dict[str, Any] = {
-            "message": self.message,
-            "_links": {"self": {"href": href, "templated": False}},
-        }
-        if self.errors is not None:
-            out["_embedded"] = {"errors": self.errors}
-        return out
-
-
-@dataclass
-class Violation:
-    """One constraint violation: the line of the message and the ``path`` of ``_embedded.errors``."""
-
-    path: str
-    message: str
-    line_path: str | None = (
-        None  # KestraConstraintViolationException replaces tasks[i] by the task id
-    )
-
-
-class ConstraintViolations(Exception):
-    """A jakarta ``ConstraintViolationException``. ``message`` set = explicit exception message."""
-
-    def __init__(
-        self, violations: list[Violation], message: str | None = None, kestra: bool = False
-    ):
-        super().__init__(message)
-        self.violations = violations
-        self.explicit_message = message
-        self.kestra = kestra  # KestraConstraintViolationException: one "path: msg\n" line each
-
-    @property
-    def text(self) -> str:
-        if self.explicit_message is not None:
-            return self.explicit_message
-        if self.kestra:
-            return "".join(f"{v.line_path or v.path}: {v.message}\n" for v in self.violations)
-        # jakarta ConstraintViolationException(Set): "path: msg" joined by ", "
-        return ", ".join(f"{v.path}: {v.message}" for v in self.violations)
-
-    def to_rejection(self) -> Rejection:
-        # ErrorController.error(ConstraintViolationException): "Invalid entity: " + message, 422
-        return Rejection(
-            422,
-            "Invalid entity",
-            "Invalid entity: " + self.text,
-            [{"message": v.message, "path": v.path} for v in self.violations],
-        )
-
-
-def illegal_argument(msg: str) -> Rejection:
-    """ErrorController: IllegalArgumentException -> 422 "Illegal argument: <msg>"."""
-    return Rejection(422, "Illegal argument", "Illegal argument: " + msg)
-
-
-def not_found(msg: str | None = None) -> Rejection:
-    """404: body-less (null/NOT_FOUND from the controller) or NoSuchElementException."""
-    return Rejection(404, "Not Found", "Not Found" + (": " + msg if msg else ""))
-
-
-# --------------------------------------------------------------------------- YAML parsing
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys like Jackson's STRICT_DUPLICATE_DETECTION."""
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: str, mark: Any):
-        super().__init__(key)
-        self.key = key
-        self.mark = mark
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hashable = key in seen
-        except TypeError:
-            continue
-        if hashable:
-            raise _DuplicateKey(str(key), key_node.end_mark)
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-# Jackson reads timestamps and other tagged scalars as strings in maps: keep them as text.
-_StrictLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
-
-
-def _snake_mark(mark: Any) -> str:
-    """SnakeYAML's mark rendering: `` in 'reader', line L, column C:`` plus snippet and caret."""
-    text = f" in 'reader', line {mark.line + 1}, column {mark.column + 1}:"
-    snippet = mark.get_snippet(indent=4, max_length=75) if mark.buffer is not None else None
-    return text + ("\n" + snippet if snippet else "")
-
-
-def _yaml_error_message(err: yaml.MarkedYAMLError) -> tuple[str, int]:
-    parts = []
-    if err.context:
-        parts.append(err.context)
-    if err.context_mark is not None and (
-        err.problem_mark is None
-        or err.context_mark.line != err.problem_mark.line
-        or err.context_mark.column != err.problem_mark.column
-    ):
-        parts.append(_snake_mark(err.context_mark))
-    if err.problem:
-        parts.append(err.problem)
-    if err.problem_mark is not None:
-        parts.append(_snake_mark(err.problem_mark))
-    mark = err.problem_mark or err.context_mark
-    line = mark.line + 1 if mark else 1
-    col = mark.column + 1 if mark else 1
-    msg = "\n".join(parts) + f"\n\n at [Source: {SOURCE_LOCATION}; line: {line}, column: {col}]"
-    return msg, line
-
-
-def friendly_yaml_error(message: str, line: int | None) -> str:
-    """``YamlParser.formatYamlErrorMessage`` (Kestra >= 1.2), applied to a Jackson message."""
-    if "Expected a field name" in message:
-        out = "YAML syntax error: Invalid structure. Check indentation and ensure all fields are properly formatted."
-    elif "MappingStartEvent" in message:
-        out = "YAML syntax error: Unexpected mapping start. Verify that scalar values are properly quoted if needed."
-    elif "Scalar value" in message:
-        out = "YAML syntax error: Expected a simple value but found complex structure. Check for unquoted special characters."
-    else:
-        out = "YAML parsing error: " + re.sub(r"org\.yaml\.snakeyaml.*", "", message).strip()
-    if line is not None:
-        out += f" (at line {line})"
-    return out
-
-
-def _illegal_source(resource: str, jackson_message: str, line: int | None) -> ConstraintViolations:
-    friendly = friendly_yaml_error(jackson_message, line)
-    # YamlParser.toConstraintViolationException: explicit message, one violation at path "yaml"
-    return ConstraintViolations(
-        [Violation("yaml", friendly)], message=f"Illegal {resource} source: {friendly}"
-    )
-
-
-def _end_position(source: str) -> tuple[int, int]:
-    lines = source.split("\n")
-    return len(lines), len(lines[-1]) + 1
-
-
-_JAVA_SCALAR = {
-    bool: ("boolean/Boolean", "Boolean"),
-    int: ("int/Int", "Number"),
-    float: ("double/Double", "Number"),
-}
-
-
-def _not_a_mapping(value: Any, cls: str) -> str:
-    """Jackson's message when the document is not an object (probed, see module docstring)."""
-    where = f"\n at [Source: {SOURCE_LOCATION}; line: 1, column: 1]"
-    if isinstance(value, list):
-        return f"Cannot deserialize value of type `{cls}` from Array value (token `JsonToken.START_ARRAY`){where}"
-    if isinstance(value, str):
-        if value == "":
-            return f'Cannot coerce empty String ("") to `{cls}` value (but could if coercion was enabled using `CoercionConfig`){where}'
-        return f"Cannot construct instance of `{cls}` (although at least one Creator exists): no String-argument constructor/factory method to deserialize from String value ('{value}'){where}"
-    for pytype, (ctor, kind) in _JAVA_SCALAR.items():
-        if type(value) is pytype:
-            shown = str(value).lower() if pytype is bool else str(value)
-            return f"Cannot construct instance of `{cls}` (although at least one Creator exists): no {ctor}-argument constructor/factory method to deserialize from {kind} value ({shown}){where}"
-    return f"Cannot construct instance of `{cls}`{where}"
-
-
-# The same rules on libyaml's parser when PyYAML has it: about 10x faster, so the emulator keeps
-# up with a client's parallel writes. Any source it cannot load is parsed again by the pure-Python
-# loader above, whose marks and messages the Jackson texts below are built from.
-_FastStrictLoader = type("_FastStrictLoader", (getattr(yaml, "CSafeLoader", _StrictLoader),), {})
-_FastStrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
-_FastStrictLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
-
-
-GENERIC_FLOW_CLASS = "io.kestra.core.models.flows.GenericFlow"
-FLOW_WITH_SOURCE_CLASS = "io.kestra.core.models.flows.FlowWithSource"
-
-
-def load_yaml(source: str, resource: str, cls: str) -> dict[str, Any]:
-    """Parse like ``YamlParser.parse(source, cls)``: one mapping document, duplicate keys rejected."""
-    try:
-        docs = list(yaml.load_all(source, Loader=_FastStrictLoader))
-    except Exception:  # noqa: BLE001 - any refusal is re-read below for the exact message
-        docs = None
-    try:
-        if docs is None:
-            docs = list(yaml.load_all(source, Loader=_StrictLoader))
-    except _DuplicateKey as dup:
-        line, col = dup.mark.line + 1, dup.mark.column + 1
-        msg = f"Duplicate field '{dup.key}'\n at [Source: {SOURCE_LOCATION}; line: {line}, column: {col}]"
-        raise _illegal_source(resource, msg, line) from None
-    except yaml.MarkedYAMLError as err:
-        msg, line = _yaml_error_message(err)
-        raise _illegal_source(resource, msg, line) from None
-    except yaml.YAMLError as err:  # pragma: no cover - pyyaml always marks its errors
-        raise _illegal_source(resource, str(err), None) from None
-    if not docs:
-        line, col = _end_position(source)
-        msg = f"No content to map due to end-of-input\n at [Source: {SOURCE_LOCATION}; line: {line}, column: {col}]"
-        raise _illegal_source(resource, msg, line)
-    # Jackson reads the first document only; a second "---" document is ignored (not verified).
-    data = docs[0]
-    if data is None:
-        # An explicitly empty document ("---"). A literal "null"/"~" would make Kestra NPE (500).
-        data = ""
-    if not isinstance(data, dict):
-        raise _illegal_source(resource, _not_a_mapping(data, cls), 1)
-    for key in ("id", "namespace", "description"):
-        value = data.get(key)
-        if isinstance(value, (list, dict)):
-            kind = "Array" if isinstance(value, list) else "Object"
-            token = "START_ARRAY" if isinstance(value, list) else "START_OBJECT"
-            msg = (
-                f"Cannot deserialize value of type `java.lang.String` from {kind} value (token `JsonToken.{token}`)"
-                f'\n at [Source: {SOURCE_LOCATION}; line: 1, column: 1] (through reference chain: {cls}["{key}"])'
-            )
-            raise _illegal_source(resource, msg, 1)
-    return data
-
-
-def _as_text(value: Any) -> str | None:
-    """Jackson coerces scalars to String for String fields (``id: 123`` -> "123")."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 # --------------------------------------------------------------------------- the flow
@@ -343,7 +97,7 @@ class ParsedFlow:
             return [{"key": str(k), "value": _label_value(v)} for k, v in raw.items()]
         if isinstance(raw, list):
             return [
-                {"key": _as_text(item.get("key")), "value": _label_value(item.get("value"))}
+                {"key": as_text(item.get("key")), "value": _label_value(item.get("value"))}
                 for item in raw
                 if isinstance(item, dict)
             ]
@@ -367,8 +121,8 @@ def _to_parsed(source: str, data: dict[str, Any]) -> ParsedFlow:
     return ParsedFlow(
         source=source,
         data=data,
-        id=_as_text(data.get("id")),
-        namespace=_as_text(data.get("namespace")),
+        id=as_text(data.get("id")),
+        namespace=as_text(data.get("namespace")),
         disabled=data.get("disabled") is True or data.get("disabled") == "true",
         revision_in_source=rev if isinstance(rev, int) and not isinstance(rev, bool) else None,
     )
@@ -538,9 +292,9 @@ def bean_validate(flow: ParsedFlow, version: str = K.LATEST) -> None:
         for index, item in enumerate(items if isinstance(items, list) else []):
             if not isinstance(item, dict):
                 continue
-            ident = _as_text(item.get("id"))
+            ident = as_text(item.get("id"))
             if ident is None and list_key == "inputs":
-                ident = _as_text(item.get("name"))  # Input.setName (up to 1.3)
+                ident = as_text(item.get("name"))  # Input.setName (up to 1.3)
             if ident is not None and not re.fullmatch(pattern, ident):
                 v.append(Violation(f"{list_key}[{index}].id", f'must match "{pattern}"'))
     found = version_findings(flow, version)
@@ -610,7 +364,7 @@ def _ids(items: Any, fallback: str | None = None) -> list[str]:
             if value is None and fallback:
                 value = item.get(fallback)
             if value is not None:
-                out.append(str(_as_text(value)))
+                out.append(str(as_text(value)))
     return out
 
 
@@ -638,7 +392,7 @@ def _string_constraints(
 
 
 def _task_constraints(v: list[Violation], prefix: str, task: dict[str, Any]) -> None:
-    task_id = _as_text(task.get("id"))
+    task_id = as_text(task.get("id"))
     path = f"{prefix}.id"
     # KestraConstraintViolationException.replaceId: "tasks[0]" -> the task id in the message line
     # (only for the "tasks" prefix; a null id makes the replacement fail and keeps the path).
@@ -664,7 +418,7 @@ def _all_task_ids(tasks: Any) -> list[str]:
     for task in tasks:
         if not isinstance(task, dict):
             continue
-        tid = _as_text(task.get("id"))
+        tid = as_text(task.get("id"))
         if tid is not None:
             out.append(tid)
         for key in CHILD_TASK_KEYS:
