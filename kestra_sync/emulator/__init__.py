@@ -15,9 +15,13 @@ Python API (tests run it in-process, in a background thread, on a free port)::
         emu.latency = 0.05          # seconds added to each /api request
         emu.store, emu.stats        # the flow store and request counts per route
 
-Modules: ``rules`` (parsing, validation, error texts), ``state`` (store, revisions,
-persistence), ``server`` (HTTP routing, auth, tenant, endpoints, control API), ``shapes`` (JSON and
-zip shapes), ``faults`` (fault plan and stats), ``resources``, ``kvstore`` and ``resourceroutes`` (namespace files and the KV store).
+Modules, by job (imports one-way, from the server down): ``server`` (HTTP plumbing and
+dispatch), ``routing`` (path -> route), ``access`` (auth and tenant filters), ``flowroutes`` (the
+flow endpoints), ``resourceroutes`` + ``resources`` + ``kvstore`` (namespace files and the KV
+store), ``control`` (the ``/_emulator`` knobs), ``settings`` (the server's settings),
+``answers`` (what a route answers), ``rules`` (flow validation), ``yamlparse`` (reading a source
+and its parse errors), ``errors`` (Kestra's error envelope), ``state`` (store, revisions,
+persistence), ``shapes`` (JSON and zip shapes), ``faults`` (fault plan and stats).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from typing import Any
 
 from .. import knowledge as K
 from .faults import Fault, FaultPlan, Stats
-from .server import Config, EmulatorHTTPServer
+from .server import EmulatorHTTPServer
+from .settings import Config
 from .state import Store
 
 __all__ = ["KNOWN_GAPS", "Emulator", "Fault", "FaultPlan", "Stats", "Store"]

@@ -45,7 +45,7 @@ def match(method: str, segs: list[str]) -> tuple[str, dict[str, str]] | None:
 
 
 def dispatch(handler: Any, method: str, route: str, p: dict[str, str]) -> Any:
-    """Return an Answer (``server.Answer``) or raise ``rules.Rejection``."""
+    """Return an Answer (``answers.Answer``) or raise ``rules.Rejection``."""
     tail = route.split("/{namespace}", 1)[1]
     endpoints = {
         ("GET", "/files"): get_file,

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from . import rules
+from .answers import Answer
 from .state import write_json_atomically
 
 FORBIDDEN = re.compile(r"/_flows(/.*)?$")  # NamespaceFileController.forbiddenPathPatterns
@@ -185,7 +186,7 @@ def _not_found(message: str) -> rules.Rejection:
 
 
 def _path_param(handler: Any, required: bool) -> str | None:
-    raw = handler._param("path")
+    raw = handler.param("path")
     if raw is None:
         if required:
             # UnsatisfiedQueryValueRouteException -> 400 (api-facts.md §5).
@@ -218,8 +219,6 @@ def _attributes(name: str, is_dir: bool, size: int, created: int, modified: int)
 
 
 def _octet(handler: Any, data: bytes, headers: dict[str, str] | None = None) -> Any:
-    from .server import Answer
-
     return Answer(
         200,
         None,
@@ -230,14 +229,10 @@ def _octet(handler: Any, data: bytes, headers: dict[str, str] | None = None) -> 
 
 
 def _json(payload: Any) -> Any:
-    from .server import Answer
-
     return Answer(200, None, json.dumps(payload).encode("utf-8"), "application/json")
 
 
 def _empty() -> Any:
-    from .server import Answer
-
     return Answer(200, None, b"", None)
 
 
