@@ -560,3 +560,67 @@ def known_flow_keys(version: str, edition: str = "ee") -> tuple[str, ...]:
 def all_flow_keys() -> tuple[str, ...]:
     """Every top-level key some supported version accepts, in declaration order."""
     return FLOW_KEY_ORDER
+
+
+# ------------------------------------------------------------------------------ API, per version
+# Server behaviours (not flow rules) that differ between versions: the emulator answers by them,
+# and they say what the client must cope with. ``versions``: where the behaviour holds.
+
+
+@dataclass(frozen=True)
+class ApiFact:
+    what: str
+    versions: tuple[str, ...]
+    source: str
+
+
+MANDATORY_BASIC_AUTH = ApiFact(
+    what="Kestra OSS always requires basic auth: the 'enabled' flag is ignored, and with no "
+    "credentials configured (the setup page not done) every API call but the open routes "
+    "answers 401",
+    versions=since("0.24"),
+    source="docs administrator-guide/basic-auth-troubleshooting ('Starting with version 0.24, "
+    "every open-source instance of Kestra requires Basic Authentication'); kestra#13107 (1.1.4: "
+    "cannot be disabled); BasicAuthService.isAuthenticated (develop copy 0a46f3b4b06): false "
+    "while no credentials are stored. Before: AuthenticationFilter checks only when "
+    "kestra.server.basic-auth.enabled (git mirror 58c1ca2d, 0.21; default false in application.yml)",
+)
+CONFIGS_OPEN = ApiFact(
+    what="GET /api/v1/configs answers without credentials (the other open routes: the setup "
+    "routes /api/v1/{tenant}/basicAuth and /api/v1/basicAuthValidationErrors until credentials "
+    "exist, and the management endpoints)",
+    versions=since("0.24"),
+    source="AuthenticationFilter (develop 2026-07-01, api-facts.md §2); before 0.24 the filter "
+    "opens only the configured open-urls (/ping, webhooks: git mirror 58c1ca2d). kestra PR "
+    "#17539 (merged 2026-07-21, after 2.0 began) requires auth on /api/v1/configs and opens "
+    "/api/v1/configs/login instead",
+)
+BASIC_AUTH_REALM = ApiFact(
+    what="a 401 carries 'WWW-Authenticate: Basic realm=Kestra' (later: 'Basic', and no header "
+    "when the Referer ends in /login)",
+    versions=before("0.24"),
+    source="AuthenticationFilter: PREFIX + ' realm=' + getRealm(), realm default 'Kestra' (git "
+    "mirror 58c1ca2d; the 0.23 copy in louloulin/kestrax 3107a9694); develop: api-facts.md §2",
+)
+CONFIGS_BASIC_AUTH_INITIALIZED = ApiFact(
+    what="GET /api/v1/configs reports 'isBasicAuthInitialized' (before: 'isBasicAuthEnabled')",
+    versions=since("0.24"),
+    source="MiscController (git mirror 58c1ca2d: isBasicAuthEnabled; develop copy 020734a4: "
+    "isBasicAuthInitialized); that it came with 0.24's mandatory auth is an inference",
+)
+KV_NAMESPACE_LISTING = ApiFact(
+    what="GET /api/v1/{tenant}/namespaces/{namespace}/kv lists a namespace's keys (a list of "
+    "KVEntry); 2.0 keeps only DELETE (bulk) on that path, so a GET answers 405",
+    versions=before("2.0"),
+    source="KVController @Get (git mirror 58c1ca2d; develop copy 0104f3c3181 listKeys); "
+    "kestra-io/client-sdk kestra-ee.yml: GET listed up to 635944d4 (version 1.3.0, 2026-03-02), "
+    "DELETE only from 4ccaa459 (2.0.0-SNAPSHOT, 2026-04-21) on",
+)
+KV_TENANT_LISTING = ApiFact(
+    what="GET /api/v1/{tenant}/kv (listAllKeys) lists the keys of every namespace, paged "
+    "({results, total}), with filters[...]",
+    versions=since("1.1"),
+    source="kestra-io/client-sdk kestra-ee.yml: first in 4f723efb (version 1.1.4, 2025-11-20), "
+    "absent from the specs before (labelled 'v1', up to d7ef540b, 2025-11-13); so 1.1.4 at the "
+    "latest, 1.1.0 an inference",
+)

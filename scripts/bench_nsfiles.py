@@ -74,7 +74,8 @@ def main() -> None:
     from kestra_sync.emulator import Emulator
 
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, Emulator() as emu:
+    # Auth off (no Kestra >= 0.24 can): the benchmark measures the deployer, not basic auth.
+    with tempfile.TemporaryDirectory() as tmp, Emulator(auth=False) as emu:
         emu.latency = opts.latency_ms / 1000
         env = {**os.environ, "KESTRA_URL": emu.url, "PYTHONPATH": str(ROOT)}
         work = Path(tmp)

@@ -21,6 +21,10 @@ def make_emulator():
     started: list[Emulator] = []
 
     def make(**kw) -> Emulator:
+        # Auth off unless the test configures credentials or asks for the profile's own auth
+        # (auth=None: from Kestra 0.24 on, 401 to everything without credentials).
+        if not (kw.get("users") or kw.get("tokens")):
+            kw.setdefault("auth", False)
         emu = Emulator(**kw).start()
         started.append(emu)
         return emu

@@ -6,7 +6,11 @@ import sys
 
 import click
 
-from ..knowledge import EMULATOR_PROFILES, LATEST
+from ..knowledge import EMULATOR_PROFILES, LATEST, MANDATORY_BASIC_AUTH
+
+# The account of a profile that demands credentials when none is named: the one Kestra's docs
+# use in their examples (docs administrator-guide/basic-auth-troubleshooting).
+DEFAULT_USER, DEFAULT_PASSWORD = "admin@kestra.io", "Admin1234"
 
 
 @click.command("emulator")
@@ -27,9 +31,17 @@ from ..knowledge import EMULATOR_PROFILES, LATEST
     help="oss: tenant 'main' only, basic auth; ee: any tenant, bearer tokens too.",
 )
 @click.option(
-    "--username", help="Basic-auth user (auth is off when no credentials are configured)."
+    "--username",
+    help="Basic-auth user. Default: as the profile's Kestra does: optional up to 0.23; from "
+    "0.24 on basic auth is mandatory, so the emulator has the account "
+    f"{DEFAULT_USER} / {DEFAULT_PASSWORD} unless you name one.",
 )
 @click.option("--password", help="Basic-auth password.")
+@click.option(
+    "--no-auth",
+    is_flag=True,
+    help="Answer without credentials whatever the profile (no real Kestra OSS >= 0.24 can).",
+)
 @click.option("--token", "tokens", multiple=True, help="Accepted bearer token (EE; repeatable).")
 @click.option(
     "--kestra-version",
@@ -55,6 +67,7 @@ def emulator_command(
     username: str | None,
     password: str | None,
     tokens: tuple[str, ...],
+    no_auth: bool,
     latency_ms: int,
     kestra_version: str,
 ) -> None:
@@ -67,7 +80,17 @@ def emulator_command(
         raise click.UsageError(
             "--token needs --edition ee (Kestra OSS does not accept bearer tokens)"
         )
+    if no_auth and (username is not None or tokens):
+        raise click.UsageError("--no-auth goes without --username/--password/--token")
     users = {username: password} if username is not None and password is not None else {}
+    default_account = (
+        not no_auth
+        and not users
+        and not tokens
+        and (edition == "ee" or kestra_version in MANDATORY_BASIC_AUTH.versions)
+    )
+    if default_account:
+        users = {DEFAULT_USER: DEFAULT_PASSWORD}
     try:
         emu = Emulator(
             host=host,
@@ -78,6 +101,7 @@ def emulator_command(
             latency=latency_ms / 1000.0,
             state=state_file,
             version=kestra_version,
+            auth=False if no_auth else None,
         )
     except (OSError, ValueError, TypeError) as err:
         raise click.ClickException(f"cannot read state file {state_file}: {err}") from None
@@ -90,6 +114,11 @@ def emulator_command(
     _stop_on_signals()
     try:  # a signal may come as soon as the URL is printed: be inside the try by then
         click.echo(emu.describe(), err=False)
+        if default_account:
+            click.echo(
+                f"  the default account: KESTRA_USERNAME={DEFAULT_USER} "
+                f"KESTRA_PASSWORD={DEFAULT_PASSWORD} (--username/--password to choose one)"
+            )
         sys.stdout.flush()
         emu.serve_forever()
     except KeyboardInterrupt:

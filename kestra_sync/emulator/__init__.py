@@ -10,6 +10,8 @@ version (``version="1.3"``) by the very table the offline validator follows.
 Python API (tests run it in-process, in a background thread, on a free port)::
 
     with Emulator(edition="oss", users={"admin@kestra.io": "Admin1234"}) as emu:
+        # From the 0.24 profile on (and on EE) credentials are required, as on a real server:
+        # with none configured every API call answers 401. ``auth=False`` turns auth off.
         emu.url                     # http://127.0.0.1:<port>
         emu.faults.add("POST", r"/flows$", status=503, count=2, retry_after=1)
         emu.latency = 0.05          # seconds added to each /api request
@@ -39,9 +41,12 @@ from .state import Store
 __all__ = ["KNOWN_GAPS", "Emulator", "Fault", "FaultPlan", "Stats", "Store"]
 
 KNOWN_GAPS = [
-    "Auth: real OSS >= 0.24 always requires basic auth; the emulator disables auth when no "
-    "credentials are configured (the start-up line says so). The BASIC_AUTH cookie, the setup "
-    "page and EE's exact 401/403 bodies are not emulated.",
+    "Auth follows the profile (knowledge.MANDATORY_BASIC_AUTH, CONFIGS_OPEN, BASIC_AUTH_REALM). "
+    "Not emulated: the setup routes (POST /api/v1/{tenant}/basicAuth, "
+    "/api/v1/basicAuthValidationErrors), the BASIC_AUTH cookie, the credential rules (email "
+    "user, strong password), management endpoints (/health, /ping), EE's exact 401/403 bodies. "
+    "Kestra PR #17539 (merged 2026-07-21) requires auth on GET /api/v1/configs too and opens "
+    "/api/v1/configs/login instead: the 2.0 profile answers as before it.",
     "No plugin registry: any non-empty task/trigger `type` is accepted (a real server answers 422 "
     "`Invalid type: <type>` for an unknown plugin), plugin properties are not validated, and plugin "
     "defaults (`pluginDefaults`, version defaults) are never injected into responses.",
@@ -62,9 +67,9 @@ KNOWN_GAPS = [
     "fail when rendered). Profiles 1.1/1.2/0.23/0.24 are not offered (the validator knows them). "
     "JSON flow bodies (hidden handlers up to 1.3): `application/json` only (0.23-1.2 sent every "
     "non-YAML type there), and the stored source is the JSON dumped as YAML, not Kestra's "
-    "generated text; "
-    "auth stays optional without credentials on every profile (mandatory from 0.24 on a real "
-    "OSS). `GET /api/v1/configs` answers only version, edition and isBasicAuthInitialized; the "
+    "generated text. "
+    "`GET /api/v1/configs` answers only version, edition and isBasicAuthInitialized (from 0.24; "
+    "isBasicAuthEnabled before: that the switch came with 0.24 is inferred); the "
     "0.2x `/api/v1/{tenant}/configs` variant is not routed. Flow JSON echoes the 2.0 property "
     "set on every profile (a 1.3 flow's `listeners` stays in `source` only).",
     "YAML error texts imitate Jackson/SnakeYAML (probed with jackson-dataformat-yaml 2.17.2); the "
@@ -121,6 +126,7 @@ class Emulator:
         latency: float = 0.0,
         state: str | Path | None = None,
         version: str = K.LATEST,
+        auth: bool | None = None,
     ):
         if edition not in ("oss", "ee"):
             raise ValueError("edition must be 'oss' or 'ee'")
@@ -132,6 +138,7 @@ class Emulator:
             tokens=list(tokens or []),
             latency=latency,
             version=version,
+            auth=auth,
         )
         self.store = Store(state)
         self._host, self._port = host, port
@@ -226,10 +233,15 @@ class Emulator:
     def describe(self) -> str:
         """The start-up line: URL, version, edition and auth mode."""
         cfg = self.config
-        if cfg.auth_enabled:
+        if cfg.auth_enabled and cfg.credentials_configured:
             auth = "basic auth" + (" + bearer tokens" if cfg.edition == "ee" and cfg.tokens else "")
-        elif cfg.at_least("0.24"):
-            auth = "auth OFF (no credentials configured; a real Kestra OSS >= 0.24 always requires basic auth)"
+        elif cfg.auth_enabled:
+            auth = (
+                "credentials required and none configured: every API call answers 401, as a "
+                "Kestra >= 0.24 before its setup"
+            )
+        elif cfg.has(K.MANDATORY_BASIC_AUTH) or cfg.edition == "ee":
+            auth = "auth OFF (turned off; a real Kestra OSS >= 0.24 always requires basic auth)"
         else:
             auth = "auth off (optional before Kestra 0.24)"
         return f"Kestra {cfg.version} API emulator ({cfg.edition}) listening on {self.url} - {auth}"

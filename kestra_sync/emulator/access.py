@@ -14,8 +14,10 @@ from .routing import MAIN_TENANT
 
 
 def auth_failure(h: Any) -> Answer | None:
-    """AuthenticationFilter (OSS): 401, EMPTY body, ``WWW-Authenticate: Basic`` unless the
-    Referer ends with /login. EE: Bearer tokens and Basic users (EE's exact 401 is unknown)."""
+    """AuthenticationFilter (OSS): 401 with an EMPTY body when the profile demands credentials
+    (settings.Config.auth_enabled) and the request lacks valid ones. From 0.24, ``WWW-Authenticate:
+    Basic`` unless the Referer ends with /login; before, ``Basic realm=Kestra`` always
+    (knowledge.BASIC_AUTH_REALM). EE: Bearer tokens and Basic users (EE's exact 401 is unknown)."""
     cfg = h.server.config
     if not cfg.auth_enabled:
         return None
@@ -35,7 +37,9 @@ def auth_failure(h: Any) -> Answer | None:
     ):
         return None
     headers = {}
-    if not (h.headers.get("Referer") or "").endswith("/login"):
+    if cfg.has(K.BASIC_AUTH_REALM):
+        headers["WWW-Authenticate"] = "Basic realm=Kestra"
+    elif not (h.headers.get("Referer") or "").split("?")[0].endswith("/login"):
         headers["WWW-Authenticate"] = "Basic"
     return Answer(401, "Unauthorized", b"", None, headers)
 
@@ -56,5 +60,9 @@ def tenant_failure(h: Any, tenant: str) -> Answer | None:
 
 
 def control_auth_failure(h: Any) -> Answer | None:
-    """The ``/_emulator`` knobs can wipe the state (and its file): the API's credentials, when set."""
+    """The ``/_emulator`` knobs can wipe the state (and its file): the API's credentials, when
+    some are configured (with none, nobody could use them)."""
+    cfg = h.server.config
+    if cfg.auth is False or not cfg.credentials_configured:
+        return None
     return auth_failure(h)

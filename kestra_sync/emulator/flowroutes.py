@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from .. import knowledge as K
 from . import rules, shapes
 from .answers import Answer, ok, rejected
 from .settings import Config
@@ -82,13 +83,15 @@ def update(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:
 
 
 def configs(cfg: Config) -> dict[str, Any]:
-    """``MiscController.getConfiguration``: the fields a client reads (version, edition).
-    The other fields of the real answer (uuid, commitId, preview...) are not emulated."""
-    return {
-        "version": cfg.reported_version,
-        "edition": cfg.edition.upper(),
-        "isBasicAuthInitialized": cfg.auth_enabled,
-    }
+    """``MiscController.getConfiguration``: the fields a client reads (version, edition) and the
+    auth flag of the profile (knowledge.CONFIGS_BASIC_AUTH_INITIALIZED). The other fields of
+    the real answer (uuid, commitId, preview...) are not emulated."""
+    out: dict[str, Any] = {"version": cfg.reported_version, "edition": cfg.edition.upper()}
+    if cfg.has(K.CONFIGS_BASIC_AUTH_INITIALIZED):
+        out["isBasicAuthInitialized"] = bool(cfg.users)
+    else:
+        out["isBasicAuthEnabled"] = cfg.auth_enabled
+    return out
 
 
 def get_flow(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .. import knowledge as K
 from . import access, control, flowroutes, resourceroutes, routing, rules
 from .answers import Answer, json_answer, ok, rejected
 from .faults import FaultPlan, Stats
@@ -160,12 +161,14 @@ class Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ dispatch
 
     def _dispatch(self, method: str, route: str, p: dict[str, str], body: bytes) -> Answer:
-        if route == "/api/v1/configs" and method == "GET":
-            # Open route: AuthenticationFilter lets /api/v1/configs through (api-facts.md §2).
-            return ok(flowroutes.configs(self.server.config))
-        denied = access.auth_failure(self)
-        if denied is not None:
-            return denied
+        cfg = self.server.config
+        configs = route == "/api/v1/configs" and method == "GET"
+        if not (configs and cfg.has(K.CONFIGS_OPEN)):  # open from 0.24 (knowledge.py)
+            denied = access.auth_failure(self)
+            if denied is not None:
+                return denied
+        if configs:
+            return ok(flowroutes.configs(cfg))
         if route == "unknown":
             return self._reject(rules.not_found())
         tenant_denied = access.tenant_failure(self, p.get("tenant", routing.MAIN_TENANT))

@@ -230,7 +230,7 @@ def start_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
 @pytest.fixture(scope="module", autouse=True)
 def slow_runs(tmp_path_factory):
     runs: dict = {}
-    with Emulator() as emu:
+    with Emulator(auth=False) as emu:
         # Listing failure: two namespaces, each with a flow git does not have (--delete).
         p = Project(tmp_path_factory.mktemp("listing"), emu)
         seed(emu, flow("x", ns="company.a"), flow("y", ns="company.b"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -72,7 +73,7 @@ def test_control_api_faults_latency_and_reset(api, emulator):
 
 def test_state_file_is_loaded_at_start_and_written_after_each_write(tmp_path):
     state = tmp_path / "state.json"
-    with Emulator(state=state) as emu:
+    with Emulator(state=state, auth=False) as emu:
         api = Api(emu)
         api.create(flow_yaml())
         api.update("company.team", "hello", flow_yaml(extra="description: x\n"))
@@ -80,7 +81,7 @@ def test_state_file_is_loaded_at_start_and_written_after_each_write(tmp_path):
         saved = json.loads(state.read_text())
         assert [r["revision"] for r in saved["tenants"]["main"]] == [1, 2]
     assert not [p for p in tmp_path.iterdir() if p.name != "state.json"]  # no temp files left
-    with Emulator(state=state) as emu:
+    with Emulator(state=state, auth=False) as emu:
         api = Api(emu)
         body = api.get("/company.team/hello", params={"source": "true"}).json()
         api.close()
@@ -117,7 +118,10 @@ def test_known_gaps_is_a_non_empty_list_of_strings():
     assert KNOWN_GAPS and all(isinstance(g, str) and g for g in KNOWN_GAPS)
 
 
-def test_cli_emulator_prints_url_serves_and_exits_0_on_ctrl_c(tmp_path):
+def test_cli_emulator_prints_url_serves_with_the_default_account_and_exits_0_on_ctrl_c(tmp_path):
+    # The default profile (2.0) demands basic auth as every Kestra OSS >= 0.24 does
+    # (knowledge.MANDATORY_BASIC_AUTH): with no --username the emulator has a default account,
+    # printed on the second line.
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [
@@ -138,14 +142,18 @@ def test_cli_emulator_prints_url_serves_and_exits_0_on_ctrl_c(tmp_path):
     )
     try:
         line = proc.stdout.readline()
-        assert "auth OFF" in line
+        assert line.endswith(" - basic auth\n"), line
+        account = proc.stdout.readline()
+        assert "KESTRA_USERNAME=admin@kestra.io KESTRA_PASSWORD=Admin1234" in account
         url = line.split("listening on ")[1].split(" ")[0]
-        r = requests.post(
+        post = functools.partial(
+            requests.post,
             f"{url}/api/v1/main/flows",
             data=flow_yaml(),
             headers={"Content-Type": "application/x-yaml"},
         )
-        assert r.status_code == 200
+        assert post().status_code == 401
+        assert post(auth=("admin@kestra.io", "Admin1234")).status_code == 200
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)  # generous: CI machines can be loaded
     finally:
@@ -155,6 +163,32 @@ def test_cli_emulator_prints_url_serves_and_exits_0_on_ctrl_c(tmp_path):
     assert proc.returncode == 0
     assert "Traceback" not in err
     assert (tmp_path / "s.json").exists()
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--no-auth"], "auth OFF (turned off; a real Kestra OSS >= 0.24 always requires"),
+        (["--kestra-version", "0.22"], "auth off (optional before Kestra 0.24)"),
+    ],
+)
+def test_cli_emulator_answers_without_credentials_with_no_auth_or_before_0_24(args, says):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kestra_sync", "emulator", "--port", "0", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert says in line, line
+        url = line.split("listening on ")[1].split(" ")[0]
+        assert requests.get(f"{url}/api/v1/main/flows/search", timeout=10).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
 
 
 def test_cli_emulator_rejects_token_on_oss():
