@@ -106,9 +106,11 @@ KNOWN_GAPS = [
     "/files/search, no move (PUT), no flow import from `_flows/` upload entries, no zip-bomb "
     "check on an extracted .zip upload. The 404 "
     "texts for a missing file or directory, and 200 for a DELETE of a missing path, are inferred.",
-    "KV: Ion beyond JSON is emulated only for bare timestamps and symbols; no bulk delete, no "
-    "/kv/inheritance, no `description` on GET. Kestra 2.0's spec lists keys at GET "
-    "/api/v1/{tenant}/kv (paged); the emulator serves the 1.x GET .../namespaces/{ns}/kv.",
+    "KV: Ion beyond JSON is emulated only for bare timestamps and symbols; no /kv/inheritance, "
+    "no `description` on GET. The key listings follow the profile (knowledge.KV_NAMESPACE_LISTING, "
+    "KV_TENANT_LISTING); for GET /api/v1/{tenant}/kv the first version (1.1.4 at the latest, 1.1.0 "
+    "inferred), the filters it takes (namespace and q emulated, others a 400), its default order "
+    "and the bulk DELETE's handling of an invalid key are inferred.",
 ]
 
 

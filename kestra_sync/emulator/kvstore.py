@@ -161,20 +161,114 @@ def delete_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
     return _json(existed)
 
 
+def _entry(namespace: str, key: str, v: StoredValue) -> dict[str, Any]:
+    """A KVEntry (kestra-openapi.yml): no value."""
+    return {
+        "namespace": namespace,
+        "key": key,
+        "revision": v.revision,
+        "description": v.description,
+        "creationDate": _iso(v.created),
+        "updateDate": _iso(v.updated),
+        "expirationDate": _iso(v.expires),
+    }
+
+
 def list_keys(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    """``GET …/namespaces/{ns}/kv`` up to 1.3 (knowledge.KV_NAMESPACE_LISTING)."""
     store = _store(handler)
     with store.lock:
         table = _live(store, tenant, namespace)
-        entries = [
-            {
-                "namespace": namespace,
-                "key": key,
-                "revision": v.revision,
-                "description": v.description,
-                "creationDate": _iso(v.created),
-                "updateDate": _iso(v.updated),
-                "expirationDate": _iso(v.expires),
-            }
-            for key, v in sorted(table.items())
-        ]
+        entries = [_entry(namespace, key, v) for key, v in sorted(table.items())]
     return _json(entries)
+
+
+def delete_keys(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
+    """``DELETE …/kv`` with ``{"keys": [...]}`` (KVController.deleteKeyValues, every version):
+    ``{"keys": [the ones that existed]}``. A key that is not valid is skipped (inferred: the
+    controller ignores only IOExceptions)."""
+    body = handler.json_body(handler.body)
+    keys = body.get("keys") if isinstance(body, dict) else None
+    if not isinstance(keys, list):
+        keys = []
+    store = _store(handler)
+    deleted = []
+    with store.lock:
+        table = _live(store, tenant, namespace)
+        for key in keys:
+            if isinstance(key, str) and table.pop(key, None) is not None:
+                deleted.append(key)
+        store.save()
+    return _json({"keys": deleted})
+
+
+# filters[...] the tenant-wide listing takes (inferred: the KV resource's fields are not in the
+# spec; namespace as for flows, q on the key).
+_TEXT_OPS = ("EQUALS", "NOT_EQUALS", "CONTAINS", "STARTS_WITH", "ENDS_WITH", "IN", "NOT_IN")
+KV_FILTER_OPS = {"namespace": (*_TEXT_OPS, "PREFIX"), "q": ("EQUALS", "NOT_EQUALS")}
+
+
+def _kv_filters(handler: Any) -> list[tuple[str, str, str]]:
+    found, errors = [], []
+    for key, value in handler.query:
+        m = re.fullmatch(r"filters\[([^\]]+)\]\[([^\]]+)\]", key)
+        if not m:
+            continue
+        name, op = m.group(1), m.group(2).upper()
+        if op not in KV_FILTER_OPS.get(name, ()):
+            errors.append(f"{name} {op}")
+            continue
+        found.append((name, op, value))
+    if errors:
+        raise rules.Rejection(
+            400,
+            "Invalid query filters",
+            "Invalid query filters: Provided query filters are invalid: " + ", ".join(errors),
+        )
+    return found
+
+
+def _kv_filter_ok(namespace: str, key: str, f: tuple[str, str, str]) -> bool:
+    name, op, value = f
+    if name == "q":
+        return (value.lower() in key.lower()) == (op == "EQUALS")
+    values = value.strip("[]").split(",")
+    return {
+        "EQUALS": namespace == value,
+        "NOT_EQUALS": namespace != value,
+        "CONTAINS": value in namespace,
+        "STARTS_WITH": namespace.startswith(value),
+        "ENDS_WITH": namespace.endswith(value),
+        "IN": namespace in values,
+        "NOT_IN": namespace not in values,
+        "PREFIX": namespace == value or namespace.startswith(value + "."),
+    }[op]
+
+
+def list_all_keys(handler: Any, tenant: str) -> Any:
+    """``GET /api/v1/{tenant}/kv`` (listAllKeys, knowledge.KV_TENANT_LISTING): the KVEntry of
+    every live key of the tenant, ``{results, total}``, paged (``page`` from 1, ``size`` default
+    10, kestra-openapi.yml). Ordered by namespace then key unless ``sort`` says ``key`` or
+    ``namespace`` (the default order is inferred)."""
+    page, size = handler.int_param("page", 1), handler.int_param("size", 10)
+    bad = [
+        rules.Violation(f"listAllKeys.{name}", "must be greater than or equal to 1")
+        for name, value in (("page", page), ("size", size))
+        if value < 1
+    ]
+    if bad:  # as searchFlows' @Min(1) (inferred for this endpoint)
+        raise rules.ConstraintViolations(bad)
+    filters = _kv_filters(handler)
+    store = _store(handler)
+    with store.lock:
+        entries = []
+        for ns_tenant, namespace in sorted(k for k in store.kv if k[0] == tenant):
+            for key, v in sorted(_live(store, ns_tenant, namespace).items()):
+                if all(_kv_filter_ok(namespace, key, f) for f in filters):
+                    entries.append(_entry(namespace, key, v))
+    for spec in reversed(handler.params("sort")):
+        field, _, direction = spec.partition(":")
+        if field in ("key", "namespace"):
+            entries.sort(key=lambda e, f=field: e[f], reverse=direction != "asc")
+    window = entries[(page - 1) * size : page * size]
+    return _json({"results": window, "total": len(entries)})

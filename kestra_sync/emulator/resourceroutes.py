@@ -1,12 +1,14 @@
 """Routing for the namespace-files and KV endpoints, called from server.py (which knows
-nothing else of them): ``match`` maps a path to a route, ``dispatch`` calls the endpoint."""
+nothing else of them): ``match`` maps a path to a route, ``dispatch`` calls the endpoint. Which
+KV listing a profile serves follows knowledge.KV_NAMESPACE_LISTING and KV_TENANT_LISTING."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .. import knowledge as K
 from . import resources, rules
-from .kvstore import delete_key, get_key, list_keys, put_key
+from .kvstore import delete_key, delete_keys, get_key, list_all_keys, list_keys, put_key
 from .resources import (
     create_directory,
     delete_file,
@@ -19,6 +21,7 @@ from .resources import (
 
 FILES_PREFIX = "/api/v1/{tenant}/namespaces/{namespace}/files"
 KV_PREFIX = "/api/v1/{tenant}/namespaces/{namespace}/kv"
+TENANT_KV = "/api/v1/{tenant}/kv"
 store_of = resources.store_of
 
 
@@ -46,6 +49,13 @@ def match(method: str, segs: list[str]) -> tuple[str, dict[str, str]] | None:
 
 def dispatch(handler: Any, method: str, route: str, p: dict[str, str]) -> Any:
     """Return an Answer (``answers.Answer``) or raise ``rules.Rejection``."""
+    cfg = handler.server.config
+    if route == TENANT_KV:
+        if not cfg.has(K.KV_TENANT_LISTING):
+            raise rules.not_found()  # no controller has the route before 1.1
+        if method != "GET":
+            raise _not_allowed(handler, method, ["GET"])
+        return list_all_keys(handler, p["tenant"])
     tail = route.split("/{namespace}", 1)[1]
     endpoints = {
         ("GET", "/files"): get_file,
@@ -55,18 +65,24 @@ def dispatch(handler: Any, method: str, route: str, p: dict[str, str]) -> Any:
         ("POST", "/files/directory"): create_directory,
         ("GET", "/files/export"): export_files,
         ("GET", "/files/stats"): stats,
-        ("GET", "/kv"): list_keys,
+        ("DELETE", "/kv"): delete_keys,
         ("GET", "/kv/{key}"): get_key,
         ("PUT", "/kv/{key}"): put_key,
         ("DELETE", "/kv/{key}"): delete_key,
     }
+    if cfg.has(K.KV_NAMESPACE_LISTING):  # 2.0 keeps only the bulk DELETE on this path
+        endpoints[("GET", "/kv")] = list_keys
     endpoint = endpoints.get((method, tail))
     if endpoint is None:
-        allowed = sorted(m for (m, t) in endpoints if t == tail)
-        raise rules.Rejection(
-            405,
-            "Method Not Allowed",
-            f"Method Not Allowed: Method [{method}] not allowed for URI "
-            f"[{handler.href.split('?')[0]}]. Allowed methods: [{', '.join(allowed)}]",
-        )
+        raise _not_allowed(handler, method, sorted(m for (m, t) in endpoints if t == tail))
     return endpoint(handler, p["tenant"], p["namespace"], p)
+
+
+def _not_allowed(handler: Any, method: str, allowed: list[str]) -> rules.Rejection:
+    """Micronaut's 405 for a known URI with another method (body text inferred)."""
+    return rules.Rejection(
+        405,
+        "Method Not Allowed",
+        f"Method Not Allowed: Method [{method}] not allowed for URI "
+        f"[{handler.href.split('?')[0]}]. Allowed methods: [{', '.join(allowed)}]",
+    )

@@ -31,6 +31,8 @@ def match(method: str, raw_path: str) -> tuple[str, dict[str, str]]:
                 # /api/v1/flows/flows/... matches as-is with tenant "flows"
                 return flow_route(method, rest[1:], "flows")
             return flow_route(method, rest, MAIN_TENANT, alias=True)
+        if len(segs) == 5 and segs[4] == "kv":  # listAllKeys (from 1.1)
+            return resourceroutes.TENANT_KV, {"tenant": segs[3]}
         if len(segs) >= 5 and segs[4] == "flows":
             return flow_route(method, segs[5:], segs[3])
         if len(segs) >= 6 and segs[4] == "namespaces":  # namespace files and KV

@@ -174,7 +174,7 @@ class Handler(BaseHTTPRequestHandler):
         tenant_denied = access.tenant_failure(self, p.get("tenant", routing.MAIN_TENANT))
         if tenant_denied is not None:
             return tenant_denied
-        if route.startswith("/api/v1/{tenant}/namespaces/"):
+        if route.startswith("/api/v1/{tenant}/namespaces/") or route == resourceroutes.TENANT_KV:
             self.body = body
             return resourceroutes.dispatch(self, method, route, p)
         if not route.startswith(("/api/v1/{tenant}/flows", "/api/v1/flows")):

@@ -94,7 +94,10 @@ def test_kv_typed_values_ttl_and_errors(emulator):
         "value": {"a": [1]},
     }
     assert requests.get(kv_url(emulator, "quoted")).json()["type"] == "STRING"
-    listing = requests.get(kv_url(emulator)).json()
+    # 2.0 lists keys tenant-wide (knowledge.KV_TENANT_LISTING; test_kv_listing.py)
+    listing = requests.get(
+        f"{emulator.url}/api/v1/main/kv", params={"filters[namespace][EQUALS]": NS, "size": 50}
+    ).json()["results"]
     assert [e["key"] for e in listing] == ["cfg", "on", "quoted", "region", "retries", "short"]
     assert next(e for e in listing if e["key"] == "short")["expirationDate"] is not None
 
