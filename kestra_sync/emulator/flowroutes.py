@@ -45,6 +45,28 @@ FIELD_ENUM = {
 }
 
 
+def _yaml_body(h: Any, body: bytes, param: str) -> str:
+    """``consumes = application/x-yaml`` and a required ``@Body String``."""
+    ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype != YAML_TYPE:
+        # Micronaut route mismatch on consumes: 415 (api-facts.md §5: inferred, body unverified).
+        shown = ctype or "null"
+        raise rules.Rejection(
+            415,
+            "Unsupported Media Type",
+            "Unsupported Media Type",
+            [{"message": f"Content Type [{shown}] not allowed. Allowed types: [{YAML_TYPE}]"}],
+        )
+    if not body:
+        # Micronaut UnsatisfiedBodyRouteException -> ErrorController "Invalid route params" (inferred).
+        raise rules.Rejection(
+            422,
+            "Invalid route params",
+            f"Invalid route params: Required Body [{param}] not specified",
+        )
+    return body.decode("utf-8")
+
+
 def _json_flow_source(h: Any, body: bytes) -> str | None:
     """Up to 1.3, a JSON ``Flow`` body reaches the hidden JSON handlers of create and update
     (``consumes = MediaType.ALL``, api-facts.md §4; removed in 2.0 by f48629c75, versions.md
@@ -61,7 +83,7 @@ def _json_flow_source(h: Any, body: bytes) -> str | None:
 
 def create(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:
     from_json = _json_flow_source(h, body)
-    source = from_json if from_json is not None else h.yaml_body(body, "flow")
+    source = from_json if from_json is not None else _yaml_body(h, body, "flow")
     flow = rules.parse_for_write(source, h.server.config.version, h.server.config.edition)
     rev, changed = h.server.store.create(tenant, flow)
     # The JSON handler answers a Flow, without its source.
@@ -71,7 +93,7 @@ def create(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:
 
 def update(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:
     from_json = _json_flow_source(h, body)
-    source = from_json if from_json is not None else h.yaml_body(body, "source")
+    source = from_json if from_json is not None else _yaml_body(h, body, "source")
     store = h.server.store
     # FlowController.updateFlow: findById first; a missing/deleted flow is a 404 before parsing.
     if store.last(tenant, p["namespace"], p["id"]) is None:

@@ -226,31 +226,6 @@ class Handler(BaseHTTPRequestHandler):
                 f'Internal server error: Failed to convert argument [{name}] for value [{raw}] due to: For input string: "{raw}"',
             ) from None
 
-    def yaml_body(self, body: bytes, param: str) -> str:
-        """``consumes = application/x-yaml`` and a required ``@Body String``."""
-        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype != flowroutes.YAML_TYPE:
-            # Micronaut route mismatch on consumes: 415 (api-facts.md §5: inferred, body unverified).
-            shown = ctype or "null"
-            raise rules.Rejection(
-                415,
-                "Unsupported Media Type",
-                "Unsupported Media Type",
-                [
-                    {
-                        "message": f"Content Type [{shown}] not allowed. Allowed types: [{flowroutes.YAML_TYPE}]"
-                    }
-                ],
-            )
-        if not body:
-            # Micronaut UnsatisfiedBodyRouteException -> ErrorController "Invalid route params" (inferred).
-            raise rules.Rejection(
-                422,
-                "Invalid route params",
-                f"Invalid route params: Required Body [{param}] not specified",
-            )
-        return body.decode("utf-8")
-
     def json_body(self, body: bytes) -> Any:
         try:
             return json.loads(body.decode("utf-8") or "null")
