@@ -37,7 +37,11 @@ def demo(directory):
             "KESTRA_PASSWORD": DEMO_PASSWORD,
             "NO_COLOR": os.environ.get("NO_COLOR", ""),
         }
-        click.secho(f"Kestra API emulator running at {emulator.url} (in memory)\n", bold=True)
+        # Basic auth on, as every Kestra OSS from 0.24 on requires; the steps pass the account.
+        click.secho(
+            f"Kestra API emulator running at {emulator.url} (in memory, basic auth: {DEMO_USER})\n",
+            bold=True,
+        )
 
         def step(title: str, *args: str, expect: tuple[int, ...] = (0,)) -> None:
             click.secho(f"== {title}", bold=True)

@@ -319,6 +319,8 @@ def test_demo_deploys_a_script_and_kv_with_its_flow_then_shows_the_script_diff(t
     before = {p: p.read_bytes() for p in (tmp_path / "flows").rglob("*") if p.is_file()}
     done = run_cli("demo", "flows", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+    # Its emulator demands credentials as Kestra >= 0.24 does; every step passes them.
+    assert "(in memory, basic auth: demo@kestra.io)" in done.stdout.splitlines()[0]
     # One apply creates the script, the KV pairs and the flow (a progress line each, "[i/n] ...").
     progress = "\n".join(line for line in done.stdout.splitlines() if line.startswith("["))
     for created in (
