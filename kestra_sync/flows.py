@@ -16,10 +16,11 @@ import contextlib
 import gc
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import resultcache
 from .errors import InputError
 from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from .models import DEFAULT_TENANT, ERROR, WARNING, Diagnostic, LocalFlow
@@ -121,7 +122,7 @@ def load_flow(
 
 
 def _load(
-    path: Path, tenant: str, display: str | None
+    path: Path, tenant: str, display: str | None, parse: Callable[[str], ParsedYaml] = parse_yaml
 ) -> tuple[LocalFlow | None, list[Diagnostic], ParsedYaml | None]:
     shown = display or shown_path(path)
     if undecodable(str(path)):
@@ -161,7 +162,7 @@ def _load(
     if len(text) > MAX_CODE_POINTS:
         diags.append(_too_large(shown, f"{len(text):,} characters"))
         return flow, diags, None
-    parsed = parse_yaml(text)
+    parsed = parse(text)
     for p in parsed.problems:
         diags.append(Diagnostic(shown, p.message, p.severity, p.line, p.column, p.code))
     if parsed.empty:
@@ -216,12 +217,15 @@ def scan(
     ignore_file: Path | str | None = None,
     tenant: str | None = None,
     paths: Iterable[Path | str] | None = None,
+    cache: resultcache.ResultCache | None = None,
 ) -> ScanResult:
     """Scan a flow directory (or a ``Settings``, using its directory and tenant).
 
     ``ignore_file`` defaults to ``<directory>/.kestraignore``. ``paths`` restricts the scan to
     these files (as pre-commit passes them); files under the directory still honour the ignore
-    file, files outside it are taken as given.
+    file, files outside it are taken as given. Parses come from ``resultcache`` when the text
+    was parsed before; a ``cache`` given is left for the caller to save (``check_project``
+    saves it once, after the checks).
     """
     settings = None
     if hasattr(source, "directories"):
@@ -261,13 +265,19 @@ def scan(
                 continue
             files.append(p)
     with _collector_paused():
+        own_cache = cache is None
+        if cache is None:
+            cache = resultcache.for_directory(directory)
         for path in files:
-            flow, diags, parsed = _load(path, tenant, None)
+            flow, diags, parsed = _load(path, tenant, None, cache.parse)
             result.diagnostics.extend(diags)
             if flow is not None:
                 result.flows.append(flow)
                 if parsed is not None:
                     result.parsed[str(flow.path)] = parsed
+        cache.complete = cache.complete or paths is None
+        if own_cache:
+            cache.save()
     return result
 
 
@@ -321,6 +331,7 @@ def scan_settings(
     paths: Iterable[Path | str] | None = None,
     *,
     ignore_file: Path | str | None = None,
+    caches: dict[str, resultcache.ResultCache] | None = None,
 ) -> tuple[ScanResult, list[Path]]:
     """Scan every flow directory of ``settings`` (one per tenant), or only ``paths``.
 
@@ -330,6 +341,7 @@ def scan_settings(
     and those are not flows. A directory given explicitly is always scanned.
     """
     dirs = settings.directories()  # type: ignore[attr-defined]
+    caches = caches or {}
     result = ScanResult()
     skipped: list[Path] = []
 
@@ -341,7 +353,7 @@ def scan_settings(
     if paths is None:
         for tenant, directory in dirs.items():
             ignore = ignore_file or Path(directory) / IGNORE_FILE
-            merge(scan(directory, ignore_file=ignore, tenant=tenant))
+            merge(scan(directory, ignore_file=ignore, tenant=tenant, cache=caches.get(tenant)))
         return result, skipped
     by_tenant: dict[str, list[Path]] = {}
     default_tenant = settings.tenant  # type: ignore[attr-defined]
@@ -360,5 +372,9 @@ def scan_settings(
     for tenant, files in by_tenant.items():
         directory = Path(dirs.get(tenant, "."))
         ignore = ignore_file or directory / IGNORE_FILE
-        merge(scan(directory, ignore_file=ignore, tenant=tenant, paths=files))
+        merge(
+            scan(
+                directory, ignore_file=ignore, tenant=tenant, paths=files, cache=caches.get(tenant)
+            )
+        )
     return result, skipped
