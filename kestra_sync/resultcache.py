@@ -32,6 +32,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ FORMAT = 2
 # A directory's cache keeps the files of its last full scan; partial scans (pre-commit passes
 # only the changed files) add to it, up to this many entries.
 MAX_ENTRIES = 100_000
+# A directory's cache not used for this long is deleted (its directory may be long gone).
+UNUSED_DAYS = 30
 # Check results kept per file text (one per path/settings/version it was checked with).
 MAX_CHECKS_PER_ENTRY = 8
 OFF_VALUES = ("0", "off", "false", "no")
@@ -165,6 +168,7 @@ class ResultCache:
         # A read-only home, a full disk, a value JSON cannot hold: no cache, no harm.
         with contextlib.suppress(OSError, ValueError, TypeError):
             _write_private(self.path, json.dumps(body, separators=(",", ":")).encode("utf-8"))
+            _forget_unused(self.path.parent)
         self._old, self._dirty = entries, False
 
 
@@ -177,6 +181,17 @@ def for_directory(directory: Path | str) -> ResultCache:
     digest = hashlib.blake2b(where.encode("utf-8", "surrogatepass"), digest_size=12)
     path = root / f"results-{digest.hexdigest()}.json"
     return ResultCache(path, _load_entries(path))
+
+
+def _forget_unused(root: Path) -> None:
+    """Delete the caches of directories no run has read for UNUSED_DAYS (each load touches its
+    file's modification time: access times are often not recorded)."""
+    limit = time.time() - UNUSED_DAYS * 86400
+    for entry in os.scandir(root):
+        if entry.name.startswith("results-") and entry.name.endswith(".json"):
+            with contextlib.suppress(OSError):
+                if entry.stat().st_mtime < limit:
+                    os.unlink(entry.path)
 
 
 def _load_entries(path: Path) -> dict[str, list]:
@@ -192,6 +207,8 @@ def _load_entries(path: Path) -> dict[str, list]:
         or not isinstance(body.get("entries"), dict)
     ):
         return {}
+    with contextlib.suppress(OSError):
+        os.utime(path)  # in use: not one to forget
     return body["entries"]
 
 

@@ -4,6 +4,7 @@ never from a stale entry, and the cache must never be a reason for a run to fail
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 from pathlib import Path
@@ -236,3 +237,20 @@ def test_a_pre_commit_run_on_some_files_keeps_the_others(tmp_path, cache_dir):
     check_project(settings, [one])
     warm, _ = _check(flows)
     assert sum(c.hits for c in warm.caches.values()) == len(warm.flows)
+
+
+def test_caches_of_directories_unused_for_a_month_are_deleted(tmp_path, cache_dir):
+    gone, kept = tmp_path / "gone", _project(tmp_path)
+    shutil.copytree(kept, gone)
+    _check(gone)
+    (old,) = cache_dir.iterdir()
+    month_ago = old.stat().st_mtime - (resultcache.UNUSED_DAYS + 1) * 86400
+    os.utime(old, (month_ago, month_ago))
+    _check(kept)  # a cold run of another directory writes its cache, and tidies up
+    assert old.exists() is False
+    assert len(list(cache_dir.iterdir())) == 1
+    _check(kept)
+    (still,) = cache_dir.iterdir()
+    os.utime(still, (month_ago, month_ago))
+    _check(kept)  # a warm run reads it: it is in use
+    assert still.stat().st_mtime > month_ago
