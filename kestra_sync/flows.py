@@ -16,14 +16,22 @@ import contextlib
 import gc
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import resultcache
 from .errors import InputError
 from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
-from .models import DEFAULT_TENANT, ERROR, WARNING, Diagnostic, LocalFlow
+from .models import (
+    DEFAULT_TENANT,
+    ERROR,
+    PARSE_ON_USE,
+    WARNING,
+    Diagnostic,
+    FlowParsedOnUse,
+    LocalFlow,
+)
 from .walk import (
     FILES_DIR,
     KV_FILE_NAMES,
@@ -64,15 +72,6 @@ class ScanResult:
 
 # ---------------------------------------------------------------------------------------------
 # reading one file
-
-
-def _scalar_text(parsed: ParsedYaml, key: str) -> str | None:
-    """The value of a top-level scalar key as Kestra would bind it to a String field.
-
-    Jackson coerces a YAML scalar to the text written (``id: 123`` is the id "123"), so the raw
-    scalar text is used rather than PyYAML's int/bool; null (``~``, empty) is missing.
-    """
-    return parsed.text_of(parsed.data, key)
 
 
 def decode_source(raw: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
@@ -122,8 +121,10 @@ def load_flow(
 
 
 def _load(
-    path: Path, tenant: str, display: str | None, parse: Callable[[str], ParsedYaml] = parse_yaml
+    path: Path, tenant: str, display: str | None, cache: resultcache.ResultCache | None = None
 ) -> tuple[LocalFlow | None, list[Diagnostic], ParsedYaml | None]:
+    """Read, decode and parse one file; the ParsedYaml is None when ``cache`` knew the text
+    (the flow is then a ``FlowParsedOnUse``) or it did not parse."""
     shown = display or shown_path(path)
     if undecodable(str(path)):
         return None, [bad_name(path)], None
@@ -162,10 +163,16 @@ def _load(
     if len(text) > MAX_CODE_POINTS:
         diags.append(_too_large(shown, f"{len(text):,} characters"))
         return flow, diags, None
-    parsed = parse(text)
-    for p in parsed.problems:
+    parsed = None
+    found = cache.known(text) if cache is not None else None
+    if found is None:
+        parsed = parse_yaml(text)
+        found = resultcache.Parse.of(parsed)
+        if cache is not None:
+            cache.remember(text, found)
+    for p in found.problems:
         diags.append(Diagnostic(shown, p.message, p.severity, p.line, p.column, p.code))
-    if parsed.empty:
+    if found.empty:
         diags.append(
             Diagnostic(
                 shown,
@@ -177,10 +184,11 @@ def _load(
                 "empty",
             )
         )
-    flow.data = parsed.data
-    if isinstance(parsed.data, dict):
-        flow.id = _scalar_text(parsed, "id")
-        flow.namespace = _scalar_text(parsed, "namespace")
+    if parsed is not None:
+        flow.data = parsed.data
+    elif found.has_data:  # parsed by an earlier run: parse again only if asked
+        flow = FlowParsedOnUse(flow.path, text, PARSE_ON_USE, tenant=tenant)
+    flow.id, flow.namespace = found.id, found.namespace
     return flow, diags, parsed
 
 
@@ -269,7 +277,7 @@ def scan(
         if cache is None:
             cache = resultcache.for_directory(directory)
         for path in files:
-            flow, diags, parsed = _load(path, tenant, None, cache.parse)
+            flow, diags, parsed = _load(path, tenant, None, cache)
             result.diagnostics.extend(diags)
             if flow is not None:
                 result.flows.append(flow)

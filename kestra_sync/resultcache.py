@@ -2,11 +2,13 @@
 
 Parsing and the offline checks are most of the CPU a scan costs (libyaml composes ~100 Python
 node objects per flow, then the checks walk them), and between two runs almost every file is
-unchanged. So each flow directory keeps, per file text, the parse (the data, the YAML problems,
-the written text of ids) and the diagnostics of the offline checks for the settings they ran
-with: the next run parses and checks again only the files whose text changed. A hit gives
-exactly what the work would give (``tests/test_resultcache.py`` compares both on every fixture
-flow, cold and warm).
+unchanged. So each flow directory keeps, per file text, what the parse told (the flow's
+namespace and id as written, the YAML problems, whether it parsed) and the diagnostics of the
+offline checks for the settings they ran with: the next run parses and checks again only the
+files whose text changed. A file found in the cache becomes a ``models.FlowParsedOnUse``: its
+data is parsed only if something asks for it (a plan of unchanged flows never does), so a warm
+run holds no parsed trees either. A hit gives exactly what the work would give
+(``tests/test_resultcache.py`` compares both on every fixture flow, cold and warm).
 
 What makes an entry trustworthy:
 - the key is the content itself (BLAKE2b of the text), and for the checks also the file's path,
@@ -33,13 +35,14 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .models import Diagnostic
-from .yamlindex import ParsedYaml, YamlProblem, parse_yaml
+from .yamlindex import ParsedYaml, YamlProblem
 
-FORMAT = 2
+FORMAT = 3
 # A directory's cache keeps the files of its last full scan; partial scans (pre-commit passes
 # only the changed files) add to it, up to this many entries.
 MAX_ENTRIES = 100_000
@@ -48,9 +51,6 @@ UNUSED_DAYS = 30
 # Check results kept per file text (one per path/settings/version it was checked with).
 MAX_CHECKS_PER_ENTRY = 8
 OFF_VALUES = ("0", "off", "false", "no")
-# Not kept: a document with aliases shares objects that JSON would copy (and an alias bomb's
-# copies could be huge); such files are rare and simply parsed every time.
-UNCACHED_PROBLEMS = frozenset(("yaml-alias", "alias-bomb"))
 
 
 def cache_root() -> Path | None:
@@ -98,9 +98,9 @@ def content_key(text: str) -> str:
 
 
 class ResultCache:
-    """The results of one flow directory. ``parse(text)`` is ``yamlindex.parse_yaml(text)``;
-    ``checks``/``remember_checks`` hold the offline checks' diagnostics; ``save()`` writes
-    what this run used."""
+    """The results of one flow directory: ``known``/``remember`` what a parse told,
+    ``checks``/``remember_checks`` the offline checks' diagnostics; ``save()`` writes what this
+    run used."""
 
     def __init__(self, path: Path | None, entries: dict[str, list] | None = None):
         self.path = path
@@ -111,27 +111,29 @@ class ResultCache:
         self.hits = 0
         self.misses = 0
 
-    def parse(self, text: str) -> ParsedYaml:
+    def known(self, text: str) -> Parse | None:
+        """What parsing ``text`` told, when a run parsed it before."""
         key = content_key(text)
         entry = self._used.get(key) or self._old.get(key)
         if entry is not None:
-            parsed = _from_entry(entry, text)
-            if parsed is not None:
+            found = _from_entry(entry)
+            if found is not None:
                 self.hits += 1
                 self._used[key] = entry
-                return parsed
+                return found
         self.misses += 1
-        parsed = parse_yaml(text)
-        if self.path is not None and not any(p.code in UNCACHED_PROBLEMS for p in parsed.problems):
-            self._used[key] = _to_entry(parsed)
+        return None
+
+    def remember(self, text: str, found: Parse) -> None:
+        if self.path is not None:
+            self._used[content_key(text)] = _to_entry(found)
             self._dirty = True
-        return parsed
 
     def checks(self, text: str, settings_key: str) -> list[Diagnostic] | None:
         entry = self._used.get(content_key(text))
         if entry is None:
             return None
-        found = entry[5].get(settings_key)
+        found = entry[-1].get(settings_key)
         if found is None:
             return None
         try:
@@ -143,7 +145,7 @@ class ResultCache:
         entry = self._used.get(content_key(text))
         if entry is None:
             return  # not cached (aliases), or parsed elsewhere
-        checks = entry[5]
+        checks = entry[-1]
         checks.pop(settings_key, None)
         checks[settings_key] = [
             [d.path, d.message, d.severity, d.line, d.column, d.code, d.versioned] for d in diags
@@ -224,56 +226,52 @@ def _write_private(path: Path, data: bytes) -> None:
         raise
 
 
-# -- one entry: [data, empty, problems, raw, has_text, checks] ---------------------------------
-# ``raw`` (the written text of ids, by mapping) is keyed by the mapping's identity in memory, so
-# it is stored by the mapping's path in the data and re-attached to the loaded mappings.
+@dataclass
+class Parse:
+    """What parsing a flow file told, besides the data itself."""
 
+    problems: list[YamlProblem]
+    empty: bool
+    has_data: bool  # it parsed into something (not an error, not an empty document)
+    # The top-level `namespace` and `id` as written: Jackson coerces a YAML scalar to the text
+    # written (`id: 123` is the id "123"), so the raw scalar text is used rather than PyYAML's
+    # int/bool; null (`~`, empty) is missing.
+    namespace: str | None
+    id: str | None
 
-def _to_entry(parsed: ParsedYaml) -> list:
-    problems = [[p.code, p.message, p.line, p.column, p.severity] for p in parsed.problems]
-    raw = []
-    if parsed.raw:
-        paths = _mapping_paths(parsed.data)
-        for (mapping_id, key), text in parsed.raw.items():
-            path = paths.get(mapping_id)
-            if path is not None:
-                raw.append([path, key, text])
-    return [parsed.data, parsed.empty, problems, raw, bool(parsed.text), {}]
-
-
-def _from_entry(entry: Any, text: str) -> ParsedYaml | None:
-    try:
-        data, empty, problems, raw, has_text, checks = entry
-        if not isinstance(checks, dict):
-            return None
-        out = ParsedYaml(
-            data=data,
-            empty=bool(empty),
-            problems=[YamlProblem(c, m, line, col, sev) for c, m, line, col, sev in problems],
-            text=text if has_text else "",
+    @classmethod
+    def of(cls, parsed: ParsedYaml) -> Parse:
+        data = parsed.data
+        return cls(
+            parsed.problems,
+            parsed.empty,
+            data is not None,
+            parsed.text_of(data, "namespace"),
+            parsed.text_of(data, "id"),
         )
-        for path, key, written in raw:
-            mapping = data
-            for step in path:
-                mapping = mapping[step]
-            out.raw[(id(mapping), key)] = written
-    except (TypeError, ValueError, KeyError, IndexError):
+
+
+# -- one entry: [namespace, id, has_data, empty, problems, checks] ---------------------------
+
+
+def _to_entry(found: Parse) -> list:
+    problems = [[p.code, p.message, p.line, p.column, p.severity] for p in found.problems]
+    return [found.namespace, found.id, found.has_data, found.empty, problems, {}]
+
+
+def _from_entry(entry: Any) -> Parse | None:
+    try:
+        namespace, flow_id, has_data, empty, problems, checks = entry
+        if not isinstance(checks, dict) or not all(
+            x is None or isinstance(x, str) for x in (namespace, flow_id)
+        ):
+            return None
+        return Parse(
+            [YamlProblem(c, m, line, col, sev) for c, m, line, col, sev in problems],
+            bool(empty),
+            bool(has_data),
+            namespace,
+            flow_id,
+        )
+    except (TypeError, ValueError):
         return None  # not an entry this version wrote: parse instead
-    return out
-
-
-def _mapping_paths(data: Any) -> dict[int, list]:
-    """id(mapping) -> its path (keys and indexes) from the root."""
-    out: dict[int, list] = {}
-    stack: list[tuple[Any, list]] = [(data, [])] if isinstance(data, (dict, list)) else []
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, dict):
-            out[id(node)] = path
-            children = node.items()
-        else:
-            children = enumerate(node)
-        for k, v in children:
-            if isinstance(v, (dict, list)):
-                stack.append((v, [*path, k]))
-    return out

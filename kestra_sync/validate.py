@@ -40,7 +40,7 @@ from typing import Any
 from . import flowrules, resultcache
 from . import knowledge as K
 from .guidance import collapse_non_flows
-from .models import Diagnostic, LocalFlow
+from .models import Diagnostic, FlowParsedOnUse, LocalFlow
 from .models import diag_at as _diag
 from .resultcache import ResultCache
 from .schemacheck import (  # noqa: F401 - re-exported: the validate API of earlier releases
@@ -412,7 +412,7 @@ def check_duplicates(
     """The same tenant/namespace/id in two files: the second would overwrite the first."""
     by_ref: dict[Any, list[LocalFlow]] = defaultdict(list)
     for flow in flows:
-        if flow.ref is not None and isinstance(flow.data, dict):
+        if flow.ref is not None:  # set only from a mapping's id and namespace
             by_ref[flow.ref].append(flow)
     out = []
     for ref, group in by_ref.items():
@@ -420,7 +420,7 @@ def check_duplicates(
             continue
         for flow in group:
             others = ", ".join(str(f.path) for f in group if f is not flow)
-            p = (parsed or {}).get(str(flow.path))
+            p = (parsed or {}).get(str(flow.path)) or parse_yaml(flow.source)  # for the line
             out.append(
                 _diag(
                     flow,
@@ -503,19 +503,14 @@ def validate_offline(
     if extra is not None:
         cache = None  # another schema: its answers are not keyed in the cache
     for flow in flows:
-        if flow.data is None:
-            continue
         key = f"checks|{flow.tenant}|{flow.path}|{layout}|{root}|{version}"
         found = cache.checks(flow.source, key) if cache is not None else None
         if found is not None:
-            out.extend(found)
+            out.extend(found)  # before touching flow.data: a FlowParsedOnUse stays unparsed
             continue
-        p = parsed.get(str(flow.path))
-        if p is None:
-            # No line index from the scan: parse again, and check that parse's data (the
-            # written text of ids is tracked per parsed object).
-            p = parsed[str(flow.path)] = parse_yaml(flow.source)
-            flow = dataclasses.replace(flow, data=p.data)
+        flow, p = _with_parse(flow, parsed)
+        if flow.data is None:
+            continue
         found = check_flow(flow, p)
         if isinstance(flow.data, dict):
             found += check_versioned(flow, p, version)
@@ -530,6 +525,22 @@ def validate_offline(
     if check_duplicate_flows:
         out.extend(check_duplicates(flows, parsed))
     return out
+
+
+def _with_parse(
+    flow: LocalFlow, parsed: dict[str, ParsedYaml]
+) -> tuple[LocalFlow, ParsedYaml | None]:
+    """The flow and its parse (the line index, the written text of ids). A flow with no parse
+    from the scan (a FlowParsedOnUse, or loaded elsewhere) is parsed again and checked on that
+    parse's data: the written text of ids is tracked per parsed object."""
+    p = parsed.get(str(flow.path))
+    if p is None and (isinstance(flow, FlowParsedOnUse) or flow.data is not None):
+        p = parsed[str(flow.path)] = parse_yaml(flow.source)
+        if isinstance(flow, FlowParsedOnUse):
+            flow.data = p.data
+        else:
+            flow = dataclasses.replace(flow, data=p.data)
+    return flow, p
 
 
 def check_versioned(
@@ -551,15 +562,16 @@ def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     which version it runs): no file is read or parsed again."""
     kept = [d for d in check.diagnostics if not d.versioned]
     for flow in check.flows:
-        if isinstance(flow.data, dict):
-            cache = check.caches.get(flow.tenant)
-            key = f"versioned|{flow.path}|{version}"
-            found = cache.checks(flow.source, key) if cache is not None else None
-            if found is None:
-                found = check_versioned(flow, check.parsed.get(str(flow.path)), version)
+        cache = check.caches.get(flow.tenant)
+        key = f"versioned|{flow.path}|{version}"
+        found = cache.checks(flow.source, key) if cache is not None else None
+        if found is None:
+            flow, p = _with_parse(flow, check.parsed)
+            if isinstance(flow.data, dict):
+                found = check_versioned(flow, p, version)
                 if cache is not None:
                     cache.remember_checks(flow.source, key, found)
-            kept += found
+        kept += found or []
     check.save_caches()
     return dataclasses.replace(check, diagnostics=kept)
 

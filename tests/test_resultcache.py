@@ -13,8 +13,9 @@ import pytest
 
 from kestra_sync import resultcache
 from kestra_sync.config import load_settings
+from kestra_sync.flows import _load
+from kestra_sync.models import FlowParsedOnUse
 from kestra_sync.validate import check_project
-from kestra_sync.yamlindex import parse_yaml
 
 from .conftest import run_cli
 
@@ -40,43 +41,27 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     return where
 
 
-def _raw_texts(parsed) -> list:
-    """The written text of ids, by the path of the mapping that holds them."""
-    out = []
-    stack = [(parsed.data, ())]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, dict):
-            for key in ("id", "namespace"):
-                out.append((path, key, parsed.text_of(node, key)))
-            stack.extend((v, (*path, k)) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((v, (*path, i)) for i, v in enumerate(node))
-    return sorted(out, key=repr)
-
-
-def _same_parse(a, b) -> None:
-    assert a.data == b.data
-    assert type(a.data) is type(b.data)
-    assert a.empty == b.empty
-    assert a.problems == b.problems
-    assert _raw_texts(a) == _raw_texts(b)  # `id: 0755` stays "0755", not 493
-    assert a.position(("tasks", 0, "id")) == b.position(("tasks", 0, "id"))
+def _loaded(path: Path, cache) -> tuple:
+    flow, diags, _ = _load(path, "main", None, cache)
+    return (flow.source, flow.namespace, flow.id, flow.ref, flow.data, type(flow.data)), diags
 
 
 @pytest.mark.parametrize("path", EVERY_FIXTURE, ids=lambda p: str(p.relative_to(DATA)))
-def test_a_cached_parse_is_the_parse_itself(path, cache_dir):
-    text = path.read_bytes().decode("utf-8")
+def test_a_file_found_in_the_cache_is_read_as_if_parsed(path, cache_dir):
+    """Identity as written (`id: 0755` stays "0755"), diagnostics, and the data once asked."""
+    expected = _loaded(path, None)
     cold = resultcache.for_directory(path.parent)
-    first = cold.parse(text)
-    _same_parse(first, parse_yaml(text))
+    assert _loaded(path, cold) == expected
     cold.complete = True
     cold.save()
     warm = resultcache.for_directory(path.parent)
-    second = warm.parse(text)
-    _same_parse(second, parse_yaml(text))
-    cached = any(p.code in resultcache.UNCACHED_PROBLEMS for p in first.problems) is False
-    assert warm.hits == (1 if cached else 0)
+    parses = _load(path, "main", None)[2] is not None  # an empty file is never parsed
+    flow, diags, parsed = _load(path, "main", None, warm)
+    assert (warm.hits, parsed) == ((1, None) if parses else (0, None))
+    if expected[0][4] is not None:
+        assert isinstance(flow, FlowParsedOnUse)
+        assert "_data" not in flow.__dict__, "not parsed until asked"
+    assert _loaded(path, resultcache.for_directory(path.parent)) == expected
 
 
 def _project(tmp_path: Path) -> Path:
@@ -102,6 +87,10 @@ def test_a_warm_check_reports_exactly_what_a_cold_one_does(tmp_path, cache_dir):
     assert any(cache_dir.iterdir()), "the cold run wrote the cache"
     warm, warm_diags = _check(flows, layout="nested")
     assert warm_diags == cold_diags
+    assert all(isinstance(f, FlowParsedOnUse) for f in warm.flows)
+    parsed_again = {str(f.path) for f in warm.flows if "_data" in f.__dict__}
+    # only a file with errors is looked into again (is it a flow at all? guidance.py)
+    assert parsed_again <= {d.path for d in warm.diagnostics if d.is_error}
     assert [f.data for f in warm.flows] == [f.data for f in cold.flows]
     assert [(f.namespace, f.id, f.source) for f in warm.flows] == [
         (f.namespace, f.id, f.source) for f in cold.flows
