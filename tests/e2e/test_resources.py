@@ -427,3 +427,25 @@ def test_a_kv_file_alone_does_not_put_a_namespaces_flows_in_reach_of_delete(proj
     with client(project.emu) as c:
         assert c.get_flow("company.victim", "made_in_ui").revision == 1
     assert server_kv(project, ns="company.victim") == {"region": "eu"}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_a_fifo_under_files_blocks_the_plan_instead_of_deleting_the_servers_file(project):
+    """A FIFO named like a flow is skipped with a warning: its flow id is unknown, so nothing is
+    deleted for it. Under _files its name IS the server path: skipping it would let
+    `apply --delete` remove the server's /extra.py. It is refused as an unreadable file is."""
+    nested_flow(project, flow("etl"))
+    put_file(project, "load.py", b"stays in git")
+    put_file(project, "extra.py", b"kept")
+    assert project.run("apply", "--auto-approve").returncode == 0
+    target = files_dir(project) / "extra.py"
+    target.unlink()
+    os.mkfifo(target)
+
+    done = project.run("apply", "--auto-approve", "--delete")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    line_with(done.stderr, "extra.py", "a FIFO, not a regular file")
+    assert server_files(project)["/extra.py"] == b"kept"
+    checked = project.run("validate")
+    assert checked.returncode == 1 and "a FIFO" in checked.stdout
