@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import write_atomic
+from .pull import write_exact_or_stop
 from .validate import expected_layout_path
 from .walk import FILES_DIR
 
@@ -57,9 +57,7 @@ def write_namespace_files(
             if not overwrite:
                 result.conflicts.append(target)
                 continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, content)
-        result.written.append(target)
+        write_exact_or_stop(target, content, result.written)
     return result
 
 
@@ -89,6 +87,5 @@ def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *,
         + ", pulled from the server by kestra-sync.\n"
         + yaml.safe_dump({"values": values}, sort_keys=True, allow_unicode=True)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text.encode("utf-8"))
+    write_exact_or_stop(path, text.encode("utf-8"), [])
     return path, "written"

@@ -53,7 +53,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     changes. Without a kestra-sync.yml, it ends with the `kestra-sync init` command that
     writes one."""
     from ..flows import scan
-    from ..pull import write_flows
+    from ..pull import PullWriteError, check_server_names, write_flows
     from ..target import resolve
 
     if bool(namespaces) == all_namespaces:
@@ -70,9 +70,14 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     directory = settings.directory
     layout = layout or (settings.layout if settings.layout != "none" else "nested")
     existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []
+    children = settings.include_children and not all_namespaces
+
+    # Everything is read before anything is written: a read that fails (a reply over
+    # --max-reply-mb, a namespace the token may not read, the server gone) leaves the
+    # directory as it was. The namespace files are held in memory meanwhile, as a plan holds
+    # them; each export is capped by --max-reply-mb.
     by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
     empty = []
-    children = settings.include_children and not all_namespaces
     for namespace in namespaces:
         found = client.namespace_flows(namespace, include_children=children)
         if not found:
@@ -80,27 +85,27 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         for flow in found:
             by_ref.setdefault(flow.ref, flow)
     remote = list(by_ref.values())
-    result = write_flows(remote, directory, layout=layout, existing=existing, overwrite=overwrite)
-    for ref, path in result.written:
-        click.echo(f"wrote      {path}  ({ref})")
-    for ref, path in result.unchanged:
-        click.echo(f"unchanged  {path}  ({ref})")
-    for ref, path in result.conflicts:
-        click.echo(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
-    for ref, path, other in result.occupied:
-        click.echo(
-            f"conflict   {path}  ({ref}): the file holds {other}; kept, {ref} not written",
-            err=True,
+    check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
+    resources = _read_resources(client, namespaces, by_ref)
+
+    shown: list[Path] = []  # written, and printed as such
+    try:
+        result = write_flows(
+            remote, directory, layout=layout, existing=existing, overwrite=overwrite
         )
-    for ref, paths in result.duplicates:
-        shown = ", ".join(str(p) for p in paths)
-        click.echo(f"conflict   {ref} is defined in {len(paths)} files: {shown}; kept", err=True)
-    click.echo(
-        f"Pulled {len(remote)} flow(s): {len(result.written)} written, "
-        f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
-        err=True,
-    )
-    files_kept = _pull_files(client, settings, namespaces, by_ref, layout, overwrite)
+        shown += [path for _, path in result.written]
+        _report_flows(result, len(remote))
+        files_kept = _write_resources(resources, settings, layout, overwrite, shown)
+    except PullWriteError as err:
+        for path in err.written:
+            click.echo(f"wrote      {path}")
+        count = len(shown) + len(err.written)
+        err.message += (
+            f"; {count} file(s) were written before it (the `wrote` lines above), nothing after"
+            if count
+            else "; nothing was written"
+        )
+        raise
     if result.occupied or result.duplicates:
         click.echo(
             "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
@@ -118,19 +123,52 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         sys.exit(EXIT_FAILURE)
 
 
-def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -> int:
-    """Namespace files and KV pairs of the pulled namespaces (those named, and with
+def _report_flows(result, pulled: int) -> None:
+    for ref, path in result.written:
+        click.echo(f"wrote      {path}  ({ref})")
+    for ref, path in result.unchanged:
+        click.echo(f"unchanged  {path}  ({ref})")
+    for ref, path in result.conflicts:
+        click.echo(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
+    for ref, path, other in result.occupied:
+        click.echo(
+            f"conflict   {path}  ({ref}): the file holds {other}; kept, {ref} not written",
+            err=True,
+        )
+    for ref, paths in result.duplicates:
+        listed = ", ".join(str(p) for p in paths)
+        click.echo(f"conflict   {ref} is defined in {len(paths)} files: {listed}; kept", err=True)
+    click.echo(
+        f"Pulled {pulled} flow(s): {len(result.written)} written, "
+        f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
+        err=True,
+    )
+
+
+def _read_resources(client, namespaces, flows_by_ref) -> list[tuple[str, dict, dict]]:
+    """(namespace, files, KV values) of the pulled namespaces (those named, and with
     --include-children the children that hold flows): one export request each for the files,
-    the KV listing plus one GET per key. Returns how many were kept."""
+    the KV listing plus one GET per key."""
+    wanted = set(namespaces) | {ref.namespace for ref in flows_by_ref}
+    out = []
+    for namespace in sorted(wanted):
+        files = client.export_namespace_files(namespace)
+        values = {key: value for key, (_, value) in client.namespace_kv(namespace).items()}
+        out.append((namespace, files, values))
+    return out
+
+
+def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) -> int:
+    """Write what ``_read_resources`` read; ``shown`` gets each path written. Returns how many
+    were kept."""
     from ..pullfiles import files_root, write_kv_file, write_namespace_files
 
-    wanted = set(namespaces) | {ref.namespace for ref in flows_by_ref}
     kept = 0
-    for namespace in sorted(wanted):
+    for namespace, files, values in resources:
         root = files_root(settings.directory, namespace, layout, settings.namespace_files)
-        files = client.export_namespace_files(namespace)
         confine = root if namespace in settings.namespace_files else settings.directory
         result = write_namespace_files(files, root, overwrite=overwrite, confine=confine)
+        shown += result.written
         for path in result.written:
             click.echo(f"wrote      {path}  ({namespace} file)")
         for path in result.unchanged:
@@ -152,7 +190,6 @@ def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -
                 err=True,
             )
         kept += len(result.conflicts) + len(result.refused)
-        values = {key: value for key, (_, value) in client.namespace_kv(namespace).items()}
         if values:
             path, status = write_kv_file(
                 values, settings.directory, namespace, layout, overwrite=overwrite
@@ -163,6 +200,8 @@ def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -
                 )
                 kept += 1
             else:
+                if status == "written":
+                    shown.append(path)
                 click.echo(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
     return kept
 

@@ -199,3 +199,22 @@ def test_pull_of_a_parent_namespace_without_flows_hints_at_its_children(emulator
     assert "kestra-sync init" not in pulled.stderr
     both = kestra(emulator, "pull", "--namespace", "company", "--all", cwd=tmp_path)
     assert both.returncode == 2 and "give --namespace NS (repeatable) or --all" in both.stderr
+
+
+def test_a_pull_that_cannot_write_a_file_stops_there_and_says_what_it_wrote(emulator, tmp_path):
+    """A write that fails (here a file stands where a folder must go; elsewhere permissions or a
+    full disk) is one error naming the path and what was written before it, not exit 3."""
+    with KestraClient(emulator.url) as client:
+        client.create_flow(PLAIN)  # acme/plain: written first (sorted)
+        client.create_flow(OTHER.replace("namespace: other", "namespace: other.team"))
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows/other").write_text("a file, not a folder", encoding="utf-8")
+    args = ("pull", "flows", "--namespace", "acme", "--namespace", "other.team")
+    done = kestra(emulator, *args, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: {Path('flows/other/team/other.yml')}: cannot write")
+    assert "1 file(s) were written before it" in error
+    assert "wrote      flows/acme/plain.yml" in done.stdout
+    assert (tmp_path / "flows/acme/plain.yml").read_text(encoding="utf-8") == PLAIN

@@ -449,3 +449,24 @@ def test_a_fifo_under_files_blocks_the_plan_instead_of_deleting_the_servers_file
     assert server_files(project)["/extra.py"] == b"kept"
     checked = project.run("validate")
     assert checked.returncode == 1 and "a FIFO" in checked.stdout
+
+
+@pytest.mark.parametrize("content", ["compressible", "random"])
+def test_a_pull_whose_files_export_is_over_the_limit_writes_nothing_and_hints_the_limit(
+    project, content
+):
+    """The README promises a failed pull writes nothing: the flows used to be written before
+    the namespace files were read. Over --max-reply-mb, on the wire (random bytes) or once
+    unpacked (zeros), the pull stops before any write, and the hint is the limit, not a proxy."""
+    big = os.urandom(2 << 20) if content == "random" else bytes(3 << 20)
+    with client(project.emu) as c:
+        c.create_flow(flow("etl"))
+        c.put_namespace_file(NS, "/data/big.bin", big)
+        c.put_kv(NS, "region", "eu")
+    done = project.run("pull", "out", "--namespace", NS, "--max-reply-mb", "1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    line_with(done.stderr, "error:", f"/namespaces/{NS}/files/export", "--max-reply-mb")
+    line_with(done.stderr, "hint:", "--max-reply-mb")
+    assert "proxy" not in done.stderr and "wrote" not in done.stdout
+    assert not (project.root / "out").exists()
