@@ -58,7 +58,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
 
     if bool(namespaces) == all_namespaces:
         raise click.UsageError("give --namespace NS (repeatable) or --all")
-    settings = settings_from(params)
+    settings = _one_tenant(settings_from(params))
     client = make_client(settings)
     # Pull writes what the server holds, whatever its version; saying which version it runs
     # (and whether a pinned one differs) tells the user which rules the next plan follows.
@@ -121,6 +121,26 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         _suggest_config(directory, layout)
     if result.kept or files_kept:
         sys.exit(EXIT_FAILURE)
+
+
+def _one_tenant(settings):
+    """With a `tenants:` map, pull from one tenant into its directory (a directory named on
+    the command line wins). Several tenants: which one is the user's choice, not a guess."""
+    from ..errors import ConfigError
+
+    if not settings.tenants:
+        return settings
+    if len(settings.tenants) > 1:
+        names = ", ".join(sorted(settings.tenants))
+        raise ConfigError(
+            f"{settings.config_file} maps several tenants ({names}): pull reads one at a time",
+            hint="add --tenant NAME (it writes into that tenant's directory)",
+        )
+    ((tenant, directory),) = settings.tenants.items()
+    settings.tenant = tenant
+    if settings.origin.get("directory") != "flag":
+        settings.directory = directory
+    return settings
 
 
 def _report_flows(result, pulled: int) -> None:

@@ -218,3 +218,33 @@ def test_a_pull_that_cannot_write_a_file_stops_there_and_says_what_it_wrote(emul
     assert "1 file(s) were written before it" in error
     assert "wrote      flows/acme/plain.yml" in done.stdout
     assert (tmp_path / "flows/acme/plain.yml").read_text(encoding="utf-8") == PLAIN
+
+
+def test_pull_follows_a_tenants_map_one_tenant_at_a_time(make_emulator, tmp_path):
+    """`tenants:` maps each tenant to its directory: pull used to read tenant main into flows/
+    whatever the map said. It reads the tenant --tenant names (or the map's only one) into
+    that tenant's directory, and a plan right after shows no change."""
+    emu = make_emulator(edition="ee")
+    for tenant in ("dev", "prod"):
+        with KestraClient(emu.url, tenant=tenant) as client:
+            client.create_flow(PLAIN.replace("Two lines", f"Two lines of {tenant}"))
+    (tmp_path / "kestra-sync.yml").write_text(
+        "tenants:\n  dev: flows/dev\n  prod: flows/prod\n", encoding="utf-8"
+    )
+    both = kestra(emu, "pull", "--namespace", "acme", cwd=tmp_path)
+    assert both.returncode == 1 and "maps several tenants (dev, prod)" in both.stderr
+    assert "--tenant NAME" in both.stderr and not (tmp_path / "flows").exists()
+
+    prod = kestra(emu, "pull", "--namespace", "acme", "--tenant", "prod", cwd=tmp_path)
+    assert prod.returncode == 0, prod.stdout + prod.stderr
+    assert files(tmp_path / "flows") == {
+        "prod/acme/plain.yml": PLAIN.replace("Two lines", "Two lines of prod").encode()
+    }
+    (tmp_path / "kestra-sync.yml").write_text("tenants:\n  dev: flows/dev\n", encoding="utf-8")
+    dev = kestra(emu, "pull", "--namespace", "acme", cwd=tmp_path)
+    assert dev.returncode == 0, dev.stdout + dev.stderr
+    assert (tmp_path / "flows/dev/acme/plain.yml").read_text() == PLAIN.replace(
+        "Two lines", "Two lines of dev"
+    )
+    plan = kestra(emu, "plan", "--detailed-exitcode", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
