@@ -50,8 +50,9 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     adopt kestra-sync on a server that already has flows. Files go to `<namespace
     folder>/_files` (or the configured `namespace_files:` directory), KV pairs to
     `<namespace folder>/kv.yml` (without TTLs). A `plan` right after a `pull` shows no
-    changes. Without a kestra-sync.yml, it ends with the `kestra-sync init` command that
-    writes one."""
+    changes. With a `tenants:` map, it pulls the tenant --tenant names (needed when the map has
+    several) into that tenant's directory. Without a kestra-sync.yml, it ends with the
+    `kestra-sync init` command that writes one."""
     from ..flows import scan
     from ..pull import PullWriteError, check_server_names, write_flows
     from ..target import resolve
