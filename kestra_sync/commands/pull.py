@@ -88,6 +88,8 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     remote = list(by_ref.values())
     check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
     resources = _read_resources(client, namespaces, by_ref)
+    # Read now too, for the hint printed at the end (one request lists the namespaces).
+    known = client.distinct_namespaces() if empty and not children else []
 
     shown: list[Path] = []  # written, and printed as such
     try:
@@ -117,7 +119,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
             "hint: review those files, or pass --overwrite to take the server's version", err=True
         )
     if empty and not children:
-        _hint_parent_namespaces(client, empty)
+        _hint_parent_namespaces(known, empty)
     if settings.config_file is None and result.written:
         _suggest_config(directory, layout)
     if result.kept or files_kept:
@@ -227,10 +229,9 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
     return kept
 
 
-def _hint_parent_namespaces(client, empty: list[str]) -> None:
+def _hint_parent_namespaces(known: list[str], empty: list[str]) -> None:
     """`pull --namespace company` when only company.team has flows: say so, instead of a
-    silent "Pulled 0 flow(s)". One request lists the namespaces."""
-    known = client.distinct_namespaces()
+    silent "Pulled 0 flow(s)". ``known``: the tenant's namespaces."""
     for namespace in empty:
         below = sorted(n for n in known if n.startswith(namespace + "."))
         if below:
