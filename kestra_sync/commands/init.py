@@ -69,7 +69,12 @@ def init(pre_commit, workflow):
         write_file(path, text)
         written.append(path)
     for path in written:
-        click.echo(f"wrote      {path.as_posix()}")
+        extra = (
+            f" (excludes {len(lines)} YAML path(s) that are not flows)"
+            if path == ignore_path
+            else ""
+        )
+        click.echo(f"wrote      {path.as_posix()}{extra}")
     for path in kept:
         click.echo(f"kept       {path.as_posix()} (it exists; not changed)")
     if lines and ignore_path in kept:

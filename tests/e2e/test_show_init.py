@@ -137,6 +137,7 @@ def test_init_in_a_repository_whose_flows_sit_in_sibling_folders_writes_a_config
     done = run_cli("init", "--pre-commit", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load((tmp_path / "kestra-sync.yml").read_text())["directory"] == "."
+    assert "wrote      .kestraignore (excludes 4 YAML path(s) that are not flows)" in done.stdout
     ignored = (tmp_path / ".kestraignore").read_text().splitlines()
     assert [line for line in ignored if not line.startswith("#")] == [
         "/.pre-commit-config.yaml",
