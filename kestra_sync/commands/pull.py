@@ -128,7 +128,8 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
 
 def _one_tenant(settings):
     """With a `tenants:` map, pull from one tenant into its directory (a directory named on
-    the command line wins). Several tenants: which one is the user's choice, not a guess."""
+    the command line or KESTRA_SYNC_DIRECTORY wins). Several tenants: which one is the user's
+    choice, not a guess."""
     from ..errors import ConfigError
 
     if not settings.tenants:
@@ -141,7 +142,7 @@ def _one_tenant(settings):
         )
     ((tenant, directory),) = settings.tenants.items()
     settings.tenant = tenant
-    if settings.origin.get("directory") != "flag":
+    if not settings.origin.get("directory", "default").startswith(("flag", "env")):
         settings.directory = directory
     return settings
 

@@ -248,3 +248,6 @@ def test_pull_follows_a_tenants_map_one_tenant_at_a_time(make_emulator, tmp_path
     )
     plan = kestra(emu, "plan", "--detailed-exitcode", cwd=tmp_path)
     assert plan.returncode == 0, plan.stdout + plan.stderr
+    named = kestra(emu, "pull", "elsewhere", "--namespace", "acme", cwd=tmp_path)
+    assert named.returncode == 0, named.stdout + named.stderr  # a named directory wins
+    assert "Two lines of dev" in (tmp_path / "elsewhere/acme/plain.yml").read_text()
