@@ -107,10 +107,17 @@ class NamespaceFiles:
             ignore = IgnoreRules.load(directory / IGNORE_FILE)
             for dirpath, dirnames, _ in os.walk(directory):
                 base = Path(dirpath)
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                rel = base.relative_to(directory).as_posix()
+                prefix = "" if rel == "." else rel + "/"
+                # What .kestraignore excludes (`drafts/`) is not entered, as the flow scan
+                # does not enter it: a _files below it is not deployed.
+                dirnames[:] = sorted(
+                    d
+                    for d in dirnames
+                    if not d.startswith(".") and not ignore.ignored(prefix + d, is_dir=True)
+                )
                 if FILES_DIR in dirnames:
                     dirnames.remove(FILES_DIR)
-                    rel = base.relative_to(directory).as_posix()
                     if rel == ".":
                         scan.diagnostics.append(
                             Diagnostic(

@@ -470,3 +470,14 @@ def test_a_pull_whose_files_export_is_over_the_limit_writes_nothing_and_hints_th
     line_with(done.stderr, "hint:", "--max-reply-mb")
     assert "proxy" not in done.stderr and "wrote" not in done.stdout
     assert not (project.root / "out").exists()
+
+
+def test_files_under_a_folder_kestraignore_excludes_are_not_deployed(project):
+    """`.kestraignore` `drafts/` keeps the flow scan out of drafts/; the namespace files scan
+    entered it all the same and planned drafts/acme/_files/x.py as a file of drafts.acme."""
+    nested_flow(project, flow("etl"))
+    (project.root / "flows/.kestraignore").write_text("drafts/\n", encoding="utf-8")
+    put_file(project, "x.py", b"draft", ns="drafts.acme")
+    done = project.run("apply", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "x.py" not in done.stdout and server_files(project, "drafts.acme") == {}
