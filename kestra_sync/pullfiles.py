@@ -8,6 +8,7 @@ and nothing is ever written outside the target directory (a server path such as
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def write_namespace_files(
             result.refused.append(remote_path)
             continue
         if target.exists():
-            if target.read_bytes() == content:
+            if _regular_bytes(target) == content:
                 result.unchanged.append(target)
                 continue
             if not overwrite:
@@ -59,6 +60,20 @@ def write_namespace_files(
                 continue
         write_exact_or_stop(target, content, result.written)
     return result
+
+
+def _regular_bytes(path: Path) -> bytes | None:
+    """The bytes of a regular file; None for anything else (a FIFO would block the read for
+    ever, a directory cannot be read) or a file that cannot be read: either way it differs."""
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            return handle.read()
+    except OSError:
+        return None
 
 
 def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *, overwrite: bool):

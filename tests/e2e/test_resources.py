@@ -481,3 +481,34 @@ def test_files_under_a_folder_kestraignore_excludes_are_not_deployed(project):
     done = project.run("apply", "--auto-approve")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "x.py" not in done.stdout and server_files(project, "drafts.acme") == {}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_pull_never_reads_a_fifo_or_a_folder_standing_where_a_file_goes(project):
+    """pull compared a local file by reading it: a FIFO at that path hung it for ever, a folder
+    was exit 3. Both now differ from the server (kept); --overwrite replaces the FIFO, and a
+    folder that cannot be replaced is one error naming it."""
+    from tests.e2e.test_trust_client import cli
+
+    with client(project.emu) as c:
+        c.create_flow(flow("etl"))
+        c.put_namespace_file(NS, "/etl/load.py", b"print(1)\n")
+        c.put_namespace_file(NS, "/data/blob.bin", BINARY)
+    (files_dir(project) / "etl").mkdir(parents=True)
+    os.mkfifo(files_dir(project) / "etl/load.py")
+    (files_dir(project) / "data/blob.bin").mkdir(parents=True)
+    env = {"KESTRA_URL": project.emu.url}
+    kept = cli("pull", "--namespace", NS, cwd=project.root, env=env, timeout=30)
+    assert kept.returncode == 1, kept.stdout + kept.stderr
+    line_with(kept.stderr, "conflict", "etl/load.py", "differs from the server; kept")
+    line_with(kept.stderr, "conflict", "data/blob.bin", "differs from the server; kept")
+    assert "Traceback" not in kept.stderr
+
+    args = ("pull", "--namespace", NS, "--overwrite")
+    forced = cli(*args, cwd=project.root, env=env, timeout=30)
+    assert forced.returncode == 1 and "Traceback" not in forced.stderr
+    line_with(forced.stderr, "error:", "data/blob.bin: cannot write", "nothing was written")
+    (files_dir(project) / "data/blob.bin").rmdir()
+    replaced = cli(*args, cwd=project.root, env=env, timeout=30)
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    assert (files_dir(project) / "etl/load.py").read_bytes() == b"print(1)\n"
