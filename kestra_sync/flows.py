@@ -261,6 +261,8 @@ def scan(
         files = []
         for p in paths:
             p = Path(p)
+            if _in_files_dir(p, directory):
+                continue  # namespace files (kinds/nsfiles.py), whatever the argument names
             if p.is_dir():
                 part, walk_diags = _walk_given_directory(p, ignore, ignore_root)
                 files.extend(part)
@@ -287,6 +289,15 @@ def scan(
         if own_cache:
             cache.save()
     return result
+
+
+def _in_files_dir(path: Path, directory: Path) -> bool:
+    """Whether ``path`` is, or lies under, a ``_files`` directory of the flow directory. Only
+    the part below the flow directory counts (a checkout may itself sit under a folder named
+    ``_files``); a path outside it is judged by the parts it was given with."""
+    rel = _relative(path, directory)
+    parts = rel.split("/") if rel is not None else list(path.parts)
+    return FILES_DIR in parts
 
 
 def _walk_given_directory(

@@ -5,7 +5,6 @@ GitHub workflow. Nothing is overwritten."""
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +25,6 @@ class Detected:
 def detect(root: Path) -> Detected:
     """The deepest directory that holds every flow found under ``root``, and the layout rule
     all of them already follow (``none`` when they follow neither)."""
-    from .flows import load_flow
-
     files: list[Path] = []
     seen = 0
     for current, dirs, names in os.walk(root):
@@ -41,6 +38,13 @@ def detect(root: Path) -> Detected:
             break
     if not files:
         return Detected(Path("flows"), "nested", 0, False)
+    refs = [(file, _ref(file)) for file in files]
+    by_layout = _layout_root(refs, root)
+    if by_layout is not None:
+        top, layout = by_layout
+        return Detected(
+            top.relative_to(root) if top != root else Path("."), layout, len(files), True
+        )
     common = Path(os.path.commonpath([str(f.parent) for f in files]))
     if len(files) > 1 or common != root:
         # A single flow in flows/ns/ would make flows/ns the "directory": prefer a folder
@@ -49,19 +53,73 @@ def detect(root: Path) -> Detected:
             if parent.name == "flows" and root in (parent, *parent.parents):
                 common = parent
                 break
-    layouts: Counter[str] = Counter()
-    for file in files:
-        flow, _ = load_flow(file)
-        if flow is None or flow.namespace is None or flow.id is None:
-            continue
-        stem = file.relative_to(common).with_suffix("").as_posix()
-        if stem == "/".join(flow.namespace.split(".")) + f"/{flow.id}":
-            layouts["nested"] += 1
-        if stem == f"{flow.namespace}/{flow.id}":
-            layouts["dotted"] += 1
-    layout = next((name for name in ("nested", "dotted") if layouts[name] == len(files)), "none")
     directory = common.relative_to(root) if common != root else Path(".")
-    return Detected(directory, layout, len(files), True)
+    return Detected(directory, "none", len(files), True)
+
+
+def _ref(file: Path) -> tuple[str, str] | None:
+    from .flows import load_flow
+
+    flow, _ = load_flow(file)
+    if flow is None or flow.namespace is None or flow.id is None:
+        return None
+    return flow.namespace, flow.id
+
+
+def _layout_root(refs: list[tuple[Path, tuple[str, str] | None]], root: Path):
+    """(directory, layout) when every flow sits where one layout rule puts it below one
+    directory inside ``root``: `out/acme/a.yml` of namespace acme is the nested layout of
+    `out`, not a flow directory `out/acme` without a layout (whose `_files` would then sit at
+    its top). None otherwise."""
+    from .validate import expected_layout_path
+
+    for layout in ("nested", "dotted"):
+        tops = set()
+        for file, ref in refs:
+            if ref is None:
+                return None
+            parts = tuple(expected_layout_path(ref[0], ref[1], layout).split("/"))
+            stem = file.with_suffix("").parts
+            if stem[-len(parts) :] != parts:
+                tops = set()
+                break
+            tops.add(Path(*stem[: -len(parts)]))
+        if len(tops) == 1:
+            top = tops.pop()
+            if top == root or root in top.parents:
+                return top, layout
+    return None
+
+
+def ignore_lines(directory: Path, also: list[Path]) -> list[str]:
+    """What `.kestraignore` in ``directory`` must exclude so that validate, which reads every
+    ``*.yml`` there as a flow, accepts the tree: the YAML that is not a flow (as the scan
+    finds it, under the ignore file already there) and the files init is about to write there
+    (this config). A folder holding no flow at all is excluded whole (`/charts/`), so the
+    list stays short."""
+    from .ignorefile import IGNORE_FILE, IgnoreRules
+    from .walk import FLOW_SUFFIXES, walk_flow_files
+
+    found, _ = walk_flow_files(directory, IgnoreRules.load(directory / IGNORE_FILE))
+    flows, others = set(), []
+    for path in found:
+        rel = path.relative_to(directory).parts
+        if looks_like_flow(path):
+            flows.update(rel[:i] for i in range(1, len(rel)))
+        else:
+            others.append(rel)
+    for path in also:
+        try:
+            rel = path.resolve().relative_to(directory.resolve()).parts
+        except ValueError:
+            continue
+        if path.suffix in FLOW_SUFFIXES and not any(p.startswith(".") for p in rel[:-1]):
+            others.append(rel)
+    lines = set()
+    for rel in others:
+        folder = next((rel[:i] for i in range(1, len(rel)) if rel[:i] not in flows), None)
+        lines.add("/" + "/".join(folder) + "/" if folder else "/" + "/".join(rel))
+    return sorted(lines)
 
 
 def config_text(detected: Detected) -> str:

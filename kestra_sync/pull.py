@@ -42,12 +42,6 @@ def layout_path(directory: Path, namespace: str, flow_id: str, layout: str) -> P
     return directory / f"{expected_layout_path(namespace, flow_id, layout)}.yml"
 
 
-def _write_exact(path: Path, text: str) -> None:
-    """Write ``text`` as UTF-8 without newline translation, atomically, 0666 minus the umask."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text.encode("utf-8"))
-
-
 def check_server_names(remote: list[RemoteFlow]) -> None:
     """Refuse the whole pull, before anything is written, when the server sent a namespace or
     id that Kestra itself would refuse: they become file paths (``../../.github/x`` would
@@ -72,6 +66,30 @@ def _inside(path: Path, directory: Path) -> bool:
         return False
 
 
+class PullWriteError(InputError):
+    """A file could not be written (permissions, a full disk). ``written`` lists what this
+    step wrote before it, so the command can say exactly what the pull left behind."""
+
+    def __init__(self, path: Path, err: OSError, written: list[Path]):
+        super().__init__(
+            f"{path}: cannot write ({err.strerror or err}): the pull stopped there",
+            hint="fix the cause (permissions, disk space), then pull again: the files already "
+            "written are kept and show as unchanged",
+        )
+        self.written = written
+
+
+def write_exact_or_stop(path: Path, data: bytes, written: list[Path]) -> None:
+    """Write ``data`` atomically (parents created); a failure is a PullWriteError carrying
+    ``written``, the paths written so far."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+    except OSError as err:
+        raise PullWriteError(path, err, list(written)) from None
+    written.append(path)
+
+
 def write_flows(
     remote: list[RemoteFlow],
     directory: Path,
@@ -88,6 +106,7 @@ def write_flows(
     holder = {Path(f.path).resolve(): f.ref for f in existing or [] if f.ref is not None}
     check_server_names(remote)
     result = PullResult()
+    todo: list[tuple[FlowRef, Path, str]] = []  # decided first: a refusal writes nothing
     seen: set[FlowRef] = set()
     for flow in sorted(remote, key=lambda f: f.ref):
         if flow.deleted or flow.ref in seen:  # a second copy would "conflict" with the first
@@ -120,6 +139,9 @@ def write_flows(
             if current is None or not sources_equal(current, flow.source):
                 result.conflicts.append((flow.ref, path))
                 continue
-        _write_exact(path, flow.source)
-        result.written.append((flow.ref, path))
+        todo.append((flow.ref, path, flow.source))
+    done: list[Path] = []
+    for ref, path, source in todo:
+        write_exact_or_stop(path, source.encode("utf-8"), done)
+        result.written.append((ref, path))
     return result

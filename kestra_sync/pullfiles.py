@@ -8,10 +8,11 @@ and nothing is ever written outside the target directory (a server path such as
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import write_atomic
+from .pull import write_exact_or_stop
 from .validate import expected_layout_path
 from .walk import FILES_DIR
 
@@ -51,16 +52,28 @@ def write_namespace_files(
             result.refused.append(remote_path)
             continue
         if target.exists():
-            if target.read_bytes() == content:
+            if _regular_bytes(target) == content:
                 result.unchanged.append(target)
                 continue
             if not overwrite:
                 result.conflicts.append(target)
                 continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, content)
-        result.written.append(target)
+        write_exact_or_stop(target, content, result.written)
     return result
+
+
+def _regular_bytes(path: Path) -> bytes | None:
+    """The bytes of a regular file; None for anything else (a FIFO would block the read for
+    ever, a directory cannot be read) or a file that cannot be read: either way it differs."""
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            return handle.read()
+    except OSError:
+        return None
 
 
 def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *, overwrite: bool):
@@ -89,6 +102,5 @@ def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *,
         + ", pulled from the server by kestra-sync.\n"
         + yaml.safe_dump({"values": values}, sort_keys=True, allow_unicode=True)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text.encode("utf-8"))
+    write_exact_or_stop(path, text.encode("utf-8"), [])
     return path, "written"

@@ -32,6 +32,16 @@ def normalize(text: Any, where: str) -> str:
     if isinstance(text, float):  # kestra_version: 1.3 in YAML is a number
         text = repr(text)
     version = K.supported_version(str(text))
+    given = K.parse_version(str(text))
+    if given is not None and given < K.parse_version(K.VERSIONS[0]):
+        # supported_version maps an older server to the oldest row, but nothing says that
+        # row's rules hold for it: a version the user pins must be one the table knows.
+        raise ConfigError(
+            f"{where}: Kestra {text} is older than every version kestra-sync knows "
+            f"(the oldest is {K.VERSIONS[0]})",
+            hint=f"pin a version from {K.describe_versions(K.VERSIONS)}, or none to judge for "
+            "all of them",
+        )
     if version is None:
         raise ConfigError(
             f"{where}: {text!r} is not a Kestra version",

@@ -203,19 +203,21 @@ def _already_scanned(path: Path, first: Path) -> Diagnostic:
     )
 
 
+def special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
 def not_regular(shown: str, mode: int) -> Diagnostic:
-    kind = (
-        "a FIFO"
-        if stat.S_ISFIFO(mode)
-        else "a socket"
-        if stat.S_ISSOCK(mode)
-        else "a device"
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-        else "a special file"
-    )
     return Diagnostic(
         shown,
-        f"skipped: this is {kind}, not a regular file (it was not opened; a flow is a file)",
+        f"skipped: this is {special_kind(mode)}, not a regular file (it was not opened; a flow "
+        "is a file)",
         WARNING,
         code="not-a-file",
     )

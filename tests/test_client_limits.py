@@ -74,6 +74,19 @@ def test_a_reply_larger_than_the_limit_is_refused(rsps):
     assert "KESTRA_MAX_REPLY_MB" in e.value.hint
 
 
+def test_a_reply_announcing_more_than_the_limit_says_so_in_a_sentence(rsps):
+    rsps.get(
+        f"{FLOWS}/distinct-namespaces",
+        body=b"[]",
+        headers={"Content-Length": str(3 * MIB)},
+        auto_calculate_content_length=False,
+    )
+    client = KestraClient(URL, max_reply_mb=1, retries=0)
+    with pytest.raises(UnexpectedResponseError) as e:
+        client.distinct_namespaces()
+    assert f"it announces {3 * MIB:,} bytes, more than the limit of 1 MiB" in str(e.value)
+
+
 def test_a_gzip_bomb_is_counted_as_it_expands(rsps):
     bomb = gzip.compress(b" " * (3 * MIB))
     assert len(bomb) < 64 * 1024

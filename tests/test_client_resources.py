@@ -157,8 +157,9 @@ def test_an_export_announcing_more_than_the_reply_limit_is_not_unpacked(client):
         archive.writestr("big.bin", b"\0" * 5000)  # a few dozen bytes on the wire
     responses.get(f"{NS_URL}/files/export", body=buf.getvalue())
     client.http.max_reply_bytes = 1000  # the transport's reply limit, when it has one
-    with pytest.raises(UnexpectedResponseError, match="would unpack to 5,000 bytes"):
+    with pytest.raises(UnexpectedResponseError, match="would unpack to 5,000 bytes") as err:
         client.export_namespace_files("company.team")
+    assert "--max-reply-mb" in err.value.hint and "proxy" not in err.value.hint
 
 
 @responses.activate

@@ -241,6 +241,24 @@ def test_a_version_that_is_not_one_is_a_config_error_naming_where_it_came_from(t
     assert pinned(settings).origin == "pinned by config file kestra-sync.yml"
 
 
+def test_a_pinned_version_older_than_the_table_is_refused_not_called_the_nearest_older(tmp_path):
+    # 0.1 used to be followed as 0.22 "the nearest older version": 0.22 is newer, and nothing
+    # says its rules hold for 0.1. A newer unknown version still maps down, honestly.
+    done = run_cli("validate", "--kestra-version", "0.1", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert (
+        "error: --kestra-version: Kestra 0.1 is older than every version kestra-sync knows "
+        "(the oldest is 0.22)" in done.stderr
+    )
+    assert "nearest older" not in done.stderr and "Traceback" not in done.stderr
+    (tmp_path / "kestra-sync.yml").write_text("kestra_version: '0.21'\n", encoding="utf-8")
+    by_config = run_cli("validate", cwd=tmp_path)
+    assert by_config.returncode == 1 and "Kestra 0.21 is older than every" in by_config.stderr
+    (tmp_path / "kestra-sync.yml").unlink()
+    newer = run_cli("validate", "--kestra-version", "1.4", cwd=tmp_path)
+    assert "following the rules of 1.3, the nearest older version it knows" in newer.stderr
+
+
 # --- emulator profiles ----------------------------------------------------------------------------
 
 

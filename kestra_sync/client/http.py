@@ -279,7 +279,7 @@ class Transport:
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             resp.close()
-            raise self._too_large(method, path, resp, f"it announces {int(declared):,} bytes")
+            raise self._too_large(method, path, resp, f"it announces {int(declared):,} bytes, more")
         chunks: list[bytes] = []
         size = 0
         try:

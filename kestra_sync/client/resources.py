@@ -25,8 +25,8 @@ from typing import Any
 
 from urllib3.filepost import encode_multipart_formdata
 
-from ..errors import ApiError, NotFoundError
-from .http import OCTET, tenant_path
+from ..errors import ApiError, NotFoundError, UnexpectedResponseError
+from .http import LIMIT_HINT, OCTET, tenant_path
 
 FLOWS_IN_EXPORT = "_flows/"
 
@@ -58,13 +58,15 @@ class NamespaceResourcesMixin:
         limit = getattr(self.http, "max_reply_bytes", None)
         announced = sum(info.file_size for info in archive.infolist())
         if limit and announced > limit:
-            raise self.http.unexpected(
-                "GET",
-                path,
-                resp,
-                f"the files export would unpack to {announced:,} bytes, more than the reply "
-                f"limit of {limit:,} bytes",
-                write=False,
+            # A size problem, not "is this a Kestra server?": the hint is the limit's.
+            raise UnexpectedResponseError(
+                f"GET {path}: the namespace files export from {self.http.origin} was refused: "
+                f"it would unpack to {announced:,} bytes, more than the limit of "
+                f"{limit / (1 << 20):g} MiB (--max-reply-mb)",
+                status=resp.status_code,
+                method="GET",
+                path=path,
+                hint=LIMIT_HINT,
             )
         with archive:
             for info in archive.infolist():

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
+from ..ignorefile import IGNORE_FILE
 from .common import write_file
+
+IGNORE_HEADER = (
+    "# Not Kestra flows: validate reads every *.yml of the flow directory as a flow, so\n"
+    "# `kestra-sync init` excluded the YAML it found here that is not one (gitignore syntax).\n"
+)
 
 
 @click.command()
@@ -23,7 +29,7 @@ def init(pre_commit, workflow):
     """Write kestra-sync.yml here, with the flow directory and the layout the flow files
     already follow. An existing file is never overwritten: it is named and left alone."""
     from ..errors import InputError
-    from ..init import PRE_COMMIT, config_text, detect, workflow_text
+    from ..init import PRE_COMMIT, config_text, detect, ignore_lines, workflow_text
 
     root = Path(".")
     detected = detect(root.resolve())
@@ -43,6 +49,15 @@ def init(pre_commit, workflow):
         todo.append(
             (Path(".github/workflows/kestra-sync.yml"), workflow_text(detected, "kestra-sync.yml"))
         )
+    # validate reads every *.yml of the flow directory as a flow: when that directory also
+    # holds other YAML (flows in sibling folders make it the repository root, where this
+    # config and docker-compose.yml live), exclude them, or the config written would fail.
+    ignore_path, lines = None, []
+    if detected.found:
+        ignore_path = detected.directory / IGNORE_FILE
+        lines = ignore_lines(detected.directory, [path for path, _ in todo])
+        if lines:
+            todo.append((ignore_path, IGNORE_HEADER + "".join(f"{line}\n" for line in lines)))
     for path, text in todo:
         if path.exists():
             kept.append(path)
@@ -54,9 +69,20 @@ def init(pre_commit, workflow):
         write_file(path, text)
         written.append(path)
     for path in written:
-        click.echo(f"wrote      {path.as_posix()}")
+        extra = (
+            f" (excludes {len(lines)} YAML path(s) that are not flows)"
+            if path == ignore_path
+            else ""
+        )
+        click.echo(f"wrote      {path.as_posix()}{extra}")
     for path in kept:
         click.echo(f"kept       {path.as_posix()} (it exists; not changed)")
+    if lines and ignore_path in kept:
+        click.echo(
+            f"hint: {ignore_path.as_posix()} does not exclude this YAML, which is not a flow; "
+            "add these lines so validate accepts the tree:\n" + "\n".join(lines),
+            err=True,
+        )
     if Path(".pre-commit-config.yaml") in kept:
         click.echo("hint: add this to .pre-commit-config.yaml:\n" + PRE_COMMIT, err=True)
     click.echo("Next: kestra-sync validate, then KESTRA_URL=... kestra-sync plan")

@@ -50,15 +50,16 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     adopt kestra-sync on a server that already has flows. Files go to `<namespace
     folder>/_files` (or the configured `namespace_files:` directory), KV pairs to
     `<namespace folder>/kv.yml` (without TTLs). A `plan` right after a `pull` shows no
-    changes. Without a kestra-sync.yml, it ends with the `kestra-sync init` command that
-    writes one."""
+    changes. With a `tenants:` map, it pulls the tenant --tenant names (needed when the map has
+    several) into that tenant's directory. Without a kestra-sync.yml, it ends with the
+    `kestra-sync init` command that writes one."""
     from ..flows import scan
-    from ..pull import write_flows
+    from ..pull import PullWriteError, check_server_names, write_flows
     from ..target import resolve
 
     if bool(namespaces) == all_namespaces:
         raise click.UsageError("give --namespace NS (repeatable) or --all")
-    settings = settings_from(params)
+    settings = _one_tenant(settings_from(params))
     client = make_client(settings)
     # Pull writes what the server holds, whatever its version; saying which version it runs
     # (and whether a pinned one differs) tells the user which rules the next plan follows.
@@ -70,9 +71,14 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     directory = settings.directory
     layout = layout or (settings.layout if settings.layout != "none" else "nested")
     existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []
+    children = settings.include_children and not all_namespaces
+
+    # Everything is read before anything is written: a read that fails (a reply over
+    # --max-reply-mb, a namespace the token may not read, the server gone) leaves the
+    # directory as it was. The namespace files are held in memory meanwhile, as a plan holds
+    # them; each export is capped by --max-reply-mb.
     by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
     empty = []
-    children = settings.include_children and not all_namespaces
     for namespace in namespaces:
         found = client.namespace_flows(namespace, include_children=children)
         if not found:
@@ -80,7 +86,68 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         for flow in found:
             by_ref.setdefault(flow.ref, flow)
     remote = list(by_ref.values())
-    result = write_flows(remote, directory, layout=layout, existing=existing, overwrite=overwrite)
+    check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
+    resources = _read_resources(client, namespaces, by_ref)
+    # Read now too, for the hint printed at the end (one request lists the namespaces).
+    known = client.distinct_namespaces() if empty and not children else []
+
+    shown: list[Path] = []  # written, and printed as such
+    try:
+        result = write_flows(
+            remote, directory, layout=layout, existing=existing, overwrite=overwrite
+        )
+        shown += [path for _, path in result.written]
+        _report_flows(result, len(remote))
+        files_kept = _write_resources(resources, settings, layout, overwrite, shown)
+    except PullWriteError as err:
+        for path in err.written:
+            click.echo(f"wrote      {path}")
+        count = len(shown) + len(err.written)
+        err.message += (
+            f"; {count} file(s) were written before it (the `wrote` lines above), nothing after"
+            if count
+            else "; nothing was written"
+        )
+        raise
+    if result.occupied or result.duplicates:
+        click.echo(
+            "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
+            err=True,
+        )
+    if result.conflicts:
+        click.echo(
+            "hint: review those files, or pass --overwrite to take the server's version", err=True
+        )
+    if empty and not children:
+        _hint_parent_namespaces(known, empty)
+    if settings.config_file is None and result.written:
+        _suggest_config(directory, layout)
+    if result.kept or files_kept:
+        sys.exit(EXIT_FAILURE)
+
+
+def _one_tenant(settings):
+    """With a `tenants:` map, pull from one tenant into its directory (a directory named on
+    the command line or KESTRA_SYNC_DIRECTORY wins). Several tenants: which one is the user's
+    choice, not a guess."""
+    from ..errors import ConfigError
+
+    if not settings.tenants:
+        return settings
+    if len(settings.tenants) > 1:
+        names = ", ".join(sorted(settings.tenants))
+        raise ConfigError(
+            f"{settings.config_file} maps several tenants ({names}): pull reads one at a time",
+            hint="add --tenant NAME (it writes into that tenant's directory)",
+        )
+    ((tenant, directory),) = settings.tenants.items()
+    settings.tenant = tenant
+    if not settings.origin.get("directory", "default").startswith(("flag", "env")):
+        settings.directory = directory
+    return settings
+
+
+def _report_flows(result, pulled: int) -> None:
     for ref, path in result.written:
         click.echo(f"wrote      {path}  ({ref})")
     for ref, path in result.unchanged:
@@ -93,44 +160,39 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
             err=True,
         )
     for ref, paths in result.duplicates:
-        shown = ", ".join(str(p) for p in paths)
-        click.echo(f"conflict   {ref} is defined in {len(paths)} files: {shown}; kept", err=True)
+        listed = ", ".join(str(p) for p in paths)
+        click.echo(f"conflict   {ref} is defined in {len(paths)} files: {listed}; kept", err=True)
     click.echo(
-        f"Pulled {len(remote)} flow(s): {len(result.written)} written, "
+        f"Pulled {pulled} flow(s): {len(result.written)} written, "
         f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
         err=True,
     )
-    files_kept = _pull_files(client, settings, namespaces, by_ref, layout, overwrite)
-    if result.occupied or result.duplicates:
-        click.echo(
-            "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
-            err=True,
-        )
-    if result.conflicts:
-        click.echo(
-            "hint: review those files, or pass --overwrite to take the server's version", err=True
-        )
-    if empty and not children:
-        _hint_parent_namespaces(client, empty)
-    if settings.config_file is None and result.written:
-        _suggest_config(directory, layout)
-    if result.kept or files_kept:
-        sys.exit(EXIT_FAILURE)
 
 
-def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -> int:
-    """Namespace files and KV pairs of the pulled namespaces (those named, and with
+def _read_resources(client, namespaces, flows_by_ref) -> list[tuple[str, dict, dict]]:
+    """(namespace, files, KV values) of the pulled namespaces (those named, and with
     --include-children the children that hold flows): one export request each for the files,
-    the KV listing plus one GET per key. Returns how many were kept."""
+    the KV listing plus one GET per key."""
+    wanted = set(namespaces) | {ref.namespace for ref in flows_by_ref}
+    out = []
+    for namespace in sorted(wanted):
+        files = client.export_namespace_files(namespace)
+        values = {key: value for key, (_, value) in client.namespace_kv(namespace).items()}
+        out.append((namespace, files, values))
+    return out
+
+
+def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) -> int:
+    """Write what ``_read_resources`` read; ``shown`` gets each path written. Returns how many
+    were kept."""
     from ..pullfiles import files_root, write_kv_file, write_namespace_files
 
-    wanted = set(namespaces) | {ref.namespace for ref in flows_by_ref}
     kept = 0
-    for namespace in sorted(wanted):
+    for namespace, files, values in resources:
         root = files_root(settings.directory, namespace, layout, settings.namespace_files)
-        files = client.export_namespace_files(namespace)
         confine = root if namespace in settings.namespace_files else settings.directory
         result = write_namespace_files(files, root, overwrite=overwrite, confine=confine)
+        shown += result.written
         for path in result.written:
             click.echo(f"wrote      {path}  ({namespace} file)")
         for path in result.unchanged:
@@ -152,7 +214,6 @@ def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -
                 err=True,
             )
         kept += len(result.conflicts) + len(result.refused)
-        values = {key: value for key, (_, value) in client.namespace_kv(namespace).items()}
         if values:
             path, status = write_kv_file(
                 values, settings.directory, namespace, layout, overwrite=overwrite
@@ -163,14 +224,15 @@ def _pull_files(client, settings, namespaces, flows_by_ref, layout, overwrite) -
                 )
                 kept += 1
             else:
+                if status == "written":
+                    shown.append(path)
                 click.echo(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
     return kept
 
 
-def _hint_parent_namespaces(client, empty: list[str]) -> None:
+def _hint_parent_namespaces(known: list[str], empty: list[str]) -> None:
     """`pull --namespace company` when only company.team has flows: say so, instead of a
-    silent "Pulled 0 flow(s)". One request lists the namespaces."""
-    known = client.distinct_namespaces()
+    silent "Pulled 0 flow(s)". ``known``: the tenant's namespaces."""
     for namespace in empty:
         below = sorted(n for n in known if n.startswith(namespace + "."))
         if below:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..models import ERROR, Diagnostic, FlowRef
-from ..walk import FILES_DIR, walk_files
+from ..walk import FILES_DIR, special_kind, walk_files
 from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
 
 KIND = "file"
@@ -68,6 +68,27 @@ def refused_path(path: str) -> str | None:
     return None
 
 
+def _not_regular_is_an_error(problem: Diagnostic) -> Diagnostic:
+    """The walker skips a FIFO or socket with a warning: under the flow directory a skipped
+    file hides no flow it could name. Under ``_files`` its name is the server path, and a file
+    the scan did not read would be deleted by ``apply --delete``: refuse it, as an unreadable
+    file is refused."""
+    if problem.code != "not-a-file":
+        return problem
+    try:
+        kind = special_kind(os.stat(problem.path).st_mode)
+    except OSError:
+        kind = "a special file"
+    return Diagnostic(
+        problem.path,
+        f"this is {kind}, not a regular file: it was not read, so the server's namespace file "
+        "of that name can be neither compared nor kept from --delete; replace it with a "
+        "regular file (or remove it, and --delete then removes the server's file too)",
+        ERROR,
+        code="nsfile-not-a-file",
+    )
+
+
 class NamespaceFiles:
     name = KIND
     noun = "namespace file"
@@ -86,10 +107,17 @@ class NamespaceFiles:
             ignore = IgnoreRules.load(directory / IGNORE_FILE)
             for dirpath, dirnames, _ in os.walk(directory):
                 base = Path(dirpath)
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                rel = base.relative_to(directory).as_posix()
+                prefix = "" if rel == "." else rel + "/"
+                # What .kestraignore excludes (`drafts/`) is not entered, as the flow scan
+                # does not enter it: a _files below it is not deployed.
+                dirnames[:] = sorted(
+                    d
+                    for d in dirnames
+                    if not d.startswith(".") and not ignore.ignored(prefix + d, is_dir=True)
+                )
                 if FILES_DIR in dirnames:
                     dirnames.remove(FILES_DIR)
-                    rel = base.relative_to(directory).as_posix()
                     if rel == ".":
                         scan.diagnostics.append(
                             Diagnostic(
@@ -148,7 +176,7 @@ class NamespaceFiles:
                 enter=_entered_dir,
                 boundary=flow_dir if flow_dir is not None else root,
             )
-            scan.diagnostics += problems
+            scan.diagnostics += [_not_regular_is_an_error(d) for d in problems]
             for file in files:
                 self._add(scan, settings, tenant, namespace, root, file, seen)
         return scan

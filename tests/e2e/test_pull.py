@@ -199,3 +199,55 @@ def test_pull_of_a_parent_namespace_without_flows_hints_at_its_children(emulator
     assert "kestra-sync init" not in pulled.stderr
     both = kestra(emulator, "pull", "--namespace", "company", "--all", cwd=tmp_path)
     assert both.returncode == 2 and "give --namespace NS (repeatable) or --all" in both.stderr
+
+
+def test_a_pull_that_cannot_write_a_file_stops_there_and_says_what_it_wrote(emulator, tmp_path):
+    """A write that fails (here a file stands where a folder must go; elsewhere permissions or a
+    full disk) is one error naming the path and what was written before it, not exit 3."""
+    with KestraClient(emulator.url) as client:
+        client.create_flow(PLAIN)  # acme/plain: written first (sorted)
+        client.create_flow(OTHER.replace("namespace: other", "namespace: other.team"))
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows/other").write_text("a file, not a folder", encoding="utf-8")
+    args = ("pull", "flows", "--namespace", "acme", "--namespace", "other.team")
+    done = kestra(emulator, *args, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: {Path('flows/other/team/other.yml')}: cannot write")
+    assert "1 file(s) were written before it" in error
+    assert "wrote      flows/acme/plain.yml" in done.stdout
+    assert (tmp_path / "flows/acme/plain.yml").read_text(encoding="utf-8") == PLAIN
+
+
+def test_pull_follows_a_tenants_map_one_tenant_at_a_time(make_emulator, tmp_path):
+    """`tenants:` maps each tenant to its directory: pull used to read tenant main into flows/
+    whatever the map said. It reads the tenant --tenant names (or the map's only one) into
+    that tenant's directory, and a plan right after shows no change."""
+    emu = make_emulator(edition="ee")
+    for tenant in ("dev", "prod"):
+        with KestraClient(emu.url, tenant=tenant) as client:
+            client.create_flow(PLAIN.replace("Two lines", f"Two lines of {tenant}"))
+    (tmp_path / "kestra-sync.yml").write_text(
+        "tenants:\n  dev: flows/dev\n  prod: flows/prod\n", encoding="utf-8"
+    )
+    both = kestra(emu, "pull", "--namespace", "acme", cwd=tmp_path)
+    assert both.returncode == 1 and "maps several tenants (dev, prod)" in both.stderr
+    assert "--tenant NAME" in both.stderr and not (tmp_path / "flows").exists()
+
+    prod = kestra(emu, "pull", "--namespace", "acme", "--tenant", "prod", cwd=tmp_path)
+    assert prod.returncode == 0, prod.stdout + prod.stderr
+    assert files(tmp_path / "flows") == {
+        "prod/acme/plain.yml": PLAIN.replace("Two lines", "Two lines of prod").encode()
+    }
+    (tmp_path / "kestra-sync.yml").write_text("tenants:\n  dev: flows/dev\n", encoding="utf-8")
+    dev = kestra(emu, "pull", "--namespace", "acme", cwd=tmp_path)
+    assert dev.returncode == 0, dev.stdout + dev.stderr
+    assert (tmp_path / "flows/dev/acme/plain.yml").read_text() == PLAIN.replace(
+        "Two lines", "Two lines of dev"
+    )
+    plan = kestra(emu, "plan", "--detailed-exitcode", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    named = kestra(emu, "pull", "elsewhere", "--namespace", "acme", cwd=tmp_path)
+    assert named.returncode == 0, named.stdout + named.stderr  # a named directory wins
+    assert "Two lines of dev" in (tmp_path / "elsewhere/acme/plain.yml").read_text()

@@ -429,3 +429,88 @@ def test_a_kv_file_alone_does_not_put_a_namespaces_flows_in_reach_of_delete(proj
     with client(project.emu) as c:
         assert c.get_flow("company.victim", "made_in_ui").revision == 1
     assert server_kv(project, ns="company.victim") == {"region": "eu"}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_a_fifo_under_files_blocks_the_plan_instead_of_deleting_the_servers_file(project):
+    """A FIFO named like a flow is skipped with a warning: its flow id is unknown, so nothing is
+    deleted for it. Under _files its name IS the server path: skipping it would let
+    `apply --delete` remove the server's /extra.py. It is refused as an unreadable file is."""
+    nested_flow(project, flow("etl"))
+    put_file(project, "load.py", b"stays in git")
+    put_file(project, "extra.py", b"kept")
+    assert project.run("apply", "--auto-approve").returncode == 0
+    target = files_dir(project) / "extra.py"
+    target.unlink()
+    os.mkfifo(target)
+
+    done = project.run("apply", "--auto-approve", "--delete")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    line_with(done.stderr, "extra.py", "a FIFO, not a regular file")
+    assert server_files(project)["/extra.py"] == b"kept"
+    checked = project.run("validate")
+    assert checked.returncode == 1 and "a FIFO" in checked.stdout
+
+
+@pytest.mark.parametrize("content", ["compressible", "random"])
+def test_a_pull_whose_files_export_is_over_the_limit_writes_nothing_and_hints_the_limit(
+    project, content
+):
+    """The README promises a failed pull writes nothing: the flows used to be written before
+    the namespace files were read. Over --max-reply-mb, on the wire (random bytes) or once
+    unpacked (zeros), the pull stops before any write, and the hint is the limit, not a proxy."""
+    big = os.urandom(2 << 20) if content == "random" else bytes(3 << 20)
+    with client(project.emu) as c:
+        c.create_flow(flow("etl"))
+        c.put_namespace_file(NS, "/data/big.bin", big)
+        c.put_kv(NS, "region", "eu")
+    done = project.run("pull", "out", "--namespace", NS, "--max-reply-mb", "1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    line_with(done.stderr, "error:", f"/namespaces/{NS}/files/export", "--max-reply-mb")
+    line_with(done.stderr, "hint:", "--max-reply-mb")
+    assert "proxy" not in done.stderr and "wrote" not in done.stdout
+    assert not (project.root / "out").exists()
+
+
+def test_files_under_a_folder_kestraignore_excludes_are_not_deployed(project):
+    """`.kestraignore` `drafts/` keeps the flow scan out of drafts/; the namespace files scan
+    entered it all the same and planned drafts/acme/_files/x.py as a file of drafts.acme."""
+    nested_flow(project, flow("etl"))
+    (project.root / "flows/.kestraignore").write_text("drafts/\n", encoding="utf-8")
+    put_file(project, "x.py", b"draft", ns="drafts.acme")
+    done = project.run("apply", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "x.py" not in done.stdout and server_files(project, "drafts.acme") == {}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_pull_never_reads_a_fifo_or_a_folder_standing_where_a_file_goes(project):
+    """pull compared a local file by reading it: a FIFO at that path hung it for ever, a folder
+    was exit 3. Both now differ from the server (kept); --overwrite replaces the FIFO, and a
+    folder that cannot be replaced is one error naming it."""
+    from tests.e2e.test_trust_client import cli
+
+    with client(project.emu) as c:
+        c.create_flow(flow("etl"))
+        c.put_namespace_file(NS, "/etl/load.py", b"print(1)\n")
+        c.put_namespace_file(NS, "/data/blob.bin", BINARY)
+    (files_dir(project) / "etl").mkdir(parents=True)
+    os.mkfifo(files_dir(project) / "etl/load.py")
+    (files_dir(project) / "data/blob.bin").mkdir(parents=True)
+    env = {"KESTRA_URL": project.emu.url}
+    kept = cli("pull", "--namespace", NS, cwd=project.root, env=env, timeout=30)
+    assert kept.returncode == 1, kept.stdout + kept.stderr
+    line_with(kept.stderr, "conflict", "etl/load.py", "differs from the server; kept")
+    line_with(kept.stderr, "conflict", "data/blob.bin", "differs from the server; kept")
+    assert "Traceback" not in kept.stderr
+
+    args = ("pull", "--namespace", NS, "--overwrite")
+    forced = cli(*args, cwd=project.root, env=env, timeout=30)
+    assert forced.returncode == 1 and "Traceback" not in forced.stderr
+    line_with(forced.stderr, "error:", "data/blob.bin: cannot write", "nothing was written")
+    (files_dir(project) / "data/blob.bin").rmdir()
+    replaced = cli(*args, cwd=project.root, env=env, timeout=30)
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    assert (files_dir(project) / "etl/load.py").read_bytes() == b"print(1)\n"

@@ -253,3 +253,33 @@ def test_a_subdirectory_given_to_validate_honours_the_flow_directory_ignore_file
     assert run_cli("validate", cwd=tmp_path).returncode == 0
     r = run_cli("validate", "flows/acme", cwd=tmp_path)
     assert r.returncode == 0 and "1 file checked" in r.stdout, r.stdout
+
+
+def test_yaml_under_files_is_never_read_as_a_flow_whatever_validate_is_given(tmp_path):
+    """`_files` holds namespace files (kinds/nsfiles.py): a config.yml there is a file to
+    upload, not a flow, whether validate is given the flow directory, the `_files` directory,
+    a folder or a file below it, or is run from inside it."""
+    write(tmp_path / "kestra-sync.yml", "directory: flows\n")
+    write(tmp_path / "flows/acme/a.yml", flow("acme", "a"))
+    write(tmp_path / "flows/acme/_files/conf.yml", "foo: bar\n")
+    write(tmp_path / "flows/acme/_files/sub/c.yaml", "x: 1\n")
+    inside = tmp_path / "flows/acme/_files"
+    for args, cwd in (
+        ((), tmp_path),
+        (("flows/acme/_files",), tmp_path),
+        (("flows/acme/_files/sub",), tmp_path),
+        (("flows/acme/_files/conf.yml",), tmp_path),
+        ((".",), inside),
+        (("conf.yml", "sub/c.yaml"), inside),
+    ):
+        done = run_cli("validate", *args, cwd=cwd)
+        assert done.returncode == 0, (args, done.stdout + done.stderr)
+        assert "not-a-flow" not in done.stdout, args
+    # Only the part below the flow directory counts: a checkout inside a folder named _files
+    # still has its flows read.
+    project = tmp_path / "_files" / "proj"
+    write(project / "kestra-sync.yml", "directory: flows\n")
+    write(project / "flows/acme/b.yml", flow("acme", "b").replace("tasks:", "tasks: 3\nx:"))
+    for args in (("flows",), ("flows/acme/b.yml",)):
+        broken = run_cli("validate", *args, cwd=project)
+        assert broken.returncode == 1 and "b.yml" in broken.stdout, args

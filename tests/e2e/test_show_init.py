@@ -119,3 +119,65 @@ def test_readme_show_output_is_what_show_prints(tmp_path, emulator):
     assert done.stdout.startswith("Saved plan plan.json, made ")
     assert done.stdout.splitlines()[1] == f"Plan for {emulator.url}, tenant main"
     assert done.stdout.splitlines()[2:] == shown[2:]
+
+
+def test_init_in_a_repository_whose_flows_sit_in_sibling_folders_writes_a_config_validate_accepts(
+    tmp_path,
+):
+    """Flows in team-a/ and team-b/ share only the repository root, where this config,
+    docker-compose.yml and a Helm chart also live: `directory: .` alone made validate read them
+    as flows. init now excludes that YAML in .kestraignore (a folder without flows whole)."""
+    (tmp_path / "team-a/acme").mkdir(parents=True)
+    (tmp_path / "team-a/acme/a.yml").write_text(flow("a").replace("company.team", "acme"))
+    (tmp_path / "team-b/other").mkdir(parents=True)
+    (tmp_path / "team-b/other/b.yml").write_text(flow("b").replace("company.team", "other"))
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    (tmp_path / "charts/app").mkdir(parents=True)
+    (tmp_path / "charts/app/values.yaml").write_text("replicas: 1\n")
+    done = run_cli("init", "--pre-commit", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load((tmp_path / "kestra-sync.yml").read_text())["directory"] == "."
+    assert "wrote      .kestraignore (excludes 4 YAML path(s) that are not flows)" in done.stdout
+    ignored = (tmp_path / ".kestraignore").read_text().splitlines()
+    assert [line for line in ignored if not line.startswith("#")] == [
+        "/.pre-commit-config.yaml",
+        "/charts/",
+        "/docker-compose.yml",
+        "/kestra-sync.yml",
+    ]
+    checked = run_cli("validate", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "2 files checked, no problems" in checked.stdout
+
+    # An ignore file of the user's own is never overwritten: init says what to add.
+    (tmp_path / "kestra-sync.yml").unlink()
+    (tmp_path / ".kestraignore").write_text("/charts/\n")
+    again = run_cli("init", cwd=tmp_path)
+    assert "kept       .kestraignore" in again.stdout
+    assert "add these lines" in again.stderr and "/docker-compose.yml" in again.stderr
+    assert "/charts/" not in again.stderr.split("add these lines", 1)[1]
+    assert (tmp_path / ".kestraignore").read_text() == "/charts/\n"
+
+
+def test_init_after_a_pull_finds_the_pulled_directory_and_layout(tmp_path, emulator):
+    """pull ends with "run `kestra-sync init` (it finds out/ and the nested layout)": with one
+    namespace, init used to pick out/acme with no layout, whose _files then sat at the top of
+    the flow directory (an error). It now finds out/ and nested, and a plan shows no change."""
+    from kestra_sync.client import KestraClient
+
+    with KestraClient(emulator.url) as c:
+        c.create_flow(flow("etl").replace("company.team", "acme"))
+        c.put_namespace_file("acme", "/etl/load.py", b"print(1)\n")
+    env = {"KESTRA_URL": emulator.url}
+    pulled = run_cli("pull", "out", "--namespace", "acme", cwd=tmp_path, env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert "run `kestra-sync init`" in pulled.stderr and "finds out/ and the nested" in (
+        pulled.stderr
+    )
+    done = run_cli("init", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    config = yaml.safe_load((tmp_path / "kestra-sync.yml").read_text())
+    assert config == {"directory": "out", "layout": "nested"}
+    assert run_cli("validate", cwd=tmp_path).returncode == 0
+    plan = run_cli("plan", "--detailed-exitcode", cwd=tmp_path, env=env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
