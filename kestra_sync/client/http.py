@@ -33,6 +33,7 @@ from ..errors import (
 )
 from ..models import DEFAULT_TENANT
 from .deadline import DeadlineAdapter
+from .environ import netrc_credentials, proxies_for
 from .urls import origin_of, redact_userinfo, resolve_verify, split_url, tenant_path
 
 JSON = "application/json"
@@ -135,11 +136,9 @@ class Transport:
         if username is None and password is None:
             username, password = url_user, url_password
         self.username = username
-        self._secrets = [s for s in (password, token) if s]
+        self._secrets = [token] if token else []
         if username and password:
-            raw = f"{username}:{password}".encode()
-            self._secrets.append(base64.b64encode(raw).decode("ascii"))
-            self._secrets.append(quote(password, safe=""))
+            self._add_basic_secrets(username, password)
         if not timeout or timeout <= 0:
             raise ConfigError(f"the timeout must be more than 0 seconds, not {timeout!r}")
         if not max_reply_mb or max_reply_mb <= 0:
@@ -170,6 +169,19 @@ class Transport:
                 "basic auth needs both a username and a password",
                 hint="set both KESTRA_USERNAME and KESTRA_PASSWORD",
             )
+        # The environment, read once here rather than by requests on every request
+        # (environ.py): the proxies for this server, and without configured credentials a
+        # netrc entry for its host, as requests would use them. The CA bundle variables are
+        # in self.verify already (resolve_verify).
+        self.proxies = proxies_for(self.base_url)
+        self.uses_netrc = False
+        if session.auth is None:
+            netrc = netrc_credentials(self.base_url)
+            if netrc is not None:
+                session.auth = HTTPBasicAuth(*netrc)
+                self.uses_netrc = True
+                self._add_basic_secrets(*netrc)
+        session.trust_env = False
         adapter = DeadlineAdapter(max_retries=make_retry(retries, backoff, IDEMPOTENT))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -192,6 +204,14 @@ class Transport:
         self._mounted.add(prefix)
 
     # -- messages --------------------------------------------------------------------------
+
+    def _add_basic_secrets(self, username: str, password: str) -> None:
+        """The password in each form it could be echoed in: as is, URL-quoted, and inside the
+        ``Authorization: Basic`` value."""
+        if not password:
+            return
+        raw = f"{username}:{password}".encode()
+        self._secrets += [password, base64.b64encode(raw).decode("ascii"), quote(password, safe="")]
 
     def redact(self, text: str | None) -> str | None:
         if text is None:
@@ -224,7 +244,6 @@ class Transport:
         if json_body is not None:
             data = json.dumps(json_body).encode("utf-8")
             headers["Content-Type"] = JSON
-        extra = {} if self.verify is None else {"verify": self.verify}
         url = self.base_url + path
         # Redirects are followed here, not by requests: only for GETs (requests turns a
         # redirected POST into a GET, which would silently drop the flow we meant to write),
@@ -242,7 +261,8 @@ class Transport:
                     timeout=self.timeout,
                     allow_redirects=False,
                     stream=True,
-                    **extra,
+                    proxies=self.proxies,
+                    verify=self.session.verify,
                 )
             except requests.exceptions.RequestException as exc:
                 raise self._transport_error(method, path, exc) from None
@@ -490,6 +510,11 @@ class Transport:
             )
         if self.has_credentials:
             return "check KESTRA_USERNAME/KESTRA_PASSWORD"
+        if self.uses_netrc:
+            return (
+                f"the credentials came from the netrc file's entry for {self.origin} "
+                "(~/.netrc or $NETRC): check it, or set KESTRA_USERNAME/KESTRA_PASSWORD"
+            )
         return (
             "the server requires credentials: set KESTRA_USERNAME/KESTRA_PASSWORD "
             "(Kestra OSS >= 0.24 always requires basic auth) or KESTRA_API_TOKEN (Enterprise)"
