@@ -121,7 +121,8 @@ def flow_identity(source: str) -> tuple[str | None, str | None]:
 
     A plan reads every source in scope only to learn whose it is, so the common case is
     answered from the text (``_identity_from_text``, about 30x cheaper than parsing); any
-    source where that reading could differ from a YAML parser's is parsed in full."""
+    source where that reading could differ from a YAML parser's is parsed in full. (Text that
+    is not YAML at all may still be read by its key lines; the server stores no such source.)"""
     quick = _identity_from_text(source)
     if quick is not None:
         return quick
@@ -141,9 +142,8 @@ _TOP_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*) *:(?: +(.*))?\Z")
 # An id/namespace value the fast path accepts: a plain scalar of the characters Kestra
 # allows (id ``^[a-zA-Z0-9][a-zA-Z0-9._-]*``, namespace lower-case), then an optional comment.
 _PLAIN_VALUE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)(?: +#.*)? *\Z")
-# Line breaks other than \n (YAML also breaks on a lone \r, NEL, LS and PS): leave to the parser.
-_OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
-_COLUMN0_LINE = re.compile(r"^[^ \t#\r\n].*", re.MULTILINE)
+# A lone \r is a line break for YAML (so are NEL, LS and PS): leave such sources to the parser.
+_LONE_CR = re.compile("\r(?!\n)")
 _STR_TAG = "tag:yaml.org,2002:str"
 _resolver = yaml.resolver.Resolver()
 
@@ -156,16 +156,30 @@ def _identity_from_text(source: str) -> tuple[str | None, str | None] | None:
     \\n, and no top-level value that opens a quoted or flow scalar without closing it on its
     line (its continuation lines could sit at column 0 and look like keys). ``id`` and
     ``namespace`` must each appear once, written as plain scalars that YAML reads as strings
-    (``id: 12`` is an int, ``id: yes`` a bool): anything else goes to the parser."""
-    if source.startswith("\ufeff") or _OTHER_BREAKS.search(source):
+    (``id: 12`` is an int, ``id: yes`` a bool): anything else goes to the parser.
+
+    A plan reads every server flow in scope through here, so it is written for speed (issue
+    13): substring tests and ``str.split`` run in C, a regex scan of the whole text would not."""
+    if source.startswith("\ufeff") or "\x85" in source or "\u2028" in source:
         return None
+    if "\u2029" in source:
+        return None
+    if "\r" in source:
+        if _LONE_CR.search(source):
+            return None
+        source = source.replace("\r\n", "\n")  # every \r is now the end of a line
     found: dict[str, str] = {}
-    for line in _COLUMN0_LINE.findall(source):
-        m = _TOP_KEY.match(line.rstrip("\r"))
+    after_identity = False  # since the last id or namespace line, only other lines than keys
+    for line in source.split("\n"):
+        if not line or line[0] in " \t#":
+            if after_identity and line[:1] in (" ", "\t") and line.strip():
+                return None  # a plain scalar goes on: "id: a\n  b" is the id "a b"
+            continue  # blank, indented or a comment
+        m = _TOP_KEY.match(line)
         if m is None:
             return None  # ---, ..., %YAML, ? key, - item, "quoted key", a flow continuation
         key, value = m.group(1), (m.group(2) or "").strip()
-        if key in ("id", "namespace"):
+        if key == "id" or key == "namespace":
             v = _PLAIN_VALUE.match(value)
             if key in found or v is None:
                 return None
@@ -173,7 +187,10 @@ def _identity_from_text(source: str) -> tuple[str | None, str | None] | None:
             if _resolver.resolve(yaml.ScalarNode, text, (True, False)) != _STR_TAG:
                 return None
             found[key] = text
-        elif value[:1] in ('"', "'", "[", "{") and not _closed_on_line(value):
+            after_identity = True
+            continue
+        after_identity = False
+        if value[:1] in ('"', "'", "[", "{") and not _closed_on_line(value):
             return None
     if len(found) != 2:
         return None
