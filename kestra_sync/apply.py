@@ -336,7 +336,10 @@ def apply_plan(
     changes = [c for c in plan.changes if c.action in CHANGING]
     deps = dependencies(changes, local)
     outcomes = {c.ref: Outcome(c) for c in changes}
-    client_for = _tenant_clients(client)
+    # A write refused with 429/503 is resent by the throttle below, with fewer in flight; the
+    # client must not resend it too (KestraClient.leaving_refusals_to_caller).
+    leave = getattr(client, "leaving_refusals_to_caller", None)
+    client_for = _tenant_clients(leave() if leave is not None else client)
     lock = threading.Lock()  # guards `unreachable` below
 
     listings = _Listings(client_for)

@@ -238,3 +238,33 @@ def test_a_redirect_loop_on_the_same_server_ends(rsps):
     rsps.get(f"{URL}/a", status=302, headers={"Location": f"{FLOWS}/distinct-namespaces"})
     with pytest.raises(TransportError, match="more than 5 redirects"):
         KestraClient(URL, retries=0).distinct_namespaces()
+
+
+# -- keep-alive connections: one per thread, reused --------------------------------------------
+
+
+@pytest.mark.parametrize("threads", [16, 24])
+def test_as_many_threads_as_the_pool_size_reuse_their_connections(rsps, threads):
+    """requests keeps 10 idle connections per server; with more threads (apply's default is
+    16) each request beyond the tenth opened a new connection (a TLS handshake over https)."""
+    import threading
+
+    round_trip = threading.Barrier(threads, timeout=10)  # all requests in flight at once
+
+    def answer(method, path, body):
+        round_trip.wait()
+        return 200, {"Content-Type": "application/json"}, b"[]"
+
+    with HostileServer(answer) as server:
+        accepted = []
+        serve = server.httpd.process_request
+        server.httpd.process_request = lambda *a: (accepted.append(1), serve(*a))
+        rsps.add_passthru(server.url)
+        client = KestraClient(server.url, retries=0, pool_size=threads)
+        for _ in range(3):
+            workers = [threading.Thread(target=client.distinct_namespaces) for _ in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+    assert len(accepted) == threads  # the first round's connections served all three

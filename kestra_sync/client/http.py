@@ -7,6 +7,7 @@ guarantee no password, token or ``Authorization`` value ever reaches an error me
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from http import HTTPStatus
 from typing import Any
@@ -67,6 +68,11 @@ IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 # resent for them, after Retry-After. Should a proxy have passed it on after all, the resent
 # create meets 422 "already exists" and the upsert compares and converges.
 NOT_PROCESSED = frozenset({429, 503})
+WRITES = frozenset({"POST", "PUT", "DELETE"})
+# Idle keep-alive connections kept per server: requests keeps 10, so with more threads than
+# that (apply's default is 16) every request beyond the tenth opened a new connection, and a
+# new TLS handshake (130 of them in an apply of 2,000 creates).
+DEFAULT_POOL_SIZE = 16
 
 
 class CappedRetry(Retry):
@@ -85,10 +91,24 @@ class CappedRetry(Retry):
         return None if value is None else min(value, self.RETRY_AFTER_MAX)
 
 
-def make_retry(retries: int, backoff: float, methods: frozenset[str]) -> Retry:
+class RefusalsToCaller(CappedRetry):
+    """``CappedRetry`` that does not resend a write refused with 429/503: the caller does,
+    with fewer writes in flight (apply's throttle). Otherwise a refused create was resent by
+    both layers, up to (1 + 3) x (1 + 5) sends. Reads, gateway errors and failed connections
+    are retried as by ``CappedRetry``. (urllib3 makes each next Retry with ``type(self)``.)"""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method in WRITES and status_code in NOT_PROCESSED:
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+def make_retry(
+    retries: int, backoff: float, methods: frozenset[str], kind: type[CappedRetry] = CappedRetry
+) -> Retry:
     # Connect errors are retried for every method (urllib3 does so regardless of
     # allowed_methods): nothing reached the server, so even a POST is safe to resend.
-    return CappedRetry(
+    return kind(
         total=retries,
         connect=retries,
         read=retries,
@@ -131,6 +151,7 @@ class Transport:
         retries: int = 3,
         backoff: float = 0.5,
         max_reply_mb: float = DEFAULT_MAX_REPLY_MB,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ):
         self.base_url, url_user, url_password = split_url(url)
         self.origin = origin_of(self.base_url)  # for messages: no userinfo
@@ -151,6 +172,7 @@ class Transport:
         self.max_reply_bytes = int(max_reply_mb * 1024 * 1024)
         self.retries = retries
         self.backoff = backoff
+        self.pool_size = max(10, pool_size)  # at least requests' own
         self.uses_token = bool(token)
         self.has_credentials = bool(token or (username and password))
         self.verify = resolve_verify(verify, urlsplit(self.base_url).scheme)
@@ -183,11 +205,40 @@ class Transport:
                 self.uses_netrc = True
                 self._add_basic_secrets(*netrc)
         session.trust_env = False
-        adapter = DeadlineAdapter(max_retries=make_retry(retries, backoff, IDEMPOTENT))
+        adapter = self._adapter(IDEMPOTENT)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self.session = session
         self._mounted: set[str] = set()
+        # Sends the writes of a view made by leaving_refusals_to_caller(): the same cookie
+        # jar, adapters that leave a 429/503 to a write to the caller. Requests are prepared
+        # from self.session (_send), so its headers, auth and hooks apply here too.
+        refusing = requests.Session()
+        refusing.trust_env = False
+        refusing.cookies = session.cookies
+        refusing.mount("http://", self._adapter(IDEMPOTENT, RefusalsToCaller))
+        refusing.mount("https://", refusing.get_adapter("http://"))
+        self._refusing_session = refusing
+        self._writes_via: requests.Session | None = None  # None: self.session
+
+    def _adapter(
+        self, methods: frozenset[str], kind: type[CappedRetry] = CappedRetry
+    ) -> DeadlineAdapter:
+        retry = make_retry(self.retries, self.backoff, methods, kind)
+        return DeadlineAdapter(max_retries=retry, pool_maxsize=self.pool_size)
+
+    def leaving_refusals_to_caller(self) -> Transport:
+        """This Transport (same session, credentials, settings) for a caller that resends
+        refused writes itself: a POST, PUT or DELETE answered 429/503 raises at once, with
+        no retry here. Reads, gateway errors and failed connections are retried as usual."""
+        view = copy.copy(self)
+        view._writes_via = self._refusing_session
+        return view
+
+    def close(self) -> None:
+        """Close the pooled connections (shared with every view and tenant)."""
+        self.session.close()
+        self._refusing_session.close()
 
     def allow_post_retries(self, path: str) -> None:
         """Retry POSTs to ``path`` (and below) like idempotent requests.
@@ -199,9 +250,9 @@ class Transport:
         prefix = self.base_url + path
         if prefix in self._mounted:
             return
-        methods = IDEMPOTENT | {"POST"}
-        adapter = DeadlineAdapter(max_retries=make_retry(self.retries, self.backoff, methods))
+        adapter = self._adapter(IDEMPOTENT | {"POST"})
         self.session.mount(prefix, adapter)
+        self._refusing_session.mount(prefix, adapter)  # not a write: retried on every path
         self._mounted.add(prefix)
 
     # -- messages --------------------------------------------------------------------------
@@ -304,7 +355,10 @@ class Transport:
             cookies=session.cookies,
             hooks=session.hooks,
         )
-        return session.send(
+        sender = session
+        if self._writes_via is not None and method in WRITES:
+            sender = self._writes_via  # a 429/503 comes straight back (leaving_refusals_to_caller)
+        return sender.send(
             prepared,
             timeout=self.timeout,
             allow_redirects=False,
@@ -505,7 +559,7 @@ class Transport:
             cls = ConflictError
         elif status >= 500:
             cls = ServerError
-            if status in RETRY_STATUSES and self.retries and method in IDEMPOTENT:
+            if status in RETRY_STATUSES and self.retries and self._resends(method, status):
                 message += f" (after {self.retries} retries)"
         elif 300 <= status < 400:
             location = redact_userinfo(resp.headers.get("Location", ""))
@@ -522,6 +576,12 @@ class Transport:
             hint=self.redact(hint),
             **extra,
         )
+
+    def _resends(self, method: str, status: int) -> bool:
+        """Whether this Transport resends ``method`` after ``status`` (make_retry)."""
+        if self._writes_via is not None and method in WRITES and status in NOT_PROCESSED:
+            return False
+        return method in IDEMPOTENT or (method == "POST" and status in NOT_PROCESSED)
 
     def _auth_hint(self, status: int) -> str:
         if status == 403:
