@@ -356,7 +356,7 @@ def apply_plan(
                     raise
                 # 429/503: the server is saturated. Fewer writes in flight, this one later
                 # (a Ctrl-C ends the wait and reports the refusal).
-                delay = throttle.refused(attempt)
+                delay = throttle.refused(attempt, err.retry_after)
                 if cancel is not None and cancel.wait(delay):
                     raise
                 if cancel is None:

@@ -201,3 +201,20 @@ def test_outside_apply_the_client_still_resends_a_refused_create(rsps):
     with pytest.raises(ApiError):
         client.leaving_refusals_to_caller().create_flow(SOURCE)
     assert calls(rsps, "POST") == 3
+
+
+def test_the_throttle_waits_at_least_what_the_server_asks_in_retry_after(rsps, monkeypatch):
+    from kestra_sync import apply as apply_module
+    from tests.test_client import FLOWS, flow_json
+
+    slept: list[float] = []
+    monkeypatch.setattr(apply_module.time, "sleep", slept.append)
+    listed(rsps)
+    rsps.post(FLOWS, status=429, headers={"Retry-After": "4"})
+    rsps.post(FLOWS, status=503, headers={"Retry-After": "3600"})  # capped like the client's
+    rsps.post(FLOWS, json=flow_json(revision=1))
+    plan = Plan([Change(CREATE, FlowRef("main", "company.team", "hello"), source=SOURCE)])
+    throttle = Throttle(4, retries=3, base_delay=0.001)
+    (outcome,) = apply_plan(plan, http_client(), throttle=throttle).outcomes
+    assert outcome.status == DONE and calls(rsps, "POST") == 3
+    assert slept == [4.0, 30.0]

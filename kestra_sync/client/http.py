@@ -330,6 +330,8 @@ class Transport:
         # attempt was applied but whose reply was lost answers 404 on the retry.
         history = getattr(getattr(resp.raw, "retries", None), "history", None)
         err.retried = bool(history)  # type: ignore[attr-defined]
+        if resp.status_code in NOT_PROCESSED:
+            err.retry_after = retry_after(resp)
         raise err
 
     def _send(
@@ -642,6 +644,19 @@ LIMIT_HINT = (
     "raise the limit if the server really holds that much: --max-reply-mb, "
     "KESTRA_MAX_REPLY_MB or `max_reply_mb:` in kestra-sync.yml"
 )
+
+
+def retry_after(resp: requests.Response) -> float | None:
+    """The reply's Retry-After in seconds (delta or HTTP date), capped as the client's own
+    retries cap it; None when absent or unreadable."""
+    value = resp.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = CappedRetry().parse_retry_after(value)
+    except urllib3.exceptions.InvalidHeader:
+        return None
+    return min(seconds, CappedRetry.RETRY_AFTER_MAX)
 
 
 def looks_like_html(resp: requests.Response) -> bool:
