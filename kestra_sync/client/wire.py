@@ -107,13 +107,17 @@ _REVISION_LINE = re.compile(
 
 
 def source_without_revision(source: str) -> str:
+    # The regex tries its lookbehinds at every position (about 0.1 ms for a 1.5 KB flow):
+    # a source without the text "revision: " cannot match it.
+    if "revision: " not in source:
+        return source
     return _REVISION_LINE.sub("", source, count=1)
 
 
 def same_source(a: str, b: str) -> bool:
     """True when the server would treat saving ``b`` over ``a`` as a no-op (no new revision).
     Whitespace, comments and a trailing newline all count, as they do on the server."""
-    return source_without_revision(a) == source_without_revision(b)
+    return a == b or source_without_revision(a) == source_without_revision(b)
 
 
 def flow_identity(source: str) -> tuple[str | None, str | None]:
