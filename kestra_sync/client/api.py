@@ -163,7 +163,7 @@ class KestraClient(NamespaceResourcesMixin):
 
     def create_flow(self, source: str) -> RemoteFlow:
         """``POST /flows``: 200 with the FlowWithSource (not 201). An existing id gives
-        AlreadyExistsError (422). Never retried (see http.IDEMPOTENT)."""
+        AlreadyExistsError (422). Never retried (see retries.IDEMPOTENT)."""
         path = self._path()
         resp = self.http.request("POST", path, body=source.encode("utf-8"), content_type=YAML)
         return self._flow("POST", path, resp, write=True, sent=source)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -17,25 +16,27 @@ import requests
 import urllib3.exceptions
 from requests.auth import AuthBase, HTTPBasicAuth
 from requests.structures import CaseInsensitiveDict
-from urllib3.util.retry import Retry
 
 from .. import __version__
 from ..errors import (
-    AlreadyExistsError,
     ApiError,
-    AuthError,
-    BadRequestError,
     ConfigError,
-    ConflictError,
-    InvalidFlowError,
-    NotFoundError,
-    ServerError,
     TransportError,
     UnexpectedResponseError,
 )
 from ..models import DEFAULT_TENANT
 from .deadline import DeadlineAdapter
 from .environ import netrc_credentials, proxies_for
+from .failures import MAX_REDIRECTS, FailureMessages
+from .retries import (
+    IDEMPOTENT,
+    NOT_PROCESSED,
+    WRITES,
+    CappedRetry,
+    RefusalsToCaller,
+    make_retry,
+    retry_after,
+)
 from .urls import origin_of, redact_userinfo, resolve_verify, split_url, tenant_path
 
 JSON = "application/json"
@@ -47,79 +48,16 @@ YAML = "application/x-yaml"
 OCTET = "application/octet-stream"
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
-MAX_REDIRECTS = 5  # pip-audit caps redirects at 5 too (python-anchors.md D.3)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # The largest reply body kept in memory, and the largest an export zip may expand to (in
 # total, hence each entry too). A namespace of 2,000 flows of 5 KB is 10 MB; 64 MiB leaves
 # room and still stops a hostile or broken server from filling memory or disk.
 DEFAULT_MAX_REPLY_MB = 64.0
 CHUNK = 64 * 1024
-BODY_EXCERPT = 300
-# Retried statuses (python-anchors.md D.3). 500 is not retried: Kestra maps any unexpected
-# exception to 500 "Internal server error: ..." (api-facts.md §5), which a retry will not fix.
-RETRY_STATUSES = (429, 502, 503, 504)
-# Idempotent methods only. A PUT repeated with the same source is a no-op on the server (same
-# source -> same revision, api-facts.md §7); a repeated DELETE answers 404 (see delete_flow).
-# POST create is never retried blindly: a timed-out POST may have been applied, and re-running
-# the upsert (create -> 422 already exists -> compare -> PUT) converges safely instead.
-IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
-# Statuses that say the request was not processed (RFC 6585 §4 429 Too Many Requests; RFC 9110
-# §15.6.4 503 Service Unavailable: "currently unable to handle the request"): even a create is
-# resent for them, after Retry-After. Should a proxy have passed it on after all, the resent
-# create meets 422 "already exists" and the upsert compares and converges.
-NOT_PROCESSED = frozenset({429, 503})
-WRITES = frozenset({"POST", "PUT", "DELETE"})
 # Idle keep-alive connections kept per server: requests keeps 10, so with more threads than
 # that (apply's default is 16) every request beyond the tenth opened a new connection, and a
 # new TLS handshake (130 of them in an apply of 2,000 creates).
 DEFAULT_POOL_SIZE = 16
-
-
-class CappedRetry(Retry):
-    """urllib3 ``Retry`` that honours ``Retry-After`` (429/503) but never sleeps longer than
-    ``RETRY_AFTER_MAX`` seconds, so a misconfigured proxy cannot stall a CI job for an hour."""
-
-    RETRY_AFTER_MAX = 30.0
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if method == "POST" and status_code in NOT_PROCESSED:
-            return True  # increment() still enforces the number of retries
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def get_retry_after(self, response: Any) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, self.RETRY_AFTER_MAX)
-
-
-class RefusalsToCaller(CappedRetry):
-    """``CappedRetry`` that does not resend a write refused with 429/503: the caller does,
-    with fewer writes in flight (apply's throttle). Otherwise a refused create was resent by
-    both layers, up to (1 + 3) x (1 + 5) sends. Reads, gateway errors and failed connections
-    are retried as by ``CappedRetry``. (urllib3 makes each next Retry with ``type(self)``.)"""
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if method in WRITES and status_code in NOT_PROCESSED:
-            return False
-        return super().is_retry(method, status_code, has_retry_after)
-
-
-def make_retry(
-    retries: int, backoff: float, methods: frozenset[str], kind: type[CappedRetry] = CappedRetry
-) -> Retry:
-    # Connect errors are retried for every method (urllib3 does so regardless of
-    # allowed_methods): nothing reached the server, so even a POST is safe to resend.
-    return kind(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        other=0,
-        backoff_factor=backoff,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=methods,
-        respect_retry_after_header=True,
-        raise_on_status=False,  # hand the final response back; we map its status ourselves
-    )
 
 
 class BearerAuth(AuthBase):
@@ -136,7 +74,7 @@ class BearerAuth(AuthBase):
         return r
 
 
-class Transport:
+class Transport(FailureMessages):
     """The session and everything about talking HTTP to one server (any tenant)."""
 
     def __init__(
@@ -442,169 +380,6 @@ class Transport:
             "not a proxy's login page, and that the credentials are accepted",
         )
 
-    def _transport_error(
-        self, method: str, path: str, exc: Exception, *, in_body: bool = False
-    ) -> TransportError:
-        """``in_body``: the failure came while reading a body, after urllib3's retries."""
-        exc_types = requests.exceptions
-        write = method not in ("GET", "HEAD")
-        converges = "; the change may have been applied, a re-run converges"
-        maybe_applied = (
-            "running again is safe: an existing flow is compared and updated, never duplicated"
-        )
-        hint = None
-        sent = True  # whether the request may have reached the server
-        unreachable = False  # the server looks down (refused, reset, no connection)
-        # Connection-level failures are retried for every method (nothing was sent); read-level
-        # ones only for idempotent methods.
-        retried = method in IDEMPOTENT
-        text = str(exc)
-        cause = _root_cause(exc)
-        if isinstance(exc, exc_types.ConnectTimeout):
-            what, retried, sent = f"no connection within {self.timeout[0]:g}s", True, False
-            unreachable = True
-        elif isinstance(exc, exc_types.ReadTimeout) or isinstance(
-            cause,
-            urllib3.exceptions.ReadTimeoutError,  # retries used up: a ConnectionError
-        ):
-            what = f"no complete reply from {self.origin} within {self.timeout[1]:g}s (--timeout)"
-        elif isinstance(exc, exc_types.SSLError):
-            what, retried, sent = "TLS handshake failed", False, False
-            hint = (
-                "for a private CA set `verify: /path/to/ca.pem` in kestra-sync.yml or --ca-bundle"
-            )
-        elif isinstance(exc, exc_types.TooManyRedirects):
-            what, retried = f"more than {MAX_REDIRECTS} redirects from {self.origin}", False
-            hint = "set the server URL to the address the redirects end at"
-        elif isinstance(exc, exc_types.RetryError):
-            what, retried = f"gave up on {self.origin} after retries", False
-        elif isinstance(exc, exc_types.ConnectionError):
-            lowered = text.lower()
-            if "NameResolutionError" in text or "Name or service not known" in text:
-                what, retried, sent, unreachable = "host name not found", True, False, True
-            elif isinstance(cause, ConnectionRefusedError) or "refused" in lowered:
-                what, retried, sent, unreachable = "connection refused", True, False, True
-            elif isinstance(cause, urllib3.exceptions.NewConnectionError):
-                what, retried, sent, unreachable = "no connection", True, False, True
-            elif isinstance(cause, (ConnectionResetError, BrokenPipeError)) or any(
-                word in lowered for word in ("remotedisconnected", "reset", "aborted", "broken")
-            ):
-                what = f"{self.origin} closed the connection before a complete reply"
-                unreachable = True
-            else:
-                what = f"the connection to {self.origin} failed"
-        else:
-            what, retried = f"{type(exc).__name__} from {self.origin}", False
-        tries = f" (after {self.retries} retries)" if self.retries and retried else ""
-        tries = "" if in_body else tries
-        if sent:
-            message = f"{method} {path}: {what}{tries}"
-            if write:
-                message += converges
-                hint = hint or maybe_applied
-        else:
-            message = f"{method} {path}: cannot reach {self.origin}: {what}{tries}"
-        if hint is None:
-            hint = f"check that Kestra is running at {self.origin} (--server / KESTRA_URL)"
-        return TransportError(
-            self.redact(message) or "",
-            hint=self.redact(hint),
-            unreachable=unreachable,
-            maybe_applied=write and sent,
-        )
-
-    def api_error(self, method: str, path: str, resp: requests.Response) -> ApiError:
-        status = resp.status_code
-        raw = resp.content or b""
-        text = raw[:4096].decode("utf-8", errors="replace")
-        server_message: str | None = None
-        violations: list[tuple[str, str]] = []
-        try:
-            data = json.loads(raw.decode("utf-8")) if raw else None
-        except (ValueError, UnicodeDecodeError):
-            data = None
-        if isinstance(data, dict):
-            msg = data.get("message")
-            if isinstance(msg, str):
-                server_message = msg
-            violations = parse_violations(data)
-        reason = resp.reason or _phrase(status)
-        detail = server_message if server_message else (reason or "").strip()
-        # Kestra's constraint messages end each "path: msg" with "\n" (api-facts.md §5).
-        detail = "; ".join(line.strip() for line in detail.splitlines() if line.strip())
-        message = f"{method} {path}: {status} {detail}".rstrip()
-        hint = None
-        cls: type[ApiError] = ApiError
-        extra: dict[str, Any] = {}
-        if status in (401, 403):
-            cls = AuthError
-            hint = self._auth_hint(status)
-        elif status == 404:
-            cls = NotFoundError
-        elif status == 400:
-            cls = BadRequestError
-            if "tenant" in (server_message or "").lower():
-                hint = (
-                    "Kestra OSS has a single tenant, 'main': drop --tenant/KESTRA_TENANT "
-                    "(other tenants exist only on Enterprise)"
-                )
-        elif status == 422:
-            # Key on status + "already exists" only (api-facts.md §5): the envelope's other
-            # details (_links, list vs object) are inferred, the message text is certain.
-            cls = InvalidFlowError
-            if "already exists" in (server_message or "").lower():
-                cls = AlreadyExistsError
-            extra["violations"] = [
-                (self.redact(p) or "", self.redact(m) or "") for p, m in violations
-            ]
-        elif status == 409:
-            cls = ConflictError
-        elif status >= 500:
-            cls = ServerError
-            if status in RETRY_STATUSES and self.retries and self._resends(method, status):
-                message += f" (after {self.retries} retries)"
-        elif 300 <= status < 400:
-            location = redact_userinfo(resp.headers.get("Location", ""))
-            hint = f"the server redirects to {location or '?'}; use that address as the URL"
-        elif status == 415:
-            hint = "this Kestra version does not accept application/x-yaml here (needs >= 0.23)"
-        return cls(
-            self.redact(message) or "",
-            status=status,
-            method=method,
-            path=path,
-            server_message=self.redact(server_message),
-            body_excerpt=self.redact(text[:BODY_EXCERPT]) or "",
-            hint=self.redact(hint),
-            **extra,
-        )
-
-    def _resends(self, method: str, status: int) -> bool:
-        """Whether this Transport resends ``method`` after ``status`` (make_retry)."""
-        if self._writes_via is not None and method in WRITES and status in NOT_PROCESSED:
-            return False
-        return method in IDEMPOTENT or (method == "POST" and status in NOT_PROCESSED)
-
-    def _auth_hint(self, status: int) -> str:
-        if status == 403:
-            return "the credentials are valid but not allowed to do this (check the role's permissions)"
-        if self.uses_token:
-            return (
-                "check KESTRA_API_TOKEN; note that Kestra OSS does not accept Bearer tokens: "
-                "since 0.24 it requires basic auth (KESTRA_USERNAME/KESTRA_PASSWORD)"
-            )
-        if self.has_credentials:
-            return "check KESTRA_USERNAME/KESTRA_PASSWORD"
-        if self.uses_netrc:
-            return (
-                f"the credentials came from the netrc file's entry for {self.origin} "
-                "(~/.netrc or $NETRC): check it, or set KESTRA_USERNAME/KESTRA_PASSWORD"
-            )
-        return (
-            "the server requires credentials: set KESTRA_USERNAME/KESTRA_PASSWORD "
-            "(Kestra OSS >= 0.24 always requires basic auth) or KESTRA_API_TOKEN (Enterprise)"
-        )
-
     def unexpected(
         self, method: str, path: str, resp: requests.Response, why: str, *, write: bool
     ) -> UnexpectedResponseError:
@@ -646,19 +421,6 @@ LIMIT_HINT = (
 )
 
 
-def retry_after(resp: requests.Response) -> float | None:
-    """The reply's Retry-After in seconds (delta or HTTP date), capped as the client's own
-    retries cap it; None when absent or unreadable."""
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = CappedRetry().parse_retry_after(value)
-    except urllib3.exceptions.InvalidHeader:
-        return None
-    return min(seconds, CappedRetry.RETRY_AFTER_MAX)
-
-
 def looks_like_html(resp: requests.Response) -> bool:
     """A proxy's or login page's answer: an HTML content type, or a body that opens like one.
     An empty body (a DELETE's 204) is never a page, whatever its content type says."""
@@ -669,47 +431,6 @@ def looks_like_html(resp: requests.Response) -> bool:
         return True
     head = (resp.content or b"")[:256].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html"))
-
-
-def _root_cause(exc: BaseException) -> BaseException | None:
-    """The innermost exception under requests' and urllib3's wrappers (args, reason, context)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        inner = getattr(current, "reason", None)
-        if not isinstance(inner, BaseException):
-            inner = next((a for a in current.args if isinstance(a, BaseException)), None)
-        if inner is None:
-            return current
-        current = inner
-    return current
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def parse_violations(data: dict) -> list[tuple[str, str]]:
-    """(path, message) pairs from a Micronaut JsonError's ``_embedded.errors``.
-
-    Accepts a list or a single object (api-facts.md §5: the list form is expected but inferred;
-    Kestra's own UI accepts both). Items without a message are skipped."""
-    embedded = data.get("_embedded")
-    errors = embedded.get("errors") if isinstance(embedded, dict) else None
-    if isinstance(errors, dict):
-        errors = [errors]
-    if not isinstance(errors, list):
-        return []
-    out = []
-    for item in errors:
-        if isinstance(item, dict) and isinstance(item.get("message"), str):
-            path = item.get("path")
-            out.append((path if isinstance(path, str) else "", item["message"]))
-    return out
 
 
 __all__ = [
