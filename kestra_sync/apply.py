@@ -88,10 +88,7 @@ def referenced_flows(
     cannot be seen in the source and are ignored. ``data`` is the source already parsed (the
     scan's), so that it is not parsed again."""
     found: set[FlowRef] = set()
-    if "flowId" not in source and "\\" not in source:
-        # No key can be flowId: only an escape in a double-quoted key could spell it without
-        # these letters. Most flows call no other flow; walking each parse cost more than the
-        # rest of apply's bookkeeping per change.
+    if not may_reference(source):
         return found
     if data is _NO_PARSE:
         data = parse_yaml(source).data  # None when it does not parse: no references
@@ -110,6 +107,14 @@ def referenced_flows(
     return found
 
 
+def may_reference(source: str) -> bool:
+    """Whether a source can hold a ``flowId`` key at all: its text names it, or holds a
+    backslash (an escape in a double-quoted key could spell it otherwise). Most flows call no
+    other flow, and walking (or first parsing) each one cost more than the rest of apply's
+    bookkeeping per change."""
+    return "flowId" in source or "\\" in source
+
+
 def dependencies(
     changes: list[Change], local: Iterable[LocalFlow] = ()
 ) -> dict[FlowRef, set[FlowRef]]:
@@ -124,6 +129,9 @@ def dependencies(
     for change in changes:
         if change.action in (CREATE, UPDATE):
             source = change.source or ""
+            if not may_reference(source):
+                deps[change.ref] = set()  # and a flow parsed on use is not parsed for this
+                continue
             flow = scanned.get(change.ref)
             data = flow.data if flow is not None and flow.source == source else _NO_PARSE
             refs = referenced_flows(source, change.ref.tenant, change.ref.namespace, data)
