@@ -163,7 +163,9 @@ class KestraClient(NamespaceResourcesMixin):
 
     def create_flow(self, source: str) -> RemoteFlow:
         """``POST /flows``: 200 with the FlowWithSource (not 201). An existing id gives
-        AlreadyExistsError (422). Never retried (see retries.IDEMPOTENT)."""
+        AlreadyExistsError (422). Resent only after a failed connection or a 429/503, which
+        say it was not processed (retries.py; not even those on a ``leaving_refusals_to_caller``
+        client)."""
         path = self._path()
         resp = self.http.request("POST", path, body=source.encode("utf-8"), content_type=YAML)
         return self._flow("POST", path, resp, write=True, sent=source)
