@@ -78,6 +78,9 @@ class ApiError(KestraSyncError):
         self.path = path
         self.server_message = server_message
         self.body_excerpt = body_excerpt
+        # Seconds the server asked to wait (Retry-After of a 429/503), for a caller that
+        # resends the request itself (apply's throttle); None when it did not say.
+        self.retry_after: float | None = None
 
 
 class AuthError(ApiError):

@@ -303,8 +303,9 @@ def keep_referenced(changes: list[Change], references) -> None:
     refs: dict[FlowRef, set[FlowRef]] = {}
     for change in changes:
         source = change.source if change.source is not None else change.server_source
-        # Parse only what can hold a reference: most flows call no other flow.
-        if source and "flowId" in source:
+        # Parse only what can hold a reference: most flows call no other flow. (A backslash:
+        # a double-quoted key could spell flowId with an escape.)
+        if source and ("flowId" in source or "\\" in source):
             refs[change.ref] = references(source, change.ref.tenant, change.ref.namespace)
     while True:
         targets = {c.ref for c in changes if c.action == DELETE}

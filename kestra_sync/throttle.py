@@ -52,14 +52,16 @@ class Throttle:
                 self._allowed += 1
                 self._streak = 0
 
-    def refused(self, attempt: int) -> float:
+    def refused(self, attempt: int, retry_after: float | None = None) -> float:
         """Record a 429/503 for a change's ``attempt`` (0 for its first try); return how long
-        that change should wait before its next try (exponential, with jitter)."""
+        that change should wait before its next try (exponential, with jitter), and never less
+        than the server's ``Retry-After`` (seconds, already capped by the client)."""
         with self._lock:
             self._allowed = max(1, self._allowed // 2)
             self._streak = 0
         delay = min(self.max_delay, self.base_delay * (2**attempt))
-        return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
+        delay *= 0.5 + random.random() / 2  # noqa: S311 - jitter, not security
+        return max(delay, retry_after or 0.0)
 
     def should_retry(self, status: int | None, attempt: int) -> bool:
         return status in THROTTLE_STATUSES and attempt < self.retries

@@ -208,6 +208,16 @@ def test_a_create_lost_in_transit_says_a_rerun_converges():
     assert "re-run converges" in result.outcomes[0].error
 
 
+def test_a_flow_id_key_spelled_with_an_escape_is_still_a_reference():
+    # referenced_flows skips flows whose text cannot hold a flowId key; an escape can.
+    source = (
+        "id: x\nnamespace: ns\ntasks:\n  - id: s\n    type: io.kestra.plugin.core.flow.Subflow\n"
+        '    namespace: other\n    "flow\\x49d": child\n'
+    )
+    assert "flowId" not in source
+    assert referenced_flows(source, "main") == {FlowRef("main", "other", "child")}
+
+
 def test_references_are_found_in_subflow_tasks_and_flow_triggers():
     source = (
         "id: x\nnamespace: ns\ntasks:\n  - id: s\n    type: io.kestra.plugin.core.flow.Subflow\n"

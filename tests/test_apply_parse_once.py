@@ -68,3 +68,21 @@ def test_a_change_whose_source_is_not_the_scanned_one_is_parsed(scanned, monkeyp
 
 def test_without_the_scan_every_change_is_parsed(scanned):
     assert dependencies(creates(scanned))[ref("caller")] == {ref("target")}
+
+
+def test_a_flow_parsed_on_use_is_not_parsed_when_it_cannot_call_another(tmp_path, monkeypatch):
+    # With the result cache a scanned flow is parsed only when asked (models.FlowParsedOnUse):
+    # ordering the changes asks only for the flows whose text can hold a flowId key.
+    import kestra_sync.yamlindex as yamlindex
+    from kestra_sync.models import PARSE_ON_USE, FlowParsedOnUse
+
+    parsed = []
+    real = yamlindex.parse_yaml
+    monkeypatch.setattr(yamlindex, "parse_yaml", lambda text: parsed.append(text) or real(text))
+    flows = [
+        FlowParsedOnUse(tmp_path / f"{fid}.yml", text, PARSE_ON_USE, "company.team", fid)
+        for fid, text in (("caller", CALLER), ("target", TARGET))
+    ]
+    deps = dependencies(creates(flows), flows)
+    assert deps == {ref("caller"): {ref("target")}, ref("target"): set()}
+    assert parsed == [CALLER]

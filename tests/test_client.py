@@ -94,6 +94,25 @@ def make_zip(entries: dict[str, str]) -> bytes:
 # -- create / update / get / delete ---------------------------------------------------------
 
 
+def test_a_cookie_the_server_sets_is_sent_back_on_later_requests(rsps, client):
+    """As a requests Session does: a load balancer's sticky-session cookie keeps working."""
+    rsps.get(f"{FLOWS}/distinct-namespaces", json=[], headers={"Set-Cookie": "LB=node-2; Path=/"})
+    client.distinct_namespaces()
+    client.distinct_namespaces()
+    assert "Cookie" not in rsps.calls[0].request.headers
+    assert rsps.calls[1].request.headers["Cookie"] == "LB=node-2"
+
+
+def test_query_parameters_keep_their_order_and_repeats(rsps, client):
+    rsps.get(f"{FLOWS}/search", json={"results": [], "total": 0})
+    client.search_flows("company.team")
+    url = rsps.calls[0].request.url
+    assert url.split("?", 1)[1] == (
+        "page=1&size=10000&sort=namespace%3Aasc&sort=id%3Aasc"
+        "&filters%5Bnamespace%5D%5BEQUALS%5D=company.team"
+    )
+
+
 def test_create_sends_the_source_verbatim_as_utf8_yaml(rsps, client):
     rsps.post(FLOWS, json=flow_json(source=SOURCE, revision=1))
     flow = client.create_flow(SOURCE)

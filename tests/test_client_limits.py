@@ -251,3 +251,89 @@ def test_a_redirect_loop_on_the_same_server_ends(rsps):
     rsps.get(f"{URL}/a", status=302, headers={"Location": f"{FLOWS}/distinct-namespaces"})
     with pytest.raises(TransportError, match="more than 5 redirects"):
         KestraClient(URL, retries=0).distinct_namespaces()
+
+
+# -- keep-alive connections: one per thread, reused --------------------------------------------
+
+
+@pytest.mark.parametrize("threads", [16, 24])
+def test_as_many_threads_as_the_pool_size_reuse_their_connections(rsps, threads):
+    """requests keeps 10 idle connections per server; with more threads (apply's default is
+    16) each request beyond the tenth opened a new connection (a TLS handshake over https)."""
+    import threading
+
+    round_trip = threading.Barrier(threads, timeout=10)  # all requests in flight at once
+
+    def answer(method, path, body):
+        round_trip.wait()
+        return 200, {"Content-Type": "application/json"}, b"[]"
+
+    with HostileServer(answer) as server:
+        accepted = []
+        serve = server.httpd.process_request
+        server.httpd.process_request = lambda *a: (accepted.append(1), serve(*a))
+        rsps.add_passthru(server.url)
+        client = KestraClient(server.url, retries=0, pool_size=threads)
+        for _ in range(3):
+            workers = [threading.Thread(target=client.distinct_namespaces) for _ in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+    assert len(accepted) == threads  # the first round's connections served all three
+
+
+# -- export zips are inflated directly, with zipfile's checks ----------------------------------
+
+
+def kestra_like_zip(entries: dict[str, bytes], method=zipfile.ZIP_DEFLATED) -> bytes:
+    """As Java's ZipOutputStream writes them: deflated, sizes in a data descriptor."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as z:
+        for name, data in entries.items():
+            with z.open(name, "w") as out:  # streamed: flag bit 3, a data descriptor
+                out.write(data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_export_entries_are_read_as_zipfile_reads_them(monkeypatch, method):
+    import kestra_sync.client.wire as wire
+
+    entries = {f"ns-f{i}.yml": f"id: f{i}\nnamespace: ns\n# é ✓\n".encode() for i in range(5)}
+    data = kestra_like_zip(entries, method)
+    expected = [(n, t.decode("utf-8")) for n, t in entries.items()]
+
+    def not_needed(*args):
+        raise AssertionError("a plain entry went through zipfile.open")
+
+    monkeypatch.setattr(wire, "_read_entry", not_needed)
+    assert read_zip(data, MIB) == expected
+    assert read_zip(data) == expected
+
+
+def test_an_entry_whose_bytes_do_not_match_its_crc_is_unreadable():
+    data = zip_of({"ns-f.yml": b"id: f\nnamespace: ns\n" * 50})
+    central = data.find(b"PK\x01\x02")
+    broken = bytearray(data)
+    broken[central + 16] ^= 0xFF  # the central directory's CRC-32
+    with pytest.raises(ValueError, match="ns-f.yml"):
+        read_zip(bytes(broken), MIB)
+
+
+def test_an_entry_whose_local_header_names_another_file_is_unreadable():
+    data = kestra_like_zip({"ns-f.yml": b"id: f\nnamespace: ns\n"})
+    local = data.find(b"PK\x03\x04")
+    broken = data[: local + 30] + b"ns-g.yml" + data[local + 38 :]
+    with pytest.raises(ValueError, match="ns-f.yml"):
+        read_zip(broken, MIB)
+
+
+def test_a_truncated_entry_is_unreadable():
+    data = kestra_like_zip({"ns-f.yml": bytes(range(256)) * 64})
+    central = data.find(b"PK\x01\x02")
+    size = struct.unpack_from("<I", data, central + 20)[0]  # the compressed size
+    broken = bytearray(data)
+    struct.pack_into("<I", broken, central + 20, size - 10)
+    with pytest.raises(ValueError, match="ns-f.yml"):
+        read_zip(bytes(broken), MIB)

@@ -272,6 +272,15 @@ def test_a_flow_still_referenced_by_what_stays_is_kept_and_so_is_what_it_referen
     assert notes["leaf"].startswith("not deleted: company.team/mid still references it")
 
 
+def test_a_reference_spelled_with_an_escape_still_keeps_its_target():
+    from kestra_sync.apply import referenced_flows
+
+    escaped = caller_source("main", "leaf").replace("flowId:", '"flow\\x49d":')
+    snapshot = snap(remote(escaped), remote(HELLO.replace("id: hello", "id: leaf")))
+    plan = build_plan([local(escaped)], snapshot, delete=True, references=referenced_flows)
+    assert actions(plan)["company.team/leaf"] == UNMANAGED
+
+
 def test_the_empty_namespace_rule_can_be_allowed_for_some_tenants_only():
     def listing(tenant):
         return [

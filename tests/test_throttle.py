@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from kestra_sync.apply import DONE, FAILED, apply_plan
 from kestra_sync.errors import ApiError, ServerError
 from kestra_sync.models import FlowRef, RemoteFlow
-from kestra_sync.plan import CREATE, Change, Plan
+from kestra_sync.plan import CREATE, UPDATE, Change, Plan
 from kestra_sync.throttle import Throttle
 
 
@@ -109,3 +111,110 @@ def test_a_change_refused_every_time_fails_alone_with_the_servers_answer():
     first, second = result.outcomes
     assert first.status == FAILED and "503" in first.error
     assert second.status == DONE
+
+
+# -- one layer resends a refused write: the throttle, not the client as well -----------------
+
+
+@pytest.fixture
+def rsps():
+    from tests.test_client import mocked_http
+
+    yield from mocked_http()
+
+
+def http_client():
+    from kestra_sync.client import KestraClient
+    from tests.test_client import URL
+
+    return KestraClient(URL, retries=3, backoff=0)
+
+
+def listed(rsps, *flows) -> None:
+    """apply lists the namespace again before its first write there."""
+    from tests.test_client import FLOWS, flow_json
+
+    items = [flow_json(fid=fid, revision=rev) for fid, rev in flows]
+    rsps.get(f"{FLOWS}/search", json={"results": items, "total": len(items)})
+
+
+def calls(rsps, method: str) -> int:
+    return sum(1 for call in rsps.calls if call.request.method == method)
+
+
+SOURCE = "id: hello\nnamespace: company.team\n"
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_create_refused_every_time_is_sent_once_per_throttle_attempt(rsps, status):
+    from tests.test_client import FLOWS
+
+    listed(rsps)
+    rsps.post(FLOWS, status=status, json={"message": "busy"})
+    plan = Plan([Change(CREATE, FlowRef("main", "company.team", "hello"), source=SOURCE)])
+    throttle = Throttle(4, retries=2, base_delay=0.001)
+    (outcome,) = apply_plan(plan, http_client(), parallelism=4, throttle=throttle).outcomes
+    assert outcome.status == FAILED and str(status) in outcome.error
+    # The first try and the throttle's 2 retries; the client resends none of them (it used
+    # to resend each 3 times more: 12 creates).
+    assert calls(rsps, "POST") == 3
+    assert "retries)" not in outcome.error  # no claim of the client's own retries
+
+
+def test_an_update_refused_once_is_sent_twice_and_applied(rsps):
+    from tests.test_client import FLOWS, flow_json
+
+    listed(rsps, ("hello", 1))
+    rsps.put(f"{FLOWS}/company.team/hello", status=503)
+    rsps.put(f"{FLOWS}/company.team/hello", json=flow_json(revision=2))
+    change = Change(
+        UPDATE, FlowRef("main", "company.team", "hello"), source=SOURCE, server_revision=1
+    )
+    throttle = Throttle(4, retries=2, base_delay=0.001)
+    (outcome,) = apply_plan(Plan([change]), http_client(), throttle=throttle).outcomes
+    assert (outcome.status, outcome.result, outcome.revision) == (DONE, "updated", 2)
+    assert calls(rsps, "PUT") == 2
+    assert throttle.allowed < 4  # the refusal reached the throttle: fewer writes in flight
+
+
+def test_reads_during_an_apply_are_still_retried_by_the_client(rsps):
+    from tests.test_client import FLOWS, flow_json
+
+    rsps.get(f"{FLOWS}/search", status=503)  # the listing before the first write
+    listed(rsps)
+    rsps.post(FLOWS, json=flow_json(revision=1))
+    plan = Plan([Change(CREATE, FlowRef("main", "company.team", "hello"), source=SOURCE)])
+    (outcome,) = apply_plan(plan, http_client(), throttle=Throttle(4)).outcomes
+    assert outcome.status == DONE
+    assert calls(rsps, "GET") == 2 and calls(rsps, "POST") == 1
+
+
+def test_outside_apply_the_client_still_resends_a_refused_create(rsps):
+    from tests.test_client import FLOWS, flow_json
+
+    rsps.post(FLOWS, status=429)
+    rsps.post(FLOWS, json=flow_json(revision=1))
+    client = http_client()
+    assert client.create_flow(SOURCE).revision == 1
+    assert calls(rsps, "POST") == 2
+    rsps.post(FLOWS, status=429)
+    with pytest.raises(ApiError):
+        client.leaving_refusals_to_caller().create_flow(SOURCE)
+    assert calls(rsps, "POST") == 3
+
+
+def test_the_throttle_waits_at_least_what_the_server_asks_in_retry_after(rsps, monkeypatch):
+    from kestra_sync import apply as apply_module
+    from tests.test_client import FLOWS, flow_json
+
+    slept: list[float] = []
+    monkeypatch.setattr(apply_module.time, "sleep", slept.append)
+    listed(rsps)
+    rsps.post(FLOWS, status=429, headers={"Retry-After": "4"})
+    rsps.post(FLOWS, status=503, headers={"Retry-After": "3600"})  # capped like the client's
+    rsps.post(FLOWS, json=flow_json(revision=1))
+    plan = Plan([Change(CREATE, FlowRef("main", "company.team", "hello"), source=SOURCE)])
+    throttle = Throttle(4, retries=3, base_delay=0.001)
+    (outcome,) = apply_plan(plan, http_client(), throttle=throttle).outcomes
+    assert outcome.status == DONE and calls(rsps, "POST") == 3
+    assert slept == [4.0, 30.0]

@@ -23,6 +23,7 @@ from ..errors import (
 from ..models import DEFAULT_TENANT, RemoteFlow
 from .http import (
     DEFAULT_MAX_REPLY_MB,
+    DEFAULT_POOL_SIZE,
     LIMIT_HINT,
     OCTET,
     YAML,
@@ -71,6 +72,7 @@ class KestraClient(NamespaceResourcesMixin):
         retries: int = 3,
         backoff: float = 0.5,
         max_reply_mb: float = DEFAULT_MAX_REPLY_MB,
+        pool_size: int = DEFAULT_POOL_SIZE,
         *,
         _transport: Transport | None = None,
     ):
@@ -88,6 +90,7 @@ class KestraClient(NamespaceResourcesMixin):
             retries=retries,
             backoff=backoff,
             max_reply_mb=max_reply_mb,
+            pool_size=pool_size,
         )
         self.http.allow_post_retries(self._path("validate"))
 
@@ -108,6 +111,7 @@ class KestraClient(NamespaceResourcesMixin):
             timeout=settings.timeout,
             verify=settings.verify,
             max_reply_mb=settings.max_reply_mb,
+            pool_size=max(DEFAULT_POOL_SIZE, settings.parallelism),  # one per thread
             **kw,
         )
 
@@ -115,9 +119,17 @@ class KestraClient(NamespaceResourcesMixin):
         """The same server, session and credentials, another tenant."""
         return KestraClient("", tenant=tenant, _transport=self.http)
 
+    def leaving_refusals_to_caller(self) -> KestraClient:
+        """This client, except that a write the server refuses with 429/503 raises at once
+        instead of being resent: for a caller that resends it itself with fewer writes in
+        flight (apply's throttle), so that one layer, not two, retries it."""
+        return KestraClient(
+            "", tenant=self.tenant, _transport=self.http.leaving_refusals_to_caller()
+        )
+
     def close(self) -> None:
-        """Close the session's pooled connections (shared with ``with_tenant`` clients)."""
-        self.http.session.close()
+        """Close the pooled connections (shared with ``with_tenant`` clients)."""
+        self.http.close()
 
     def __enter__(self) -> KestraClient:
         return self
@@ -151,7 +163,9 @@ class KestraClient(NamespaceResourcesMixin):
 
     def create_flow(self, source: str) -> RemoteFlow:
         """``POST /flows``: 200 with the FlowWithSource (not 201). An existing id gives
-        AlreadyExistsError (422). Never retried (see http.IDEMPOTENT)."""
+        AlreadyExistsError (422). Resent only after a failed connection or a 429/503, which
+        say it was not processed (retries.py; not even those on a ``leaving_refusals_to_caller``
+        client)."""
         path = self._path()
         resp = self.http.request("POST", path, body=source.encode("utf-8"), content_type=YAML)
         return self._flow("POST", path, resp, write=True, sent=source)

@@ -7,32 +7,36 @@ guarantee no password, token or ``Authorization`` value ever reaches an error me
 from __future__ import annotations
 
 import base64
+import copy
 import json
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
 from requests.auth import AuthBase, HTTPBasicAuth
-from urllib3.util.retry import Retry
+from requests.structures import CaseInsensitiveDict
 
 from .. import __version__
 from ..errors import (
-    AlreadyExistsError,
     ApiError,
-    AuthError,
-    BadRequestError,
     ConfigError,
-    ConflictError,
-    InvalidFlowError,
-    NotFoundError,
-    ServerError,
     TransportError,
     UnexpectedResponseError,
 )
 from ..models import DEFAULT_TENANT
 from .deadline import DeadlineAdapter
+from .environ import netrc_credentials, proxies_for
+from .failures import MAX_REDIRECTS, FailureMessages
+from .retries import (
+    IDEMPOTENT,
+    NOT_PROCESSED,
+    WRITES,
+    CappedRetry,
+    RefusalsToCaller,
+    make_retry,
+    retry_after,
+)
 from .urls import origin_of, redact_userinfo, resolve_verify, split_url, tenant_path
 
 JSON = "application/json"
@@ -44,60 +48,16 @@ YAML = "application/x-yaml"
 OCTET = "application/octet-stream"
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
-MAX_REDIRECTS = 5  # pip-audit caps redirects at 5 too (python-anchors.md D.3)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # The largest reply body kept in memory, and the largest an export zip may expand to (in
 # total, hence each entry too). A namespace of 2,000 flows of 5 KB is 10 MB; 64 MiB leaves
 # room and still stops a hostile or broken server from filling memory or disk.
 DEFAULT_MAX_REPLY_MB = 64.0
 CHUNK = 64 * 1024
-BODY_EXCERPT = 300
-# Retried statuses (python-anchors.md D.3). 500 is not retried: Kestra maps any unexpected
-# exception to 500 "Internal server error: ..." (api-facts.md §5), which a retry will not fix.
-RETRY_STATUSES = (429, 502, 503, 504)
-# Idempotent methods only. A PUT repeated with the same source is a no-op on the server (same
-# source -> same revision, api-facts.md §7); a repeated DELETE answers 404 (see delete_flow).
-# POST create is never retried blindly: a timed-out POST may have been applied, and re-running
-# the upsert (create -> 422 already exists -> compare -> PUT) converges safely instead.
-IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
-# Statuses that say the request was not processed (RFC 6585 §4 429 Too Many Requests; RFC 9110
-# §15.6.4 503 Service Unavailable: "currently unable to handle the request"): even a create is
-# resent for them, after Retry-After. Should a proxy have passed it on after all, the resent
-# create meets 422 "already exists" and the upsert compares and converges.
-NOT_PROCESSED = frozenset({429, 503})
-
-
-class CappedRetry(Retry):
-    """urllib3 ``Retry`` that honours ``Retry-After`` (429/503) but never sleeps longer than
-    ``RETRY_AFTER_MAX`` seconds, so a misconfigured proxy cannot stall a CI job for an hour."""
-
-    RETRY_AFTER_MAX = 30.0
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if method == "POST" and status_code in NOT_PROCESSED:
-            return True  # increment() still enforces the number of retries
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def get_retry_after(self, response: Any) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, self.RETRY_AFTER_MAX)
-
-
-def make_retry(retries: int, backoff: float, methods: frozenset[str]) -> Retry:
-    # Connect errors are retried for every method (urllib3 does so regardless of
-    # allowed_methods): nothing reached the server, so even a POST is safe to resend.
-    return CappedRetry(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        other=0,
-        backoff_factor=backoff,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=methods,
-        respect_retry_after_header=True,
-        raise_on_status=False,  # hand the final response back; we map its status ourselves
-    )
+# Idle keep-alive connections kept per server: requests keeps 10, so with more threads than
+# that (apply's default is 16) every request beyond the tenth opened a new connection, and a
+# new TLS handshake (130 of them in an apply of 2,000 creates).
+DEFAULT_POOL_SIZE = 16
 
 
 class BearerAuth(AuthBase):
@@ -114,7 +74,7 @@ class BearerAuth(AuthBase):
         return r
 
 
-class Transport:
+class Transport(FailureMessages):
     """The session and everything about talking HTTP to one server (any tenant)."""
 
     def __init__(
@@ -129,17 +89,16 @@ class Transport:
         retries: int = 3,
         backoff: float = 0.5,
         max_reply_mb: float = DEFAULT_MAX_REPLY_MB,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ):
         self.base_url, url_user, url_password = split_url(url)
         self.origin = origin_of(self.base_url)  # for messages: no userinfo
         if username is None and password is None:
             username, password = url_user, url_password
         self.username = username
-        self._secrets = [s for s in (password, token) if s]
+        self._secrets = [token] if token else []
         if username and password:
-            raw = f"{username}:{password}".encode()
-            self._secrets.append(base64.b64encode(raw).decode("ascii"))
-            self._secrets.append(quote(password, safe=""))
+            self._add_basic_secrets(username, password)
         if not timeout or timeout <= 0:
             raise ConfigError(f"the timeout must be more than 0 seconds, not {timeout!r}")
         if not max_reply_mb or max_reply_mb <= 0:
@@ -151,6 +110,7 @@ class Transport:
         self.max_reply_bytes = int(max_reply_mb * 1024 * 1024)
         self.retries = retries
         self.backoff = backoff
+        self.pool_size = max(10, pool_size)  # at least requests' own
         self.uses_token = bool(token)
         self.has_credentials = bool(token or (username and password))
         self.verify = resolve_verify(verify, urlsplit(self.base_url).scheme)
@@ -170,11 +130,53 @@ class Transport:
                 "basic auth needs both a username and a password",
                 hint="set both KESTRA_USERNAME and KESTRA_PASSWORD",
             )
-        adapter = DeadlineAdapter(max_retries=make_retry(retries, backoff, IDEMPOTENT))
+        # The environment, read once here rather than by requests on every request
+        # (environ.py): the proxies for this server, and without configured credentials a
+        # netrc entry for its host, as requests would use them. The CA bundle variables are
+        # in self.verify already (resolve_verify).
+        self.proxies = proxies_for(self.base_url)
+        self.uses_netrc = False
+        if session.auth is None:
+            netrc = netrc_credentials(self.base_url)
+            if netrc is not None:
+                session.auth = HTTPBasicAuth(*netrc)
+                self.uses_netrc = True
+                self._add_basic_secrets(*netrc)
+        session.trust_env = False
+        adapter = self._adapter(IDEMPOTENT)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self.session = session
         self._mounted: set[str] = set()
+        # Sends the writes of a view made by leaving_refusals_to_caller(): the same cookie
+        # jar, adapters that leave a 429/503 to a write to the caller. Requests are prepared
+        # from self.session (_send), so its headers, auth and hooks apply here too.
+        refusing = requests.Session()
+        refusing.trust_env = False
+        refusing.cookies = session.cookies
+        refusing.mount("http://", self._adapter(IDEMPOTENT, RefusalsToCaller))
+        refusing.mount("https://", refusing.get_adapter("http://"))
+        self._refusing_session = refusing
+        self._writes_via: requests.Session | None = None  # None: self.session
+
+    def _adapter(
+        self, methods: frozenset[str], kind: type[CappedRetry] = CappedRetry
+    ) -> DeadlineAdapter:
+        retry = make_retry(self.retries, self.backoff, methods, kind)
+        return DeadlineAdapter(max_retries=retry, pool_maxsize=self.pool_size)
+
+    def leaving_refusals_to_caller(self) -> Transport:
+        """This Transport (same session, credentials, settings) for a caller that resends
+        refused writes itself: a POST, PUT or DELETE answered 429/503 raises at once, with
+        no retry here. Reads, gateway errors and failed connections are retried as usual."""
+        view = copy.copy(self)
+        view._writes_via = self._refusing_session
+        return view
+
+    def close(self) -> None:
+        """Close the pooled connections (shared with every view and tenant)."""
+        self.session.close()
+        self._refusing_session.close()
 
     def allow_post_retries(self, path: str) -> None:
         """Retry POSTs to ``path`` (and below) like idempotent requests.
@@ -186,12 +188,20 @@ class Transport:
         prefix = self.base_url + path
         if prefix in self._mounted:
             return
-        methods = IDEMPOTENT | {"POST"}
-        adapter = DeadlineAdapter(max_retries=make_retry(self.retries, self.backoff, methods))
+        adapter = self._adapter(IDEMPOTENT | {"POST"})
         self.session.mount(prefix, adapter)
+        self._refusing_session.mount(prefix, adapter)  # not a write: retried on every path
         self._mounted.add(prefix)
 
     # -- messages --------------------------------------------------------------------------
+
+    def _add_basic_secrets(self, username: str, password: str) -> None:
+        """The password in each form it could be echoed in: as is, URL-quoted, and inside the
+        ``Authorization: Basic`` value."""
+        if not password:
+            return
+        raw = f"{username}:{password}".encode()
+        self._secrets += [password, base64.b64encode(raw).decode("ascii"), quote(password, safe="")]
 
     def redact(self, text: str | None) -> str | None:
         if text is None:
@@ -224,7 +234,6 @@ class Transport:
         if json_body is not None:
             data = json.dumps(json_body).encode("utf-8")
             headers["Content-Type"] = JSON
-        extra = {} if self.verify is None else {"verify": self.verify}
         url = self.base_url + path
         # Redirects are followed here, not by requests: only for GETs (requests turns a
         # redirected POST into a GET, which would silently drop the flow we meant to write),
@@ -233,17 +242,7 @@ class Transport:
         # redirect's body.
         for hop in range(MAX_REDIRECTS + 1):
             try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    params=params if hop == 0 else None,
-                    data=data,
-                    headers=headers,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    stream=True,
-                    **extra,
-                )
+                resp = self._send(method, url, params if hop == 0 else None, data, headers)
             except requests.exceptions.RequestException as exc:
                 raise self._transport_error(method, path, exc) from None
             location = resp.headers.get("Location")
@@ -269,7 +268,45 @@ class Transport:
         # attempt was applied but whose reply was lost answers 404 on the retry.
         history = getattr(getattr(resp.raw, "retries", None), "history", None)
         err.retried = bool(history)  # type: ignore[attr-defined]
+        if resp.status_code in NOT_PROCESSED:
+            err.retry_after = retry_after(resp)
         raise err
+
+    def _send(
+        self, method: str, url: str, params: Any, data: bytes | None, headers: dict[str, str]
+    ) -> requests.Response:
+        """One attempt-with-retries, as ``session.request`` would send it, minus its merging
+        of settings that cannot change for this Transport (a sixth of the client's CPU per
+        request, issue 13): the session's headers under ours, its auth, cookies and hooks
+        (--verbose logs from a response hook), the proxies and ``verify`` read once in
+        ``__init__``. ``session.send`` still runs the adapter (retries, deadline), the hooks
+        and the cookie jar."""
+        session = self.session
+        merged = CaseInsensitiveDict(session.headers)
+        merged.update(headers)
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method,
+            url=url,
+            headers=merged,
+            data=data,
+            params=params,
+            auth=session.auth,
+            cookies=session.cookies,
+            hooks=session.hooks,
+        )
+        sender = session
+        if self._writes_via is not None and method in WRITES:
+            sender = self._writes_via  # a 429/503 comes straight back (leaving_refusals_to_caller)
+        return sender.send(
+            prepared,
+            timeout=self.timeout,
+            allow_redirects=False,
+            stream=True,
+            verify=session.verify,
+            cert=session.cert,
+            proxies=self.proxies,
+        )
 
     def _read_body(self, method: str, path: str, resp: requests.Response) -> None:
         """Read the reply body into ``resp._content``, refusing more than the size limit
@@ -343,158 +380,6 @@ class Transport:
             "not a proxy's login page, and that the credentials are accepted",
         )
 
-    def _transport_error(
-        self, method: str, path: str, exc: Exception, *, in_body: bool = False
-    ) -> TransportError:
-        """``in_body``: the failure came while reading a body, after urllib3's retries."""
-        exc_types = requests.exceptions
-        write = method not in ("GET", "HEAD")
-        converges = "; the change may have been applied, a re-run converges"
-        maybe_applied = (
-            "running again is safe: an existing flow is compared and updated, never duplicated"
-        )
-        hint = None
-        sent = True  # whether the request may have reached the server
-        unreachable = False  # the server looks down (refused, reset, no connection)
-        # Connection-level failures are retried for every method (nothing was sent); read-level
-        # ones only for idempotent methods.
-        retried = method in IDEMPOTENT
-        text = str(exc)
-        cause = _root_cause(exc)
-        if isinstance(exc, exc_types.ConnectTimeout):
-            what, retried, sent = f"no connection within {self.timeout[0]:g}s", True, False
-            unreachable = True
-        elif isinstance(exc, exc_types.ReadTimeout) or isinstance(
-            cause,
-            urllib3.exceptions.ReadTimeoutError,  # retries used up: a ConnectionError
-        ):
-            what = f"no complete reply from {self.origin} within {self.timeout[1]:g}s (--timeout)"
-        elif isinstance(exc, exc_types.SSLError):
-            what, retried, sent = "TLS handshake failed", False, False
-            hint = (
-                "for a private CA set `verify: /path/to/ca.pem` in kestra-sync.yml or --ca-bundle"
-            )
-        elif isinstance(exc, exc_types.TooManyRedirects):
-            what, retried = f"more than {MAX_REDIRECTS} redirects from {self.origin}", False
-            hint = "set the server URL to the address the redirects end at"
-        elif isinstance(exc, exc_types.RetryError):
-            what, retried = f"gave up on {self.origin} after retries", False
-        elif isinstance(exc, exc_types.ConnectionError):
-            lowered = text.lower()
-            if "NameResolutionError" in text or "Name or service not known" in text:
-                what, retried, sent, unreachable = "host name not found", True, False, True
-            elif isinstance(cause, ConnectionRefusedError) or "refused" in lowered:
-                what, retried, sent, unreachable = "connection refused", True, False, True
-            elif isinstance(cause, urllib3.exceptions.NewConnectionError):
-                what, retried, sent, unreachable = "no connection", True, False, True
-            elif isinstance(cause, (ConnectionResetError, BrokenPipeError)) or any(
-                word in lowered for word in ("remotedisconnected", "reset", "aborted", "broken")
-            ):
-                what = f"{self.origin} closed the connection before a complete reply"
-                unreachable = True
-            else:
-                what = f"the connection to {self.origin} failed"
-        else:
-            what, retried = f"{type(exc).__name__} from {self.origin}", False
-        tries = f" (after {self.retries} retries)" if self.retries and retried else ""
-        tries = "" if in_body else tries
-        if sent:
-            message = f"{method} {path}: {what}{tries}"
-            if write:
-                message += converges
-                hint = hint or maybe_applied
-        else:
-            message = f"{method} {path}: cannot reach {self.origin}: {what}{tries}"
-        if hint is None:
-            hint = f"check that Kestra is running at {self.origin} (--server / KESTRA_URL)"
-        return TransportError(
-            self.redact(message) or "",
-            hint=self.redact(hint),
-            unreachable=unreachable,
-            maybe_applied=write and sent,
-        )
-
-    def api_error(self, method: str, path: str, resp: requests.Response) -> ApiError:
-        status = resp.status_code
-        raw = resp.content or b""
-        text = raw[:4096].decode("utf-8", errors="replace")
-        server_message: str | None = None
-        violations: list[tuple[str, str]] = []
-        try:
-            data = json.loads(raw.decode("utf-8")) if raw else None
-        except (ValueError, UnicodeDecodeError):
-            data = None
-        if isinstance(data, dict):
-            msg = data.get("message")
-            if isinstance(msg, str):
-                server_message = msg
-            violations = parse_violations(data)
-        reason = resp.reason or _phrase(status)
-        detail = server_message if server_message else (reason or "").strip()
-        # Kestra's constraint messages end each "path: msg" with "\n" (api-facts.md §5).
-        detail = "; ".join(line.strip() for line in detail.splitlines() if line.strip())
-        message = f"{method} {path}: {status} {detail}".rstrip()
-        hint = None
-        cls: type[ApiError] = ApiError
-        extra: dict[str, Any] = {}
-        if status in (401, 403):
-            cls = AuthError
-            hint = self._auth_hint(status)
-        elif status == 404:
-            cls = NotFoundError
-        elif status == 400:
-            cls = BadRequestError
-            if "tenant" in (server_message or "").lower():
-                hint = (
-                    "Kestra OSS has a single tenant, 'main': drop --tenant/KESTRA_TENANT "
-                    "(other tenants exist only on Enterprise)"
-                )
-        elif status == 422:
-            # Key on status + "already exists" only (api-facts.md §5): the envelope's other
-            # details (_links, list vs object) are inferred, the message text is certain.
-            cls = InvalidFlowError
-            if "already exists" in (server_message or "").lower():
-                cls = AlreadyExistsError
-            extra["violations"] = [
-                (self.redact(p) or "", self.redact(m) or "") for p, m in violations
-            ]
-        elif status == 409:
-            cls = ConflictError
-        elif status >= 500:
-            cls = ServerError
-            if status in RETRY_STATUSES and self.retries and method in IDEMPOTENT:
-                message += f" (after {self.retries} retries)"
-        elif 300 <= status < 400:
-            location = redact_userinfo(resp.headers.get("Location", ""))
-            hint = f"the server redirects to {location or '?'}; use that address as the URL"
-        elif status == 415:
-            hint = "this Kestra version does not accept application/x-yaml here (needs >= 0.23)"
-        return cls(
-            self.redact(message) or "",
-            status=status,
-            method=method,
-            path=path,
-            server_message=self.redact(server_message),
-            body_excerpt=self.redact(text[:BODY_EXCERPT]) or "",
-            hint=self.redact(hint),
-            **extra,
-        )
-
-    def _auth_hint(self, status: int) -> str:
-        if status == 403:
-            return "the credentials are valid but not allowed to do this (check the role's permissions)"
-        if self.uses_token:
-            return (
-                "check KESTRA_API_TOKEN; note that Kestra OSS does not accept Bearer tokens: "
-                "since 0.24 it requires basic auth (KESTRA_USERNAME/KESTRA_PASSWORD)"
-            )
-        if self.has_credentials:
-            return "check KESTRA_USERNAME/KESTRA_PASSWORD"
-        return (
-            "the server requires credentials: set KESTRA_USERNAME/KESTRA_PASSWORD "
-            "(Kestra OSS >= 0.24 always requires basic auth) or KESTRA_API_TOKEN (Enterprise)"
-        )
-
     def unexpected(
         self, method: str, path: str, resp: requests.Response, why: str, *, write: bool
     ) -> UnexpectedResponseError:
@@ -546,47 +431,6 @@ def looks_like_html(resp: requests.Response) -> bool:
         return True
     head = (resp.content or b"")[:256].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html"))
-
-
-def _root_cause(exc: BaseException) -> BaseException | None:
-    """The innermost exception under requests' and urllib3's wrappers (args, reason, context)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        inner = getattr(current, "reason", None)
-        if not isinstance(inner, BaseException):
-            inner = next((a for a in current.args if isinstance(a, BaseException)), None)
-        if inner is None:
-            return current
-        current = inner
-    return current
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def parse_violations(data: dict) -> list[tuple[str, str]]:
-    """(path, message) pairs from a Micronaut JsonError's ``_embedded.errors``.
-
-    Accepts a list or a single object (api-facts.md §5: the list form is expected but inferred;
-    Kestra's own UI accepts both). Items without a message are skipped."""
-    embedded = data.get("_embedded")
-    errors = embedded.get("errors") if isinstance(embedded, dict) else None
-    if isinstance(errors, dict):
-        errors = [errors]
-    if not isinstance(errors, list):
-        return []
-    out = []
-    for item in errors:
-        if isinstance(item, dict) and isinstance(item.get("message"), str):
-            path = item.get("path")
-            out.append((path if isinstance(path, str) else "", item["message"]))
-    return out
 
 
 __all__ = [

@@ -69,24 +69,24 @@ REQUESTS_CA_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 def resolve_verify(verify: bool | str | None, scheme: str) -> bool | str | None:
-    """What to pass as ``verify`` on every request.
+    """What to pass as ``verify`` on every request (the Transport reads the environment once,
+    environ.py, and then turns requests' own reading of it off).
 
-    ``None`` (nothing configured) keeps requests' default, which honours REQUESTS_CA_BUNDLE /
-    CURL_CA_BUNDLE (company CAs are often set that way). Anything configured is passed on each
-    request, where requests' environment merge cannot replace it (it only replaces ``True`` and
-    ``None``, requests ``Session.merge_environment_settings``): ``True`` becomes the default
-    bundle itself, a path must exist."""
+    ``None`` (nothing configured) gives what requests' ``merge_environment_settings`` would:
+    REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE (company CAs are often set that way), else
+    ``None``, requests' default bundle. Anything configured wins over those variables: ``True``
+    becomes the default bundle itself, a path must exist. A bundle named by a variable must
+    exist too when it will be used (https)."""
     if verify is None:
-        if scheme == "https":
-            for var in REQUESTS_CA_ENV:
-                path = os.environ.get(var)
-                if path:
-                    if not os.path.exists(path):
-                        raise ConfigError(
-                            f"the CA bundle {path} named by {var} does not exist",
-                            hint=f"fix or unset {var}, or set `verify:` / --ca-bundle",
-                        )
-                    break
+        for var in REQUESTS_CA_ENV:
+            path = os.environ.get(var)
+            if path:
+                if scheme == "https" and not os.path.exists(path):
+                    raise ConfigError(
+                        f"the CA bundle {path} named by {var} does not exist",
+                        hint=f"fix or unset {var}, or set `verify:` / --ca-bundle",
+                    )
+                return path
         return None
     if verify is True:
         return requests.certs.where()

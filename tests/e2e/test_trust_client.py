@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import ssl
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, run_cli
-from tests.e2e.hostile import HostileServer, drip
+from tests.e2e.hostile import HostileServer, drip, make_ca
 from tests.e2e.test_apply import Recorder, flow, on_server, seed, write_flows
 
 
@@ -263,23 +262,6 @@ def test_a_redirect_to_another_server_is_not_followed(make_emulator, tmp_path):
     assert "theirs" not in done.stdout
 
 
-def make_ca(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
-    """A self-signed certificate for 127.0.0.1 (its own CA) and a server context using it."""
-    cert, key = tmp_path / "ca.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return cert, context
-
-
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_the_configured_ca_wins_over_requests_ca_bundle(emulator, tmp_path):
     seed(emulator, flow("acme", "a"))
@@ -296,9 +278,13 @@ def test_the_configured_ca_wins_over_requests_ca_bundle(emulator, tmp_path):
         by_flag = cli("plan", "flows", "--ca-bundle", str(ca), cwd=tmp_path, env=env)
         by_env = cli("plan", "flows", cwd=tmp_path, env={**env, "KESTRA_CA_BUNDLE": str(ca)})
         unset = cli("plan", "flows", cwd=tmp_path, env=env)  # only the unrelated bundle: refused
+        # Nothing configured: requests' variable is honoured (read once per client, environ.py).
+        by_requests_env = cli(
+            "plan", "flows", cwd=tmp_path, env={**env, "REQUESTS_CA_BUNDLE": str(ca)}
+        )
         insecure = cli("plan", "flows", "--insecure", cwd=tmp_path, env=env)
 
-    for done in (by_config, by_flag, by_env, insecure):
+    for done in (by_config, by_flag, by_env, by_requests_env, insecure):
         assert done.returncode == 0, done.stderr
         assert "1 unchanged" in done.stdout
     assert unset.returncode == 1 and "TLS handshake failed" in unset.stderr
