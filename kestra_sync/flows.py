@@ -187,10 +187,25 @@ def _read_regular(path: Path) -> bytes | None:
     """The file's bytes, or None when it is not a regular file once open. O_NONBLOCK: opening
     a FIFO for reading would otherwise wait for a writer for ever."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             return None
-        return handle.read(MAX_READ_BYTES + 1)
+        # Ask for the size the file has (plus one byte, to see it grew): a read of the
+        # MAX_READ_BYTES limit would allocate that much for every file (5 times the read itself).
+        chunks = []
+        left = MAX_READ_BYTES + 1
+        want = min(st.st_size + 1, left)
+        while left > 0:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+            want = min(1 << 20, left)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _too_large(path: str, size: str) -> Diagnostic:
