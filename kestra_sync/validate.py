@@ -477,11 +477,14 @@ def validate_offline(
     parsed: dict[str, ParsedYaml] | None = None,
     check_duplicate_flows: bool = True,
     version: str | None = None,
+    findings: dict[str, list[flowrules.Finding]] | None = None,
 ) -> list[Diagnostic]:
     """All offline checks on flows already loaded (see ``flows.scan``/``flows.load_flow``).
 
     ``version``: the Kestra version (a ``knowledge.VERSIONS`` entry) whose rules to follow;
     None = every supported version (an error only for what all of them refuse).
+    ``findings``: where to keep each flow's version-table findings (by path), so that judging
+    them for another version (``rejudge``) does not look for them again.
 
     ``schema``: None for the bundled structural schema, or a schema dict/file (e.g. Kestra's
     full flow schema) checked in addition. ``parsed`` carries the line index from the scan; a
@@ -506,7 +509,10 @@ def validate_offline(
             flow = dataclasses.replace(flow, data=p.data)
         out.extend(check_flow(flow, p))
         if isinstance(flow.data, dict):
-            out.extend(check_versioned(flow, p, version))
+            found = flowrules.findings(flow.data, flow.source)
+            if findings is not None:
+                findings[str(flow.path)] = found
+            out.extend(check_versioned(flow, p, version, found))
             out.extend(check_schema(flow, p, bundled))
             if extra is not None:
                 out.extend(check_schema(flow, p, extra, bundled=False))
@@ -518,11 +524,17 @@ def validate_offline(
 
 
 def check_versioned(
-    flow: LocalFlow, parsed: ParsedYaml | None, version: str | None
+    flow: LocalFlow,
+    parsed: ParsedYaml | None,
+    version: str | None,
+    findings: list[flowrules.Finding] | None = None,
 ) -> list[Diagnostic]:
-    """The rules of the version table (``knowledge``), judged for ``version``."""
+    """The rules of the version table (``knowledge``), judged for ``version``; ``findings``:
+    the flow's ``flowrules.findings`` when already known."""
+    if findings is None:
+        findings = flowrules.findings(flow.data, flow.source)
     out = []
-    for finding in flowrules.findings(flow.data, flow.source):
+    for finding in findings:
         verdict = flowrules.judge(finding, version)
         if verdict is not None:
             severity, message = verdict
@@ -533,11 +545,14 @@ def check_versioned(
 
 def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     """The same check with the version table judged for ``version`` (e.g. once the server said
-    which version it runs): no file is read or parsed again."""
+    which version it runs): no file is read or parsed again, and the findings ``check_project``
+    kept are judged again rather than looked for again."""
     kept = [d for d in check.diagnostics if not d.versioned]
     for flow in check.flows:
         if isinstance(flow.data, dict):
-            kept += check_versioned(flow, check.parsed.get(str(flow.path)), version)
+            path = str(flow.path)
+            found = check.findings.get(path)
+            kept += check_versioned(flow, check.parsed.get(path), version, found)
     return dataclasses.replace(check, diagnostics=kept)
 
 
@@ -549,6 +564,9 @@ class ProjectCheck:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)  # given files outside every flow directory
     parsed: dict[str, ParsedYaml] = field(default_factory=dict, repr=False)
+    # Each flow's version-table findings by path, for ``rejudge`` (a flow without an entry
+    # has its findings looked for again).
+    findings: dict[str, list[flowrules.Finding]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -584,6 +602,7 @@ def check_project(
             parsed=result.parsed,
             check_duplicate_flows=False,
             version=version,
+            findings=check.findings,
         )
     others = [f for f in result.flows if f.tenant not in roots]
     if others:
@@ -593,6 +612,7 @@ def check_project(
             parsed=result.parsed,
             check_duplicate_flows=False,
             version=version,
+            findings=check.findings,
         )
     check.diagnostics += _resource_problems(settings, given)
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
