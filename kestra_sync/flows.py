@@ -29,6 +29,7 @@ from .walk import (
     bad_name,
     not_regular,
     shown_path,
+    shown_paths,
     undecodable,
     walk_flow_files,
 )
@@ -276,8 +277,8 @@ def scan(
                 continue
             files.append(p)
     with _collector_paused():
-        for path in files:
-            flow, diags, parsed = _load(path, tenant, None)
+        for path, shown in zip(files, shown_paths(files), strict=True):
+            flow, diags, parsed = _load(path, tenant, shown)
             result.diagnostics.extend(diags)
             if flow is not None:
                 result.flows.append(flow)

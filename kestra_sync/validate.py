@@ -30,6 +30,7 @@ What every supported version accepts (kestra develop 8ecd8337, 2026-07-01; api-f
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -442,20 +443,35 @@ def expected_layout_path(namespace: str, flow_id: str, layout: str) -> str:
 
 
 def check_layout(
-    flow: LocalFlow, parsed: ParsedYaml | None, layout: str, root: Path
+    flow: LocalFlow,
+    parsed: ParsedYaml | None,
+    layout: str,
+    root: Path,
+    *,
+    where: tuple[str, str] | None = None,
 ) -> list[Diagnostic]:
+    """``where``: (working directory, absolute ``root``) when already known (one look for a
+    whole project instead of four per flow)."""
     if layout == "none" or flow.namespace is None or flow.id is None:
         return []
-    import os
-
-    rel_text = os.path.relpath(os.path.abspath(flow.path), os.path.abspath(root))
+    cwd, root_abs = where or (os.getcwd(), os.path.abspath(root))
+    full = os.path.normpath(os.path.join(cwd, str(flow.path)))  # os.path.abspath
+    prefix = root_abs if root_abs.endswith(os.sep) else root_abs + os.sep
+    if os.name != "nt" and full.startswith(prefix):
+        rel_text = full[len(prefix) :]  # what relpath answers, without its 10 us
+    else:
+        rel_text = os.path.relpath(full, root_abs)
     if rel_text.startswith(".."):
         return []  # outside the flow directory: no rule to apply
-    rel = Path(rel_text)
-    stem = rel.with_suffix("").as_posix()
+    rel_posix = rel_text.replace(os.sep, "/")
+    name = rel_posix.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    suffix = name[dot:] if 0 < dot < len(name) - 1 else ""  # as Path.suffix
+    stem = rel_posix[: len(rel_posix) - len(suffix)]
     want = expected_layout_path(flow.namespace, flow.id, layout)
     if stem == want:
         return []
+    rel = Path(rel_text)
     return [
         _diag(
             flow,
@@ -498,6 +514,7 @@ def validate_offline(
     if schema is not None:
         extra = schema if isinstance(schema, dict) else load_schema(schema)
     out: list[Diagnostic] = []
+    where = (os.getcwd(), os.path.abspath(root)) if root is not None else None
     for flow in flows:
         if flow.data is None:
             continue
@@ -517,7 +534,7 @@ def validate_offline(
             if extra is not None:
                 out.extend(check_schema(flow, p, extra, bundled=False))
         if root is not None:
-            out.extend(check_layout(flow, p, layout, Path(root)))
+            out.extend(check_layout(flow, p, layout, Path(root), where=where))
     if check_duplicate_flows:
         out.extend(check_duplicates(flows, parsed))
     return out
