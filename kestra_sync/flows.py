@@ -276,7 +276,7 @@ def scan(
             if not is_flow_candidate(p):
                 continue
             files.append(p)
-    with _collector_paused():
+    with collector_paused():
         for path, shown in zip(files, shown_paths(files), strict=True):
             flow, diags, parsed = _load(path, tenant, shown)
             result.diagnostics.extend(diags)
@@ -307,7 +307,7 @@ def _walk_given_directory(
 
 
 @contextlib.contextmanager
-def _collector_paused():
+def collector_paused():
     """Parsed flows are trees, without reference cycles: the cyclic garbage collector finds
     nothing in them, yet with thousands alive each of its full passes walks them all (2 of the
     5 s of scanning 10,000 flows). Reference counting still frees everything meanwhile; the

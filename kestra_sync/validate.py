@@ -40,6 +40,7 @@ from typing import Any
 
 from . import flowrules
 from . import knowledge as K
+from .flows import collector_paused
 from .guidance import collapse_non_flows
 from .models import Diagnostic, LocalFlow
 from .models import diag_at as _diag
@@ -230,7 +231,6 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     )
     first: dict[str, tuple] = {}
     for path, task in _iter_tasks(data):
-        where = format_path(path)
         if task.get("type") in (None, ""):
             out.append(
                 _diag(
@@ -238,7 +238,7 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     parsed,
                     path,
                     "missing-type",
-                    f"task {where} has no 'type': add the plugin type, e.g. "
+                    f"task {format_path(path)} has no 'type': add the plugin type, e.g. "
                     "'type: io.kestra.plugin.core.log.Log'",
                 )
             )
@@ -250,7 +250,7 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     parsed,
                     path,
                     "missing-task-id",
-                    f"task {where} has no 'id': give every task a unique id",
+                    f"task {format_path(path)} has no 'id': give every task a unique id",
                 )
             )
             continue
@@ -515,26 +515,27 @@ def validate_offline(
         extra = schema if isinstance(schema, dict) else load_schema(schema)
     out: list[Diagnostic] = []
     where = (os.getcwd(), os.path.abspath(root)) if root is not None else None
-    for flow in flows:
-        if flow.data is None:
-            continue
-        p = parsed.get(str(flow.path))
-        if p is None:
-            # No line index from the scan: parse again, and check that parse's data (the
-            # written text of ids is tracked per parsed object).
-            p = parsed[str(flow.path)] = parse_yaml(flow.source)
-            flow = dataclasses.replace(flow, data=p.data)
-        out.extend(check_flow(flow, p))
-        if isinstance(flow.data, dict):
-            found = flowrules.findings(flow.data, flow.source)
-            if findings is not None:
-                findings[str(flow.path)] = found
-            out.extend(check_versioned(flow, p, version, found))
-            out.extend(check_schema(flow, p, bundled))
-            if extra is not None:
-                out.extend(check_schema(flow, p, extra, bundled=False))
-        if root is not None:
-            out.extend(check_layout(flow, p, layout, Path(root), where=where))
+    with collector_paused():  # thousands of parsed flows alive: see flows.collector_paused
+        for flow in flows:
+            if flow.data is None:
+                continue
+            p = parsed.get(str(flow.path))
+            if p is None:
+                # No line index from the scan: parse again, and check that parse's data (the
+                # written text of ids is tracked per parsed object).
+                p = parsed[str(flow.path)] = parse_yaml(flow.source)
+                flow = dataclasses.replace(flow, data=p.data)
+            out.extend(check_flow(flow, p))
+            if isinstance(flow.data, dict):
+                found = flowrules.findings(flow.data, flow.source)
+                if findings is not None:
+                    findings[str(flow.path)] = found
+                out.extend(check_versioned(flow, p, version, found))
+                out.extend(check_schema(flow, p, bundled))
+                if extra is not None:
+                    out.extend(check_schema(flow, p, extra, bundled=False))
+            if root is not None:
+                out.extend(check_layout(flow, p, layout, Path(root), where=where))
     if check_duplicate_flows:
         out.extend(check_duplicates(flows, parsed))
     return out
