@@ -109,7 +109,7 @@ def dependencies(
     ``local`` are the scanned flows the plan was made from: a change whose source is the one
     scanned reuses its parse instead of parsing it again."""
     writes = {c.ref for c in changes if c.action in (CREATE, UPDATE)}
-    scanned = {f.ref: f for f in local if f.ref is not None and f.data is not None}
+    scanned = {f.ref: f for f in local if f.ref is not None}  # ref set: it parsed
     deps: dict[FlowRef, set[FlowRef]] = {}
     for change in changes:
         if change.action in (CREATE, UPDATE):

@@ -20,9 +20,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import resultcache
 from .errors import InputError
 from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
-from .models import DEFAULT_TENANT, ERROR, WARNING, Diagnostic, LocalFlow
+from .models import (
+    DEFAULT_TENANT,
+    ERROR,
+    PARSE_ON_USE,
+    WARNING,
+    Diagnostic,
+    FlowParsedOnUse,
+    LocalFlow,
+)
 from .walk import (
     FILES_DIR,
     KV_FILE_NAMES,
@@ -64,15 +73,6 @@ class ScanResult:
 
 # ---------------------------------------------------------------------------------------------
 # reading one file
-
-
-def _scalar_text(parsed: ParsedYaml, key: str) -> str | None:
-    """The value of a top-level scalar key as Kestra would bind it to a String field.
-
-    Jackson coerces a YAML scalar to the text written (``id: 123`` is the id "123"), so the raw
-    scalar text is used rather than PyYAML's int/bool; null (``~``, empty) is missing.
-    """
-    return parsed.text_of(parsed.data, key)
 
 
 def decode_source(raw: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
@@ -122,8 +122,10 @@ def load_flow(
 
 
 def _load(
-    path: Path, tenant: str, display: str | None
+    path: Path, tenant: str, display: str | None, cache: resultcache.ResultCache | None = None
 ) -> tuple[LocalFlow | None, list[Diagnostic], ParsedYaml | None]:
+    """Read, decode and parse one file; the ParsedYaml is None when ``cache`` knew the text
+    (the flow is then a ``FlowParsedOnUse``) or it did not parse."""
     shown = display or shown_path(path)
     if undecodable(str(path)):
         return None, [bad_name(path)], None
@@ -162,10 +164,16 @@ def _load(
     if len(text) > MAX_CODE_POINTS:
         diags.append(_too_large(shown, f"{len(text):,} characters"))
         return flow, diags, None
-    parsed = parse_yaml(text)
-    for p in parsed.problems:
+    parsed = None
+    found = cache.known(text) if cache is not None else None
+    if found is None:
+        parsed = parse_yaml(text)
+        found = resultcache.Parse.of(parsed)
+        if cache is not None:
+            cache.remember(text, found)
+    for p in found.problems:
         diags.append(Diagnostic(shown, p.message, p.severity, p.line, p.column, p.code))
-    if parsed.empty:
+    if found.empty:
         diags.append(
             Diagnostic(
                 shown,
@@ -177,10 +185,11 @@ def _load(
                 "empty",
             )
         )
-    flow.data = parsed.data
-    if isinstance(parsed.data, dict):
-        flow.id = _scalar_text(parsed, "id")
-        flow.namespace = _scalar_text(parsed, "namespace")
+    if parsed is not None:
+        flow.data = parsed.data
+    elif found.has_data:  # parsed by an earlier run: parse again only if asked
+        flow = FlowParsedOnUse(flow.path, text, PARSE_ON_USE, tenant=tenant)
+    flow.id, flow.namespace = found.id, found.namespace
     return flow, diags, parsed
 
 
@@ -232,12 +241,15 @@ def scan(
     ignore_file: Path | str | None = None,
     tenant: str | None = None,
     paths: Iterable[Path | str] | None = None,
+    cache: resultcache.ResultCache | None = None,
 ) -> ScanResult:
     """Scan a flow directory (or a ``Settings``, using its directory and tenant).
 
     ``ignore_file`` defaults to ``<directory>/.kestraignore``. ``paths`` restricts the scan to
     these files (as pre-commit passes them); files under the directory still honour the ignore
-    file, files outside it are taken as given.
+    file, files outside it are taken as given. Parses come from ``resultcache`` when the text
+    was parsed before; a ``cache`` given is left for the caller to save (``check_project``
+    saves it once, after the checks).
     """
     settings = None
     if hasattr(source, "directories"):
@@ -277,13 +289,19 @@ def scan(
                 continue
             files.append(p)
     with collector_paused():
+        own_cache = cache is None
+        if cache is None:
+            cache = resultcache.for_directory(directory)
         for path, shown in zip(files, shown_paths(files), strict=True):
-            flow, diags, parsed = _load(path, tenant, shown)
+            flow, diags, parsed = _load(path, tenant, shown, cache)
             result.diagnostics.extend(diags)
             if flow is not None:
                 result.flows.append(flow)
                 if parsed is not None:
                     result.parsed[str(flow.path)] = parsed
+        cache.complete = cache.complete or paths is None
+        if own_cache:
+            cache.save()
     return result
 
 
@@ -337,6 +355,7 @@ def scan_settings(
     paths: Iterable[Path | str] | None = None,
     *,
     ignore_file: Path | str | None = None,
+    caches: dict[str, resultcache.ResultCache] | None = None,
 ) -> tuple[ScanResult, list[Path]]:
     """Scan every flow directory of ``settings`` (one per tenant), or only ``paths``.
 
@@ -346,6 +365,7 @@ def scan_settings(
     and those are not flows. A directory given explicitly is always scanned.
     """
     dirs = settings.directories()  # type: ignore[attr-defined]
+    caches = caches or {}
     result = ScanResult()
     skipped: list[Path] = []
 
@@ -357,7 +377,7 @@ def scan_settings(
     if paths is None:
         for tenant, directory in dirs.items():
             ignore = ignore_file or Path(directory) / IGNORE_FILE
-            merge(scan(directory, ignore_file=ignore, tenant=tenant))
+            merge(scan(directory, ignore_file=ignore, tenant=tenant, cache=caches.get(tenant)))
         return result, skipped
     by_tenant: dict[str, list[Path]] = {}
     default_tenant = settings.tenant  # type: ignore[attr-defined]
@@ -376,5 +396,9 @@ def scan_settings(
     for tenant, files in by_tenant.items():
         directory = Path(dirs.get(tenant, "."))
         ignore = ignore_file or directory / IGNORE_FILE
-        merge(scan(directory, ignore_file=ignore, tenant=tenant, paths=files))
+        merge(
+            scan(
+                directory, ignore_file=ignore, tenant=tenant, paths=files, cache=caches.get(tenant)
+            )
+        )
     return result, skipped

@@ -19,10 +19,15 @@ def collapse_non_flows(diagnostics: list[Diagnostic], flows) -> list[Diagnostic]
     """A YAML file under the flow directory with none of id, namespace and tasks (a
     dbt_project.yml, a docker-compose file) is not a flow with many mistakes: one error that
     says so and how to exclude it, instead of one per missing or unknown key."""
+    # Such a file always has errors (no id...): only files with errors are looked into, so
+    # that unchanged flows the result cache vouched for are not parsed again.
+    with_errors = {d.path for d in diagnostics if d.is_error}
     not_flows = {
         str(f.path)
         for f in flows
-        if isinstance(f.data, dict) and not {"id", "namespace", "tasks"} & set(f.data)
+        if str(f.path) in with_errors
+        and isinstance(f.data, dict)
+        and not {"id", "namespace", "tasks"} & set(f.data)
     }
     if not not_flows:
         return diagnostics

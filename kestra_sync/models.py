@@ -105,6 +105,32 @@ class LocalFlow:
         return FlowRef(self.tenant, self.namespace, self.id)
 
 
+PARSE_ON_USE: Any = object()  # FlowParsedOnUse(data=PARSE_ON_USE): parse when asked
+
+
+class FlowParsedOnUse(LocalFlow):
+    """A flow file an earlier run parsed and checked (``resultcache``): its namespace and id
+    are known, and ``data`` is parsed from the source only when something asks for it (a plan
+    of unchanged flows never does), then kept."""
+
+    @property  # type: ignore[override]
+    def data(self) -> Any:
+        try:
+            return self.__dict__["_data"]
+        except KeyError:
+            from .yamlindex import parse_yaml
+
+            value = self.__dict__["_data"] = parse_yaml(self.source).data
+            return value
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if value is PARSE_ON_USE:
+            self.__dict__.pop("_data", None)
+        else:
+            self.__dict__["_data"] = value
+
+
 @dataclass
 class RemoteFlow:
     """A flow as the server holds it (latest, non-deleted revision unless said otherwise)."""

@@ -38,18 +38,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import flowrules
+from . import flowrules, resultcache
 from . import knowledge as K
 from .flows import collector_paused
 from .guidance import collapse_non_flows
-from .models import Diagnostic, LocalFlow
+from .models import Diagnostic, FlowParsedOnUse, LocalFlow
 from .models import diag_at as _diag
+from .resultcache import ResultCache
 from .schemacheck import (  # noqa: F401 - re-exported: the validate API of earlier releases
     BUNDLED_SCHEMA,
     check_schema,
     load_schema,
     resolve_schema,
-    schema_auth,
     schema_cache_dir,
 )
 from .servercheck import validate_server  # noqa: F401 - re-exported
@@ -412,7 +412,7 @@ def check_duplicates(
     """The same tenant/namespace/id in two files: the second would overwrite the first."""
     by_ref: dict[Any, list[LocalFlow]] = defaultdict(list)
     for flow in flows:
-        if flow.ref is not None and isinstance(flow.data, dict):
+        if flow.ref is not None:  # set only from a mapping's id and namespace
             by_ref[flow.ref].append(flow)
     out = []
     for ref, group in by_ref.items():
@@ -420,7 +420,7 @@ def check_duplicates(
             continue
         for flow in group:
             others = ", ".join(str(f.path) for f in group if f is not flow)
-            p = (parsed or {}).get(str(flow.path))
+            p = (parsed or {}).get(str(flow.path)) or parse_yaml(flow.source)  # for the line
             out.append(
                 _diag(
                     flow,
@@ -493,9 +493,13 @@ def validate_offline(
     parsed: dict[str, ParsedYaml] | None = None,
     check_duplicate_flows: bool = True,
     version: str | None = None,
+    cache: ResultCache | None = None,
     findings: dict[str, list[flowrules.Finding]] | None = None,
 ) -> list[Diagnostic]:
     """All offline checks on flows already loaded (see ``flows.scan``/``flows.load_flow``).
+
+    ``cache``: the flow directory's ``resultcache``; a file whose text was checked before with
+    the same path and settings is not checked again.
 
     ``version``: the Kestra version (a ``knowledge.VERSIONS`` entry) whose rules to follow;
     None = every supported version (an error only for what all of them refuse).
@@ -514,31 +518,52 @@ def validate_offline(
     if schema is not None:
         extra = schema if isinstance(schema, dict) else load_schema(schema)
     out: list[Diagnostic] = []
+    if extra is not None:
+        cache = None  # another schema: its answers are not keyed in the cache
     where = (os.getcwd(), os.path.abspath(root)) if root is not None else None
     with collector_paused():  # thousands of parsed flows alive: see flows.collector_paused
         for flow in flows:
+            key = f"checks|{flow.tenant}|{flow.path}|{layout}|{root}|{version}"
+            found = cache.checks(flow.source, key) if cache is not None else None
+            if found is not None:
+                out.extend(found)  # before touching flow.data: a FlowParsedOnUse stays unparsed
+                continue
+            flow, p = _with_parse(flow, parsed)
             if flow.data is None:
                 continue
-            p = parsed.get(str(flow.path))
-            if p is None:
-                # No line index from the scan: parse again, and check that parse's data (the
-                # written text of ids is tracked per parsed object).
-                p = parsed[str(flow.path)] = parse_yaml(flow.source)
-                flow = dataclasses.replace(flow, data=p.data)
-            out.extend(check_flow(flow, p))
+            found = check_flow(flow, p)
             if isinstance(flow.data, dict):
-                found = flowrules.findings(flow.data, flow.source)
+                rules = flowrules.findings(flow.data, flow.source)
                 if findings is not None:
-                    findings[str(flow.path)] = found
-                out.extend(check_versioned(flow, p, version, found))
-                out.extend(check_schema(flow, p, bundled))
+                    findings[str(flow.path)] = rules
+                found += check_versioned(flow, p, version, rules)
+                found += check_schema(flow, p, bundled)
                 if extra is not None:
-                    out.extend(check_schema(flow, p, extra, bundled=False))
+                    found += check_schema(flow, p, extra, bundled=False)
             if root is not None:
-                out.extend(check_layout(flow, p, layout, Path(root), where=where))
+                found += check_layout(flow, p, layout, Path(root), where=where)
+            if cache is not None:
+                cache.remember_checks(flow.source, key, found)
+            out.extend(found)
     if check_duplicate_flows:
         out.extend(check_duplicates(flows, parsed))
     return out
+
+
+def _with_parse(
+    flow: LocalFlow, parsed: dict[str, ParsedYaml]
+) -> tuple[LocalFlow, ParsedYaml | None]:
+    """The flow and its parse (the line index, the written text of ids). A flow with no parse
+    from the scan (a FlowParsedOnUse, or loaded elsewhere) is parsed again and checked on that
+    parse's data: the written text of ids is tracked per parsed object."""
+    p = parsed.get(str(flow.path))
+    if p is None and (isinstance(flow, FlowParsedOnUse) or flow.data is not None):
+        p = parsed[str(flow.path)] = parse_yaml(flow.source)
+        if isinstance(flow, FlowParsedOnUse):
+            flow.data = p.data
+        else:
+            flow = dataclasses.replace(flow, data=p.data)
+    return flow, p
 
 
 def check_versioned(
@@ -567,10 +592,18 @@ def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     kept are judged again rather than looked for again."""
     kept = [d for d in check.diagnostics if not d.versioned]
     for flow in check.flows:
-        if isinstance(flow.data, dict):
-            path = str(flow.path)
-            found = check.findings.get(path)
-            kept += check_versioned(flow, check.parsed.get(path), version, found)
+        cache = check.caches.get(flow.tenant)
+        key = f"versioned|{flow.path}|{version}"
+        found = cache.checks(flow.source, key) if cache is not None else None
+        if found is None:
+            rules = check.findings.get(str(flow.path))  # None: a cached check, search again
+            flow, p = _with_parse(flow, check.parsed)
+            if isinstance(flow.data, dict):
+                found = check_versioned(flow, p, version, rules)
+                if cache is not None:
+                    cache.remember_checks(flow.source, key, found)
+        kept += found or []
+    check.save_caches()
     return dataclasses.replace(check, diagnostics=kept)
 
 
@@ -582,13 +615,19 @@ class ProjectCheck:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)  # given files outside every flow directory
     parsed: dict[str, ParsedYaml] = field(default_factory=dict, repr=False)
-    # Each flow's version-table findings by path, for ``rejudge`` (a flow without an entry
-    # has its findings looked for again).
+    # The result caches of the flow directories, by tenant (see resultcache.py).
+    caches: dict[str, ResultCache] = field(default_factory=dict, repr=False)
+    # Each flow's version-table findings by path, for ``rejudge`` (a flow without an entry,
+    # e.g. one whose checks came from the cache, has its findings looked for again).
     findings: dict[str, list[flowrules.Finding]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
         return not any(d.is_error for d in self.diagnostics)
+
+    def save_caches(self) -> None:
+        for cache in self.caches.values():
+            cache.save()
 
 
 def check_project(
@@ -608,9 +647,10 @@ def check_project(
     from .flows import scan_settings
 
     given = list(paths) if paths else None
-    result, skipped = scan_settings(settings, given, ignore_file=ignore_file)
-    check = ProjectCheck(result.flows, list(result.diagnostics), skipped, result.parsed)
     roots = {tenant: Path(d) for tenant, d in settings.directories().items()}
+    caches = {tenant: resultcache.for_directory(root) for tenant, root in roots.items()}
+    result, skipped = scan_settings(settings, given, ignore_file=ignore_file, caches=caches)
+    check = ProjectCheck(result.flows, list(result.diagnostics), skipped, result.parsed, caches)
     for tenant, root in roots.items():
         check.diagnostics += validate_offline(
             [f for f in result.flows if f.tenant == tenant],
@@ -620,6 +660,7 @@ def check_project(
             parsed=result.parsed,
             check_duplicate_flows=False,
             version=version,
+            cache=check.caches[tenant],
             findings=check.findings,
         )
     others = [f for f in result.flows if f.tenant not in roots]
@@ -636,14 +677,16 @@ def check_project(
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     if given is None:
         check.diagnostics += check_duplicates(result.flows, result.parsed)
+        check.save_caches()
         return check
     shown = {str(f.path) for f in result.flows}
     everything = list(result.flows)
     if all(d.is_dir() for d in roots.values()):
         known = {Path(f.path).resolve() for f in result.flows}
-        whole, _ = scan_settings(settings, ignore_file=ignore_file)
+        whole, _ = scan_settings(settings, ignore_file=ignore_file, caches=caches)
         everything += [f for f in whole.flows if Path(f.path).resolve() not in known]
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
+    check.save_caches()
     return check
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,12 @@ import pytest
 from kestra_sync.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The result cache (kestra_sync/resultcache.py) of every command a test runs, in-process or in a
+# child process, goes here rather than into the user's ~/.cache.
+CACHE_HOME = tempfile.mkdtemp(prefix="kestra-sync-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = CACHE_HOME
+os.environ["KESTRA_SYNC_CACHE_DIR"] = os.path.join(CACHE_HOME, "kestra-sync")
 
 
 @pytest.fixture
@@ -47,6 +54,7 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str
         if not k.startswith(("KESTRA_", "GITHUB_")) and k != "NO_COLOR"
     }
     base["PYTHONPATH"] = str(ROOT)
+    base["KESTRA_SYNC_CACHE_DIR"] = os.environ["KESTRA_SYNC_CACHE_DIR"]
     return subprocess.run(
         [sys.executable, "-m", "kestra_sync", *args],
         cwd=cwd,

@@ -28,6 +28,8 @@ def test_bench_apply_prints_kestra_sync_and_both_naive_loops_side_by_side():
         "kestra-sync plan, empty server",
         "kestra-sync apply (first deploy)",
         "kestra-sync plan, server in sync",
+        "kestra-sync plan in sync, no cache",
+        "kestra-sync first deploy, no cache",
         "naive: POST, on 422 PUT (first deploy)",
         "naive: GET each flow and compare",
     ):
@@ -45,6 +47,9 @@ def test_bench_apply_prints_kestra_sync_and_both_naive_loops_side_by_side():
     assert requests["naive: GET each flow and compare"] == 12
     # its plan (1 + 2 per namespace), one listing of the namespace before writing, 12 creates
     assert requests["kestra-sync apply (first deploy)"] == 1 + 2 + 1 + 12
+    # the result cache saves CPU, never a request
+    assert requests["kestra-sync plan in sync, no cache"] == 1 + 2
+    assert requests["kestra-sync first deploy, no cache"] == 1 + 2 + 1 + 12
 
 
 def test_bench_validate_runs_on_a_few_flows():

@@ -1,0 +1,245 @@
+"""The result cache (kestra_sync/resultcache.py): a warm run must answer exactly as a cold one,
+never from a stale entry, and the cache must never be a reason for a run to fail."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from kestra_sync import resultcache
+from kestra_sync.config import load_settings
+from kestra_sync.flows import _load
+from kestra_sync.models import FlowParsedOnUse
+from kestra_sync.validate import check_project
+
+from .conftest import run_cli
+
+DATA = Path(__file__).parent / "data"
+
+
+def _decodes(path: Path) -> bool:
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return False  # refused before any parse (flows.decode_source)
+    return True
+
+
+EVERY_FIXTURE = sorted(p for p in DATA.rglob("*") if p.suffix in (".yml", ".yaml") and _decodes(p))
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    where = tmp_path / "cache"
+    monkeypatch.setenv("KESTRA_SYNC_CACHE_DIR", str(where))
+    monkeypatch.delenv("KESTRA_SYNC_CACHE", raising=False)
+    return where
+
+
+def _loaded(path: Path, cache) -> tuple:
+    flow, diags, _ = _load(path, "main", None, cache)
+    return (flow.source, flow.namespace, flow.id, flow.ref, flow.data, type(flow.data)), diags
+
+
+@pytest.mark.parametrize("path", EVERY_FIXTURE, ids=lambda p: str(p.relative_to(DATA)))
+def test_a_file_found_in_the_cache_is_read_as_if_parsed(path, cache_dir):
+    """Identity as written (`id: 0755` stays "0755"), diagnostics, and the data once asked."""
+    expected = _loaded(path, None)
+    cold = resultcache.for_directory(path.parent)
+    assert _loaded(path, cold) == expected
+    cold.complete = True
+    cold.save()
+    warm = resultcache.for_directory(path.parent)
+    parses = _load(path, "main", None)[2] is not None  # an empty file is never parsed
+    flow, diags, parsed = _load(path, "main", None, warm)
+    assert (warm.hits, parsed) == ((1, None) if parses else (0, None))
+    if expected[0][4] is not None:
+        assert isinstance(flow, FlowParsedOnUse)
+        assert "_data" not in flow.__dict__, "not parsed until asked"
+    assert _loaded(path, resultcache.for_directory(path.parent)) == expected
+
+
+def _project(tmp_path: Path) -> Path:
+    flows = tmp_path / "flows"
+    shutil.copytree(DATA / "kestra-1.3", flows)
+    shutil.copy(DATA / "flows" / "valid" / "octal-task-ids.yml", flows / "company" / "octal.yml")
+    return flows
+
+
+def _check(flows: Path, **kw):
+    settings = load_settings({"url": "http://localhost:8080", "directory": str(flows), **kw})
+    check = check_project(settings)
+    return check, sorted((d.path, d.line, d.code, d.message) for d in check.diagnostics)
+
+
+def test_a_warm_check_reports_exactly_what_a_cold_one_does(tmp_path, cache_dir):
+    flows = _project(tmp_path)
+    (flows / "company" / "sales" / "notify.yml").write_text(
+        "id: notify\nnamespace: company.sales\ntasks:\n  - id: Bad Id\n    type: io.kestra.x\n"
+    )
+    cold, cold_diags = _check(flows, layout="nested")
+    assert cold_diags, "the fixture has problems to report"
+    assert any(cache_dir.iterdir()), "the cold run wrote the cache"
+    warm, warm_diags = _check(flows, layout="nested")
+    assert warm_diags == cold_diags
+    assert all(isinstance(f, FlowParsedOnUse) for f in warm.flows)
+    parsed_again = {str(f.path) for f in warm.flows if "_data" in f.__dict__}
+    # only a file with errors is looked into again (is it a flow at all? guidance.py)
+    assert parsed_again <= {d.path for d in warm.diagnostics if d.is_error}
+    assert [f.data for f in warm.flows] == [f.data for f in cold.flows]
+    assert [(f.namespace, f.id, f.source) for f in warm.flows] == [
+        (f.namespace, f.id, f.source) for f in cold.flows
+    ]
+    assert sum(c.hits for c in warm.caches.values()) == len(warm.flows)
+
+
+def test_an_edited_file_is_checked_again(tmp_path, cache_dir):
+    flows = _project(tmp_path)
+    _, before = _check(flows)
+    target = flows / "company" / "ops" / "cleanup.yml"
+    target.write_text(target.read_text().replace("id: cleanup", "id: clean up", 1))
+    _, after = _check(flows)
+    new = [d for d in after if d not in before]
+    assert new and all(d[0].endswith("cleanup.yml") for d in new)
+
+
+def test_checks_are_kept_per_settings_and_path(tmp_path, cache_dir):
+    """The same text under another layout, Kestra version or path is checked again."""
+    flows = _project(tmp_path)
+    _, plain = _check(flows, layout="none")
+    _, nested = _check(flows, layout="dotted")
+    assert any(d[2] == "layout" for d in nested) and not any(d[2] == "layout" for d in plain)
+    moved = flows / "elsewhere.yml"
+    shutil.move(flows / "company" / "ops" / "cleanup.yml", moved)
+    _, after_move = _check(flows, layout="dotted")
+    assert any(d[0].endswith("elsewhere.yml") and d[2] == "layout" for d in after_move)
+    assert not any(d[0].endswith("ops/cleanup.yml") for d in after_move)
+
+
+def test_versioned_rules_are_judged_for_the_version_asked(tmp_path, cache_dir):
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "f.yml").write_text(
+        "id: f\nnamespace: team\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n"
+        "    message: hi\ninputs:\n  - id: b\n    type: BOOLEAN\n"
+    )
+    runs = {
+        v: run_cli("validate", "flows", "--kestra-version", v, cwd=tmp_path, env=_env(cache_dir))
+        for v in ("1.3", "2.0", "1.3", "2.0")
+    }
+    cold = {
+        v: run_cli(
+            "validate",
+            "flows",
+            "--kestra-version",
+            v,
+            cwd=tmp_path,
+            env={**_env(cache_dir), "KESTRA_SYNC_CACHE": "off"},
+        )
+        for v in ("1.3", "2.0")
+    }
+    for v in ("1.3", "2.0"):
+        assert (runs[v].returncode, runs[v].stdout) == (cold[v].returncode, cold[v].stdout)
+    assert (
+        runs["1.3"].returncode != runs["2.0"].returncode or runs["1.3"].stdout != runs["2.0"].stdout
+    ), "BOOLEAN is judged differently by 1.3 and 2.0"
+
+
+def _env(cache_dir: Path) -> dict[str, str]:
+    return {"KESTRA_SYNC_CACHE_DIR": str(cache_dir)}
+
+
+def test_a_corrupt_or_foreign_cache_is_ignored_and_replaced(tmp_path, cache_dir):
+    flows = _project(tmp_path)
+    cold, expected = _check(flows)
+    (cache_file,) = cache_dir.iterdir()
+    for junk in (b"{not json", b"[]", json.dumps({"format": 99}).encode(), b"\xff\xfe"):
+        cache_file.write_bytes(junk)
+        _, got = _check(flows)
+        assert got == expected
+        assert json.loads(cache_file.read_bytes())["format"] == resultcache.FORMAT
+    body = json.loads(cache_file.read_bytes())
+    body["code"] = "another kestra-sync"
+    for entry in body["entries"].values():
+        entry[0], entry[3] = {"id": "forged", "namespace": "forged", "tasks": []}, []
+    cache_file.write_text(json.dumps(body))
+    check, got = _check(flows)
+    assert got == expected
+    assert [(f.id, f.namespace, f.data) for f in check.flows] == [
+        (f.id, f.namespace, f.data) for f in cold.flows
+    ]
+
+
+def test_off_writes_nothing(tmp_path, cache_dir, monkeypatch):
+    monkeypatch.setenv("KESTRA_SYNC_CACHE", "off")
+    _check(_project(tmp_path))
+    assert not cache_dir.exists()
+
+
+def test_an_unwritable_cache_directory_costs_nothing_but_time(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text(
+        "a file where the cache directory would go: nobody, root included, can "
+        "create a directory under it"
+    )
+    flows = _project(tmp_path)
+    env = {"KESTRA_SYNC_CACHE_DIR": str(blocker / "kestra-sync")}
+    first = run_cli("validate", "flows", cwd=tmp_path, env=env)
+    again = run_cli("validate", "flows", cwd=tmp_path, env=env)
+    off = run_cli("validate", "flows", cwd=tmp_path, env={**env, "KESTRA_SYNC_CACHE": "off"})
+    assert first.returncode == again.returncode == off.returncode, first.stderr
+    assert first.stdout == again.stdout == off.stdout
+    assert first.stderr == off.stderr, "no word about the cache"
+    assert flows.is_dir()
+
+
+def test_the_cache_is_private_to_its_owner(tmp_path, monkeypatch):
+    where = tmp_path / "fresh" / "kestra-sync"
+    monkeypatch.setenv("KESTRA_SYNC_CACHE_DIR", str(where))
+    _check(_project(tmp_path))
+    (cache_file,) = where.iterdir()
+    assert stat.S_IMODE(where.stat().st_mode) == 0o700
+    assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
+
+
+def test_the_cache_goes_to_the_users_cache_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("KESTRA_SYNC_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    flows = _project(tmp_path)
+    _check(flows)
+    assert [p.name.startswith("results-") for p in (tmp_path / "xdg" / "kestra-sync").iterdir()]
+    assert {p.name for p in flows.rglob("*")} == {
+        p.name for p in (DATA / "kestra-1.3").rglob("*")
+    } | {"octal.yml"}, "nothing is written into the flow directory"
+
+
+def test_a_pre_commit_run_on_some_files_keeps_the_others(tmp_path, cache_dir):
+    flows = _project(tmp_path)
+    _check(flows)
+    settings = load_settings({"url": "http://localhost:8080", "directory": str(flows)})
+    one = flows / "company" / "ops" / "cleanup.yml"
+    check_project(settings, [one])
+    warm, _ = _check(flows)
+    assert sum(c.hits for c in warm.caches.values()) == len(warm.flows)
+
+
+def test_caches_of_directories_unused_for_a_month_are_deleted(tmp_path, cache_dir):
+    gone, kept = tmp_path / "gone", _project(tmp_path)
+    shutil.copytree(kept, gone)
+    _check(gone)
+    (old,) = cache_dir.iterdir()
+    month_ago = old.stat().st_mtime - (resultcache.UNUSED_DAYS + 1) * 86400
+    os.utime(old, (month_ago, month_ago))
+    _check(kept)  # a cold run of another directory writes its cache, and tidies up
+    assert old.exists() is False
+    assert len(list(cache_dir.iterdir())) == 1
+    _check(kept)
+    (still,) = cache_dir.iterdir()
+    os.utime(still, (month_ago, month_ago))
+    _check(kept)  # a warm run reads it: it is in use
+    assert still.stat().st_mtime > month_ago
