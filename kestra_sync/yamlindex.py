@@ -202,7 +202,11 @@ def _is_tab_at(text: str, line: int | None, column: int | None) -> bool:
 def parse_yaml(text: str, max_expanded_nodes: int = MAX_EXPANDED_NODES) -> ParsedYaml:
     """Parse ``text`` (one YAML document). Never raises for bad input: problems are returned."""
     out = ParsedYaml()
-    loader = _Composer(text)
+    try:
+        loader = _Composer(text)  # PyYAML's pure-Python reader checks the characters here
+    except yaml.YAMLError as err:
+        out.problems.append(_friendly_yaml_error(err, text))
+        return out
     try:
         root = loader.get_single_node()
     except yaml.YAMLError as err:

@@ -115,3 +115,30 @@ def test_a_large_alias_free_document_still_counts_its_nodes():
     # No alias, but more nodes than the limit allows: refused the same way as before.
     parsed = parse_yaml("a: [" + ", ".join(["1"] * 50) + "]\n", max_expanded_nodes=20)
     assert [p.code for p in parsed.problems] == ["alias-bomb"]
+
+
+def test_without_libyaml_a_flow_reads_the_same_and_a_bad_character_is_a_problem():
+    # PyYAML without its C extension (some platforms' wheels): the pure-Python composer calls
+    # the same hooks, and its reader refuses a control character while being created.
+    import json
+    import subprocess
+    import sys
+
+    texts = [f"id: {w}\nlist: [{w.strip()}]\n" for w, _ in SCALARS if "\n" not in w]
+    texts += ["a: &x [1]\nb: *x\n", "id: a\x07b\n", "a: 1\na: 2\n"]
+    probe = (
+        "import json, sys, yaml\n"
+        "if hasattr(yaml, 'CSafeLoader'):\n    del yaml.CSafeLoader\n"
+        "from kestra_sync.yamlindex import parse_yaml\n"
+        "out = [(p.data, [(q.code, q.line) for q in p.problems]) for p in map(parse_yaml, "
+        "json.loads(sys.stdin.read()))]\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], input=json.dumps(texts), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    pure = json.loads(done.stdout)
+    here = [(p.data, [[q.code, q.line] for q in p.problems]) for p in map(parse_yaml, texts)]
+    assert json.loads(json.dumps(here)) == pure
+    assert pure[-2] == [None, [["yaml-syntax", 1]]]
