@@ -86,6 +86,9 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+_CHILD_KEYS = frozenset(K.CHILD_TASK_KEYS + K.CHILD_BRANCH_KEYS)
+
+
 def iter_tasks(data: dict, lists: Iterable[str] = K.TASK_LISTS) -> Iterator[tuple[tuple, dict]]:
     """Every task mapping with its path, children included (Flow.allTasksWithChilds)."""
     stack: list[tuple[tuple, Any]] = []
@@ -103,6 +106,8 @@ def iter_tasks(data: dict, lists: Iterable[str] = K.TASK_LISTS) -> Iterator[tupl
             if not isinstance(task, dict):
                 continue
             yield path + (i,), task
+            if _CHILD_KEYS.isdisjoint(task):
+                continue  # most tasks hold no children
             for key in K.CHILD_TASK_KEYS:
                 sub = task.get(key)
                 if isinstance(sub, list) and any(

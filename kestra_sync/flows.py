@@ -38,6 +38,7 @@ from .walk import (
     bad_name,
     not_regular,
     shown_path,
+    shown_paths,
     undecodable,
     walk_flow_files,
 )
@@ -196,10 +197,25 @@ def _read_regular(path: Path) -> bytes | None:
     """The file's bytes, or None when it is not a regular file once open. O_NONBLOCK: opening
     a FIFO for reading would otherwise wait for a writer for ever."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             return None
-        return handle.read(MAX_READ_BYTES + 1)
+        # Ask for the size the file has (plus one byte, to see it grew): a read of the
+        # MAX_READ_BYTES limit would allocate that much for every file (5 times the read itself).
+        chunks = []
+        left = MAX_READ_BYTES + 1
+        want = min(st.st_size + 1, left)
+        while left > 0:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+            want = min(1 << 20, left)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _too_large(path: str, size: str) -> Diagnostic:
@@ -274,12 +290,12 @@ def scan(
             if not is_flow_candidate(p):
                 continue
             files.append(p)
-    with _collector_paused():
+    with collector_paused():
         own_cache = cache is None
         if cache is None:
             cache = resultcache.for_directory(directory)
-        for path in files:
-            flow, diags, parsed = _load(path, tenant, None, cache)
+        for path, shown in zip(files, shown_paths(files), strict=True):
+            flow, diags, parsed = _load(path, tenant, shown, cache)
             result.diagnostics.extend(diags)
             if flow is not None:
                 result.flows.append(flow)
@@ -320,7 +336,7 @@ def _walk_given_directory(
 
 
 @contextlib.contextmanager
-def _collector_paused():
+def collector_paused():
     """Parsed flows are trees, without reference cycles: the cyclic garbage collector finds
     nothing in them, yet with thousands alive each of its full passes walks them all (2 of the
     5 s of scanning 10,000 flows). Reference counting still frees everything meanwhile; the

@@ -55,27 +55,80 @@ def _fast_schema_ok(data: Any, schema: dict) -> bool:
     out of runs where every flow is fine."""
     if not isinstance(data, dict):
         return False
-    props = schema.get("properties", {})
-    if schema.get("additionalProperties") is False and any(k not in props for k in data):
-        return False
-    if any(k not in data for k in schema.get("required", ())):
+    closed, rules, required = _compiled(schema)
+    if any(k not in data for k in required):
         return False
     for key, value in data.items():
-        sub = props.get(key, {})
-        if set(sub) - {"type", "description", "items", "title"}:
+        rule = rules.get(key, _FREE)
+        if rule is _FREE:
+            if closed:
+                return False
+            continue
+        if rule is None:
+            return False  # a keyword only jsonschema checks
+        classes, items = rule
+        if classes is not None and value.__class__ not in classes:
             return False
-        types = sub.get("type")
-        if types is not None:
-            types = [types] if isinstance(types, str) else types
-            if not any(_is_type(value, t) for t in types):
-                return False
-        items = sub.get("items")
-        if items is not None and isinstance(value, list):
-            if set(items) - {"type"}:
-                return False
-            if not all(_is_type(v, items["type"]) for v in value):
-                return False
+        if (
+            items is not _FREE
+            and isinstance(value, list)
+            and (items is None or any(v.__class__ not in items for v in value))
+        ):
+            return False
     return True
+
+
+# JSON types as the exact classes a parse gives (bool is not an integer, as in _is_type); a
+# value of another class (a subclass) is left to jsonschema.
+_EXACT = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "integer": (int,),
+    "number": (int, float),
+}
+_FREE: Any = object()  # no constraint
+_COMPILED: dict[int, tuple[dict, tuple]] = {}
+
+
+def _classes(names: Any) -> frozenset | None:
+    """The classes ``type`` allows; None: any value (a name _is_type does not know)."""
+    names = [names] if isinstance(names, str) else names
+    if any(n not in _EXACT for n in names):
+        return None
+    return frozenset(c for n in names for c in _EXACT[n])
+
+
+def _compiled(schema: dict) -> tuple:
+    """(additional keys refused, key -> rule, required keys) of a schema, worked out once.
+    A rule is None (give up: a keyword beyond type/items), or (allowed classes or None for
+    any, item classes or None to give up on a list or _FREE)."""
+    entry = _COMPILED.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    rules: dict[str, Any] = {}
+    for key, sub in schema.get("properties", {}).items():
+        if set(sub) - {"type", "description", "items", "title"}:
+            rules[key] = None
+            continue
+        classes = _classes(sub["type"]) if sub.get("type") is not None else None
+        items = sub.get("items")
+        if items is None:
+            item_rule: Any = _FREE
+        elif set(items) - {"type"} or not isinstance(items.get("type"), str):
+            item_rule = None
+        else:
+            item_rule = _classes(items["type"]) or _FREE
+        rules[key] = (classes, item_rule)
+    compiled = (
+        schema.get("additionalProperties") is False,
+        rules,
+        tuple(schema.get("required", ())),
+    )
+    _COMPILED[id(schema)] = (schema, compiled)
+    return compiled
 
 
 def check_schema(

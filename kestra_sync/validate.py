@@ -30,6 +30,7 @@ What every supported version accepts (kestra develop 8ecd8337, 2026-07-01; api-f
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -39,6 +40,7 @@ from typing import Any
 
 from . import flowrules, resultcache
 from . import knowledge as K
+from .flows import collector_paused
 from .guidance import collapse_non_flows
 from .models import Diagnostic, FlowParsedOnUse, LocalFlow
 from .models import diag_at as _diag
@@ -229,7 +231,6 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     )
     first: dict[str, tuple] = {}
     for path, task in _iter_tasks(data):
-        where = format_path(path)
         if task.get("type") in (None, ""):
             out.append(
                 _diag(
@@ -237,7 +238,7 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     parsed,
                     path,
                     "missing-type",
-                    f"task {where} has no 'type': add the plugin type, e.g. "
+                    f"task {format_path(path)} has no 'type': add the plugin type, e.g. "
                     "'type: io.kestra.plugin.core.log.Log'",
                 )
             )
@@ -249,7 +250,7 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     parsed,
                     path,
                     "missing-task-id",
-                    f"task {where} has no 'id': give every task a unique id",
+                    f"task {format_path(path)} has no 'id': give every task a unique id",
                 )
             )
             continue
@@ -442,20 +443,35 @@ def expected_layout_path(namespace: str, flow_id: str, layout: str) -> str:
 
 
 def check_layout(
-    flow: LocalFlow, parsed: ParsedYaml | None, layout: str, root: Path
+    flow: LocalFlow,
+    parsed: ParsedYaml | None,
+    layout: str,
+    root: Path,
+    *,
+    where: tuple[str, str] | None = None,
 ) -> list[Diagnostic]:
+    """``where``: (working directory, absolute ``root``) when already known (one look for a
+    whole project instead of four per flow)."""
     if layout == "none" or flow.namespace is None or flow.id is None:
         return []
-    import os
-
-    rel_text = os.path.relpath(os.path.abspath(flow.path), os.path.abspath(root))
+    cwd, root_abs = where or (os.getcwd(), os.path.abspath(root))
+    full = os.path.normpath(os.path.join(cwd, str(flow.path)))  # os.path.abspath
+    prefix = root_abs if root_abs.endswith(os.sep) else root_abs + os.sep
+    if os.name != "nt" and full.startswith(prefix):
+        rel_text = full[len(prefix) :]  # what relpath answers, without its 10 us
+    else:
+        rel_text = os.path.relpath(full, root_abs)
     if rel_text.startswith(".."):
         return []  # outside the flow directory: no rule to apply
-    rel = Path(rel_text)
-    stem = rel.with_suffix("").as_posix()
+    rel_posix = rel_text.replace(os.sep, "/")
+    name = rel_posix.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    suffix = name[dot:] if 0 < dot < len(name) - 1 else ""  # as Path.suffix
+    stem = rel_posix[: len(rel_posix) - len(suffix)]
     want = expected_layout_path(flow.namespace, flow.id, layout)
     if stem == want:
         return []
+    rel = Path(rel_text)
     return [
         _diag(
             flow,
@@ -478,6 +494,7 @@ def validate_offline(
     check_duplicate_flows: bool = True,
     version: str | None = None,
     cache: ResultCache | None = None,
+    findings: dict[str, list[flowrules.Finding]] | None = None,
 ) -> list[Diagnostic]:
     """All offline checks on flows already loaded (see ``flows.scan``/``flows.load_flow``).
 
@@ -486,6 +503,8 @@ def validate_offline(
 
     ``version``: the Kestra version (a ``knowledge.VERSIONS`` entry) whose rules to follow;
     None = every supported version (an error only for what all of them refuse).
+    ``findings``: where to keep each flow's version-table findings (by path), so that judging
+    them for another version (``rejudge``) does not look for them again.
 
     ``schema``: None for the bundled structural schema, or a schema dict/file (e.g. Kestra's
     full flow schema) checked in addition. ``parsed`` carries the line index from the scan; a
@@ -501,26 +520,31 @@ def validate_offline(
     out: list[Diagnostic] = []
     if extra is not None:
         cache = None  # another schema: its answers are not keyed in the cache
-    for flow in flows:
-        key = f"checks|{flow.tenant}|{flow.path}|{layout}|{root}|{version}"
-        found = cache.checks(flow.source, key) if cache is not None else None
-        if found is not None:
-            out.extend(found)  # before touching flow.data: a FlowParsedOnUse stays unparsed
-            continue
-        flow, p = _with_parse(flow, parsed)
-        if flow.data is None:
-            continue
-        found = check_flow(flow, p)
-        if isinstance(flow.data, dict):
-            found += check_versioned(flow, p, version)
-            found += check_schema(flow, p, bundled)
-            if extra is not None:
-                found += check_schema(flow, p, extra, bundled=False)
-        if root is not None:
-            found += check_layout(flow, p, layout, Path(root))
-        if cache is not None:
-            cache.remember_checks(flow.source, key, found)
-        out.extend(found)
+    where = (os.getcwd(), os.path.abspath(root)) if root is not None else None
+    with collector_paused():  # thousands of parsed flows alive: see flows.collector_paused
+        for flow in flows:
+            key = f"checks|{flow.tenant}|{flow.path}|{layout}|{root}|{version}"
+            found = cache.checks(flow.source, key) if cache is not None else None
+            if found is not None:
+                out.extend(found)  # before touching flow.data: a FlowParsedOnUse stays unparsed
+                continue
+            flow, p = _with_parse(flow, parsed)
+            if flow.data is None:
+                continue
+            found = check_flow(flow, p)
+            if isinstance(flow.data, dict):
+                rules = flowrules.findings(flow.data, flow.source)
+                if findings is not None:
+                    findings[str(flow.path)] = rules
+                found += check_versioned(flow, p, version, rules)
+                found += check_schema(flow, p, bundled)
+                if extra is not None:
+                    found += check_schema(flow, p, extra, bundled=False)
+            if root is not None:
+                found += check_layout(flow, p, layout, Path(root), where=where)
+            if cache is not None:
+                cache.remember_checks(flow.source, key, found)
+            out.extend(found)
     if check_duplicate_flows:
         out.extend(check_duplicates(flows, parsed))
     return out
@@ -543,11 +567,17 @@ def _with_parse(
 
 
 def check_versioned(
-    flow: LocalFlow, parsed: ParsedYaml | None, version: str | None
+    flow: LocalFlow,
+    parsed: ParsedYaml | None,
+    version: str | None,
+    findings: list[flowrules.Finding] | None = None,
 ) -> list[Diagnostic]:
-    """The rules of the version table (``knowledge``), judged for ``version``."""
+    """The rules of the version table (``knowledge``), judged for ``version``; ``findings``:
+    the flow's ``flowrules.findings`` when already known."""
+    if findings is None:
+        findings = flowrules.findings(flow.data, flow.source)
     out = []
-    for finding in flowrules.findings(flow.data, flow.source):
+    for finding in findings:
         verdict = flowrules.judge(finding, version)
         if verdict is not None:
             severity, message = verdict
@@ -558,16 +588,18 @@ def check_versioned(
 
 def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     """The same check with the version table judged for ``version`` (e.g. once the server said
-    which version it runs): no file is read or parsed again."""
+    which version it runs): no file is read or parsed again, and the findings ``check_project``
+    kept are judged again rather than looked for again."""
     kept = [d for d in check.diagnostics if not d.versioned]
     for flow in check.flows:
         cache = check.caches.get(flow.tenant)
         key = f"versioned|{flow.path}|{version}"
         found = cache.checks(flow.source, key) if cache is not None else None
         if found is None:
+            rules = check.findings.get(str(flow.path))  # None: a cached check, search again
             flow, p = _with_parse(flow, check.parsed)
             if isinstance(flow.data, dict):
-                found = check_versioned(flow, p, version)
+                found = check_versioned(flow, p, version, rules)
                 if cache is not None:
                     cache.remember_checks(flow.source, key, found)
         kept += found or []
@@ -585,6 +617,9 @@ class ProjectCheck:
     parsed: dict[str, ParsedYaml] = field(default_factory=dict, repr=False)
     # The result caches of the flow directories, by tenant (see resultcache.py).
     caches: dict[str, ResultCache] = field(default_factory=dict, repr=False)
+    # Each flow's version-table findings by path, for ``rejudge`` (a flow without an entry,
+    # e.g. one whose checks came from the cache, has its findings looked for again).
+    findings: dict[str, list[flowrules.Finding]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -626,6 +661,7 @@ def check_project(
             check_duplicate_flows=False,
             version=version,
             cache=check.caches[tenant],
+            findings=check.findings,
         )
     others = [f for f in result.flows if f.tenant not in roots]
     if others:
@@ -635,6 +671,7 @@ def check_project(
             parsed=result.parsed,
             check_duplicate_flows=False,
             version=version,
+            findings=check.findings,
         )
     check.diagnostics += _resource_problems(settings, given)
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py

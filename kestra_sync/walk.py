@@ -151,6 +151,27 @@ def shown_path(path: Path | str) -> str:
     return os.fsencode(text).decode("utf-8", "backslashreplace") if undecodable(text) else text
 
 
+def shown_paths(paths: list[Path]) -> list[str]:
+    """``shown_path`` of each of ``paths`` (a scan's files), reading the working directory once:
+    ``os.path.relpath`` costs 10 us a file, as much as reading it."""
+    if os.name == "nt":  # drives and case: relpath's rules
+        return [shown_path(p) for p in paths]
+    cwd = os.getcwd()
+    prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    out = []
+    for path in paths:
+        text = str(path)
+        full = os.path.normpath(os.path.join(cwd, text))  # os.path.abspath
+        # relpath's answer when the file is below the working directory; otherwise it starts
+        # with "..", and display_path shows the path as given.
+        rel = "." if full == cwd else full[len(prefix) :] if full.startswith(prefix) else ".."
+        shown = text if rel.startswith("..") else rel
+        out.append(
+            os.fsencode(shown).decode("utf-8", "backslashreplace") if undecodable(shown) else shown
+        )
+    return out
+
+
 def bad_name(path: Path) -> Diagnostic:
     return Diagnostic(
         shown_path(path),

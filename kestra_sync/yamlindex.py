@@ -18,6 +18,7 @@ One pass composes the node tree (which carries line/column marks), then:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from sys import intern
 from typing import Any
@@ -31,36 +32,28 @@ _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_EXPANDED_NODES = 1_000_000
 
 
-_RESOLVED: dict[str, str] = {}  # plain scalar text -> its implicit tag, for _Loader only
+_RESOLVED: dict[str, str] = {}  # plain scalar text -> its implicit tag (see _tag)
 _RESOLVED_MAX = 65_536
+_RESOLVER = yaml.resolver.Resolver()  # YAML 1.1 implicit tags, as SafeLoader resolves them
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()  # for ints and floats only
+_EMPTY: dict = {}
+_NOTHING: list = []
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
-    """SafeLoader with timestamps left as strings (check-jsonschema does the same).
+class _Composer(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """Composes the node tree only (``get_single_node``); the data is built by ``_construct``.
 
-    The composer asks the resolver for the tag of every scalar (a hundred per flow), through
-    Python even with libyaml. With no path resolvers registered here, a plain scalar's tag
-    depends on its text alone, so it is remembered; that and skipping the two path-resolver
-    hooks take about 15% off a scan."""
+    Even with libyaml, the composer calls three resolver hooks through Python for every node:
+    about a fifth of composing a flow. Here they are C builtins. ``resolve`` keeps its
+    arguments in a slice (kind, value, implicit: start, stop, step) and ``_tag`` decides the
+    tag later, only for values (a key is its written text whatever its tag); the path-resolver
+    hooks do nothing, as no path resolver is registered. Never construct data with this class
+    (its tags are slices)."""
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0]:
-            tag = _RESOLVED.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(value) <= 64 and len(_RESOLVED) < _RESOLVED_MAX:
-                    _RESOLVED[value] = tag
-            return tag
-        return super().resolve(kind, value, implicit)
+    resolve = slice
+    descend_resolver = _EMPTY.get  # (parent, index) -> None
+    ascend_resolver = _NOTHING.clear  # () -> None
 
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        pass  # no path resolvers (add_path_resolver is never called on this loader)
-
-    def ascend_resolver(self) -> None:
-        pass
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)  # type: ignore[attr-defined]
 
 KEY = "<key>"  # path suffix meaning "the key itself" in the index
 
@@ -82,7 +75,8 @@ class ParsedYaml:
     # The node tree is not kept (1,000 trees in memory make the garbage collector slow the scan
     # down threefold); the index is built from the text again when a diagnostic needs a line.
     text: str = field(default="", repr=False)
-    # Written text of scalar values that Kestra binds as text, by (id(mapping), key).
+    # Written text of the scalar values of RAW_KEYS that are not text in ``data`` (``id: 0755``
+    # is 493 there), by (id(mapping), key). A text value is its own written text.
     raw: dict[tuple[int, str], str] = field(default_factory=dict, repr=False)
     _index: dict[tuple, tuple[int, int]] | None = field(default=None, repr=False)
 
@@ -92,7 +86,7 @@ class ParsedYaml:
         if self._index is None:
             root = None
             if self.text:
-                loader = _Loader(self.text)
+                loader = _Composer(self.text)
                 try:
                     root = loader.get_single_node()
                 except yaml.YAMLError:
@@ -122,6 +116,9 @@ class ParsedYaml:
         "0755" for Kestra, whose Jackson binding coerces scalars to their text), else None."""
         if not isinstance(mapping, dict):
             return None
+        value = mapping.get(key)
+        if value.__class__ is str:
+            return value
         return self.raw.get((id(mapping), key))
 
 
@@ -205,39 +202,52 @@ def _is_tab_at(text: str, line: int | None, column: int | None) -> bool:
 def parse_yaml(text: str, max_expanded_nodes: int = MAX_EXPANDED_NODES) -> ParsedYaml:
     """Parse ``text`` (one YAML document). Never raises for bad input: problems are returned."""
     out = ParsedYaml()
-    loader = _Loader(text)
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.YAMLError as err:
-            out.problems.append(_friendly_yaml_error(err, text))
-            return out
-        if root is None:
-            out.empty = True
-            return out
-        out.text = text
-        try:
-            data, expanded, has_alias = _construct(root, loader, out, max_expanded_nodes)
-        except RecursionError:  # pragma: no cover - _construct is iterative
-            data, expanded, has_alias = None, 0, False
-        if expanded > max_expanded_nodes:
-            line, column = _first_alias(root)
-            out.problems = [p for p in out.problems if p.code != "duplicate-key"]
-            out.problems.append(
-                YamlProblem(
-                    "alias-bomb",
-                    f"YAML aliases expand this document to more than {max_expanded_nodes:,} "
-                    "nodes (an alias bomb); write the values out or use fewer nested aliases",
-                    line,
-                    column,
-                )
-            )
-            return out
-        if has_alias:
-            _alias_warnings(text, out)
-        out.data = data
+        loader = _Composer(text)  # PyYAML's pure-Python reader checks the characters here
+    except yaml.YAMLError as err:
+        out.problems.append(_friendly_yaml_error(err, text))
+        return out
+    try:
+        root = loader.get_single_node()
+    except yaml.YAMLError as err:
+        out.problems.append(_friendly_yaml_error(err, text))
+        return out
     finally:
         loader.dispose()
+    if root is None:
+        out.empty = True
+        return out
+    out.text = text
+    if _ANCHOR.search(text) is None and 2 * len(text) + 2 < max_expanded_nodes:
+        # No alias can exist, and the node count stays under the limit (a node takes about a
+        # character of text or more, as in `{a,b}`): the quick build.
+        raw: dict[tuple[int, str], str] = {}
+        try:
+            out.data = _construct_plain(root, raw)
+            out.raw = raw
+            return out
+        except (_Unusual, RecursionError):
+            pass  # a duplicate or non-text key, or very deep nesting: the general build says
+    try:
+        data, expanded, has_alias = _construct(root, out, max_expanded_nodes)
+    except RecursionError:  # pragma: no cover - _construct is iterative
+        data, expanded, has_alias = None, 0, False
+    if expanded > max_expanded_nodes:
+        line, column = _first_alias(root)
+        out.problems = [p for p in out.problems if p.code != "duplicate-key"]
+        out.problems.append(
+            YamlProblem(
+                "alias-bomb",
+                f"YAML aliases expand this document to more than {max_expanded_nodes:,} "
+                "nodes (an alias bomb); write the values out or use fewer nested aliases",
+                line,
+                column,
+            )
+        )
+        return out
+    if has_alias:
+        _alias_warnings(text, out)
+    out.data = data
     return out
 
 
@@ -248,7 +258,7 @@ def _alias_warnings(text: str, out: ParsedYaml) -> None:
     """One warning per alias (``*name``), up to MAX_ALIAS_WARNINGS, then one summary."""
     aliases = []
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=_BASE_LOADER):
             if isinstance(event, yaml.AliasEvent):
                 aliases.append(event)
     except yaml.YAMLError:  # already composed fine; cannot happen, but never crash on it
@@ -332,10 +342,28 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 
 
-def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
+def _tag(node: yaml.ScalarNode) -> str:
+    """The tag of a scalar composed by ``_Composer``: the written one, else the one SafeLoader
+    would resolve (its resolver; only the text of a plain scalar decides it)."""
+    tag = node.tag
+    if tag.__class__ is not slice:
+        return tag  # written: !!str, !!int, !custom...
+    implicit = tag.step
+    if not implicit[0]:
+        return _STR  # quoted or block: Resolver.resolve gives DEFAULT_SCALAR_TAG
+    value = node.value
+    found = _RESOLVED.get(value)
+    if found is None:
+        found = _RESOLVER.resolve(yaml.ScalarNode, value, implicit)
+        if len(value) <= 64 and len(_RESOLVED) < _RESOLVED_MAX:
+            _RESOLVED[value] = found
+    return found
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
     """A scalar as Jackson's YAMLParser types it (kestra reads flows with Jackson): booleans
     only ``true``/``false`` (any case), no base-60 numbers, timestamps and unknown tags as text."""
-    tag = node.tag
+    tag = _tag(node)
     value = node.value
     if tag == _STR:
         # Types, input kinds, images...: short texts repeat across flows; keep one copy each.
@@ -346,13 +374,60 @@ def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
         low = value.lower()
         return True if low == "true" else False if low == "false" else value
     if tag == _INT:
-        return value if ":" in value else loader.construct_yaml_int(node)
+        return value if ":" in value else _CONSTRUCTOR.construct_yaml_int(node)
     if tag == _FLOAT:
-        return value if ":" in value else loader.construct_yaml_float(node)
+        return value if ":" in value else _CONSTRUCTOR.construct_yaml_float(node)
     return value
 
 
-def _construct(root: yaml.Node, loader: Any, out: ParsedYaml, limit: int) -> tuple[Any, int, bool]:
+# An anchor is '&' and a letter, digit, '-' or '_' (libyaml's and PyYAML's scanners accept no
+# other anchor name): a text without one holds no alias at all.
+_ANCHOR = re.compile(r"&[0-9A-Za-z_-]")
+
+
+class _Unusual(Exception):
+    """The document needs ``_construct``: a duplicate key, or a key that is not a scalar."""
+
+
+def _construct_plain(root: yaml.Node, raw: dict[tuple[int, str], str]) -> Any:
+    """``_construct`` for a document without aliases (most flows): the same data, built by
+    recursion without tracking nodes, at half the cost. Raises ``_Unusual`` when a mapping
+    has a duplicate key or a non-scalar key (the general build reports them)."""
+    Scalar, Mapping = yaml.ScalarNode, yaml.MappingNode
+    resolved = _RESOLVED
+
+    def build(node: yaml.Node) -> Any:
+        if node.__class__ is Mapping:
+            obj: dict[str, Any] = {}
+            pairs = node.value
+            for k, v in pairs:
+                if k.__class__ is not Scalar:
+                    raise _Unusual
+                key = intern(k.value)
+                if v.__class__ is Scalar:
+                    tag = v.tag
+                    value = v.value
+                    # Inline the common case: untagged text (quoted, block, or a plain
+                    # scalar whose text resolves to str).
+                    if tag.__class__ is slice and (not tag.step[0] or resolved.get(value) == _STR):
+                        obj[key] = intern(value) if len(value) <= 64 else value
+                    else:
+                        data = obj[key] = _scalar(v)
+                        if key in RAW_KEYS and data is not None and data.__class__ is not str:
+                            raw[(id(obj), key)] = value
+                else:
+                    obj[key] = build(v)
+            if len(obj) != len(pairs):
+                raise _Unusual
+            return obj
+        if node.__class__ is Scalar:
+            return _scalar(node)
+        return [_scalar(v) if v.__class__ is Scalar else build(v) for v in node.value]
+
+    return build(root)
+
+
+def _construct(root: yaml.Node, out: ParsedYaml, limit: int) -> tuple[Any, int, bool]:
     """Build the Python data from the node tree in one iterative pass.
 
     Returns (data, expanded node count capped at limit + 1, whether any alias is used).
@@ -372,7 +447,7 @@ def _construct(root: yaml.Node, loader: Any, out: ParsedYaml, limit: int) -> tup
                 has_alias = True
                 continue
             if isinstance(node, yaml.ScalarNode):
-                objects[nid] = _scalar(node, loader)
+                objects[nid] = _scalar(node)
                 sizes[nid] = 1
                 continue
             objects[nid] = {} if isinstance(node, yaml.MappingNode) else []
@@ -416,7 +491,7 @@ def _construct(root: yaml.Node, loader: Any, out: ParsedYaml, limit: int) -> tup
                         )
                     )
                 obj[key] = objects[id(v)]
-                if key in RAW_KEYS and isinstance(v, yaml.ScalarNode) and v.tag != _NULL:
+                if key in RAW_KEYS and isinstance(v, yaml.ScalarNode) and _tag(v) != _NULL:
                     out.raw[(id(obj), key)] = v.value
         else:
             for v in node.value:

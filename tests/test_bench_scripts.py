@@ -54,7 +54,7 @@ def test_bench_apply_prints_kestra_sync_and_both_naive_loops_side_by_side():
 
 def test_bench_validate_runs_on_a_few_flows():
     out = run("bench_validate.py", "--flows", "10", "--repeat", "1")
-    assert "10 flows" in out and "whole command" in out, out
+    assert "10 flows" in out and "whole command" in out and "CPU time" in out, out
 
 
 def test_bench_client_prints_the_cpu_per_request_of_each_kind():

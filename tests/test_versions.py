@@ -429,3 +429,66 @@ def test_json_flow_bodies_are_accepted_up_to_1_3_and_refused_by_2_0(make_emulato
     )
     assert refused.status_code == 422 and "reserved keyword" in refused.json()["message"]
     assert requests.post(new.url + "/api/v1/main/flows", json=flow, timeout=10).status_code == 415
+
+
+# --- one search for findings per flow in a plan ----------------------------------------------
+
+RUNNER_FLOW = """id: {id}
+namespace: company.team
+tasks:
+  - id: run
+    type: io.kestra.plugin.scripts.shell.Commands
+    runner: PROCESS
+    commands: [echo hi]
+"""
+
+
+def _project_with_runner_flows(tmp_path: Path, count: int):
+    from kestra_sync.config import load_settings
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    for i in range(count):
+        (flows / f"f{i}.yml").write_text(RUNNER_FLOW.format(id=f"f{i}"), encoding="utf-8")
+    return load_settings({"directory": str(flows)}, env={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(("reported", "refused"), [("1.3.0", False), ("2.0.0", True)])
+def test_a_plan_judges_the_servers_version_from_the_findings_it_already_has(
+    tmp_path, monkeypatch, reported, refused
+):
+    """`runner:` was removed in 2.0 (knowledge.RUNNER_KEY): with no version pinned the scan
+    warns, then the server's version decides. The flows are searched once, not once per
+    judgement (a plan of thousands of flows)."""
+    from kestra_sync import flowrules
+    from kestra_sync.sync import InvalidFlowsError, load_local_flows
+
+    settings = _project_with_runner_flows(tmp_path, 3)
+    searched = []
+    real = flowrules.findings
+    monkeypatch.setattr(
+        flowrules, "findings", lambda data, source="": searched.append(data["id"]) or real(data)
+    )
+    if refused:
+        with pytest.raises(InvalidFlowsError, match="Kestra 2.0 refuses it") as err:
+            load_local_flows(settings, _Client(reported))
+        assert "validate --kestra-version 2.0" in err.value.hint
+        assert len([d for d in err.value.diagnostics if d.is_error]) == 3
+    else:
+        local, diagnostics, target = load_local_flows(settings, _Client(reported))
+        assert (len(local), target.version) == (3, "1.3")
+        assert [d for d in diagnostics if d.code == "removed-runner"] == []
+    assert sorted(searched) == ["f0", "f1", "f2"]
+
+
+def test_a_check_without_recorded_findings_is_still_judged_again(tmp_path):
+    # rejudge of a check made elsewhere (e.g. restored from a cache) searches the flows itself.
+    from dataclasses import replace
+
+    from kestra_sync.validate import check_project, rejudge
+
+    settings = _project_with_runner_flows(tmp_path, 2)
+    check = replace(check_project(settings), findings={})
+    assert {d.severity for d in check.diagnostics if d.code == "removed-runner"} == {"warning"}
+    judged = rejudge(check, "2.0")
+    assert [d.severity for d in judged.diagnostics if d.code == "removed-runner"] == ["error"] * 2
