@@ -134,12 +134,9 @@ class ResultCache:
         if entry is None:
             return None
         found = entry[-1].get(settings_key)
-        if found is None:
-            return None
-        try:
-            return [Diagnostic(*fields) for fields in found]
-        except TypeError:
-            return None
+        if not isinstance(found, list) or not all(map(_is_diagnostic, found)):
+            return None  # not what this version writes (an edited file): check instead
+        return [Diagnostic(*fields) for fields in found]
 
     def remember_checks(self, text: str, settings_key: str, diags: list[Diagnostic]) -> None:
         entry = self._used.get(content_key(text))
@@ -262,16 +259,49 @@ def _to_entry(found: Parse) -> list:
 def _from_entry(entry: Any) -> Parse | None:
     try:
         namespace, flow_id, has_data, empty, problems, checks = entry
-        if not isinstance(checks, dict) or not all(
-            x is None or isinstance(x, str) for x in (namespace, flow_id)
+        if (
+            not isinstance(checks, dict)
+            or not all(x is None or isinstance(x, str) for x in (namespace, flow_id))
+            or not all(isinstance(x, bool) for x in (has_data, empty))
+            or not isinstance(problems, list)
+            or not all(map(_is_problem, problems))
         ):
             return None
         return Parse(
             [YamlProblem(c, m, line, col, sev) for c, m, line, col, sev in problems],
-            bool(empty),
-            bool(has_data),
+            empty,
+            has_data,
             namespace,
             flow_id,
         )
     except (TypeError, ValueError):
         return None  # not an entry this version wrote: parse instead
+
+
+# An entry is checked field by field before use: JSON of the right format may still hold values
+# of another type (a hand edit), and a line number that is text would break sorting later.
+
+
+def _is_line(x: Any) -> bool:
+    return x is None or (isinstance(x, int) and not isinstance(x, bool))
+
+
+def _is_problem(x: Any) -> bool:  # [code, message, line, column, severity]
+    return (
+        isinstance(x, list)
+        and len(x) == 5
+        and all(isinstance(x[i], str) for i in (0, 1, 4))
+        and _is_line(x[2])
+        and _is_line(x[3])
+    )
+
+
+def _is_diagnostic(x: Any) -> bool:  # [path, message, severity, line, column, code, versioned]
+    return (
+        isinstance(x, list)
+        and len(x) == 7
+        and all(isinstance(x[i], str) for i in (0, 1, 2, 5))
+        and _is_line(x[3])
+        and _is_line(x[4])
+        and isinstance(x[6], bool)
+    )

@@ -243,3 +243,25 @@ def test_caches_of_directories_unused_for_a_month_are_deleted(tmp_path, cache_di
     os.utime(still, (month_ago, month_ago))
     _check(kept)  # a warm run reads it: it is in use
     assert still.stat().st_mtime > month_ago
+
+
+def test_a_hand_edited_cache_of_the_right_format_is_not_trusted_blindly(tmp_path, cache_dir):
+    """Well-formed JSON of this version whose entries hold values of the wrong type (an edit,
+    another tool): a run answers as a cold one, never a traceback."""
+    flows = _project(tmp_path)
+    cold, expected = _check(flows)
+    _check(flows)  # the checks are kept too
+    (cache_file,) = cache_dir.iterdir()
+    body = json.loads(cache_file.read_bytes())
+    for entry in body["entries"].values():
+        entry[4] = [["yaml-syntax", "edited", "not a line", None, "error"]]
+        for key in entry[5]:
+            entry[5][key] = [["x.yml", "edited", "error", "L1", None, "edited", False]]
+    cache_file.write_text(json.dumps(body))
+    _, got = _check(flows)
+    assert got == expected
+    result = run_cli("validate", str(flows), cwd=tmp_path, env=_env(cache_dir))
+    off = run_cli(
+        "validate", str(flows), cwd=tmp_path, env={**_env(cache_dir), "KESTRA_SYNC_CACHE": "off"}
+    )
+    assert (result.returncode, result.stdout) == (off.returncode, off.stdout), result.stderr
