@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,21 @@ def test_a_hand_edited_cache_of_the_right_format_is_not_trusted_blindly(tmp_path
         "validate", str(flows), cwd=tmp_path, env={**_env(cache_dir), "KESTRA_SYNC_CACHE": "off"}
     )
     assert (result.returncode, result.stdout) == (off.returncode, off.stdout), result.stderr
+
+
+def test_another_jsonschema_drops_the_cache(tmp_path, cache_dir, monkeypatch):
+    """The schema check's messages are jsonschema's own (err.message): after an upgrade of it,
+    a kept check would show the old wording."""
+    import importlib.util
+
+    flows = _project(tmp_path)
+    _check(flows)
+    upgraded = tmp_path / "site" / "jsonschema"
+    shutil.copytree(Path(importlib.util.find_spec("jsonschema").origin).parent, upgraded)
+    with (upgraded / "exceptions.py").open("a") as handle:
+        handle.write("\n# another release\n")
+    monkeypatch.syspath_prepend(str(upgraded.parent))
+    monkeypatch.delitem(sys.modules, "jsonschema", raising=False)  # as in a new process
+    monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
+    warm, _ = _check(flows)
+    assert sum(c.hits for c in warm.caches.values()) == 0
