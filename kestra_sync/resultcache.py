@@ -16,7 +16,8 @@ What makes an entry trustworthy:
 - the whole cache is dropped when the code may answer differently: any byte of kestra-sync's own
   files (an edited checkout counts), PyYAML, libyaml, jsonschema or Python;
 - it is JSON (safe to load whatever is in it) in a private directory (0700, files 0600); a file
-  that does not load, or has another format, is ignored and replaced;
+  that does not load, has another format, or that another user owns or could write, is ignored
+  and replaced;
 - what is sent to the server is always the file as read, never anything from the cache; a run
   with ``--schema`` checks without it.
 
@@ -203,6 +204,8 @@ def _forget_unused(root: Path) -> None:
 def _load_entries(path: Path) -> dict[str, list]:
     try:
         with open(path, "rb") as handle:
+            if not _written_by_us(os.fstat(handle.fileno())):
+                return {}
             body = json.loads(handle.read())
     except (OSError, ValueError, RecursionError):
         return {}
@@ -216,6 +219,14 @@ def _load_entries(path: Path) -> dict[str, list]:
     with contextlib.suppress(OSError):
         os.utime(path)  # in use: not one to forget
     return body["entries"]
+
+
+def _written_by_us(st: os.stat_result) -> bool:
+    """A file of the user running that no one else may write: in a shared cache directory
+    another user could otherwise swap in entries that give flows other identities."""
+    if not hasattr(os, "geteuid"):
+        return True  # Windows: the per-user LOCALAPPDATA
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -284,3 +284,21 @@ def test_another_jsonschema_drops_the_cache(tmp_path, cache_dir, monkeypatch):
     monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
     warm, _ = _check(flows)
     assert sum(c.hits for c in warm.caches.values()) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners")
+def test_a_cache_file_someone_else_could_have_written_is_not_read(tmp_path, cache_dir):
+    """In a shared KESTRA_SYNC_CACHE_DIR (/tmp/...), another user could swap in a file that
+    gives flows other identities (and so a --delete other victims): only a file of the user
+    running, writable by no one else, is read."""
+    flows = _project(tmp_path)
+    _check(flows)
+    (cache_file,) = cache_dir.iterdir()
+    cache_file.chmod(0o666)
+    warm, _ = _check(flows)
+    assert sum(c.hits for c in warm.caches.values()) == 0
+    if os.geteuid() == 0:  # only root can give a file away
+        os.chown(cache_file, os.geteuid() + 1, -1)
+        cache_file.chmod(0o600)
+        warm, _ = _check(flows)
+        assert sum(c.hits for c in warm.caches.values()) == 0
