@@ -302,3 +302,26 @@ def test_a_cache_file_someone_else_could_have_written_is_not_read(tmp_path, cach
         cache_file.chmod(0o600)
         warm, _ = _check(flows)
         assert sum(c.hits for c in warm.caches.values()) == 0
+
+
+def test_the_cache_stays_private_when_a_schema_download_made_its_directory(tmp_path, monkeypatch):
+    """`validate --schema URL` keeps the schema in the same kestra-sync cache directory: made
+    first, it must not leave that directory readable by others."""
+    import responses
+
+    from kestra_sync.validate import resolve_schema
+
+    monkeypatch.delenv("KESTRA_SYNC_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    old = os.umask(0o022)
+    try:
+        url = "http://127.0.0.1:1/api/v1/plugins/schemas/flow"
+        with responses.RequestsMock() as rsps:
+            rsps.add(responses.GET, url, json={"type": "object"})
+            resolve_schema(url)
+        _check(_project(tmp_path))
+    finally:
+        os.umask(old)
+    where = tmp_path / "xdg" / "kestra-sync"
+    assert any(p.name.startswith("results-") for p in where.iterdir())
+    assert stat.S_IMODE(where.stat().st_mode) == 0o700
