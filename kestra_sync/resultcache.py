@@ -34,6 +34,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -203,8 +204,10 @@ def _forget_unused(root: Path) -> None:
 
 def _load_entries(path: Path) -> dict[str, list]:
     try:
-        with open(path, "rb") as handle:
-            if not _written_by_us(os.fstat(handle.fileno())):
+        # Non-blocking: a FIFO in the file's place would otherwise block the open for ever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            if not _written_by_us(os.fstat(fd)):
                 return {}
             body = json.loads(handle.read())
     except (OSError, ValueError, RecursionError):
@@ -224,6 +227,8 @@ def _load_entries(path: Path) -> dict[str, list]:
 def _written_by_us(st: os.stat_result) -> bool:
     """A file of the user running that no one else may write: in a shared cache directory
     another user could otherwise swap in entries that give flows other identities."""
+    if not stat.S_ISREG(st.st_mode):
+        return False  # a FIFO, a device: nothing this module wrote
     if not hasattr(os, "geteuid"):
         return True  # Windows: the per-user LOCALAPPDATA
     return st.st_uid == os.geteuid() and not st.st_mode & 0o022

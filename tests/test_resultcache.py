@@ -325,3 +325,17 @@ def test_the_cache_stays_private_when_a_schema_download_made_its_directory(tmp_p
     where = tmp_path / "xdg" / "kestra-sync"
     assert any(p.name.startswith("results-") for p in where.iterdir())
     assert stat.S_IMODE(where.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_cache_path_that_is_not_a_regular_file_does_not_hang_the_run(tmp_path, cache_dir):
+    """A FIFO where the cache file goes (made by mistake, or by another user in a shared
+    directory) would block the open for ever: it is skipped like any unreadable cache."""
+    flows = _project(tmp_path)
+    _check(flows)
+    (cache_file,) = cache_dir.iterdir()
+    cache_file.unlink()
+    os.mkfifo(cache_file, 0o600)
+    off = run_cli("validate", "flows", cwd=tmp_path, env={"KESTRA_SYNC_CACHE": "off"})
+    result = run_cli("validate", "flows", cwd=tmp_path, env=_env(cache_dir))
+    assert (result.returncode, result.stdout) == (off.returncode, off.stdout), result.stderr
