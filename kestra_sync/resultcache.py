@@ -82,7 +82,8 @@ def code_fingerprint() -> str:
         import yaml
 
         h = hashlib.blake2b(digest_size=16)
-        for part in (sys.version, yaml.__version__, str(hasattr(yaml, "CSafeLoader"))):
+        libyaml = getattr(getattr(yaml, "_yaml", None), "get_version_string", lambda: "none")
+        for part in (sys.version, yaml.__version__, libyaml()):
             h.update(part.encode() + b"\0")
         package = Path(__file__).resolve().parent
         try:

@@ -339,3 +339,15 @@ def test_a_cache_path_that_is_not_a_regular_file_does_not_hang_the_run(tmp_path,
     off = run_cli("validate", "flows", cwd=tmp_path, env={"KESTRA_SYNC_CACHE": "off"})
     result = run_cli("validate", "flows", cwd=tmp_path, env=_env(cache_dir))
     assert (result.returncode, result.stdout) == (off.returncode, off.stdout), result.stderr
+
+
+def test_another_libyaml_drops_the_cache(tmp_path, cache_dir, monkeypatch):
+    """PyYAML built against the system's libyaml keeps its version when libyaml is upgraded,
+    and the syntax errors' wording is libyaml's."""
+    yaml_c = pytest.importorskip("yaml._yaml")
+    flows = _project(tmp_path)
+    _check(flows)
+    monkeypatch.setattr(yaml_c, "get_version_string", lambda: "9.9.9")
+    monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
+    warm, _ = _check(flows)
+    assert sum(c.hits for c in warm.caches.values()) == 0
