@@ -21,8 +21,8 @@ What makes an entry trustworthy:
 - what is sent to the server is always the file as read, never anything from the cache; a run
   with ``--schema`` checks without it.
 
-Where: ``$KESTRA_SYNC_CACHE_DIR``, else the user's cache directory (``$XDG_CACHE_HOME`` or
-``~/.cache``; ``%LOCALAPPDATA%`` on Windows) under ``kestra-sync``; one file per flow directory.
+Where: ``cachedir.user_cache_dir()`` (``$KESTRA_SYNC_CACHE_DIR``, else the user's cache
+directory), one file per flow directory.
 ``KESTRA_SYNC_CACHE=off`` turns it off. A failure to read or write it is silent: the cache only
 ever saves time.
 """
@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .cachedir import user_cache_dir
 from .models import Diagnostic
 from .yamlindex import ParsedYaml, YamlProblem
 
@@ -60,15 +61,7 @@ def cache_root() -> Path | None:
     """The directory caches live in, or None when caching is off."""
     if os.environ.get("KESTRA_SYNC_CACHE", "").strip().lower() in OFF_VALUES:
         return None
-    explicit = os.environ.get("KESTRA_SYNC_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "kestra-sync" / "Cache"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if base.startswith("~"):
-        return None  # no home directory to put it in
-    return Path(base) / "kestra-sync"
+    return user_cache_dir()
 
 
 _FINGERPRINT: str | None = None

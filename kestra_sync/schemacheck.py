@@ -170,62 +170,35 @@ def _mapping_at(data: Any, path: tuple) -> Any:
 # --schema PATH_OR_URL: a user-given full flow schema, cached on disk
 
 
-class _BearerAuth:
-    """requests auth callable for an API token (only used when --schema is a URL)."""
-
-    def __init__(self, token: str):
-        self.token = token
-
-    def __call__(self, request: Any) -> Any:
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
-
-
-def schema_auth(settings: Any) -> Any:
-    """Credentials to fetch a schema from the Kestra server: a token wins (as in the client),
-    else basic auth, else none."""
-    if settings.token:
-        return _BearerAuth(settings.token)
-    if settings.username and settings.password:
-        return (settings.username, settings.password)
-    return None
-
-
 def schema_cache_dir(env: dict | None = None) -> Path:
-    import os
-    import sys
+    from .cachedir import user_cache_dir
 
-    env = os.environ if env is None else env
-    if env.get("XDG_CACHE_HOME"):
-        base = Path(env["XDG_CACHE_HOME"])
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    elif sys.platform == "win32" and env.get("LOCALAPPDATA"):
-        base = Path(env["LOCALAPPDATA"])
-    else:
-        base = Path.home() / ".cache"
-    return base / "kestra-sync" / "schemas"
+    return (user_cache_dir(env) or Path(".kestra-sync-cache")) / "schemas"
 
 
 def resolve_schema(
     spec: str,
     *,
     refresh: bool = False,
-    auth: Any = None,
-    timeout: float = 30.0,
-    verify: Any = True,
+    settings: Any = None,
     env: dict | None = None,
 ) -> dict:
     """A schema from a file, or from a URL (Kestra serves its full flow schema at
     ``GET /api/v1/plugins/schemas/flow``, kestra-openapi.yml ``getSchemasFromType``).
 
-    A URL is downloaded once and kept in the user cache dir (``$XDG_CACHE_HOME/kestra-sync``),
-    written atomically (temp file + rename) so parallel hook runs never see half a file. A cached
-    copy is used without any network access unless ``refresh``.
+    A URL is downloaded once and kept in the user cache dir (``cachedir.py``), written
+    atomically (temp file + rename) so parallel hook runs never see half a file. A cached copy
+    is used without any network access unless ``refresh``.
+
+    The download goes through the client's transport (the timeout as a deadline, the reply size
+    limit, redirects only within the URL's origin, the TLS settings of ``settings``). The
+    server's credentials go only to the server itself: a schema URL on another origin is fetched
+    without them (they are not that host's to see).
     """
     import hashlib
     import os
     import tempfile
+    from urllib.parse import urlsplit
 
     from .errors import InputError
 
@@ -242,28 +215,26 @@ def resolve_schema(
             return load_schema(cache)
         except ValueError:
             pass  # a corrupt cache entry: download again
-    import requests
+    from .client.http import Transport
+    from .client.urls import origin_of
 
+    parts = urlsplit(spec)
+    options: dict[str, Any] = {}
+    if settings is not None:
+        options = {"timeout": settings.timeout, "verify": settings.verify}
+        options["max_reply_mb"] = settings.max_reply_mb
+        if settings.url and origin_of(settings.url) == origin_of(spec):
+            options.update(
+                username=settings.username, password=settings.password, token=settings.token
+            )
+    transport = Transport(f"{parts.scheme}://{parts.netloc}", **options)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
     try:
-        resp = requests.get(
-            spec, auth=auth, timeout=timeout, verify=verify, headers={"Accept": "application/json"}
-        )
-    except requests.RequestException as e:
-        raise InputError(
-            f"cannot download the schema from {spec}: {type(e).__name__}",
-            hint="check the URL, or pass a schema file with --schema",
-        ) from None
-    if resp.status_code != 200:
-        raise InputError(
-            f"cannot download the schema from {spec}: HTTP {resp.status_code}",
-            hint="check the URL and credentials (KESTRA_USERNAME/PASSWORD/API_TOKEN)",
-        )
-    try:
-        schema = resp.json()
+        schema = transport.request("GET", path).json()
     except ValueError:
-        raise InputError(f"{spec} did not return JSON") from None
+        raise InputError(f"{transport.origin}{parts.path} did not return JSON") from None
     if not isinstance(schema, dict):
-        raise InputError(f"{spec} did not return a JSON schema object")
+        raise InputError(f"{transport.origin}{parts.path} did not return a JSON schema object")
     # kestra-sync's cache directory also holds the result cache (resultcache.py): only its
     # owner may read it, whichever of the two makes it first.
     cache.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

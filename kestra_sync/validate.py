@@ -48,7 +48,6 @@ from .schemacheck import (  # noqa: F401 - re-exported: the validate API of earl
     check_schema,
     load_schema,
     resolve_schema,
-    schema_auth,
     schema_cache_dir,
 )
 from .servercheck import validate_server  # noqa: F401 - re-exported

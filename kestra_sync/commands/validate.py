@@ -98,15 +98,9 @@ def validate_command(
         click.echo(f"warning: {warning}", err=True)
     schema = None
     if schema_spec:
-        from ..validate import resolve_schema, schema_auth
+        from ..validate import resolve_schema
 
-        schema = resolve_schema(
-            schema_spec,
-            refresh=refresh_schema,
-            auth=schema_auth(settings),
-            timeout=settings.timeout,
-            verify=settings.verify,
-        )
+        schema = resolve_schema(schema_spec, refresh=refresh_schema, settings=settings)
     from ..placement import misplaced_flows
 
     diagnostics, skipped, files = [], [], set()

@@ -1,0 +1,104 @@
+"""`validate --schema URL` downloads through the client's transport: the server's credentials
+go to the server only, the reply size limit and the same-origin redirect rule hold, and a
+failure is a one-line error, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+from .hostile import HostileServer
+
+# A schema that refuses every flow: a 'tasks' list is not an integer.
+STRICT = {"type": "object", "properties": {"tasks": {"type": "integer"}}}
+FLOW = "id: a\nnamespace: company\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n"
+
+
+def _schema_server(seen: list):
+    """Serves STRICT at any path and records the Authorization header of each request."""
+
+    def answer(method: str, path: str, body: bytes):
+        def write(handler) -> None:
+            seen.append(handler.headers.get("Authorization"))
+            data = json.dumps(STRICT).encode()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+
+        return write
+
+    return HostileServer(answer)
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "a.yml").write_text(FLOW)
+    return tmp_path
+
+
+def _env(server: str, cache: Path) -> dict[str, str]:
+    return {
+        "KESTRA_URL": server,
+        "KESTRA_USERNAME": "admin@kestra.io",
+        "KESTRA_PASSWORD": "s3cret-pass",
+        "KESTRA_SYNC_CACHE_DIR": str(cache),
+    }
+
+
+def test_a_schema_on_another_host_is_fetched_without_the_servers_credentials(tmp_path):
+    seen: list = []
+    with _schema_server(seen) as other:
+        env = _env("http://127.0.0.1:1", tmp_path / "cache")  # the Kestra server: elsewhere
+        r = run_cli(
+            "validate", "--schema", f"{other.url}/schema.json", cwd=_project(tmp_path), env=env
+        )
+    assert seen == [None], "no Authorization header went to a host that is not the server"
+    assert r.returncode == 1 and "must be integer" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_schema_on_the_server_itself_is_fetched_with_its_credentials(tmp_path):
+    seen: list = []
+    with _schema_server(seen) as server:
+        env = _env(server.url, tmp_path / "cache")
+        url = f"{server.url}/api/v1/plugins/schemas/flow"
+        r = run_cli("validate", "--schema", url, cwd=_project(tmp_path), env=env)
+    assert len(seen) == 1 and seen[0].startswith("Basic "), seen
+    assert r.returncode == 1 and "must be integer" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_schema_reply_over_the_size_limit_is_refused(tmp_path):
+    def answer(method, path, body):
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            b'{"type": "object"' + b" " * 3_000_000 + b"}",
+        )
+
+    with HostileServer(answer) as server:
+        env = {**_env(server.url, tmp_path / "cache"), "KESTRA_MAX_REPLY_MB": "1"}
+        r = run_cli("validate", "--schema", f"{server.url}/s.json", cwd=_project(tmp_path), env=env)
+    assert r.returncode not in (0, 3), r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    assert "--max-reply-mb" in r.stderr or "MiB" in r.stderr, r.stderr
+    assert not list((tmp_path / "cache").rglob("*.json")), "nothing cached"
+
+
+def test_a_schema_redirect_to_another_origin_is_not_followed(tmp_path):
+    seen: list = []
+    with _schema_server(seen) as elsewhere:
+
+        def answer(method, path, body):
+            return 302, {"Location": f"{elsewhere.url}/schema.json"}, b""
+
+        with HostileServer(answer) as server:
+            env = _env(server.url, tmp_path / "cache")
+            r = run_cli(
+                "validate", "--schema", f"{server.url}/s.json", cwd=_project(tmp_path), env=env
+            )
+    assert seen == [], "the credentials' server redirected; the other origin was never asked"
+    assert r.returncode not in (0, 3) and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("error:"), r.stderr
