@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kestra_sync import resultcache
+from kestra_sync.client import KestraClient
 from kestra_sync.config import load_settings
 from kestra_sync.flows import _load
 from kestra_sync.models import FlowParsedOnUse
@@ -351,3 +352,68 @@ def test_another_libyaml_drops_the_cache(tmp_path, cache_dir, monkeypatch):
     monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
     warm, _ = _check(flows)
     assert sum(c.hits for c in warm.caches.values()) == 0
+
+
+def _plan_body(result, url: str) -> dict:
+    body = json.loads(result.stdout.replace(url, "URL"))
+    for volatile in ("created_at", "checksum"):
+        body.pop(volatile, None)
+    return body
+
+
+def test_warm_plans_and_applies_against_a_server_match_runs_without_the_cache(
+    tmp_path, cache_dir, make_emulator
+):
+    """The CLI end to end, against two emulators driven alike: one with no cache, one with a
+    cache warmed at every step. Plans (with the server's version judged, --delete keeping a
+    Subflow's target) and the flows the servers end up with must be the same."""
+    flows = tmp_path / "flows" / "company" / "team"
+    flows.mkdir(parents=True)
+    log = "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: {}\n"
+    (flows / "parent.yml").write_text(
+        "id: parent\nnamespace: company.team\ntasks:\n  - id: call\n"
+        "    type: io.kestra.plugin.core.flow.Subflow\n    namespace: company.team\n"
+        "    flowId: child\n"
+    )
+    (flows / "child.yml").write_text("id: child\nnamespace: company.team\n" + log.format("a"))
+    (flows / "other.yml").write_text("id: other\nnamespace: company.team\n" + log.format("a"))
+    servers = {"off": make_emulator(version="1.3"), "on": make_emulator(version="1.3")}
+
+    def both(*args, warm=True):
+        out = {}
+        for mode, emu in servers.items():
+            env = {"KESTRA_URL": emu.url, **_env(cache_dir)}
+            argv = [a.replace("MODE", mode) for a in args]
+            if mode == "off":
+                env["KESTRA_SYNC_CACHE"] = "off"
+            elif warm:
+                run_cli(*argv, cwd=tmp_path, env=env)  # warms the cache, then the run compared
+            out[mode] = run_cli(*argv, cwd=tmp_path, env=env)
+            assert out[mode].returncode in (0, 2), out[mode].stderr
+        return out
+
+    def plans(*args):
+        out = both("plan", "flows", "--format", "json", *args)
+        body = _plan_body(out["off"], servers["off"].url)
+        assert body == _plan_body(out["on"], servers["on"].url)
+        return {c["id"]: c["action"] for c in body["changes"]}
+
+    both("apply", "flows", "-y")
+    other = flows / "other.yml"
+    before = other.stat()
+    other.write_text(other.read_text().replace("message: a", "message: b"))  # same size
+    os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+    (flows / "child.yml").unlink()  # still called by parent: --delete keeps it
+    assert plans("--delete") == {"other": "update", "child": "unmanaged", "parent": "unchanged"}
+    plans("--delete", "--kestra-version", "2.0")
+    both("plan", "flows", "--delete", "--out", "plan-MODE.json")
+    both("apply", "plan-MODE.json", "-y", warm=False)
+    sources = {
+        mode: [
+            KestraClient(emu.url, retries=0).get_flow("company.team", flow_id).source
+            for flow_id in ("parent", "child", "other")
+        ]
+        for mode, emu in servers.items()
+    }
+    assert sources["off"] == sources["on"]
+    assert sources["on"][2] == other.read_text(), "the edit that kept size and mtime is applied"
