@@ -90,7 +90,7 @@ def code_fingerprint() -> str:
             if spec is not None and spec.origin:
                 for path in sorted(Path(spec.origin).parent.glob("*.py")):
                     h.update(path.read_bytes())
-        except OSError:
+        except (OSError, ImportError, ValueError):  # ValueError: find_spec of an odd module
             h.update(os.urandom(16))  # cannot tell which code runs: never reuse anything
         _FINGERPRINT = h.hexdigest()
     return _FINGERPRINT

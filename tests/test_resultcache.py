@@ -417,3 +417,15 @@ def test_warm_plans_and_applies_against_a_server_match_runs_without_the_cache(
     }
     assert sources["off"] == sources["on"]
     assert sources["on"][2] == other.read_text(), "the edit that kept size and mtime is applied"
+
+
+def test_a_jsonschema_that_cannot_be_located_means_no_reuse_not_a_crash(monkeypatch):
+    """find_spec raises ValueError for a loaded module without a spec (an embedding, a
+    freezer): the fingerprint is then unique to this run, and the run goes on."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "jsonschema", types.ModuleType("jsonschema"))
+    monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
+    first = resultcache.code_fingerprint()
+    monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
+    assert resultcache.code_fingerprint() != first
