@@ -219,13 +219,15 @@ def _load_entries(path: Path) -> dict[str, list]:
 
 
 def _written_by_us(st: os.stat_result) -> bool:
-    """A file of the user running that no one else may write: in a shared cache directory
-    another user could otherwise swap in entries that give flows other identities."""
+    """A file of the user running (or root) that no one else may write: in a shared cache
+    directory another user could otherwise swap in entries that give flows other identities."""
     if not stat.S_ISREG(st.st_mode):
         return False  # a FIFO, a device: nothing this module wrote
     if not hasattr(os, "geteuid"):
         return True  # Windows: the per-user LOCALAPPDATA
-    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+    # root's own files too: root could write ours anyway, and a CI runner may restore a cache
+    # as root for a job that runs as another user.
+    return st.st_uid in (os.geteuid(), 0) and not st.st_mode & 0o022
 
 
 def _write_private(path: Path, data: bytes) -> None:
