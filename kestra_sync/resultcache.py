@@ -14,9 +14,10 @@ What makes an entry trustworthy:
 - the key is the content itself (BLAKE2b of the text), and for the checks also the file's path,
   tenant, layout, flow directory and Kestra version: a changed input can never hit;
 - the whole cache is dropped when the code may answer differently: any byte of kestra-sync's own
-  files (an edited checkout counts), PyYAML, libyaml or Python;
+  files (an edited checkout counts), PyYAML, libyaml, jsonschema or Python;
 - it is JSON (safe to load whatever is in it) in a private directory (0700, files 0600); a file
-  that does not load, or has another format, is ignored and replaced;
+  that does not load, has another format, or that another user owns or could write, is ignored
+  and replaced;
 - what is sent to the server is always the file as read, never anything from the cache; a run
   with ``--schema`` checks without it.
 
@@ -30,8 +31,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -66,13 +69,14 @@ _FINGERPRINT: str | None = None
 
 def code_fingerprint() -> str:
     """What a parse or a check depends on besides its inputs: every file of this package (about
-    80 files, 1 ms to hash), PyYAML, libyaml and Python."""
+    80 files, 1 ms to hash), PyYAML, libyaml, jsonschema and Python."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
         import yaml
 
         h = hashlib.blake2b(digest_size=16)
-        for part in (sys.version, yaml.__version__, str(hasattr(yaml, "CSafeLoader"))):
+        libyaml = getattr(getattr(yaml, "_yaml", None), "get_version_string", lambda: "none")
+        for part in (sys.version, yaml.__version__, libyaml()):
             h.update(part.encode() + b"\0")
         package = Path(__file__).resolve().parent
         try:
@@ -80,7 +84,13 @@ def code_fingerprint() -> str:
                 if path.suffix in (".py", ".json", ".yml", ".yaml") and path.is_file():
                     h.update(path.relative_to(package).as_posix().encode() + b"\0")
                     h.update(path.read_bytes())
-        except OSError:
+            # The schema check reports jsonschema's own messages: its code too, found without
+            # importing it (~60 ms) or importlib.metadata (~30 ms).
+            spec = importlib.util.find_spec("jsonschema")
+            if spec is not None and spec.origin:
+                for path in sorted(Path(spec.origin).parent.glob("*.py")):
+                    h.update(path.read_bytes())
+        except (OSError, ImportError, ValueError):  # ValueError: find_spec of an odd module
             h.update(os.urandom(16))  # cannot tell which code runs: never reuse anything
         _FINGERPRINT = h.hexdigest()
     return _FINGERPRINT
@@ -127,12 +137,9 @@ class ResultCache:
         if entry is None:
             return None
         found = entry[-1].get(settings_key)
-        if found is None:
-            return None
-        try:
-            return [Diagnostic(*fields) for fields in found]
-        except TypeError:
-            return None
+        if not isinstance(found, list) or not all(map(_is_diagnostic, found)):
+            return None  # not what this version writes (an edited file): check instead
+        return [Diagnostic(*fields) for fields in found]
 
     def remember_checks(self, text: str, settings_key: str, diags: list[Diagnostic]) -> None:
         entry = self._used.get(content_key(text))
@@ -191,7 +198,11 @@ def _forget_unused(root: Path) -> None:
 
 def _load_entries(path: Path) -> dict[str, list]:
     try:
-        with open(path, "rb") as handle:
+        # Non-blocking: a FIFO in the file's place would otherwise block the open for ever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            if not _written_by_us(os.fstat(fd)):
+                return {}
             body = json.loads(handle.read())
     except (OSError, ValueError, RecursionError):
         return {}
@@ -205,6 +216,18 @@ def _load_entries(path: Path) -> dict[str, list]:
     with contextlib.suppress(OSError):
         os.utime(path)  # in use: not one to forget
     return body["entries"]
+
+
+def _written_by_us(st: os.stat_result) -> bool:
+    """A file of the user running (or root) that no one else may write: in a shared cache
+    directory another user could otherwise swap in entries that give flows other identities."""
+    if not stat.S_ISREG(st.st_mode):
+        return False  # a FIFO, a device: nothing this module wrote
+    if not hasattr(os, "geteuid"):
+        return True  # Windows: the per-user LOCALAPPDATA
+    # root's own files too: root could write ours anyway, and a CI runner may restore a cache
+    # as root for a job that runs as another user.
+    return st.st_uid in (os.geteuid(), 0) and not st.st_mode & 0o022
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -255,16 +278,49 @@ def _to_entry(found: Parse) -> list:
 def _from_entry(entry: Any) -> Parse | None:
     try:
         namespace, flow_id, has_data, empty, problems, checks = entry
-        if not isinstance(checks, dict) or not all(
-            x is None or isinstance(x, str) for x in (namespace, flow_id)
+        if (
+            not isinstance(checks, dict)
+            or not all(x is None or isinstance(x, str) for x in (namespace, flow_id))
+            or not all(isinstance(x, bool) for x in (has_data, empty))
+            or not isinstance(problems, list)
+            or not all(map(_is_problem, problems))
         ):
             return None
         return Parse(
             [YamlProblem(c, m, line, col, sev) for c, m, line, col, sev in problems],
-            bool(empty),
-            bool(has_data),
+            empty,
+            has_data,
             namespace,
             flow_id,
         )
     except (TypeError, ValueError):
         return None  # not an entry this version wrote: parse instead
+
+
+# An entry is checked field by field before use: JSON of the right format may still hold values
+# of another type (a hand edit), and a line number that is text would break sorting later.
+
+
+def _is_line(x: Any) -> bool:
+    return x is None or (isinstance(x, int) and not isinstance(x, bool))
+
+
+def _is_problem(x: Any) -> bool:  # [code, message, line, column, severity]
+    return (
+        isinstance(x, list)
+        and len(x) == 5
+        and all(isinstance(x[i], str) for i in (0, 1, 4))
+        and _is_line(x[2])
+        and _is_line(x[3])
+    )
+
+
+def _is_diagnostic(x: Any) -> bool:  # [path, message, severity, line, column, code, versioned]
+    return (
+        isinstance(x, list)
+        and len(x) == 7
+        and all(isinstance(x[i], str) for i in (0, 1, 2, 5))
+        and _is_line(x[3])
+        and _is_line(x[4])
+        and isinstance(x[6], bool)
+    )

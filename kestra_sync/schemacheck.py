@@ -288,6 +288,9 @@ def resolve_schema(
         raise InputError(f"{transport.origin}{parts.path} did not return JSON") from None
     if not isinstance(schema, dict):
         raise InputError(f"{transport.origin}{parts.path} did not return a JSON schema object")
+    # kestra-sync's cache directory also holds the result cache (resultcache.py): only its
+    # owner may read it, whichever of the two makes it first.
+    cache.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-", suffix=".json")
     try:

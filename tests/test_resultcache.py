@@ -7,11 +7,13 @@ import json
 import os
 import shutil
 import stat
+import sys
 from pathlib import Path
 
 import pytest
 
 from kestra_sync import resultcache
+from kestra_sync.client import KestraClient
 from kestra_sync.config import load_settings
 from kestra_sync.flows import _load
 from kestra_sync.models import FlowParsedOnUse
@@ -243,3 +245,187 @@ def test_caches_of_directories_unused_for_a_month_are_deleted(tmp_path, cache_di
     os.utime(still, (month_ago, month_ago))
     _check(kept)  # a warm run reads it: it is in use
     assert still.stat().st_mtime > month_ago
+
+
+def test_a_hand_edited_cache_of_the_right_format_is_not_trusted_blindly(tmp_path, cache_dir):
+    """Well-formed JSON of this version whose entries hold values of the wrong type (an edit,
+    another tool): a run answers as a cold one, never a traceback."""
+    flows = _project(tmp_path)
+    cold, expected = _check(flows)
+    _check(flows)  # the checks are kept too
+    (cache_file,) = cache_dir.iterdir()
+    body = json.loads(cache_file.read_bytes())
+    for entry in body["entries"].values():
+        entry[4] = [["yaml-syntax", "edited", "not a line", None, "error"]]
+        for key in entry[5]:
+            entry[5][key] = [["x.yml", "edited", "error", "L1", None, "edited", False]]
+    cache_file.write_text(json.dumps(body))
+    _, got = _check(flows)
+    assert got == expected
+    result = run_cli("validate", str(flows), cwd=tmp_path, env=_env(cache_dir))
+    off = run_cli(
+        "validate", str(flows), cwd=tmp_path, env={**_env(cache_dir), "KESTRA_SYNC_CACHE": "off"}
+    )
+    assert (result.returncode, result.stdout) == (off.returncode, off.stdout), result.stderr
+
+
+def test_another_jsonschema_drops_the_cache(tmp_path, cache_dir, monkeypatch):
+    """The schema check's messages are jsonschema's own (err.message): after an upgrade of it,
+    a kept check would show the old wording."""
+    import importlib.util
+
+    flows = _project(tmp_path)
+    _check(flows)
+    upgraded = tmp_path / "site" / "jsonschema"
+    shutil.copytree(Path(importlib.util.find_spec("jsonschema").origin).parent, upgraded)
+    with (upgraded / "exceptions.py").open("a") as handle:
+        handle.write("\n# another release\n")
+    monkeypatch.syspath_prepend(str(upgraded.parent))
+    monkeypatch.delitem(sys.modules, "jsonschema", raising=False)  # as in a new process
+    monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
+    warm, _ = _check(flows)
+    assert sum(c.hits for c in warm.caches.values()) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners")
+def test_a_cache_file_someone_else_could_have_written_is_not_read(tmp_path, cache_dir):
+    """In a shared KESTRA_SYNC_CACHE_DIR (/tmp/...), another user could swap in a file that
+    gives flows other identities (and so a --delete other victims): only a file of the user
+    running, writable by no one else, is read."""
+    flows = _project(tmp_path)
+    _check(flows)
+    (cache_file,) = cache_dir.iterdir()
+    cache_file.chmod(0o666)
+    warm, _ = _check(flows)
+    assert sum(c.hits for c in warm.caches.values()) == 0
+    if os.geteuid() == 0:  # only root can give a file away
+        os.chown(cache_file, os.geteuid() + 1, -1)
+        cache_file.chmod(0o600)
+        warm, _ = _check(flows)
+        assert sum(c.hits for c in warm.caches.values()) == 0
+
+
+def test_the_cache_stays_private_when_a_schema_download_made_its_directory(tmp_path, monkeypatch):
+    """`validate --schema URL` keeps the schema in the same kestra-sync cache directory: made
+    first, it must not leave that directory readable by others."""
+    import responses
+
+    from kestra_sync.validate import resolve_schema
+
+    monkeypatch.delenv("KESTRA_SYNC_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    old = os.umask(0o022)
+    try:
+        url = "http://127.0.0.1:1/api/v1/plugins/schemas/flow"
+        with responses.RequestsMock() as rsps:
+            rsps.add(responses.GET, url, json={"type": "object"})
+            resolve_schema(url)
+        _check(_project(tmp_path))
+    finally:
+        os.umask(old)
+    where = tmp_path / "xdg" / "kestra-sync"
+    assert any(p.name.startswith("results-") for p in where.iterdir())
+    assert stat.S_IMODE(where.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_cache_path_that_is_not_a_regular_file_does_not_hang_the_run(tmp_path, cache_dir):
+    """A FIFO where the cache file goes (made by mistake, or by another user in a shared
+    directory) would block the open for ever: it is skipped like any unreadable cache."""
+    flows = _project(tmp_path)
+    _check(flows)
+    (cache_file,) = cache_dir.iterdir()
+    cache_file.unlink()
+    os.mkfifo(cache_file, 0o600)
+    off = run_cli("validate", "flows", cwd=tmp_path, env={"KESTRA_SYNC_CACHE": "off"})
+    result = run_cli("validate", "flows", cwd=tmp_path, env=_env(cache_dir))
+    assert (result.returncode, result.stdout) == (off.returncode, off.stdout), result.stderr
+
+
+def test_another_libyaml_drops_the_cache(tmp_path, cache_dir, monkeypatch):
+    """PyYAML built against the system's libyaml keeps its version when libyaml is upgraded,
+    and the syntax errors' wording is libyaml's."""
+    yaml_c = pytest.importorskip("yaml._yaml")
+    flows = _project(tmp_path)
+    _check(flows)
+    monkeypatch.setattr(yaml_c, "get_version_string", lambda: "9.9.9")
+    monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
+    warm, _ = _check(flows)
+    assert sum(c.hits for c in warm.caches.values()) == 0
+
+
+def _plan_body(result, url: str) -> dict:
+    body = json.loads(result.stdout.replace(url, "URL"))
+    for volatile in ("created_at", "checksum"):
+        body.pop(volatile, None)
+    return body
+
+
+def test_warm_plans_and_applies_against_a_server_match_runs_without_the_cache(
+    tmp_path, cache_dir, make_emulator
+):
+    """The CLI end to end, against two emulators driven alike: one with no cache, one with a
+    cache warmed at every step. Plans (with the server's version judged, --delete keeping a
+    Subflow's target) and the flows the servers end up with must be the same."""
+    flows = tmp_path / "flows" / "company" / "team"
+    flows.mkdir(parents=True)
+    log = "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: {}\n"
+    (flows / "parent.yml").write_text(
+        "id: parent\nnamespace: company.team\ntasks:\n  - id: call\n"
+        "    type: io.kestra.plugin.core.flow.Subflow\n    namespace: company.team\n"
+        "    flowId: child\n"
+    )
+    (flows / "child.yml").write_text("id: child\nnamespace: company.team\n" + log.format("a"))
+    (flows / "other.yml").write_text("id: other\nnamespace: company.team\n" + log.format("a"))
+    servers = {"off": make_emulator(version="1.3"), "on": make_emulator(version="1.3")}
+
+    def both(*args, warm=True):
+        out = {}
+        for mode, emu in servers.items():
+            env = {"KESTRA_URL": emu.url, **_env(cache_dir)}
+            argv = [a.replace("MODE", mode) for a in args]
+            if mode == "off":
+                env["KESTRA_SYNC_CACHE"] = "off"
+            elif warm:
+                run_cli(*argv, cwd=tmp_path, env=env)  # warms the cache, then the run compared
+            out[mode] = run_cli(*argv, cwd=tmp_path, env=env)
+            assert out[mode].returncode in (0, 2), out[mode].stderr
+        return out
+
+    def plans(*args):
+        out = both("plan", "flows", "--format", "json", *args)
+        body = _plan_body(out["off"], servers["off"].url)
+        assert body == _plan_body(out["on"], servers["on"].url)
+        return {c["id"]: c["action"] for c in body["changes"]}
+
+    both("apply", "flows", "-y")
+    other = flows / "other.yml"
+    before = other.stat()
+    other.write_text(other.read_text().replace("message: a", "message: b"))  # same size
+    os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+    (flows / "child.yml").unlink()  # still called by parent: --delete keeps it
+    assert plans("--delete") == {"other": "update", "child": "unmanaged", "parent": "unchanged"}
+    plans("--delete", "--kestra-version", "2.0")
+    both("plan", "flows", "--delete", "--out", "plan-MODE.json")
+    both("apply", "plan-MODE.json", "-y", warm=False)
+    sources = {
+        mode: [
+            KestraClient(emu.url, retries=0).get_flow("company.team", flow_id).source
+            for flow_id in ("parent", "child", "other")
+        ]
+        for mode, emu in servers.items()
+    }
+    assert sources["off"] == sources["on"]
+    assert sources["on"][2] == other.read_text(), "the edit that kept size and mtime is applied"
+
+
+def test_a_jsonschema_that_cannot_be_located_means_no_reuse_not_a_crash(monkeypatch):
+    """find_spec raises ValueError for a loaded module without a spec (an embedding, a
+    freezer): the fingerprint is then unique to this run, and the run goes on."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "jsonschema", types.ModuleType("jsonschema"))
+    monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
+    first = resultcache.code_fingerprint()
+    monkeypatch.setattr(resultcache, "_FINGERPRINT", None)
+    assert resultcache.code_fingerprint() != first
