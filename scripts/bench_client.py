@@ -48,7 +48,7 @@ def main() -> None:
         for i in range(n)
     ]
     best: dict[str, float] = {}
-    with Emulator(latency=0.0) as emu:
+    with Emulator(latency=0.0, auth=False) as emu:
         for _ in range(max(1, args.repeat)):
             emu.reset()
             with KestraClient(emu.url) as client:
