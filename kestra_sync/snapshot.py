@@ -8,17 +8,25 @@ that raises, as one error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from .errors import AuthError, BadRequestError, KestraSyncError, TransportError
-from .models import DEFAULT_PARALLELISM
+from .models import DEFAULT_PARALLELISM, LocalFlow
 from .plan import NamespaceListing, Scope, Snapshot
 
 
 def read_snapshot(
-    client, scopes: list[Scope], *, parallelism: int = DEFAULT_PARALLELISM
+    client,
+    scopes: list[Scope],
+    *,
+    parallelism: int = DEFAULT_PARALLELISM,
+    local: Iterable[LocalFlow] = (),
 ) -> Snapshot:
-    """``client`` is a KestraClient for any tenant; each scope is read with its own tenant."""
+    """``client`` is a KestraClient for any tenant; each scope is read with its own tenant.
+    A server source identical to a ``local`` flow's file has that flow's namespace and id
+    (Kestra reads them from the text): it is not read a second time."""
+    known = {f.source: (f.namespace, f.id) for f in local if f.ref is not None}
 
     fatal: list[KestraSyncError] = []  # the first error that concerns every scope
 
@@ -30,7 +38,7 @@ def read_snapshot(
         )
         try:
             flows = tenant_client.namespace_flows(
-                scope.namespace, include_children=scope.include_children
+                scope.namespace, include_children=scope.include_children, known=known
             )
         except (TransportError, AuthError, BadRequestError) as err:
             if isinstance(err, AuthError) and err.status != 401:

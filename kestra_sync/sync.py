@@ -220,7 +220,7 @@ def _plan_from(
     # tenant may not be one of them at all).
     if snapshot is None:
         scopes = scopes_for(local, options.managed, include_children=options.include_children)
-        snapshot = read_snapshot(client, scopes, parallelism=parallelism)
+        snapshot = read_snapshot(client, scopes, parallelism=parallelism, local=local)
     plan = build_plan(
         local,
         snapshot,

@@ -36,7 +36,7 @@ class FakeClient:
             self.calls.append(("list", namespace))
             return [RemoteFlow(namespace, i, r) for i, r in self.existing.items()]
 
-    def namespace_flows(self, namespace, include_children=False):
+    def namespace_flows(self, namespace, include_children=False, known=None):
         with self.lock:
             self.calls.append(("read", namespace))
             return [

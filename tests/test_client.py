@@ -335,6 +335,21 @@ def test_export_returns_sources_verbatim_including_a_stored_revision_line(rsps, 
     assert ("filters[namespace][EQUALS]", "company.team") in query(rsps.calls[0])
 
 
+def test_export_takes_a_known_identity_only_for_exactly_the_same_text(rsps, client):
+    """A plan passes the identities it read from the local files: a server source
+    byte-identical to a file is not read again, one that differs by a byte (here its final
+    newline) is read for itself. (The hint below names another id so that its use shows.)"""
+    local = "id: hello\nnamespace: company.team\ntasks: []\n"
+    known = {local: ("company.team", "as-hinted")}
+    rsps.get(f"{FLOWS}/export/by-query", body=make_zip({"company.team-hello.yml": local}))
+    assert client.export_sources("company.team", known=known) == {
+        ("company.team", "as-hinted"): local
+    }
+    near = local.rstrip("\n")
+    rsps.get(f"{FLOWS}/export/by-query", body=make_zip({"company.team-hello.yml": near}))
+    assert client.export_sources("company.team", known=known) == {("company.team", "hello"): near}
+
+
 def test_export_entry_with_unreadable_yaml_is_keyed_by_name_when_namespace_is_exact(rsps, client):
     broken = "id: hello\nnamespace: company.team\ntasks: [\n"
     rsps.get(

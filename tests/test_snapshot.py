@@ -15,7 +15,7 @@ class CountingClient:
         self.fail = fail  # namespace -> exception
         self.calls = []
 
-    def namespace_flows(self, namespace, include_children=False):
+    def namespace_flows(self, namespace, include_children=False, known=None):
         self.calls.append(namespace)
         if namespace in self.fail:
             raise self.fail[namespace]

@@ -9,6 +9,7 @@ Paths are relative to ``/api/v1/{tenant}/flows`` (api-facts.md §3; kestra FlowC
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import (
@@ -317,7 +318,10 @@ class KestraClient(NamespaceResourcesMixin):
         )
 
     def export_sources(
-        self, namespace: str, include_children: bool = False
+        self,
+        namespace: str,
+        include_children: bool = False,
+        known: Mapping[str, tuple[str, str]] | None = None,
     ) -> dict[tuple[str, str], str]:
         """``GET /flows/export/by-query`` -> {(namespace, id): source} in one request.
 
@@ -331,7 +335,11 @@ class KestraClient(NamespaceResourcesMixin):
         ambiguous since both may contain ``-`` and ``.``; before 0.21 it was ``{ns}.{id}.yml``).
         An entry whose YAML cannot be read is keyed by its name when the namespace is known
         exactly, and otherwise left out (logged): callers that must be complete use
-        ``namespace_flows``, which fills such gaps with a GET."""
+        ``namespace_flows``, which fills such gaps with a GET.
+
+        ``known`` maps texts whose namespace and id the caller already read (the local flows'
+        files) to them: an entry with exactly that text is not read again. A plan of unchanged
+        flows then reads no server source at all."""
         path = self._path("export", "by-query")
         params = self._namespace_filter(namespace, include_children)
         resp = self.http.request("GET", path, params=params, accept=OCTET)
@@ -350,7 +358,7 @@ class KestraClient(NamespaceResourcesMixin):
             raise self.http.unexpected("GET", path, resp, str(exc), write=False) from None
         out: dict[tuple[str, str], str] = {}
         for name, text in entries:
-            ns, fid = flow_identity(text)
+            ns, fid = (known.get(text) if known else None) or flow_identity(text)
             if (ns is None or fid is None) and not include_children:
                 ns, fid = namespace, identity_from_entry_name(name, namespace)
             if ns is None or fid is None:
@@ -372,16 +380,21 @@ class KestraClient(NamespaceResourcesMixin):
             out[(ns, fid)] = text
         return out
 
-    def namespace_flows(self, namespace: str, include_children: bool = False) -> list[RemoteFlow]:
+    def namespace_flows(
+        self,
+        namespace: str,
+        include_children: bool = False,
+        known: Mapping[str, tuple[str, str]] | None = None,
+    ) -> list[RemoteFlow]:
         """Every flow of the namespace (and its children if asked), complete and with sources,
         in a few requests: the search pages give revisions, labels and flags, one export gives
         the sources. A flow the export lacks is fetched with its own GET. Raises
         IncompleteListingError when the two disagree otherwise (a flow only in the export, or
         one that vanished before its GET): flows changed meanwhile, and a partial list must
-        never drive deletions."""
+        never drive deletions. ``known``: see ``export_sources``."""
         flows = self.search_flows(namespace, include_children)
         try:
-            sources = self.export_sources(namespace, include_children)
+            sources = self.export_sources(namespace, include_children, known)
         except ServerError as exc:
             # Two flows whose "{ns}-{id}.yml" names collide (a.x/b-c and a.x-b/c) make Java's
             # ZipOutputStream throw "duplicate entry", so the whole export is a 500. Every
