@@ -4,6 +4,7 @@ holds the flow rules; behaviour unchanged."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -223,10 +224,13 @@ def _mapping_at(data: Any, path: tuple) -> Any:
 # --schema PATH_OR_URL: a user-given full flow schema, cached on disk
 
 
-def schema_cache_dir(env: dict | None = None) -> Path:
+def schema_cache_dir(env: dict | None = None) -> Path | None:
+    """Where downloaded schemas are kept; None with no home directory (then nothing is kept:
+    never a cache in the working directory)."""
     from .cachedir import user_cache_dir
 
-    return (user_cache_dir(env) or Path(".kestra-sync-cache")) / "schemas"
+    root = user_cache_dir(env)
+    return root / "schemas" if root is not None else None
 
 
 def resolve_schema(
@@ -249,8 +253,6 @@ def resolve_schema(
     without them (they are not that host's to see).
     """
     import hashlib
-    import os
-    import tempfile
     from urllib.parse import urlsplit
 
     from .errors import InputError
@@ -262,8 +264,9 @@ def resolve_schema(
             raise InputError(f"{spec}: cannot read schema file: {e.strerror}") from None
         except ValueError as e:
             raise InputError(f"{spec}: not a JSON schema: {e}") from None
-    cache = schema_cache_dir(env) / (hashlib.sha256(spec.encode()).hexdigest() + ".json")
-    if cache.is_file() and not refresh:
+    where = schema_cache_dir(env)
+    cache = where / (hashlib.sha256(spec.encode()).hexdigest() + ".json") if where else None
+    if cache is not None and cache.is_file() and not refresh:
         try:
             return load_schema(cache)
         except ValueError:
@@ -288,6 +291,16 @@ def resolve_schema(
         raise InputError(f"{transport.origin}{parts.path} did not return JSON") from None
     if not isinstance(schema, dict):
         raise InputError(f"{transport.origin}{parts.path} did not return a JSON schema object")
+    if cache is not None:
+        with contextlib.suppress(OSError):  # no cache (read-only home...) only costs time
+            _keep(cache, schema)
+    return schema
+
+
+def _keep(cache: Path, schema: dict) -> None:
+    import os
+    import tempfile
+
     # kestra-sync's cache directory also holds the result cache (resultcache.py): only its
     # owner may read it, whichever of the two makes it first.
     cache.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -299,4 +312,4 @@ def resolve_schema(
         os.replace(tmp, cache)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
-    return schema
+        raise

@@ -102,3 +102,18 @@ def test_a_schema_redirect_to_another_origin_is_not_followed(tmp_path):
     assert seen == [], "the credentials' server redirected; the other origin was never asked"
     assert r.returncode not in (0, 3) and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.startswith("error:"), r.stderr
+
+
+def test_a_cache_directory_that_cannot_be_made_only_costs_the_download(tmp_path):
+    seen: list = []
+    blocker = tmp_path / "a-file"
+    blocker.write_text("no directory can be made under a file, even by root")
+    with _schema_server(seen) as server:
+        env = _env(server.url, blocker / "cache")
+        url = f"{server.url}/api/v1/plugins/schemas/flow"
+        first = run_cli("validate", "--schema", url, cwd=_project(tmp_path), env=env)
+        again = run_cli("validate", "--schema", url, cwd=tmp_path, env=env)
+    assert first.returncode == again.returncode == 1, first.stderr
+    assert "must be integer" in first.stdout and first.stdout == again.stdout
+    assert len(seen) == 2, "nothing could be kept, so each run downloads it"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "flows"]
