@@ -80,3 +80,13 @@ def illegal_argument(msg: str) -> Rejection:
 def not_found(msg: str | None = None) -> Rejection:
     """404: body-less (null/NOT_FOUND from the controller) or NoSuchElementException."""
     return Rejection(404, "Not Found", "Not Found" + (": " + msg if msg else ""))
+
+
+def invalid_filters(problems: list[str]) -> Rejection:
+    """400 for ``filters[...]`` a search does not take (the flow search and the KV listing
+    answer alike): "Invalid query filters: Provided query filters are invalid: <f op>, ..."."""
+    return Rejection(
+        400,
+        "Invalid query filters",
+        "Invalid query filters: Provided query filters are invalid: " + ", ".join(problems),
+    )

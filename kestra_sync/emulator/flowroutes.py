@@ -14,6 +14,7 @@ import yaml
 from .. import knowledge as K
 from . import rules, shapes
 from .answers import Answer, ok, rejected
+from .errors import invalid_filters
 from .settings import Config
 
 YAML_TYPE = "application/x-yaml"
@@ -240,11 +241,7 @@ def _parse_filters(h: Any) -> list[tuple[str, str, str | None, str]]:
             continue
         found.append((name, op, sub, value))
     if errors:
-        raise rules.Rejection(
-            400,
-            "Invalid query filters",
-            "Invalid query filters: Provided query filters are invalid: " + ", ".join(errors),
-        )
+        raise invalid_filters(errors)
     return found
 
 

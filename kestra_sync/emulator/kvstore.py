@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from . import rules
+from .errors import invalid_filters
 from .resources import (
     ResourceStore,
     StoredValue,
@@ -220,11 +221,7 @@ def _kv_filters(handler: Any) -> list[tuple[str, str, str]]:
             continue
         found.append((name, op, value))
     if errors:
-        raise rules.Rejection(
-            400,
-            "Invalid query filters",
-            "Invalid query filters: Provided query filters are invalid: " + ", ".join(errors),
-        )
+        raise invalid_filters(errors)
     return found
 
 
