@@ -212,8 +212,8 @@ def _plan_from(
 ):
     """The one way a plan is computed, for `plan` and again for `apply plan.json`; with
     ``targets``, a partial plan (targeting.py)."""
-    from .apply import referenced_flows
     from .ownership import ownership_rule
+    from .references import referenced_flows
     from .targeting import keep_targeted
 
     # Each tenant has its own managed namespaces (with `tenants:` configured, the default

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import kestra_sync.apply as apply_mod
+import kestra_sync.references as references_mod
 from kestra_sync.apply import dependencies
 from kestra_sync.flows import scan
 from kestra_sync.models import FlowRef
@@ -49,7 +49,7 @@ def test_the_scans_parse_orders_the_changes_without_parsing_again(scanned, monke
     def no_parse(text):
         raise AssertionError("parsed a flow the scan had already parsed")
 
-    monkeypatch.setattr(apply_mod, "parse_yaml", no_parse)
+    monkeypatch.setattr(references_mod, "parse_yaml", no_parse)
     deps = dependencies(creates(scanned), scanned)
     assert deps[ref("caller")] == {ref("target")}
     assert deps[ref("target")] == set()
@@ -58,8 +58,10 @@ def test_the_scans_parse_orders_the_changes_without_parsing_again(scanned, monke
 def test_a_change_whose_source_is_not_the_scanned_one_is_parsed(scanned, monkeypatch):
     # A saved plan edited since the scan, or a source rewritten: its own text decides.
     parsed = []
-    real = apply_mod.parse_yaml
-    monkeypatch.setattr(apply_mod, "parse_yaml", lambda text: parsed.append(text) or real(text))
+    real = references_mod.parse_yaml
+    monkeypatch.setattr(
+        references_mod, "parse_yaml", lambda text: parsed.append(text) or real(text)
+    )
     changed = CALLER.replace("flowId: target", "flowId: elsewhere")
     deps = dependencies(creates(scanned, caller=changed), scanned)
     assert deps[ref("caller")] == set()
