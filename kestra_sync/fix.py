@@ -55,12 +55,12 @@ def _edits_for(
         code = finding.rule.code
         if code in KEY_RENAMES and finding.key:
             old, new = KEY_RENAMES[code]
-            parent = _lookup(data, finding.path[:-1])
+            parent = flowrules.value_at(data, finding.path[:-1])
             if isinstance(parent, dict) and new in parent:
                 continue  # `name:` next to an `id:`: renaming would write a duplicate key
             line, column = parsed.key_position(finding.path)
         elif code in VALUE_RULES and not finding.key:
-            value = _lookup(data, finding.path)
+            value = flowrules.value_at(data, finding.path)
             if not isinstance(value, str):
                 continue
             old = value
@@ -90,15 +90,6 @@ def _new_value(finding: flowrules.Finding, value: str) -> str | None:
             return None
         return removal.new + value[len(removal.old) :] if removal.old.endswith(".") else fix
     return fix
-
-
-def _lookup(data, path: tuple):
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
 
 
 def fix_flows(

@@ -460,6 +460,17 @@ def _check_checks(data: dict, out: list[Finding]) -> None:
             )
 
 
+def value_at(data: Any, path: tuple) -> Any:
+    """The node at ``path`` (keys and indexes) in parsed YAML, or None where the path leads
+    nowhere. Shared by the validator, the 2.0 fixer and the emulator."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def _owner_task(data: Any, path: tuple) -> str | None:
     """The id of the innermost task holding the node at ``path`` (for the server's texts)."""
     owner = None

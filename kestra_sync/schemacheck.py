@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .flowrules import value_at
 from .guidance import did_you_mean
 from .models import Diagnostic, LocalFlow
 from .models import diag_at as _diag
@@ -153,7 +154,7 @@ def check_schema(
         if err.validator == "additionalProperties" and isinstance(flow.data, dict):
             known = schema.get("properties", {})
             for key in flow.data:
-                if key not in known and _mapping_at(flow.data, path) is flow.data:
+                if key not in known and value_at(flow.data, path) is flow.data:
                     out.append(
                         _diag(
                             flow,
@@ -209,15 +210,6 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     return "null" if value is None else "a string"
-
-
-def _mapping_at(data: Any, path: tuple) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
 
 
 # ---------------------------------------------------------------------------------------------

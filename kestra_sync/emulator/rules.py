@@ -159,11 +159,11 @@ def strict_parse(flow: ParsedFlow, version: str = K.LATEST, edition: str = "oss"
     for finding in version_findings(flow, version):
         code = finding.rule.code
         if code == "removed-type":
-            type_ = _lookup(flow.data, finding.path)
+            type_ = flowrules.value_at(flow.data, finding.path)
             _raise_invalid_type(_chain(finding.path), str(type_))
         if code == "removed-input-type":
             # Jackson's message for an unknown @JsonTypeInfo id (approximate, KNOWN_GAPS).
-            type_ = _lookup(flow.data, finding.path)
+            type_ = flowrules.value_at(flow.data, finding.path)
             path = _chain(finding.path)
             message = (
                 f"Could not resolve type id '{type_}' as a subtype of "
@@ -202,15 +202,6 @@ def _unrecognized(
     return ConstraintViolations([Violation(path, message)], message=message)
 
 
-def _lookup(data: Any, path: tuple) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
 def _chain(path: tuple) -> str:
     """Jackson's reference chain for a path: Class["key"]->java.util.ArrayList[0]->..."""
     out = FLOW_WITH_SOURCE_CLASS
@@ -221,7 +212,7 @@ def _chain(path: tuple) -> str:
 
 def _owner_class(data: Any, path: tuple) -> str:
     """The class Jackson names for the object holding the last key of ``path`` (approximate)."""
-    parent = _lookup(data, path[:-1])
+    parent = flowrules.value_at(data, path[:-1])
     if path and path[0] == "inputs" and len(path) == 3:
         return "io.kestra.core.models.flows.Input"
     if isinstance(parent, dict) and isinstance(parent.get("type"), str):
