@@ -36,12 +36,12 @@ import json
 import os
 import stat
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomic
 from .cachedir import user_cache_dir
 from .models import Diagnostic
 from .yamlindex import ParsedYaml, YamlProblem
@@ -232,14 +232,7 @@ def _written_by_us(st: os.stat_result) -> bool:
 
 def _write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:  # mkstemp: 0600, only its owner reads it
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, private=True)
 
 
 @dataclass

@@ -290,18 +290,10 @@ def resolve_schema(
 
 
 def _keep(cache: Path, schema: dict) -> None:
-    import os
-    import tempfile
+    from .atomic import write_atomic
 
     # kestra-sync's cache directory also holds the result cache (resultcache.py): only its
     # owner may read it, whichever of the two makes it first.
     cache.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(schema, fh)
-        os.replace(tmp, cache)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(cache, json.dumps(schema).encode("utf-8"), private=True)
