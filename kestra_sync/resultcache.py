@@ -113,10 +113,20 @@ class ResultCache:
         self._dirty = False
         self.hits = 0
         self.misses = 0
+        # Each file's text is looked up several times a run (its parse, the checks, the checks
+        # for the server's version): hashed once. The texts are the flows' own strings, so a
+        # lookup here is an identity hit.
+        self._keys: dict[str, str] = {}
+
+    def _key(self, text: str) -> str:
+        key = self._keys.get(text)
+        if key is None:
+            key = self._keys[text] = content_key(text)
+        return key
 
     def known(self, text: str) -> Parse | None:
         """What parsing ``text`` told, when a run parsed it before."""
-        key = content_key(text)
+        key = self._key(text)
         entry = self._used.get(key) or self._old.get(key)
         if entry is not None:
             found = _from_entry(entry)
@@ -129,11 +139,11 @@ class ResultCache:
 
     def remember(self, text: str, found: Parse) -> None:
         if self.path is not None:
-            self._used[content_key(text)] = _to_entry(found)
+            self._used[self._key(text)] = _to_entry(found)
             self._dirty = True
 
     def checks(self, text: str, settings_key: str) -> list[Diagnostic] | None:
-        entry = self._used.get(content_key(text))
+        entry = self._used.get(self._key(text))
         if entry is None:
             return None
         found = entry[-1].get(settings_key)
@@ -142,7 +152,7 @@ class ResultCache:
         return [Diagnostic(*fields) for fields in found]
 
     def remember_checks(self, text: str, settings_key: str, diags: list[Diagnostic]) -> None:
-        entry = self._used.get(content_key(text))
+        entry = self._used.get(self._key(text))
         if entry is None:
             return  # not cached (aliases), or parsed elsewhere
         checks = entry[-1]
