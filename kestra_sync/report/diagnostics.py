@@ -87,19 +87,21 @@ def render_json(
         "files": files,
         # {"rules": "1.3" or null (every supported version), "origin": ..., "server": ...}
         "kestra_version": kestra_version,
-        "diagnostics": [
-            {
-                "path": d.path,
-                "line": d.line,
-                "column": d.column,
-                "severity": d.severity,
-                "code": d.code,
-                "message": d.message,
-            }
-            for d in diagnostics
-        ],
+        "diagnostics": [diagnostic_json(d) for d in diagnostics],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def diagnostic_json(d: Diagnostic) -> dict:
+    """One diagnostic as every JSON output shows it (validate's report, the error document)."""
+    return {
+        "path": d.path,
+        "line": d.line,
+        "column": d.column,
+        "severity": d.severity,
+        "code": d.code,
+        "message": d.message,
+    }
 
 
 def pick_format(fmt: str, env: dict | None = None) -> str:

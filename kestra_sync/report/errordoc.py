@@ -6,21 +6,12 @@ from __future__ import annotations
 
 from .. import __version__
 from ..errors import KestraSyncError
+from .diagnostics import diagnostic_json
 from .planfile import FORMAT_VERSION
 
 
 def error_document(command: str, err: KestraSyncError) -> dict:
-    diagnostics = [
-        {
-            "path": d.path,
-            "line": d.line,
-            "column": d.column,
-            "severity": d.severity,
-            "code": d.code,
-            "message": d.message,
-        }
-        for d in getattr(err, "diagnostics", None) or []
-    ]
+    diagnostics = [diagnostic_json(d) for d in getattr(err, "diagnostics", None) or []]
     return {
         "format_version": FORMAT_VERSION,
         "kestra_sync_version": __version__,
