@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import socket
 import ssl
 import subprocess
 import threading
@@ -132,3 +133,48 @@ def make_ca(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return cert, context
+
+
+WRITES = ("POST", "PUT", "DELETE", "PATCH")
+
+
+class DiesAfterWrites:
+    """Installed on a running emulator: it answers the first ``answered`` writes (POST, PUT,
+    DELETE, PATCH) one at a time, each reply sent in full before the next write is read, and
+    dies at the next write without acting on it: it stops accepting connections (refused from
+    then on) and cuts every open one, that write's too. No later write reaches the store.
+
+    Counted, not timed: which writes the server acted on is fixed whatever the scheduling.
+    (Dying from a callback while other keep-alive connections still served writes let a loaded
+    machine apply a varying number of changes after the "death".)"""
+
+    def __init__(self, emu, answered: int):
+        self.limit = answered
+        self.answered = 0
+        self.died = threading.Event()
+        gate = threading.Lock()
+        server = emu.server
+        outer = self
+
+        class Handler(server.RequestHandlerClass):
+            def _handle(self, method: str) -> None:
+                if method not in WRITES:
+                    super()._handle(method)
+                    return
+                with gate:
+                    if not outer.died.is_set() and outer.answered < outer.limit:
+                        try:
+                            super()._handle(method)  # acted on and answered, in full
+                        finally:
+                            outer.answered += 1
+                        return
+                    if not outer.died.is_set():
+                        outer.died.set()
+                        server.shutdown()  # the accept loop (another thread) has stopped
+                        server.socket.close()  # new connections: refused
+                        server.close_connections()  # open ones, this one included: cut
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+
+        server.RequestHandlerClass = Handler
