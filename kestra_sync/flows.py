@@ -189,6 +189,7 @@ def _load(
         flow.data = parsed.data
     elif found.has_data:  # parsed by an earlier run: parse again only if asked
         flow = FlowParsedOnUse(flow.path, text, PARSE_ON_USE, tenant=tenant)
+        flow.labels = found.labels
     flow.id, flow.namespace = found.id, found.namespace
     return flow, diags, parsed
 

@@ -111,7 +111,10 @@ PARSE_ON_USE: Any = object()  # FlowParsedOnUse(data=PARSE_ON_USE): parse when a
 class FlowParsedOnUse(LocalFlow):
     """A flow file an earlier run parsed and checked (``resultcache``): its namespace and id
     are known, and ``data`` is parsed from the source only when something asks for it (a plan
-    of unchanged flows never does), then kept."""
+    of unchanged flows never does), then kept. ``labels``: its labels as the cache knew them
+    (``ownership.label_pairs``), so the ownership check needs no parse either."""
+
+    labels: list[tuple[str, str]] | None = None
 
     @property  # type: ignore[override]
     def data(self) -> Any:

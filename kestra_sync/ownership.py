@@ -35,15 +35,37 @@ def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def has_label(labels: Any, key: str, value: str | None) -> bool:
-    """``labels`` as Kestra accepts them: a map, or a list of {key, value}."""
+def label_pairs(labels: Any) -> list[tuple[str, str]]:
+    """``labels`` as Kestra accepts them (a map, or a list of {key, value}) as (key, value as
+    text) pairs: all an ownership check looks at. A key that is not text can never be the
+    ownership label's, so it is left out. Small and JSON-able: the result cache keeps it per
+    file text, so a warm `validate --ownership-label` parses no unchanged file."""
     if isinstance(labels, dict):
         pairs = list(labels.items())
     elif isinstance(labels, list):
         pairs = [(lab.get("key"), lab.get("value")) for lab in labels if isinstance(lab, dict)]
     else:
-        return False
-    return any(k == key and (value is None or _text(v) == value) for k, v in pairs)
+        return []
+    return [(k, _text(v)) for k, v in pairs if isinstance(k, str)]
+
+
+def has_label(labels: Any, key: str, value: str | None) -> bool:
+    """``labels`` as Kestra accepts them: a map, or a list of {key, value}."""
+    return _has(label_pairs(labels), key, value)
+
+
+def _has(pairs: list[tuple[str, str]], key: str, value: str | None) -> bool:
+    return any(k == key and (value is None or v == value) for k, v in pairs)
+
+
+def flow_labels(flow: LocalFlow) -> list[tuple[str, str]]:
+    """A flow file's label pairs: from the result cache when the text is known (no parse),
+    else from its parsed data."""
+    known = getattr(flow, "labels", None)
+    if known is not None:
+        return known
+    data = flow.data if isinstance(flow.data, dict) else {}
+    return label_pairs(data.get("labels"))
 
 
 def ownership_rule(label: str | None) -> Callable[[RemoteFlow], str | None] | None:
@@ -69,8 +91,7 @@ def missing_label(flows: list[LocalFlow], label: str) -> list[Diagnostic]:
     key, value = parse_label(label)
     out = []
     for flow in flows:
-        data = flow.data if isinstance(flow.data, dict) else {}
-        if not has_label(data.get("labels"), key, value):
+        if not _has(flow_labels(flow), key, value):
             example = f"{key}: {value!r}" if value is not None else f"{key}: ..."
             out.append(
                 Diagnostic(

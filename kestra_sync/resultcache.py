@@ -3,7 +3,8 @@
 Parsing and the offline checks are most of the CPU a scan costs (libyaml composes ~100 Python
 node objects per flow, then the checks walk them), and between two runs almost every file is
 unchanged. So each flow directory keeps, per file text, what the parse told (the flow's
-namespace and id as written, the YAML problems, whether it parsed) and the diagnostics of the
+namespace and id as written, the YAML problems, whether it parsed, its labels for the ownership
+check) and the diagnostics of the
 offline checks for the settings they ran with: the next run parses and checks again only the
 files whose text changed. A file found in the cache becomes a ``models.FlowParsedOnUse``: its
 data is parsed only if something asks for it (a plan of unchanged flows never does), so a warm
@@ -44,9 +45,10 @@ from typing import Any
 from .atomic import write_atomic
 from .cachedir import user_cache_dir
 from .models import Diagnostic
+from .ownership import label_pairs
 from .yamlindex import ParsedYaml, YamlProblem
 
-FORMAT = 3
+FORMAT = 4
 # A directory's cache keeps the files of its last full scan; partial scans (pre-commit passes
 # only the changed files) add to it, up to this many entries.
 MAX_ENTRIES = 100_000
@@ -257,6 +259,9 @@ class Parse:
     # int/bool; null (`~`, empty) is missing.
     namespace: str | None
     id: str | None
+    # The top-level labels as (key, value as text) pairs (ownership.label_pairs): what
+    # `--ownership-label` checks, answered without parsing the file again.
+    labels: list[tuple[str, str]]
 
     @classmethod
     def of(cls, parsed: ParsedYaml) -> Parse:
@@ -267,26 +272,31 @@ class Parse:
             data is not None,
             parsed.text_of(data, "namespace"),
             parsed.text_of(data, "id"),
+            label_pairs(data.get("labels")) if isinstance(data, dict) else [],
         )
 
 
-# -- one entry: [namespace, id, has_data, empty, problems, checks] ---------------------------
+# -- one entry: [namespace, id, has_data, empty, problems, labels, checks] -------------------
+# (the checks last: ResultCache reads them as entry[-1])
 
 
 def _to_entry(found: Parse) -> list:
     problems = [[p.code, p.message, p.line, p.column, p.severity] for p in found.problems]
-    return [found.namespace, found.id, found.has_data, found.empty, problems, {}]
+    labels = [list(pair) for pair in found.labels]
+    return [found.namespace, found.id, found.has_data, found.empty, problems, labels, {}]
 
 
 def _from_entry(entry: Any) -> Parse | None:
     try:
-        namespace, flow_id, has_data, empty, problems, checks = entry
+        namespace, flow_id, has_data, empty, problems, labels, checks = entry
         if (
             not isinstance(checks, dict)
             or not all(x is None or isinstance(x, str) for x in (namespace, flow_id))
             or not all(isinstance(x, bool) for x in (has_data, empty))
             or not isinstance(problems, list)
             or not all(map(_is_problem, problems))
+            or not isinstance(labels, list)
+            or not all(map(_is_label, labels))
         ):
             return None
         return Parse(
@@ -295,6 +305,7 @@ def _from_entry(entry: Any) -> Parse | None:
             has_data,
             namespace,
             flow_id,
+            [(k, v) for k, v in labels],
         )
     except (TypeError, ValueError):
         return None  # not an entry this version wrote: parse instead
@@ -316,6 +327,10 @@ def _is_problem(x: Any) -> bool:  # [code, message, line, column, severity]
         and _is_line(x[2])
         and _is_line(x[3])
     )
+
+
+def _is_label(x: Any) -> bool:  # [key, value as text]
+    return isinstance(x, list) and len(x) == 2 and all(isinstance(part, str) for part in x)
 
 
 def _is_diagnostic(x: Any) -> bool:  # [path, message, severity, line, column, code, versioned]
