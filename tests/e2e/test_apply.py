@@ -160,14 +160,26 @@ class Recorder:
         return next(i for i, (m, t, _) in enumerate(self.log) if (m, t) == (method, target))
 
 
-def hold_writes_after_the_first(emu, namespace: str, ids: list[str]) -> threading.Event:
+def hold_writes_after_the_first(emu, namespace: str, ids: list[str]):
     """Every create but the first waits in the server until the returned Event is set: what is
-    in flight when a test interrupts the apply stays in flight, however loaded the machine."""
+    in flight when a test interrupts the apply stays in flight, however loaded the machine.
+    ``held(n)`` waits until n creates are held (then exactly those are in flight)."""
     release = threading.Event()
+    arrived = threading.Semaphore(0)
     recorder = Recorder(emu)
+
+    def hold() -> None:
+        arrived.release()
+        release.wait(120)
+
     for fid in ids[1:]:
-        recorder.add("POST", f"{namespace}/{fid}", before=lambda: release.wait(120))
-    return release
+        recorder.add("POST", f"{namespace}/{fid}", before=hold)
+
+    def held(count: int) -> None:
+        for _ in range(count):
+            assert arrived.acquire(timeout=60), "the apply never sent the next create"
+
+    return release, held
 
 
 def interrupt(proc: subprocess.Popen, release: threading.Event) -> None:
@@ -546,7 +558,7 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator
     counts are exact: f00 done, f01 and f02 in flight (finished), the other 9 never started."""
     ids = [f"f{i:02d}" for i in range(12)]
     directory = write_flows(tmp_path, [flow("acme", fid) for fid in ids])
-    release = hold_writes_after_the_first(emulator, "acme", ids)
+    release, held = hold_writes_after_the_first(emulator, "acme", ids)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
     env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
@@ -563,6 +575,7 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator
             line = proc.stderr.readline()
             if line.startswith("[1/12]") or not line:
                 break
+        held(2)  # f00 is done: f01 and f02, and only they, are in flight
         interrupt(proc, release)
         out, err = proc.communicate(timeout=60)
     finally:

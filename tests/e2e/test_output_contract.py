@@ -174,7 +174,7 @@ def test_after_ctrl_c_the_text_report_counts_what_was_not_attempted(tmp_path, em
     ids = [f"f{i:02d}" for i in range(12)]
     for fid in ids:
         project.write(flow(fid))
-    release = hold_writes_after_the_first(emulator, "company.team", ids)
+    release, held = hold_writes_after_the_first(emulator, "company.team", ids)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
     env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
@@ -190,6 +190,7 @@ def test_after_ctrl_c_the_text_report_counts_what_was_not_attempted(tmp_path, em
             line = proc.stdout.readline()
             if line.startswith("[1/12]") or not line:
                 break
+        held(2)  # f00 is done: f01 and f02, and only they, are in flight
         interrupt(proc, release)
         out, err = proc.communicate(timeout=60)
     finally:
