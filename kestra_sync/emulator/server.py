@@ -34,6 +34,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
     allow_reuse_address = True
+    # The listen backlog. socketserver's 5 overflowed when an apply (16 connections at once by
+    # default) met a loaded machine: the kernel answered with SYN cookies and a create's
+    # connection was closed before its reply ("Possible SYN flooding" in dmesg on that port).
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], store: Store, config: Config):
         self.store = store

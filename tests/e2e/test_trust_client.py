@@ -142,7 +142,7 @@ def test_when_the_server_dies_mid_apply_the_rest_is_not_attempted_and_a_rerun_co
     emulator.stop()
     emulator.start()  # back with what it stored (on a fresh port: no race for the old one)
     again = cli("apply", str(directory), "-y", cwd=tmp_path, env={"KESTRA_URL": emulator.url})
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 0, again.stdout + again.stderr
     assert f"Apply: {total - answered} done, 0 failed, 0 not attempted." in again.stdout
     assert on_server(emulator) == {("acme", f"f{i:02d}"): s for i, s in enumerate(sources)}
 
