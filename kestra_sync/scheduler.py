@@ -114,6 +114,7 @@ class Scheduler:
             raise self._error
 
     def _work(self) -> None:
+        holding = False  # whether this worker counts in self._running
         try:
             while True:
                 with self._cond:
@@ -127,9 +128,11 @@ class Scheduler:
                 if task is _GUARD:
                     self._check_deletes()
                     continue
+                holding = True
                 outcome = self._run(task)
                 with self._cond:
                     self._running -= 1
+                    holding = False
                     self._settle(task, outcome)
                     if outcome.status == FAILED and self._fail_fast:
                         self.stopped = True
@@ -140,7 +143,8 @@ class Scheduler:
         except BaseException as err:  # noqa: BLE001 - carried to the caller of run()
             with self._cond:
                 self._error = self._error or err
-                self._running = 0
+                if holding:
+                    self._running -= 1
                 self.stopped = True
                 self._cond.notify_all()
 
