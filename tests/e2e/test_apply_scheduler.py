@@ -5,7 +5,7 @@ import time
 
 from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan
 from kestra_sync.errors import ServerError
-from kestra_sync.plan import CREATE, DELETE, Plan
+from kestra_sync.plan import CREATE, DELETE, UNCHANGED, Plan
 from kestra_sync.report.applytext import render_apply
 from tests.test_apply import FakeClient, caller_of, change
 
@@ -76,3 +76,102 @@ def test_a_subflow_in_its_own_namespace_written_as_an_expression_is_ordered_too(
     plan = Plan([change(CREATE, "caller", source), change(CREATE, "zz-target")])
     apply_plan(plan, client, parallelism=4)
     assert [c[1] for c in client.writes()] == ["zz-target", "caller"]
+
+
+def test_a_bug_in_a_worker_is_raised_to_the_caller_not_swallowed_or_hung():
+    """Workers take their own next change (kestra_sync/scheduler.py): an exception that is
+    not a failed change (here the progress display breaks) must end apply_plan with that
+    exception, promptly, not leave the other workers waiting forever."""
+    plan = Plan([change(CREATE, f"f{i}") for i in range(50)])
+
+    def broken_display(outcome):
+        raise RuntimeError("display broke")
+
+    finished = []
+
+    def run():
+        try:
+            apply_plan(plan, FakeClient(), parallelism=4, on_outcome=broken_display)
+        except RuntimeError as err:
+            finished.append(str(err))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert finished == ["display broke"]
+
+
+class _CountingClient(FakeClient):
+    """Records the most writes it ever saw in flight at once."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.in_flight = self.most = 0
+        self.count_lock = threading.Lock()
+
+    def upsert(self, *args, **kw):
+        with self.count_lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        time.sleep(0.002)  # long enough for the other workers to start theirs
+        try:
+            return super().upsert(*args, **kw)
+        finally:
+            with self.count_lock:
+                self.in_flight -= 1
+
+
+def test_no_more_writes_in_flight_than_the_parallelism_or_the_throttle_allows():
+    from kestra_sync.throttle import Throttle
+
+    plan = Plan([change(CREATE, f"f{i:03d}") for i in range(200)])
+    client = _CountingClient()
+    apply_plan(plan, client, parallelism=8)
+    assert 1 < client.most <= 8
+
+    throttle = Throttle(8, recover_after=10**6)  # successes never give the slots back
+    throttle.refused(0)  # a 429 halved what may be in flight: 4
+    client = _CountingClient()
+    result = apply_plan(plan, client, parallelism=8, throttle=throttle)
+    assert result.counts()[DONE] == 200
+    assert 1 < client.most <= 4
+
+
+def test_each_namespace_is_listed_once_before_its_first_write_even_when_read_ahead():
+    """apply lists a namespace right before its first write there (the guard against a flow
+    changed since the plan), and reads the next namespaces ahead so that workers do not wait
+    for it (apply._Listings). Ahead or not: one listing per namespace written, none for a
+    namespace the apply does not write in, and every listing before that namespace's writes."""
+    from kestra_sync.models import FlowRef
+    from kestra_sync.plan import Change
+
+    plan = Plan(
+        [
+            Change(CREATE, FlowRef("main", f"team{n % 12:02d}", f"f{n:03d}"), source="")
+            for n in range(240)
+        ]
+        + [Change(UNCHANGED, FlowRef("main", "untouched", "u"), source="")]
+    )
+    client = FakeClient()
+    client.upsert = _upsert_recording_namespace(client)
+    result = apply_plan(plan, client, parallelism=8)
+    assert result.counts()[DONE] == 240
+    listed = [ns for op, ns in client.calls if op == "list"]
+    assert sorted(listed) == [f"team{n:02d}" for n in range(12)]
+    first_write = {}
+    for index, (op, ns) in enumerate(client.calls):
+        if op == "upsert-in":
+            first_write.setdefault(ns, index)
+    first_list = {ns: client.calls.index(("list", ns)) for ns in listed}
+    assert all(first_list[ns] < first_write[ns] for ns in first_write)
+
+
+def _upsert_recording_namespace(client):
+    original = client.upsert
+
+    def upsert(source, namespace, flow_id):
+        with client.lock:
+            client.calls.append(("upsert-in", namespace))
+        return original(source, namespace, flow_id)
+
+    return upsert
