@@ -183,18 +183,30 @@ def hold_writes_after_the_first(emu, namespace: str, ids: list[str]):
 
 
 def interrupt(proc: subprocess.Popen, release: threading.Event) -> None:
-    """Ctrl-C, then release the held writes once the signal has reached the process (no longer
-    pending in /proc/PID/status): its handler has then set the cancel Event before the main
-    thread wakes for the released writes, so it starts nothing new whatever the scheduling."""
+    """Ctrl-C, then release the held writes once the CLI's handler has surely run: the signal is
+    no longer pending (/proc/PID/status), and then the main thread, which wakes every 0.1 s to
+    run signal handlers (scheduler.Scheduler.run), has gone back to sleep twice: its handler
+    has set the cancel Event, so no worker starts anything new, whatever the scheduling."""
     proc.send_signal(signal.SIGINT)
     status = Path(f"/proc/{proc.pid}/status")
+    if not status.exists():  # not Linux: a margin instead of a proof
+        time.sleep(2)
+        release.set()
+        return
+
+    def fields(path: Path) -> dict[str, str]:
+        return dict(line.split(":", 1) for line in path.read_text().splitlines())
+
     sigint = 1 << (signal.SIGINT - 1)
     for _ in range(1200):
-        if not status.exists():  # not Linux: a margin instead of a proof
-            time.sleep(1)
+        pending = fields(status)
+        if not (int(pending["SigPnd"], 16) | int(pending["ShdPnd"], 16)) & sigint:
             break
-        fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
-        if not (int(fields["SigPnd"], 16) | int(fields["ShdPnd"], 16)) & sigint:
+        time.sleep(0.05)
+    main = Path(f"/proc/{proc.pid}/task/{proc.pid}/status")
+    switches = int(fields(main)["voluntary_ctxt_switches"])
+    for _ in range(1200):
+        if int(fields(main)["voluntary_ctxt_switches"]) >= switches + 2:
             break
         time.sleep(0.05)
     release.set()
