@@ -13,6 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 
+class _Server(ThreadingHTTPServer):
+    # An apply opens --parallelism connections at once: socketserver's listen queue of 5
+    # overflows and the kernel drops some of them (the emulator's fix, emulator/server.py).
+    request_queue_size = 128
+
+
 class CraftedKestra:
     def __init__(self, flows: list[dict]):
         """``flows``: dicts with ``namespace``, ``id``, ``source`` (and optionally ``revision``)."""
@@ -51,7 +57,7 @@ class CraftedKestra:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(

@@ -24,6 +24,12 @@ Answer = Callable[[str, str, bytes], object]
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 
 
+class _Server(ThreadingHTTPServer):
+    # An apply opens --parallelism connections at once: socketserver's listen queue of 5
+    # overflows and the kernel drops some of them (the emulator's fix, emulator/server.py).
+    request_queue_size = 128
+
+
 class HostileServer:
     def __init__(
         self,
@@ -66,7 +72,7 @@ class HostileServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         if tls is not None:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
