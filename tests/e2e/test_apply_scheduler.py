@@ -106,13 +106,20 @@ class _CountingClient(FakeClient):
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.in_flight = self.most = 0
+        self.in_flight = self.most = self.started = 0
         self.count_lock = threading.Lock()
+        # The first two writes wait for each other: writes do run side by side, whatever
+        # the machine's load (a scheduler that ran one at a time breaks the barrier).
+        self.first_two = threading.Barrier(2, timeout=10)
 
     def upsert(self, *args, **kw):
         with self.count_lock:
             self.in_flight += 1
             self.most = max(self.most, self.in_flight)
+            self.started += 1
+            first = self.started <= 2
+        if first:
+            self.first_two.wait()
         time.sleep(0.002)  # long enough for the other workers to start theirs
         try:
             return super().upsert(*args, **kw)
