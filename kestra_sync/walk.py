@@ -59,12 +59,15 @@ def walk_files(
     wanted,
     enter,
     boundary: Path | None = None,
+    collect_dir=None,
 ) -> tuple[list[Path], list[Diagnostic]]:
     """The files under ``directory`` whose name is ``wanted``, descending into directories whose
     name ``enter`` accepts, with the guarantees of ``walk_flow_files``: what could hide a file
     is an error naming it. A link must stay inside ``boundary`` (default: ``directory``).
     Namespace files (kinds/nsfiles.py) are read through it too: a file the scan did not see is
-    a file ``apply --delete`` deletes on the server."""
+    a file ``apply --delete`` deletes on the server. A directory whose name ``collect_dir``
+    accepts is returned among the files instead of being entered (how nsfiles finds the
+    ``_files`` directories: by the same rule for links as the flows beside them)."""
     ignore = ignore or IgnoreRules()
     root_real = os.path.realpath(boundary if boundary is not None else directory)
     found: list[Path] = []
@@ -119,7 +122,9 @@ def walk_files(
             if is_link and not _within(os.path.realpath(path), root_real):
                 diags.append(_outside_link(path, boundary if boundary is not None else directory))
                 continue
-            if is_dir:
+            if is_dir and collect_dir is not None and collect_dir(entry.name):
+                found.append(path)
+            elif is_dir:
                 subdirs.append((path, rel + entry.name + "/"))
             elif stat.S_ISREG(mode):
                 found.append(path)

@@ -40,6 +40,44 @@ def _entered_dir(name: str) -> bool:
     return not name.startswith(".git")
 
 
+def _no_file(name: str) -> bool:
+    return False
+
+
+def _visible(name: str) -> bool:
+    return not name.startswith(".")
+
+
+def _is_files_dir(name: str) -> bool:
+    return name == FILES_DIR
+
+
+def _second_path_is_an_error(problem: Diagnostic, found: list[tuple[str, Path]]) -> Diagnostic:
+    """The walker reads a folder reached twice (a link to a folder it read already) once, with
+    a warning: a flow names its own namespace, wherever it is read from. A namespace file's
+    namespace is its folder's path, so a `_files` below such a link would belong to two
+    namespaces, and which one it got would depend on the order of the walk: refuse it."""
+    if problem.code != "already-scanned":
+        return problem
+    here = os.path.realpath(problem.path)
+    for namespace, files_dir in found:
+        if _below(os.path.realpath(files_dir), here):
+            return Diagnostic(
+                problem.path,
+                f"this folder was already read through another path (a symbolic link), where "
+                f"its namespace files {files_dir} belong to namespace {namespace}: from here "
+                "they would belong to a second namespace; keep them in one place (copy the "
+                "files, or add the link to .kestraignore)",
+                ERROR,
+                code="nsfile-two-namespaces",
+            )
+    return problem
+
+
+def _below(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def digest(content: bytes) -> str:
     return "sha256:" + hashlib.sha256(content).hexdigest()
 
@@ -105,42 +143,8 @@ class NamespaceFiles:
             if not directory.is_dir():
                 continue
             ignore = IgnoreRules.load(directory / IGNORE_FILE)
-            for dirpath, dirnames, _ in os.walk(directory):
-                base = Path(dirpath)
-                rel = base.relative_to(directory).as_posix()
-                prefix = "" if rel == "." else rel + "/"
-                # What .kestraignore excludes (`drafts/`) is not entered, as the flow scan
-                # does not enter it: a _files below it is not deployed.
-                dirnames[:] = sorted(
-                    d
-                    for d in dirnames
-                    if not d.startswith(".") and not ignore.ignored(prefix + d, is_dir=True)
-                )
-                if FILES_DIR in dirnames:
-                    dirnames.remove(FILES_DIR)
-                    if rel == ".":
-                        scan.diagnostics.append(
-                            Diagnostic(
-                                str(base / FILES_DIR),
-                                "a _files directory must sit in a namespace's folder "
-                                "(flows/company/team/_files), not at the top of the flow "
-                                "directory",
-                                code="nsfile-no-namespace",
-                            )
-                        )
-                        continue
-                    namespace = rel.replace("/", ".")
-                    why = bad_namespace(namespace)
-                    if why:
-                        scan.diagnostics.append(
-                            Diagnostic(
-                                str(base / FILES_DIR),
-                                f"the folder of this _files directory names no namespace: {why}",
-                                code="nsfile-no-namespace",
-                            )
-                        )
-                        continue
-                    roots.append((tenant, namespace, base / FILES_DIR, ignore, directory))
+            for namespace, files_dir in self._find_files_dirs(scan, directory, ignore):
+                roots.append((tenant, namespace, files_dir, ignore, directory))
         for namespace, directory in sorted(settings.namespace_files.items()):
             directory = Path(directory)
             why = bad_namespace(namespace)
@@ -180,6 +184,35 @@ class NamespaceFiles:
             for file in files:
                 self._add(scan, settings, tenant, namespace, root, file, seen)
         return scan
+
+    def _find_files_dirs(
+        self, scan: LocalScan, directory: Path, ignore: IgnoreRules
+    ) -> list[tuple[str, Path]]:
+        """(namespace, path) of each ``_files`` directory of a flow directory, found by the
+        flow scan's walker: links are followed by the same rule (a link leaving the flow
+        directory, a broken link, an unreadable folder are errors, so a `_files` the scan
+        could not reach never lets --delete empty the server's copy), and what
+        ``.kestraignore`` excludes (`drafts/`) is not entered."""
+        found, problems = walk_files(
+            directory, ignore, wanted=_no_file, enter=_visible, collect_dir=_is_files_dir
+        )
+        out: list[tuple[str, Path]] = []
+        for files_dir in found:
+            rel = files_dir.parent.relative_to(directory).as_posix()
+            why = (
+                "a _files directory must sit in a namespace's folder (flows/company/team/_files), "
+                "not at the top of the flow directory"
+                if rel == "."
+                else bad_namespace(rel.replace("/", "."))
+            )
+            if why:
+                if rel != ".":
+                    why = f"the folder of this _files directory names no namespace: {why}"
+                scan.diagnostics.append(Diagnostic(str(files_dir), why, code="nsfile-no-namespace"))
+                continue
+            out.append((rel.replace("/", "."), files_dir))
+        scan.diagnostics += [_second_path_is_an_error(d, out) for d in problems]
+        return out
 
     def _add(self, scan, settings, tenant, namespace, root, file, seen) -> None:
         shown = str(file)
