@@ -28,7 +28,12 @@ from .common import (
     show_default=True,
     help="Output format; auto = github when GITHUB_ACTIONS=true, else text.",
 )
-@click.option("--directory", "-d", type=click.Path(path_type=str), help="Flow directory.")
+@click.option(
+    "--directory",
+    "-d",
+    type=click.Path(path_type=str),
+    help="Flow directory (with a `tenants:` map, that of the tenant --tenant selects).",
+)
 @click.option("--layout", type=click.Choice(["none", "nested", "dotted"]), help="Path rule.")
 @click.option("--ignore-file", type=click.Path(path_type=str), help="Default: DIR/.kestraignore")
 @click.option(
