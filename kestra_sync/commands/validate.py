@@ -40,7 +40,8 @@ from .common import (
     "--schema",
     "schema_spec",
     help="A full flow JSON schema (file or URL, e.g. URL/api/v1/plugins/schemas/flow), "
-    "cached on disk; checked in addition to the bundled structural schema.",
+    "cached on disk (a cached copy another user could have written is downloaded again); "
+    "checked in addition to the bundled structural schema.",
 )
 @click.option("--refresh-schema", is_flag=True, help="Download a --schema URL again.")
 @click.option(
