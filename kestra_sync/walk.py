@@ -30,7 +30,8 @@ def _is_flow_file(name: str) -> bool:
     return name.endswith(FLOW_SUFFIXES) and name not in KV_FILE_NAMES
 
 
-def _enters_flow_dir(name: str) -> bool:
+def enters_flow_dir(name: str) -> bool:
+    """The folders the flow scan enters (and the KV scan, kinds/kv.py): not hidden, not `_files`."""
     return not name.startswith(".") and name != FILES_DIR
 
 
@@ -49,7 +50,7 @@ def walk_flow_files(
     a FIFO blocks for ever, and none of them can be a file in git. Hidden directories
     (``.git``) and what the ignore rules exclude (paths relative to ``directory``) are skipped.
     """
-    return walk_files(directory, ignore, wanted=_is_flow_file, enter=_enters_flow_dir)
+    return walk_files(directory, ignore, wanted=_is_flow_file, enter=enters_flow_dir)
 
 
 def walk_files(

@@ -17,14 +17,21 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
 from ..ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..models import ERROR, Diagnostic, FlowRef
-from ..walk import FILES_DIR, special_kind, walk_files
-from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
+from ..walk import FILES_DIR, walk_files
+from .base import (
+    Described,
+    LocalItem,
+    LocalScan,
+    RemoteItem,
+    bad_namespace,
+    not_regular_is_an_error,
+    second_path_is_an_error,
+)
 
 KIND = "file"
 SKIPPED_NAMES = (".gitkeep",)
@@ -50,32 +57,6 @@ def _visible(name: str) -> bool:
 
 def _is_files_dir(name: str) -> bool:
     return name == FILES_DIR
-
-
-def _second_path_is_an_error(problem: Diagnostic, found: list[tuple[str, Path]]) -> Diagnostic:
-    """The walker reads a folder reached twice (a link to a folder it read already) once, with
-    a warning: a flow names its own namespace, wherever it is read from. A namespace file's
-    namespace is its folder's path, so a `_files` below such a link would belong to two
-    namespaces, and which one it got would depend on the order of the walk: refuse it."""
-    if problem.code != "already-scanned":
-        return problem
-    here = os.path.realpath(problem.path)
-    for namespace, files_dir in found:
-        if _below(os.path.realpath(files_dir), here):
-            return Diagnostic(
-                problem.path,
-                f"this folder was already read through another path (a symbolic link), where "
-                f"its namespace files {files_dir} belong to namespace {namespace}: from here "
-                "they would belong to a second namespace; keep them in one place (copy the "
-                "files, or add the link to .kestraignore)",
-                ERROR,
-                code="nsfile-two-namespaces",
-            )
-    return problem
-
-
-def _below(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def digest(content: bytes) -> str:
@@ -104,27 +85,6 @@ def refused_path(path: str) -> str | None:
         if len(part) > MAX_NAME:
             return f"a file or folder name is longer than {MAX_NAME} characters"
     return None
-
-
-def _not_regular_is_an_error(problem: Diagnostic) -> Diagnostic:
-    """The walker skips a FIFO or socket with a warning: under the flow directory a skipped
-    file hides no flow it could name. Under ``_files`` its name is the server path, and a file
-    the scan did not read would be deleted by ``apply --delete``: refuse it, as an unreadable
-    file is refused."""
-    if problem.code != "not-a-file":
-        return problem
-    try:
-        kind = special_kind(os.stat(problem.path).st_mode)
-    except OSError:
-        kind = "a special file"
-    return Diagnostic(
-        problem.path,
-        f"this is {kind}, not a regular file: it was not read, so the server's namespace file "
-        "of that name can be neither compared nor kept from --delete; replace it with a "
-        "regular file (or remove it, and --delete then removes the server's file too)",
-        ERROR,
-        code="nsfile-not-a-file",
-    )
 
 
 class NamespaceFiles:
@@ -180,7 +140,16 @@ class NamespaceFiles:
                 enter=_entered_dir,
                 boundary=flow_dir if flow_dir is not None else root,
             )
-            scan.diagnostics += [_not_regular_is_an_error(d) for d in problems]
+            scan.diagnostics += [
+                not_regular_is_an_error(
+                    d,
+                    "the server's namespace file of that name can be neither compared nor kept "
+                    "from --delete; replace it with a regular file (or remove it, and --delete "
+                    "then removes the server's file too)",
+                    "nsfile-not-a-file",
+                )
+                for d in problems
+            ]
             for file in files:
                 self._add(scan, settings, tenant, namespace, root, file, seen)
         return scan
@@ -211,7 +180,10 @@ class NamespaceFiles:
                 scan.diagnostics.append(Diagnostic(str(files_dir), why, code="nsfile-no-namespace"))
                 continue
             out.append((rel.replace("/", "."), files_dir))
-        scan.diagnostics += [_second_path_is_an_error(d, out) for d in problems]
+        scan.diagnostics += [
+            second_path_is_an_error(d, out, "namespace files", "nsfile-two-namespaces")
+            for d in problems
+        ]
         return out
 
     def _add(self, scan, settings, tenant, namespace, root, file, seen) -> None:

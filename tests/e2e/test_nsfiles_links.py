@@ -15,6 +15,7 @@ from kestra_sync.config import load_settings
 from kestra_sync.kinds.nsfiles import NamespaceFiles
 from tests.e2e.test_plan import Project, client, flow, line_with
 from tests.e2e.test_resources import server_files
+from tests.e2e.test_trust_client import cli
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
 
@@ -119,3 +120,44 @@ def test_the_files_scan_alone_reports_a_folder_it_cannot_list(tmp_path, monkeypa
     scan = NamespaceFiles().scan(load_settings({"directory": "flows"}))
     [error] = [d for d in scan.diagnostics if d.is_error]
     assert error.path == os.path.join("flows", "company") and "Permission denied" in error.message
+
+
+# -- kv.yml: the same walker ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_a_fifo_named_kv_yml_is_an_error_not_a_hang(project):
+    """The KV scan opened every kv.yml it found to read it: a FIFO there hung `validate` and
+    `plan` for ever. Now the walker's rule: never opened, and an error (its keys are unknown)."""
+    put(project.root / "flows/company/team/etl.yml", flow("etl").encode())
+    os.mkfifo(project.root / "flows/company/team/kv.yml")
+    for args in (("validate",), ("plan",)):
+        done = cli(*args, cwd=project.root, env=project.env, timeout=30)
+        assert done.returncode == 1, done.stdout + done.stderr
+        line_with(done.stdout + done.stderr, "company/team/kv.yml", "a FIFO, not a regular file")
+        assert "Traceback" not in done.stderr
+
+
+def test_a_linked_namespace_folder_deploys_its_kv_file_as_it_deploys_its_flows(project):
+    release = project.root / "flows/releases/team-v2"
+    put(release / "etl.yml", flow("etl").encode())
+    put(release / "kv.yml", b"values:\n  region: eu-west-1\n")
+    (project.root / "flows/.kestraignore").write_text("releases/\n", encoding="utf-8")
+    (project.root / "flows/company").mkdir()
+    os.symlink(os.path.join("..", "releases", "team-v2"), project.root / "flows/company/team")
+
+    done = project.run("apply", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with client(project.emu) as c:
+        assert {k: v for k, (_, v) in c.namespace_kv(NS).items()} == {"region": "eu-west-1"}
+
+
+def test_a_kv_file_in_a_folder_reached_by_two_paths_is_refused(project):
+    """As for `_files`: kv.yml's namespace is its folder's path, so one folder reached as
+    flows/shared and flows/company/team would give its keys to one of two namespaces."""
+    put(project.root / "flows/shared/kv.yml", b"values:\n  region: eu\n")
+    (project.root / "flows/company").mkdir()
+    os.symlink(os.path.join("..", "shared"), project.root / "flows/company/team")
+    done = project.plan()
+    assert done.returncode == 1, done.stdout + done.stderr
+    line_with(done.stderr, "flows/shared", "KV pairs", "second namespace")
