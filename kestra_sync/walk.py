@@ -91,8 +91,6 @@ def walk_files(
             continue
         subdirs = []
         for entry in entries:
-            path = dir_path / entry.name
-            rel_name = rel + entry.name
             is_wanted_name = wanted(entry.name)
             try:
                 is_link = entry.is_symlink()
@@ -100,7 +98,9 @@ def walk_files(
             except OSError:
                 is_link = plain_file = False
             if plain_file and not is_wanted_name:
-                continue  # README.md and the like: no stat needed
+                continue  # README.md and the like (every flow, for nsfiles): no stat, no Path
+            path = dir_path / entry.name
+            rel_name = rel + entry.name
             if ignore.ignored(rel_name, is_dir=True) and ignore.ignored(rel_name):
                 continue  # a pattern that matches both forms (`*.tmp`, `drafts`)
             try:
