@@ -396,6 +396,8 @@ def load_settings(
                 hint="choose one of: " + ", ".join(sorted(settings.tenants)),
             )
         settings.tenants = {settings.tenant: settings.tenants[settings.tenant]}
+    if settings.tenants and settings.origin["directory"].startswith(("flag", "env")):
+        _directory_for_one_tenant(settings)
     if settings.url:
         settings.url = settings.url.rstrip("/")
     if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
@@ -410,6 +412,34 @@ def load_settings(
         # Both given: a bearer token wins (EE); say so instead of silently sending both.
         settings.origin["auth"] = "token (username/password ignored)"
     return settings
+
+
+def _directory_for_one_tenant(settings: Settings) -> None:
+    """A flow directory named on the command line (or in KESTRA_SYNC_DIRECTORY) with a
+    `tenants:` map. Flags and environment beat the config file, so with one tenant in play (the
+    map's only one, or the one --tenant selects) it is that tenant's directory, as for `pull`.
+    With several it could be any one's: an error, not a guess (it used to be ignored, and the
+    map's directories were read instead)."""
+    given = settings.directory
+    if len(settings.tenants) == 1:
+        settings.tenants = {tenant: given for tenant in settings.tenants}
+        return
+    owner = next(
+        (t for t, d in settings.tenants.items() if os.path.realpath(d) == os.path.realpath(given)),
+        None,
+    )
+    origin = settings.origin["directory"]
+    raise ConfigError(
+        f"the flow directory {given} ({'command line' if origin == 'flag' else origin}) "
+        f"conflicts with the `tenants:` map of {settings.config_file}, which gives each of "
+        f"{', '.join(sorted(settings.tenants))} its own directory",
+        hint=(
+            f"{given} is tenant {owner}'s directory: add --tenant {owner}"
+            if owner
+            else "add --tenant NAME to use it as that tenant's directory"
+        )
+        + ", or name no directory to use every tenant's own",
+    )
 
 
 def _has_userinfo(url: str) -> bool:

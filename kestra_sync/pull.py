@@ -10,6 +10,8 @@ work.
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,13 +59,58 @@ def check_server_names(remote: list[RemoteFlow]) -> None:
             )
 
 
-def _inside(path: Path, directory: Path) -> bool:
+def inside(path: Path, directory: Path) -> bool:
     """Whether ``path``, with every symbolic link on the way resolved, stays in ``directory``."""
     real, root = os.path.realpath(path), os.path.realpath(directory)
     try:
         return os.path.commonpath([real, root]) == root
     except ValueError:  # another drive on Windows
         return False
+
+
+# What stands at a path pull is about to write (``local_state``).
+ABSENT, SAME, DIFFERS = "absent", "same", "differs"
+
+
+def local_state(path: Path, same: Callable[[bytes], bool]) -> str:
+    """The one rule for every file pull writes (flows, namespace files, kv.yml): ABSENT when
+    nothing is there, not even a broken link; SAME when a regular file's bytes are what
+    ``same`` accepts; DIFFERS otherwise, which the caller keeps unless --overwrite. Anything
+    that is not a regular file (a FIFO, a socket, a device, a directory, a broken link) DIFFERS
+    and is never read: a FIFO is opened with O_NONBLOCK, so it cannot block the pull."""
+    if not os.path.lexists(path):
+        return ABSENT
+    current = regular_bytes(path)
+    return SAME if current is not None and same(current) else DIFFERS
+
+
+def regular_bytes(path: Path) -> bytes | None:
+    """The bytes of a regular file (links followed); None for anything else or a file that
+    cannot be read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _decodes_to(source: str) -> Callable[[bytes], bool]:
+    def same(raw: bytes) -> bool:
+        try:
+            return sources_equal(raw.decode("utf-8"), source)
+        except UnicodeDecodeError:
+            return False
+
+    return same
 
 
 class PullWriteError(InputError):
@@ -124,7 +171,7 @@ def write_flows(
         if local is not None and local.source == flow.source:
             result.unchanged.append((flow.ref, path))
             continue
-        if not _inside(path, directory):
+        if not inside(path, directory):
             raise InputError(
                 f"{path}: refusing to write {flow.ref} outside {directory} (a symbolic link on "
                 f"the way leads to {os.path.realpath(path)})",
@@ -134,11 +181,11 @@ def write_flows(
         if other is not None and other != flow.ref:
             result.occupied.append((flow.ref, path, other))
             continue
-        if path.exists() and not overwrite:
-            current = local.source if local else None
-            if current is None or not sources_equal(current, flow.source):
-                result.conflicts.append((flow.ref, path))
-                continue
+        # Same text but for line endings and the like: rewritten without --overwrite, to the
+        # server's exact bytes.
+        if not overwrite and local_state(path, _decodes_to(flow.source)) == DIFFERS:
+            result.conflicts.append((flow.ref, path))
+            continue
         todo.append((flow.ref, path, flow.source))
     done: list[Path] = []
     for ref, path, source in todo:

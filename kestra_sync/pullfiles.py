@@ -8,11 +8,10 @@ and nothing is ever written outside the target directory (a server path such as
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .pull import write_exact_or_stop
+from .pull import DIFFERS, SAME, inside, local_state, write_exact_or_stop
 from .validate import expected_layout_path
 from .walk import FILES_DIR
 
@@ -51,51 +50,46 @@ def write_namespace_files(
         if not lexical.startswith(home + os.sep) or base not in resolved.parents:
             result.refused.append(remote_path)
             continue
-        if target.exists():
-            if _regular_bytes(target) == content:
-                result.unchanged.append(target)
-                continue
-            if not overwrite:
-                result.conflicts.append(target)
-                continue
+        state = local_state(target, content.__eq__)
+        if state == SAME:
+            result.unchanged.append(target)
+            continue
+        if state == DIFFERS and not overwrite:
+            result.conflicts.append(target)
+            continue
         write_exact_or_stop(target, content, result.written)
     return result
 
 
-def _regular_bytes(path: Path) -> bytes | None:
-    """The bytes of a regular file; None for anything else (a FIFO would block the read for
-    ever, a directory cannot be read) or a file that cannot be read: either way it differs."""
-    if not path.is_file():
-        return None
-    try:
-        with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None
-            return handle.read()
-    except OSError:
-        return None
-
-
 def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *, overwrite: bool):
-    """Write ``values`` (key -> value) as the namespace's kv.yml. Returns (path, status) with
-    status "written", "unchanged" or "conflict" (a kv.yml with other values, kept unless
-    ``overwrite``). TTLs are not pulled: the server only tells when a key expires."""
+    """Write ``values`` (key -> value) as the namespace's kv.yml (or the kv.yaml already
+    there). Returns (path, status) with status "written", "unchanged", "conflict" (anything
+    else stands there: other values, a FIFO; kept unless ``overwrite``) or "refused" (a link
+    on the way leads out of ``directory``). TTLs are not pulled: the server only tells when a
+    key expires."""
     import yaml
 
     from .kinds.kv import canonical
     from .walk import KV_FILE_NAMES
 
     folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
-    path = next((folder / n for n in KV_FILE_NAMES if (folder / n).is_file()), folder / "kv.yml")
-    if path.is_file():
+    path = next((folder / n for n in KV_FILE_NAMES if os.path.lexists(folder / n)), None)
+    path = path or folder / "kv.yml"
+    if not inside(path, directory):
+        return path, "refused"
+
+    def same(raw: bytes) -> bool:
         try:
-            current = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("values") or {}
-        except (yaml.YAMLError, AttributeError, OSError, UnicodeDecodeError):
-            current = None
-        if current is not None and canonical(current) == canonical(values):
-            return path, "unchanged"
-        if not overwrite:
-            return path, "conflict"
+            current = (yaml.safe_load(raw.decode("utf-8")) or {}).get("values") or {}
+        except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
+            return False
+        return canonical(current) == canonical(values)
+
+    state = local_state(path, same)
+    if state == SAME:
+        return path, "unchanged"
+    if state == DIFFERS and not overwrite:
+        return path, "conflict"
     text = (
         "# KV pairs of namespace "
         + namespace

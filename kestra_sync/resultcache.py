@@ -35,7 +35,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
-from .cachedir import user_cache_dir
+from .cachedir import read_own_file, user_cache_dir
 from .models import Diagnostic
 from .ownership import label_pairs
 from .yamlindex import ParsedYaml, YamlProblem
@@ -209,14 +208,12 @@ def _forget_unused(root: Path) -> None:
 
 
 def _load_entries(path: Path) -> dict[str, list]:
+    raw = read_own_file(path)  # None for a FIFO, or a file another user could have written
+    if raw is None:
+        return {}
     try:
-        # Non-blocking: a FIFO in the file's place would otherwise block the open for ever.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with open(fd, "rb") as handle:
-            if not _written_by_us(os.fstat(fd)):
-                return {}
-            body = json.loads(handle.read())
-    except (OSError, ValueError, RecursionError):
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
         return {}
     if (
         not isinstance(body, dict)
@@ -228,18 +225,6 @@ def _load_entries(path: Path) -> dict[str, list]:
     with contextlib.suppress(OSError):
         os.utime(path)  # in use: not one to forget
     return body["entries"]
-
-
-def _written_by_us(st: os.stat_result) -> bool:
-    """A file of the user running (or root) that no one else may write: in a shared cache
-    directory another user could otherwise swap in entries that give flows other identities."""
-    if not stat.S_ISREG(st.st_mode):
-        return False  # a FIFO, a device: nothing this module wrote
-    if not hasattr(os, "geteuid"):
-        return True  # Windows: the per-user LOCALAPPDATA
-    # root's own files too: root could write ours anyway, and a CI runner may restore a cache
-    # as root for a job that runs as another user.
-    return st.st_uid in (os.geteuid(), 0) and not st.st_mode & 0o022
 
 
 def _write_private(path: Path, data: bytes) -> None:

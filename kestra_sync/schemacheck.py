@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .cachedir import read_own_file, user_cache_dir
 from .flowrules import value_at
 from .guidance import did_you_mean
 from .models import Diagnostic, LocalFlow
@@ -219,8 +220,6 @@ def _json_kind(value: Any) -> str:
 def schema_cache_dir(env: dict | None = None) -> Path | None:
     """Where downloaded schemas are kept; None with no home directory (then nothing is kept:
     never a cache in the working directory)."""
-    from .cachedir import user_cache_dir
-
     root = user_cache_dir(env)
     return root / "schemas" if root is not None else None
 
@@ -258,10 +257,13 @@ def resolve_schema(
             raise InputError(f"{spec}: not a JSON schema: {e}") from None
     where = schema_cache_dir(env)
     cache = where / (hashlib.sha256(spec.encode()).hexdigest() + ".json") if where else None
-    if cache is not None and cache.is_file() and not refresh:
+    # A cached copy another user could have written is not read (cachedir.written_by_us, the
+    # result cache's rule): downloaded again, and replaced by our own.
+    cached = read_own_file(cache) if cache is not None and not refresh else None
+    if cached is not None:
         try:
-            return load_schema(cache)
-        except ValueError:
+            return _load_schema_text(cached.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
             pass  # a corrupt cache entry: download again
     from .client.http import Transport
     from .client.urls import origin_of

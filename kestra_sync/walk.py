@@ -30,7 +30,8 @@ def _is_flow_file(name: str) -> bool:
     return name.endswith(FLOW_SUFFIXES) and name not in KV_FILE_NAMES
 
 
-def _enters_flow_dir(name: str) -> bool:
+def enters_flow_dir(name: str) -> bool:
+    """The folders the flow scan enters (and the KV scan, kinds/kv.py): not hidden, not `_files`."""
     return not name.startswith(".") and name != FILES_DIR
 
 
@@ -49,7 +50,7 @@ def walk_flow_files(
     a FIFO blocks for ever, and none of them can be a file in git. Hidden directories
     (``.git``) and what the ignore rules exclude (paths relative to ``directory``) are skipped.
     """
-    return walk_files(directory, ignore, wanted=_is_flow_file, enter=_enters_flow_dir)
+    return walk_files(directory, ignore, wanted=_is_flow_file, enter=enters_flow_dir)
 
 
 def walk_files(
@@ -59,12 +60,15 @@ def walk_files(
     wanted,
     enter,
     boundary: Path | None = None,
+    collect_dir=None,
 ) -> tuple[list[Path], list[Diagnostic]]:
     """The files under ``directory`` whose name is ``wanted``, descending into directories whose
     name ``enter`` accepts, with the guarantees of ``walk_flow_files``: what could hide a file
     is an error naming it. A link must stay inside ``boundary`` (default: ``directory``).
     Namespace files (kinds/nsfiles.py) are read through it too: a file the scan did not see is
-    a file ``apply --delete`` deletes on the server."""
+    a file ``apply --delete`` deletes on the server. A directory whose name ``collect_dir``
+    accepts is returned among the files instead of being entered (how nsfiles finds the
+    ``_files`` directories: by the same rule for links as the flows beside them)."""
     ignore = ignore or IgnoreRules()
     root_real = os.path.realpath(boundary if boundary is not None else directory)
     found: list[Path] = []
@@ -87,8 +91,6 @@ def walk_files(
             continue
         subdirs = []
         for entry in entries:
-            path = dir_path / entry.name
-            rel_name = rel + entry.name
             is_wanted_name = wanted(entry.name)
             try:
                 is_link = entry.is_symlink()
@@ -96,7 +98,9 @@ def walk_files(
             except OSError:
                 is_link = plain_file = False
             if plain_file and not is_wanted_name:
-                continue  # README.md and the like: no stat needed
+                continue  # README.md and the like (every flow, for nsfiles): no stat, no Path
+            path = dir_path / entry.name
+            rel_name = rel + entry.name
             if ignore.ignored(rel_name, is_dir=True) and ignore.ignored(rel_name):
                 continue  # a pattern that matches both forms (`*.tmp`, `drafts`)
             try:
@@ -119,7 +123,9 @@ def walk_files(
             if is_link and not _within(os.path.realpath(path), root_real):
                 diags.append(_outside_link(path, boundary if boundary is not None else directory))
                 continue
-            if is_dir:
+            if is_dir and collect_dir is not None and collect_dir(entry.name):
+                found.append(path)
+            elif is_dir:
                 subdirs.append((path, rel + entry.name + "/"))
             elif stat.S_ISREG(mode):
                 found.append(path)

@@ -124,7 +124,8 @@ def plan_options(func):
             "-d",
             "directory_option",
             type=click.Path(path_type=Path),
-            help="Flow directory (the same as the DIRECTORY argument).",
+            help="Flow directory (the same as the DIRECTORY argument); with a `tenants:` map, "
+            "the directory of the tenant --tenant selects.",
         ),
         click.option(
             "--namespace",

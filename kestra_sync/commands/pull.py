@@ -42,7 +42,12 @@ from .common import (
     type=click.Choice(["nested", "dotted"]),
     help="File layout for new files [default: the configured layout, else nested].",
 )
-@click.option("--overwrite", is_flag=True, help="Replace local files whose content differs.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace local files whose content differs (and a FIFO, broken link or the like "
+    "standing where a file goes).",
+)
 @server_options
 @kestra_version_option
 def pull(namespaces, all_namespaces, layout, overwrite, **params):
@@ -221,6 +226,13 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
             if status == "conflict":
                 click.echo(
                     f"conflict   {path}  ({namespace} KV): differs from the server; kept", err=True
+                )
+                kept += 1
+            elif status == "refused":
+                click.echo(
+                    f"refused    {path}  ({namespace} KV): a symbolic link on the way leads "
+                    f"outside {settings.directory}; kept",
+                    err=True,
                 )
                 kept += 1
             else:

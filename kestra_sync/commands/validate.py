@@ -28,14 +28,20 @@ from .common import (
     show_default=True,
     help="Output format; auto = github when GITHUB_ACTIONS=true, else text.",
 )
-@click.option("--directory", "-d", type=click.Path(path_type=str), help="Flow directory.")
+@click.option(
+    "--directory",
+    "-d",
+    type=click.Path(path_type=str),
+    help="Flow directory (with a `tenants:` map, that of the tenant --tenant selects).",
+)
 @click.option("--layout", type=click.Choice(["none", "nested", "dotted"]), help="Path rule.")
 @click.option("--ignore-file", type=click.Path(path_type=str), help="Default: DIR/.kestraignore")
 @click.option(
     "--schema",
     "schema_spec",
     help="A full flow JSON schema (file or URL, e.g. URL/api/v1/plugins/schemas/flow), "
-    "cached on disk; checked in addition to the bundled structural schema.",
+    "cached on disk (a cached copy another user could have written is downloaded again); "
+    "checked in addition to the bundled structural schema.",
 )
 @click.option("--refresh-schema", is_flag=True, help="Download a --schema URL again.")
 @click.option(

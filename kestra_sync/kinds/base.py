@@ -13,11 +13,14 @@ Comparison is generic (``kestra_sync.resourceplan``): by content digest.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
-from ..models import Diagnostic, FlowRef
+from ..models import ERROR, Diagnostic, FlowRef
+from ..walk import special_kind
 
 # Flow.namespace's pattern and length (validate.py cites AbstractFlow), for namespaces taken
 # from a folder name.
@@ -33,6 +36,51 @@ def bad_namespace(namespace: str) -> str | None:
             f"'-', at most {NAMESPACE_MAX} characters)"
         )
     return None
+
+
+def not_regular_is_an_error(problem: Diagnostic, consequence: str, code: str) -> Diagnostic:
+    """The walker skips a FIFO or socket with a warning: under the flow directory a skipped
+    file hides no flow it could name. A namespace file's name is its server path, and a kv.yml
+    holds keys: a file the scan did not read would be deleted, or silently not deployed.
+    ``consequence`` says which; the file is refused, as an unreadable file is."""
+    if problem.code != "not-a-file":
+        return problem
+    try:
+        kind = special_kind(os.stat(problem.path).st_mode)
+    except OSError:
+        kind = "a special file"
+    return Diagnostic(
+        problem.path,
+        f"this is {kind}, not a regular file: it was not read, so {consequence}",
+        ERROR,
+        code=code,
+    )
+
+
+def second_path_is_an_error(
+    problem: Diagnostic, found: list[tuple[str, Path]], what: str, code: str
+) -> Diagnostic:
+    """The walker reads a folder reached twice (a link to a folder it read already) once, with
+    a warning: a flow names its own namespace, wherever it is read from. Namespace files and
+    kv.yml take theirs from their folder's path, so under such a link they would belong to two
+    namespaces, and which one they got would depend on the order of the walk: refuse it.
+    ``found``: (namespace, path) of what the walk found."""
+    if problem.code != "already-scanned":
+        return problem
+    here = os.path.realpath(problem.path)
+    for namespace, path in found:
+        real = os.path.realpath(path)
+        if real == here or real.startswith(here.rstrip(os.sep) + os.sep):
+            return Diagnostic(
+                problem.path,
+                f"this folder was already read through another path (a symbolic link), where "
+                f"its {what} {path} belong to namespace {namespace}: from here they would "
+                "belong to a second namespace; keep them in one place (copy the files, or add "
+                "the link to .kestraignore)",
+                ERROR,
+                code=code,
+            )
+    return problem
 
 
 @dataclass

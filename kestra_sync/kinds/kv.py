@@ -35,8 +35,16 @@ import yaml
 
 from ..ignorefile import IGNORE_FILE, IgnoreRules
 from ..models import ERROR, Diagnostic, FlowRef
-from ..walk import FILES_DIR, KV_FILE_NAMES
-from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
+from ..walk import KV_FILE_NAMES, enters_flow_dir, walk_files
+from .base import (
+    Described,
+    LocalItem,
+    LocalScan,
+    RemoteItem,
+    bad_namespace,
+    not_regular_is_an_error,
+    second_path_is_an_error,
+)
 
 KIND = "kv"
 KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # KVStore.KEY_VALIDATOR_PATTERN
@@ -58,6 +66,15 @@ SECRET_HINT = (
     "KV values are readable by anyone who can read the namespace: keep it in Kestra secrets "
     "and read it with {{ secret('NAME') }}"
 )
+
+
+def _folder_namespace(root: Path, file: Path) -> str:
+    rel = file.parent.relative_to(root).as_posix()
+    return "" if rel == "." else rel.replace("/", ".")
+
+
+def _is_kv_file(name: str) -> bool:
+    return name in KV_FILE_NAMES
 
 
 def canonical(value: Any) -> str:
@@ -116,14 +133,24 @@ class KeyValues:
             if not directory.is_dir():
                 continue
             ignore = IgnoreRules.load(directory / IGNORE_FILE)
-            for name in KV_FILE_NAMES:
-                for file in sorted(directory.rglob(name)):
-                    parts = file.relative_to(directory).parts
-                    if FILES_DIR in parts[:-1] or any(p.startswith(".") for p in parts):
-                        continue
-                    if ignore.ignored_path("/".join(parts)):
-                        continue
-                    self._load(scan, tenant, directory, file)
+            # The flow scan's walker and rule for links (a linked namespace folder is read, a
+            # link out of the flow directory is an error), and a kv.yml that is a FIFO is never
+            # opened: reading it would block for ever.
+            files, problems = walk_files(
+                directory, ignore, wanted=_is_kv_file, enter=enters_flow_dir
+            )
+            found = [(_folder_namespace(directory, file), file) for file in files]
+            for problem in problems:
+                problem = not_regular_is_an_error(
+                    problem,
+                    "its KV pairs are unknown; replace it with a regular file, or remove it",
+                    "kv-not-a-file",
+                )
+                scan.diagnostics.append(
+                    second_path_is_an_error(problem, found, "KV pairs", "kv-two-namespaces")
+                )
+            for file in files:
+                self._load(scan, tenant, directory, file)
         return scan
 
     def _load(self, scan: LocalScan, tenant: str, root: Path, file: Path) -> None:
@@ -159,8 +186,7 @@ class KeyValues:
                 "kv.yml takes namespace, managed and values"
             )
             return
-        rel = file.parent.relative_to(root).as_posix()
-        namespace = data.get("namespace") or ("" if rel == "." else rel.replace("/", "."))
+        namespace = data.get("namespace") or _folder_namespace(root, file)
         if not isinstance(namespace, str) or not namespace:
             problem("no namespace: put kv.yml in the namespace's folder or add `namespace:`")
             return

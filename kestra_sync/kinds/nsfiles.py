@@ -17,14 +17,21 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
 from ..ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..models import ERROR, Diagnostic, FlowRef
-from ..walk import FILES_DIR, special_kind, walk_files
-from .base import Described, LocalItem, LocalScan, RemoteItem, bad_namespace
+from ..walk import FILES_DIR, walk_files
+from .base import (
+    Described,
+    LocalItem,
+    LocalScan,
+    RemoteItem,
+    bad_namespace,
+    not_regular_is_an_error,
+    second_path_is_an_error,
+)
 
 KIND = "file"
 SKIPPED_NAMES = (".gitkeep",)
@@ -38,6 +45,18 @@ def _wanted_file(name: str) -> bool:
 
 def _entered_dir(name: str) -> bool:
     return not name.startswith(".git")
+
+
+def _no_file(name: str) -> bool:
+    return False
+
+
+def _visible(name: str) -> bool:
+    return not name.startswith(".")
+
+
+def _is_files_dir(name: str) -> bool:
+    return name == FILES_DIR
 
 
 def digest(content: bytes) -> str:
@@ -68,27 +87,6 @@ def refused_path(path: str) -> str | None:
     return None
 
 
-def _not_regular_is_an_error(problem: Diagnostic) -> Diagnostic:
-    """The walker skips a FIFO or socket with a warning: under the flow directory a skipped
-    file hides no flow it could name. Under ``_files`` its name is the server path, and a file
-    the scan did not read would be deleted by ``apply --delete``: refuse it, as an unreadable
-    file is refused."""
-    if problem.code != "not-a-file":
-        return problem
-    try:
-        kind = special_kind(os.stat(problem.path).st_mode)
-    except OSError:
-        kind = "a special file"
-    return Diagnostic(
-        problem.path,
-        f"this is {kind}, not a regular file: it was not read, so the server's namespace file "
-        "of that name can be neither compared nor kept from --delete; replace it with a "
-        "regular file (or remove it, and --delete then removes the server's file too)",
-        ERROR,
-        code="nsfile-not-a-file",
-    )
-
-
 class NamespaceFiles:
     name = KIND
     noun = "namespace file"
@@ -105,42 +103,8 @@ class NamespaceFiles:
             if not directory.is_dir():
                 continue
             ignore = IgnoreRules.load(directory / IGNORE_FILE)
-            for dirpath, dirnames, _ in os.walk(directory):
-                base = Path(dirpath)
-                rel = base.relative_to(directory).as_posix()
-                prefix = "" if rel == "." else rel + "/"
-                # What .kestraignore excludes (`drafts/`) is not entered, as the flow scan
-                # does not enter it: a _files below it is not deployed.
-                dirnames[:] = sorted(
-                    d
-                    for d in dirnames
-                    if not d.startswith(".") and not ignore.ignored(prefix + d, is_dir=True)
-                )
-                if FILES_DIR in dirnames:
-                    dirnames.remove(FILES_DIR)
-                    if rel == ".":
-                        scan.diagnostics.append(
-                            Diagnostic(
-                                str(base / FILES_DIR),
-                                "a _files directory must sit in a namespace's folder "
-                                "(flows/company/team/_files), not at the top of the flow "
-                                "directory",
-                                code="nsfile-no-namespace",
-                            )
-                        )
-                        continue
-                    namespace = rel.replace("/", ".")
-                    why = bad_namespace(namespace)
-                    if why:
-                        scan.diagnostics.append(
-                            Diagnostic(
-                                str(base / FILES_DIR),
-                                f"the folder of this _files directory names no namespace: {why}",
-                                code="nsfile-no-namespace",
-                            )
-                        )
-                        continue
-                    roots.append((tenant, namespace, base / FILES_DIR, ignore, directory))
+            for namespace, files_dir in self._find_files_dirs(scan, directory, ignore):
+                roots.append((tenant, namespace, files_dir, ignore, directory))
         for namespace, directory in sorted(settings.namespace_files.items()):
             directory = Path(directory)
             why = bad_namespace(namespace)
@@ -176,10 +140,51 @@ class NamespaceFiles:
                 enter=_entered_dir,
                 boundary=flow_dir if flow_dir is not None else root,
             )
-            scan.diagnostics += [_not_regular_is_an_error(d) for d in problems]
+            scan.diagnostics += [
+                not_regular_is_an_error(
+                    d,
+                    "the server's namespace file of that name can be neither compared nor kept "
+                    "from --delete; replace it with a regular file (or remove it, and --delete "
+                    "then removes the server's file too)",
+                    "nsfile-not-a-file",
+                )
+                for d in problems
+            ]
             for file in files:
                 self._add(scan, settings, tenant, namespace, root, file, seen)
         return scan
+
+    def _find_files_dirs(
+        self, scan: LocalScan, directory: Path, ignore: IgnoreRules
+    ) -> list[tuple[str, Path]]:
+        """(namespace, path) of each ``_files`` directory of a flow directory, found by the
+        flow scan's walker: links are followed by the same rule (a link leaving the flow
+        directory, a broken link, an unreadable folder are errors, so a `_files` the scan
+        could not reach never lets --delete empty the server's copy), and what
+        ``.kestraignore`` excludes (`drafts/`) is not entered."""
+        found, problems = walk_files(
+            directory, ignore, wanted=_no_file, enter=_visible, collect_dir=_is_files_dir
+        )
+        out: list[tuple[str, Path]] = []
+        for files_dir in found:
+            rel = files_dir.parent.relative_to(directory).as_posix()
+            why = (
+                "a _files directory must sit in a namespace's folder (flows/company/team/_files), "
+                "not at the top of the flow directory"
+                if rel == "."
+                else bad_namespace(rel.replace("/", "."))
+            )
+            if why:
+                if rel != ".":
+                    why = f"the folder of this _files directory names no namespace: {why}"
+                scan.diagnostics.append(Diagnostic(str(files_dir), why, code="nsfile-no-namespace"))
+                continue
+            out.append((rel.replace("/", "."), files_dir))
+        scan.diagnostics += [
+            second_path_is_an_error(d, out, "namespace files", "nsfile-two-namespaces")
+            for d in problems
+        ]
+        return out
 
     def _add(self, scan, settings, tenant, namespace, root, file, seen) -> None:
         shown = str(file)

@@ -117,3 +117,56 @@ def test_a_cache_directory_that_cannot_be_made_only_costs_the_download(tmp_path)
     assert "must be integer" in first.stdout and first.stdout == again.stdout
     assert len(seen) == 2, "nothing could be kept, so each run downloads it"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "flows"]
+
+
+def _plant(cache: Path, schema: dict, mode: int) -> Path:
+    """Replace the one cached schema by ``schema``, with ``mode``."""
+    (cached,) = (cache / "schemas").iterdir()
+    cached.write_text(json.dumps(schema))
+    cached.chmod(mode)
+    return cached
+
+
+def test_a_cached_schema_someone_else_could_have_written_is_downloaded_again(tmp_path):
+    """The result cache refuses a file another user may write; the schema cache read it, so
+    anyone who can write a shared KESTRA_SYNC_CACHE_DIR could plant a schema that lets every
+    flow pass `validate --schema URL`. A group- or world-writable cached schema is not read."""
+    seen: list = []
+    with _schema_server(seen) as server:
+        env = _env(server.url, tmp_path / "cache")
+        url = f"{server.url}/api/v1/plugins/schemas/flow"
+        first = run_cli("validate", "--schema", url, cwd=_project(tmp_path), env=env)
+        assert first.returncode == 1 and "must be integer" in first.stdout, first.stderr
+        for mode in (0o664, 0o646):
+            _plant(tmp_path / "cache", {}, mode)  # `{}` lets every flow pass
+            again = run_cli("validate", "--schema", url, cwd=tmp_path, env=env)
+            assert again.returncode == 1 and "must be integer" in again.stdout, oct(mode)
+        kept = run_cli("validate", "--schema", url, cwd=tmp_path, env=env)
+    assert kept.returncode == 1 and "must be integer" in kept.stdout
+    assert len(seen) == 3, "downloaded first and after each planted file, then read from cache"
+
+
+def test_a_cached_schema_another_user_owns_is_not_read(tmp_path, monkeypatch):
+    """Owner check as resultcache's: as root the file is given away; otherwise the uid the
+    process runs as is made another one."""
+    import os
+
+    import responses
+
+    from kestra_sync.schemacheck import resolve_schema, schema_cache_dir
+
+    env = {"KESTRA_SYNC_CACHE_DIR": str(tmp_path / "cache")}
+    url = "http://127.0.0.1:1/api/v1/plugins/schemas/flow"
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, url, json=STRICT)
+        assert resolve_schema(url, env=env) == STRICT
+    (cached,) = schema_cache_dir(env).iterdir()
+    cached.write_text(json.dumps({"planted": True}))
+    if os.geteuid() == 0:
+        os.chown(cached, 12345, -1)
+    else:
+        monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, url, json=STRICT)
+        assert resolve_schema(url, env=env) == STRICT  # downloaded again, not the planted one
+        assert len(rsps.calls) == 1
