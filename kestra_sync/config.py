@@ -316,7 +316,16 @@ def load_settings(
     path = config_file or find_config_file(cwd)
     if path is not None:
         settings.config_file = path
-        for key, value in _read_config_file(path).items():
+        data = _read_config_file(path)
+        if "directory" in data and "tenants" in data:
+            # With a map, each tenant names its own directory: `directory:` would be ignored.
+            raise ConfigError(
+                f"{path}: 'directory' and 'tenants' are both set, and with a `tenants:` map "
+                "each tenant's directory comes from the map",
+                hint="remove 'directory:' (or give a tenant its directory in the map, e.g. "
+                "tenants: {main: flows})",
+            )
+        for key, value in data.items():
             if key in SECRET_KEYS:
                 raise ConfigError(
                     f"{path}: '{key}' must not be stored in a config file that lives in git",

@@ -56,3 +56,16 @@ def test_dir_with_one_tenant_in_play_is_that_tenants_directory(tmp_path, emulato
     line_with(checked.stdout, "other/company.team/b.yml", "error", "bad id")
     env_checked = p.run("validate", env={"KESTRA_SYNC_DIRECTORY": "other"})
     assert env_checked.returncode == 1 and "bad id" in env_checked.stdout
+
+
+def test_a_config_file_with_both_directory_and_tenants_is_refused(tmp_path, emulator):
+    """`directory:` beside a `tenants:` map was dropped without a word (each tenant reads the
+    map's directory): the file is refused, naming both keys, before any request."""
+    p = project(tmp_path, emulator, "directory: other\ntenants:\n  main: flows/main\n")
+    for args in (("plan",), ("validate",)):
+        done = p.run(*args)
+        assert done.returncode == 1, (args, done.stdout + done.stderr)
+        line_with(done.stderr, "error:", "kestra-sync.yml", "'directory' and 'tenants'")
+        line_with(done.stderr, "hint:", "remove 'directory:'")
+        assert "Traceback" not in done.stderr
+    assert emulator.stats.count("GET") == 0
