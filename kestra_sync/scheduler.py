@@ -204,15 +204,19 @@ class Scheduler:
     def _check_deletes(self) -> None:
         with self._cond:
             deletes = list(self._deletes)
+        # Whatever happens (the guard or on_outcome raising), the guard is over when this
+        # returns: the other workers wait while it runs, and would otherwise wait forever. After
+        # an error no delete starts (stopped is set under the same lock as the guard ends).
+        ok = False
         try:
             blocked = self._guard(deletes)
-        except BaseException:
+            with self._cond:
+                self._deletes = [ref for ref in self._deletes if ref not in blocked]
+                for ref, why in sorted(blocked.items(), key=lambda item: self._order(item[0])):
+                    self._settle(ref, self._blocked(ref, why))
+            ok = True
+        finally:
             with self._cond:
                 self._guarding, self._guarded = False, True
-            raise
-        with self._cond:
-            self._deletes = [ref for ref in self._deletes if ref not in blocked]
-            for ref, why in sorted(blocked.items(), key=lambda item: self._order(item[0])):
-                self._settle(ref, self._blocked(ref, why))
-            self._guarding, self._guarded = False, True
-            self._cond.notify_all()
+                self.stopped = self.stopped or not ok
+                self._cond.notify_all()

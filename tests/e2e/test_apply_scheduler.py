@@ -182,3 +182,38 @@ def _upsert_recording_namespace(client):
         return original(source, namespace, flow_id)
 
     return upsert
+
+
+def _apply_in_a_thread(**kwargs):
+    """apply_plan on a daemon thread; what it returned or raised, or "hung" when it has not
+    returned long after it could have (a hang is the failure these tests look for)."""
+    got = {}
+
+    def go():
+        try:
+            got["result"] = apply_plan(**kwargs)
+        except BaseException as err:  # noqa: BLE001 - handed to the test
+            got["error"] = err
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    thread.join(60)
+    return "hung" if thread.is_alive() else got
+
+
+def test_a_progress_callback_that_raises_on_a_blocked_delete_does_not_hang_the_apply():
+    """The delete guard settles the deletes it blocks through on_outcome (the CLI's progress
+    display). When that raised, the guard never said it was over: every other worker waited
+    for it forever and apply never returned. It must raise the callback's error instead."""
+    boom = ServerError("500", status=500, method="POST", path="/x")
+    client = FakeClient(fail={"a": boom}, existing={"c": 1})
+    plan = Plan([change(CREATE, "a"), change(DELETE, "c", revision=1)])
+
+    def on_outcome(outcome):
+        if outcome.change.action == DELETE:
+            raise RuntimeError("the progress display broke")
+
+    got = _apply_in_a_thread(plan=plan, client=client, parallelism=2, on_outcome=on_outcome)
+    assert got != "hung", "apply_plan never returned"
+    assert str(got["error"]) == "the progress display broke"
+    assert [op for op, _ in client.writes()] == ["upsert"]  # and nothing was deleted
