@@ -80,6 +80,7 @@ class Scheduler:
         self._running = 0
         self._guarding = self._guarded = False
         self.stopped = self.interrupted = False
+        self._abandoned = False  # run() has returned on a second Ctrl-C: report nothing more
         self.stop_why = ""  # from stop_reason()
         self._error: BaseException | None = None
 
@@ -104,11 +105,12 @@ class Scheduler:
                         with self._cond:
                             self._cond.notify_all()
         except BaseException:
-            with self._cond:  # a second Ctrl-C: start nothing more, let the requests end
-                self.stopped = True
+            # A second Ctrl-C quits at once (README): start nothing more and do not wait for the
+            # requests in flight (a hung server would hold the process until its timeout). The
+            # workers are daemon threads; whatever they still finish is not reported.
+            with self._cond:
+                self.stopped = self._abandoned = True
                 self._cond.notify_all()
-            for thread in threads:
-                thread.join()
             raise
         if self._error is not None:
             raise self._error
@@ -133,6 +135,8 @@ class Scheduler:
                 with self._cond:
                     self._running -= 1
                     holding = False
+                    if self._abandoned:
+                        return
                     self._settle(task, outcome)
                     if outcome.status == FAILED and self._fail_fast:
                         self.stopped = True
@@ -212,7 +216,8 @@ class Scheduler:
             blocked = self._guard(deletes)
             with self._cond:
                 self._deletes = [ref for ref in self._deletes if ref not in blocked]
-                for ref, why in sorted(blocked.items(), key=lambda item: self._order(item[0])):
+                blocked_in_order = sorted(blocked.items(), key=lambda item: self._order(item[0]))
+                for ref, why in [] if self._abandoned else blocked_in_order:
                     self._settle(ref, self._blocked(ref, why))
             ok = True
         finally:

@@ -187,11 +187,16 @@ def interrupt(proc: subprocess.Popen, release: threading.Event) -> None:
     no longer pending (/proc/PID/status), and then the main thread, which wakes every 0.1 s to
     run signal handlers (scheduler.Scheduler.run), has gone back to sleep twice: its handler
     has set the cancel Event, so no worker starts anything new, whatever the scheduling."""
+    ctrl_c_handled(proc)
+    release.set()
+
+
+def ctrl_c_handled(proc: subprocess.Popen) -> None:
+    """Send SIGINT and return once the CLI's handler has surely run (see ``interrupt``)."""
     proc.send_signal(signal.SIGINT)
     status = Path(f"/proc/{proc.pid}/status")
     if not status.exists():  # not Linux: a margin instead of a proof
         time.sleep(2)
-        release.set()
         return
 
     def fields(path: Path) -> dict[str, str]:
@@ -209,7 +214,6 @@ def interrupt(proc: subprocess.Popen, release: threading.Event) -> None:
         if int(fields(main)["voluntary_ctxt_switches"]) >= switches + 2:
             break
         time.sleep(0.05)
-    release.set()
 
 
 # --- happy path -----------------------------------------------------------------------------
@@ -608,6 +612,40 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator
     assert again.returncode == 0, again.stderr
     assert "Plan: 9 to create, 0 to update, 0 to delete, 3 unchanged." in again.stdout
     assert len(on_server(emulator)) == 12
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_a_second_ctrl_c_quits_at_once_without_waiting_for_the_requests_in_flight(
+    emulator, tmp_path
+):
+    """README: "a second one quits at once". The two creates in flight are held in the server
+    until the test ends, so the process can only exit if it stops waiting for them. (It used
+    to join every worker after the second Ctrl-C: a hung server kept it until its timeout.)"""
+    ids = [f"f{i:02d}" for i in range(6)]
+    directory = write_flows(tmp_path, [flow("acme", fid) for fid in ids])
+    release, held = hold_writes_after_the_first(emulator, "acme", ids)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
+    env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kestra_sync", "apply", str(directory), "-y", "--parallelism", "2"]
+        + ["--timeout", "600"],  # the client does not give up on the held requests either
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        held(2)  # f01 and f02 are in flight, and stay so until release
+        ctrl_c_handled(proc)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)  # the held requests outlast this by far
+    finally:
+        release.set()
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == 130, err
+    assert err.rstrip().endswith("interrupted") and "Traceback" not in err
 
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
