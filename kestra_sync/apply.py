@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -108,9 +109,13 @@ class _Listings:
         self.listed: dict[tuple[str, str], dict[str, int] | KestraSyncError] = {}
         self.ahead = list(ahead)  # ((tenant, namespace), writes there), in write order
         self.position = {key: i for i, (key, _) in enumerate(self.ahead)}
-        self.prefetched = 0  # self.ahead[:prefetched] have been started
+        self.prefetched = 0  # self.ahead[:prefetched] have been queued
         self.enough = 2 * max(1, writes_in_flight)
-        self.pool: ThreadPoolExecutor | None = None
+        # Daemon threads, not a ThreadPoolExecutor: Python joins a pool's threads at exit, so a
+        # listing the server holds would keep the process after a second Ctrl-C.
+        self.queue: deque[tuple[str, str]] = deque()
+        self.threads: list[threading.Thread] = []
+        self.prefetching = 0  # threads running _prefetch
         self.closed = False
 
     def revisions(self, tenant: str, namespace: str) -> dict[str, int]:
@@ -148,18 +153,36 @@ class _Listings:
             if stop <= start:
                 return
             self.prefetched = stop
-            if self.pool is None:
-                self.pool = ThreadPoolExecutor(self.PREFETCH_THREADS, "kestra-sync-listing")
-            for upcoming, _ in self.ahead[start:stop]:
-                self.pool.submit(self._list, upcoming)
+            self.queue.extend(upcoming for upcoming, _ in self.ahead[start:stop])
+            while self.prefetching < min(self.PREFETCH_THREADS, len(self.queue)):
+                thread = threading.Thread(
+                    target=self._prefetch, name="kestra-sync-listing", daemon=True
+                )
+                self.prefetching += 1
+                self.threads.append(thread)
+                thread.start()
 
-    def close(self) -> None:
-        """Start no more listings; wait for those in flight (each bounded by the timeout)."""
+    def _prefetch(self) -> None:
+        while True:
+            with self.lock:
+                if self.closed or not self.queue:
+                    self.prefetching -= 1
+                    return
+                key = self.queue.popleft()
+            try:
+                self._list(key)  # a KestraSyncError is kept for the write that needs it
+            except Exception:  # noqa: BLE001, S112 - the write that needs it lists again, and raises
+                continue
+
+    def close(self, wait: bool = True) -> None:
+        """Start no more listings; wait for those in flight (each bounded by the timeout),
+        unless ``wait`` is False (a second Ctrl-C: they end on their own, as daemon threads)."""
         with self.lock:
             self.closed = True
-            pool = self.pool
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.queue.clear()
+            threads = list(self.threads)
+        for thread in threads if wait else ():
+            thread.join()
 
     def why_not(self, change: Change) -> str | None:
         """None when the flow is still as the plan saw it, else why it is not written."""
@@ -416,8 +439,10 @@ def apply_plan(
     )
     try:
         schedule.run()
-    finally:
-        listings.close()
+    except BaseException:
+        listings.close(wait=False)  # a second Ctrl-C quits at once (README)
+        raise
+    listings.close()
     for ref in schedule.unstarted:
         if schedule.interrupted:
             outcomes[ref].error = "not attempted: the apply was interrupted"

@@ -1,7 +1,11 @@
 """apply_plan's scheduler at scale and through chains of dependencies (library level, no HTTP)."""
 
+import _thread
 import threading
 import time
+from dataclasses import replace
+
+import pytest
 
 from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan
 from kestra_sync.errors import ServerError
@@ -217,3 +221,38 @@ def test_a_progress_callback_that_raises_on_a_blocked_delete_does_not_hang_the_a
     assert got != "hung", "apply_plan never returned"
     assert str(got["error"]) == "the progress display broke"
     assert [op for op, _ in client.writes()] == ["upsert"]  # and nothing was deleted
+
+
+def test_a_second_ctrl_c_does_not_wait_for_a_namespace_listed_ahead():
+    """Namespaces are listed ahead in the background (_Listings). A second Ctrl-C (here a
+    KeyboardInterrupt in the thread that called apply_plan) must not wait for such a listing
+    that the server holds: apply_plan used to shut its pool down and wait, and Python waits for
+    a pool's threads again at exit, so the process stayed until the client's timeout."""
+    held_listing = threading.Event()
+    release = threading.Event()
+
+    class HoldsListingOfZ(FakeClient):
+        def search_flows(self, namespace, include_children=False):
+            if namespace == "z":
+                held_listing.set()
+                release.wait()
+            return super().search_flows(namespace, include_children)
+
+    def on_outcome(outcome):
+        assert held_listing.wait(30), "namespace z was not listed ahead"
+        _thread.interrupt_main()  # what the CLI's handler does on a second Ctrl-C
+
+    guard = threading.Timer(60, release.set)  # only ends a hang: the test fails then
+    guard.start()
+    plan = Plan([change(CREATE, "f1"), change(CREATE, "g1")])
+    plan.changes[1] = replace(plan.changes[1], ref=replace(plan.changes[1].ref, namespace="z"))
+    ahead = [t for t in threading.enumerate() if t.name.startswith("kestra-sync-listing")]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            apply_plan(plan, HoldsListingOfZ(), parallelism=1, on_outcome=on_outcome)
+        assert not release.is_set(), "apply_plan waited for the held listing"
+        left = [t for t in threading.enumerate() if t.name.startswith("kestra-sync-listing")]
+        assert all(t.daemon for t in left if t not in ahead)  # never holds the process at exit
+    finally:
+        release.set()
+        guard.cancel()
