@@ -367,17 +367,23 @@ def apply_plan(
             except ApiError as err:
                 if not throttle.should_retry(err.status, attempt):
                     raise
-                # 429/503: the server is saturated. Fewer writes in flight, this one later
-                # (a Ctrl-C ends the wait and reports the refusal).
+                # 429/503: the server is saturated. Fewer writes in flight, this one later and
+                # only when the throttle lets it in (a Ctrl-C ends the wait and reports the
+                # refusal).
                 delay = throttle.refused(attempt, err.retry_after)
-                if cancel is not None and cancel.wait(delay):
+                if not schedule.send_again_after(lambda d=delay: pause(d)):
                     raise
-                if cancel is None:
-                    time.sleep(delay)
                 attempt += 1
                 continue
             throttle.succeeded()
             return outcome
+
+    def pause(delay: float) -> bool:
+        """Wait ``delay`` seconds; True when a Ctrl-C ended the wait."""
+        if cancel is not None:
+            return cancel.wait(delay)
+        time.sleep(delay)
+        return False
 
     def run_safely(change: Change) -> Outcome:
         if change.action in (CREATE, UPDATE):

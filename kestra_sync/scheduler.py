@@ -77,7 +77,8 @@ class Scheduler:
         self._deletes = sorted(deletes, key=order, reverse=True)  # popped from the end
         self._writes_left = len(deps)
         self.unstarted = set(refs)
-        self._running = 0
+        self._running = 0  # changes holding a slot: sending, or refused and waiting to resend
+        self._backing_off = 0  # of those, refused (429/503) and waiting: not in the server
         self._guarding = self._guarded = False
         self.stopped = self.interrupted = False
         self._abandoned = False  # run() has returned on a second Ctrl-C: report nothing more
@@ -151,6 +152,34 @@ class Scheduler:
                     self._running -= 1
                 self.stopped = True
                 self._cond.notify_all()
+
+    def send_again_after(self, pause: Callable[[], bool]) -> bool:
+        """For a change the server refused (429/503), from inside ``run``: ``pause()`` waits
+        (True when cancelled); then wait until fewer changes are in the server than the
+        throttle allows now, so that the refused ones do not all come back at once. True when
+        it may be sent again; False on a Ctrl-C. (It keeps its slot all along: no new change
+        takes it.)"""
+        with self._cond:
+            self._backing_off += 1
+            self._cond.notify_all()  # one fewer in the server: a waiting retry may go
+        counted = True
+        try:
+            if pause():
+                return False
+            with self._cond:
+                while self._running - self._backing_off >= min(
+                    self._workers, self._throttle.allowed
+                ):
+                    if self._abandoned or (self._cancel is not None and self._cancel.is_set()):
+                        return False
+                    self._cond.wait()  # a settle, or run() every 0.1 s after a Ctrl-C
+                self._backing_off -= 1  # under the same lock as the check: one at a time
+                counted = False
+            return True
+        finally:
+            if counted:
+                with self._cond:
+                    self._backing_off -= 1
 
     # -- under the lock -------------------------------------------------------------------
 

@@ -218,3 +218,52 @@ def test_the_throttle_waits_at_least_what_the_server_asks_in_retry_after(rsps, m
     (outcome,) = apply_plan(plan, http_client(), throttle=throttle).outcomes
     assert outcome.status == DONE and calls(rsps, "POST") == 3
     assert slept == [4.0, 30.0]
+
+
+def test_refused_writes_tried_again_keep_to_what_the_throttle_allows():
+    """README: after a 429, fewer writes in flight. Four creates are refused together (the
+    throttle drops 4 -> 2 -> 1 -> 1); each refused change used to keep its worker and send
+    itself again after its own wait, so all four retries could be in the server at once while
+    the throttle allowed one. A retry in the server waits (barrier) for a second one: with the
+    throttle kept, none comes, and the barrier gives up."""
+    refused_together = threading.Barrier(4, timeout=30)
+    second_in_flight = threading.Barrier(2, timeout=2)
+    lock = threading.Lock()
+    in_flight, most = [0], [0]
+
+    class RefusesTheFirstRound:
+        tenant = "main"
+
+        def search_flows(self, namespace, include_children=False):
+            return []
+
+        def upsert(self, source, namespace, flow_id):
+            with lock:
+                first = flow_id not in seen
+                seen.add(flow_id)
+            if first:
+                refused_together.wait()
+                raise ApiError("POST /flows: 429", status=429, method="POST", path="/")
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            try:
+                second_in_flight.wait()
+            except threading.BrokenBarrierError:
+                pass  # alone in the server, as it should be
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+            class Result:
+                action = "created"
+                flow = RemoteFlow(namespace, flow_id, 1)
+
+            return Result()
+
+    seen: set[str] = set()
+    throttle = Throttle(4, base_delay=0.001, recover_after=1000)
+    result = apply_plan(plan_of(4), RefusesTheFirstRound(), parallelism=4, throttle=throttle)
+    assert result.ok, [o.error for o in result.outcomes if o.error]
+    assert throttle.allowed == 1
+    assert most[0] == 1
