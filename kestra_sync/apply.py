@@ -597,6 +597,8 @@ def _apply_with_kinds(
         )
         flow_result.outcomes += result.outcomes
         flow_result.interrupted = result.interrupted
+    if not stopped and cancel is not None and cancel.is_set():
+        stopped.append("the apply was interrupted")  # not "a write failed": none did
     if not stopped and any(o.status != DONE for o in outcomes + flow_result.outcomes):
         stopped.append("a write failed or was not applied, so nothing is deleted")
     phase(deletes)

@@ -9,7 +9,8 @@ import pytest
 
 from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan
 from kestra_sync.errors import ServerError
-from kestra_sync.plan import CREATE, DELETE, UNCHANGED, Plan
+from kestra_sync.models import FlowRef
+from kestra_sync.plan import CREATE, DELETE, UNCHANGED, Change, Plan
 from kestra_sync.report.applytext import render_apply
 from tests.test_apply import FakeClient, caller_of, change
 
@@ -256,3 +257,32 @@ def test_a_second_ctrl_c_does_not_wait_for_a_namespace_listed_ahead():
     finally:
         release.set()
         guard.cancel()
+
+
+def test_a_kv_delete_after_an_interrupted_flow_apply_says_it_was_interrupted():
+    """Namespace files and KV pairs are deleted after the flows (apply._apply_with_kinds). A
+    Ctrl-C during the flows left the KV delete saying "a write failed", which nothing had."""
+
+    class WithKv(FakeClient):
+        def put_kv(self, namespace, key, value, ttl):
+            self._call("put_kv", key)
+
+        def delete_kv(self, namespace, key):
+            self._call("delete_kv", key)
+            return True
+
+    cancel = threading.Event()
+    write = Change(CREATE, FlowRef("main", "ns", "k1", "kv"), payload={"value": 1, "ttl": None})
+    gone = Change(DELETE, FlowRef("main", "ns", "k0", "kv"))
+    plan = Plan([write, gone] + [change(CREATE, f"f{i}") for i in range(3)])
+
+    def on_outcome(outcome):
+        if outcome.change.kind == "flow":
+            cancel.set()  # Ctrl-C once the first flow is written
+
+    client = WithKv()
+    result = apply_plan(plan, client, parallelism=1, cancel=cancel, on_outcome=on_outcome)
+    assert result.interrupted
+    errors = {o.change.ref.id: o.error for o in result.outcomes if o.error}
+    assert errors == dict.fromkeys(["f1", "f2", "k0"], "not attempted: the apply was interrupted")
+    assert ("delete_kv", "k0") not in client.writes()
