@@ -308,7 +308,9 @@ def check_project(
             version=version,
             findings=check.findings,
         )
-    check.diagnostics += _resource_problems(settings, given)
+    # The files and KV scans walk the same tree with the same walker: a broken link or an
+    # unreadable folder is found by each, and said once.
+    check.diagnostics = list(dict.fromkeys(check.diagnostics + _resource_problems(settings, given)))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     if given is None:
         check.diagnostics += check_duplicates(result.flows, result.parsed)

@@ -3,7 +3,7 @@
 loops people write by hand (not a test: prints figures).
 
     python scripts/bench_apply.py [--sizes 500,2000] [--large] [--latency-ms 10]
-                                  [--parallelism N] [--routes]
+                                  [--parallelism N] [--routes] [--runs N]
 
 For each size (flows, namespaces: 500 in 13, 2,000 in 50, and with ``--large`` 10,000 in 200),
 against one in-process emulator that adds ``--latency-ms`` to every API request, on realistic
@@ -30,6 +30,7 @@ the pace). ``--parallelism`` defaults to kestra-sync's own default. Every child 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -308,6 +309,29 @@ def startup_cpu() -> float:
     return min(run_child([sys.executable, "-c", code], ROOT, env)[1] for _ in range(3))
 
 
+def _span(every: list[dict[str, float]], key: str, unit: str = "x", fmt: str = ".1f") -> str:
+    low, high = min(r[key] for r in every), max(r[key] for r in every)
+    return f"{low:{fmt}}{unit}-{high:{fmt}}{unit}"
+
+
+def _runs(n: int) -> str:
+    return "one run" if n <= 1 else f"{n} runs of each size"
+
+
+def ratios(rows: list[dict], flows: int, namespaces: int, base_cpu: float) -> dict[str, float]:
+    """The figures the issue asks for, from one run's rows (bench_size's order)."""
+    _, apply_, in_sync, in_sync_cold, apply_cold, naive_deploy, naive_plan = rows
+    return {
+        "plan": naive_plan["seconds"] / in_sync["seconds"],
+        "plan_cold": naive_plan["seconds"] / in_sync_cold["seconds"],
+        "requests": in_sync["requests"] / namespaces,
+        "cpu": max(0.0, in_sync["cpu"] - base_cpu) / flows * 1000,
+        "cpu_cold": max(0.0, in_sync_cold["cpu"] - base_cpu) / flows * 1000,
+        "deploy": naive_deploy["seconds"] / apply_["seconds"],
+        "deploy_cold": naive_deploy["seconds"] / apply_cold["seconds"],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="500,2000", help="comma-separated flow counts")
@@ -315,6 +339,13 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=10.0)
     ap.add_argument("--parallelism", type=int, help="default: kestra-sync's default")
     ap.add_argument("--routes", action="store_true", help="print requests per route")
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="run each size this many times, print every run and the range of the ratios "
+        "(a shared machine's speed varies between runs)",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if args.large and 10000 not in sizes:
@@ -333,8 +364,15 @@ def main() -> None:
     with Emulator(latency=args.latency_ms / 1000, auth=False) as emu:
         for flows in sizes:
             namespaces = NAMESPACES.get(flows, max(1, flows // 40))
-            print(f"... {flows} flows in {namespaces} namespaces", file=sys.stderr, flush=True)
-            results[flows] = (namespaces, bench_size(emu, flows, namespaces, par))
+            runs = []
+            for run in range(max(1, args.runs)):
+                print(
+                    f"... {flows} flows in {namespaces} namespaces, run {run + 1}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                runs.append(bench_size(emu, flows, namespaces, par))
+            results[flows] = (namespaces, runs)
     base_cpu = startup_cpu()
 
     print(
@@ -342,34 +380,42 @@ def main() -> None:
         f"{'' if args.parallelism else ' (the default)'}, {os.cpu_count()} CPU(s), python "
         f"{sys.version.split()[0]}, PyYAML {yaml.__version__} "
         f"({'libyaml' if hasattr(yaml, 'CSafeLoader') else 'pure Python'}); each step a child "
-        f"process; one run; load average {load_before:.1f} before, "
+        f"process; {_runs(args.runs)}; load average {load_before:.1f} before, "
         f"{os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan'):.1f} after "
         f"(on a busy machine wall times stretch, CPU times much less)\n"
     )
     header = f"{'flows':>6} {'step':<40} {'requests':>8} {'seconds':>8} {'CPU s':>6} {'peak MB':>8} {'emulator':>8}"
     print(header)
     print("-" * len(header))
-    for flows, (namespaces, rows) in results.items():
-        for row in rows:
+    for flows, (namespaces, runs) in results.items():
+        for rows in runs:
+            for row in rows:
+                print(
+                    f"{flows:>6} {row['name']:<40} {row['requests']:>8} {row['seconds']:>8.2f} "
+                    f"{row['cpu']:>6.2f} {row['rss']:>8.0f} {row['emulator']:>7.0%}"
+                )
+                if args.routes:
+                    for route, n in row["routes"].items():
+                        print(f"{'':>6}     {route:<60} {n:>6}")
+            r = ratios(rows, flows, namespaces, base_cpu)
             print(
-                f"{flows:>6} {row['name']:<40} {row['requests']:>8} {row['seconds']:>8.2f} "
-                f"{row['cpu']:>6.2f} {row['rss']:>8.0f} {row['emulator']:>7.0%}"
+                f"{'':>6} => plan in sync {r['plan']:.1f}x faster than GET-and-compare "
+                f"({r['plan_cold']:.1f}x with no cache; {r['requests']:.1f} requests per "
+                f"namespace; {r['cpu']:.2f} ms client CPU per unchanged flow, {r['cpu_cold']:.2f} "
+                f"with no cache, after {base_cpu:.2f} s start-up); first deploy "
+                f"{r['deploy']:.1f}x faster than POST-then-PUT ({r['deploy_cold']:.1f}x with no "
+                "cache)"
             )
-            if args.routes:
-                for route, n in row["routes"].items():
-                    print(f"{'':>6}     {route:<60} {n:>6}")
-        plan_empty, apply_, in_sync, in_sync_cold, apply_cold, naive_deploy, naive_plan = rows
-        per_flow_ms = max(0.0, in_sync["cpu"] - base_cpu) / flows * 1000
-        per_flow_cold_ms = max(0.0, in_sync_cold["cpu"] - base_cpu) / flows * 1000
-        print(
-            f"{'':>6} => plan in sync {naive_plan['seconds'] / in_sync['seconds']:.1f}x faster "
-            f"than GET-and-compare ({naive_plan['seconds'] / in_sync_cold['seconds']:.1f}x with "
-            f"no cache; {in_sync['requests'] / namespaces:.1f} requests per namespace; "
-            f"{per_flow_ms:.2f} ms client CPU per unchanged flow, {per_flow_cold_ms:.2f} with no "
-            f"cache, after {base_cpu:.2f} s start-up); first deploy "
-            f"{naive_deploy['seconds'] / apply_['seconds']:.1f}x faster than POST-then-PUT "
-            f"({naive_deploy['seconds'] / apply_cold['seconds']:.1f}x with no cache)"
-        )
+        if len(runs) > 1:
+            every = [ratios(rows, flows, namespaces, base_cpu) for rows in runs]
+            span = functools.partial(_span, every)
+            print(
+                f"{'':>6} => over {len(runs)} runs: plan in sync {span('plan')} "
+                f"({span('plan_cold')} with no cache), client CPU per unchanged flow "
+                f"{span('cpu', ' ms', '.2f')} ({span('cpu_cold', ' ms', '.2f')} with no cache), "
+                f"first deploy {span('deploy')} ({span('deploy_cold')} with no cache)"
+            )
+    results = {flows: (ns, runs[0]) for flows, (ns, runs) in results.items()}
     if len(results) > 1:
         (small, (_, rows_a)), (big, (_, rows_b)) = (
             list(results.items())[0],

@@ -283,3 +283,21 @@ def test_yaml_under_files_is_never_read_as_a_flow_whatever_validate_is_given(tmp
     for args in (("flows",), ("flows/acme/b.yml",)):
         broken = run_cli("validate", *args, cwd=project)
         assert broken.returncode == 1 and "b.yml" in broken.stdout, args
+
+
+@needs_symlinks
+def test_a_broken_link_is_one_problem_for_library_callers_too(tmp_path, monkeypatch):
+    """The flow scan, the namespace-files scan and the kv.yml scan walk the same tree: a broken
+    link was reported by each, three identical diagnostics for a caller of check_project (the
+    CLI's reporters hid the copies)."""
+    from kestra_sync.config import load_settings
+    from kestra_sync.validate import check_project
+
+    team = tmp_path / "flows" / "company" / "team"
+    team.mkdir(parents=True)
+    (team / "a.yml").write_text(flow("company.team", "a"), encoding="utf-8")
+    (team / "gone.yml").symlink_to(tmp_path / "nowhere")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({"directory": "flows"}, env={}, cwd=tmp_path)
+    codes = [(Path(d.path).name, d.code) for d in check_project(settings).diagnostics]
+    assert codes == [("gone.yml", "broken-link")]
