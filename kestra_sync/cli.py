@@ -13,6 +13,7 @@ bodies so that `kestra-sync --help` and `validate` start fast.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -54,6 +55,17 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader of stdout went away (`| head`): not a bug. Nothing more is written
+            # there (the interpreter's last flush would fail again), and nothing new starts.
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            click.echo(
+                "error: the output was closed before kestra-sync finished (e.g. `| head`); "
+                "it stopped there, and a re-run converges",
+                err=True,
+            )
+            ctx.exit(EXIT_FAILURE)
         except Exception as err:  # a bug: say so in one line, never dump a traceback by default
             if _debug_enabled(ctx):
                 raise

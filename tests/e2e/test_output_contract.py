@@ -201,3 +201,26 @@ def test_after_ctrl_c_the_text_report_counts_what_was_not_attempted(tmp_path, em
     assert headline.startswith("Apply: 3 done, 0 failed, 9 not attempted")
     assert "(9 not attempted)" in out
     assert "the apply was interrupted" not in out  # counted, not listed
+
+
+def test_a_reader_that_closes_stdout_early_is_not_a_bug(tmp_path):
+    """`kestra-sync validate | head -1`: once head exits, the next write to stdout fails with
+    a broken pipe. That used to end as "unexpected error ... this is a bug" with exit 3."""
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    for n in range(1500):  # enough error lines to overflow the pipe's buffer after head exits
+        (flows / f"f{n:04d}.yml").write_text(
+            f"id: bad id {n}\nnamespace: company.team\ntasks: []\n", encoding="utf-8"
+        )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "kestra_sync", "validate", "--directory", str(flows)]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    with proc:
+        proc.stdout.readline()  # head -1
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+    assert proc.returncode == 1, err
+    assert "bug" not in err and "Traceback" not in err, err
+    assert "the output was closed before kestra-sync finished" in err
