@@ -182,6 +182,21 @@ def hold_writes_after_the_first(emu, namespace: str, ids: list[str]):
     return release, held
 
 
+def start_cli(emulator, cwd, *args: str) -> subprocess.Popen:
+    """The real CLI against ``emulator`` as a child process whose pipes a test reads as it
+    runs (the Ctrl-C tests)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
+    env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-m", "kestra_sync", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def interrupt(proc: subprocess.Popen, release: threading.Event) -> None:
     """Ctrl-C, then release the held writes once the CLI's handler has surely run: the signal is
     no longer pending (/proc/PID/status), and then the main thread, which wakes every 0.1 s to
@@ -575,16 +590,8 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_reports_the_rest(emulator
     ids = [f"f{i:02d}" for i in range(12)]
     directory = write_flows(tmp_path, [flow("acme", fid) for fid in ids])
     release, held = hold_writes_after_the_first(emulator, "acme", ids)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
-    env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kestra_sync", "apply", str(directory), "-y", "--parallelism", "2"]
-        + ["--format", "json"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_cli(
+        emulator, tmp_path, "apply", str(directory), "-y", "--parallelism", "2", "--format", "json"
     )
     try:
         for _ in range(100):  # the plan, then the first progress line
@@ -624,16 +631,9 @@ def test_a_second_ctrl_c_quits_at_once_without_waiting_for_the_requests_in_fligh
     ids = [f"f{i:02d}" for i in range(6)]
     directory = write_flows(tmp_path, [flow("acme", fid) for fid in ids])
     release, held = hold_writes_after_the_first(emulator, "acme", ids)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
-    env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kestra_sync", "apply", str(directory), "-y", "--parallelism", "2"]
-        + ["--timeout", "600"],  # the client does not give up on the held requests either
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    # --timeout 600: the client does not give up on the held requests either
+    proc = start_cli(
+        emulator, tmp_path, "apply", str(directory), "-y", "--parallelism", "2", "--timeout", "600"
     )
     try:
         held(2)  # f01 and f02 are in flight, and stay so until release

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import ROOT, run_cli
-from tests.e2e.test_apply import hold_writes_after_the_first, interrupt
+from tests.e2e.test_apply import hold_writes_after_the_first, interrupt, start_cli
 from tests.e2e.test_plan import Project, flow, seed
 
 PLAN_SCHEMA = json.loads((ROOT / "docs/plan.schema.json").read_text(encoding="utf-8"))
@@ -175,16 +175,7 @@ def test_after_ctrl_c_the_text_report_counts_what_was_not_attempted(tmp_path, em
     for fid in ids:
         project.write(flow(fid))
     release, held = hold_writes_after_the_first(emulator, "company.team", ids)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
-    env.update(KESTRA_URL=emulator.url, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kestra_sync", "apply", "-y", "--parallelism", "2"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli(emulator, tmp_path, "apply", "-y", "--parallelism", "2")
     try:
         for _ in range(200):  # the plan, then the first change line, all on stdout
             line = proc.stdout.readline()
