@@ -167,9 +167,7 @@ class Scheduler:
             if pause():
                 return False
             with self._cond:
-                while self._running - self._backing_off >= min(
-                    self._workers, self._throttle.allowed
-                ):
+                while self._running - self._backing_off >= self._slots():
                     if self._abandoned or (self._cancel is not None and self._cancel.is_set()):
                         return False
                     self._cond.wait()  # a settle, or run() every 0.1 s after a Ctrl-C
@@ -192,7 +190,7 @@ class Scheduler:
         if self._deletes and not self._writes_left and not self._guarded:
             self._guarding = True  # every write is settled: check the deletes, once
             return _GUARD
-        if self._running >= min(self._workers, self._throttle.allowed):
+        if self._running >= self._slots():
             return None
         if self._ready:
             ref = heapq.heappop(self._ready)[1]
@@ -203,6 +201,10 @@ class Scheduler:
         self.unstarted.discard(ref)
         self._running += 1
         return ref
+
+    def _slots(self) -> int:
+        """How many changes may be in the server now: the workers, fewer after a 429/503."""
+        return min(self._workers, self._throttle.allowed)
 
     def _finished(self) -> bool:
         if self._running or self._guarding:
