@@ -108,6 +108,7 @@ def plan_options(settings: Settings) -> dict[str, Any]:
 def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) -> PlanResult:
     """Ask the server its version (one request; a pinned version wins), scan and validate for
     that version (unless ``local`` is given), read the server per namespace, and compare."""
+    from .kinds import problems as kind_problems
     from .kinds import scan_all
     from .semantic import summarize
 
@@ -116,7 +117,7 @@ def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) 
     if local is None:
         local, warnings, target = load_local_flows(settings, client)
     scans = scan_all(settings)  # namespace files, KV pairs
-    problems = [d for scan in scans.values() for d in scan.diagnostics]
+    problems = kind_problems(scans)
     if any(d.is_error for d in problems):
         raise InvalidFlowsError(problems)
     meta = plan_meta(settings, client, target)

@@ -308,8 +308,8 @@ def check_project(
             version=version,
             findings=check.findings,
         )
-    # The files and KV scans walk the same tree with the same walker: a broken link or an
-    # unreadable folder is found by each, and said once.
+    # The flow scan walks the same tree as the files and KV scans: a problem of the walk
+    # (a broken link, an unreadable folder) is said once.
     check.diagnostics = list(dict.fromkeys(check.diagnostics + _resource_problems(settings, given)))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     if given is None:
@@ -331,9 +331,9 @@ def _resource_problems(settings: Any, given: list | None) -> list[Diagnostic]:
     """Namespace files (`_files`, `namespace_files:`) and kv.yml: paths Kestra refuses, files
     over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
     With PATHS, only problems in files under them."""
-    from .kinds import scan_all
+    from .kinds import problems, scan_all
 
-    found = [d for scan in scan_all(settings).values() for d in scan.diagnostics]
+    found = problems(scan_all(settings))
     if given is None:
         return found
     roots = [Path(p).resolve() for p in given]

@@ -30,6 +30,12 @@ def scan_all(settings: Any) -> dict[str, LocalScan]:
     return {name: k.scan(settings) for name, k in KINDS.items()}
 
 
+def problems(scans: dict[str, LocalScan]) -> list:
+    """The scans' diagnostics, each once: every kind walks the same tree with the same walker,
+    so a broken link or an unreadable folder is found by each."""
+    return list(dict.fromkeys(d for scan in scans.values() for d in scan.diagnostics))
+
+
 def read_listings(client: Any, kind_scopes: list[tuple], *, parallelism: int = 4):
     """Read every (kind, tenant, namespace); a failure is recorded on its listing (the plan then
     changes nothing there), except an unreachable server or refused credentials, which raise."""

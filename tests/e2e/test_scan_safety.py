@@ -301,3 +301,21 @@ def test_a_broken_link_is_one_problem_for_library_callers_too(tmp_path, monkeypa
     settings = load_settings({"directory": "flows"}, env={}, cwd=tmp_path)
     codes = [(Path(d.path).name, d.code) for d in check_project(settings).diagnostics]
     assert codes == [("gone.yml", "broken-link")]
+
+
+@needs_symlinks
+def test_a_broken_link_stops_a_plan_as_one_problem_too(tmp_path, monkeypatch):
+    """make_plan checks the namespace-files and kv.yml scans itself (a caller may pass the
+    flows it scanned): both walk the tree and find the same broken link, said once."""
+    from kestra_sync.config import load_settings
+    from kestra_sync.sync import InvalidFlowsError, make_plan
+
+    team = tmp_path / "flows" / "company" / "team"
+    team.mkdir(parents=True)
+    (team / "gone.yml").symlink_to(tmp_path / "nowhere")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({"directory": "flows"}, env={}, cwd=tmp_path)
+    with pytest.raises(InvalidFlowsError) as err:
+        make_plan(settings, client=None, local=[])  # refused before any request
+    codes = [(Path(d.path).name, d.code) for d in err.value.diagnostics]
+    assert codes == [("gone.yml", "broken-link")]
