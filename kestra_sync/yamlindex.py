@@ -31,6 +31,14 @@ _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # few hundred nodes; a 3 MiB flow (Kestra's limit) cannot reach this without aliases.
 MAX_EXPANDED_NODES = 1_000_000
 
+# Kestra reads flows with Jackson (JacksonMapper.ofYaml, kestra-io/kestra
+# core/src/main/java/io/kestra/core/serializers/JacksonMapper.java at 057c4f17, which overrides
+# only maxNameLength of Jackson's StreamReadConstraints), so Jackson's default maxNestingDepth of
+# 1,000 applies: a deeper document is refused. libyaml from PyYAML 6.0.4 stops at the same depth;
+# older builds do not, so the limit is checked here too and kestra-sync says the same whatever
+# PyYAML is installed (docs/yaml.md).
+MAX_NESTING = 1_000
+
 
 _RESOLVED: dict[str, str] = {}  # plain scalar text -> its implicit tag (see _tag)
 _RESOLVED_MAX = 65_536
@@ -159,6 +167,8 @@ def _friendly_yaml_error(err: yaml.YAMLError, text: str) -> YamlProblem:
             line,
             column,
         )
+    if "exceeded maximum nesting depth" in problem:  # libyaml's limit, since PyYAML 6.0.4
+        return _too_deep(line, column)
     if "expected a single document" in str(err):
         return YamlProblem(
             "multiple-documents",
@@ -189,6 +199,35 @@ def _friendly_yaml_error(err: yaml.YAMLError, text: str) -> YamlProblem:
     )
 
 
+def _too_deep(line: int | None, column: int | None) -> YamlProblem:
+    return YamlProblem(
+        "yaml-too-deep",
+        f"lists and mappings are nested more than {MAX_NESTING:,} levels deep here: Kestra's "
+        "YAML reader refuses such a document; flatten the structure",
+        line,
+        column,
+    )
+
+
+def _nesting_beyond(root: yaml.Node, limit: int) -> yaml.Node | None:
+    """The first node nested deeper than ``limit`` levels (lists and mappings), or None.
+    Iterative: it runs only for documents too deep for the recursive quick build."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, yaml.ScalarNode) or id(node) in seen:
+            continue
+        if depth > limit:
+            return node
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((v, depth + 1) for _, v in node.value)
+        else:
+            stack.extend((v, depth + 1) for v in node.value)
+    return None
+
+
 def _is_tab_at(text: str, line: int | None, column: int | None) -> bool:
     if line is None or column is None:
         return False
@@ -212,6 +251,15 @@ def parse_yaml(text: str, max_expanded_nodes: int = MAX_EXPANDED_NODES) -> Parse
     except yaml.YAMLError as err:
         out.problems.append(_friendly_yaml_error(err, text))
         return out
+    except RecursionError:  # PyYAML's pure-Python composer recurses once per level
+        out.problems.append(
+            YamlProblem(
+                "yaml-too-deep",
+                "lists and mappings are nested too deeply for this PyYAML (built without "
+                "libyaml) to read; flatten the structure, or install PyYAML with libyaml",
+            )
+        )
+        return out
     finally:
         loader.dispose()
     if root is None:
@@ -226,8 +274,15 @@ def parse_yaml(text: str, max_expanded_nodes: int = MAX_EXPANDED_NODES) -> Parse
             out.data = _construct_plain(root, raw)
             out.raw = raw
             return out
-        except (_Unusual, RecursionError):
-            pass  # a duplicate or non-text key, or very deep nesting: the general build says
+        except _Unusual:
+            pass  # a duplicate or non-text key: the general build says which
+        except RecursionError:
+            pass  # very deep: checked below, before the general build
+    # Only documents the quick build could not take get here: a walk for the depth is cheap.
+    deepest = _nesting_beyond(root, MAX_NESTING)
+    if deepest is not None:
+        out.problems.append(_too_deep(*_mark(deepest)))
+        return out
     try:
         data, expanded, has_alias = _construct(root, out, max_expanded_nodes)
     except RecursionError:  # pragma: no cover - _construct is iterative

@@ -1,6 +1,7 @@
-"""requirements.lock, the dependencies the GitHub Action and the Docker image install: exact
-versions with hashes, within pyproject.toml's ranges for every Python the project supports, and
-installable as the Action installs it (its real install step, run with bash).
+"""requirements.lock, the dependencies the GitHub Action and the Docker image install, and
+requirements-test.lock, what .ci/run and the README's test command install: exact versions with
+hashes, within pyproject.toml's ranges for every Python the project supports, the same runtime
+versions in both, and installable as the Action installs it (its real install step, run with bash).
 
 The install test downloads the locked wheels for this interpreter the first time (pip's cache
 serves them afterwards); refresh the lock with scripts/refresh-lock.sh."""
@@ -13,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -24,13 +26,14 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
+TEST_LOCK = ROOT / "requirements-test.lock"
 PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 PLATFORMS = ("linux", "darwin", "win32")
 
 
-def locked() -> list[tuple[Requirement, list[str]]]:
+def locked(lock: Path = LOCK) -> list[tuple[Requirement, list[str]]]:
     """Each requirement of the lock with its hashes (continuation lines joined)."""
-    text = re.sub(r"\\\n\s*", " ", LOCK.read_text(encoding="utf-8"))
+    text = re.sub(r"\\\n\s*", " ", lock.read_text(encoding="utf-8"))
     result = []
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
@@ -55,9 +58,9 @@ def environment(python: str, platform: str) -> dict[str, str]:
     }
 
 
-def pins_for(env: dict[str, str]) -> dict[str, str]:
+def pins_for(env: dict[str, str], lock: Path = LOCK) -> dict[str, str]:
     pins = {}
-    for req, _ in locked():
+    for req, _ in locked(lock):
         if req.marker is None or req.marker.evaluate(env):
             name = canonicalize_name(req.name)
             assert name not in pins, f"{req.name} is pinned twice for {env['python_version']}"
@@ -65,8 +68,9 @@ def pins_for(env: dict[str, str]) -> dict[str, str]:
     return pins
 
 
-def test_every_lock_entry_is_an_exact_version_with_sha256_hashes():
-    entries = locked()
+@pytest.mark.parametrize("lock", [LOCK, TEST_LOCK], ids=lambda p: p.name)
+def test_every_lock_entry_is_an_exact_version_with_sha256_hashes(lock):
+    entries = locked(lock)
     assert entries
     for req, hashes in entries:
         (spec,) = req.specifier
@@ -74,13 +78,19 @@ def test_every_lock_entry_is_an_exact_version_with_sha256_hashes():
         assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), req
 
 
-def test_the_lock_pins_every_runtime_dependency_within_pyproject_ranges():
+@pytest.mark.parametrize(
+    ("lock", "extras"), [(LOCK, ()), (TEST_LOCK, ("test",))], ids=["runtime", "test"]
+)
+def test_the_lock_pins_every_dependency_within_pyproject_ranges(lock, extras):
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     requires = [Requirement(r) for r in project["dependencies"]]
+    requires += [
+        Requirement(r) for extra in extras for r in project["optional-dependencies"][extra]
+    ]
     for python in PYTHONS:
         for platform in PLATFORMS:
             env = environment(python, platform)
-            pins = pins_for(env)
+            pins = pins_for(env, lock)
             for req in requires:
                 if req.marker is not None and not req.marker.evaluate(env):
                     continue
@@ -89,6 +99,24 @@ def test_the_lock_pins_every_runtime_dependency_within_pyproject_ranges():
                 assert req.specifier.contains(pins[name], prereleases=True), (
                     f"lock has {req.name}=={pins[name]}, pyproject.toml wants {req.specifier}"
                 )
+
+
+def test_the_test_lock_pins_the_runtime_dependencies_at_the_runtime_locks_versions():
+    # CI tests what the Action and the image run: the same version of every runtime package.
+    for python in PYTHONS:
+        for platform in PLATFORMS:
+            env = environment(python, platform)
+            runtime, test = pins_for(env), pins_for(env, TEST_LOCK)
+            assert {name: test.get(name) for name in runtime} == runtime
+
+
+def test_ci_and_the_readme_install_the_test_lock_with_its_hashes():
+    ci = (ROOT / ".ci/run").read_text(encoding="utf-8")
+    assert "--require-hashes -r requirements-test.lock" in ci
+    assert "--no-deps -e ." in ci
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    test_command = readme.split("# 2. Tests", 1)[1].splitlines()[1]
+    assert "-r requirements-test.lock" in test_command and "--no-deps -e ." in test_command
 
 
 def test_the_action_install_step_installs_the_lock_with_require_hashes(tmp_path):

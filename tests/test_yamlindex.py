@@ -89,13 +89,30 @@ def test_an_ampersand_that_is_no_anchor_changes_nothing():
     assert parsed.problems == []
 
 
-def test_deep_nesting_is_read_whole():
-    depth = 3000  # deeper than Python's recursion limit: the quick build gives way
+def test_nesting_kestra_reads_is_read_whole():
+    depth = 990  # deeper than Python's recursion limit allows the quick build; Kestra reads it
     parsed = parse_yaml("a: " + "[" * depth + "1" + "]" * depth)
     node, seen = parsed.data["a"], 0
     while isinstance(node, list):
         node, seen = node[0], seen + 1
     assert (seen, node, parsed.problems) == (depth, 1, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 3000 + "1" + "]" * 3000,  # flow style
+        "a:\n" + "".join("  " * i + "- \n" for i in range(1, 1200)),  # block style
+    ],
+)
+def test_nesting_deeper_than_kestra_reads_is_one_clear_error(text):
+    # Kestra's Jackson reader refuses more than 1,000 levels; so does kestra-sync, with the
+    # same code and message whether or not PyYAML's libyaml has a limit of its own.
+    parsed = parse_yaml(text)
+    assert parsed.data is None
+    assert [p.code for p in parsed.problems] == ["yaml-too-deep"]
+    assert "more than 1,000 levels" in parsed.problems[0].message
+    assert parsed.problems[0].line is not None
 
 
 def test_aliases_still_warn_and_bombs_are_still_refused():
