@@ -36,7 +36,7 @@ pathlib.Path(sysconfig.get_path('purelib'), 'kestra-sync.pth').write_text('/opt/
     && chmod 0755 /opt/kestra-sync/bin/kestra-sync
 
 FROM ${PYTHON_IMAGE}
-# git: saved plans record the commit they were made from (kestra_sync/gitinfo.py runs git).
+# git: saved plans record the commit they were made from (kestra_sync/source/gitinfo.py runs git).
 # Pinned to bookworm's version (hadolint DL3008); when Debian replaces it (a security release)
 # the build fails on it: look up the new one with
 #   docker run --rm python:3.12-slim-bookworm sh -c 'apt-get update -qq; apt-cache policy git'

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import knowledge as K
+from .rules import knowledge as K
 
 if TYPE_CHECKING:
-    from .yamlindex import ParsedYaml
+    from .source.yamlindex import ParsedYaml
 
 DEFAULT_TENANT = "main"  # OSS always uses the tenant "main" (api-facts.md §2)
 # Concurrent requests. Kestra's bulk endpoints cannot write flows with every guarantee apply gives
@@ -121,7 +121,7 @@ class FlowParsedOnUse(LocalFlow):
         try:
             return self.__dict__["_data"]
         except KeyError:
-            from .yamlindex import parse_yaml
+            from .source.yamlindex import parse_yaml
 
             value = self.__dict__["_data"] = parse_yaml(self.source).data
             return value

@@ -302,8 +302,9 @@ def bench_size(emu, flows: int, namespaces: int, par: list[str]) -> list[dict]:
 def startup_cpu() -> float:
     """CPU seconds of a kestra-sync process that imports what a plan imports and does nothing."""
     code = (
-        PEAK_PRELUDE + "import kestra_sync.cli, kestra_sync.sync, kestra_sync.apply, "
-        "kestra_sync.client, kestra_sync.validate"
+        PEAK_PRELUDE
+        + "import kestra_sync.cli, kestra_sync.planning.pipeline, kestra_sync.applying.apply, "
+        "kestra_sync.client, kestra_sync.rules.validate"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return min(run_child([sys.executable, "-c", code], ROOT, env)[1] for _ in range(3))
@@ -353,8 +354,8 @@ def main() -> None:
 
     import yaml
 
-    from kestra_sync.config import Settings
     from kestra_sync.emulator import Emulator
+    from kestra_sync.settings.config import Settings
 
     parallelism = args.parallelism or Settings().parallelism
     par = ["--parallelism", str(args.parallelism)] if args.parallelism else []

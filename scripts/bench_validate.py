@@ -155,8 +155,8 @@ def main() -> int:
             lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.repeat
         )
 
-        from kestra_sync.flows import scan
-        from kestra_sync.validate import validate_offline
+        from kestra_sync.rules.validate import validate_offline
+        from kestra_sync.source.flowscan import scan
 
         def inproc():
             result = scan(flows)

@@ -15,7 +15,7 @@ from kestra_sync.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The result cache (kestra_sync/resultcache.py) of every command a test runs, in-process or in a
+# The result cache (kestra_sync/source/resultcache.py) of every command a test runs, in-process or in a
 # child process, goes here rather than into the user's ~/.cache.
 CACHE_HOME = tempfile.mkdtemp(prefix="kestra-sync-tests-cache-")
 os.environ["XDG_CACHE_HOME"] = CACHE_HOME

@@ -13,10 +13,19 @@ from pathlib import Path
 import pytest
 import responses
 
-from kestra_sync import ghaction
-from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, Outcome
+from kestra_sync.action import run as ghaction
+from kestra_sync.applying.apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, Outcome
 from kestra_sync.models import FlowRef
-from kestra_sync.plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan, Scope
+from kestra_sync.planning.plan import (
+    CREATE,
+    DELETE,
+    UNCHANGED,
+    UNMANAGED,
+    UPDATE,
+    Change,
+    Plan,
+    Scope,
+)
 from kestra_sync.report.applytext import outcomes_to_list
 from kestra_sync.report.planfile import dumps, plan_to_dict
 
@@ -679,7 +688,7 @@ def test_an_old_plan_file_is_removed_so_a_failed_plan_leaves_none(gh, monkeypatc
     ],
 )
 def test_cli_hints_are_rewritten_as_action_inputs(cli, action):
-    from kestra_sync.ghaction_render import in_action_words
+    from kestra_sync.action.render import in_action_words
 
     assert in_action_words(cli) == (action or cli)
 

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from kestra_sync import ghaction
+from kestra_sync.action import run as ghaction
 
 ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "admin@kestra.io", "Sup3r-Secret-Pw1"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from kestra_sync import ghaction
+from kestra_sync.action import run as ghaction
 from tests.test_action_e2e import FakeGitHub, github  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kestra_sync import ghaction
+from kestra_sync.action import run as ghaction
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -20,7 +20,7 @@ STEPS = ACTION["runs"]["steps"]
 RUN_STEP = next(s for s in STEPS if s.get("id") == "run")
 # The action's entry point and the modules it is split into.
 ACTION_SOURCE = "\n".join(
-    p.read_text(encoding="utf-8") for p in sorted((ROOT / "kestra_sync").glob("ghaction*.py"))
+    p.read_text(encoding="utf-8") for p in sorted((ROOT / "kestra_sync" / "action").glob("*.py"))
 )
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
@@ -44,7 +44,7 @@ def test_every_input_the_entry_point_reads_is_declared_and_vice_versa():
 
 
 def test_connection_inputs_map_to_the_variables_the_cli_reads():
-    from kestra_sync.config import ENV
+    from kestra_sync.settings.config import ENV
 
     assert {var for _, var in ghaction.CONNECTION_ENV} == set(ENV.values())
 

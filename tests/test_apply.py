@@ -3,10 +3,10 @@
 import threading
 from dataclasses import dataclass
 
-from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan, referenced_flows
+from kestra_sync.applying.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan, referenced_flows
 from kestra_sync.errors import NotFoundError, ServerError, TransportError
 from kestra_sync.models import FlowRef, RemoteFlow
-from kestra_sync.plan import CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan
+from kestra_sync.planning.plan import CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan
 
 
 @dataclass

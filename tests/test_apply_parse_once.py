@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-import kestra_sync.references as references_mod
-from kestra_sync.apply import dependencies
-from kestra_sync.flows import scan
+import kestra_sync.planning.references as references_mod
+from kestra_sync.applying.apply import dependencies
 from kestra_sync.models import FlowRef
-from kestra_sync.plan import CREATE, Change
+from kestra_sync.planning.plan import CREATE, Change
+from kestra_sync.source.flowscan import scan
 
 CALLER = """id: caller
 namespace: company.team
@@ -75,7 +75,7 @@ def test_without_the_scan_every_change_is_parsed(scanned):
 def test_a_flow_parsed_on_use_is_not_parsed_when_it_cannot_call_another(tmp_path, monkeypatch):
     # With the result cache a scanned flow is parsed only when asked (models.FlowParsedOnUse):
     # ordering the changes asks only for the flows whose text can hold a flowId key.
-    import kestra_sync.yamlindex as yamlindex
+    import kestra_sync.source.yamlindex as yamlindex
     from kestra_sync.models import PARSE_ON_USE, FlowParsedOnUse
 
     parsed = []

@@ -2,9 +2,9 @@
 could not reach it, the rest are not attempted, with the reason; an HTTP error or a success in
 between starts the count again."""
 
-from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, UNREACHABLE_STOP, apply_plan
+from kestra_sync.applying.apply import DONE, FAILED, NOT_ATTEMPTED, UNREACHABLE_STOP, apply_plan
 from kestra_sync.errors import ServerError, TransportError
-from kestra_sync.plan import CREATE, Plan
+from kestra_sync.planning.plan import CREATE, Plan
 from tests.test_apply import FakeClient, change
 
 REFUSED = TransportError(

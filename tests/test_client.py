@@ -16,7 +16,6 @@ import pytest
 import responses
 
 from kestra_sync.client import KestraClient
-from kestra_sync.config import Settings
 from kestra_sync.errors import (
     AlreadyExistsError,
     ConfigError,
@@ -25,6 +24,7 @@ from kestra_sync.errors import (
     NotFoundError,
     UnexpectedResponseError,
 )
+from kestra_sync.settings.config import Settings
 
 URL = "http://kestra.test:8080"
 FLOWS = f"{URL}/api/v1/main/flows"
@@ -716,7 +716,7 @@ def test_client_is_a_context_manager_that_closes_its_session(monkeypatch):
 
 
 def test_from_settings_built_by_load_settings_from_the_environment(rsps, tmp_path):
-    from kestra_sync.config import load_settings
+    from kestra_sync.settings.config import load_settings
 
     env = {
         "KESTRA_URL": URL + "/",

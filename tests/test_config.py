@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from kestra_sync.config import load_settings
 from kestra_sync.errors import ConfigError
+from kestra_sync.settings.config import load_settings
 
 
 def write(path: Path, text: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from kestra_sync.gitinfo import git_info
+from kestra_sync.source.gitinfo import git_info
 
 
 def git(cwd: Path, *args: str) -> str:

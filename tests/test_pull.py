@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from kestra_sync.models import LocalFlow, RemoteFlow
-from kestra_sync.pull import layout_path, write_flows
+from kestra_sync.pull.flows import layout_path, write_flows
 
 SOURCE = "# keep me\r\nid: a\r\nnamespace: company.team\r\ntasks: []   \r\n"
 

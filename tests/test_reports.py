@@ -4,10 +4,19 @@ import json
 
 import pytest
 
-from kestra_sync.apply import DONE, FAILED, ApplyResult, Outcome
+from kestra_sync.applying.apply import DONE, FAILED, ApplyResult, Outcome
 from kestra_sync.errors import InputError
 from kestra_sync.models import FlowRef
-from kestra_sync.plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan, Scope
+from kestra_sync.planning.plan import (
+    CREATE,
+    DELETE,
+    UNCHANGED,
+    UNMANAGED,
+    UPDATE,
+    Change,
+    Plan,
+    Scope,
+)
 from kestra_sync.report.applytext import render_apply
 from kestra_sync.report.markdown import MAX_CHARS, render_plan_markdown
 from kestra_sync.report.planfile import content_checksum, dumps, load_plan_file, plan_to_dict

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kestra_sync.config import Settings
 from kestra_sync.kinds import KINDS
 from kestra_sync.kinds.base import LocalItem, LocalScan, RemoteItem
 from kestra_sync.kinds.nsfiles import digest
 from kestra_sync.models import FlowRef
-from kestra_sync.plan import Plan
-from kestra_sync.resourceplan import (
+from kestra_sync.planning.plan import Plan
+from kestra_sync.planning.resourceplan import (
     KindListing,
     check_delete_cap,
     compare_kind,
     resource_drift,
     without_applied,
 )
+from kestra_sync.settings.config import Settings
 
 FILES = KINDS["file"]
 NS = ("main", "company.team")

@@ -1,4 +1,4 @@
-"""The result cache (kestra_sync/resultcache.py): a warm run must answer exactly as a cold one,
+"""The result cache (kestra_sync/source/resultcache.py): a warm run must answer exactly as a cold one,
 never from a stale entry, and the cache must never be a reason for a run to fail."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from kestra_sync import resultcache
 from kestra_sync.client import KestraClient
-from kestra_sync.config import load_settings
-from kestra_sync.flows import _load
 from kestra_sync.models import FlowParsedOnUse
-from kestra_sync.validate import check_project
+from kestra_sync.rules.validate import check_project
+from kestra_sync.settings.config import load_settings
+from kestra_sync.source import resultcache
+from kestra_sync.source.flowscan import _load
 
 from .conftest import run_cli
 
@@ -311,7 +311,7 @@ def test_the_cache_stays_private_when_a_schema_download_made_its_directory(tmp_p
     first, it must not leave that directory readable by others."""
     import responses
 
-    from kestra_sync.validate import resolve_schema
+    from kestra_sync.rules.validate import resolve_schema
 
     monkeypatch.delenv("KESTRA_SYNC_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -443,17 +443,11 @@ def test_a_warm_validate_with_an_ownership_label_parses_no_unchanged_file(
     again and judged by its new labels."""
     from click.testing import CliRunner
 
-    from kestra_sync import (
-        fix,
-        flowchecks,
-        flows,
-        references,
-        semantic,
-        servercheck,
-        validate,
-        yamlindex,
-    )
     from kestra_sync.cli import cli
+    from kestra_sync.planning import references, semantic
+    from kestra_sync.rules import fix, flowchecks, servercheck, validate
+    from kestra_sync.source import flowscan as flows
+    from kestra_sync.source import yamlindex
 
     team = tmp_path / "flows" / "company" / "team"
     team.mkdir(parents=True)
@@ -523,17 +517,11 @@ def test_warm_plans_and_applies_with_an_ownership_label_parse_no_unchanged_file(
     configured, a warm run still parses no unchanged file, and deletes what a cold run does."""
     from click.testing import CliRunner
 
-    from kestra_sync import (
-        fix,
-        flowchecks,
-        flows,
-        references,
-        semantic,
-        servercheck,
-        validate,
-        yamlindex,
-    )
     from kestra_sync.cli import cli
+    from kestra_sync.planning import references, semantic
+    from kestra_sync.rules import fix, flowchecks, servercheck, validate
+    from kestra_sync.source import flowscan as flows
+    from kestra_sync.source import yamlindex
 
     team = tmp_path / "flows" / "company" / "team"
     team.mkdir(parents=True)

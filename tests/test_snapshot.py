@@ -4,8 +4,8 @@ import pytest
 
 from kestra_sync.errors import AuthError, ServerError, TransportError
 from kestra_sync.models import RemoteFlow
-from kestra_sync.plan import Scope
-from kestra_sync.snapshot import read_snapshot
+from kestra_sync.planning.plan import Scope
+from kestra_sync.planning.snapshot import read_snapshot
 
 
 class CountingClient:

@@ -7,11 +7,11 @@ import threading
 
 import pytest
 
-from kestra_sync.apply import DONE, FAILED, apply_plan
+from kestra_sync.applying.apply import DONE, FAILED, apply_plan
+from kestra_sync.applying.throttle import Throttle
 from kestra_sync.errors import ApiError, ServerError
 from kestra_sync.models import FlowRef, RemoteFlow
-from kestra_sync.plan import CREATE, UPDATE, Change, Plan
-from kestra_sync.throttle import Throttle
+from kestra_sync.planning.plan import CREATE, UPDATE, Change, Plan
 
 
 def test_a_refusal_halves_the_writes_in_flight_and_successes_give_them_back():
@@ -204,7 +204,7 @@ def test_outside_apply_the_client_still_resends_a_refused_create(rsps):
 
 
 def test_the_throttle_waits_at_least_what_the_server_asks_in_retry_after(rsps, monkeypatch):
-    from kestra_sync import apply as apply_module
+    from kestra_sync.applying import apply as apply_module
     from tests.test_client import FLOWS, flow_json
 
     slept: list[float] = []

@@ -11,10 +11,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from kestra_sync.cli import cli
-from kestra_sync.flows import IgnoreRules, load_flow, scan
 from kestra_sync.models import Diagnostic
 from kestra_sync.report.github import annotation, escape_data, escape_property, render
-from kestra_sync.validate import validate_offline
+from kestra_sync.rules.validate import validate_offline
+from kestra_sync.source.flowscan import IgnoreRules, load_flow, scan
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,7 +245,7 @@ def test_schema_option_with_a_full_schema_file(tmp_path):
 def test_schema_url_is_cached_atomically(tmp_path, monkeypatch):
     import responses
 
-    from kestra_sync.validate import resolve_schema
+    from kestra_sync.rules.validate import resolve_schema
 
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     url = "http://127.0.0.1:1/api/v1/plugins/schemas/flow"
@@ -278,7 +278,7 @@ def test_help_and_validate_do_not_import_heavy_modules(tmp_path):
 
 
 def test_unexpected_error_is_one_line(tmp_path, monkeypatch):
-    import kestra_sync.validate as v
+    import kestra_sync.rules.validate as v
 
     def boom(*a, **k):
         raise RuntimeError("kaputt")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kestra_sync.flows import load_flow
-from kestra_sync.validate import validate_offline
+from kestra_sync.rules.validate import validate_offline
+from kestra_sync.source.flowscan import load_flow
 
 DATA = Path(__file__).parent / "data" / "flows"
 EXPECTED = json.loads((DATA / "invalid" / "expected.json").read_text(encoding="utf-8"))

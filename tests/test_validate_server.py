@@ -4,8 +4,8 @@ client lives in kestra_sync.client). Shapes from api-facts.md §4.7."""
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kestra_sync.flows import load_flow
-from kestra_sync.validate import validate_server
+from kestra_sync.rules.validate import validate_server
+from kestra_sync.source.flowscan import load_flow
 
 
 @dataclass

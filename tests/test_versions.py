@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from kestra_sync import knowledge
 from kestra_sync.emulator import rules
 from kestra_sync.errors import ConfigError, NotFoundError, TransportError
-from kestra_sync.flows import load_flow
-from kestra_sync.target import pinned, resolve
-from kestra_sync.validate import validate_offline
+from kestra_sync.rules import knowledge
+from kestra_sync.rules.kestraversion import pinned, resolve
+from kestra_sync.rules.validate import validate_offline
+from kestra_sync.source.flowscan import load_flow
 
 from .conftest import run_cli
 
@@ -231,7 +231,7 @@ def test_a_server_that_does_not_say_its_version_is_a_warning_not_a_failure():
 
 
 def test_a_version_that_is_not_one_is_a_config_error_naming_where_it_came_from(tmp_path):
-    from kestra_sync.config import load_settings
+    from kestra_sync.settings.config import load_settings
 
     with pytest.raises(ConfigError, match="environment variable KESTRA_VERSION: 'latest'"):
         load_settings(env={"KESTRA_VERSION": "latest"}, cwd=tmp_path)
@@ -355,24 +355,33 @@ def test_the_emulator_imports_of_the_tool_only_the_standalone_fact_modules():
     package = Path(__file__).parent.parent / "kestra_sync"
 
     def tool_imports(path: Path) -> set[str]:
+        """The kestra_sync modules ``path`` imports, as dotted names under kestra_sync."""
+        here = path.parent.relative_to(package).parts
         found = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level:
-                base = "emulator" if path.parent.name == "emulator" and node.level == 1 else ""
-                names = [node.module] if node.module else [a.name for a in node.names]
-                found |= {f"{base}.{n}" if base else n for n in names}
+                base = list(here[: len(here) - (node.level - 1)])
+                module = ".".join([*base, node.module or ""]).strip(".")
+                if node.module and not (package / module.replace(".", "/")).is_dir():
+                    found.add(module)
+                else:  # from a package: the names are its modules
+                    found |= {f"{module}.{a.name}".strip(".") for a in node.names}
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kestra_sync"):
-                found.add(node.module)
+                found.add(node.module.removeprefix("kestra_sync."))
         return found
 
     for path in (package / "emulator").glob("*.py"):
         outside = {m for m in tool_imports(path) if not m.startswith("emulator.")}
-        assert outside <= {"knowledge", "ruletable", "flowrules"}, (path.name, outside)
-    assert tool_imports(package / "ruletable.py") == set()
-    assert tool_imports(package / "knowledge.py") == {"ruletable"}
-    assert tool_imports(package / "flowrules.py") == {"knowledge"}
+        assert outside <= {"rules.knowledge", "rules.ruletable", "rules.flowrules"}, (
+            path.name,
+            outside,
+        )
+    rules = package / "rules"
+    assert tool_imports(rules / "ruletable.py") == set()
+    assert tool_imports(rules / "knowledge.py") == {"rules.ruletable"}
+    assert tool_imports(rules / "flowrules.py") == {"rules.knowledge"}
     for name in ("ruletable", "knowledge", "flowrules"):
-        source = (package / f"{name}.py").read_text(encoding="utf-8")
+        source = (rules / f"{name}.py").read_text(encoding="utf-8")
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0):
                 modules = (
@@ -446,7 +455,7 @@ tasks:
 
 
 def _project_with_runner_flows(tmp_path: Path, count: int):
-    from kestra_sync.config import load_settings
+    from kestra_sync.settings.config import load_settings
 
     flows = tmp_path / "flows"
     flows.mkdir()
@@ -462,8 +471,8 @@ def test_a_plan_judges_the_servers_version_from_the_findings_it_already_has(
     """`runner:` was removed in 2.0 (knowledge.RUNNER_KEY): with no version pinned the scan
     warns, then the server's version decides. The flows are searched once, not once per
     judgement (a plan of thousands of flows)."""
-    from kestra_sync import flowrules
-    from kestra_sync.sync import InvalidFlowsError, load_local_flows
+    from kestra_sync.planning.pipeline import InvalidFlowsError, load_local_flows
+    from kestra_sync.rules import flowrules
 
     settings = _project_with_runner_flows(tmp_path, 3)
     searched = []
@@ -487,7 +496,7 @@ def test_a_check_without_recorded_findings_is_still_judged_again(tmp_path):
     # rejudge of a check made elsewhere (e.g. restored from a cache) searches the flows itself.
     from dataclasses import replace
 
-    from kestra_sync.validate import check_project, rejudge
+    from kestra_sync.rules.validate import check_project, rejudge
 
     settings = _project_with_runner_flows(tmp_path, 2)
     check = replace(check_project(settings), findings={})

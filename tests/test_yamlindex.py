@@ -4,7 +4,7 @@ a flow must read the same: same values and types, same written text for ids, sam
 
 import pytest
 
-from kestra_sync.yamlindex import parse_yaml
+from kestra_sync.source.yamlindex import parse_yaml
 
 # (written scalar, the value checks see): Jackson-like typing (yamlindex module docstring).
 SCALARS = [
@@ -146,7 +146,7 @@ def test_without_libyaml_a_flow_reads_the_same_and_a_bad_character_is_a_problem(
     probe = (
         "import json, sys, yaml\n"
         "if hasattr(yaml, 'CSafeLoader'):\n    del yaml.CSafeLoader\n"
-        "from kestra_sync.yamlindex import parse_yaml\n"
+        "from kestra_sync.source.yamlindex import parse_yaml\n"
         "out = [(p.data, [(q.code, q.line) for q in p.problems]) for p in map(parse_yaml, "
         "json.loads(sys.stdin.read()))]\n"
         "print(json.dumps(out))\n"

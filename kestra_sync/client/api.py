@@ -97,7 +97,7 @@ class KestraClient(NamespaceResourcesMixin):
 
     @classmethod
     def from_settings(cls, settings: Any, **kw: Any) -> KestraClient:
-        """Build a client from ``kestra_sync.config.Settings``."""
+        """Build a client from ``kestra_sync.settings.config.Settings``."""
         if not settings.url:
             raise ConfigError(
                 "no Kestra server URL given",

@@ -50,7 +50,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     With --format text the plan and one line per applied change go to stdout (so
     `apply > apply.log` keeps them); the progress line and the prompt go to stderr.
     """
-    from ..apply import apply_plan
+    from ..applying.apply import apply_plan
     from ..report.plantext import plan_header, render_plan, target_words
 
     target = params.get("directory")
@@ -74,8 +74,8 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
         click.echo(text, file=out, nl=False, color=color_out)
 
     if saved:
+        from ..planning.pipeline import check_saved_plan
         from ..report.planfile import load_plan_file
-        from ..sync import check_saved_plan
 
         plan_obj, meta = load_plan_file(target)
         plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
@@ -146,8 +146,8 @@ def _tenants(plan_obj, settings) -> list[str]:
 
 
 def _not_attempted(plan_obj, why: str):
-    from ..apply import ApplyResult, Outcome
-    from ..plan import CHANGING
+    from ..applying.apply import ApplyResult, Outcome
+    from ..planning.plan import CHANGING
 
     changes = [c for c in plan_obj.changes if c.action in CHANGING]
     return ApplyResult([Outcome(c, error=f"not attempted: {why}") for c in changes])
@@ -210,7 +210,7 @@ def _apply_progress(plan_obj, color: bool, out, color_out: bool):
     """A redrawn status line on a terminal (stderr), a line per change on ``out``."""
     import shutil
 
-    from ..plan import CHANGING
+    from ..planning.plan import CHANGING
     from ..report.applytext import ApplyProgress
 
     stream = sys.stderr
@@ -229,7 +229,7 @@ def _apply_progress(plan_obj, color: bool, out, color_out: bool):
 
 
 def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
-    from ..apply import ApplyResult
+    from ..applying.apply import ApplyResult
     from ..report.applytext import outcomes_to_list, render_apply
 
     outcome = outcome or ApplyResult()

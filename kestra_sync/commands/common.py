@@ -235,7 +235,7 @@ SETTING_NAMES = {
 
 
 def settings_from(ctx_params: dict[str, Any]):
-    from ..config import load_settings
+    from ..settings.config import load_settings
 
     _merge_directory_option(ctx_params)
     flags = setting_flags(ctx_params)
@@ -344,7 +344,7 @@ def _split_paths(func):
         kwargs["directory"] = others[0] if others else None
         kwargs["target_files"] = files
         if files and not kwargs.get("config_file"):
-            from ..config import find_config_file
+            from ..settings.config import find_config_file
 
             kwargs["config_file"] = find_config_file(files[0])
         return func(*args, **kwargs)
@@ -355,11 +355,11 @@ def _split_paths(func):
 def plan_for(settings, client, params: dict[str, Any]):
     """The whole plan, or a partial one with --target / flow files."""
     if params.get("targets") or params.get("target_files"):
-        from ..targeting import make_targeted_plan
+        from ..planning.targeting import make_targeted_plan
 
         return make_targeted_plan(
             settings, client, list(params.get("targets") or ()), params["target_files"]
         )
-    from ..sync import make_plan
+    from ..planning.pipeline import make_plan
 
     return make_plan(settings, client)

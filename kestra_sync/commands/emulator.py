@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..knowledge import EMULATOR_PROFILES, LATEST, MANDATORY_BASIC_AUTH
+from ..rules.knowledge import EMULATOR_PROFILES, LATEST, MANDATORY_BASIC_AUTH
 
 # The account of a profile that demands credentials when none is named: the one Kestra's docs
 # use in their examples (docs administrator-guide/basic-auth-troubleshooting).

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..ignorefile import IGNORE_FILE
+from ..source.ignorefile import IGNORE_FILE
 from .common import write_file
 
 IGNORE_HEADER = (
@@ -29,7 +29,7 @@ def init(pre_commit, workflow):
     """Write kestra-sync.yml here, with the flow directory and the layout the flow files
     already follow. An existing file is never overwritten: it is named and left alone."""
     from ..errors import InputError
-    from ..init import PRE_COMMIT, config_text, detect, ignore_lines, workflow_text
+    from ..settings.scaffold import PRE_COMMIT, config_text, detect, ignore_lines, workflow_text
 
     root = Path(".")
     detected = detect(root.resolve())

@@ -58,9 +58,9 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     changes. With a `tenants:` map, it pulls the tenant --tenant names (needed when the map has
     several) into that tenant's directory. Without a kestra-sync.yml, it ends with the
     `kestra-sync init` command that writes one."""
-    from ..flows import scan
-    from ..pull import PullWriteError, check_server_names, write_flows
-    from ..target import resolve
+    from ..pull.flows import PullWriteError, check_server_names, write_flows
+    from ..rules.kestraversion import resolve
+    from ..source.flowscan import scan
 
     if bool(namespaces) == all_namespaces:
         raise click.UsageError("give --namespace NS (repeatable) or --all")
@@ -190,7 +190,7 @@ def _read_resources(client, namespaces, flows_by_ref) -> list[tuple[str, dict, d
 def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) -> int:
     """Write what ``_read_resources`` read; ``shown`` gets each path written. Returns how many
     were kept."""
-    from ..pullfiles import files_root, write_kv_file, write_namespace_files
+    from ..pull.resources import files_root, write_kv_file, write_namespace_files
 
     kept = 0
     for namespace, files, values in resources:

@@ -82,8 +82,8 @@ def validate_command(
     Kestra version refuses is an error; the rest is a warning naming the versions that refuse
     it. `--kestra-version 2.0` on a 1.x tree lists what the upgrade breaks, with replacements.
     """
-    from .. import target as versions
     from ..report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
+    from ..rules import kestraversion as versions
 
     settings = settings_from(params)
     client = None
@@ -104,10 +104,10 @@ def validate_command(
         click.echo(f"warning: {warning}", err=True)
     schema = None
     if schema_spec:
-        from ..validate import resolve_schema
+        from ..rules.validate import resolve_schema
 
         schema = resolve_schema(schema_spec, refresh=refresh_schema, settings=settings)
-    from ..placement import misplaced_flows
+    from ..settings.placement import misplaced_flows
 
     diagnostics, skipped, files = [], [], set()
     for group_settings, group_paths in _settings_per_path(settings, paths, params):
@@ -115,13 +115,13 @@ def validate_command(
         misplaced, not_flows = misplaced_flows(result.skipped, group_settings)
         diagnostics += list(result.diagnostics) + misplaced
         if group_settings.ownership_label:
-            from ..ownership import missing_label
+            from ..planning.ownership import missing_label
 
             diagnostics += missing_label(result.flows, group_settings.ownership_label)
         skipped += not_flows
         files |= {str(f.path) for f in result.flows}
         if client is not None and result.flows:
-            from ..validate import validate_server
+            from ..rules.validate import validate_server
 
             diagnostics += validate_server(result.flows, client, parsed=result.parsed)
     if skipped and fmt != "json":
@@ -155,7 +155,7 @@ def validate_command(
 
 def _check_group(settings, paths, ignore_file, schema, target, fix):
     """check_project for one config's files, after --fix's rewrites when asked."""
-    from ..validate import check_project
+    from ..rules.validate import check_project
 
     def check():
         return check_project(
@@ -164,7 +164,7 @@ def _check_group(settings, paths, ignore_file, schema, target, fix):
 
     result = check()
     if fix:
-        from ..fix import fix_flows
+        from ..rules.fix import fix_flows
 
         if target.version is None:
             from ..errors import ConfigError
@@ -189,14 +189,14 @@ def _settings_per_path(settings, paths, params):
     path is checked under the config nearest to it (a monorepo's kestra/kestra-sync.yml)."""
     import os
 
-    from ..config import CONFIG_ENV
+    from ..settings.config import CONFIG_ENV
 
     if not paths:
         return [(settings, None)]
     if params.get("config_file") or params.get("directory") or os.environ.get(CONFIG_ENV):
         return [(settings, list(paths))]
-    from ..config import load_settings
-    from ..placement import group_by_config
+    from ..settings.config import load_settings
+    from ..settings.placement import group_by_config
     from .common import setting_flags
 
     groups = []

@@ -33,7 +33,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .. import knowledge as K
+from ..rules import knowledge as K
 from .faults import Fault, FaultPlan, Stats
 from .server import EmulatorHTTPServer
 from .settings import Config

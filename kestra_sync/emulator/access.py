@@ -7,7 +7,7 @@ import base64
 import re
 from typing import Any
 
-from .. import knowledge as K
+from ..rules import knowledge as K
 from .answers import Answer, rejected
 from .errors import Rejection, not_found
 from .routing import MAIN_TENANT

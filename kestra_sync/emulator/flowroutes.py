@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .. import knowledge as K
+from ..rules import knowledge as K
 from . import rules, shapes
 from .answers import Answer, ok, rejected
 from .errors import invalid_filters

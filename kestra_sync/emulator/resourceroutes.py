@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import knowledge as K
+from ..rules import knowledge as K
 from . import resources, rules
 from .kvstore import delete_key, delete_keys, get_key, list_all_keys, list_keys, put_key
 from .resources import (

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .. import flowrules
-from .. import knowledge as K
+from ..rules import flowrules
+from ..rules import knowledge as K
 from .errors import ConstraintViolations, Rejection, Violation, illegal_argument, not_found
 from .yamlparse import FLOW_WITH_SOURCE_CLASS, GENERIC_FLOW_CLASS, as_text, load_yaml
 

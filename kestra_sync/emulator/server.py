@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .. import knowledge as K
+from ..rules import knowledge as K
 from . import access, control, flowroutes, resourceroutes, routing, rules
 from .answers import Answer, json_answer, ok, rejected
 from .faults import FaultPlan, Stats

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import knowledge as K
+from ..rules import knowledge as K
 
 
 @dataclass

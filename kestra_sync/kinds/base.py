@@ -8,7 +8,7 @@ A kind has four parts (and two helpers for the saved plan):
 - ``write(client, change)`` / ``delete(client, change)``: one REST call or so, returning the
   word for the outcome ("created", "updated", "deleted");
 - ``encode(payload)`` / ``decode(data)``: the payload in a saved plan's JSON.
-Comparison is generic (``kestra_sync.resourceplan``): by content digest.
+Comparison is generic (``kestra_sync.planning.resourceplan``): by content digest.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..models import ERROR, Diagnostic, FlowRef
-from ..walk import special_kind
+from ..source.walk import special_kind
 
 # Flow.namespace's pattern and length (validate.py cites AbstractFlow), for namespaces taken
 # from a folder name.

@@ -33,9 +33,9 @@ from typing import Any
 
 import yaml
 
-from ..ignorefile import IGNORE_FILE, IgnoreRules
 from ..models import ERROR, Diagnostic, FlowRef
-from ..walk import KV_FILE_NAMES, enters_flow_dir, walk_files
+from ..source.ignorefile import IGNORE_FILE, IgnoreRules
+from ..source.walk import KV_FILE_NAMES, enters_flow_dir, walk_files
 from .base import (
     Described,
     LocalItem,

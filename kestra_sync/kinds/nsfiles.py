@@ -20,9 +20,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ..ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..models import ERROR, Diagnostic, FlowRef
-from ..walk import FILES_DIR, walk_files
+from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
+from ..source.walk import FILES_DIR, walk_files
 from .base import (
     Described,
     LocalItem,

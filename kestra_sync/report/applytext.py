@@ -7,7 +7,7 @@ from typing import TextIO
 
 import click
 
-from ..apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, Outcome
+from ..applying.apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, Outcome
 
 MARK = {DONE: "ok", FAILED: "FAILED", NOT_ATTEMPTED: "skipped"}
 COLOUR = {DONE: "green", FAILED: "red", NOT_ATTEMPTED: "yellow"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
+from ..planning.plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
 from .plantext import (
     WORD,
     no_changes_line,
@@ -94,7 +94,7 @@ def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker:
 
 
 def render_apply_markdown(result, *, title: str = "kestra-sync apply") -> str:
-    from ..apply import DONE, FAILED, NOT_ATTEMPTED
+    from ..applying.apply import DONE, FAILED, NOT_ATTEMPTED
 
     counts = result.counts()
     icon = {DONE: "✅", FAILED: "❌", NOT_ATTEMPTED: "⏭️"}

@@ -41,7 +41,7 @@ from .. import __version__
 from ..errors import InputError
 from ..kinds import kind
 from ..models import FLOW, FlowRef
-from ..plan import ACTIONS, Change, Plan, Scope
+from ..planning.plan import ACTIONS, Change, Plan, Scope
 
 FORMAT_VERSION = 2
 

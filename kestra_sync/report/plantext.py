@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from ..plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
+from ..planning.plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
 
 SYMBOL = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "=", UNMANAGED: "?"}
 COLOUR = {CREATE: "green", UPDATE: "yellow", DELETE: "red", UNCHANGED: None, UNMANAGED: "cyan"}

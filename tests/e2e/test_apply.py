@@ -817,7 +817,7 @@ def test_color_always_colours_the_apply_report_even_on_a_pipe_and_never_by_defau
 
 
 def test_creates_refused_with_429_are_retried_later_and_the_apply_succeeds(emulator, tmp_path):
-    """A saturated server answers 429 (or 503): apply backs off (kestra_sync/throttle.py) and
+    """A saturated server answers 429 (or 503): apply backs off (kestra_sync/applying/throttle.py) and
     tries the refused creates again instead of failing them."""
     names = [f"f{i:02d}" for i in range(12)]
     directory = write_flows(tmp_path, [flow("acme", n) for n in names])

@@ -3,9 +3,9 @@
 
 import io
 
-from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, Outcome
+from kestra_sync.applying.apply import DONE, FAILED, NOT_ATTEMPTED, Outcome
 from kestra_sync.models import FlowRef
-from kestra_sync.plan import CREATE, UPDATE, Change
+from kestra_sync.planning.plan import CREATE, UPDATE, Change
 from kestra_sync.report.applytext import ApplyProgress, progress_line
 
 

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from kestra_sync.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan
+from kestra_sync.applying.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan
 from kestra_sync.errors import ServerError
 from kestra_sync.models import FlowRef
-from kestra_sync.plan import CREATE, DELETE, UNCHANGED, Change, Plan
+from kestra_sync.planning.plan import CREATE, DELETE, UNCHANGED, Change, Plan
 from kestra_sync.report.applytext import render_apply
 from tests.test_apply import FakeClient, caller_of, change
 
@@ -84,7 +84,7 @@ def test_a_subflow_in_its_own_namespace_written_as_an_expression_is_ordered_too(
 
 
 def test_a_bug_in_a_worker_is_raised_to_the_caller_not_swallowed_or_hung():
-    """Workers take their own next change (kestra_sync/scheduler.py): an exception that is
+    """Workers take their own next change (kestra_sync/applying/scheduler.py): an exception that is
     not a failed change (here the progress display breaks) must end apply_plan with that
     exception, promptly, not leave the other workers waiting forever."""
     plan = Plan([change(CREATE, f"f{i}") for i in range(50)])
@@ -134,7 +134,7 @@ class _CountingClient(FakeClient):
 
 
 def test_no_more_writes_in_flight_than_the_parallelism_or_the_throttle_allows():
-    from kestra_sync.throttle import Throttle
+    from kestra_sync.applying.throttle import Throttle
 
     plan = Plan([change(CREATE, f"f{i:03d}") for i in range(200)])
     client = _CountingClient()
@@ -155,7 +155,7 @@ def test_each_namespace_is_listed_once_before_its_first_write_even_when_read_ahe
     for it (apply._Listings). Ahead or not: one listing per namespace written, none for a
     namespace the apply does not write in, and every listing before that namespace's writes."""
     from kestra_sync.models import FlowRef
-    from kestra_sync.plan import Change
+    from kestra_sync.planning.plan import Change
 
     plan = Plan(
         [

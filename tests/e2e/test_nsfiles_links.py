@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kestra_sync.config import load_settings
 from kestra_sync.kinds.nsfiles import NamespaceFiles
+from kestra_sync.settings.config import load_settings
 from tests.e2e.test_plan import Project, client, flow, line_with
 from tests.e2e.test_resources import server_files
 from tests.e2e.test_trust_client import cli

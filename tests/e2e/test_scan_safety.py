@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kestra_sync.client import KestraClient
-from kestra_sync.flows import scan
+from kestra_sync.source.flowscan import scan
 from tests.conftest import ROOT, run_cli
 
 # Creating symbolic links needs a privilege on Windows.
@@ -290,8 +290,8 @@ def test_a_broken_link_is_one_problem_for_library_callers_too(tmp_path, monkeypa
     """The flow scan, the namespace-files scan and the kv.yml scan walk the same tree: a broken
     link was reported by each, three identical diagnostics for a caller of check_project (the
     CLI's reporters hid the copies)."""
-    from kestra_sync.config import load_settings
-    from kestra_sync.validate import check_project
+    from kestra_sync.rules.validate import check_project
+    from kestra_sync.settings.config import load_settings
 
     team = tmp_path / "flows" / "company" / "team"
     team.mkdir(parents=True)
@@ -307,8 +307,8 @@ def test_a_broken_link_is_one_problem_for_library_callers_too(tmp_path, monkeypa
 def test_a_broken_link_stops_a_plan_as_one_problem_too(tmp_path, monkeypatch):
     """make_plan checks the namespace-files and kv.yml scans itself (a caller may pass the
     flows it scanned): both walk the tree and find the same broken link, said once."""
-    from kestra_sync.config import load_settings
-    from kestra_sync.sync import InvalidFlowsError, make_plan
+    from kestra_sync.planning.pipeline import InvalidFlowsError, make_plan
+    from kestra_sync.settings.config import load_settings
 
     team = tmp_path / "flows" / "company" / "team"
     team.mkdir(parents=True)

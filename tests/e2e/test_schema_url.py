@@ -153,7 +153,7 @@ def test_a_cached_schema_another_user_owns_is_not_read(tmp_path, monkeypatch):
 
     import responses
 
-    from kestra_sync.schemacheck import resolve_schema, schema_cache_dir
+    from kestra_sync.rules.schemacheck import resolve_schema, schema_cache_dir
 
     env = {"KESTRA_SYNC_CACHE_DIR": str(tmp_path / "cache")}
     url = "http://127.0.0.1:1/api/v1/plugins/schemas/flow"

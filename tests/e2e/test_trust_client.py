@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kestra_sync.apply import UNREACHABLE_STOP
+from kestra_sync.applying.apply import UNREACHABLE_STOP
 from tests.conftest import ROOT, run_cli
 from tests.e2e.hostile import DiesAfterWrites, HostileServer, drip, make_ca
 from tests.e2e.test_apply import flow, on_server, seed, write_flows

@@ -1,0 +1,5 @@
+"""Planning: git and the server compared into a ``Plan``. Pure where it can be (``plan``,
+``resourceplan``, ``references``, ``ownership``, ``semantic``); the server is read in
+``snapshot``; ``pipeline`` is the library entry point that strings the steps together, and
+``targeting`` makes a partial plan.
+"""

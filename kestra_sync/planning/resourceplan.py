@@ -1,0 +1,151 @@
+"""Compare git with the server for the kinds other than flows (namespace files, KV pairs).
+Pure: no I/O; each kind's ``describe`` is pure too.
+
+The rules are the flows' (plan.py), by content digest instead of source:
+- only namespaces git declares something of the kind for are read and compared;
+- a namespace whose listing failed changes in nothing (and the plan fails);
+- deletion needs --delete, a namespace the kind allows deletes in (KV: ``managed: true``),
+  and git to hold at least one item of the kind there unless --allow-empty-namespace;
+- the --max-deletes cap counts the deletes of every kind together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..kinds.base import Kind, KindListing, LocalScan
+from .plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan
+
+
+def _where(tenant: str, namespace: str) -> str:
+    return namespace + ("" if tenant == "main" else f" (tenant {tenant})")
+
+
+def compare_kind(
+    kind: Kind,
+    scan: LocalScan,
+    listings: list[KindListing],
+    *,
+    delete: bool = False,
+    allow_empty_namespace: bool | set[str] = False,
+) -> tuple[list[Change], list[str]]:
+    """``allow_empty_namespace``: a bool, or the set of tenants it is allowed for."""
+    changes: list[Change] = []
+    errors: list[str] = []
+    by_ns = {(lst.tenant, lst.namespace): lst for lst in listings if lst.kind == kind.name}
+    local_by_ns: dict[tuple[str, str], dict] = {}
+    for item in scan.items:
+        local_by_ns.setdefault((item.ref.tenant, item.ref.namespace), {})[item.ref] = item
+    for tenant, namespace in sorted(scan.namespaces):
+        listing = by_ns.get((tenant, namespace))
+        if listing is None:
+            continue
+        if listing.error:
+            errors.append(
+                f"could not read the {kind.noun}s of namespace {_where(tenant, namespace)}: "
+                f"{listing.error}; none of them will be created, updated or deleted"
+            )
+            continue
+        local = local_by_ns.get((tenant, namespace), {})
+        remote = {item.ref: item for item in listing.items}
+        for ref, item in sorted(local.items()):
+            server = remote.get(ref)
+            change = Change(
+                CREATE if server is None else UNCHANGED,
+                ref,
+                path=item.path,
+                payload=item.payload,
+                digest=item.digest,
+                server_digest=server.digest if server else None,
+            )
+            if server is not None and server.digest != item.digest:
+                change.action = UPDATE
+            if change.action != UNCHANGED:
+                described = kind.describe(item, server)
+                change.summary, change.diff = described.summary, described.diff
+            changes.append(change)
+        deletable = scan.deletable is None or (tenant, namespace) in scan.deletable
+        for ref, server in sorted(remote.items()):
+            if ref in local:
+                continue
+            change = Change(UNMANAGED, ref, server_digest=server.digest)
+            if not deletable:
+                change.note = kind.undeclared_note
+            elif not delete:
+                change.note = "not in git (deletion is off: --delete would remove it)"
+            elif not local and not (
+                allow_empty_namespace
+                if isinstance(allow_empty_namespace, bool)
+                else tenant in allow_empty_namespace
+            ):
+                change.note = (
+                    f"not deleted: git has no {kind.noun} in this namespace "
+                    "(--allow-empty-namespace allows it)"
+                )
+            else:
+                change.action = DELETE
+                change.summary = kind.describe(None, server).summary
+            changes.append(change)
+    return changes, errors
+
+
+def check_delete_cap(plan: Plan, max_deletes: int | None) -> None:
+    """The cap counts every kind; plan.build_plan already reported flows alone over it."""
+    if max_deletes is None:
+        return
+    deletes = [c for c in plan.changes if c.action == DELETE]
+    flow_deletes = [c for c in deletes if c.kind == "flow"]
+    if len(deletes) > max_deletes and len(flow_deletes) <= max_deletes:
+        plan.errors.append(
+            f"the plan would delete {len(deletes)} flows, files and KV pairs together, more "
+            f"than the limit of {max_deletes}; check that the directory is complete, then "
+            "raise --max-deletes if intended"
+        )
+
+
+def resource_drift(plan: Plan, listings: list[KindListing]) -> list[str]:
+    """What moved on the server since a saved plan, for the kinds other than flows."""
+    drift = [
+        f"could not read the {lst.kind} items of namespace {lst.namespace}: {lst.error}"
+        for lst in listings
+        if lst.error
+    ]
+    now = {item.ref: item for lst in listings if not lst.error for item in lst.items}
+    planned = {c.ref for c in plan.changes if c.kind != "flow"}
+    for change in sorted((c for c in plan.changes if c.kind != "flow"), key=lambda c: c.ref):
+        current = now.get(change.ref)
+        if change.server_digest is None and current is not None:
+            drift.append(f"{change.ref} now exists on the server")
+        elif change.server_digest is not None and current is None:
+            drift.append(f"{change.ref} was deleted on the server since the plan")
+        elif current is not None and current.digest != change.server_digest:
+            drift.append(f"{change.ref} changed on the server since the plan")
+    read = {(lst.kind, lst.tenant, lst.namespace) for lst in listings}
+    for ref in sorted(set(now) - planned):
+        if (ref.kind, ref.tenant, ref.namespace) in read:
+            drift.append(f"{ref} appeared on the server since the plan")
+    return drift
+
+
+def without_applied(plan: Plan, listings: list[KindListing]) -> Plan:
+    """Changes the server already reflects become unchanged (a re-run of a saved plan after a
+    partial failure converges instead of being called stale)."""
+    if any(lst.error for lst in listings):
+        return plan
+    now = {item.ref: item for lst in listings for item in lst.items}
+    changes = []
+    for change in plan.changes:
+        if change.kind != "flow":
+            current = now.get(change.ref)
+            if change.action == DELETE and current is None:
+                continue
+            if (
+                change.action in (CREATE, UPDATE)
+                and current is not None
+                and current.digest == change.digest
+            ):
+                change = replace(
+                    change, action=UNCHANGED, server_digest=current.digest, diff="", summary=[]
+                )
+        changes.append(change)
+    return replace(plan, changes=changes)

@@ -1,0 +1,100 @@
+"""`pull` for namespace files and KV pairs: write a namespace's files under its `_files`
+directory (or the directory `namespace_files:` maps it to), byte for byte, and its KV pairs into
+its `kv.yml`, so a `plan` right after shows none of them as changed. As for flows, a local file whose bytes differ is kept unless ``overwrite``,
+and nothing is ever written outside the target directory (a server path such as
+``/../../x`` is refused).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..rules.validate import expected_layout_path
+from ..source.walk import FILES_DIR
+from .flows import DIFFERS, SAME, inside, local_state, write_exact_or_stop
+
+
+@dataclass
+class FilesPullResult:
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    conflicts: list[Path] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # server paths that leave the directory
+
+
+def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, Path]) -> Path:
+    """Where a namespace's files live locally: the configured mapping, else `_files` in the
+    namespace's folder (the folder the layout rule gives its flows)."""
+    if namespace in mapping:
+        return Path(mapping[namespace])
+    folder = Path(expected_layout_path(namespace, "x", layout)).parent
+    return directory / folder / FILES_DIR
+
+
+def write_namespace_files(
+    files: dict[str, bytes], root: Path, *, overwrite: bool = False, confine: Path | None = None
+) -> FilesPullResult:
+    """``confine``: the directory nothing may be written outside of, links resolved (the flow
+    directory; by default ``root``)."""
+    result = FilesPullResult()
+    home = os.path.normpath(root)
+    base = (confine or root).resolve()
+    for remote_path, content in sorted(files.items()):
+        target = root / remote_path.lstrip("/")
+        # Twice: the path as written must stay in `root` (no `..`), and with every link
+        # resolved it must stay in `confine` (no link out of the flow directory).
+        lexical = os.path.normpath(target)
+        resolved = target.resolve()
+        if not lexical.startswith(home + os.sep) or base not in resolved.parents:
+            result.refused.append(remote_path)
+            continue
+        state = local_state(target, content.__eq__)
+        if state == SAME:
+            result.unchanged.append(target)
+            continue
+        if state == DIFFERS and not overwrite:
+            result.conflicts.append(target)
+            continue
+        write_exact_or_stop(target, content, result.written)
+    return result
+
+
+def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *, overwrite: bool):
+    """Write ``values`` (key -> value) as the namespace's kv.yml (or the kv.yaml already
+    there). Returns (path, status) with status "written", "unchanged", "conflict" (anything
+    else stands there: other values, a FIFO; kept unless ``overwrite``) or "refused" (a link
+    on the way leads out of ``directory``). TTLs are not pulled: the server only tells when a
+    key expires."""
+    import yaml
+
+    from ..kinds.kv import canonical
+    from ..source.walk import KV_FILE_NAMES
+
+    folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
+    path = next((folder / n for n in KV_FILE_NAMES if os.path.lexists(folder / n)), None)
+    path = path or folder / "kv.yml"
+    if not inside(path, directory):
+        return path, "refused"
+
+    def same(raw: bytes) -> bool:
+        try:
+            current = (yaml.safe_load(raw.decode("utf-8")) or {}).get("values") or {}
+        except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
+            return False
+        return canonical(current) == canonical(values)
+
+    state = local_state(path, same)
+    if state == SAME:
+        return path, "unchanged"
+    if state == DIFFERS and not overwrite:
+        return path, "conflict"
+    text = (
+        "# KV pairs of namespace "
+        + namespace
+        + ", pulled from the server by kestra-sync.\n"
+        + yaml.safe_dump({"values": values}, sort_keys=True, allow_unicode=True)
+    )
+    write_exact_or_stop(path, text.encode("utf-8"), [])
+    return path, "written"

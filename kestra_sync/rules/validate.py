@@ -1,0 +1,345 @@
+"""Offline validation of local flows: the whole-directory checks (duplicates, layout), the
+version table judged per flow, and the project entry point (``check_project``). The rules of one
+flow are ``flowchecks``, JSON schemas ``schemacheck``, the server's validate endpoint
+``servercheck`` (names re-exported here). Returns diagnostics; never raises for a bad flow.
+
+Patterns, reserved words and every rule that differs between Kestra versions are data in
+``knowledge`` (checked by ``flowrules``, judged for the target version in ``check_versioned``);
+this module holds none of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..models import Diagnostic, FlowParsedOnUse, LocalFlow
+from ..models import diag_at as _diag
+from ..source import resultcache
+from ..source.flowscan import collector_paused
+from ..source.resultcache import ResultCache
+from ..source.yamlindex import ParsedYaml, parse_yaml
+from . import flowrules
+from .flowchecks import check_flow  # noqa: F401 - re-exported
+from .guidance import collapse_non_flows
+from .schemacheck import (  # noqa: F401 - re-exported: the validate API of earlier releases
+    BUNDLED_SCHEMA,
+    check_schema,
+    load_schema,
+    resolve_schema,
+    schema_cache_dir,
+)
+from .servercheck import validate_server  # noqa: F401 - re-exported
+
+LAYOUTS = ("none", "nested", "dotted")
+
+# ---------------------------------------------------------------------------------------------
+# whole-directory checks
+
+
+def check_duplicates(
+    flows: Sequence[LocalFlow], parsed: dict[str, ParsedYaml] | None = None
+) -> list[Diagnostic]:
+    """The same tenant/namespace/id in two files: the second would overwrite the first."""
+    by_ref: dict[Any, list[LocalFlow]] = defaultdict(list)
+    for flow in flows:
+        if flow.ref is not None:  # set only from a mapping's id and namespace
+            by_ref[flow.ref].append(flow)
+    out = []
+    for ref, group in by_ref.items():
+        if len(group) < 2:
+            continue
+        for flow in group:
+            others = ", ".join(str(f.path) for f in group if f is not flow)
+            p = (parsed or {}).get(str(flow.path)) or parse_yaml(flow.source)  # for the line
+            out.append(
+                _diag(
+                    flow,
+                    p,
+                    ("id",),
+                    "duplicate-flow",
+                    f"flow {ref.namespace}/{ref.id} is also defined in {others}: each "
+                    "flow must live in exactly one file; remove or rename one",
+                )
+            )
+    return out
+
+
+def expected_layout_path(namespace: str, flow_id: str, layout: str) -> str:
+    if layout == "nested":
+        return "/".join(namespace.split(".")) + f"/{flow_id}"
+    if layout == "dotted":
+        return f"{namespace}/{flow_id}"
+    raise ValueError(layout)
+
+
+def check_layout(
+    flow: LocalFlow,
+    parsed: ParsedYaml | None,
+    layout: str,
+    root: Path,
+    *,
+    where: tuple[str, str] | None = None,
+) -> list[Diagnostic]:
+    """``where``: (working directory, absolute ``root``) when already known (one look for a
+    whole project instead of four per flow)."""
+    if layout == "none" or flow.namespace is None or flow.id is None:
+        return []
+    cwd, root_abs = where or (os.getcwd(), os.path.abspath(root))
+    full = os.path.normpath(os.path.join(cwd, str(flow.path)))  # os.path.abspath
+    prefix = root_abs if root_abs.endswith(os.sep) else root_abs + os.sep
+    if os.name != "nt" and full.startswith(prefix):
+        rel_text = full[len(prefix) :]  # what relpath answers, without its 10 us
+    else:
+        rel_text = os.path.relpath(full, root_abs)
+    if rel_text.startswith(".."):
+        return []  # outside the flow directory: no rule to apply
+    rel_posix = rel_text.replace(os.sep, "/")
+    name = rel_posix.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    suffix = name[dot:] if 0 < dot < len(name) - 1 else ""  # as Path.suffix
+    stem = rel_posix[: len(rel_posix) - len(suffix)]
+    want = expected_layout_path(flow.namespace, flow.id, layout)
+    if stem == want:
+        return []
+    rel = Path(rel_text)
+    return [
+        _diag(
+            flow,
+            parsed,
+            ("namespace",) if rel.parent.as_posix() != want.rsplit("/", 1)[0] else ("id",),
+            "layout",
+            f"with layout '{layout}' this flow belongs at {Path(root).as_posix()}/{want}"
+            f"{rel.suffix}: move the file there or change its namespace/id",
+        )
+    ]
+
+
+def validate_offline(
+    flows: Sequence[LocalFlow],
+    *,
+    layout: str = "none",
+    root: Path | str | None = None,
+    schema: dict | Path | str | None = None,
+    parsed: dict[str, ParsedYaml] | None = None,
+    check_duplicate_flows: bool = True,
+    version: str | None = None,
+    cache: ResultCache | None = None,
+    findings: dict[str, list[flowrules.Finding]] | None = None,
+) -> list[Diagnostic]:
+    """All offline checks on flows already loaded (see ``flows.scan``/``flows.load_flow``).
+
+    ``cache``: the flow directory's ``resultcache``; a file whose text was checked before with
+    the same path and settings is not checked again.
+
+    ``version``: the Kestra version (a ``knowledge.VERSIONS`` entry) whose rules to follow;
+    None = every supported version (an error only for what all of them refuse).
+    ``findings``: where to keep each flow's version-table findings (by path), so that judging
+    them for another version (``rejudge``) does not look for them again.
+
+    ``schema``: None for the bundled structural schema, or a schema dict/file (e.g. Kestra's
+    full flow schema) checked in addition. ``parsed`` carries the line index from the scan; a
+    flow without one is parsed again (about 0.2 ms).
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}")
+    parsed = dict(parsed or {})
+    bundled = load_schema()
+    extra = None
+    if schema is not None:
+        extra = schema if isinstance(schema, dict) else load_schema(schema)
+    out: list[Diagnostic] = []
+    if extra is not None:
+        cache = None  # another schema: its answers are not keyed in the cache
+    where = (os.getcwd(), os.path.abspath(root)) if root is not None else None
+    with collector_paused():  # thousands of parsed flows alive: see flows.collector_paused
+        for flow in flows:
+            key = f"checks|{flow.tenant}|{flow.path}|{layout}|{root}|{version}"
+            found = cache.checks(flow.source, key) if cache is not None else None
+            if found is not None:
+                out.extend(found)  # before touching flow.data: a FlowParsedOnUse stays unparsed
+                continue
+            flow, p = _with_parse(flow, parsed)
+            if flow.data is None:
+                continue
+            found = check_flow(flow, p)
+            if isinstance(flow.data, dict):
+                rules = flowrules.findings(flow.data, flow.source)
+                if findings is not None:
+                    findings[str(flow.path)] = rules
+                found += check_versioned(flow, p, version, rules)
+                found += check_schema(flow, p, bundled)
+                if extra is not None:
+                    found += check_schema(flow, p, extra, bundled=False)
+            if root is not None:
+                found += check_layout(flow, p, layout, Path(root), where=where)
+            if cache is not None:
+                cache.remember_checks(flow.source, key, found)
+            out.extend(found)
+    if check_duplicate_flows:
+        out.extend(check_duplicates(flows, parsed))
+    return out
+
+
+def _with_parse(
+    flow: LocalFlow, parsed: dict[str, ParsedYaml]
+) -> tuple[LocalFlow, ParsedYaml | None]:
+    """The flow and its parse (the line index, the written text of ids). A flow with no parse
+    from the scan (a FlowParsedOnUse, or loaded elsewhere) is parsed again and checked on that
+    parse's data: the written text of ids is tracked per parsed object."""
+    p = parsed.get(str(flow.path))
+    if p is None and (isinstance(flow, FlowParsedOnUse) or flow.data is not None):
+        p = parsed[str(flow.path)] = parse_yaml(flow.source)
+        if isinstance(flow, FlowParsedOnUse):
+            flow.data = p.data
+        else:
+            flow = dataclasses.replace(flow, data=p.data)
+    return flow, p
+
+
+def check_versioned(
+    flow: LocalFlow,
+    parsed: ParsedYaml | None,
+    version: str | None,
+    findings: list[flowrules.Finding] | None = None,
+) -> list[Diagnostic]:
+    """The rules of the version table (``knowledge``), judged for ``version``; ``findings``:
+    the flow's ``flowrules.findings`` when already known."""
+    if findings is None:
+        findings = flowrules.findings(flow.data, flow.source)
+    out = []
+    for finding in findings:
+        verdict = flowrules.judge(finding, version)
+        if verdict is not None:
+            severity, message = verdict
+            d = _diag(flow, parsed, finding.path, finding.rule.code, message, severity, finding.key)
+            out.append(dataclasses.replace(d, versioned=True))
+    return out
+
+
+def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
+    """The same check with the version table judged for ``version`` (e.g. once the server said
+    which version it runs): no file is read or parsed again, and the findings ``check_project``
+    kept are judged again rather than looked for again."""
+    kept = [d for d in check.diagnostics if not d.versioned]
+    for flow in check.flows:
+        cache = check.caches.get(flow.tenant)
+        key = f"versioned|{flow.path}|{version}"
+        found = cache.checks(flow.source, key) if cache is not None else None
+        if found is None:
+            rules = check.findings.get(str(flow.path))  # None: a cached check, search again
+            flow, p = _with_parse(flow, check.parsed)
+            if isinstance(flow.data, dict):
+                found = check_versioned(flow, p, version, rules)
+                if cache is not None:
+                    cache.remember_checks(flow.source, key, found)
+        kept += found or []
+    check.save_caches()
+    return dataclasses.replace(check, diagnostics=kept)
+
+
+@dataclass
+class ProjectCheck:
+    """Everything offline validation found for a project (one directory per tenant)."""
+
+    flows: list[LocalFlow] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # given files outside every flow directory
+    parsed: dict[str, ParsedYaml] = field(default_factory=dict, repr=False)
+    # The result caches of the flow directories, by tenant (see resultcache.py).
+    caches: dict[str, ResultCache] = field(default_factory=dict, repr=False)
+    # Each flow's version-table findings by path, for ``rejudge`` (a flow without an entry,
+    # e.g. one whose checks came from the cache, has its findings looked for again).
+    findings: dict[str, list[flowrules.Finding]] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    def save_caches(self) -> None:
+        for cache in self.caches.values():
+            cache.save()
+
+
+def check_project(
+    settings: Any,
+    paths: Sequence[Path | str] | None = None,
+    *,
+    ignore_file: Path | str | None = None,
+    schema: dict | Path | str | None = None,
+    version: str | None = None,
+) -> ProjectCheck:
+    """Scan the configured flow directories (or only ``paths``) and run every offline check.
+
+    With ``paths`` (as pre-commit passes them) only those files are reported, but the
+    configured directories are still read to find the same namespace/id in another file:
+    pre-commit passes only changed files, and a copy in an untouched file must still be found.
+    """
+    from ..source.flowscan import scan_settings
+
+    given = list(paths) if paths else None
+    roots = {tenant: Path(d) for tenant, d in settings.directories().items()}
+    caches = {tenant: resultcache.for_directory(root) for tenant, root in roots.items()}
+    result, skipped = scan_settings(settings, given, ignore_file=ignore_file, caches=caches)
+    check = ProjectCheck(result.flows, list(result.diagnostics), skipped, result.parsed, caches)
+    for tenant, root in roots.items():
+        check.diagnostics += validate_offline(
+            [f for f in result.flows if f.tenant == tenant],
+            layout=settings.layout,
+            root=root,
+            schema=schema,
+            parsed=result.parsed,
+            check_duplicate_flows=False,
+            version=version,
+            cache=check.caches[tenant],
+            findings=check.findings,
+        )
+    others = [f for f in result.flows if f.tenant not in roots]
+    if others:
+        check.diagnostics += validate_offline(
+            others,
+            schema=schema,
+            parsed=result.parsed,
+            check_duplicate_flows=False,
+            version=version,
+            findings=check.findings,
+        )
+    # The flow scan walks the same tree as the files and KV scans: a problem of the walk
+    # (a broken link, an unreadable folder) is said once.
+    check.diagnostics = list(dict.fromkeys(check.diagnostics + _resource_problems(settings, given)))
+    check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
+    if given is None:
+        check.diagnostics += check_duplicates(result.flows, result.parsed)
+        check.save_caches()
+        return check
+    shown = {str(f.path) for f in result.flows}
+    everything = list(result.flows)
+    if all(d.is_dir() for d in roots.values()):
+        known = {Path(f.path).resolve() for f in result.flows}
+        whole, _ = scan_settings(settings, ignore_file=ignore_file, caches=caches)
+        everything += [f for f in whole.flows if Path(f.path).resolve() not in known]
+    check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
+    check.save_caches()
+    return check
+
+
+def _resource_problems(settings: Any, given: list | None) -> list[Diagnostic]:
+    """Namespace files (`_files`, `namespace_files:`) and kv.yml: paths Kestra refuses, files
+    over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
+    With PATHS, only problems in files under them."""
+    from ..kinds import problems, scan_all
+
+    found = problems(scan_all(settings))
+    if given is None:
+        return found
+    roots = [Path(p).resolve() for p in given]
+    return [
+        d
+        for d in found
+        if any(Path(d.path).resolve() == r or r in Path(d.path).resolve().parents for r in roots)
+    ]
