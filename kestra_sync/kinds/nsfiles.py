@@ -96,7 +96,9 @@ class NamespaceFiles:
 
     def scan(self, settings: Any) -> LocalScan:
         scan = LocalScan()
-        seen: dict[Path, tuple[str, str]] = {}  # resolved file -> (namespace, display path)
+        # (tenant, resolved file) -> (namespace, display path). Per tenant: two tenants may
+        # deploy one folder (`tenants: {staging: flows, prod: flows}`), and each gets its files.
+        seen: dict[tuple[str, Path], tuple[str, str]] = {}
         roots: list[tuple[str, str, Path, IgnoreRules | None, Path | None]] = []
         for tenant, directory in settings.directories().items():
             directory = Path(directory)
@@ -123,7 +125,10 @@ class NamespaceFiles:
                     )
                 )
                 continue
-            roots.append((settings.tenant, namespace, directory, None, None))
+            # A mapped folder belongs to the namespace in every tenant deployed, as `_files`
+            # under a flow directory shared by several tenants does.
+            for tenant in settings.directories():
+                roots.append((tenant, namespace, directory, None, None))
 
         for tenant, namespace, root, ignore, flow_dir in roots:
             scan.namespaces.add((tenant, namespace))
@@ -189,7 +194,7 @@ class NamespaceFiles:
     def _add(self, scan, settings, tenant, namespace, root, file, seen) -> None:
         shown = str(file)
         remote_path = "/" + file.relative_to(root).as_posix()
-        key = file.resolve()
+        key = (tenant, file.resolve())
         if key in seen:
             if seen[key][0] != namespace:
                 scan.diagnostics.append(
