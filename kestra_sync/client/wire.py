@@ -16,6 +16,10 @@ from typing import Any
 import yaml
 
 from ..models import RemoteFlow, server_name_problem
+from ..rules.knowledge import (  # noqa: F401 - Kestra's rule, re-exported for the client's API
+    same_source,
+    source_without_revision,
+)
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -96,29 +100,6 @@ def parse_flow(data: Any, *, tenant: str, source: str | None = None) -> RemoteFl
         labels=normalise_labels(data.get("labels")),
         updated=data.get("updated") if isinstance(data.get("updated"), str) else None,
     )
-
-
-# Kestra's rule for "same source" (FlowInterface.isSameWithSource / sourceWithoutRevision,
-# api-facts.md §7): drop the first `(?m)^revision: \d+\n?` match, then compare byte for byte.
-# Java's MULTILINE `^` also matches after a lone \r, U+0085, U+2028 and U+2029 (never between
-# \r and \n), and Java's \d is ASCII-only: mirrored here so the verdict is the server's.
-_REVISION_LINE = re.compile(
-    r"(?:\A|(?<=\n)|(?<=\r)(?!\n)|(?<=[\u0085\u2028\u2029]))revision: [0-9]+\n?"
-)
-
-
-def source_without_revision(source: str) -> str:
-    # The regex tries its lookbehinds at every position (about 0.1 ms for a 1.5 KB flow):
-    # a source without the text "revision: " cannot match it.
-    if "revision: " not in source:
-        return source
-    return _REVISION_LINE.sub("", source, count=1)
-
-
-def same_source(a: str, b: str) -> bool:
-    """True when the server would treat saving ``b`` over ``a`` as a no-op (no new revision).
-    Whitespace, comments and a trailing newline all count, as they do on the server."""
-    return a == b or source_without_revision(a) == source_without_revision(b)
 
 
 def flow_identity(source: str) -> tuple[str | None, str | None]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
@@ -19,17 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..rules.knowledge import source_without_revision  # FlowInterface's rule
 from . import rules
 
-REVISION_LINE = re.compile(
-    r"^revision: \d+\n?", re.MULTILINE
-)  # FlowInterface.YAML_REVISION_MATCHER
 STATE_VERSION = 1
-
-
-def source_without_revision(source: str) -> str:
-    """``FlowInterface.sourceWithoutRevision``: drop the first ``revision: N`` line only."""
-    return REVISION_LINE.sub("", source, count=1)
 
 
 def write_json_atomically(path: Path, payload: Any) -> None:

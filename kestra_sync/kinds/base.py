@@ -14,22 +14,17 @@ Comparison is generic (``kestra_sync.planning.resourceplan``): by content digest
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..models import ERROR, Diagnostic, FlowRef
+from ..models import ERROR, NAMESPACE_MAX, NAMESPACE_RE, Diagnostic, FlowRef
 from ..source.walk import special_kind
-
-# Flow.namespace's pattern and length (validate.py cites AbstractFlow), for namespaces taken
-# from a folder name.
-NAMESPACE_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
-NAMESPACE_MAX = 150
 
 
 def bad_namespace(namespace: str) -> str | None:
-    """Why Kestra would refuse this namespace, or None."""
+    """Why Kestra would refuse this namespace (taken from a folder's name), or None: Kestra's
+    pattern and length, read from ``rules.knowledge`` as everywhere."""
     if not NAMESPACE_RE.fullmatch(namespace) or len(namespace) > NAMESPACE_MAX:
         return (
             f"{namespace!r} is not a Kestra namespace (lowercase letters, digits, '.', '_', "

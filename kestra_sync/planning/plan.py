@@ -3,9 +3,9 @@
 The rules a reviewer relies on live here:
 - Scope: a plan only touches namespaces that git has flows in, plus the configured managed
   namespaces (optionally with their children). Nothing outside scope is read or changed.
-- Equality is the server's own (api-facts.md §7: source stored verbatim, the first
-  ``revision: N`` line ignored), relaxed only for what carries no meaning and what exports
-  alter: line endings and trailing whitespace.
+- Equality is the server's own (Kestra stores the source verbatim and ignores only its first
+  ``revision: N`` line), relaxed only for line endings and trailing whitespace where they
+  provably leave the parsed flow as it is (sameness.py).
 - Deletion is opt-in, never from a listing that failed, never in a namespace that has no flow in
   git unless explicitly allowed, and never more than ``max_deletes`` at once.
 """
@@ -13,12 +13,12 @@ The rules a reviewer relies on live here:
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import FlowRef, LocalFlow, RemoteFlow
+from .sameness import diff_text, normalize_source, sources_equal  # noqa: F401 - re-exported
 
 CREATE = "create"
 UPDATE = "update"
@@ -27,10 +27,6 @@ UNCHANGED = "unchanged"
 UNMANAGED = "unmanaged"  # on the server, in scope, not in git, and not to be deleted
 ACTIONS = (CREATE, UPDATE, DELETE, UNCHANGED, UNMANAGED)
 CHANGING = (CREATE, UPDATE, DELETE)
-
-# Kestra drops the first `revision: N` line before comparing sources (FlowInterface
-# .sourceWithoutRevision, api-facts.md §7).
-_REVISION_LINE = re.compile(r"(?m)^revision: \d+\n?")
 
 
 @dataclass(frozen=True)
@@ -133,19 +129,6 @@ def is_targeted(ref: FlowRef, targets: list[str]) -> bool:
     return f"{ref.namespace}/{ref.id}" in targets or f"{ref.namespace}/*" in targets
 
 
-def normalize_source(text: str) -> str:
-    """The text two sources are compared on: LF line endings, no first ``revision:`` line,
-    no trailing whitespace on lines or at the end."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _REVISION_LINE.sub("", text, count=1)
-    return "\n".join(line.rstrip() for line in text.split("\n")).rstrip("\n")
-
-
-def sources_equal(local: str, server: str) -> bool:
-    # Identical text (the common case of a plan in sync) needs no normalising.
-    return local == server or normalize_source(local) == normalize_source(server)
-
-
 def scopes_for(
     local: Iterable[LocalFlow],
     managed: dict[str, list[str]] | None = None,
@@ -174,9 +157,25 @@ def scopes_for(
 
 
 def unified_diff(server: str, local: str, server_label: str, local_label: str) -> str:
+    """A diff without the differences a plan ignores; when those are all there is (trailing
+    whitespace inside a block scalar), a diff of the texts as they are, with ``⏎`` marking
+    where each changed line ends so that the whitespace can be seen."""
+    text = _diff(normalize_source(server), normalize_source(local), server_label, local_label)
+    if text:
+        return text
+    return _diff(
+        _mark_ends(diff_text(server)), _mark_ends(diff_text(local)), server_label, local_label
+    )
+
+
+def _mark_ends(text: str) -> str:
+    return "\n".join(line + "⏎" if line != line.rstrip() else line for line in text.split("\n"))
+
+
+def _diff(server: str, local: str, server_label: str, local_label: str) -> str:
     lines = difflib.unified_diff(
-        normalize_source(server).splitlines(keepends=False),
-        normalize_source(local).splitlines(keepends=False),
+        server.splitlines(keepends=False),
+        local.splitlines(keepends=False),
         fromfile=server_label,
         tofile=local_label,
         lineterm="",
