@@ -8,10 +8,9 @@ from kestra_sync.kinds import KINDS
 from kestra_sync.kinds.base import LocalItem, LocalScan, RemoteItem
 from kestra_sync.kinds.nsfiles import digest
 from kestra_sync.models import FlowRef
-from kestra_sync.planning.plan import Plan
+from kestra_sync.planning.plan import Plan, check_delete_cap
 from kestra_sync.planning.resourceplan import (
     KindListing,
-    check_delete_cap,
     compare_kind,
     resource_drift,
     without_applied,

@@ -354,12 +354,11 @@ def _split_paths(func):
 
 def plan_for(settings, client, params: dict[str, Any]):
     """The whole plan, or a partial one with --target / flow files."""
-    if params.get("targets") or params.get("target_files"):
-        from ..planning.targeting import make_targeted_plan
-
-        return make_targeted_plan(
-            settings, client, list(params.get("targets") or ()), params["target_files"]
-        )
     from ..planning.pipeline import make_plan
 
-    return make_plan(settings, client)
+    return make_plan(
+        settings,
+        client,
+        targets=list(params.get("targets") or ()),
+        files=list(params.get("target_files") or ()),
+    )

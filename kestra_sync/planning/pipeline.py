@@ -17,9 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import KestraSyncError, PlanError
+from ..kinds.base import KindListing, LocalScan
 from ..models import DEFAULT_PARALLELISM, Diagnostic, LocalFlow
 from ..settings.config import Settings
-from .plan import CREATE, UNCHANGED, UPDATE, Plan, build_plan, find_drift, scopes_for
+from .plan import (
+    CREATE,
+    UNCHANGED,
+    UPDATE,
+    Plan,
+    Snapshot,
+    build_plan,
+    check_delete_cap,
+    find_drift,
+    scopes_for,
+)
 from .snapshot import read_snapshot
 
 
@@ -52,11 +63,21 @@ def load_local_flows(
     settings: Settings, client=None
 ) -> tuple[list[LocalFlow], list[Diagnostic], Any]:
     """Scan every configured directory and validate offline; raise if any flow is invalid.
+    Returns the flows, the diagnostics (warnings) and the ``target.KestraTarget``."""
+    flows, warnings, target, _ = load_local(settings, client)
+    return flows, warnings, target
+
+
+def load_local(
+    settings: Settings, client=None
+) -> tuple[list[LocalFlow], list[Diagnostic], Any, dict[str, LocalScan]]:
+    """Git's side, scanned once: the flows (validated offline) and every other kind's scan.
 
     The rules follow the pinned Kestra version, else the server's (``client``), else every
     supported version. Flows are checked before the server is asked anything: a flow that the
-    pinned version (or every version) refuses stops the run with no request sent.
-    Returns the flows, the diagnostics (warnings) and the ``target.KestraTarget``."""
+    pinned version (or every version) refuses stops the run with no request sent. A namespace
+    file or kv.yml that cannot be read or is refused stops it too: a plan must never delete
+    what a scan could not see."""
     from ..rules import kestraversion as versions
     from ..rules.validate import check_project, rejudge
 
@@ -70,7 +91,7 @@ def load_local_flows(
             check = rejudge(check, target.version)
             if not check.ok:
                 raise InvalidFlowsError(check.diagnostics, target.version)
-    return check.flows, check.diagnostics, target
+    return check.flows, check.diagnostics, target, check.resources
 
 
 def plan_meta(settings: Settings, client, target: Any = None) -> dict[str, Any]:
@@ -105,45 +126,120 @@ def plan_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) -> PlanResult:
+def make_plan(
+    settings: Settings,
+    client,
+    local: list[LocalFlow] | None = None,
+    *,
+    targets: list[str] | None = None,
+    files: list[Path] | None = None,
+) -> PlanResult:
     """Ask the server its version (one request; a pinned version wins), scan and validate for
-    that version (unless ``local`` is given), read the server per namespace, and compare."""
-    from ..kinds import problems as kind_problems
-    from ..kinds import scan_all
+    that version (unless ``local`` is given), read the server per namespace, and compare, for
+    every kind. With ``targets`` (``--target``) or ``files`` (flow files named on the command
+    line), the same plan reduced to what they name (targeting.py)."""
     from .semantic import summarize
+    from .targeting import parse_targets, refuse_widening, targets_from_files
 
+    partial = bool(targets or files)
+    if partial:
+        refuse_widening(settings)
     warnings: list[Diagnostic] = []
     target = None
     if local is None:
-        local, warnings, target = load_local_flows(settings, client)
-    scans = scan_all(settings)  # namespace files, KV pairs
-    problems = kind_problems(scans)
-    if any(d.is_error for d in problems):
-        raise InvalidFlowsError(problems)
+        local, warnings, target, scans = load_local(settings, client)
+    else:
+        scans = _scan_kinds(settings)
+    if partial:
+        named = parse_targets(list(targets or ())) + targets_from_files(
+            list(files or ()), local, settings
+        )
+        targets = sorted(set(named))
     meta = plan_meta(settings, client, target)
     options = read_options(meta["options"])
-    kind_scopes = sorted(
+    plan = plan_everything(
+        local, scans, options, client, settings.parallelism, summarize, targets=targets or []
+    )
+    if settings.delete:
+        warnings = warnings + _name_other_namespaces(plan, client, list(settings.directories()))
+    return PlanResult(plan, meta, local, warnings, target)
+
+
+def _scan_kinds(settings: Settings) -> dict[str, LocalScan]:
+    from ..kinds import problems, scan_all
+
+    scans = scan_all(settings)
+    found = problems(scans)
+    if any(d.is_error for d in found):
+        raise InvalidFlowsError(found)
+    return scans
+
+
+def plan_everything(
+    local: list[LocalFlow],
+    scans: dict[str, LocalScan],
+    options: PlanOptions,
+    client,
+    parallelism: int,
+    summarize=None,
+    *,
+    snapshot: Snapshot | None = None,
+    listings: list[KindListing] | None = None,
+    targets: list[str] | None = None,
+) -> Plan:
+    """The one way a plan is computed, for `plan`, a partial plan and again for `apply
+    plan.json`: flows compared (with their references and the ownership rule), then every
+    other kind, then the guards that look across kinds, then the targets, then the one delete
+    cap. ``snapshot``/``listings``: the server as already read (a saved plan's check)."""
+    from .guards import keep_used
+    from .ownership import ownership_rule
+    from .references import referenced_flows
+    from .targeting import keep_targeted
+
+    if snapshot is None:
+        scopes = scopes_for(local, options.managed, include_children=options.include_children)
+        snapshot = read_snapshot(client, scopes, parallelism=parallelism, local=local)
+    plan = build_plan(
+        local,
+        snapshot,
+        delete=options.delete,
+        allow_empty_namespace=options.empty_allowed,
+        max_deletes=None,  # counted once, over every kind, below
+        summarize=summarize,
+        references=referenced_flows,
+        owns=ownership_rule(options.ownership_label),
+    )
+    failed = bool(snapshot.failed())
+    failed |= _plan_kinds(plan, scans, options, client, parallelism, listings)
+    keep_used(plan.changes, local)
+    if targets:
+        keep_targeted(plan, targets, failed)
+    check_delete_cap(plan, options.max_deletes)
+    return plan
+
+
+def _plan_kinds(
+    plan: Plan,
+    scans: dict[str, LocalScan],
+    options: PlanOptions,
+    client,
+    parallelism: int,
+    listings: list[KindListing] | None,
+) -> bool:
+    """Add the namespace-file and KV changes: one request per namespace for files (the
+    export); one listing plus one GET per key for KV. True when a listing failed."""
+    from ..kinds import KINDS, read_listings
+    from .resourceplan import compare_kind
+
+    plan.kind_scopes = sorted(
         (name, tenant, namespace, scan.deletable is None or (tenant, namespace) in scan.deletable)
         for name, scan in scans.items()
         for tenant, namespace in scan.namespaces
     )
     # Not added to the flows' scope: a kv.yml or _files alone must not put the server's flows
     # of a namespace in reach of --delete (it takes --namespace, as for any namespace).
-    plan = _plan_from(local, options, client, settings.parallelism, summarize)
-    _plan_kinds(plan, scans, kind_scopes, options, client, settings.parallelism)
-    if settings.delete:
-        warnings = warnings + _name_other_namespaces(plan, client, list(settings.directories()))
-    return PlanResult(plan, meta, local, warnings, target)
-
-
-def _plan_kinds(plan: Plan, scans: dict, kind_scopes, options, client, parallelism: int) -> None:
-    """Add the namespace-file and KV changes: one request per namespace for files (the
-    export); one listing plus one GET per key for KV."""
-    from ..kinds import KINDS, read_listings
-    from .resourceplan import check_delete_cap, compare_kind
-
-    plan.kind_scopes = list(kind_scopes)
-    listings = read_listings(client, plan.kind_scopes, parallelism=parallelism)
+    if listings is None:
+        listings = read_listings(client, plan.kind_scopes, parallelism=parallelism)
     for name, scan in scans.items():
         changes, errors = compare_kind(
             KINDS[name],
@@ -154,7 +250,7 @@ def _plan_kinds(plan: Plan, scans: dict, kind_scopes, options, client, paralleli
         )
         plan.changes += changes
         plan.errors += errors
-    check_delete_cap(plan, options.max_deletes)
+    return any(lst.error for lst in listings)
 
 
 def _name_other_namespaces(plan: Plan, client, tenants: list[str]) -> list[Diagnostic]:
@@ -202,42 +298,6 @@ def read_options(options: dict[str, Any]) -> PlanOptions:
     )
 
 
-def _plan_from(
-    local,
-    options: PlanOptions,
-    client,
-    parallelism: int,
-    summarize=None,
-    snapshot=None,
-    targets: list[str] | None = None,
-):
-    """The one way a plan is computed, for `plan` and again for `apply plan.json`; with
-    ``targets``, a partial plan (targeting.py)."""
-    from .ownership import ownership_rule
-    from .references import referenced_flows
-    from .targeting import keep_targeted
-
-    # Each tenant has its own managed namespaces (with `tenants:` configured, the default
-    # tenant may not be one of them at all).
-    if snapshot is None:
-        scopes = scopes_for(local, options.managed, include_children=options.include_children)
-        snapshot = read_snapshot(client, scopes, parallelism=parallelism, local=local)
-    plan = build_plan(
-        local,
-        snapshot,
-        delete=options.delete,
-        allow_empty_namespace=options.empty_allowed,
-        # A partial plan counts its own deletes only (keep_targeted).
-        max_deletes=None if targets else options.max_deletes,
-        summarize=summarize,
-        references=referenced_flows,
-        owns=ownership_rule(options.ownership_label),
-    )
-    if targets:
-        keep_targeted(plan, targets, options.max_deletes, snapshot)
-    return plan
-
-
 def check_saved_plan(
     plan: Plan, client, meta: dict[str, Any], *, parallelism: int = DEFAULT_PARALLELISM
 ) -> Plan:
@@ -246,15 +306,44 @@ def check_saved_plan(
     return the plan to apply.
 
     Every guard `plan` applies (scopes, deletion opt-in, the empty-namespace rule, max deletes,
-    references to deleted flows) is applied again: the flows of the plan and its recorded
-    options are planned afresh against the server as it is now, and each change must come out
-    the same. A plan file edited by hand is refused earlier, by its checksum; this catches one
+    references to deleted flows and to files and KV pairs) is applied again, for every kind,
+    by the same code (``plan_everything``): the content of the plan and its recorded options
+    are planned afresh against the server as it is now, and each change must come out the
+    same. A plan file edited by hand is refused earlier, by its checksum; this catches one
     whose checksum was recomputed, and a server that moved in a way drift does not name.
 
-    A change the server already reflects (the flow holds the planned source, or a planned
-    delete is gone) is not drift: an earlier run of this plan applied it (or someone made the
-    same change). It becomes unchanged at the current revision, so re-running the same
-    `apply plan.json` after a partial failure converges instead of calling the plan stale."""
+    A change the server already reflects (the flow holds the planned source, a file or KV
+    pair its planned content, or a planned delete is gone) is not drift: an earlier run of
+    this plan applied it (or someone made the same change). It becomes unchanged, so re-running
+    the same `apply plan.json` after a partial failure converges instead of calling the plan
+    stale."""
+    _refuse_foreign(plan, client, meta)
+    options = read_options(meta["options"])
+    local = _saved_flows(plan)
+    _check_saved_scopes(plan, local, options)
+    snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
+    listings = _read_saved_listings(plan, client, parallelism)
+    plan = _without_applied_changes(plan, snapshot)
+    plan = _without_applied_items(plan, listings)
+    _refuse_drift(plan, snapshot, listings)
+    again = plan_everything(
+        local,
+        _saved_scans(plan),
+        options,
+        client,
+        parallelism,
+        snapshot=snapshot,
+        listings=listings,
+        targets=plan.targets,
+    )
+    _refuse_different(plan, again)
+    return plan
+
+
+_REMAKE = "make a new plan with `kestra-sync plan --out` and review it"
+
+
+def _refuse_foreign(plan: Plan, client, meta: dict[str, Any]) -> None:
     if meta["server"] != client.display_url:
         raise PlanError(
             f"the saved plan was made against {meta['server']}, not {client.display_url}",
@@ -265,12 +354,38 @@ def check_saved_plan(
             "the saved plan has errors and cannot be applied: " + "; ".join(plan.errors),
             hint="fix the cause and make a new plan",
         )
-    options = read_options(meta["options"])
-    local = [
+
+
+def _saved_flows(plan: Plan) -> list[LocalFlow]:
+    """The flows git held when the plan was made, as the plan file carries them."""
+    return [
         LocalFlow(Path(c.path or ""), c.source or "", None, c.ref.namespace, c.ref.id, c.ref.tenant)
         for c in plan.changes
         if c.action in (CREATE, UPDATE, UNCHANGED) and c.kind == "flow"
     ]
+
+
+def _saved_scans(plan: Plan) -> dict[str, LocalScan]:
+    """The namespace files and KV pairs git held, and where they were compared, per kind."""
+    from ..kinds import KINDS
+    from ..kinds.base import LocalItem
+
+    scans = {}
+    for name in KINDS:
+        scopes = [s for s in plan.kind_scopes if s[0] == name]
+        scans[name] = LocalScan(
+            [
+                LocalItem(c.ref, c.path or "", c.payload, c.digest or "")
+                for c in plan.changes
+                if c.kind == name and c.action in (CREATE, UPDATE, UNCHANGED)
+            ],
+            namespaces={(t, ns) for _, t, ns, _ in scopes},
+            deletable={(t, ns) for _, t, ns, deletable in scopes if deletable},
+        )
+    return scans
+
+
+def _check_saved_scopes(plan: Plan, local: list[LocalFlow], options: PlanOptions) -> None:
     tenants = {c.ref.tenant for c in plan.changes} | {s.tenant for s in plan.scopes}
     if not tenants <= set(options.managed):
         raise PlanError(
@@ -279,23 +394,32 @@ def check_saved_plan(
             + ", which it was not made for",
             hint=_REMAKE,
         )
-    expected = scopes_for(local, options.managed, include_children=options.include_children)
-    if set(expected) != set(plan.scopes):
+    expected = set(scopes_for(local, options.managed, include_children=options.include_children))
+    # A partial plan read every namespace of git (its guards look at the whole tree) but
+    # carries only the targeted flows: its scopes hold at least theirs.
+    if set(plan.scopes) != expected and not (plan.targets and expected <= set(plan.scopes)):
         raise PlanError(
             "the saved plan's namespaces in scope do not follow from its flows and options",
             hint=_REMAKE,
         )
-    snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
-    plan = _without_applied_changes(plan, snapshot)
-    drift = find_drift(plan, snapshot)
-    listings = []
-    if plan.kind_scopes:  # namespace files and KV pairs: compared by content digest
-        from ..kinds import read_listings
-        from .resourceplan import resource_drift, without_applied
 
-        listings = read_listings(client, plan.kind_scopes, parallelism=parallelism)
-        plan = without_applied(plan, listings)
-        drift += resource_drift(plan, listings)
+
+def _read_saved_listings(plan: Plan, client, parallelism: int) -> list[KindListing]:
+    from ..kinds import read_listings
+
+    return read_listings(client, plan.kind_scopes, parallelism=parallelism)
+
+
+def _without_applied_items(plan: Plan, listings: list[KindListing]) -> Plan:
+    from .resourceplan import without_applied
+
+    return without_applied(plan, listings) if plan.kind_scopes else plan
+
+
+def _refuse_drift(plan: Plan, snapshot: Snapshot, listings: list[KindListing]) -> None:
+    from .resourceplan import resource_drift
+
+    drift = find_drift(plan, snapshot) + resource_drift(plan, listings)
     if drift:
         shown = "; ".join(drift[:5]) + (f"; and {len(drift) - 5} more" if len(drift) > 5 else "")
         raise PlanError(
@@ -303,13 +427,13 @@ def check_saved_plan(
             hint="the server changed since the plan was made; run `kestra-sync plan` again "
             "and review the new plan",
         )
-    again = _plan_from(local, options, client, parallelism, snapshot=snapshot, targets=plan.targets)
+
+
+def _refuse_different(plan: Plan, again: Plan) -> None:
     if again.errors:
         raise PlanError(
             "the saved plan cannot be applied now: " + "; ".join(again.errors), hint=_REMAKE
         )
-    if plan.kind_scopes:
-        again.changes += _replan_kinds(plan, options, listings)
     now = {c.ref: c for c in again.changes}
     for change in plan.changes:
         fresh = now.get(change.ref)
@@ -321,40 +445,6 @@ def check_saved_plan(
                 f"{'not in scope' if fresh is None else fresh.action}{why}",
                 hint=_REMAKE,
             )
-    return plan
-
-
-_REMAKE = "make a new plan with `kestra-sync plan --out` and review it"
-
-
-def _replan_kinds(plan: Plan, options: PlanOptions, listings) -> list:
-    """The namespace-file and KV changes planned afresh from the saved plan's own content and
-    options, for the same check the flows get."""
-    from ..kinds import KINDS
-    from ..kinds.base import LocalItem, LocalScan
-    from .resourceplan import compare_kind
-
-    changes = []
-    for name, handler in KINDS.items():
-        scopes = [s for s in plan.kind_scopes if s[0] == name]
-        scan = LocalScan(
-            [
-                LocalItem(c.ref, c.path or "", c.payload, c.digest or "")
-                for c in plan.changes
-                if c.kind == name and c.action in (CREATE, UPDATE, UNCHANGED)
-            ],
-            namespaces={(t, ns) for _, t, ns, _ in scopes},
-            deletable={(t, ns) for _, t, ns, deletable in scopes if deletable},
-        )
-        fresh, _ = compare_kind(
-            handler,
-            scan,
-            listings,
-            delete=options.delete,
-            allow_empty_namespace=options.empty_allowed,
-        )
-        changes += fresh
-    return changes
 
 
 def _without_applied_changes(plan: Plan, snapshot) -> Plan:

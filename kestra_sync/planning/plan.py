@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import FlowRef, LocalFlow, RemoteFlow
+from ..models import FLOW, FlowRef, LocalFlow, RemoteFlow
 from .sameness import diff_text, normalize_source, sources_equal  # noqa: F401 - re-exported
+from .targeting import is_targeted  # noqa: F401 - re-exported
 
 CREATE = "create"
 UPDATE = "update"
@@ -120,13 +121,6 @@ class Plan:
                 change
             )
         return grouped
-
-
-def is_targeted(ref: FlowRef, targets: list[str]) -> bool:
-    """No targets: every flow. Else the flow's ``namespace/id`` or ``namespace/*`` is one."""
-    if not targets:
-        return True
-    return f"{ref.namespace}/{ref.id}" in targets or f"{ref.namespace}/*" in targets
 
 
 def scopes_for(
@@ -277,14 +271,25 @@ def build_plan(
 
     if references is not None:
         keep_referenced(plan.changes, references)
-    deletes = [c for c in plan.changes if c.action == DELETE]
-    if max_deletes is not None and len(deletes) > max_deletes:
-        plan.errors.append(
-            f"the plan would delete {len(deletes)} flow{'s' if len(deletes) != 1 else ''}, "
-            f"more than the limit of {max_deletes}; "
-            "check that the flow directory is complete, then raise --max-deletes if intended"
-        )
+    check_delete_cap(plan, max_deletes)
     return plan
+
+
+def check_delete_cap(plan: Plan, max_deletes: int | None) -> None:
+    """``--max-deletes``: the deletes of every kind together; a plan over it applies nothing."""
+    if max_deletes is None:
+        return
+    deletes = [c for c in plan.changes if c.action == DELETE]
+    if len(deletes) <= max_deletes:
+        return
+    if all(c.kind == FLOW for c in deletes):
+        what, where = f"{len(deletes)} flow{'s' if len(deletes) != 1 else ''}", "flow directory"
+    else:
+        what, where = f"{len(deletes)} flows, files and KV pairs together", "directory"
+    plan.errors.append(
+        f"the plan would delete {what}, more than the limit of {max_deletes}; check that the "
+        f"{where} is complete, then raise --max-deletes if intended"
+    )
 
 
 def _allowed(setting: bool | set[str] | frozenset[str], tenant: str) -> bool:

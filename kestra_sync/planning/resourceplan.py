@@ -6,7 +6,8 @@ The rules are the flows' (plan.py), by content digest instead of source:
 - a namespace whose listing failed changes in nothing (and the plan fails);
 - deletion needs --delete, a namespace the kind allows deletes in (KV: ``managed: true``),
   and git to hold at least one item of the kind there unless --allow-empty-namespace;
-- the --max-deletes cap counts the deletes of every kind together.
+- the --max-deletes cap counts the deletes of every kind together (plan.check_delete_cap,
+  applied once by the pipeline).
 """
 
 from __future__ import annotations
@@ -87,20 +88,6 @@ def compare_kind(
                 change.summary = kind.describe(None, server).summary
             changes.append(change)
     return changes, errors
-
-
-def check_delete_cap(plan: Plan, max_deletes: int | None) -> None:
-    """The cap counts every kind; plan.build_plan already reported flows alone over it."""
-    if max_deletes is None:
-        return
-    deletes = [c for c in plan.changes if c.action == DELETE]
-    flow_deletes = [c for c in deletes if c.kind == "flow"]
-    if len(deletes) > max_deletes and len(flow_deletes) <= max_deletes:
-        plan.errors.append(
-            f"the plan would delete {len(deletes)} flows, files and KV pairs together, more "
-            f"than the limit of {max_deletes}; check that the directory is complete, then "
-            "raise --max-deletes if intended"
-        )
 
 
 def resource_drift(plan: Plan, listings: list[KindListing]) -> list[str]:

@@ -1,11 +1,17 @@
-"""A partial plan: `--target NAMESPACE/ID` (repeatable), `--target NAMESPACE/*`, or flow files
-named on the command line, as `terraform plan -target` does.
+"""A partial plan: `--target` (repeatable) or flow files named on the command line, as
+`terraform plan -target` does. What a target names, for every kind:
 
-Only the targeted namespaces are read (a constant number of requests each, as always), every
-flow in git is still validated, and the plan holds only the targeted flows: a create, update
-or delete of any other flow is neither shown nor applied, and the plan says it is partial.
-Deletion reaches a flow only when it is targeted (by its id, or by its namespace with `/*`),
-under the same rules as a whole plan (--delete, --allow-empty-namespace, --max-deletes).
+- ``NAMESPACE/ID``: the flow ID of NAMESPACE;
+- ``NAMESPACE/*``: everything of NAMESPACE, flows, namespace files and KV pairs;
+- ``file:NAMESPACE/PATH``: the namespace file PATH (``file:company.team/etl/load.py``);
+- ``kv:NAMESPACE/KEY``: the KV pair KEY.
+
+A partial plan is the whole plan, made as without targets (every namespace read, every
+guard applied: references, ownership, the empty-namespace rule), then reduced to the targeted
+changes; a create, update or delete of anything else is neither shown nor applied, and the
+plan says it is partial. So a narrower run is never less safe than the full one: a flow that a
+flow outside the target still calls is kept, as in the full plan. The delete cap counts the
+deletes this run would make.
 """
 
 from __future__ import annotations
@@ -14,25 +20,59 @@ import re
 from pathlib import Path
 
 from ..errors import InputError
+from ..models import FLOW, FlowRef, LocalFlow
 from ..settings.config import Settings
-from .plan import DELETE, is_targeted
 
-_TARGET = re.compile(r"^(?P<ns>[^/\s]+)/(?P<id>[^/\s]+)$")
+_TARGET = re.compile(r"^(?:(?P<kind>file|kv):)?(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
+_KINDS = {"file": "namespace file", "kv": "KV pair"}
 
 
 def parse_targets(texts: list[str]) -> list[str]:
     targets = []
     for text in texts:
-        if not _TARGET.match(text.strip()):
+        text = text.strip()
+        match = _TARGET.match(text)
+        flow_like = match is not None and (match["kind"] or "/" not in match["id"])
+        if not flow_like or (match is not None and match["kind"] and match["id"] == "*"):
             raise InputError(
-                f"--target {text!r}: expected NAMESPACE/ID or NAMESPACE/*",
-                hint="for example --target company.team/orders-etl or --target company.team/*",
+                f"--target {text!r}: expected NAMESPACE/ID, NAMESPACE/*, "
+                "file:NAMESPACE/PATH or kv:NAMESPACE/KEY",
+                hint="for example --target company.team/orders-etl, --target company.team/*, "
+                "--target file:company.team/etl/load.py or --target kv:company.team/region",
             )
-        targets.append(text.strip())
+        assert match is not None
+        if match["kind"] == "file":
+            text = f"file:{match['ns']}/{match['id'].lstrip('/')}"
+        targets.append(text)
     return targets
 
 
-def targets_from_files(files: list[Path], local, settings: Settings) -> list[str]:
+def target_of(ref: FlowRef) -> str:
+    """The ``--target`` that names exactly ``ref``."""
+    if ref.kind == FLOW:
+        return f"{ref.namespace}/{ref.id}"
+    return f"{ref.kind}:{ref.namespace}/{ref.id.lstrip('/') if ref.kind == 'file' else ref.id}"
+
+
+def is_targeted(ref: FlowRef, targets: list[str]) -> bool:
+    """No targets: everything. Else ``ref`` itself or its namespace (``NAMESPACE/*``) is one."""
+    if not targets:
+        return True
+    return target_of(ref) in targets or f"{ref.namespace}/*" in targets
+
+
+def refuse_widening(settings: Settings) -> None:
+    flags = {"namespaces": "--namespace", "include_children": "--include-children"}
+    widened = [flag for name, flag in flags.items() if settings.origin.get(name) == "flag"]
+    if widened:
+        raise InputError(
+            f"{' and '.join(widened)} cannot widen a partial plan: with --target or flow files "
+            "only the targeted flows, files and KV pairs are planned",
+            hint="target the namespace instead, e.g. --target company.team/*",
+        )
+
+
+def targets_from_files(files: list[Path], local: list[LocalFlow], settings: Settings) -> list[str]:
     """``namespace/id`` of each flow file named on the command line; a file that is not a flow
     of the flow directory is an error (it would otherwise be silently left out of the plan)."""
     by_path = {Path(f.path).resolve(): f for f in local}
@@ -50,51 +90,19 @@ def targets_from_files(files: list[Path], local, settings: Settings) -> list[str
     return targets
 
 
-def make_targeted_plan(settings: Settings, client, targets: list[str], files: list[Path]):
-    from .pipeline import PlanResult, _plan_from, load_local_flows, plan_meta, read_options
-    from .semantic import summarize
-
-    flags = {"namespaces": "--namespace", "include_children": "--include-children"}
-    widened = [flag for name, flag in flags.items() if settings.origin.get(name) == "flag"]
-    if widened:
-        raise InputError(
-            f"{' and '.join(widened)} cannot widen a partial plan: with --target or flow files "
-            "only the targeted namespaces are read",
-            hint="target the namespace instead, e.g. --target company.team/*",
-        )
-    # All of git is validated, as without targets.
-    local, warnings, target = load_local_flows(settings, client)
-    targets = sorted(set(parse_targets(targets) + targets_from_files(files, local, settings)))
-    namespaces = sorted({t.rpartition("/")[0] for t in targets})
-    in_scope = [f for f in local if f.namespace in namespaces]
-    meta = plan_meta(settings, client, target)
-    # What this plan manages, as the saved plan records it (apply re-plans from it): the
-    # targeted namespaces, without children.
-    meta["options"]["include_children"] = False
-    for entry in meta["options"]["tenants"].values():
-        entry["namespaces"] = list(namespaces)
-    options = read_options(meta["options"])
-    plan = _plan_from(in_scope, options, client, settings.parallelism, summarize, targets=targets)
-    return PlanResult(plan, meta, in_scope, warnings, target)
-
-
-def keep_targeted(plan, targets: list[str], max_deletes: int, snapshot) -> None:
-    """Reduce a plan of the targeted namespaces to the targeted flows; a target that matches
-    nothing is an error (a typo must not pass as "no changes"), and the delete cap counts the
-    targeted deletes only."""
+def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
+    """Reduce a whole plan to the targeted changes; a target that matches nothing is an error
+    (a typo must not pass as "no changes")."""
     plan.changes = [c for c in plan.changes if is_targeted(c.ref, targets)]
     plan.targets = list(targets)
-    found = {f"{c.ref.namespace}/{c.ref.id}" for c in plan.changes}
-    found |= {f"{c.ref.namespace}/*" for c in plan.changes}
+    found = {target_of(c.ref) for c in plan.changes} | {
+        f"{c.ref.namespace}/*" for c in plan.changes
+    }
     missing = [t for t in targets if t not in found]
-    if missing and not snapshot.failed():
+    if missing and not listings_failed:
+        kind = next((k for k in _KINDS if all(t.startswith(k + ":") for t in missing)), None)
+        what = _KINDS[kind] if kind else "flow"
         plan.errors.append(
-            f"--target {', '.join(missing)} matches no flow in git or on the server; "
-            "check the namespace and id"
-        )
-    deletes = sum(c.action == DELETE for c in plan.changes)
-    if deletes > max_deletes:
-        plan.errors.append(
-            f"the plan would delete {deletes} flow{'s' if deletes != 1 else ''}, more than "
-            f"the limit of {max_deletes}; raise --max-deletes if intended"
+            f"--target {', '.join(missing)} matches no {what} in git or on the server; "
+            "check the namespace and " + ("path" if kind == "file" else "key" if kind else "id")
         )

@@ -256,6 +256,8 @@ class ProjectCheck:
     # Each flow's version-table findings by path, for ``rejudge`` (a flow without an entry,
     # e.g. one whose checks came from the cache, has its findings looked for again).
     findings: dict[str, list[flowrules.Finding]] = field(default_factory=dict, repr=False)
+    # Every other kind's scan (kinds.scan_all), by kind: plan reuses it rather than scan again.
+    resources: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -280,6 +282,7 @@ def check_project(
     configured directories are still read to find the same namespace/id in another file:
     pre-commit passes only changed files, and a copy in an untouched file must still be found.
     """
+    from ..kinds import scan_all
     from ..source.flowscan import scan_settings
 
     given = list(paths) if paths else None
@@ -311,7 +314,9 @@ def check_project(
         )
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
-    check.diagnostics = list(dict.fromkeys(check.diagnostics + _resource_problems(settings, given)))
+    check.resources = scan_all(settings)  # namespace files, KV pairs: scanned once per run
+    found = _resource_problems(check.resources, given)
+    check.diagnostics = list(dict.fromkeys(check.diagnostics + found))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     if given is None:
         check.diagnostics += check_duplicates(result.flows, result.parsed)
@@ -328,13 +333,13 @@ def check_project(
     return check
 
 
-def _resource_problems(settings: Any, given: list | None) -> list[Diagnostic]:
+def _resource_problems(scans: dict[str, Any], given: list | None) -> list[Diagnostic]:
     """Namespace files (`_files`, `namespace_files:`) and kv.yml: paths Kestra refuses, files
     over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
     With PATHS, only problems in files under them."""
-    from ..kinds import problems, scan_all
+    from ..kinds import problems
 
-    found = problems(scan_all(settings))
+    found = problems(scans)
     if given is None:
         return found
     roots = [Path(p).resolve() for p in given]

@@ -36,8 +36,11 @@ def test_a_flow_file_as_argument_plans_only_that_flow_and_says_so(tmp_path, emul
     assert "Partial plan: only company.team/a" in done.stdout
     markdown = project.plan("flows/company.team/a.yml", "--format", "markdown").stdout
     assert "> [!NOTE]\n> Partial plan: only company.team/a" in markdown
-    # one namespace read: the targeted one
-    assert "other" not in json.dumps(project.plan_json("flows/company.team/a.yml")["scopes"])
+    # Every namespace of git is read (a partial plan's guards look at the whole tree, issue 20
+    # item 1), but the plan holds the targeted flow only.
+    data = project.plan_json("flows/company.team/a.yml")
+    assert "other" in json.dumps(data["scopes"])
+    assert [(c["namespace"], c["id"]) for c in data["changes"]] == [("company.team", "a")]
 
 
 def test_namespace_target_deletes_only_in_that_namespace(tmp_path, emulator):
@@ -74,7 +77,7 @@ def test_a_target_that_matches_nothing_or_is_malformed_is_an_error(tmp_path, emu
     assert typo.returncode == 1
     assert "--target company.team/nope matches no flow in git or on the server" in typo.stdout
     bad = project.plan("--target", "company.team")
-    assert bad.returncode == 1 and "expected NAMESPACE/ID or NAMESPACE/*" in bad.stderr
+    assert bad.returncode == 1 and "expected NAMESPACE/ID, NAMESPACE/*, file:" in bad.stderr
 
 
 def test_a_flow_file_outside_the_flow_directory_is_an_error(tmp_path, emulator):
