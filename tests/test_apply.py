@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from kestra_sync.applying.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan, referenced_flows
 from kestra_sync.errors import NotFoundError, ServerError, TransportError
 from kestra_sync.models import FlowRef, RemoteFlow
-from kestra_sync.planning.plan import CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan
+from kestra_sync.planning.plan import CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan, Scope
 
 
 @dataclass
@@ -229,3 +229,30 @@ def test_references_are_found_in_subflow_tasks_and_flow_triggers():
         FlowRef("main", "other", "child"),
         FlowRef("main", "up", "stream"),
     }
+
+
+class WithFiles(FakeClient):
+    """Flows plus one namespace file, ``/x.py``."""
+
+    def export_namespace_files(self, namespace):
+        with self.lock:
+            self.calls.append(("list files", namespace))
+        return {"/x.py": b"x"}
+
+    def delete_namespace_file(self, namespace, path):
+        self._call("delete file", path)
+
+
+def test_flows_are_deleted_before_the_files_they_may_have_used():
+    """One scheduler for every kind: deletes run last, flows first, then files and KV pairs,
+    however many workers (a flow that stops using a file is gone before the file)."""
+    from kestra_sync.kinds.nsfiles import digest
+
+    file = Change(DELETE, FlowRef("main", "ns", "/x.py", "file"), server_digest=digest(b"x"))
+    flows = [change(DELETE, f"old{i}", revision=1) for i in range(6)]
+    client = WithFiles(existing={f"old{i}": 1 for i in range(6)})
+    result = apply_plan(Plan([file, *flows], scopes=[Scope("main", "ns")]), client, parallelism=4)
+    assert result.ok, [o.error for o in result.outcomes]
+    order = [c for c in client.writes() if c[0] != "list files"]
+    assert order[-1] == ("delete file", "/x.py")
+    assert sorted(order[:-1]) == [("delete", f"old{i}") for i in range(6)]

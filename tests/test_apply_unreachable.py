@@ -59,3 +59,27 @@ def test_a_success_in_between_starts_the_count_again():
     plan = Plan([change(CREATE, f"f{i}") for i in range(9)])
     result = apply_plan(plan, FakeClient(fail=fail), parallelism=1)
     assert result.counts() == {DONE: 3, FAILED: 6, NOT_ATTEMPTED: 0}
+
+
+class GoneForFiles(FakeClient):
+    """A server that is gone by the time the namespace files are sent."""
+
+    def put_namespace_file(self, namespace, path, content):
+        self._call("put_namespace_file", path)
+        raise REFUSED
+
+
+def test_files_and_kv_writes_stop_too_when_the_server_is_gone():
+    """Every kind goes through the one scheduler: the files phase had its own thread pool,
+    which sent every upload to a server that was gone."""
+    from kestra_sync.models import FlowRef
+    from kestra_sync.planning.plan import Change
+
+    uploads = [
+        Change(CREATE, FlowRef("main", "ns", f"/f{i:02d}.py", "file"), payload=b"x")
+        for i in range(12)
+    ]
+    client = GoneForFiles()
+    result = apply_plan(Plan(uploads + [change(CREATE, "flow")]), client, parallelism=1)
+    assert result.counts() == {DONE: 0, FAILED: UNREACHABLE_STOP, NOT_ATTEMPTED: 13 - 3}
+    assert len([c for c in client.calls if c[0] == "put_namespace_file"]) == UNREACHABLE_STOP

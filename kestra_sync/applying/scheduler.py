@@ -42,7 +42,10 @@ class Scheduler:
     raises for a change that failed); ``guard(deletes)`` returns the deletes that must not run
     and why, once every write is settled; ``blocked(ref, error)`` makes the outcome of a change
     that is not attempted; ``stop_reason()`` says, after each outcome, why nothing more should
-    start (the server is gone), or None."""
+    start (the server is gone), or None. ``delete_stage(ref)``: deletes of a stage start only
+    once every delete of the stages before it is settled (flows before the files and KV pairs
+    they used). ``dependency_error(dependency, why)``: the error of a change not attempted
+    because ``dependency`` failed or was not applied."""
 
     def __init__(
         self,
@@ -60,6 +63,8 @@ class Scheduler:
         cancel: threading.Event | None = None,
         fail_fast: bool = False,
         stop_reason: Callable[[], str | None] = lambda: None,
+        delete_stage: Callable[[Any], int] = lambda ref: 0,
+        dependency_error: Callable[[Any, str], str] | None = None,
     ):
         self._order, self._run, self._guard, self._blocked = order, run, guard, blocked
         self._workers, self._throttle, self._on_outcome = max(1, workers), throttle, on_outcome
@@ -74,7 +79,13 @@ class Scheduler:
         # Among ready changes, the same sorted order as the final report.
         self._ready = [(order(ref), ref) for ref in deps if not self._waiting[ref]]
         heapq.heapify(self._ready)
-        self._deletes = sorted(deletes, key=order, reverse=True)  # popped from the end
+        self._stage = delete_stage
+        self._dependency_error = dependency_error or (
+            lambda dep, why: f"not attempted: it depends on {dep}, which {why}"
+        )
+        # Popped from the end: by stage, then in the report's order.
+        self._deletes = sorted(deletes, key=lambda r: (delete_stage(r), order(r)), reverse=True)
+        self._deleting: dict[Any, int] = {}  # deletes in flight -> their stage
         self._writes_left = len(deps)
         self.unstarted = set(refs)
         self._running = 0  # changes holding a slot: sending, or refused and waiting to resend
@@ -135,6 +146,7 @@ class Scheduler:
                 outcome = self._run(task)
                 with self._cond:
                     self._running -= 1
+                    self._deleting.pop(task, None)
                     holding = False
                     if self._abandoned:
                         return
@@ -195,7 +207,11 @@ class Scheduler:
         if self._ready:
             ref = heapq.heappop(self._ready)[1]
         elif self._deletes and not self._writes_left:  # deletes run last, after every write
-            ref = self._deletes.pop()
+            ref = self._deletes[-1]
+            if any(stage < self._stage(ref) for stage in self._deleting.values()):
+                return None  # an earlier stage is still deleting
+            self._deletes.pop()
+            self._deleting[ref] = self._stage(ref)
         else:
             return None
         self.unstarted.discard(ref)
@@ -231,7 +247,7 @@ class Scheduler:
                 else:
                     why = "failed" if outcome.status == FAILED else "was not applied"
                     self.unstarted.discard(dependent)  # settled below, never started
-                    error = f"not attempted: it depends on {ref}, which {why}"
+                    error = self._dependency_error(ref, why)
                     stack.append((dependent, self._blocked(dependent, error)))
 
     # -- the delete guard (reads the server: outside the lock) -----------------------------

@@ -153,3 +153,35 @@ def test_a_file_or_kv_pair_a_flow_still_uses_is_kept(tmp_path, emulator):
     with client(emulator) as c:
         assert sorted(c.export_namespace_files("company.team")) == ["/keep.txt"]
         assert sorted(c.namespace_kv("company.team")) == ["keep"]
+
+
+def test_a_flow_made_during_the_apply_that_reads_a_file_keeps_it_from_deletion(tmp_path, emulator):
+    """apply's delete guard reads the server again for every kind: while the writes run,
+    someone adds a flow that reads the file about to be deleted; the file stays."""
+    from kestra_sync.client import KestraClient
+    from tests.e2e.test_apply import Recorder
+
+    p = Project(tmp_path, emulator)
+    path = p.write(plain("a", "company.team"))
+    folder = resources(p)
+    for name in ("keep.py", "gone.py"):
+        (folder / "_files" / name).write_bytes(b"x\n")
+    assert p.run("apply", "--auto-approve").returncode == 0
+    (folder / "_files" / "gone.py").unlink()
+    path.write_text(plain("a", "company.team").replace("hi", "hello"), encoding="utf-8")
+    late = plain("late", "company.team").replace(
+        "message: hi", "message: \"{{ read('gone.py') }}\""
+    )
+    recorder = Recorder(emulator)
+    with KestraClient(emulator.url) as c:
+        recorder.add("PUT", "company.team/a", before=lambda: c.create_flow(late))
+        done = p.run("apply", "--auto-approve", "--delete")
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    line_with(
+        done.stdout,
+        "[2/2] skipped delete company.team file /gone.py: not attempted: not deleted: "
+        "company.team/late (read('gone.py')) still uses it",
+    )
+    with client(emulator) as c:
+        assert sorted(c.export_namespace_files("company.team")) == ["/gone.py", "/keep.py"]
