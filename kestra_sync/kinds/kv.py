@@ -36,6 +36,7 @@ import yaml
 from ..models import ERROR, Diagnostic, FlowRef
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules
 from ..source.walk import KV_FILE_NAMES, enters_flow_dir, walk_files
+from ..source.yamlindex import ParsedYaml, parse_yaml
 from .base import (
     Described,
     LocalItem,
@@ -96,24 +97,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _key_lines(text: str) -> tuple[dict[str, int], list[tuple[str, int]]]:
-    """Line (1-based) of each key under ``values:``, and the keys written twice (YAML keeps the
-    last silently; a reviewer would see the first)."""
-    lines: dict[str, int] = {}
-    twice: list[tuple[str, int]] = []
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines, twice
-    if not isinstance(node, yaml.MappingNode):
-        return lines, twice
-    for key_node, value_node in node.value:
-        if key_node.value == "values" and isinstance(value_node, yaml.MappingNode):
-            for k, _ in value_node.value:
-                if str(k.value) in lines:
-                    twice.append((str(k.value), k.start_mark.line + 1))
-                lines.setdefault(str(k.value), k.start_mark.line + 1)
-    return lines, twice
+TOP_KEYS = ("namespace", "managed", "values")
+
+
+def _structure_problems(parsed: ParsedYaml) -> list[tuple[str, int | None, str]]:
+    """(message, line, code) for what the flows' positioned reader (source.yamlindex) refuses
+    in a kv.yml: a syntax error, and a key written twice, which YAML would keep the last of
+    without a word while a reviewer reads the first (``managed:`` twice flips deletion)."""
+    out = []
+    for p in parsed.problems:
+        if p.code == "duplicate-key" and p.key is not None:
+            first = f" (first at line {p.first_line})" if p.first_line else ""
+            if p.key in TOP_KEYS:
+                out.append(
+                    (f"`{p.key}` is written twice{first}; keep only one", p.line, "kv-duplicate")
+                )
+            else:
+                out.append((f"KV key {p.key!r} is written twice", p.line, "kv-duplicate"))
+        elif p.severity == "error":
+            code = "yaml-syntax" if p.code.startswith("yaml") else p.code
+            out.append((f"invalid YAML: {p.message}", p.line, code))
+    return out
 
 
 class KeyValues:
@@ -154,17 +158,54 @@ class KeyValues:
         return scan
 
     def _load(self, scan: LocalScan, tenant: str, root: Path, file: Path) -> None:
+        """One kv.yml: read it, check its shape, then each of its values."""
         shown = str(file)
 
         def problem(message: str, line: int | None = None, code: str = "kv-invalid") -> None:
             scan.diagnostics.append(Diagnostic(shown, message, ERROR, line, None, code))
 
+        read = self._read(file, problem)
+        if read is None:
+            return
+        parsed, data = read
+        head = self._head(data, root, file, problem)
+        if head is None:
+            return
+        namespace, managed, values = head
+        scan.namespaces.add((tenant, namespace))
+        if managed:
+            assert scan.deletable is not None
+            scan.deletable.add((tenant, namespace))
+        for key, raw in values.items():
+            line = parsed.key_position(("values", str(key)))[0]
+            payload = self._payload(key, raw, line, problem)
+            if payload is None:
+                continue
+            ref = FlowRef(tenant, namespace, key, KIND)
+            other = next((i.path for i in scan.items if i.ref == ref), None)
+            if other is not None:
+                problem(f"KV key {key!r} of {namespace} is also declared in {other}", line)
+                continue
+            scan.items.append(LocalItem(ref, shown, payload, digest(payload["value"])))
+
+    @staticmethod
+    def _read(file: Path, problem) -> tuple[ParsedYaml, Any] | None:
+        """The file's structure through the flows' reader (errors and duplicate keys with
+        their lines), and its values with YAML 1.1's types as kv.yml promises them (a date,
+        ``on`` as a boolean): PyYAML's safe loader, on a text the reader accepted."""
         try:
             text = file.read_text(encoding="utf-8")
-            data = yaml.safe_load(text)
         except (OSError, UnicodeDecodeError) as err:
             problem(f"cannot read: {err}")
-            return
+            return None
+        parsed = parse_yaml(text)
+        found = _structure_problems(parsed)
+        for message, line, code in found:
+            problem(message, line, code)
+        if any(code != "kv-duplicate" for _, _, code in found):
+            return None  # a key written twice is an error, and the rest is still checked
+        try:
+            data = yaml.safe_load(text)
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             problem(
@@ -172,98 +213,85 @@ class KeyValues:
                 mark.line + 1 if mark else None,
                 "yaml-syntax",
             )
-            return
-        data = {} if data is None else data
+            return None
+        return parsed, ({} if data is None else data)
+
+    @staticmethod
+    def _head(data: Any, root: Path, file: Path, problem) -> tuple[str, bool, dict] | None:
+        """(namespace, managed, values) of a kv.yml, or None after saying what is wrong."""
         if not isinstance(data, dict):
             problem(
                 "kv.yml must be a mapping with `values:` (and optionally `namespace:`, `managed:`)"
             )
-            return
-        unknown = set(data) - {"namespace", "managed", "values"}
+            return None
+        unknown = set(data) - set(TOP_KEYS)
         if unknown:
             problem(
                 f"unknown key(s) {', '.join(sorted(map(str, unknown)))}: "
                 "kv.yml takes namespace, managed and values"
             )
-            return
+            return None
         namespace = data.get("namespace") or _folder_namespace(root, file)
         if not isinstance(namespace, str) or not namespace:
             problem("no namespace: put kv.yml in the namespace's folder or add `namespace:`")
-            return
+            return None
         why = bad_namespace(namespace)
         if why:
             problem(f"{why}: put kv.yml in the namespace's folder or add `namespace:`")
-            return
+            return None
         managed = data.get("managed", False)
         if not isinstance(managed, bool):
             problem("`managed` must be true or false")
-            return
+            return None
         values = data.get("values") or {}
         if not isinstance(values, dict):
             problem("`values` must be a mapping of key: value")
-            return
-        lines, twice = _key_lines(text)
-        for key, line in twice:
-            problem(f"KV key {key!r} is written twice", line, "kv-duplicate")
-        scan.namespaces.add((tenant, namespace))
-        if managed:
-            assert scan.deletable is not None
-            scan.deletable.add((tenant, namespace))
-        for key, raw in values.items():
-            if not isinstance(key, str):
-                # YAML 1.1 reads `on`, `yes`, `1` as a boolean or a number.
-                problem(f'KV key {key!r} is not text to YAML: quote it ("{key}": ...)')
-                continue
-            line = lines.get(key)
-            if not KEY_PATTERN.fullmatch(key):
+            return None
+        return namespace, managed, values
+
+    @staticmethod
+    def _payload(key: Any, raw: Any, line: int | None, problem) -> dict | None:
+        """``{value, ttl}`` of one key, or None after saying why it cannot be sent."""
+        if not isinstance(key, str):
+            # YAML 1.1 reads `on`, `yes`, `1` as a boolean or a number.
+            problem(f'KV key {key!r} is not text to YAML: quote it ("{key}": ...)')
+            return None
+        if not KEY_PATTERN.fullmatch(key):
+            problem(
+                f"KV key {key!r}: Kestra keys start with a letter or digit and hold only "
+                "letters, digits, '.', '_' and '-'",
+                line,
+            )
+            return None
+        ttl = None
+        if isinstance(raw, dict) and "value" in raw and set(raw) <= LONG_FORM_KEYS:
+            ttl, raw = raw.get("ttl"), raw["value"]
+            if ttl is not None and not (isinstance(ttl, str) and TTL_PATTERN.match(ttl.strip())):
                 problem(
-                    f"KV key {key!r}: Kestra keys start with a letter or digit and hold only "
-                    "letters, digits, '.', '_' and '-'",
+                    f"KV key {key!r}: ttl {ttl!r} is not an ISO-8601 duration such as PT1H or P7D",
                     line,
                 )
-                continue
-            ttl = None
-            if isinstance(raw, dict) and "value" in raw and set(raw) <= LONG_FORM_KEYS:
-                ttl, raw = raw.get("ttl"), raw["value"]
-                if ttl is not None and not (
-                    isinstance(ttl, str) and TTL_PATTERN.match(ttl.strip())
-                ):
-                    problem(
-                        f"KV key {key!r}: ttl {ttl!r} is not an ISO-8601 duration "
-                        "such as PT1H or P7D",
-                        line,
-                    )
-                    continue
-            if raw is None:
-                problem(f"KV key {key!r} has no value", line)
-                continue
-            value = _plain(raw)
-            try:
-                canonical(value)
-            except (TypeError, ValueError):  # `!!binary`, `!!set`, NaN keys: not JSON
-                problem(
-                    f"KV key {key!r}: the value is not JSON data (a YAML tag such as !!binary "
-                    "or !!set?); write a string, a number, a boolean, a list or a mapping",
-                    line,
-                )
-                continue
-            if SECRET_NAME.search(key) or (
-                isinstance(value, (str, dict, list)) and SECRET_VALUE.search(canonical(value))
-            ):
-                # Never echo the value itself.
-                problem(f"KV key {key!r} looks like a secret; {SECRET_HINT}", line, "kv-secret")
-                continue
-            payload = {"value": value, "ttl": ttl.strip() if isinstance(ttl, str) else None}
-            other = next(
-                (i.path for i in scan.items if i.ref == FlowRef(tenant, namespace, key, KIND)),
-                None,
+                return None
+        if raw is None:
+            problem(f"KV key {key!r} has no value", line)
+            return None
+        value = _plain(raw)
+        try:
+            canonical(value)
+        except (TypeError, ValueError):  # `!!binary`, `!!set`, NaN keys: not JSON
+            problem(
+                f"KV key {key!r}: the value is not JSON data (a YAML tag such as !!binary "
+                "or !!set?); write a string, a number, a boolean, a list or a mapping",
+                line,
             )
-            if other is not None:
-                problem(f"KV key {key!r} of {namespace} is also declared in {other}", line)
-                continue
-            scan.items.append(
-                LocalItem(FlowRef(tenant, namespace, key, KIND), shown, payload, digest(value))
-            )
+            return None
+        if SECRET_NAME.search(key) or (
+            isinstance(value, (str, dict, list)) and SECRET_VALUE.search(canonical(value))
+        ):
+            # Never echo the value itself.
+            problem(f"KV key {key!r} looks like a secret; {SECRET_HINT}", line, "kv-secret")
+            return None
+        return {"value": value, "ttl": ttl.strip() if isinstance(ttl, str) else None}
 
     # -- server -----------------------------------------------------------------------------
 

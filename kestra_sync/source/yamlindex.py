@@ -73,6 +73,8 @@ class YamlProblem:
     line: int | None = None
     column: int | None = None
     severity: str = "error"
+    key: str | None = None  # for a duplicate key: the key, and the line of its first writing
+    first_line: int | None = None
 
 
 @dataclass
@@ -543,6 +545,8 @@ def _construct(root: yaml.Node, out: ParsedYaml, limit: int) -> tuple[Any, int, 
                             _duplicate_message((), key, _mark(first)[0]),
                             line,
                             column,
+                            key=key,
+                            first_line=_mark(first)[0],
                         )
                     )
                 obj[key] = objects[id(v)]

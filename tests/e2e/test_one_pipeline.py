@@ -185,3 +185,19 @@ def test_a_flow_made_during_the_apply_that_reads_a_file_keeps_it_from_deletion(t
     )
     with client(emulator) as c:
         assert sorted(c.export_namespace_files("company.team")) == ["/gone.py", "/keep.py"]
+
+
+def test_a_kv_yml_with_managed_written_twice_is_refused_with_its_line(tmp_path, emulator):
+    """Issue 20 item 12: kv.yml is read with the flows' positioned reader, so a key written
+    twice is refused as in a flow file (YAML keeps the last `managed:` without a word, which
+    would turn deletion on while a reviewer reads `false`)."""
+    p = Project(tmp_path, emulator)
+    p.write(plain("a", "company.team"))
+    kv = tmp_path / "flows" / "company.team" / "kv.yml"
+    kv.write_text("managed: false\nvalues:\n  region: eu\nmanaged: true\n", encoding="utf-8")
+    for command in ("validate", "plan"):
+        done = p.run(command)
+        assert done.returncode == 1, (command, done.stdout + done.stderr)
+        out = done.stdout + done.stderr
+        line_with(out, "kv.yml:4", "`managed` is written twice (first at line 1)")
+    assert emulator.stats.count("GET") == 0  # refused before asking the server anything
