@@ -26,10 +26,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from operator import attrgetter
 from typing import Any
 
-from ..errors import ApiError, KestraSyncError, NotFoundError, TransportError
+from ..errors import ApiError, KestraSyncError, TransportError
+from ..kinds import writer
 from ..models import DEFAULT_PARALLELISM, FLOW, FlowRef, LocalFlow
 from ..planning.plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
 from ..planning.references import (  # noqa: F401 - re-exported: apply's API of earlier releases
@@ -97,7 +99,7 @@ class _Listings:
 
     def __init__(
         self,
-        client_for: Callable[[str], object],
+        client_for: Callable[[str], Any],
         ahead: Iterable[tuple[tuple[str, str], int]] = (),
         writes_in_flight: int = 1,
     ):
@@ -201,38 +203,11 @@ class _Listings:
 
 
 def _apply_one(client_for: Callable[[str], Any], change: Change) -> Outcome:
-    """One attempt at one change, of any kind; raises what the client raises."""
-    if change.kind != FLOW:
-        from ..kinds import KINDS
-
-        handler = KINDS[change.kind]
-        target = client_for(change.ref.tenant)
-        write = handler.delete if change.action == DELETE else handler.write
-        return Outcome(change, DONE, result=write(target, change))
-    client = client_for(change.ref.tenant)
-    ref = change.ref
-    outcome = Outcome(change)
-    if change.action == CREATE:
-        result = client.upsert(change.source, ref.namespace, ref.id)
-        outcome.result, outcome.revision = result.action, result.flow.revision
-    elif change.action == UPDATE:
-        try:
-            flow = client.update_flow(ref.namespace, ref.id, change.source)
-        except NotFoundError:  # deleted since the plan: create it again
-            result = client.upsert(change.source, ref.namespace, ref.id)
-            outcome.result, outcome.revision = result.action, result.flow.revision
-        else:
-            # Kestra keeps the revision when the source is the same (knowledge.same_source).
-            same = change.server_revision is not None and flow.revision == change.server_revision
-            outcome.result, outcome.revision = ("unchanged" if same else "updated"), flow.revision
-    elif change.action == DELETE:
-        try:
-            client.delete_flow(ref.namespace, ref.id)
-            outcome.result = "deleted"
-        except NotFoundError:
-            outcome.result = "already deleted"
-    outcome.status = DONE
-    return outcome
+    """One attempt at one change, of any kind (kinds.writer); raises what the client raises."""
+    kind = writer(change.kind)
+    target = client_for(change.ref.tenant)
+    done = kind.delete(target, change) if change.action == DELETE else kind.write(target, change)
+    return Outcome(change, DONE, result=done.result, revision=done.revision)
 
 
 def _tenant_clients(client) -> Callable[[str], Any]:
@@ -292,7 +267,7 @@ class _Sender:
         self.throttle, self.cancel = throttle, cancel
         self.lock = threading.Lock()  # guards `unreachable`
         self.unreachable: list[str] = []  # errors of the latest changes in a row to a dead server
-        self.schedule: Scheduler | None = None
+        self.schedule: Scheduler[FlowRef, Outcome] | None = None
         writes_per_namespace: dict[tuple[str, str], int] = {}
         for c in sorted(changes, key=lambda c: _order(c.ref)):
             if c.kind == FLOW and c.action != DELETE:
@@ -333,7 +308,7 @@ class _Sender:
                 # refusal).
                 delay = self.throttle.refused(attempt, err.retry_after)
                 assert self.schedule is not None
-                if not self.schedule.send_again_after(lambda d=delay: self._pause(d)):
+                if not self.schedule.send_again_after(partial(self._pause, delay)):
                     raise
                 attempt += 1
                 continue

@@ -45,7 +45,7 @@ def delete_guard(
 def _scopes(plan: Plan, deletes: list[Change]) -> list[Scope]:
     """The flows to read again: the plan's scopes, and the namespace (with its children, which
     read a parent's KV pairs by inheritance) of each file or KV pair to delete."""
-    scopes = list(plan.scopes) or sorted(
+    scopes = list(plan.scopes) or list(
         {Scope(c.ref.tenant, c.ref.namespace) for c in deletes if c.kind == FLOW}
     )
     for change in deletes:

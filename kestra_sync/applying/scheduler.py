@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable, Collection, Hashable, Iterable
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
 
 # What a guard or a stop check reads of an outcome.
 DONE = "done"
@@ -34,10 +34,13 @@ class _Throttle(Protocol):
     def allowed(self) -> int: ...
 
 
-_GUARD = object()  # the task "check the deletes", run once by one worker
+_GUARD: Any = object()  # the task "check the deletes", run once by one worker
+
+Ref = TypeVar("Ref", bound=Hashable)  # what names a change (a FlowRef)
+Out = TypeVar("Out", bound=_Outcome)  # a change's outcome
 
 
-class Scheduler:
+class Scheduler(Generic[Ref, Out]):
     """One apply's schedule. ``run(ref)`` performs a change and returns its outcome (never
     raises for a change that failed); ``guard(deletes)`` returns the deletes that must not run
     and why, once every write is settled; ``blocked(ref, error)`` makes the outcome of a change
@@ -49,22 +52,22 @@ class Scheduler:
 
     def __init__(
         self,
-        refs: Iterable[Hashable],
-        deps: dict[Any, Collection[Any]],
-        deletes: Iterable[Hashable],
+        refs: Iterable[Ref],
+        deps: Mapping[Ref, Collection[Ref]],
+        deletes: Iterable[Ref],
         *,
-        order: Callable[[Any], Any],
-        run: Callable[[Any], _Outcome],
-        guard: Callable[[list[Any]], dict[Any, str]],
-        blocked: Callable[[Any, str], _Outcome],
+        order: Callable[[Ref], Any],
+        run: Callable[[Ref], Out],
+        guard: Callable[[list[Ref]], Mapping[Ref, str]],
+        blocked: Callable[[Ref, str], Out],
         workers: int,
         throttle: _Throttle,
-        on_outcome: Callable[[Any, _Outcome], None],
+        on_outcome: Callable[[Ref, Out], None],
         cancel: threading.Event | None = None,
         fail_fast: bool = False,
         stop_reason: Callable[[], str | None] = lambda: None,
-        delete_stage: Callable[[Any], int] = lambda ref: 0,
-        dependency_error: Callable[[Any, str], str] | None = None,
+        delete_stage: Callable[[Ref], int] = lambda ref: 0,
+        dependency_error: Callable[[Ref, str], str] | None = None,
     ):
         self._order, self._run, self._guard, self._blocked = order, run, guard, blocked
         self._workers, self._throttle, self._on_outcome = max(1, workers), throttle, on_outcome
@@ -229,7 +232,7 @@ class Scheduler:
             return True
         return not self._ready and not (self._deletes and not self._writes_left)
 
-    def _settle(self, ref: Any, outcome: _Outcome) -> None:
+    def _settle(self, ref: Ref, outcome: Out) -> None:
         stack = [(ref, outcome)]
         while stack:
             ref, outcome = stack.pop()

@@ -1,8 +1,8 @@
-"""The kinds of resource kestra-sync manages beside flows, one module each behind the small
-interface of ``base.Kind``: namespace files (``nsfiles``) and KV pairs (``kv``). A new kind is a
-new module added to ``KINDS``; plan, apply, the reports and the saved plan take it as it is.
-
-Flows keep their own, older pipeline (flows/validate -> snapshot -> plan -> apply).
+"""The kinds of resource kestra-sync manages, one module each behind the typed seam of
+``base``: flows (``flows``), namespace files (``nsfiles``) and KV pairs (``kv``). Every kind
+is written through ``writer(name)`` by apply's one scheduler; the kinds compared by content
+digest are ``KINDS`` (a new kind is a new module added there: plan, apply, the reports and the
+saved plan take it as it is). Flows are compared by planning.plan (revisions, references).
 """
 
 from __future__ import annotations
@@ -11,12 +11,21 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
-from .base import Kind, KindListing, LocalScan
+from .base import Kind, KindClient, KindListing, LocalScan, Writer
+from .flows import Flows
 from .kv import KeyValues
 from .nsfiles import NamespaceFiles
 
-# Order matters for apply: files and KV values are written before the flows that use them.
-KINDS: dict[str, Kind] = {k.name: k for k in (NamespaceFiles(), KeyValues())}
+KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues())}
+WRITERS: dict[str, Writer] = {"flow": Flows(), **KINDS}
+
+
+def writer(name: str) -> Writer:
+    """How changes of kind ``name`` reach the server (flows included)."""
+    try:
+        return WRITERS[name]
+    except KeyError:
+        raise ValueError(f"unknown kind {name!r}") from None
 
 
 def kind(name: str) -> Kind:
@@ -36,7 +45,9 @@ def problems(scans: dict[str, LocalScan]) -> list:
     return list(dict.fromkeys(d for scan in scans.values() for d in scan.diagnostics))
 
 
-def read_listings(client: Any, kind_scopes: list[tuple], *, parallelism: int = 4):
+def read_listings(
+    client: KindClient, kind_scopes: list[tuple], *, parallelism: int = 4
+) -> list[KindListing]:
     """Read every (kind, tenant, namespace); a failure is recorded on its listing (the plan then
     changes nothing there), except an unreachable server or refused credentials, which raise."""
     fatal: list[KestraSyncError] = []

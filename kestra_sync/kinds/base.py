@@ -1,14 +1,20 @@
-"""What every kind of resource other than flows provides, and the plain data it works on.
+"""The seam every kind of resource goes through, typed, and the plain data it works on.
 
-A kind has four parts (and two helpers for the saved plan):
+Every kind writes and deletes through ``Writer`` (flows too: ``kinds.flows``), so that apply
+runs one scheduler for all of them. The kinds compared by content digest (namespace files, KV
+pairs) are full ``Kind``s:
 - ``scan(settings)``: read git's tree -> ``LocalScan`` (items, problems, namespaces it covers);
 - ``read(client, tenant, namespace)``: read the server cheaply -> ``[RemoteItem]`` (raises a
   ``KestraSyncError`` when it cannot: the namespace is then left alone, never emptied);
 - ``describe(local, remote)``: pure, the words and diff a reviewer sees for a change;
-- ``write(client, change)`` / ``delete(client, change)``: one REST call or so, returning the
-  word for the outcome ("created", "updated", "deleted");
+- ``write(client, change)`` / ``delete(client, change)``: one REST call or so -> ``Written``
+  (the word for the outcome: "created", "updated", "deleted", and a flow's new revision);
 - ``encode(payload)`` / ``decode(data)``: the payload in a saved plan's JSON.
-Comparison is generic (``kestra_sync.planning.resourceplan``): by content digest.
+Their comparison is generic (``kestra_sync.planning.resourceplan``). Flows are compared by
+``planning.plan.build_plan`` (revisions, references, ownership), the rest of their seam is here.
+
+``KindClient`` is what a kind may ask of the client (``client.KestraClient`` provides it):
+the kinds are typed against it, not against ``Any``.
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ..models import ERROR, NAMESPACE_MAX, NAMESPACE_RE, Diagnostic, FlowRef
 from ..source.walk import special_kind
+
+if TYPE_CHECKING:
+    from ..models import RemoteFlow
+    from ..planning.plan import Change
 
 
 def bad_namespace(namespace: str) -> str | None:
@@ -122,21 +132,71 @@ class Described:
     diff: str = ""
 
 
-class Kind(Protocol):
-    name: str  # FlowRef.kind, e.g. "file"
+class KindClient(Protocol):
+    """The client calls the kinds make, per tenant (``with_tenant``)."""
+
+    tenant: str
+
+    def with_tenant(self, tenant: str) -> KindClient: ...
+
+    # flows
+    def upsert(
+        self, source: str, namespace: str | None = ..., flow_id: str | None = ...
+    ) -> Any: ...
+
+    def update_flow(self, namespace: str, flow_id: str, source: str) -> RemoteFlow: ...
+
+    def delete_flow(self, namespace: str, flow_id: str, missing_ok: bool = ...) -> None: ...
+
+    # namespace files
+    def export_namespace_files(self, namespace: str) -> dict[str, bytes]: ...
+
+    def put_namespace_file(self, namespace: str, file_path: str, content: bytes) -> None: ...
+
+    def delete_namespace_file(self, namespace: str, file_path: str) -> None: ...
+
+    # KV pairs
+    def namespace_kv(self, namespace: str) -> dict[str, tuple[str, Any]]: ...
+
+    def put_kv(self, namespace: str, key: str, value: Any, ttl: str | None = ...) -> None: ...
+
+    def delete_kv(self, namespace: str, key: str) -> bool: ...
+
+
+@dataclass
+class Written:
+    """What a write or delete did: "created", "updated", "unchanged", "deleted", "already
+    deleted"; and the revision it made (flows)."""
+
+    result: str
+    revision: int | None = None
+
+
+class Writer(Protocol):
+    """How a kind's changes reach the server: every kind, flows included."""
+
+    name: str  # FlowRef.kind: "flow", "file", "kv"
     noun: str  # "namespace file", for messages
+
+    def write(self, client: KindClient, change: Change) -> Written: ...
+
+    def delete(self, client: KindClient, change: Change) -> Written: ...
+
+
+Payload = TypeVar("Payload")
+
+
+class Kind(Writer, Protocol, Generic[Payload]):
+    """A kind compared by content digest (namespace files: bytes; KV pairs: {value, ttl})."""
+
     undeclared_note: str  # why a server item git does not declare is kept
 
     def scan(self, settings: Any) -> LocalScan: ...
 
-    def read(self, client: Any, tenant: str, namespace: str) -> list[RemoteItem]: ...
+    def read(self, client: KindClient, tenant: str, namespace: str) -> list[RemoteItem]: ...
 
     def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described: ...
 
-    def write(self, client: Any, change: Any) -> str: ...
+    def encode(self, payload: Payload) -> Any: ...
 
-    def delete(self, client: Any, change: Any) -> str: ...
-
-    def encode(self, payload: Any) -> Any: ...
-
-    def decode(self, data: Any) -> Any: ...
+    def decode(self, data: Any) -> Payload: ...

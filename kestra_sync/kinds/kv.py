@@ -29,7 +29,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -39,13 +39,18 @@ from ..source.walk import KV_FILE_NAMES, enters_flow_dir, walk_files
 from ..source.yamlindex import ParsedYaml, parse_yaml
 from .base import (
     Described,
+    KindClient,
     LocalItem,
     LocalScan,
     RemoteItem,
+    Written,
     bad_namespace,
     not_regular_is_an_error,
     second_path_is_an_error,
 )
+
+if TYPE_CHECKING:
+    from ..planning.plan import Change
 
 KIND = "kv"
 KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # KVStore.KEY_VALIDATOR_PATTERN
@@ -295,7 +300,7 @@ class KeyValues:
 
     # -- server -----------------------------------------------------------------------------
 
-    def read(self, client: Any, tenant: str, namespace: str) -> list[RemoteItem]:
+    def read(self, client: KindClient, tenant: str, namespace: str) -> list[RemoteItem]:
         values = client.namespace_kv(namespace)
         return [
             RemoteItem(
@@ -306,15 +311,15 @@ class KeyValues:
             for key, (kv_type, value) in sorted(values.items())
         ]
 
-    def write(self, client: Any, change: Any) -> str:
+    def write(self, client: KindClient, change: Change) -> Written:
         client.put_kv(
             change.ref.namespace, change.ref.id, change.payload["value"], change.payload["ttl"]
         )
-        return "created" if change.action == "create" else "updated"
+        return Written("created" if change.action == "create" else "updated")
 
-    def delete(self, client: Any, change: Any) -> str:
+    def delete(self, client: KindClient, change: Change) -> Written:
         existed = client.delete_kv(change.ref.namespace, change.ref.id)
-        return "deleted" if existed else "already deleted"
+        return Written("deleted" if existed else "already deleted")
 
     # -- reports ----------------------------------------------------------------------------
 
@@ -336,10 +341,10 @@ class KeyValues:
 
     # -- saved plan -------------------------------------------------------------------------
 
-    def encode(self, payload: Any) -> Any:
+    def encode(self, payload: dict[str, Any]) -> Any:
         return payload
 
-    def decode(self, data: Any) -> Any:
+    def decode(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or "value" not in data:
             raise ValueError("a KV pair's payload must be {value, ttl}")
         return {"value": data["value"], "ttl": data.get("ttl")}

@@ -18,20 +18,25 @@ import base64
 import difflib
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ERROR, Diagnostic, FlowRef
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..source.walk import FILES_DIR, walk_files
 from .base import (
     Described,
+    KindClient,
     LocalItem,
     LocalScan,
     RemoteItem,
+    Written,
     bad_namespace,
     not_regular_is_an_error,
     second_path_is_an_error,
 )
+
+if TYPE_CHECKING:
+    from ..planning.plan import Change
 
 KIND = "file"
 SKIPPED_NAMES = (".gitkeep",)
@@ -130,14 +135,14 @@ class NamespaceFiles:
             for tenant in settings.directories():
                 roots.append((tenant, namespace, directory, None, None))
 
-        for tenant, namespace, root, ignore, flow_dir in roots:
+        for tenant, namespace, root, rules_file, flow_dir in roots:
             scan.namespaces.add((tenant, namespace))
             # The flow scan's walker and its guarantees: an unreadable directory, a broken
             # link, a link leaving the flow directory (or the mapped one), a FIFO are errors,
             # so a file the scan could not see is never deleted on the server.
             rules = None
-            if ignore is not None and flow_dir is not None:
-                rules = LayeredRules([(root.relative_to(flow_dir).as_posix() + "/", ignore)])
+            if rules_file is not None and flow_dir is not None:
+                rules = LayeredRules([(root.relative_to(flow_dir).as_posix() + "/", rules_file)])
             files, problems = walk_files(
                 root,
                 rules,
@@ -238,7 +243,7 @@ class NamespaceFiles:
 
     # -- server -----------------------------------------------------------------------------
 
-    def read(self, client: Any, tenant: str, namespace: str) -> list[RemoteItem]:
+    def read(self, client: KindClient, tenant: str, namespace: str) -> list[RemoteItem]:
         """One request: the namespace's export zip."""
         files = client.export_namespace_files(namespace)
         return [
@@ -246,13 +251,13 @@ class NamespaceFiles:
             for path, content in sorted(files.items())
         ]
 
-    def write(self, client: Any, change: Any) -> str:
+    def write(self, client: KindClient, change: Change) -> Written:
         client.put_namespace_file(change.ref.namespace, change.ref.id, change.payload)
-        return "created" if change.action == "create" else "updated"
+        return Written("created" if change.action == "create" else "updated")
 
-    def delete(self, client: Any, change: Any) -> str:
+    def delete(self, client: KindClient, change: Change) -> Written:
         client.delete_namespace_file(change.ref.namespace, change.ref.id)
-        return "deleted"
+        return Written("deleted")
 
     # -- reports ----------------------------------------------------------------------------
 
@@ -289,10 +294,10 @@ class NamespaceFiles:
 
     # -- saved plan -------------------------------------------------------------------------
 
-    def encode(self, payload: Any) -> Any:
+    def encode(self, payload: bytes) -> Any:
         return base64.b64encode(payload).decode("ascii")
 
-    def decode(self, data: Any) -> Any:
+    def decode(self, data: Any) -> bytes:
         if not isinstance(data, str):
             raise ValueError("a namespace file's payload must be base64 text")
         return base64.b64decode(data.encode("ascii"), validate=True)

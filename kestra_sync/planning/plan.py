@@ -183,7 +183,7 @@ def build_plan(
     snapshot: Snapshot,
     *,
     delete: bool = False,
-    allow_empty_namespace: bool = False,
+    allow_empty_namespace: bool | set[str] = False,
     max_deletes: int | None = 10,
     summarize=None,
     references=None,
@@ -220,9 +220,9 @@ def build_plan(
     for ref, flow in sorted(local_by_ref.items()):
         if any(s.tenant == ref.tenant and s.covers(ref.namespace) for s in failed_scopes):
             continue
-        remote = server_by_ref.get(ref)
+        found = server_by_ref.get(ref)
         path = str(flow.path)
-        if remote is None:
+        if found is None:
             plan.changes.append(Change(CREATE, ref, path=path, source=flow.source))
             continue
         change = Change(
@@ -230,17 +230,17 @@ def build_plan(
             ref,
             path=path,
             source=flow.source,
-            server_source=remote.source,
-            server_revision=remote.revision,
+            server_source=found.source,
+            server_revision=found.revision,
         )
-        if remote.source is None or not sources_equal(flow.source, remote.source):
+        if found.source is None or not sources_equal(flow.source, found.source):
             change.action = UPDATE
-            if remote.source is not None:
+            if found.source is not None:
                 change.diff = unified_diff(
-                    remote.source, flow.source, f"server {ref} (revision {remote.revision})", path
+                    found.source, flow.source, f"server {ref} (revision {found.revision})", path
                 )
                 if summarize is not None:
-                    change.summary, change.formatting_only = summarize(remote.source, flow.source)
+                    change.summary, change.formatting_only = summarize(found.source, flow.source)
         plan.changes.append(change)
 
     namespaces_in_git = {(f.tenant, f.namespace) for f in local_by_ref.values()}
