@@ -17,7 +17,7 @@ import responses
 
 from kestra_sync.client import same_source
 from kestra_sync.client.wire import flow_identity
-from tests.test_client import mocked_http
+from tests.support.http_mock import mocked_http
 
 URL = "http://demo.test:8080"
 BASE = f"{URL}/api/v1/main/flows"

@@ -20,7 +20,7 @@ from kestra_sync.errors import (
     TransportError,
     UnexpectedResponseError,
 )
-from tests.test_client import FLOWS, URL, mocked_http
+from tests.support.http_mock import FLOWS, URL, mocked_http
 
 SOURCE = "id: hello\nnamespace: company.team\ntasks:\n  - id: t\n    type: x\n"
 ITEM = f"{FLOWS}/company.team/hello"

@@ -20,8 +20,7 @@ from kestra_sync.rules import knowledge
 from kestra_sync.rules.kestraversion import pinned, resolve
 from kestra_sync.rules.validate import validate_offline
 from kestra_sync.source.flowscan import load_flow
-
-from .conftest import run_cli
+from tests.support.cli import run_cli
 
 DATA = Path(__file__).parent / "data"
 ROWS = DATA / "versions"
