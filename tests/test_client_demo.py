@@ -1,5 +1,5 @@
 """scripts/client_demo.py runs end to end against a small stateful fake (responses callbacks)
-that follows the rules of api-facts.md: 422 on create of an existing id, same source keeps the
+that follows the rules of docs/kestra-api.md: 422 on create of an existing id, same source keeps the
 revision, delete keeps a deleted revision, search/export exclude deleted flows."""
 
 from __future__ import annotations

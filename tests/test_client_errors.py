@@ -39,7 +39,7 @@ def client():
     return KestraClient(URL, username="admin@kestra.io", password=PASSWORD, retries=0)
 
 
-# Exact 422 bodies (api-facts.md §5)
+# Exact 422 bodies (docs/kestra-api.md)
 ALREADY_EXISTS = {
     "message": "Invalid entity: flow.id: Flow id already exists",
     "_links": {"self": {"href": "/api/v1/main/flows", "templated": False}},

@@ -40,8 +40,8 @@ from .retries import (
 from .urls import origin_of, redact_userinfo, resolve_verify, split_url, tenant_path
 
 JSON = "application/json"
-# Request bodies carrying flow source: Kestra's MediaType.APPLICATION_YAML (api-facts.md §3).
-# From 1.3 another type gets 415; on 0.23-1.2 it was routed to the hidden JSON handlers (§5).
+# Request bodies carrying flow source: Kestra's MediaType.APPLICATION_YAML (docs/kestra-api.md).
+# From 2.0 another type gets 415; up to 1.3 it reached hidden JSON handlers (f48629c75).
 YAML = "application/x-yaml"
 # /export/* declare produces=application/octet-stream (kestra FlowController.exportFlowsByQuery);
 # kestrapy's BaseApi sends this Accept for downloads too.
@@ -61,7 +61,7 @@ DEFAULT_POOL_SIZE = 16
 
 
 class BearerAuth(AuthBase):
-    """``Authorization: Bearer <token>`` (Kestra EE API tokens, api-facts.md §2).
+    """``Authorization: Bearer <token>`` (Kestra EE API tokens, docs/kestra-api.md).
 
     An AuthBase rather than a plain session header so that requests drops it on a redirect to
     another host, and so that a ~/.netrc entry cannot silently replace it."""

@@ -137,7 +137,7 @@ def test_markdown_plan_for_a_pull_request(project):
 
 
 def test_what_the_server_ignores_is_not_a_change(project):
-    # api-facts.md §7: the server compares sources without their first `revision: N` line;
+    # docs/kestra-api.md: the server compares sources without their first `revision: N` line;
     # line endings and trailing whitespace carry no meaning either.
     seed(project.emu, flow("crlf"), "revision: 4\n" + flow("server-rev"), flow("local-rev"))
     project.write(flow("crlf")).write_bytes(flow("crlf").replace("\n", "  \r\n").encode())
