@@ -92,7 +92,7 @@ def test_no_tracked_file_cites_a_note_outside_the_repository():
         "# Kestra keeps the revision (api-facts.md §7).",
         "# see api-facts §5",
         "# why not kestrapy: python-anchors A.3",
-        "Sources: /work/shared/kestra/versions.md",
+        "Sources: ../shared/kestra/versions.md",
         '    Removal("runIf", "when", "versions.md §2"),',
         "# kestractl batches by 100 (anchors.md §2.2)",
         "# 2.0's KV listing (kestra-openapi.yml)",
