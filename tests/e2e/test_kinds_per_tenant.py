@@ -5,8 +5,7 @@ apply uploaded nothing to prod and the next plan said everything was unchanged."
 
 from __future__ import annotations
 
-from tests.e2e.test_plan import client, flow, line_with
-from tests.e2e.test_resources import Project
+from tests.support.project import Project, client, flow, line_with
 
 NS = "company.team"
 

@@ -3,7 +3,7 @@ the one planning pipeline (issue 19, issue 20 items 1, 3 and 4)."""
 
 from __future__ import annotations
 
-from tests.e2e.test_plan import Project, client, line_with, server_source
+from tests.support.project import Project, client, line_with, server_source
 
 LOG = "io.kestra.plugin.core.log.Log"
 BLOCK = f"id: note\nnamespace: company.team\ntasks:\n  - id: log\n    type: {LOG}\n    message: |\n      total:\n      done\n"
