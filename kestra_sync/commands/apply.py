@@ -43,15 +43,14 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     `plan --out`, which is applied exactly, with the options it was made with (plan options are
     refused with it), after checking its checksum and that the server has not changed since.
     A flow changed on the server since the plan is skipped; no delete runs after a failed write.
-    FLOW_FILEs (or --target) apply a partial plan of only those flows.
+    FLOW_FILEs (or --target) apply a partial plan of only what they name.
     Exit 0 when every change was applied, 1 when any failed (each is listed, a re-run converges)
     or when the confirmation was answered no.
 
     With --format text the plan and one line per applied change go to stdout (so
     `apply > apply.log` keeps them); the progress line and the prompt go to stderr.
     """
-    from ..applying.apply import apply_plan
-    from ..report.plantext import plan_header, render_plan, target_words
+    from ..report.plantext import plan_header, render_plan
 
     target = params.get("directory")
     saved = target is not None and target.is_file()
@@ -64,8 +63,6 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     # markdown, stdout holds only the report, so they go to stderr with the progress.
     out = sys.stdout if fmt == "text" else sys.stderr
     color_out = use_color(color, out)
-    color_err = use_color(color, sys.stderr)
-    local = []  # the scanned flows, whose parses apply reuses (none for a saved plan)
 
     def show_plan(plan_obj) -> None:
         text = plan_header(client.display_url, _tenants(plan_obj, settings)) + render_plan(
@@ -74,50 +71,72 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
         click.echo(text, file=out, nl=False, color=color_out)
 
     if saved:
-        from ..planning.pipeline import check_saved_plan
-        from ..report.planfile import load_plan_file
-
-        plan_obj, meta = load_plan_file(target)
-        plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
-        result_meta = meta
+        plan_obj, result_meta, local = _saved_plan(target, client, settings)
     else:
-        result = plan_for(settings, client, params)
-        print_target(result.target)
-        print_warnings(result.warnings)
-        plan_obj, result_meta, local = result.plan, result.meta, result.local
-        if plan_obj.errors:
-            # Nothing is applied; the report still comes out in the asked format (a CI step
-            # parsing --format json must not get an empty stdout) with every change not attempted.
-            show_plan(plan_obj)
-            if fmt != "text":  # the report on stdout is for a file; say why on stderr
-                for error in plan_obj.errors:
-                    click.secho(f"error: {error}", fg="red", err=True)
-            _report_apply(
-                _not_attempted(plan_obj, "the plan has errors"), plan_obj, result_meta, fmt, color
-            )
-            sys.exit(EXIT_FAILURE)
+        plan_obj, result_meta, local = _fresh_plan(settings, client, params, show_plan, fmt, color)
     show_plan(plan_obj)
     if not plan_obj.has_changes:
         _report_apply(None, plan_obj, result_meta, fmt, color)
         return
     if not auto_approve and not saved:
-        if not sys.stdin.isatty():
-            from ..errors import ConfigError
+        _confirm(plan_obj, result_meta, client, settings, fmt, color)
+    _write(plan_obj, result_meta, client, settings, local, fail_fast, fmt, color, out, color_out)
 
-            raise ConfigError(
-                "apply needs confirmation but there is no terminal to ask on",
-                hint="review the plan, then pass --auto-approve (CI) or apply a saved plan file",
-            )
-        where = target_words(client.display_url, _tenants(plan_obj, settings))
-        if not click.confirm(f"Apply these changes to {where}?", err=True):
-            click.echo("Apply cancelled.", err=True)
-            if fmt != "text":
-                _report_apply(
-                    _not_attempted(plan_obj, "cancelled"), plan_obj, result_meta, fmt, color
-                )
-            sys.exit(EXIT_FAILURE)
 
-    progress = _apply_progress(plan_obj, color_err, out, color_out)
+def _saved_plan(target, client, settings):
+    """A plan file saved with `plan --out`, checked against the server before anything."""
+    from ..planning.pipeline import check_saved_plan
+    from ..report.planfile import load_plan_file
+
+    plan_obj, meta = load_plan_file(target)
+    plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
+    return plan_obj, meta, []  # no scanned flows: a saved plan carries its sources
+
+
+def _fresh_plan(settings, client, params, show_plan, fmt, color):
+    """Plan now; a plan with errors applies nothing, and says so in the asked format."""
+    result = plan_for(settings, client, params)
+    print_target(result.target)
+    print_warnings(result.warnings)
+    plan_obj = result.plan
+    if plan_obj.errors:
+        # Nothing is applied; the report still comes out in the asked format (a CI step
+        # parsing --format json must not get an empty stdout) with every change not attempted.
+        show_plan(plan_obj)
+        if fmt != "text":  # the report on stdout is for a file; say why on stderr
+            for error in plan_obj.errors:
+                click.secho(f"error: {error}", fg="red", err=True)
+        _report_apply(
+            _not_attempted(plan_obj, "the plan has errors"), plan_obj, result.meta, fmt, color
+        )
+        sys.exit(EXIT_FAILURE)
+    # The scanned flows, whose parses apply reuses.
+    return plan_obj, result.meta, result.local
+
+
+def _confirm(plan_obj, meta, client, settings, fmt, color) -> None:
+    from ..report.plantext import target_words
+
+    if not sys.stdin.isatty():
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            "apply needs confirmation but there is no terminal to ask on",
+            hint="review the plan, then pass --auto-approve (CI) or apply a saved plan file",
+        )
+    where = target_words(client.display_url, _tenants(plan_obj, settings))
+    if not click.confirm(f"Apply these changes to {where}?", err=True):
+        click.echo("Apply cancelled.", err=True)
+        if fmt != "text":
+            _report_apply(_not_attempted(plan_obj, "cancelled"), plan_obj, meta, fmt, color)
+        sys.exit(EXIT_FAILURE)
+
+
+def _write(plan_obj, meta, client, settings, local, fail_fast, fmt, color, out, color_out):
+    """Apply with a progress line, Ctrl-C handled, then the report and the exit code."""
+    from ..applying.apply import apply_plan
+
+    progress = _apply_progress(plan_obj, use_color(color, sys.stderr), out, color_out)
     progress.start()
     with _first_ctrl_c_cancels() as cancel:
         try:
@@ -132,7 +151,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
             )
         finally:
             progress.close()
-    _report_apply(outcome, plan_obj, result_meta, fmt, color)
+    _report_apply(outcome, plan_obj, meta, fmt, color)
     if outcome.interrupted:
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -208,7 +208,24 @@ def build_plan(
             + ("" if listing.scope.tenant == "main" else f" (tenant {listing.scope.tenant})")
             + f": {listing.error}; nothing in it will be created, updated or deleted"
         )
+    server_by_ref = _server_flows(snapshot)
+    for ref, flow in sorted(local_by_ref.items()):
+        if not any(s.tenant == ref.tenant and s.covers(ref.namespace) for s in failed_scopes):
+            plan.changes.append(_compare_flow(ref, flow, server_by_ref.get(ref), summarize))
+    namespaces_in_git = {(f.tenant, f.namespace) for f in local_by_ref.values()}
+    for ref, remote in sorted(server_by_ref.items()):
+        if ref not in local_by_ref:
+            in_git = (ref.tenant, ref.namespace) in namespaces_in_git
+            emptying = not in_git and not _allowed(allow_empty_namespace, ref.tenant)
+            plan.changes.append(_server_only(ref, remote, delete, emptying, owns))
+    if references is not None:
+        keep_referenced(plan.changes, references)
+    check_delete_cap(plan, max_deletes)
+    return plan
 
+
+def _server_flows(snapshot: Snapshot) -> dict[FlowRef, RemoteFlow]:
+    """The live flows of every listing that could be read."""
     server_by_ref: dict[FlowRef, RemoteFlow] = {}
     for listing in snapshot.listings:
         if listing.error:
@@ -216,63 +233,50 @@ def build_plan(
         for remote in listing.flows:
             if not remote.deleted:
                 server_by_ref[remote.ref] = remote
+    return server_by_ref
 
-    for ref, flow in sorted(local_by_ref.items()):
-        if any(s.tenant == ref.tenant and s.covers(ref.namespace) for s in failed_scopes):
-            continue
-        found = server_by_ref.get(ref)
-        path = str(flow.path)
-        if found is None:
-            plan.changes.append(Change(CREATE, ref, path=path, source=flow.source))
-            continue
-        change = Change(
-            UNCHANGED,
-            ref,
-            path=path,
-            source=flow.source,
-            server_source=found.source,
-            server_revision=found.revision,
-        )
-        if found.source is None or not sources_equal(flow.source, found.source):
-            change.action = UPDATE
-            if found.source is not None:
-                change.diff = unified_diff(
-                    found.source, flow.source, f"server {ref} (revision {found.revision})", path
-                )
-                if summarize is not None:
-                    change.summary, change.formatting_only = summarize(found.source, flow.source)
-        plan.changes.append(change)
 
-    namespaces_in_git = {(f.tenant, f.namespace) for f in local_by_ref.values()}
-    for ref, remote in sorted(server_by_ref.items()):
-        if ref in local_by_ref:
-            continue
-        change = Change(
-            UNMANAGED,
-            ref,
-            server_source=remote.source,
-            server_revision=remote.revision,
-        )
-        if not delete:
-            change.note = "not managed by git (deletion is off: --delete would remove it)"
-        elif (ref.tenant, ref.namespace) not in namespaces_in_git and not _allowed(
-            allow_empty_namespace, ref.tenant
-        ):
-            change.note = (
-                "not deleted: git has no flow in this namespace (--allow-empty-namespace allows it)"
+def _compare_flow(ref: FlowRef, flow: LocalFlow, found: RemoteFlow | None, summarize) -> Change:
+    """A flow git has: a create, an update (with its diff and summary) or unchanged."""
+    path = str(flow.path)
+    if found is None:
+        return Change(CREATE, ref, path=path, source=flow.source)
+    change = Change(
+        UNCHANGED,
+        ref,
+        path=path,
+        source=flow.source,
+        server_source=found.source,
+        server_revision=found.revision,
+    )
+    if found.source is None or not sources_equal(flow.source, found.source):
+        change.action = UPDATE
+        if found.source is not None:
+            change.diff = unified_diff(
+                found.source, flow.source, f"server {ref} (revision {found.revision})", path
             )
-        elif owns is not None and (why := owns(remote)):
-            change.note = why
-        else:
-            change.action = DELETE
-            if owns is not None:
-                change.note = "deleted: it carries the ownership label, git put it there"
-        plan.changes.append(change)
+            if summarize is not None:
+                change.summary, change.formatting_only = summarize(found.source, flow.source)
+    return change
 
-    if references is not None:
-        keep_referenced(plan.changes, references)
-    check_delete_cap(plan, max_deletes)
-    return plan
+
+def _server_only(ref: FlowRef, remote: RemoteFlow, delete: bool, emptying: bool, owns) -> Change:
+    """A flow only the server has: deleted, or kept with the reason (deletion off, the
+    namespace would be emptied, not owned)."""
+    change = Change(UNMANAGED, ref, server_source=remote.source, server_revision=remote.revision)
+    if not delete:
+        change.note = "not managed by git (deletion is off: --delete would remove it)"
+    elif emptying:
+        change.note = (
+            "not deleted: git has no flow in this namespace (--allow-empty-namespace allows it)"
+        )
+    elif owns is not None and (why := owns(remote)):
+        change.note = why
+    else:
+        change.action = DELETE
+        if owns is not None:
+            change.note = "deleted: it carries the ownership label, git put it there"
+    return change
 
 
 def check_delete_cap(plan: Plan, max_deletes: int | None) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..kinds.base import Kind, KindListing, LocalScan
+from ..kinds.base import Kind, KindListing, LocalItem, LocalScan, RemoteItem
 from .plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan
 
 
@@ -49,45 +49,59 @@ def compare_kind(
             continue
         local = local_by_ns.get((tenant, namespace), {})
         remote = {item.ref: item for item in listing.items}
-        for ref, item in sorted(local.items()):
-            server = remote.get(ref)
-            change = Change(
-                CREATE if server is None else UNCHANGED,
-                ref,
-                path=item.path,
-                payload=item.payload,
-                digest=item.digest,
-                server_digest=server.digest if server else None,
-            )
-            if server is not None and server.digest != item.digest:
-                change.action = UPDATE
-            if change.action != UNCHANGED:
-                described = kind.describe(item, server)
-                change.summary, change.diff = described.summary, described.diff
-            changes.append(change)
+        changes += [
+            _compare_item(kind, item, remote.get(ref)) for ref, item in sorted(local.items())
+        ]
         deletable = scan.deletable is None or (tenant, namespace) in scan.deletable
-        for ref, server in sorted(remote.items()):
-            if ref in local:
-                continue
-            change = Change(UNMANAGED, ref, server_digest=server.digest)
-            if not deletable:
-                change.note = kind.undeclared_note
-            elif not delete:
-                change.note = "not in git (deletion is off: --delete would remove it)"
-            elif not local and not (
-                allow_empty_namespace
-                if isinstance(allow_empty_namespace, bool)
-                else tenant in allow_empty_namespace
-            ):
-                change.note = (
-                    f"not deleted: git has no {kind.noun} in this namespace "
-                    "(--allow-empty-namespace allows it)"
-                )
-            else:
-                change.action = DELETE
-                change.summary = kind.describe(None, server).summary
-            changes.append(change)
+        emptying = not local and not (
+            allow_empty_namespace
+            if isinstance(allow_empty_namespace, bool)
+            else tenant in allow_empty_namespace
+        )
+        changes += [
+            _undeclared(kind, ref, server, deletable, delete, emptying)
+            for ref, server in sorted(remote.items())
+            if ref not in local
+        ]
     return changes, errors
+
+
+def _compare_item(kind: Kind, item: LocalItem, server: RemoteItem | None) -> Change:
+    """An item git declares: a create, an update (described) or unchanged, by digest."""
+    change = Change(
+        CREATE if server is None else UNCHANGED,
+        item.ref,
+        path=item.path,
+        payload=item.payload,
+        digest=item.digest,
+        server_digest=server.digest if server else None,
+    )
+    if server is not None and server.digest != item.digest:
+        change.action = UPDATE
+    if change.action != UNCHANGED:
+        described = kind.describe(item, server)
+        change.summary, change.diff = described.summary, described.diff
+    return change
+
+
+def _undeclared(
+    kind: Kind, ref, server: RemoteItem, deletable: bool, delete: bool, emptying: bool
+) -> Change:
+    """An item only the server has: deleted, or kept with the reason."""
+    change = Change(UNMANAGED, ref, server_digest=server.digest)
+    if not deletable:
+        change.note = kind.undeclared_note
+    elif not delete:
+        change.note = "not in git (deletion is off: --delete would remove it)"
+    elif emptying:
+        change.note = (
+            f"not deleted: git has no {kind.noun} in this namespace "
+            "(--allow-empty-namespace allows it)"
+        )
+    else:
+        change.action = DELETE
+        change.summary = kind.describe(None, server).summary
+    return change
 
 
 def resource_drift(plan: Plan, listings: list[KindListing]) -> list[str]:
