@@ -201,3 +201,21 @@ def test_a_kv_yml_with_managed_written_twice_is_refused_with_its_line(tmp_path, 
         out = done.stdout + done.stderr
         line_with(out, "kv.yml:4", "`managed` is written twice (first at line 1)")
     assert emulator.stats.count("GET") == 0  # refused before asking the server anything
+
+
+def test_a_targeted_delete_of_a_file_a_flow_uses_keeps_it(tmp_path, emulator):
+    """The cross-kind guard holds for a partial plan too: `--target file:...` or `NS/*` with
+    --delete never deletes a file a flow that stays reads."""
+    p = Project(tmp_path, emulator)
+    p.write(plain("user", "company.team").replace("message: hi", "message: \"{{ read('s.py') }}\""))
+    folder = resources(p)
+    for name in ("s.py", "keep.txt"):
+        (folder / "_files" / name).write_bytes(b"x\n")
+    assert p.run("apply", "--auto-approve").returncode == 0
+    (folder / "_files" / "s.py").unlink()
+    for target in ("file:company.team/s.py", "company.team/*"):
+        done = p.run("apply", "--auto-approve", "--delete", "--target", target)
+        assert done.returncode == 0, done.stdout + done.stderr
+        line_with(done.stdout, "not deleted: company.team/user (read('s.py')) still uses it")
+        with client(emulator) as c:
+            assert "/s.py" in c.export_namespace_files("company.team"), target
