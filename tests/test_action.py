@@ -488,8 +488,11 @@ def test_validate_reemits_capped_annotations_and_lists_every_problem(gh, monkeyp
     assert outputs["errors"] == "12" and outputs["warnings"] == "1" and outputs["exit-code"] == "1"
     text = summary(gh)
     assert "**12 error(s), 1 warning(s).**" in text
-    assert "| ❌ | `flows/f11.yml` | 12 | task tasks[0] has no 'type' [missing-type] |" in text
-    assert "| ⚠️ | `flows/w0.yml` | 2 | deprecated task type [missing-type] |" in text
+    # Messages are Markdown-escaped text (`[` could start a link).
+    assert (
+        "| ❌ | `flows/f11.yml` | 12 | task tasks\\[0\\] has no 'type' \\[missing-type\\] |" in text
+    )
+    assert "| ⚠️ | `flows/w0.yml` | 2 | deprecated task type \\[missing-type\\] |" in text
 
 
 def test_validate_success_summary(gh, monkeypatch):

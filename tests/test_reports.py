@@ -75,7 +75,7 @@ def test_text_plan_groups_by_tenant_when_several():
 def test_markdown_plan_has_a_table_row_per_change_and_folds_diffs():
     md = render_plan_markdown(sample_plan(), marker="<!-- kestra-sync -->")
     assert md.startswith("<!-- kestra-sync -->\n### kestra-sync plan")
-    assert "| ✏️ | `company.team/etl` | update (r4) |" in md
+    assert "| ✏️ | flow | `company.team/etl` | update (r4) |" in md
     assert "<details><summary>diff <code>company.team/etl</code>" in md
     assert "`company.team/same`" not in md
 

@@ -11,6 +11,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..report.escape import command_data as escape_data
+from ..report.escape import command_property as escape_property
+
 # Inputs this entry point reads (see action.yml; a test checks the two lists match).
 INPUTS = (
     "command",
@@ -54,14 +57,6 @@ class InputProblem(Exception):
 
 
 # --- workflow-command plumbing -------------------------------------------------------------------
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def unescape(text: str) -> str:
@@ -140,7 +135,9 @@ class Runner:
         if not value:
             return
         for part in {value, *[p for p in value.splitlines() if p.strip()]}:
-            self.echo(f"::add-mask::{escape_data(part)}")
+            # The runner's escapes only: the mask must be the secret itself, byte for byte.
+            raw = part.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            self.echo(f"::add-mask::{raw}")
             if len(part) >= 3:
                 self.secrets.append(part)
         self.secrets.sort(key=len, reverse=True)
