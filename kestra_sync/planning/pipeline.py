@@ -339,7 +339,7 @@ def _replan_kinds(plan: Plan, options: PlanOptions, listings) -> list:
         scopes = [s for s in plan.kind_scopes if s[0] == name]
         scan = LocalScan(
             [
-                LocalItem(c.ref, c.path or "", c.payload, c.digest or "")
+                LocalItem(c.ref, c.path or "", c.payload, c.digest)  # None: left to the server
                 for c in plan.changes
                 if c.kind == name and c.action in (CREATE, UPDATE, UNCHANGED)
             ],

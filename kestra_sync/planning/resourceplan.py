@@ -50,6 +50,14 @@ def compare_kind(
         remote = {item.ref: item for item in listing.items}
         for ref, item in sorted(local.items()):
             server = remote.get(ref)
+            if item.digest is None:
+                # Declared by name only (a sensitive KV key with no value in git): the server's
+                # value is left as it is, neither written, shown nor deleted.
+                if server is not None:
+                    changes.append(
+                        Change(UNCHANGED, ref, path=item.path, server_digest=server.digest)
+                    )
+                continue
             change = Change(
                 CREATE if server is None else UNCHANGED,
                 ref,

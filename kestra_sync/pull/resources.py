@@ -61,17 +61,54 @@ def write_namespace_files(
     return result
 
 
-def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *, overwrite: bool):
+def split_secrets(values: dict) -> tuple[dict, list[str]]:
+    """The server's KV pairs as pull writes them: (values to write, keys whose value looks
+    like a secret). Those are never written: kv.yml lists them under `sensitive:`, which
+    leaves the server's value as it is and keeps it out of every report."""
+    from ..kinds.kv import looks_secret
+
+    held = sorted(k for k, v in values.items() if looks_secret(k, v))
+    return {k: v for k, v in values.items() if k not in held}, held
+
+
+def _kv_text(namespace: str, values: dict, held: list[str]) -> str:
+    import yaml
+
+    text = f"# KV pairs of namespace {namespace}, pulled from the server by kestra-sync.\n"
+    data: dict = {"values": values}
+    if held:
+        text += (
+            "# The keys under `sensitive:` hold values that look like secrets: they were not\n"
+            "# pulled, and plans leave them on the server as they are, never shown. To manage\n"
+            "# one from git, add it under `values:` (better: a Kestra secret, read with\n"
+            "# {{ secret('NAME') }}).\n"
+        )
+        data = {"sensitive": held, "values": values}
+    return text + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def write_kv_file(
+    values: dict,
+    directory: Path,
+    namespace: str,
+    layout: str,
+    *,
+    overwrite: bool,
+    held: list[str] | None = None,
+):
     """Write ``values`` (key -> value) as the namespace's kv.yml (or the kv.yaml already
-    there). Returns (path, status) with status "written", "unchanged", "conflict" (anything
-    else stands there: other values, a FIFO; kept unless ``overwrite``) or "refused" (a link
-    on the way leads out of ``directory``). TTLs are not pulled: the server only tells when a
-    key expires."""
+    there), with ``held`` (keys whose value stays on the server) under `sensitive:`. Returns
+    (path, status) with status "written", "unchanged", "conflict" (anything else stands
+    there: other values, a FIFO; kept unless ``overwrite``) or "refused" (a link on the way
+    leads out of ``directory``). TTLs are not pulled: the server only tells when a key
+    expires."""
     import yaml
 
     from ..kinds.kv import canonical
     from ..source.walk import KV_FILE_NAMES
 
+    held = held or []
+    values = dict(sorted(values.items()))
     folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
     path = next((folder / n for n in KV_FILE_NAMES if os.path.lexists(folder / n)), None)
     path = path or folder / "kv.yml"
@@ -80,21 +117,17 @@ def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *,
 
     def same(raw: bytes) -> bool:
         try:
-            current = (yaml.safe_load(raw.decode("utf-8")) or {}).get("values") or {}
+            data = yaml.safe_load(raw.decode("utf-8")) or {}
+            current, sensitive = data.get("values") or {}, data.get("sensitive") or []
         except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
             return False
-        return canonical(current) == canonical(values)
+        listed = sorted(sensitive) if isinstance(sensitive, list) else sensitive
+        return canonical(current) == canonical(values) and canonical(listed) == canonical(held)
 
     state = local_state(path, same)
     if state == SAME:
         return path, "unchanged"
     if state == DIFFERS and not overwrite:
         return path, "conflict"
-    text = (
-        "# KV pairs of namespace "
-        + namespace
-        + ", pulled from the server by kestra-sync.\n"
-        + yaml.safe_dump({"values": values}, sort_keys=True, allow_unicode=True)
-    )
-    write_exact_or_stop(path, text.encode("utf-8"), [])
+    write_exact_or_stop(path, _kv_text(namespace, values, held).encode("utf-8"), [])
     return path, "written"

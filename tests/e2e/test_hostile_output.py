@@ -187,6 +187,10 @@ def test_action_summary_comment_and_log_escape_names_and_show_kinds(hostile, git
     for char in "\x1b\x07\x9b\u202e":
         assert char not in log
     assert "- kv db_password" in log  # the plan in the log names the kind too
+    # KV values only the server holds: in no log, summary, comment or saved plan.
+    saved = (hostile.root.parent / "kestra-sync-plan.json").read_text()
+    for text in (log, summary, comment["body"], saved):
+        assert SECRET not in text
 
 
 def test_action_apply_report_names_the_kind(hostile, github, monkeypatch):
