@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..report.escape import block, md_code, md_fence, md_text
+from ..report.escape import block, line, md_code, md_fence, md_text
 from .github_io import Annotation, Context
 
 PR_EVENTS = ("pull_request", "pull_request_target")
@@ -200,7 +200,7 @@ def comment(ctx: Context, markdown: str) -> None:
     if action == "skipped":
         runner.echo("No plan comment: no changes (comment: on-changes) and no earlier comment.")
         return
-    runner.echo(f"Plan comment {action}: {url}")
+    runner.echo(f"Plan comment {action}: {line(url)}")  # GitHub's reply: one line
     runner.set_output("comment-url", url)
 
 

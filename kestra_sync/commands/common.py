@@ -193,11 +193,13 @@ kestra_version_option = click.option(
 
 def print_target(target) -> None:
     """Say which version's rules were followed, and why any guess was not made (stderr)."""
+    from ..report.escape import line  # the server's version string is the server's
+
     if target is None:
         return
     for warning in target.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(f"note: {target.describe()}", err=True)
+        click.echo(f"warning: {line(warning)}", err=True)
+    click.echo(f"note: {line(target.describe())}", err=True)
 
 
 def report_options(format_help: str):
