@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -125,7 +126,7 @@ def command_property(text: object) -> str:
     return command_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def in_github_log(text: str, env: dict | None = None) -> str:
+def in_github_log(text: str, env: Mapping[str, str] | None = None) -> str:
     """Text for stdout, made inert for a GitHub Actions log when it runs in one: the runner
     reads a workflow command from any line that starts with ``::`` after its leading spaces
     (an indented diff line of a flow that echoes ``::error::``), so the whole text goes
@@ -133,8 +134,7 @@ def in_github_log(text: str, env: dict | None = None) -> str:
     import os
     import uuid
 
-    env = os.environ if env is None else env
-    if env.get("GITHUB_ACTIONS") != "true" or not text:
+    if (os.environ if env is None else env).get("GITHUB_ACTIONS") != "true" or not text:
         return text
     token = uuid.uuid4().hex
     end = "" if text.endswith("\n") else "\n"
