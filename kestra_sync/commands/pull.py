@@ -222,14 +222,21 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
                 f"refused    {namespace} file {remote}: it would be written outside {root}",
                 err=True,
             )
+        for remote in result.unnamable:
+            _echo(
+                f"refused    {namespace} file {remote}: its name holds control characters, "
+                "which validate refuses; rename it on the server, then pull again",
+                err=True,
+            )
+        refused = len(result.refused) + len(result.unnamable)
         if files:
             _echo(
                 f"Pulled {len(files)} namespace file(s) of {namespace}: "
                 f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
-                f"{len(result.conflicts) + len(result.refused)} kept.",
+                f"{len(result.conflicts) + refused} kept.",
                 err=True,
             )
-        kept += len(result.conflicts) + len(result.refused)
+        kept += len(result.conflicts) + refused
         if values:
             values, held = split_secrets(values)
             path, status = write_kv_file(

@@ -72,10 +72,23 @@ SECRET_VALUE = re.compile(
 
 
 def looks_secret(key: str, value: Any) -> bool:
-    """A key named like a secret, or a value shaped like one (a private key, a cloud token)."""
-    if SECRET_NAME.search(key):
+    """A key named like a secret, a JSON value with a field named like one (``{"user": "app",
+    "password": "..."}``), or a value shaped like one (a private key, a cloud token)."""
+    if SECRET_NAME.search(key) or _secret_field(value):
         return True
     return isinstance(value, (str, dict, list)) and bool(SECRET_VALUE.search(canonical(value)))
+
+
+def _secret_field(value: Any, depth: int = 0) -> bool:
+    if depth > 50:  # deeper than any setting: judged a secret rather than walked for ever
+        return True
+    if isinstance(value, dict):
+        return any(
+            SECRET_NAME.search(str(k)) or _secret_field(v, depth + 1) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_secret_field(v, depth + 1) for v in value)
+    return False
 
 
 SECRET_HINT = (

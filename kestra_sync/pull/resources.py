@@ -22,6 +22,8 @@ class FilesPullResult:
     unchanged: list[Path] = field(default_factory=list)
     conflicts: list[Path] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # server paths that leave the directory
+    # server paths holding control characters: validate would refuse the file pull wrote
+    unnamable: list[str] = field(default_factory=list)
 
 
 def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, Path]) -> Path:
@@ -41,7 +43,12 @@ def write_namespace_files(
     result = FilesPullResult()
     home = os.path.normpath(root)
     base = (confine or root).resolve()
+    from ..report.escape import control_characters
+
     for remote_path, content in sorted(files.items()):
+        if control_characters(remote_path):
+            result.unnamable.append(remote_path)
+            continue
         target = root / remote_path.lstrip("/")
         # Twice: the path as written must stay in `root` (no `..`), and with every link
         # resolved it must stay in `confine` (no link out of the flow directory).

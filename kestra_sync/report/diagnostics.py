@@ -91,7 +91,7 @@ def render_json(
         "kestra_version": kestra_version,
         "diagnostics": [diagnostic_json(d) for d in diagnostics],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return escape.json_text(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 def diagnostic_json(d: Diagnostic) -> dict:

@@ -54,6 +54,25 @@ def control_characters(text: str) -> list[str]:
     return sorted({m.group() for m in re.finditer(r"\\(?:[nrt]|x[0-9a-f]{2}|u[0-9a-f]{4})", shown)})
 
 
+def json_text(text: str) -> str:
+    """JSON as ``json.dumps(..., ensure_ascii=False)`` writes it, with the characters ``line``
+    escapes (left raw by that option from DEL on: C1 controls, bidi overrides) written as
+    ``\\uXXXX``. Outside strings JSON is ASCII, so this is always the same document."""
+
+    def escaped(match: re.Match) -> str:
+        char = match.group()
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            return "".join(f"\\u{unit:04x}" for unit in _utf16(char))
+        return char
+
+    return re.sub(r"[\x7f-\U0010ffff]", escaped, text)
+
+
+def _utf16(char: str) -> list[int]:
+    data = char.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
 def line(text: object) -> str:
     """``text`` as one line of a terminal or a log, every control character visible."""
     return _escape(str(text))

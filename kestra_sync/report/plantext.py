@@ -54,11 +54,11 @@ def no_changes_line(plan: Plan) -> str:
 def render_plan(
     plan: Plan, *, color: bool = False, show_unchanged: bool = False, show_diff: bool = True
 ) -> str:
-    def style(text: str, fg: str | None = None, **kw) -> str:
+    def style(text: str, fg: str | None = None, *, tabs: bool = False, **kw) -> str:
         # Every line passes here: names, paths, messages and diff lines from git or the server
         # are shown with their control characters escaped, so none can end the line early or
-        # send a terminal sequence (report/escape.py).
-        text = escape.line(text)
+        # send a terminal sequence (report/escape.py). A diff line keeps its tabs.
+        text = escape.block(text) if tabs else escape.line(text)
         return click.style(text, fg=fg, **kw) if color and (fg or kw) else text
 
     out: list[str] = []
@@ -98,7 +98,7 @@ def render_plan(
                             fg = "green"
                         elif line.startswith("-") and not line.startswith("---"):
                             fg = "red"
-                        out.append(style((pad + line).rstrip(), fg))
+                        out.append(style((pad + line).rstrip(), fg, tabs=True))
     if out:
         out.append("")
     out.append(style(summary_line(plan.counts()), bold=True))

@@ -199,3 +199,21 @@ def test_action_apply_report_names_the_kind(hostile, github, monkeypatch):
     assert_markdown_inert(summary)
     assert "| ✅ | KV pair | `company.team` `db_password` | delete | deleted |" in summary
     assert "| ✅ | namespace file | `company.team` `/a\\n::error::pwned.txt` | delete |" in summary
+
+
+def test_plan_json_carries_names_with_control_characters_escaped(hostile):
+    done = hostile.plan("--delete", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert_terminal_inert(done.stdout)  # C1 and bidi characters too, which JSON allows raw
+    data = json.loads(done.stdout)  # the same names, as JSON escapes
+    assert {c["id"] for c in data["changes"] if c["kind"] == "file"} >= set(HOSTILE_NAMES)
+
+
+def test_pull_refuses_server_names_validate_would_refuse(hostile):
+    done = hostile.run("pull", "--namespace", NS, "flows")
+    assert done.returncode == 1  # kept files: exit 1, as for a conflict
+    assert_terminal_inert(done.stdout + done.stderr)
+    line_with(done.stderr, "refused", "/a\\n::error::pwned.txt", "control characters")
+    line_with(done.stderr, "refused", "/rtl\\u202eexe.txt", "control characters")
+    written = {p.name for p in (hostile.root / "flows/company/team/_files").iterdir()}
+    assert written == {"ok.txt", "t|b`c`.md", "> [!NOTE] @octocat ![i](http:"}

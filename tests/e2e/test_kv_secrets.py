@@ -134,3 +134,18 @@ def test_pull_writes_secrets_as_references_and_the_next_plan_keeps_them(project)
     kv_file(project).write_text(text)
     again = project.run("pull", "--namespace", NS, "flows")
     line_with(again.stdout, "unchanged", "kv.yml")
+
+
+def test_a_json_value_with_a_secret_field_is_a_secret_for_validate_and_pull(project):
+    with client(project.emu) as c:
+        c.put_kv("company.data", "db", {"user": "app", "password": SECRET}, None)
+    done = project.run("pull", "--namespace", "company.data", "flows")
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = (project.root / "flows/company/data/kv.yml").read_text()
+    assert SECRET not in written and SECRET not in done.stdout + done.stderr
+    assert yaml.safe_load(written) == {"sensitive": ["db"], "values": {}}
+
+    kv_file(project).write_text("values:\n  db: {user: app, password: x}\n")
+    refused = project.run("validate")
+    assert refused.returncode == 1
+    line_with(refused.stdout, "kv.yml:2", "'db' looks like a secret", "sensitive:")
