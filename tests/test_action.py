@@ -745,3 +745,18 @@ def test_a_bug_in_the_action_still_ends_in_an_annotation_and_a_summary(gh, monke
     assert summary(gh).startswith("> [!CAUTION]\n> **kestra-sync plan failed:** the action itself")
     assert "Traceback" in stdout  # for the bug report, with workflow commands off
     assert_no_secret(stdout, summary(gh))
+
+
+def test_a_secret_is_redacted_from_the_summary_in_its_markdown_escaped_form(tmp_path):
+    """The summary escapes Markdown (`_` becomes `\\_`): a password with such characters must
+    still be found and redacted there."""
+    from kestra_sync.report.escape import md_code, md_text
+
+    summary = tmp_path / "summary.md"
+    runner = ghaction.Runner({"GITHUB_STEP_SUMMARY": str(summary)}, io.StringIO())
+    secret = "p@ss_w*rd|`x`"
+    runner.mask(secret)
+    runner.summary(f"| {md_text('server said ' + secret)} | {md_code(secret)} |")
+    written = summary.read_text()
+    assert "ss" not in written.replace("***", ""), written
+    assert written.count("***") == 2

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..report import escape
 from ..report.escape import command_data as escape_data
 from ..report.escape import command_property as escape_property
 
@@ -139,7 +140,11 @@ class Runner:
             raw = part.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
             self.echo(f"::add-mask::{raw}")
             if len(part) >= 3:
-                self.secrets.append(part)
+                # Also as the summary and comment write it once escaped (Markdown text, a
+                # code span, a log line): redaction must find it there too.
+                shown = escape.line(part)
+                forms = {part, shown, escape.md_text(part), shown.replace("|", "\\|")}
+                self.secrets += sorted(forms - set(self.secrets))
         self.secrets.sort(key=len, reverse=True)
 
     def redact(self, text: str) -> str:
