@@ -149,3 +149,20 @@ def test_a_json_value_with_a_secret_field_is_a_secret_for_validate_and_pull(proj
     refused = project.run("validate")
     assert refused.returncode == 1
     line_with(refused.stdout, "kv.yml:2", "'db' looks like a secret", "sensitive:")
+
+
+def test_a_saved_plan_does_not_depend_on_a_value_left_to_the_server(project):
+    """A sensitive key git names without a value: the saved plan records nothing of the
+    server's value (not even its digest), and rotating it on the server does not make the
+    plan stale."""
+    kv_file(project).write_text("managed: true\nsensitive: [db_password]\nvalues:\n  region: us\n")
+    done = project.plan("--delete", "--out", "plan.json")
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((project.root / "plan.json").read_text())
+    (held,) = [c for c in saved["changes"] if c["id"] == "db_password"]
+    assert (held["action"], held["digest"], held["server_digest"]) == ("unchanged", None, None)
+    with client(project.emu) as c:
+        c.put_kv(NS, "db_password", "rotated-" + SECRET, None)
+    applied = project.run("apply", "plan.json", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert server_kv(project) == {"db_password": "rotated-" + SECRET, "region": "us"}
