@@ -6,8 +6,10 @@ every renderer, so a name can change what it is shown as, never what the output 
   0x9b), a Unicode format character (bidirectional overrides that reorder what is read, zero
   width characters) or a line or paragraph separator is shown as a ``\\x1b``/``\\u202e``
   escape. So no name ends a line (``\\n::error::`` in a CI log), moves the cursor or sets a
-  window title or a link (CSI and OSC sequences start with ESC or 0x9b). ``block`` keeps the
-  line breaks and tabs of multi-line text (a diff) and escapes the rest, line by line.
+  window title or a link (CSI and OSC sequences start with ESC or 0x9b); and ``##[``, the
+  GitHub runner's older command form, which it finds anywhere in a line (ActionCommand.TryParse
+  in actions/runner), is shown as ``#\\x23[``. ``block`` keeps the line breaks and tabs of
+  multi-line text (a diff) and escapes the rest, line by line.
 - Markdown (``md_text`` for text in a table cell or a paragraph, ``md_code`` for a name shown as
   code): what ``line`` escapes, then every ASCII punctuation character that Markdown or GitHub
   gives a meaning inline (emphasis, links and images, HTML, tables' ``|``, ``@mentions``,
@@ -47,6 +49,11 @@ def _escape(text: str, keep: str = "") -> str:
     return _CANDIDATE.sub(shown, text)
 
 
+def _no_old_commands(text: str) -> str:
+    # The runner also reads an older command form, `##[error]...`, anywhere in a line.
+    return text.replace("##[", "#\\x23[") if "##[" in text else text
+
+
 def control_characters(text: str) -> list[str]:
     """The characters of ``text`` that ``line`` would escape, as it shows them (for a
     validation message that refuses a name holding one)."""
@@ -56,8 +63,9 @@ def control_characters(text: str) -> list[str]:
 
 def json_text(text: str) -> str:
     """JSON as ``json.dumps(..., ensure_ascii=False)`` writes it, with the characters ``line``
-    escapes (left raw by that option from DEL on: C1 controls, bidi overrides) written as
-    ``\\uXXXX``. Outside strings JSON is ASCII, so this is always the same document."""
+    escapes (left raw by that option from DEL on: C1 controls, bidi overrides) and the ``[`` of
+    ``##[`` written as ``\\uXXXX``. Outside strings JSON is ASCII and never holds ``##[``, so
+    this is always the same document."""
 
     def escaped(match: re.Match) -> str:
         char = match.group()
@@ -65,7 +73,10 @@ def json_text(text: str) -> str:
             return "".join(f"\\u{unit:04x}" for unit in _utf16(char))
         return char
 
-    return re.sub(r"[\x7f-\U0010ffff]", escaped, text)
+    text = re.sub(r"[\x7f-\U0010ffff]", escaped, text)
+    # `##[` occurs only inside strings too: written `##\u005b`, the runner's older command
+    # form cannot be read from a JSON document printed to a CI log.
+    return text.replace("##[", "##\\u005b") if "##[" in text else text
 
 
 def _utf16(char: str) -> list[int]:
@@ -75,13 +86,13 @@ def _utf16(char: str) -> list[int]:
 
 def line(text: object) -> str:
     """``text`` as one line of a terminal or a log, every control character visible."""
-    return _escape(str(text))
+    return _no_old_commands(_escape(str(text)))
 
 
 def block(text: str) -> str:
     """Multi-line ``text`` (a diff, a message over several lines): line breaks and tabs are
     kept, every other control character is made visible as by ``line`` (CR included)."""
-    return _escape(text, keep="\n\t")
+    return _no_old_commands(_escape(text, keep="\n\t"))
 
 
 # ASCII punctuation with a meaning inline in CommonMark, GitHub Flavored Markdown or GitHub's
@@ -106,7 +117,7 @@ def md_text(text: object) -> str:
     """``text`` as inline Markdown that renders as exactly these characters, except that a
     `code span` stays one (messages name settings that way). Inside a code span Markdown
     means nothing, so one that came from a server is as harmless as escaped text."""
-    text = line(text)
+    text = _escape(str(text))
     out, last = [], 0
     for match in _CODE_SPAN.finditer(text):
         out.append(_md_plain(text[last : match.start()], last == 0))
@@ -119,7 +130,7 @@ def md_text(text: object) -> str:
 def md_code(text: object) -> str:
     """A name as an inline code span: a fence longer than any backtick run in it, and ``|``
     escaped (a table cell ends at ``|`` even inside a code span; GFM reads ``\\|`` there)."""
-    text = line(text).replace("|", "\\|")
+    text = _escape(str(text)).replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

@@ -28,6 +28,7 @@ HOSTILE_NAMES = [
     "/c1\x9b31m.txt",
     "/rtl\u202eexe.txt",
     "/t|b`c`.md",
+    "/v1 ##[error]pwned.txt",  # the runner's older command form, read anywhere in a line
     "/> [!NOTE] @octocat ![i](http://evil.example/i.png) <img src=x>.txt",
 ]
 
@@ -81,6 +82,7 @@ def assert_markdown_inert(markdown: str) -> None:
 def assert_terminal_inert(text: str) -> None:
     for line in text.splitlines():
         assert not line.lstrip().startswith("::"), line
+    assert "##[" not in text
     for char in "\x1b\x07\x9b\u202e":
         assert char not in text
 
@@ -96,6 +98,7 @@ def test_plan_text_escapes_server_names_and_shows_each_kind(hostile):
     line_with(done.stdout, "- file /c1\\x9b31m.txt", "delete")
     line_with(done.stdout, "- file /rtl\\u202eexe.txt", "delete")
     line_with(done.stdout, "- kv db_password", "delete")
+    line_with(done.stdout, "- file /v1 #\\x23[error]pwned.txt", "delete")
 
 
 def test_plan_markdown_escapes_every_name_into_its_table_cell(hostile):
@@ -184,6 +187,7 @@ def test_action_summary_comment_and_log_escape_names_and_show_kinds(hostile, git
         assert "| ➕ | namespace file | `company.team` `/ok.txt` | create |" in markdown
     for line in log.splitlines():
         assert not line.lstrip().startswith("::error::pwned"), line
+        assert "##[error]pwned" not in line
     for char in "\x1b\x07\x9b\u202e":
         assert char not in log
     assert "- kv db_password" in log  # the plan in the log names the kind too
@@ -216,4 +220,9 @@ def test_pull_refuses_server_names_validate_would_refuse(hostile):
     line_with(done.stderr, "refused", "/a\\n::error::pwned.txt", "control characters")
     line_with(done.stderr, "refused", "/rtl\\u202eexe.txt", "control characters")
     written = {p.name for p in (hostile.root / "flows/company/team/_files").iterdir()}
-    assert written == {"ok.txt", "t|b`c`.md", "> [!NOTE] @octocat ![i](http:"}
+    assert written == {
+        "ok.txt",
+        "t|b`c`.md",
+        "v1 ##[error]pwned.txt",
+        "> [!NOTE] @octocat ![i](http:",
+    }
