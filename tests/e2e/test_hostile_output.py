@@ -226,3 +226,12 @@ def test_pull_refuses_server_names_validate_would_refuse(hostile):
         "v1 ##[error]pwned.txt",
         "> [!NOTE] @octocat ![i](http:",
     }
+
+
+def test_action_annotation_of_a_failed_kv_write_names_the_kind(hostile, github, monkeypatch):
+    hostile.emu.faults.add("PUT", r"/kv/region$", status=400, count=100)
+    code, log, summary = run_action(hostile, github, monkeypatch, command="apply")
+    assert code == 1, log
+    (failed,) = [ln for ln in log.splitlines() if ln.startswith("::error") and "failed:" in ln]
+    assert "::update company.team kv region failed: " in failed
+    assert "| ❌ | KV pair | `company.team` `region` | update |" in summary
