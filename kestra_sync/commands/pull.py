@@ -260,9 +260,10 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
                 _echo(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
                 for key in held:
                     _echo(
-                        f"not pulled {namespace} KV {key}: its value looks like a secret, so "
-                        f"{path.name} lists the key under `sensitive:` without it (plans leave "
-                        "the server's value as it is, never shown)",
+                        f"not pulled {namespace} KV {key}: its value looks like a secret (or "
+                        f"{path.name} marks it sensitive), so {path.name} lists the key under "
+                        "`sensitive:` without it (plans leave the server's value as it is, "
+                        "never shown)",
                         err=True,
                     )
     return kept

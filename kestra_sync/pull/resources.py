@@ -78,19 +78,45 @@ def split_secrets(values: dict) -> tuple[dict, list[str]]:
     return {k: v for k, v in values.items() if k not in held}, held
 
 
-def _kv_text(namespace: str, values: dict, held: list[str]) -> str:
+def _local_sensitive(path: Path, values: dict, held: list[str]) -> tuple[dict, list[str], list]:
+    """Keys the kv.yml already at ``path`` lists under `sensitive:` stay out of what pull
+    writes, unless it declares the very value the server holds. Returns (values to write,
+    keys held on the server, keys to list under `sensitive:`)."""
+    import yaml
+
+    from ..kinds.kv import canonical
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = None
+    listed = data.get("sensitive") if isinstance(data, dict) else None
+    if not isinstance(listed, list):
+        return values, held, held
+    local = data.get("values") if isinstance(data.get("values"), dict) else {}
+    declared = {
+        k
+        for k in listed
+        if k in values and k in local and canonical(local[k]) == canonical(values[k])
+    }
+    more = {k for k in listed if isinstance(k, str) and k in values} - declared
+    held = sorted(set(held) | more)
+    return {k: v for k, v in values.items() if k not in more}, held, sorted(set(held) | declared)
+
+
+def _kv_text(namespace: str, values: dict, held: list[str], listed: list[str]) -> str:
     import yaml
 
     text = f"# KV pairs of namespace {namespace}, pulled from the server by kestra-sync.\n"
     data: dict = {"values": values}
-    if held:
+    if listed:
         text += (
             "# The keys under `sensitive:` hold values that look like secrets: they were not\n"
             "# pulled, and plans leave them on the server as they are, never shown. To manage\n"
             "# one from git, add it under `values:` (better: a Kestra secret, read with\n"
             "# {{ secret('NAME') }}).\n"
         )
-        data = {"sensitive": held, "values": values}
+        data = {"sensitive": listed, "values": values}
     return text + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -114,13 +140,14 @@ def write_kv_file(
     from ..kinds.kv import canonical
     from ..source.walk import KV_FILE_NAMES
 
-    held = held or []
+    held = [] if held is None else held  # extended in place: the caller reports each key held
     values = dict(sorted(values.items()))
     folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
     path = next((folder / n for n in KV_FILE_NAMES if os.path.lexists(folder / n)), None)
     path = path or folder / "kv.yml"
     if not inside(path, directory):
         return path, "refused"
+    values, held[:], listed = _local_sensitive(path, values, held)
 
     def same(raw: bytes) -> bool:
         try:
@@ -128,13 +155,13 @@ def write_kv_file(
             current, sensitive = data.get("values") or {}, data.get("sensitive") or []
         except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
             return False
-        listed = sorted(sensitive) if isinstance(sensitive, list) else sensitive
-        return canonical(current) == canonical(values) and canonical(listed) == canonical(held)
+        shown = sorted(sensitive) if isinstance(sensitive, list) else sensitive
+        return canonical(current) == canonical(values) and canonical(shown) == canonical(listed)
 
     state = local_state(path, same)
     if state == SAME:
         return path, "unchanged"
     if state == DIFFERS and not overwrite:
         return path, "conflict"
-    write_exact_or_stop(path, _kv_text(namespace, values, held).encode("utf-8"), [])
+    write_exact_or_stop(path, _kv_text(namespace, values, held, listed).encode("utf-8"), [])
     return path, "written"

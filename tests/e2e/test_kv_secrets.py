@@ -166,3 +166,28 @@ def test_a_saved_plan_does_not_depend_on_a_value_left_to_the_server(project):
     applied = project.run("apply", "plan.json", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert server_kv(project) == {"db_password": "rotated-" + SECRET, "region": "us"}
+
+
+def test_pull_overwrite_never_writes_a_value_kv_yml_marks_sensitive(project):
+    """A key the local kv.yml lists under `sensitive:` stays out of the file, even with
+    --overwrite and a value that does not look like a secret; one whose value git declares
+    as the server holds it stays as it is."""
+    kv_file(project).write_text(
+        f"sensitive: [region, old_setting]\nvalues:\n  old_setting: {PLAIN}-old\n"
+    )
+    done = project.run("pull", "--namespace", NS, "flows", "--overwrite")
+    assert done.returncode == 0, done.stdout + done.stderr
+    line_with(done.stderr, "not pulled", "KV region", "marks it sensitive")
+    data = yaml.safe_load(kv_file(project).read_text())
+    assert data == {
+        "sensitive": ["db_password", "old_setting", "region", "session"],
+        "values": {"old_setting": PLAIN + "-old"},
+    }
+    plan = project.plan("--format", "json")
+    assert json.loads(plan.stdout)["summary"] == {
+        "create": 0,
+        "update": 0,
+        "delete": 0,
+        "unchanged": 4,
+        "unmanaged": 0,
+    }
