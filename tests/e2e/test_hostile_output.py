@@ -16,7 +16,7 @@ import pytest
 
 from kestra_sync.action import run as ghaction
 from kestra_sync.emulator.resources import store_of
-from tests.e2e.test_plan import Project, client, line_with
+from tests.support.project import Project, client, line_with
 from tests.test_action_e2e import ROOT, FakeGitHub
 
 NS = "company.team"

@@ -10,7 +10,7 @@ import json
 import pytest
 import yaml
 
-from tests.e2e.test_plan import Project, client, line_with
+from tests.support.project import Project, client, line_with
 
 NS = "company.team"
 SECRET = "hunter2-Sup3rSecret"
