@@ -128,11 +128,14 @@ def test_validate_refuses_namespace_file_names_with_control_characters(hostile):
     files = hostile.root / "flows/company/team/_files"
     (files / "bad\x1b[31mname.txt").write_text("x")
     (files / "two\nlines.txt").write_text("x")
+    kv = hostile.root / "flows/company/team/kv.yml"
+    kv.write_text('values:\n  "key\\n::error::x\\e[2J": 1\n')  # YAML's own escapes
     done = hostile.run("validate")
     assert done.returncode == 1
     assert_terminal_inert(done.stdout + done.stderr)
     line_with(done.stdout, "bad\\x1b[31mname.txt", "control characters (\\x1b)", "rename")
     line_with(done.stdout, "two\\nlines.txt", "control characters (\\n)", "rename")
+    line_with(done.stdout, "kv.yml:2", "KV key 'key\\n::error::x\\x1b[2J'", "letters, digits")
 
 
 @pytest.fixture
