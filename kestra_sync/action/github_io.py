@@ -11,6 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..report import escape
+from ..report.escape import command_data as escape_data
+from ..report.escape import command_property as escape_property
+
 # Inputs this entry point reads (see action.yml; a test checks the two lists match).
 INPUTS = (
     "command",
@@ -54,14 +58,6 @@ class InputProblem(Exception):
 
 
 # --- workflow-command plumbing -------------------------------------------------------------------
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def unescape(text: str) -> str:
@@ -140,9 +136,15 @@ class Runner:
         if not value:
             return
         for part in {value, *[p for p in value.splitlines() if p.strip()]}:
-            self.echo(f"::add-mask::{escape_data(part)}")
+            # The runner's escapes only: the mask must be the secret itself, byte for byte.
+            raw = part.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            self.echo(f"::add-mask::{raw}")
             if len(part) >= 3:
-                self.secrets.append(part)
+                # Also as the summary and comment write it once escaped (Markdown text, a
+                # code span, a log line): redaction must find it there too.
+                shown = escape.line(part)
+                forms = {part, shown, escape.md_text(part), shown.replace("|", "\\|")}
+                self.secrets += sorted(forms - set(self.secrets))
         self.secrets.sort(key=len, reverse=True)
 
     def redact(self, text: str) -> str:

@@ -35,6 +35,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TextIO
 
+from ..report.escape import md_code
+
 # The plumbing and the rendering live in their own modules; names tests and callers use are
 # re-exported here.
 from .github_io import (  # noqa: F401
@@ -319,7 +321,9 @@ def do_plan(ctx: Context) -> int:
         )
     runner.annotate(annotations)
 
-    title = "kestra-sync plan" + (f" · tenant `{ctx.tenant}`" if ctx.tenant != "main" else "")
+    title = "kestra-sync plan" + (
+        f" · tenant {md_code(ctx.tenant)}" if ctx.tenant != "main" else ""
+    )
     markdown = render_plan_markdown(plan, title=title)
     meta = meta_line(data, show_server=inputs.flag("show-server"))
     if meta:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ..report import escape
 from ..report.terminal import use_color
 from .common import (
     EXIT_FAILURE,
@@ -68,7 +69,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
         text = plan_header(client.display_url, _tenants(plan_obj, settings)) + render_plan(
             plan_obj, color=color_out, show_unchanged=show_unchanged, show_diff=not no_diff
         )
-        click.echo(text, file=out, nl=False, color=color_out)
+        click.echo(escape.in_github_log(text), file=out, nl=False, color=color_out)
 
     if saved:
         plan_obj, result_meta, local = _saved_plan(target, client, settings)
@@ -105,7 +106,7 @@ def _fresh_plan(settings, client, params, show_plan, fmt, color):
         show_plan(plan_obj)
         if fmt != "text":  # the report on stdout is for a file; say why on stderr
             for error in plan_obj.errors:
-                click.secho(f"error: {error}", fg="red", err=True)
+                click.secho(f"error: {escape.line(error)}", fg="red", err=True)
         _report_apply(
             _not_attempted(plan_obj, "the plan has errors"), plan_obj, result.meta, fmt, color
         )
@@ -269,4 +270,5 @@ def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
         click.echo(render_apply_markdown(outcome), nl=False)
     else:
         colored = use_color(color)
-        click.echo(render_apply(outcome, color=colored), nl=False, color=colored)
+        text = render_apply(outcome, color=colored)
+        click.echo(escape.in_github_log(text), nl=False, color=colored)

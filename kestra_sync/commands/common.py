@@ -42,9 +42,13 @@ def json_on_error(command: str):
 
 
 def print_error(err: KestraSyncError) -> None:
-    click.secho(f"error: {err.message}", fg="red", err=True)
+    """Messages carry names and server replies: shown on one line each, control characters
+    escaped (report/escape.py)."""
+    from ..report.escape import line
+
+    click.secho(f"error: {line(err.message)}", fg="red", err=True)
     if err.hint:
-        click.echo(f"hint: {err.hint}", err=True)
+        click.echo(f"hint: {line(err.hint)}", err=True)
 
 
 def server_options(func):
@@ -189,11 +193,13 @@ kestra_version_option = click.option(
 
 def print_target(target) -> None:
     """Say which version's rules were followed, and why any guess was not made (stderr)."""
+    from ..report.escape import line  # the server's version string is the server's
+
     if target is None:
         return
     for warning in target.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(f"note: {target.describe()}", err=True)
+        click.echo(f"warning: {line(warning)}", err=True)
+    click.echo(f"note: {line(target.describe())}", err=True)
 
 
 def report_options(format_help: str):
@@ -289,9 +295,11 @@ def _log_response(response, *args, **kwargs) -> None:
 
 
 def print_warnings(diagnostics) -> None:
+    from ..report.escape import line
+
     for d in diagnostics:
         where = f"{d.path}:{d.line}" if d.line else d.path
-        click.echo(f"{where}: {d.severity}: {d.message}", err=True)
+        click.echo(line(f"{where}: {d.severity}: {d.message}"), err=True)
 
 
 def write_file(path: Path, text: str) -> None:

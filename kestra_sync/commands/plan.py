@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..report import escape
 from ..report.terminal import use_color
 from .common import (
     EXIT_CHANGES,
@@ -83,7 +84,7 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
         # The text plan ends with its errors; JSON and Markdown go to a file or a comment, so
         # say on stderr (the job log) why the exit code is 1.
         for error in plan_obj.errors:
-            click.secho(f"error: {error}", fg="red", err=True)
+            click.secho(f"error: {escape.line(error)}", fg="red", err=True)
     if fmt == "json":
         click.echo(dumps(plan_to_dict(plan_obj, result.meta)), nl=False)
     elif fmt == "markdown":
@@ -98,12 +99,14 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
         # color=colored: click.echo strips ANSI codes when stdout is not a terminal, which
         # would make --color always (a CI log that renders colour) a no-op.
         click.echo(
-            plan_header(client.display_url, tenants)
-            + render_plan(
-                plan_obj,
-                color=colored,
-                show_unchanged=show_unchanged,
-                show_diff=not no_diff,
+            escape.in_github_log(
+                plan_header(client.display_url, tenants)
+                + render_plan(
+                    plan_obj,
+                    color=colored,
+                    show_unchanged=show_unchanged,
+                    show_diff=not no_diff,
+                )
             ),
             nl=False,
             color=colored,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..report import escape
 from ..report.terminal import use_color
 from .common import report_options
 
@@ -38,10 +39,10 @@ def show(plan_file, fmt, color, show_unchanged, no_diff):
         git = meta.get("git") or {}
         if git.get("commit"):
             made += f" from commit {git['commit'][:12]}" + (" (dirty)" if git.get("dirty") else "")
-        text = made + "\n" + plan_header(str(meta.get("server")), tenants)
+        text = escape.line(made) + "\n" + plan_header(str(meta.get("server")), tenants)
         text += render_plan(
             plan_obj, color=colored, show_unchanged=show_unchanged, show_diff=not no_diff
         )
-        click.echo(text, nl=False, color=colored)
+        click.echo(escape.in_github_log(text), nl=False, color=colored)
     if plan_obj.errors:
         click.get_current_context().exit(1)

@@ -375,7 +375,7 @@ def _saved_scans(plan: Plan) -> dict[str, LocalScan]:
         scopes = [s for s in plan.kind_scopes if s[0] == name]
         scans[name] = LocalScan(
             [
-                LocalItem(c.ref, c.path or "", c.payload, c.digest or "")
+                LocalItem(c.ref, c.path or "", c.payload, c.digest)  # None: left to the server
                 for c in plan.changes
                 if c.kind == name and c.action in (CREATE, UPDATE, UNCHANGED)
             ],

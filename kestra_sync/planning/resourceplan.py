@@ -49,9 +49,10 @@ def compare_kind(
             continue
         local = local_by_ns.get((tenant, namespace), {})
         remote = {item.ref: item for item in listing.items}
-        changes += [
-            _compare_item(kind, item, remote.get(ref)) for ref, item in sorted(local.items())
-        ]
+        for ref, item in sorted(local.items()):
+            compared = _compare_item(kind, item, remote.get(ref))
+            if compared is not None:
+                changes.append(compared)
         deletable = scan.deletable is None or (tenant, namespace) in scan.deletable
         emptying = not local and not (
             allow_empty_namespace
@@ -66,8 +67,13 @@ def compare_kind(
     return changes, errors
 
 
-def _compare_item(kind: Kind, item: LocalItem, server: RemoteItem | None) -> Change:
+def _compare_item(kind: Kind, item: LocalItem, server: RemoteItem | None) -> Change | None:
     """An item git declares: a create, an update (described) or unchanged, by digest."""
+    if item.digest is None:
+        # Declared by name only (a sensitive KV key with no value in git): the server's value
+        # is left as it is, neither written, shown nor deleted, and not even its digest is
+        # recorded (a saved plan does not depend on it).
+        return None if server is None else Change(UNCHANGED, item.ref, path=item.path)
     change = Change(
         CREATE if server is None else UNCHANGED,
         item.ref,
@@ -114,6 +120,8 @@ def resource_drift(plan: Plan, listings: list[KindListing]) -> list[str]:
     now = {item.ref: item for lst in listings if not lst.error for item in lst.items}
     planned = {c.ref for c in plan.changes if c.kind != "flow"}
     for change in sorted((c for c in plan.changes if c.kind != "flow"), key=lambda c: c.ref):
+        if change.action == UNCHANGED and change.digest is None:
+            continue  # left to the server (a sensitive KV key): whatever it holds now is fine
         current = now.get(change.ref)
         if change.server_digest is None and current is not None:
             drift.append(f"{change.ref} now exists on the server")
