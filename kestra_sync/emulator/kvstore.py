@@ -163,8 +163,11 @@ def delete_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
 
 
 def _entry(namespace: str, key: str, v: StoredValue) -> dict[str, Any]:
-    """A KVEntry (kestra-openapi.yml): no value."""
-    return {
+    """A KVEntry (kestra-openapi.yml): no value. An unset description or expiration is left
+    out, not null: Kestra serializes with `jackson.serialization-inclusion: non_null`
+    (kestra-io/kestra cli/src/main/resources/application.yml, l.88 at the 0.22 cut ea7c709f5^,
+    l.118 at 8ecd8337); found by the OpenAPI oracle (docs/oracles.md)."""
+    entry = {
         "namespace": namespace,
         "key": key,
         "revision": v.revision,
@@ -173,6 +176,7 @@ def _entry(namespace: str, key: str, v: StoredValue) -> dict[str, Any]:
         "updateDate": _iso(v.updated),
         "expirationDate": _iso(v.expires),
     }
+    return {name: value for name, value in entry.items() if value is not None}
 
 
 def list_keys(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
