@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 
 from kestra_sync.emulator import Emulator
+from tests.oracles.tally import (  # noqa: F401 - hooks: the oracles' counts, printed at the end
+    pytest_runtest_logreport,
+    pytest_terminal_summary,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -42,7 +42,7 @@ def _key(p: dict) -> str:
     return key
 
 
-def _read_ion(text: str) -> tuple[Any, str]:
+def _read_ion(text: str, fallback_to_string: bool) -> tuple[Any, str]:
     """The value and its KVType as ``JacksonMapper.ofIon().readTree`` then ``KVType.from`` see
     it. JSON is valid Ion; an Ion timestamp is a DATETIME/DATE, a bare symbol a STRING. Other
     Ion syntax is not emulated (KNOWN_GAPS)."""
@@ -54,6 +54,10 @@ def _read_ion(text: str) -> tuple[Any, str]:
             return stripped, "DATETIME" if "T" in stripped else "DATE"
         if ION_SYMBOL.match(stripped) and stripped not in ("null",):
             return stripped, "STRING"
+        if fallback_to_string:
+            # From 1.2, text that is no JSON is stored as the string it is: kestra-io/kestra
+            # 281301ea7 (KVController, 2025-12-31; KVControllerTest#jsonFallback).
+            return text, "STRING"
         raise _illegal(f"Invalid JSON value for: {text}") from None
     return value, _kv_type(value)
 
@@ -111,7 +115,7 @@ def put_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
                 }
             ],
         )
-    value, kv_type = _read_ion(handler.body.decode("utf-8"))
+    value, kv_type = _read_ion(handler.body.decode("utf-8"), handler.server.config.at_least("1.2"))
     ttl = handler.headers.get("ttl")
     expires = _millis() + _ttl_ms(ttl) if ttl else None
     store = _store(handler)

@@ -15,6 +15,7 @@ from kestra_sync.rules.knowledge import EMULATOR_PROFILES
 from .openapi_oracle import Gap, check
 from .recorder import RecordingProxy
 from .scenario import new_repo, round_trip
+from .tally import OPENAPI
 
 USER, PASSWORD = "admin@kestra.io", "Admin1234"
 NS = "company.oracle"
@@ -63,13 +64,16 @@ DECLARED_GAPS: tuple[Gap, ...] = (
 
 
 @pytest.mark.parametrize("profile", EMULATOR_PROFILES)
-def test_every_exchange_of_a_round_trip_matches_kestras_openapi(profile, make_emulator, tmp_path):
+def test_every_exchange_of_a_round_trip_matches_kestras_openapi(
+    request, profile, make_emulator, tmp_path
+):
     emu = make_emulator(version=profile, users={USER: PASSWORD})
     with RecordingProxy(emu.url) as proxy:
         env = {"KESTRA_URL": proxy.url, "KESTRA_USERNAME": USER, "KESTRA_PASSWORD": PASSWORD}
         round_trip(new_repo(tmp_path / "repo", env), NS, tmp_path / "pulled")
     result = check(profile, proxy.exchanges, DECLARED_GAPS)
-    print(f"openapi {profile}: {result.requests} requests, {result.answers} answers validated")
+    record = (profile, result.requests, result.answers, len(result.gaps))
+    request.node.user_properties.append((OPENAPI, record))
     assert not result.findings, "\n".join(str(f)[:400] for f in result.findings)
     assert result.requests >= 20 and result.answers >= 15
 
