@@ -60,7 +60,9 @@ def round_trip(repo: Repo, ns: str, pulled: Path) -> None:
     repo.write("report.yml", ns, flow("report", ns))
     repo.write("_files/etl/load.py", ns, "print('v1')\n")
     repo.write("_files/model.bin", ns, BINARY)
-    repo.write("kv.yml", ns, "values:\n  region: eu\n  retries: 3\n  cfg: {a: [1]}\n")
+    repo.write(
+        "kv.yml", ns, "managed: true\nvalues:\n  region: eu\n  retries: 3\n  cfg: {a: [1]}\n"
+    )
 
     must(repo.run("validate", "--server-side"), "validate --server-side")
     must(repo.run("plan"), "plan")
@@ -75,7 +77,7 @@ def round_trip(repo: Repo, ns: str, pulled: Path) -> None:
 
     repo.write("etl.yml", ns, flow("etl", ns, message="changed"))
     repo.write("_files/etl/load.py", ns, "print('v2')\n")
-    repo.write("kv.yml", ns, "values:\n  region: us\n")
+    repo.write("kv.yml", ns, "managed: true\nvalues:\n  region: us\n")
     (repo.ns_dir(ns) / "report.yml").unlink()
     (repo.ns_dir(ns) / "_files" / "model.bin").unlink()
     must(repo.run("apply", "--auto-approve", "--delete"), "apply --delete")
@@ -84,11 +86,13 @@ def round_trip(repo: Repo, ns: str, pulled: Path) -> None:
 
 
 def clean_up(repo: Repo, ns: str) -> None:
-    """Delete everything the round trip made: no flow, file or KV pair left in git, applied
-    with --delete and an explicit --namespace (the namespace has no flow left in git)."""
+    """Delete everything the round trip made: no flow or file left in git and a managed, empty
+    kv.yml, applied with --delete and an explicit --namespace (no flow is left in git)."""
     for path in sorted(repo.ns_dir(ns).rglob("*"), reverse=True):
         if path.is_file():
             path.unlink()
+    (repo.ns_dir(ns) / "_files").mkdir(parents=True, exist_ok=True)
+    repo.write("kv.yml", ns, "managed: true\nvalues: {}\n")
     must(
         repo.run(
             "apply", "--auto-approve", "--delete", "--allow-empty-namespace", "--namespace", ns

@@ -8,19 +8,12 @@ emulator cannot pass is a declared gap (conformance.kestra_case), counted in the
 
 from __future__ import annotations
 
-import uuid
-
 from .conformance import kestra_case
 
 NFC = "NamespaceFileControllerTest"
 KVC = "KVControllerTest"
 FC = "FlowControllerTest"
 LOG = "io.kestra.plugin.core.log.Log"
-
-
-def ns() -> str:
-    """A fresh namespace per case, as TestsUtils.randomNamespace() gives Kestra's tests."""
-    return "io.kestra.conformance." + uuid.uuid4().hex[:8]
 
 
 def flow(fid: str, namespace: str, message: str = "hi") -> str:
@@ -33,7 +26,7 @@ def flow(fid: str, namespace: str, message: str = "hi") -> str:
 @kestra_case(f"{NFC}#createGetFileContent")
 def test_uploaded_file_reads_back(http):
     """An upload (also of a name starting with _flows) reads back byte for byte."""
-    n = ns()
+    n = http.ns()
     assert http.upload(n, "/test.txt", b"Hello").status_code == 200
     assert http.get(f"/namespaces/{n}/files", params={"path": "/test.txt"}).content == b"Hello"
     assert http.upload(n, "/_flowsFile", b"Hello").status_code == 200
@@ -42,7 +35,7 @@ def test_uploaded_file_reads_back(http):
 
 @kestra_case(f"{NFC}#getFileMetadatas")
 def test_file_stats_name_the_file(http):
-    n = ns()
+    n = http.ns()
     http.upload(n, "/test.txt", b"Hello World")
     stats = http.get(f"/namespaces/{n}/files/stats", params={"path": "/test.txt"}).json()
     assert (stats["fileName"], stats["type"]) == ("test.txt", "File")
@@ -54,13 +47,13 @@ def test_file_stats_name_the_file(http):
     profiles=("1.0", "1.3", "2.0"),
 )
 def test_root_stats_of_a_new_namespace_is_the_files_directory(http):
-    stats = http.get(f"/namespaces/{ns()}/files/stats").json()
+    stats = http.get(f"/namespaces/{http.ns()}/files/stats").json()
     assert (stats["fileName"], stats["type"]) == ("_files", "Directory")
 
 
 @kestra_case(f"{NFC}#listNamespaceDirectoryFiles")
 def test_directory_listing_is_one_level(http):
-    n = ns()
+    n = http.ns()
     http.upload(n, "/test/test.txt", b"Hello World")
     http.upload(n, "/test/test2.txt", b"Hello World")
     root = http.get(f"/namespaces/{n}/files/directory").json()
@@ -71,7 +64,7 @@ def test_directory_listing_is_one_level(http):
 
 @kestra_case(f"{NFC}#listNamespaceDirectoryFilesNotExisting")
 def test_listing_an_empty_namespace_and_a_missing_directory(http):
-    n = ns()
+    n = http.ns()
     root = http.get(f"/namespaces/{n}/files/directory")
     assert (root.status_code, root.json()) == (200, [])
     missing = http.get(
@@ -83,7 +76,7 @@ def test_listing_an_empty_namespace_and_a_missing_directory(http):
 
 @kestra_case(f"{NFC}#createNamespaceDirectory")
 def test_create_directory(http):
-    n = ns()
+    n = http.ns()
     for path in ("/test", "/_flows2"):
         made = http.call("POST", f"/namespaces/{n}/files/directory", params={"path": path})
         assert made.status_code == 200, made.text
@@ -93,13 +86,13 @@ def test_create_directory(http):
 
 @kestra_case(f"{NFC}#createNamespaceDirectoryException")
 def test_create_directory_under_flows_is_refused(http):
-    made = http.call("POST", f"/namespaces/{ns()}/files/directory", params={"path": "/_flows"})
+    made = http.call("POST", f"/namespaces/{http.ns()}/files/directory", params={"path": "/_flows"})
     assert made.status_code >= 400
 
 
 @kestra_case(f"{NFC}#deleteFileDirectory")
 def test_delete_removes_empty_parents_but_not_shared_ones(http):
-    n = ns()
+    n = http.ns()
     files = f"/namespaces/{n}/files"
     http.upload(n, "/folder/file.txt", b"Hello")
     assert http.delete(files, params={"path": "/folder/file.txt"}).status_code < 300
@@ -120,7 +113,7 @@ def test_delete_removes_empty_parents_but_not_shared_ones(http):
     profiles=("2.0",),
 )
 def test_space_and_plus_are_two_files(http):
-    n = ns()
+    n = http.ns()
     http.upload(n, "/c/a b.txt", b"SPACE-version")
     http.upload(n, "/c/a+b.txt", b"PLUS-version")
     files = f"/namespaces/{n}/files"
@@ -132,7 +125,7 @@ def test_space_and_plus_are_two_files(http):
 
 @kestra_case(f"{NFC}#forbiddenPaths")
 def test_flows_directory_is_forbidden(http):
-    files = f"/namespaces/{ns()}/files"
+    files = f"/namespaces/{http.ns()}/files"
     answers = [
         http.get(files, params={"path": "/_flows/test.yml"}),
         http.get(f"{files}/stats", params={"path": "/_flows/test.yml"}),
@@ -151,7 +144,7 @@ def test_flows_directory_is_forbidden(http):
     profiles=("2.0",),
 )
 def test_dot_dot_is_refused_on_read_and_delete(http):
-    n = ns()
+    n = http.ns()
     http.upload(n, "/test.txt", b"Hello")
     files = f"/namespaces/{n}/files"
     answers = [
@@ -170,7 +163,7 @@ def test_dot_dot_is_refused_on_read_and_delete(http):
     profiles=("2.0",),
 )
 def test_dot_dot_is_refused_on_write(http):
-    n = ns()
+    n = http.ns()
     http.upload(n, "/safe.txt", b"safe")
     assert http.upload(n, "/x/../../../escaped.txt", b"OWNED").status_code >= 400
     files = f"/namespaces/{n}/files"
@@ -198,7 +191,7 @@ TYPED = [
 
 @kestra_case(f"{KVC}#setKeyValue + #getKeyValue")
 def test_typed_values_round_trip(http):
-    n = ns()
+    n = http.ns()
     for i, (text, kind, value) in enumerate(TYPED):
         assert http.put_kv(n, f"k{i}", text).status_code == 200, text
         got = http.get(f"/namespaces/{n}/kv/k{i}").json()
@@ -209,7 +202,7 @@ def test_typed_values_round_trip(http):
 
 @kestra_case(f"{KVC}#getKeyValueNotFound")
 def test_missing_key_is_404_with_kestras_text(http):
-    n = ns()
+    n = http.ns()
     missing = http.get(f"/namespaces/{n}/kv/my-key")
     assert missing.status_code == 404
     expected = f"Not Found: No value found for key 'my-key' in namespace '{n}'"
@@ -218,7 +211,7 @@ def test_missing_key_is_404_with_kestras_text(http):
 
 @kestra_case(f"{KVC}#setKeyValue (ttl and description headers)")
 def test_ttl_and_description_headers_are_kept(http):
-    n = ns()
+    n = http.ns()
     assert http.put_kv(n, "my-key", '"v"', ttl="PT5M", description="myDescription").ok
     entries = [e for e in _kv_listing(http, n) if e["key"] == "my-key"]
     assert len(entries) == 1 and entries[0]["description"] == "myDescription"
@@ -227,7 +220,7 @@ def test_ttl_and_description_headers_are_kept(http):
 
 @kestra_case(f"{KVC}#deleteKeyValue")
 def test_deleted_key_is_gone(http):
-    n = ns()
+    n = http.ns()
     http.put_kv(n, "my-key", '"content"')
     assert http.delete(f"/namespaces/{n}/kv/my-key").status_code == 200
     assert http.get(f"/namespaces/{n}/kv/my-key").status_code == 404
@@ -235,7 +228,7 @@ def test_deleted_key_is_gone(http):
 
 @kestra_case(f"{KVC}#shouldReturnSuccessForDeleteKeyValueBulkOperationGivenExistingKeys")
 def test_bulk_delete_names_what_it_deleted(http):
-    n = ns()
+    n = http.ns()
     http.put_kv(n, "my-key", '"content"')
     done = http.delete(f"/namespaces/{n}/kv", json={"keys": ["my-key", "other"]})
     assert (done.status_code, done.json()) == (200, {"keys": ["my-key"]})
@@ -244,7 +237,7 @@ def test_bulk_delete_names_what_it_deleted(http):
 
 @kestra_case(f"{KVC}#illegalKey")
 def test_illegal_key_is_422_on_every_verb(http):
-    n = ns()
+    n = http.ns()
     message = (
         "Illegal argument: Key must start with an alphanumeric character (uppercase or "
         "lowercase) and can contain alphanumeric characters (uppercase or lowercase), dots (.), "
@@ -264,7 +257,7 @@ def test_illegal_key_is_422_on_every_verb(http):
     profiles=("1.3", "2.0"),
 )
 def test_text_that_is_no_json_is_a_string(http):
-    n = ns()
+    n = http.ns()
     http.put_kv(n, "my-key", "1.2.3")
     got = http.get(f"/namespaces/{n}/kv/my-key").json()
     assert (got["type"], got["value"]) == ("STRING", "1.2.3")
@@ -285,7 +278,7 @@ def _kv_listing(http, n: str) -> list[dict]:
 
 @kestra_case(f"{FC}#createFlowFromJsonFlowFromString")
 def test_created_flow_keeps_its_source_with_comments(http):
-    n = ns()
+    n = http.ns()
     source = "# Comment i added\n" + flow("a", n)
     created = http.flow(source)
     assert created.status_code == 200 and created.json()["id"] == "a"
@@ -295,7 +288,7 @@ def test_created_flow_keeps_its_source_with_comments(http):
 
 @kestra_case(f"{FC}#idNoSource")
 def test_get_without_source_has_no_source(http):
-    n = ns()
+    n = http.ns()
     http.flow(flow("a", n))
     assert "source" not in http.get(f"/flows/{n}/a").json()
     assert http.get(f"/flows/{n}/a", params={"source": "true"}).json()["source"] == flow("a", n)
@@ -303,19 +296,19 @@ def test_get_without_source_has_no_source(http):
 
 @kestra_case(f"{FC}#idNotFound")
 def test_missing_flow_is_404(http):
-    assert http.get(f"/flows/{ns()}/notFound").status_code == 404
+    assert http.get(f"/flows/{http.ns()}/notFound").status_code == 404
 
 
 @kestra_case(f"{FC}#createFlowFromJsonInvalidFlowFromString")
 def test_invalid_flow_is_422(http):
-    n = ns()
+    n = http.ns()
     answer = http.flow(f"id: a\nnamespace: {n}\ntasks: []\n")  # no task: not a valid flow
     assert answer.status_code == 422
 
 
 @kestra_case(f"{FC}#deletedFlow")
 def test_delete_then_delete_again_is_404_and_the_flow_stays_readable_as_deleted(http):
-    n = ns()
+    n = http.ns()
     assert http.flow(flow("a", n)).json()["revision"] == 1
     assert http.delete(f"/flows/{n}/a").status_code == 204
     assert http.delete(f"/flows/{n}/a").status_code == 404
@@ -325,7 +318,7 @@ def test_delete_then_delete_again_is_404_and_the_flow_stays_readable_as_deleted(
 
 @kestra_case(f"{FC}#findFlowRevisions")
 def test_revisions_survive_a_delete_and_recreate(http):
-    n = ns()
+    n = http.ns()
     assert http.flow(flow("a", n)).json()["revision"] == 1
     assert http.flow(flow("a", n, "b"), "PUT", f"/flows/{n}/a").json()["revision"] == 2
     http.delete(f"/flows/{n}/a")
@@ -340,8 +333,8 @@ def test_revisions_survive_a_delete_and_recreate(http):
     profiles=("1.0", "1.3", "2.0"),
 )
 def test_search_by_namespace_prefix(http):
-    root = ns()
-    for namespace in (root, root + ".child", root + "2"):
+    root = http.ns()
+    for namespace in (root, http.track(root + ".child"), http.track(root + "2")):
         http.flow(flow("a", namespace))
     page = http.get("/flows/search", params={"filters[namespace][PREFIX]": root + "2"}).json()
     assert page["total"] == 1
@@ -351,7 +344,7 @@ def test_search_by_namespace_prefix(http):
 
 @kestra_case(f"{FC}#validateFlows")
 def test_validate_answers_one_entry_per_document_and_outdated(http):
-    n = ns()
+    n = http.ns()
     http.flow(flow("a", n))
     # Kestra's resource (validateMultipleValidFlows.yaml) gives the existing flow `revision: 1`:
     # a sent revision that is not the next one is outdated.

@@ -15,6 +15,7 @@ import uuid
 import pytest
 import requests
 
+from .conftest import Http
 from .openapi_oracle import SPEC_OF_PROFILE, check
 from .recorder import RecordingProxy
 from .scenario import clean_up, new_repo, round_trip
@@ -48,6 +49,27 @@ def server_release() -> str:
     return ".".join(version.lstrip("v").split(".")[:2])
 
 
+def leftovers(namespace: str) -> dict[str, list[str]]:
+    """What is still on the server in the run's namespace (nothing, after the clean-up)."""
+    env = credentials()
+    auth = (env["KESTRA_USERNAME"], env["KESTRA_PASSWORD"]) if "KESTRA_USERNAME" in env else None
+    http = Http(SERVER, auth, namespace)
+    if "KESTRA_API_TOKEN" in env:
+        http.session.headers["Authorization"] = f"Bearer {env['KESTRA_API_TOKEN']}"
+    flows = http.get("/flows/search", params={"filters[namespace][EQUALS]": namespace}).json()
+    files = http.get(f"/namespaces/{namespace}/files/directory").json()
+    kv = http.get("/kv", params={"filters[namespace][EQUALS]": namespace})
+    if kv.status_code != 200:  # up to 1.0: the namespace listing only
+        keys = [e["key"] for e in http.get(f"/namespaces/{namespace}/kv").json()]
+    else:
+        keys = [e["key"] for e in kv.json()["results"]]
+    return {
+        "flows": [f["id"] for f in flows["results"]],
+        "files": [f["fileName"] for f in files],
+        "kv": keys,
+    }
+
+
 @pytest.fixture
 def namespace() -> str:
     """Unique to this run, so a shared server's other namespaces are never touched."""
@@ -61,6 +83,7 @@ def test_round_trip_on_a_real_kestra(namespace, tmp_path):
             round_trip(repo, namespace, tmp_path / "pulled")
         finally:
             clean_up(repo, namespace)
+    assert leftovers(namespace) == {"flows": [], "files": [], "kv": []}
     release = server_release()
     if release not in SPEC_OF_PROFILE:
         pytest.skip(f"round trip passed; no vendored OpenAPI description for Kestra {release}")
