@@ -167,10 +167,11 @@ def delete_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
 
 
 def _entry(namespace: str, key: str, v: StoredValue) -> dict[str, Any]:
-    """A KVEntry (kestra-openapi.yml): no value. An unset description or expiration is left
-    out, not null: Kestra serializes with `jackson.serialization-inclusion: non_null`
-    (kestra-io/kestra cli/src/main/resources/application.yml, l.88 at the 0.22 cut ea7c709f5^,
-    l.118 at 8ecd8337); found by the OpenAPI oracle (docs/oracles.md)."""
+    """A KVEntry (Kestra's OpenAPI description, docs/kestra-api.md): no value. An unset
+    description or expiration is left out, not null: Kestra serializes with
+    `jackson.serialization-inclusion: non_null` (kestra-io/kestra
+    cli/src/main/resources/application.yml, l.88 at the 0.22 cut ea7c709f5^, l.118 at
+    8ecd8337); found by the OpenAPI oracle (docs/oracles.md)."""
     entry = {
         "namespace": namespace,
         "key": key,
@@ -253,7 +254,7 @@ def _kv_filter_ok(namespace: str, key: str, f: tuple[str, str, str]) -> bool:
 def list_all_keys(handler: Any, tenant: str) -> Any:
     """``GET /api/v1/{tenant}/kv`` (listAllKeys, knowledge.KV_TENANT_LISTING): the KVEntry of
     every live key of the tenant, ``{results, total}``, paged (``page`` from 1, ``size`` default
-    10, kestra-openapi.yml). Ordered by namespace then key unless ``sort`` says ``key`` or
+    10, KVController at 8ecd8337). Ordered by namespace then key unless ``sort`` says ``key`` or
     ``namespace`` (the default order is inferred)."""
     page, size = handler.int_param("page", 1), handler.int_param("size", 10)
     bad = [
