@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 LOG = "io.kestra.plugin.core.log.Log"
 BINARY = bytes(range(256)) + b"\x00\xff"
