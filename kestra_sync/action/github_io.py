@@ -15,6 +15,7 @@ from typing import Any, TextIO
 INPUTS = (
     "command",
     "directory",
+    "env",
     "server",
     "tenant",
     "username",
@@ -292,6 +293,11 @@ class Context:
     @property
     def tenant(self) -> str:
         return self.inputs.get("tenant") or self.env.get("KESTRA_TENANT") or "main"
+
+    @property
+    def environment(self) -> str:
+        """The `env` input (or KESTRA_SYNC_ENV); empty when none is named."""
+        return self.inputs.get("env") or self.env.get("KESTRA_SYNC_ENV") or ""
 
     def run_link(self) -> str:
         server, repo, run_id = (
