@@ -251,3 +251,53 @@ environments:
     assert partial.returncode == 1 and "not supported with a mapping" in partial.stderr
     pulled = run_cli("pull", "--env", "staging", "--all", "out", cwd=tmp_path)
     assert pulled.returncode == 1 and "maps namespaces (namespace_map)" in pulled.stderr
+
+
+def test_diff_shows_what_promoting_staging_to_prod_would_change(two):
+    """Item 4: the two servers compared for what git manages, in the plan's formats; values
+    git sets per environment (kv.prod.yml, _files.prod/) are meant to differ and are left out."""
+    root, staging, prod, env = two
+    assert run_cli("apply", "--auto-approve", cwd=root, env=env).returncode == 0
+    assert run_cli("apply", "--env", "prod", "--auto-approve", cwd=root, env=env).returncode == 0
+    same = run_cli(
+        "diff", "--env", "staging", "--env", "prod", "--detailed-exitcode", cwd=root, env=env
+    )
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "Promotion from environment staging" in same.stdout
+
+    # a newer etl and a new KV value reach staging only (deployed from a branch, say)
+    newer = ETL.replace("kv('region')", "kv('region') ~ '!'")
+    write(root, "flows/company/team/etl.yml", newer)
+    write(root, "flows/company/team/kv.yml", "values:\n  region: eu-west-1\n  retries: 5\n")
+    assert run_cli("apply", "--auto-approve", cwd=root, env=env).returncode == 0
+    write(root, "flows/company/team/etl.yml", ETL)  # git (and prod) as before
+    write(root, "flows/company/team/kv.yml", "values:\n  region: eu-west-1\n  retries: 3\n")
+
+    done = run_cli(
+        "diff", "--env", "staging", "--env", "prod", "--detailed-exitcode", cwd=root, env=env
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout.startswith(
+        f"Plan for {prod.url}, tenant main\nPromotion from environment staging"
+    )
+    line_with(done.stdout, "~ etl", "update")
+    assert "+    message: \"{{ kv('region') ~ '!' }}\"" in done.stdout
+    line_with(done.stdout, "~ kv retries", "update")
+    assert "value 3 -> 5" in done.stdout
+    # prod's own value (kv.prod.yml) and file (_files.prod/) are kept, so they do not differ
+    assert "region " not in done.stdout and "load.py" not in done.stdout
+    assert "Plan: 0 to create, 2 to update, 0 to delete, 3 unchanged." in done.stdout
+    assert server_source(prod, NS, "etl") == ETL  # nothing was written
+
+    data = json.loads(
+        run_cli(
+            "diff", "--env", "staging", "--env", "prod", "--format", "json", cwd=root, env=env
+        ).stdout
+    )
+    jsonschema.validate(data, SCHEMA)
+    assert data["promotion"]["from"]["name"] == "staging"
+    assert data["environment"]["name"] == "prod"
+    assert data["summary"]["update"] == 2 and data["summary"]["delete"] == 0
+
+    once = run_cli("diff", "--env", "staging", cwd=root, env=env)
+    assert once.returncode == 2 and "give --env twice" in once.stderr
