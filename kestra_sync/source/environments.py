@@ -247,3 +247,23 @@ def _collisions(local: list[LocalFlow]) -> list[Diagnostic]:
                 )
             )
     return problems
+
+
+def overlay_problems(settings: Any) -> list[Diagnostic]:
+    """For `validate`: every environment's overlays read by the scans' rules (bad keys, values
+    that look like secrets, paths Kestra refuses), and those named for no environment."""
+    from ..kinds.base import LocalScan
+    from ..kinds.kv import KeyValues
+    from ..kinds.nsfiles import NamespaceFiles
+
+    problems: list[Diagnostic] = []
+    overlays = find_overlays(settings, problems)
+    for tenant, directory, path in overlays.kv:
+        own = LocalScan(deletable=set())
+        KeyValues()._load(own, tenant, directory, path)
+        problems += own.diagnostics
+    for tenant, directory, path in overlays.files:
+        namespace = path.parent.relative_to(directory).as_posix().replace("/", ".")
+        folder = _OneFolder(tenant, namespace, path, settings.max_file_size)
+        problems += NamespaceFiles().scan(folder).diagnostics
+    return problems

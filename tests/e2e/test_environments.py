@@ -165,6 +165,12 @@ def test_an_overlay_for_an_environment_the_config_does_not_name_is_an_error(two)
     assert done.returncode == 1
     assert "kv.dev.yml" in done.stderr
     assert "environment 'dev', which the config does not name" in done.stderr
+    # validate (the pre-commit hook) says so too, offline, and reads every environment's overlay
+    write(root, "flows/company/team/kv.prod.yml", "values:\n  api_token: abc\n")
+    checked = run_cli("validate", cwd=root)
+    assert checked.returncode == 1
+    assert "kv.dev.yml" in checked.stdout + checked.stderr
+    assert "KV key 'api_token' looks like a secret" in checked.stdout + checked.stderr
 
 
 CHILD = (
