@@ -9,8 +9,8 @@ import json
 import jsonschema
 import pytest
 
-from tests.conftest import run_cli
-from tests.e2e.test_plan import SCHEMA, client, line_with, server_source
+from tests.support.cli import run_cli
+from tests.support.project import SCHEMA, client, line_with, server_source
 
 NS = "company.team"
 ETL = (

@@ -8,7 +8,7 @@ import subprocess
 
 import yaml
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 FLOW = "id: hello\nnamespace: company.team\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
 
