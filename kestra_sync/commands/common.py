@@ -247,12 +247,22 @@ def settings_from(ctx_params: dict[str, Any]):
 
     _merge_directory_option(ctx_params)
     flags = setting_flags(ctx_params)
+    if _from_environment("env"):
+        # KESTRA_SYNC_ENV: load_settings reads it itself, and says so in its messages.
+        flags.pop("env", None)
     ca_bundle, insecure = ctx_params.get("ca_bundle"), ctx_params.get("insecure")
     if ca_bundle and insecure:
         raise click.UsageError("--ca-bundle and --insecure cannot be used together")
     if ca_bundle or insecure:
         flags["verify"] = ca_bundle or False
     return load_settings(flags, config_file=ctx_params.get("config_file"))
+
+
+def _from_environment(name: str) -> bool:
+    """Whether option ``name`` of the running command came from its environment variable."""
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source(name) if ctx is not None else None
+    return source == click.core.ParameterSource.ENVIRONMENT
 
 
 def setting_flags(ctx_params: dict[str, Any]) -> dict[str, Any]:

@@ -144,6 +144,8 @@ def test_the_default_is_explicit_and_credentials_are_named_not_stored(two):
     typo = run_cli("plan", "--env", "prd", cwd=root, env=env)
     assert typo.returncode == 1 and "no environment 'prd' (flag)" in typo.stderr
     assert "did you mean 'prod'?" in typo.stderr
+    typo = run_cli("plan", cwd=root, env={**env, "KESTRA_SYNC_ENV": "qa"})
+    assert "no environment 'qa' (env KESTRA_SYNC_ENV)" in typo.stderr
 
     missing = run_cli("plan", "--env", "prod", cwd=root, env={"PROD_USER": PROD_USER[0]})
     assert missing.returncode == 1
