@@ -255,6 +255,13 @@ environments:
     markdown = run_cli("plan", "--env", "staging", "--format", "markdown", cwd=tmp_path)
     assert "namespace_map company -> staging.company" in markdown.stdout
 
+    # diff undoes one mapping and applies the other: the two copies agree, both ways
+    for pair in (("staging", "prod"), ("prod", "staging")):
+        same = run_cli(
+            "diff", "--env", pair[0], "--env", pair[1], "--detailed-exitcode", cwd=tmp_path
+        )
+        assert same.returncode == 0, same.stdout + same.stderr
+
     partial = run_cli("plan", "--env", "staging", "--target", "company.team/caller", cwd=tmp_path)
     assert partial.returncode == 1 and "not supported with a mapping" in partial.stderr
     pulled = run_cli("pull", "--env", "staging", "--all", "out", cwd=tmp_path)
