@@ -94,3 +94,10 @@ def test_map_source_rewrites_only_namespace_values_in_place():
     ).replace("    namespace: company.team\n", "    namespace: staging.company.team\n")
     escaped, problem = map_source('id: a\nnamespace: "company\\x2eteam"\n', {"company": "x"})
     assert problem is not None and "cannot rewrite in place" in problem
+
+
+def test_a_misspelt_environments_key_is_named(tmp_path):
+    with pytest.raises(
+        ConfigError, match="unknown setting 'enviroments'; did you mean 'environments'"
+    ):
+        settings(tmp_path, "enviroments:\n  prod: {url: http://x.example}\n")

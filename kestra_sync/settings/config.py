@@ -374,7 +374,7 @@ def load_settings(
             if key not in known:
                 import difflib
 
-                settable = sorted(known - set(SECRET_KEYS))
+                settable = sorted((known - set(SECRET_KEYS)) | {"environments", "default_env"})
                 close = difflib.get_close_matches(key, settable, n=1, cutoff=0.75)
                 raise ConfigError(
                     f"{path}: unknown setting '{key}'"
