@@ -53,6 +53,8 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     """
     from ..applying.apply import apply_plan
     from ..report.plantext import plan_header, render_plan, target_words
+    from ..settings.environments import check_saved, describe
+    from ..settings.environments import note as environment_note
 
     target = params.get("directory")
     saved = target is not None and target.is_file()
@@ -67,9 +69,12 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     color_out = use_color(color, out)
     color_err = use_color(color, sys.stderr)
     local = []  # the scanned flows, whose parses apply reuses (none for a saved plan)
+    env_recorded = describe(settings)
 
     def show_plan(plan_obj) -> None:
-        text = plan_header(client.display_url, _tenants(plan_obj, settings)) + render_plan(
+        text = plan_header(
+            client.display_url, _tenants(plan_obj, settings), environment_note(env_recorded)
+        ) + render_plan(
             plan_obj, color=color_out, show_unchanged=show_unchanged, show_diff=not no_diff
         )
         click.echo(escape.in_github_log(text), file=out, nl=False, color=color_out)
@@ -79,6 +84,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
         from ..report.planfile import load_plan_file
 
         plan_obj, meta = load_plan_file(target)
+        check_saved(meta.get("environment"), settings)
         plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
         result_meta = meta
     else:
