@@ -49,7 +49,7 @@ def render_plan_markdown(
     lines.append(f"### {title}")
     lines.append("")
     if note:
-        lines += [_cell(note), ""]
+        lines += [md_text(note), ""]
     lines.append(f"**{summary_line(counts)}**")
     lines.append("")
     for error in plan.errors:
