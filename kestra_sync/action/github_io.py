@@ -19,6 +19,7 @@ from ..report.escape import command_property as escape_property
 INPUTS = (
     "command",
     "directory",
+    "env",
     "server",
     "tenant",
     "username",
@@ -294,6 +295,11 @@ class Context:
     @property
     def tenant(self) -> str:
         return self.inputs.get("tenant") or self.env.get("KESTRA_TENANT") or "main"
+
+    @property
+    def environment(self) -> str:
+        """The `env` input (or KESTRA_SYNC_ENV); empty when none is named."""
+        return self.inputs.get("env") or self.env.get("KESTRA_SYNC_ENV") or ""
 
     def run_link(self) -> str:
         server, repo, run_id = (

@@ -91,6 +91,7 @@ _FLAG_INPUTS = {
     "--server": "server",
     "-s": "server",
     "--tenant": "tenant",
+    "--env": "env",
     "--username": "username",
     "--password": "password",
     "--token": "api-token",
@@ -180,7 +181,9 @@ def comment(ctx: Context, markdown: str) -> None:
             [Annotation("warning", "Cannot comment: no pull-request number in the event.")]
         )
         return
-    marker = marker_for("plan", inputs.get("comment-key") or ctx.tenant)
+    # One comment per environment (and tenant) unless the workflow names its own key.
+    default_key = f"{ctx.environment}:{ctx.tenant}" if ctx.environment else ctx.tenant
+    marker = marker_for("plan", inputs.get("comment-key") or default_key)
     link = ctx.run_link()
     body = f"{marker}\n{markdown}" + (f"\n<sub>[workflow run]({link})</sub>\n" if link else "")
     create = mode == "always" or ctx.changed or bool(ctx.failure)

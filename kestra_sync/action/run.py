@@ -153,6 +153,8 @@ def child_env(env: dict[str, str], inputs: Inputs) -> dict[str, str]:
     for name, var in CONNECTION_ENV:
         if inputs.get(name):
             child[var] = inputs.get(name)
+    if inputs.get("env"):  # the environment of the config's `environments:`
+        child["KESTRA_SYNC_ENV"] = inputs.get("env")
     child.setdefault("PYTHONIOENCODING", "utf-8")
     return child
 
@@ -264,6 +266,11 @@ def _plan_file(inputs: Inputs, env: dict[str, str]) -> str:
     return os.path.abspath(inputs.get("plan-file") or default)
 
 
+def _plain_name(name: str) -> bool:
+    """An environment name the config could hold (nothing Markdown would interpret)."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_-]+", name))
+
+
 def _first(errors: list[str], most: int = 3) -> str:
     shown = "; ".join(errors[:most])
     return shown + (f" (and {len(errors) - most} more)" if len(errors) > most else "")
@@ -272,6 +279,7 @@ def _first(errors: list[str], most: int = 3) -> str:
 def do_plan(ctx: Context) -> int:
     from ..report.markdown import render_plan_markdown
     from ..report.plantext import render_plan, summary_line
+    from ..settings.environments import note as environment_note
 
     inputs, runner, env = ctx.inputs, ctx.runner, ctx.env
     plan_file = _plan_file(inputs, env)
@@ -324,7 +332,10 @@ def do_plan(ctx: Context) -> int:
     title = "kestra-sync plan" + (
         f" · tenant {md_code(ctx.tenant)}" if ctx.tenant != "main" else ""
     )
-    markdown = render_plan_markdown(plan, title=title)
+    title += f" · environment {md_code(ctx.environment)}" if _plain_name(ctx.environment) else ""
+    markdown = render_plan_markdown(
+        plan, title=title, note=environment_note(data.get("environment"))
+    )
     meta = meta_line(data, show_server=inputs.flag("show-server"))
     if meta:
         markdown = markdown.replace("\n\n", f"\n\n{meta}\n\n", 1)

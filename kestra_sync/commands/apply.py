@@ -52,6 +52,8 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     `apply > apply.log` keeps them); the progress line and the prompt go to stderr.
     """
     from ..report.plantext import plan_header, render_plan
+    from ..settings.environments import describe
+    from ..settings.environments import note as environment_note
 
     target = params.get("directory")
     saved = target is not None and target.is_file()
@@ -64,9 +66,12 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     # markdown, stdout holds only the report, so they go to stderr with the progress.
     out = sys.stdout if fmt == "text" else sys.stderr
     color_out = use_color(color, out)
+    env_recorded = describe(settings)
 
     def show_plan(plan_obj) -> None:
-        text = plan_header(client.display_url, _tenants(plan_obj, settings)) + render_plan(
+        text = plan_header(
+            client.display_url, _tenants(plan_obj, settings), environment_note(env_recorded)
+        ) + render_plan(
             plan_obj, color=color_out, show_unchanged=show_unchanged, show_diff=not no_diff
         )
         click.echo(escape.in_github_log(text), file=out, nl=False, color=color_out)
@@ -85,11 +90,14 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
 
 
 def _saved_plan(target, client, settings):
-    """A plan file saved with `plan --out`, checked against the server before anything."""
+    """A plan file saved with `plan --out`, checked against the environment and the server
+    before anything."""
     from ..planning.pipeline import check_saved_plan
     from ..report.planfile import load_plan_file
+    from ..settings.environments import check_saved
 
     plan_obj, meta = load_plan_file(target)
+    check_saved(meta.get("environment"), settings)
     plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
     return plan_obj, meta, []  # no scanned flows: a saved plan carries its sources
 

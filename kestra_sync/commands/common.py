@@ -62,6 +62,13 @@ def server_options(func):
             help="Config file [env KESTRA_SYNC_CONFIG; default: the nearest kestra-sync.yml, "
             "or pyproject.toml with [tool.kestra-sync], in this directory or a parent].",
         ),
+        click.option(
+            "--env",
+            "env",
+            metavar="NAME",
+            help="Environment of the config's `environments:` to use (its server, tenant, "
+            "credential variables, Kestra version, overrides) [default: default_env].",
+        ),
         click.option("--server", "-s", "url", metavar="URL", help="Kestra URL [env KESTRA_URL]."),
         click.option("--tenant", help="Tenant [env KESTRA_TENANT; default main]."),
         click.option("--username", "-u", help="Basic-auth user [env KESTRA_USERNAME]."),
@@ -220,6 +227,7 @@ def report_options(format_help: str):
 
 
 SETTING_NAMES = {
+    "env",
     "url",
     "tenant",
     "username",
@@ -245,12 +253,22 @@ def settings_from(ctx_params: dict[str, Any]):
 
     _merge_directory_option(ctx_params)
     flags = setting_flags(ctx_params)
+    if _from_environment("env"):
+        # KESTRA_SYNC_ENV: load_settings reads it itself, and says so in its messages.
+        flags.pop("env", None)
     ca_bundle, insecure = ctx_params.get("ca_bundle"), ctx_params.get("insecure")
     if ca_bundle and insecure:
         raise click.UsageError("--ca-bundle and --insecure cannot be used together")
     if ca_bundle or insecure:
         flags["verify"] = ca_bundle or False
     return load_settings(flags, config_file=ctx_params.get("config_file"))
+
+
+def _from_environment(name: str) -> bool:
+    """Whether option ``name`` of the running command came from its environment variable."""
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source(name) if ctx is not None else None
+    return source == click.core.ParameterSource.ENVIRONMENT
 
 
 def setting_flags(ctx_params: dict[str, Any]) -> dict[str, Any]:
@@ -260,7 +278,9 @@ def setting_flags(ctx_params: dict[str, Any]) -> dict[str, Any]:
 
 def make_client(settings):
     from ..client import KestraClient
+    from ..settings.environments import require_environment
 
+    require_environment(settings)
     client = KestraClient.from_settings(settings)
     http = getattr(client, "http", None)  # absent on the test doubles of some tests
     root = click.get_current_context(silent=True)
@@ -362,6 +382,14 @@ def _split_paths(func):
 
 def plan_for(settings, client, params: dict[str, Any]):
     """The whole plan, or a partial one with --target / flow files."""
+    if (params.get("targets") or params.get("target_files")) and settings.namespace_map:
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            f"environment {settings.environment} maps namespaces (namespace_map): a partial "
+            "plan (--target, flow files) is not supported with a mapping",
+            hint="plan the whole tree for this environment",
+        )
     from ..planning.pipeline import make_plan
 
     return make_plan(

@@ -54,6 +54,7 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     with --delete (and with --ownership-label, only those carrying the label).
     """
     from ..report.planfile import dumps, plan_to_dict
+    from ..settings.environments import note as environment_note
 
     settings = settings_from(params)
     client = make_client(settings)
@@ -61,6 +62,7 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     print_target(result.target)
     print_warnings(result.warnings)
     plan_obj = result.plan
+    env_note = environment_note(result.meta.get("environment"))
     if out and plan_obj.targets and any(c.action == "delete" for c in plan_obj.changes):
         # `apply plan.json` re-plans from the flows in the file; a partial plan's file lacks the
         # other flows git has in those namespaces, so a delete could not be re-checked.
@@ -90,7 +92,7 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     elif fmt == "markdown":
         from ..report.markdown import render_plan_markdown
 
-        click.echo(render_plan_markdown(plan_obj), nl=False)
+        click.echo(render_plan_markdown(plan_obj, note=env_note), nl=False)
     else:
         from ..report.plantext import plan_header, render_plan
 
@@ -100,7 +102,7 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
         # would make --color always (a CI log that renders colour) a no-op.
         click.echo(
             escape.in_github_log(
-                plan_header(client.display_url, tenants)
+                plan_header(client.display_url, tenants, env_note)
                 + render_plan(
                     plan_obj,
                     color=colored,

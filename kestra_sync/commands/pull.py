@@ -145,6 +145,14 @@ def _one_tenant(settings):
     choice, not a guess."""
     from ..errors import ConfigError
 
+    if settings.namespace_map:
+        # The server holds the mapped namespaces and rewritten sources: written back to git
+        # as they are, they would no longer be git's.
+        raise ConfigError(
+            f"environment {settings.environment} maps namespaces (namespace_map): pull cannot "
+            "write its flows back to git unmapped",
+            hint="pull from an environment without namespace_map (--env NAME)",
+        )
     if not settings.tenants:
         return settings
     if len(settings.tenants) > 1:

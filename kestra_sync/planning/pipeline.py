@@ -95,6 +95,7 @@ def load_local(
 
 
 def plan_meta(settings: Settings, client, target: Any = None) -> dict[str, Any]:
+    from ..settings.environments import describe as environment_meta
     from ..source.gitinfo import git_info
 
     first_dir = next(iter(settings.directories().values()))
@@ -103,6 +104,7 @@ def plan_meta(settings: Settings, client, target: Any = None) -> dict[str, Any]:
         "server": client.display_url,
         "git": git_info(Path(first_dir)),
         "kestra_version": target.to_dict() if target is not None else None,
+        "environment": environment_meta(settings),
         "options": plan_options(settings),
     }
 
@@ -130,14 +132,19 @@ def make_plan(
     settings: Settings,
     client,
     local: list[LocalFlow] | None = None,
+    scans: dict[str, LocalScan] | None = None,
     *,
     targets: list[str] | None = None,
     files: list[Path] | None = None,
 ) -> PlanResult:
     """Ask the server its version (one request; a pinned version wins), scan and validate for
     that version (unless ``local`` is given), read the server per namespace, and compare, for
-    every kind. With ``targets`` (``--target``) or ``files`` (flow files named on the command
-    line), the same plan reduced to what they name (targeting.py)."""
+    every kind. ``scans``: the namespace files and KV pairs to plan, already as the
+    environment deploys them (`diff` passes another server's content); default: git's, from
+    the one scan validation made. With ``targets`` (``--target``) or ``files`` (flow files
+    named on the command line), the same plan reduced to what they name (targeting.py)."""
+    from ..kinds import problems as kind_problems
+    from ..source.environments import for_environment
     from .semantic import summarize
     from .targeting import parse_targets, refuse_widening, targets_from_files
 
@@ -147,9 +154,17 @@ def make_plan(
     warnings: list[Diagnostic] = []
     target = None
     if local is None:
-        local, warnings, target, scans = load_local(settings, client)
+        local, warnings, target, scanned = load_local(settings, client)
     else:
-        scans = _scan_kinds(settings)
+        scanned = None
+    env_problems: list[Diagnostic] = []
+    if scans is None:
+        scans = scanned if scanned is not None else _scan_kinds(settings)
+        # The selected environment's overlays and namespace mapping, before anything is planned.
+        local, scans, env_problems = for_environment(settings, local, scans)
+    problems = kind_problems(scans) + env_problems
+    if any(d.is_error for d in problems):
+        raise InvalidFlowsError(problems)
     if partial:
         named = parse_targets(list(targets or ())) + targets_from_files(
             list(files or ()), local, settings

@@ -40,11 +40,16 @@ def name_cell(change, *, tenant: bool = False) -> str:
     return f"{md_code(prefix + ref.namespace)} {md_code(ref.id)}"
 
 
-def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker: str = "") -> str:
+def render_plan_markdown(
+    plan: Plan, *, title: str = "kestra-sync plan", marker: str = "", note: str | None = None
+) -> str:
+    """``note``: the environment line (settings.environments.note), shown under the title."""
     counts = plan.counts()
     lines = [marker] if marker else []
     lines.append(f"### {title}")
     lines.append("")
+    if note:
+        lines += [md_text(note), ""]
     lines.append(f"**{summary_line(counts)}**")
     lines.append("")
     for error in plan.errors:

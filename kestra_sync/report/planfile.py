@@ -78,6 +78,7 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         "server": meta.get("server"),
         "git": meta.get("git"),
         "kestra_version": meta.get("kestra_version"),
+        **({"environment": meta["environment"]} if meta.get("environment") else {}),
         "options": meta.get("options", {}),
         "scopes": [
             {"tenant": s.tenant, "namespace": s.namespace, "include_children": s.include_children}

@@ -119,10 +119,13 @@ def change_name(change) -> str:
     return change.ref.id if change.kind == "flow" else f"{change.kind} {change.ref.id}"
 
 
-def plan_header(server: str, tenants: list[str]) -> str:
-    """The first line of a plan, so nobody applies to production thinking it is staging."""
+def plan_header(server: str, tenants: list[str], environment: str | None = None) -> str:
+    """The first line of a plan, so nobody applies to production thinking it is staging;
+    then the environment, and whether its namespace mapping rewrites sources (``environment``,
+    settings.environments.note)."""
     which = "tenant" if len(tenants) == 1 else "tenants"
-    return escape.line(f"Plan for {server}, {which} {', '.join(tenants)}") + "\n\n"
+    second = escape.line(environment) + "\n" if environment else ""
+    return escape.line(f"Plan for {server}, {which} {', '.join(tenants)}") + "\n" + second + "\n"
 
 
 def target_words(server: str, tenants: list[str]) -> str:

@@ -315,7 +315,7 @@ def check_project(
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
     check.resources = scan_all(settings)  # namespace files, KV pairs: scanned once per run
-    found = _resource_problems(check.resources, given)
+    found = _resource_problems(check.resources, given, settings)
     check.diagnostics = list(dict.fromkeys(check.diagnostics + found))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     if given is None:
@@ -333,13 +333,16 @@ def check_project(
     return check
 
 
-def _resource_problems(scans: dict[str, Any], given: list | None) -> list[Diagnostic]:
+def _resource_problems(
+    scans: dict[str, Any], given: list | None, settings: Any
+) -> list[Diagnostic]:
     """Namespace files (`_files`, `namespace_files:`) and kv.yml: paths Kestra refuses, files
     over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
     With PATHS, only problems in files under them."""
     from ..kinds import problems
+    from ..source.environments import overlay_problems
 
-    found = problems(scans)
+    found = problems(scans) + overlay_problems(settings)
     if given is None:
         return found
     roots = [Path(p).resolve() for p in given]
