@@ -142,8 +142,9 @@ class NamespaceFiles:
                 )
                 continue
             # A mapped folder belongs to the namespace in every tenant deployed, as `_files`
-            # under a flow directory shared by several tenants does.
-            for tenant in settings.directories():
+            # under a flow directory shared by several tenants does (a scan of one folder
+            # alone, with no flow directory, has its own tenant).
+            for tenant in list(settings.directories()) or [settings.tenant]:
                 roots.append((tenant, namespace, directory, None, None))
 
         for tenant, namespace, root, rules_file, flow_dir in roots:
