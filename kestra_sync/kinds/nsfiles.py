@@ -81,6 +81,10 @@ def refused_path(path: str) -> str | None:
     """Why Kestra would refuse this namespace-file path (NamespaceFileController), or None."""
     if path == "/_flows" or path.startswith("/_flows/"):
         return "Kestra refuses namespace files under /_flows (it is reserved for flows)"
+    if "/.." in path or "../" in path:
+        # StorageInterface.parentTraversalGuard (kestra-io/kestra core/src/main/java/io/
+        # kestra/core/storages/StorageInterface.java at 4b8612c3): a 422, whatever follows.
+        return "Kestra refuses a path holding `/..` or `../` (a name starting or ending with '..')"
     for part in path.strip("/").split("/"):
         if len(part) > MAX_NAME:
             return f"a file or folder name is longer than {MAX_NAME} characters"
