@@ -206,6 +206,12 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
             click.echo(
                 f"conflict   {path}  ({namespace} file): differs from the server; kept", err=True
             )
+        for remote in result.skipped:
+            click.echo(
+                f"skipped    {namespace} file {remote}: a name starting with .git is git's own, "
+                "never deployed from _files; the server's copy stays",
+                err=True,
+            )
         for remote in result.refused:
             click.echo(
                 f"refused    {namespace} file {remote}: it would be written outside {root}",
@@ -215,7 +221,9 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
             click.echo(
                 f"Pulled {len(files)} namespace file(s) of {namespace}: "
                 f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
-                f"{len(result.conflicts) + len(result.refused)} kept.",
+                f"{len(result.conflicts) + len(result.refused)} kept"
+                + (f", {len(result.skipped)} skipped" if result.skipped else "")
+                + ".",
                 err=True,
             )
         kept += len(result.conflicts) + len(result.refused)

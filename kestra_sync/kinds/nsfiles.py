@@ -5,8 +5,13 @@ Where they live in git, as Kestra's git tasks lay them out (SyncNamespaceFiles'
 namespace's folder. ``flows/company/team/_files/etl/load.py`` (nested layout) or
 ``flows/company.team/_files/etl/load.py`` (dotted) is the file ``/etl/load.py`` of namespace
 ``company.team``. Other layouts: ``namespace_files: {company.team: scripts/team}`` in the
-config. ``.kestraignore`` in the flow directory applies to `_files` too; ``.gitkeep`` files
-are skipped (git cannot keep an empty directory).
+config. ``.kestraignore`` in the flow directory applies to `_files` too. Names starting with
+``.git`` (``.gitkeep``, ``.gitignore``, ``.gitattributes``, a ``.github/`` folder) are git's own,
+never deployed: the scan says which it skipped (``.gitkeep`` aside: git cannot keep an empty
+directory without one). A server file the scan would skip (a ``.git*`` name, a path
+``.kestraignore`` excludes) is never deleted because git's copy was not read: the plan keeps
+it, with a note, and pull does not write a ``.git*`` name (a pulled ``.gitignore`` would change
+what git keeps of the repository).
 
 Files are compared by the SHA-256 of their bytes; a text file (UTF-8, no NUL byte) gets a
 diff, a binary one only its sizes and hashes, never its content.
@@ -20,7 +25,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ..models import ERROR, Diagnostic, FlowRef
+from ..models import ERROR, WARNING, Diagnostic, FlowRef
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..source.walk import FILES_DIR, walk_files
 from .base import (
@@ -34,17 +39,48 @@ from .base import (
 )
 
 KIND = "file"
-SKIPPED_NAMES = (".gitkeep",)
+GIT_PREFIX = ".git"
+SKIPPED_NAMES = (".gitkeep",)  # skipped without a word: expected in any `_files` tree
+GIT_NOTE = "names starting with .git (.gitignore, .github/...) are git's own, never deployed"
 MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH (develop)
 DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
 
 
 def _wanted_file(name: str) -> bool:
-    return name not in SKIPPED_NAMES and not name.startswith(".git")
+    return not name.startswith(GIT_PREFIX)
 
 
 def _entered_dir(name: str) -> bool:
-    return not name.startswith(".git")
+    return not name.startswith(GIT_PREFIX)
+
+
+def git_owned(path: str) -> bool:
+    """Whether a namespace-file path has a part the scan never reads (``/.github/x.yml``)."""
+    return any(part.startswith(GIT_PREFIX) for part in path.strip("/").split("/"))
+
+
+def never_read(rules: LayeredRules | None):
+    """Why the scan of a `_files` tree matched by ``rules`` never reads a server path, or None:
+    such a server file is kept, not deleted as missing from git."""
+
+    def why(path: str) -> str | None:
+        if git_owned(path):
+            return f"the scan never reads it ({GIT_NOTE})"
+        if rules is not None:
+            parts = path.strip("/").split("/")
+            for i in range(1, len(parts) + 1):
+                if rules.ignored("/".join(parts[:i]), is_dir=i < len(parts)):
+                    return "the scan never reads it (.kestraignore excludes its path)"
+        return None
+
+    return why
+
+
+def _any_of(checks):
+    def why(path: str) -> str | None:
+        return next((w for w in (check(path) for check in checks) if w), None)
+
+    return why
 
 
 def _no_file(name: str) -> bool:
@@ -129,6 +165,7 @@ class NamespaceFiles:
                 continue
             roots.append((settings.tenant, namespace, directory, None, None))
 
+        checks: dict[tuple[str, str], list] = {}
         for tenant, namespace, root, ignore, flow_dir in roots:
             scan.namespaces.add((tenant, namespace))
             # The flow scan's walker and its guarantees: an unreadable directory, a broken
@@ -137,13 +174,33 @@ class NamespaceFiles:
             rules = None
             if ignore is not None and flow_dir is not None:
                 rules = LayeredRules([(root.relative_to(flow_dir).as_posix() + "/", ignore)])
+            checks.setdefault((tenant, namespace), []).append(never_read(rules))
+            skipped: set[str] = set()
+
+            def wanted(name: str, skipped: set[str] = skipped) -> bool:
+                if _wanted_file(name):
+                    return True
+                if name not in SKIPPED_NAMES:
+                    skipped.add(name)
+                return False
+
             files, problems = walk_files(
                 root,
                 rules,
-                wanted=_wanted_file,
+                wanted=wanted,
                 enter=_entered_dir,
                 boundary=flow_dir if flow_dir is not None else root,
             )
+            if skipped:
+                scan.diagnostics.append(
+                    Diagnostic(
+                        str(root),
+                        f"not deployed: {', '.join(sorted(skipped))} ({GIT_NOTE}); the "
+                        "server's files of those names are kept",
+                        WARNING,
+                        code="nsfile-skipped",
+                    )
+                )
             scan.diagnostics += [
                 not_regular_is_an_error(
                     d,
@@ -156,6 +213,7 @@ class NamespaceFiles:
             ]
             for file in files:
                 self._add(scan, settings, tenant, namespace, root, file, seen)
+        scan.never_read = {ns: _any_of(found) for ns, found in checks.items()}
         return scan
 
     def _find_files_dirs(

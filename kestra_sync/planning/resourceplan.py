@@ -69,7 +69,11 @@ def compare_kind(
             if ref in local:
                 continue
             change = Change(UNMANAGED, ref, server_digest=server.digest)
-            if not deletable:
+            never_read = scan.never_read.get((tenant, namespace))
+            why_kept = never_read(ref.id) if never_read else None
+            if why_kept:
+                change.note = f"kept: {why_kept}"
+            elif not deletable:
                 change.note = kind.undeclared_note
             elif not delete:
                 change.note = "not in git (deletion is off: --delete would remove it)"

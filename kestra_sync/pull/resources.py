@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..kinds.nsfiles import git_owned
 from ..rules.validate import expected_layout_path
 from ..source.walk import FILES_DIR
 from .flows import DIFFERS, SAME, inside, local_state, write_exact_or_stop
@@ -22,6 +23,7 @@ class FilesPullResult:
     unchanged: list[Path] = field(default_factory=list)
     conflicts: list[Path] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # server paths that leave the directory
+    skipped: list[str] = field(default_factory=list)  # `.git*` names: the scan never reads them
 
 
 def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, Path]) -> Path:
@@ -42,6 +44,11 @@ def write_namespace_files(
     home = os.path.normpath(root)
     base = (confine or root).resolve()
     for remote_path, content in sorted(files.items()):
+        if git_owned(remote_path):
+            # Never deployed from git, so not written there either: a pulled `.gitignore`
+            # would change what git keeps. The plan keeps the server's copy.
+            result.skipped.append(remote_path)
+            continue
         target = root / remote_path.lstrip("/")
         # Twice: the path as written must stay in `root` (no `..`), and with every link
         # resolved it must stay in `confine` (no link out of the flow directory).
