@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import posixpath
 import re
 import zipfile
@@ -40,6 +41,20 @@ FLOWS_IN_EXPORT = "_flows/"
 # from a listing must match it before it is put in a URL. `.` and `..` do not: as a path
 # segment they would address the namespace (`DELETE …/kv/..` is `DELETE …/namespaces/ns/`).
 KV_KEY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
+
+
+def _finite(value: Any) -> bool:
+    """No infinity or NaN anywhere in a JSON value (iterative: any depth the parser took)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def listed_path_problem(path: str) -> str | None:
@@ -293,6 +308,10 @@ class NamespaceResourcesMixin:
         data = self.http.json("GET", path, resp, write=False)
         if not isinstance(data, dict) or "value" not in data:
             raise self.http.unexpected("GET", path, resp, "expected {type, value}", write=False)
+        if not _finite(data["value"]):  # `1e400` parses as infinity: no JSON number
+            raise self.http.unexpected(
+                "GET", path, resp, "the value holds a number out of JSON's range", write=False
+            )
         return str(data.get("type") or ""), data["value"]
 
     def put_kv(self, namespace: str, key: str, value: Any, ttl: str | None = None) -> None:

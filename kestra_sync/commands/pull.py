@@ -93,6 +93,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     remote = list(by_ref.values())
     check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
     resources = _read_resources(client, namespaces, by_ref)
+    _refuse_whole_pull(resources, settings, layout)  # before anything is written
     # Read now too, for the hint printed at the end (one request lists the namespaces).
     known = client.distinct_namespaces() if empty and not children else []
 
@@ -187,15 +188,48 @@ def _read_resources(client, namespaces, flows_by_ref) -> list[tuple[str, dict, d
     return out
 
 
+def _files_target(namespace: str, settings, layout: str) -> tuple[Path, Path]:
+    """(where a namespace's files go, the directory nothing may be written outside of)."""
+    from ..pull.resources import files_root
+
+    root = files_root(settings.directory, namespace, layout, settings.namespace_files)
+    return root, root if namespace in settings.namespace_files else settings.directory
+
+
+def _refuse_whole_pull(resources, settings, layout) -> None:
+    """A file that would land outside the directory (through a link), a KV value kv.yml cannot
+    hold: each is named, and the pull writes nothing, so that what it does write always plans
+    as no change and nothing is half pulled."""
+    from ..errors import InputError
+    from ..pull.resources import refused_files, refused_kv
+
+    refused = []
+    for namespace, files, values in resources:
+        root, confine = _files_target(namespace, settings, layout)
+        refused += [
+            f"{namespace} file {remote}: it would be written outside {root}"
+            for remote in refused_files(files, root, confine)
+        ]
+        refused += refused_kv(values, settings.directory, namespace, layout)
+    if refused:
+        for line in refused:
+            click.echo(f"refused    {line}", err=True)
+        raise InputError(
+            f"pull refused {len(refused)} server entr{'y' if len(refused) == 1 else 'ies'} "
+            "(above): nothing was written",
+            hint="remove the symbolic link that leads out of the directory, or change the "
+            "value on the server, then pull again",
+        )
+
+
 def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) -> int:
     """Write what ``_read_resources`` read; ``shown`` gets each path written. Returns how many
     were kept."""
-    from ..pull.resources import files_root, write_kv_file, write_namespace_files
+    from ..pull.resources import write_kv_file, write_namespace_files
 
     kept = 0
     for namespace, files, values in resources:
-        root = files_root(settings.directory, namespace, layout, settings.namespace_files)
-        confine = root if namespace in settings.namespace_files else settings.directory
+        root, confine = _files_target(namespace, settings, layout)
         result = write_namespace_files(files, root, overwrite=overwrite, confine=confine)
         shown += result.written
         for path in result.written:

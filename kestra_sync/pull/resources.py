@@ -35,14 +35,31 @@ def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, 
     return directory / folder / FILES_DIR
 
 
+def refused_files(files: dict[str, bytes], root: Path, confine: Path | None = None) -> list[str]:
+    """The server paths pull may not write under ``root``. ``confine``: the directory nothing
+    may be written outside of, links resolved (the flow directory; by default ``root``).
+    Checked twice: the path as written must stay in ``root`` (no ``..``), and with every link
+    resolved it must stay in ``confine`` (no link out of the flow directory)."""
+    home = os.path.normpath(root)
+    base = (confine or root).resolve()
+    refused = []
+    for remote_path in sorted(files):
+        if git_owned(remote_path):
+            continue  # not written at all
+        target = root / remote_path.lstrip("/")
+        lexical = os.path.normpath(target)
+        if not lexical.startswith(home + os.sep) or base not in target.resolve().parents:
+            refused.append(remote_path)
+    return refused
+
+
 def write_namespace_files(
     files: dict[str, bytes], root: Path, *, overwrite: bool = False, confine: Path | None = None
 ) -> FilesPullResult:
-    """``confine``: the directory nothing may be written outside of, links resolved (the flow
-    directory; by default ``root``)."""
+    """Write ``files`` under ``root`` (see ``refused_files`` for ``confine``; the command
+    checks every namespace with it before writing anything)."""
     result = FilesPullResult()
-    home = os.path.normpath(root)
-    base = (confine or root).resolve()
+    refused = set(refused_files(files, root, confine))
     for remote_path, content in sorted(files.items()):
         if git_owned(remote_path):
             # Never deployed from git, so not written there either: a pulled `.gitignore`
@@ -50,11 +67,7 @@ def write_namespace_files(
             result.skipped.append(remote_path)
             continue
         target = root / remote_path.lstrip("/")
-        # Twice: the path as written must stay in `root` (no `..`), and with every link
-        # resolved it must stay in `confine` (no link out of the flow directory).
-        lexical = os.path.normpath(target)
-        resolved = target.resolve()
-        if not lexical.startswith(home + os.sep) or base not in resolved.parents:
+        if remote_path in refused:
             result.refused.append(remote_path)
             continue
         state = local_state(target, content.__eq__)
@@ -68,29 +81,50 @@ def write_namespace_files(
     return result
 
 
-def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *, overwrite: bool):
-    """Write ``values`` (key -> value) as the namespace's kv.yml (or the kv.yaml already
-    there). Returns (path, status) with status "written", "unchanged", "conflict" (anything
-    else stands there: other values, a FIFO; kept unless ``overwrite``) or "refused" (a link
-    on the way leads out of ``directory``). TTLs are not pulled: the server only tells when a
-    key expires."""
-    import yaml
-
-    from ..kinds.kv import canonical
+def kv_file_path(directory: Path, namespace: str, layout: str) -> Path:
+    """The namespace's kv.yml (or the kv.yaml already there)."""
     from ..source.walk import KV_FILE_NAMES
 
     folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
     path = next((folder / n for n in KV_FILE_NAMES if os.path.lexists(folder / n)), None)
-    path = path or folder / "kv.yml"
+    return path or folder / "kv.yml"
+
+
+def refused_kv(values: dict, directory: Path, namespace: str, layout: str) -> list[str]:
+    """Why pull may not write these values into the namespace's kv.yml (one line each)."""
+    from ..kinds.kv import unwritable
+
+    path = kv_file_path(directory, namespace, layout)
+    out = [
+        f"KV key {key!r} of {namespace}: {why}"
+        for key in sorted(values)
+        if (why := unwritable(values[key]))
+    ]
+    if values and not inside(path, directory):
+        out.append(f"{path}: a symbolic link on the way leads outside {directory}")
+    return out
+
+
+def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *, overwrite: bool):
+    """Write ``values`` (key -> value) as the namespace's kv.yml (or the kv.yaml already
+    there), each in the form the scan reads back as that value. Returns (path, status) with
+    status "written", "unchanged", "conflict" (anything else stands there: other values, a
+    FIFO; kept unless ``overwrite``) or "refused" (a link on the way leads out of
+    ``directory``). TTLs are not pulled: the server only tells when a key expires."""
+    import yaml
+
+    from ..kinds.kv import as_read, as_written, canonical
+
+    path = kv_file_path(directory, namespace, layout)
     if not inside(path, directory):
         return path, "refused"
 
     def same(raw: bytes) -> bool:
         try:
             current = (yaml.safe_load(raw.decode("utf-8")) or {}).get("values") or {}
-        except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
+            return canonical({k: as_read(v) for k, v in current.items()}) == canonical(values)
+        except (yaml.YAMLError, AttributeError, UnicodeDecodeError, TypeError, ValueError):
             return False
-        return canonical(current) == canonical(values)
 
     state = local_state(path, same)
     if state == SAME:
@@ -101,7 +135,11 @@ def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *,
         "# KV pairs of namespace "
         + namespace
         + ", pulled from the server by kestra-sync.\n"
-        + yaml.safe_dump({"values": values}, sort_keys=True, allow_unicode=True)
+        + yaml.safe_dump(
+            {"values": {k: as_written(v) for k, v in values.items()}},
+            sort_keys=True,
+            allow_unicode=True,
+        )
     )
     write_exact_or_stop(path, text.encode("utf-8"), [])
     return path, "written"

@@ -110,3 +110,31 @@ def test_a_files_export_naming_a_path_kestra_never_stores_changes_nothing(projec
     assert f"zip entry {entry!r}" in done.stderr + done.stdout
     assert not [r for r in proxy.requests if r[0] == "DELETE"]
     assert store_of(project.emu._server).files[("main", NS)].keys() == {"/keep.py"}
+
+
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        (b'{"type": "NUMBER", "value": 1e400}', "a number out of JSON's range"),
+        (b'{"type": "JSON", "value": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too"),
+    ],
+)
+def test_a_kv_value_no_kestra_sends_is_a_one_line_error_not_a_traceback(project, body, why):
+    with client(project.emu) as c:
+        c.put_kv(NS, "region", "eu")
+    write_kv(project, "values:\n  region: us\n")
+
+    def answer(method: str, path: str, _body: bytes):
+        if method == "GET" and path.split("?")[0] == f"{NS_LISTING}/region":
+            return 200, JSON, body
+        return None
+
+    with HostileServer(answer, project.emu.url) as proxy:
+        planned = through(project, proxy, "plan")
+        pulled = through(project, proxy, "pull", "--namespace", NS)
+    for done in (planned, pulled):
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        assert why in done.stdout + done.stderr
+    kv_file = project.root / "flows" / "company" / "team" / "kv.yml"
+    assert kv_file.read_text() == "values:\n  region: us\n"  # the pull wrote nothing
