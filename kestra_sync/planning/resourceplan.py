@@ -16,6 +16,8 @@ from dataclasses import replace
 from ..kinds.base import Kind, KindListing, LocalScan
 from .plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan
 
+KEPT_PREFIX = "kept: "  # a server item kept because the scan never reads it (saved in plans)
+
 
 def _where(tenant: str, namespace: str) -> str:
     return namespace + ("" if tenant == "main" else f" (tenant {tenant})")
@@ -72,7 +74,7 @@ def compare_kind(
             never_read = scan.never_read.get((tenant, namespace))
             why_kept = never_read(ref.id) if never_read else None
             if why_kept:
-                change.note = f"kept: {why_kept}"
+                change.note = KEPT_PREFIX + why_kept
             elif not deletable:
                 change.note = kind.undeclared_note
             elif not delete:

@@ -61,7 +61,10 @@ def test_apply_delete_keeps_the_servers_files_the_scan_skips_and_says_so(project
     line_with(planned.stdout, "kept: the scan never reads it (.kestraignore excludes its path)")
     line_with(planned.stdout, "- file /old.py", "delete")
 
-    done = project.run("apply", "--auto-approve", "--delete")
+    # A saved plan keeps them too (its own check re-plans from its content, not from git).
+    saved = project.plan("--delete", "--out", "plan.json")
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    done = project.run("apply", "plan.json", "--auto-approve")
     assert done.returncode == 0, done.stdout + done.stderr
     left = dict(SERVER)
     del left["/old.py"]
