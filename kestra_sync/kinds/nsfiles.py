@@ -20,11 +20,14 @@ diff, a binary one only its sizes and hashes, never its content.
 from __future__ import annotations
 
 import base64
+import codecs
 import difflib
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import PlanError
 from ..models import ERROR, WARNING, Diagnostic, FlowRef
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..source.walk import FILES_DIR, walk_files
@@ -44,6 +47,7 @@ SKIPPED_NAMES = (".gitkeep",)  # skipped without a word: expected in any `_files
 GIT_NOTE = "names starting with .git (.gitignore, .github/...) are git's own, never deployed"
 MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH (develop)
 DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
+CHUNK = 1 << 20  # bytes read at a time when hashing
 
 
 def _wanted_file(name: str) -> bool:
@@ -107,6 +111,69 @@ def is_text(content: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A namespace file in git, by reference: hashed in chunks when scanned (validate and plan
+    hold no file's bytes), read whole only to upload it, to save it in a plan or to diff a
+    small text file, and then only if its bytes still have the digest that was planned."""
+
+    path: Path
+    size: int
+    digest: str
+    text: bool
+
+    @classmethod
+    def hash(cls, path: Path, limit: int) -> LocalFile | None:
+        """Hash ``path`` reading at most ``limit + 1`` bytes; None when it holds more."""
+        sha = hashlib.sha256()
+        utf8 = codecs.getincrementaldecoder("utf-8")()
+        text, size = True, 0
+        with open(path, "rb") as stream:
+            while chunk := stream.read(min(CHUNK, limit + 1 - size)):
+                size += len(chunk)
+                if size > limit:
+                    return None
+                sha.update(chunk)
+                if text:
+                    text = _still_text(utf8, chunk)
+        if text:
+            text = _still_text(utf8, b"", final=True)
+        return cls(path, size, "sha256:" + sha.hexdigest(), text)
+
+    def read(self) -> bytes:
+        """The bytes planned, or an error when the file changed since (never upload a content
+        the reviewer did not see)."""
+        try:
+            with open(self.path, "rb") as stream:
+                content = stream.read(self.size + 1)
+        except OSError as err:
+            raise PlanError(
+                f"{self.path}: cannot read: {err.strerror}; it was not uploaded"
+            ) from None
+        if len(content) != self.size or digest(content) != self.digest:
+            raise PlanError(
+                f"{self.path} changed since the plan was made: it was not uploaded",
+                hint="run the plan again and review the new content",
+            )
+        return content
+
+
+def _still_text(decoder: Any, chunk: bytes, final: bool = False) -> bool:
+    if b"\x00" in chunk:
+        return False
+    try:
+        decoder.decode(chunk, final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def content_of(payload: Any) -> bytes:
+    """A change's bytes: a ``LocalFile`` read now (digest checked), or bytes (a saved plan's,
+    a server's)."""
+    return payload.read() if isinstance(payload, LocalFile) else payload
 
 
 def _size(n: int) -> str:
@@ -269,8 +336,8 @@ class NamespaceFiles:
                 Diagnostic(shown, f"{remote_path}: {why}", code="nsfile-path", severity=ERROR)
             )
             return
-        size = file.stat().st_size
-        if size > settings.max_file_size:
+
+        def too_large(size: int) -> None:
             scan.diagnostics.append(
                 Diagnostic(
                     shown,
@@ -279,18 +346,23 @@ class NamespaceFiles:
                     code="nsfile-too-large",
                 )
             )
+
+        size = file.stat().st_size
+        if size > settings.max_file_size:
+            too_large(size)
             return
         try:
-            content = file.read_bytes()
+            local = LocalFile.hash(file, settings.max_file_size)
         except OSError as err:
             scan.diagnostics.append(
                 Diagnostic(shown, f"cannot read: {err.strerror}", code="nsfile-unreadable")
             )
             return
+        if local is None:  # it grew past the limit while it was read
+            too_large(settings.max_file_size + 1)
+            return
         scan.items.append(
-            LocalItem(
-                FlowRef(tenant, namespace, remote_path, KIND), shown, content, digest(content)
-            )
+            LocalItem(FlowRef(tenant, namespace, remote_path, KIND), shown, local, local.digest)
         )
 
     # -- server -----------------------------------------------------------------------------
@@ -304,7 +376,7 @@ class NamespaceFiles:
         ]
 
     def write(self, client: Any, change: Any) -> str:
-        client.put_namespace_file(change.ref.namespace, change.ref.id, change.payload)
+        client.put_namespace_file(change.ref.namespace, change.ref.id, content_of(change.payload))
         return "created" if change.action == "create" else "updated"
 
     def delete(self, client: Any, change: Any) -> str:
@@ -318,20 +390,22 @@ class NamespaceFiles:
             kind = "text" if is_text(remote.payload) else "binary"
             return Described([f"{kind}, {_size(len(remote.payload))}"])
         assert local is not None
-        new: bytes = local.payload
+        payload = local.payload
+        new_size = payload.size if isinstance(payload, LocalFile) else len(payload)
+        new_text = payload.text if isinstance(payload, LocalFile) else is_text(payload)
         if remote is None:
-            kind = "text" if is_text(new) else "binary"
-            return Described([f"{kind}, {_size(len(new))}"])
+            return Described([f"{'text' if new_text else 'binary'}, {_size(new_size)}"])
         old: bytes = remote.payload
-        if not (is_text(old) and is_text(new)):
+        if not (is_text(old) and new_text):
             return Described(
                 [
-                    f"binary file changed: {_size(len(old))} -> {_size(len(new))} "
+                    f"binary file changed: {_size(len(old))} -> {_size(new_size)} "
                     f"({remote.digest[:19]} -> {local.digest[:19]})"
                 ]
             )
-        if len(old) + len(new) > DIFF_LIMIT:
-            return Described([f"text file changed: {_size(len(old))} -> {_size(len(new))}"])
+        if len(old) + new_size > DIFF_LIMIT:
+            return Described([f"text file changed: {_size(len(old))} -> {_size(new_size)}"])
+        new = content_of(payload)
         diff = difflib.unified_diff(
             old.decode("utf-8").splitlines(),
             new.decode("utf-8").splitlines(),
@@ -347,7 +421,7 @@ class NamespaceFiles:
     # -- saved plan -------------------------------------------------------------------------
 
     def encode(self, payload: Any) -> Any:
-        return base64.b64encode(payload).decode("ascii")
+        return base64.b64encode(content_of(payload)).decode("ascii")
 
     def decode(self, data: Any) -> Any:
         if not isinstance(data, str):
