@@ -54,6 +54,7 @@ def test_apply_delete_keeps_the_servers_files_the_scan_skips_and_says_so(project
 
     planned = project.plan("--delete")
     assert planned.returncode == 0, planned.stdout + planned.stderr
+    line_with(planned.stderr, "not deployed: .github, .gitignore")
     for kept in ("/.gitignore", "/.github/conf.yml", "/drafts/wip.py"):
         line_with(planned.stdout, f"? file {kept}", "keep")
     git_note = "kept: the scan never reads it (names starting with .git"
