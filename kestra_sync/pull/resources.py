@@ -113,7 +113,7 @@ def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *,
     ``directory``). TTLs are not pulled: the server only tells when a key expires."""
     import yaml
 
-    from ..kinds.kv import as_read, as_written, canonical
+    from ..kinds.kv import as_read, canonical
 
     path = kv_file_path(directory, namespace, layout)
     if not inside(path, directory):
@@ -135,11 +135,22 @@ def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *,
         "# KV pairs of namespace "
         + namespace
         + ", pulled from the server by kestra-sync.\n"
-        + yaml.safe_dump(
-            {"values": {k: as_written(v) for k, v in values.items()}},
-            sort_keys=True,
-            allow_unicode=True,
-        )
+        + kv_yaml(values)
     )
     write_exact_or_stop(path, text.encode("utf-8"), [])
     return path, "written"
+
+
+def kv_yaml(values: dict) -> str:
+    """``values:`` as YAML the scan reads back as the same values: readable UTF-8 where that
+    holds, escapes where a character would not survive it (U+0085 is a line break to YAML)."""
+    import yaml
+
+    from ..kinds.kv import as_read, as_written, canonical
+
+    data = {"values": {k: as_written(v) for k, v in values.items()}}
+    text = yaml.safe_dump(data, sort_keys=True, allow_unicode=True)
+    back = (yaml.safe_load(text) or {}).get("values") or {}
+    if canonical({k: as_read(v) for k, v in back.items()}) != canonical(values):
+        text = yaml.safe_dump(data, sort_keys=True, allow_unicode=False)
+    return text

@@ -24,6 +24,9 @@ VALUES = [
     ("text_date", '"2025-01-01"', "STRING"),
     ("text_multiline", '"line 1\\nline 2\\n"', "STRING"),
     ("text_null", '"null"', "STRING"),
+    ("text_unicode", '"caf\u00e9 \u2028"', "STRING"),
+    ("text_nel", '"\u0085next line"', "STRING"),  # U+0085 is a line break to YAML
+    ("text_yaml", '"yes: - [x] # y"', "STRING"),
     ("count", "3", "NUMBER"),
     ("ratio", "2.5", "NUMBER"),
     ("tiny", "1e-07", "NUMBER"),
