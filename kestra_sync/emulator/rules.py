@@ -5,7 +5,7 @@ the reason phrase and the JSON body the real server would send. Sources read (ke
 develop, via the fork erickirt/kestra at 8ecd8337): ``GenericFlow.fromYaml``, ``YamlParser``,
 ``PluginDefaultService.parseFlowWithVersionDefaults``, ``PluginDeserializer``, ``AbstractFlow``,
 ``Flow``, ``TaskInterface``, ``KestraConstraintViolationException``, ``FlowValidator``,
-``ErrorController``; api-facts.md §4-§7. The Jackson/SnakeYAML message texts were probed with
+``ErrorController``; docs/kestra-api.md. The Jackson/SnakeYAML message texts were probed with
 jackson-dataformat-yaml 2.17.2 + SnakeYAML 2.2 (Kestra ships a newer Jackson: the ``[Source: ...]``
 part of the location may differ).
 
@@ -36,7 +36,7 @@ __all__ = [  # re-exported: the routes reach the error types through ``rules``
     "not_found",
 ]
 
-ID_PATTERN = K.FLOW_ID_PATTERN  # AbstractFlow.id, api-facts.md §6
+ID_PATTERN = K.FLOW_ID_PATTERN  # AbstractFlow.id (kestra 8ecd8337)
 NAMESPACE_PATTERN = K.NAMESPACE_PATTERN  # AbstractFlow.namespace
 TASK_ID_PATTERN = K.TASK_ID_PATTERN  # TaskInterface.getId (no dots)
 TRIGGER_ID_PATTERN = K.TASK_ID_PATTERN  # TriggerInterface.getId (no dots)
@@ -435,7 +435,7 @@ def _duplicates(ids: list[str]) -> list[str]:
 
 
 def parse_for_write(source: str, version: str = K.LATEST, edition: str = "oss") -> ParsedFlow:
-    """Create/update check order (FlowController.createFlow -> FlowService.create, api-facts.md §4.1):
+    """Create/update check order (FlowController.createFlow -> FlowService.create, kestra 8ecd8337):
     1. ``GenericFlow.fromYaml`` (syntax, non-mapping, duplicate keys), 2. blank source (unreachable
     over HTTP: step 1 already rejects a blank body), 3. strict parse, 4. bean validation.
     The existence check (create) and the id/namespace check (update) come after, in state.py."""
