@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from tests.e2e.test_plan import Project, flow
 from tests.e2e.test_resources import NS, nested_flow, server_files
+from tests.support.project import Project, flow
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_plan import Project, client, flow, line_with
 from tests.e2e.test_resources import (
     NS,
     files_dir,
@@ -15,6 +14,7 @@ from tests.e2e.test_resources import (
     server_files,
     write_kv,
 )
+from tests.support.project import Project, client, flow, line_with
 
 
 @pytest.fixture

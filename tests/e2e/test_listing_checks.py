@@ -13,9 +13,9 @@ import zipfile
 import pytest
 
 from kestra_sync.emulator.resources import store_of
-from tests.e2e.hostile import HostileServer
-from tests.e2e.test_plan import Project, client, flow
 from tests.e2e.test_resources import NS, files_dir, nested_flow, put_file, server_kv, write_kv
+from tests.support.hostile import HostileServer
+from tests.support.project import Project, client, flow
 
 NS_LISTING = f"/api/v1/main/namespaces/{NS}/kv"
 TENANT_LISTING = "/api/v1/main/kv"

@@ -14,8 +14,8 @@ import time
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.test_plan import Project, flow
 from tests.e2e.test_resources import NS, files_dir, nested_flow, put_file, server_files
+from tests.support.project import Project, flow
 
 MiB = 1 << 20
 

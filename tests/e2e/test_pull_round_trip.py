@@ -13,8 +13,8 @@ import os
 import pytest
 import requests
 
-from tests.e2e.test_plan import Project, client, flow
 from tests.e2e.test_resources import NS, files_dir, server_kv
+from tests.support.project import Project, client, flow
 
 # (key, body sent as text/plain, the type Kestra reports)
 VALUES = [
