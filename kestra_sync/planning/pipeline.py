@@ -23,6 +23,7 @@ from ..settings.config import Settings
 from .plan import (
     CREATE,
     UNCHANGED,
+    UNMANAGED,
     UPDATE,
     Plan,
     Snapshot,
@@ -31,6 +32,7 @@ from .plan import (
     find_drift,
     scopes_for,
 )
+from .resourceplan import KEPT_PREFIX
 from .snapshot import read_snapshot
 
 
@@ -396,6 +398,7 @@ def _saved_scans(plan: Plan) -> dict[str, LocalScan]:
             ],
             namespaces={(t, ns) for _, t, ns, _ in scopes},
             deletable={(t, ns) for _, t, ns, deletable in scopes if deletable},
+            never_read=_kept_by_the_scan(plan, name),
         )
     return scans
 
@@ -460,6 +463,19 @@ def _refuse_different(plan: Plan, again: Plan) -> None:
                 f"{'not in scope' if fresh is None else fresh.action}{why}",
                 hint=_REMAKE,
             )
+
+
+def _kept_by_the_scan(plan: Plan, kind_name: str) -> dict:
+    """What the saved plan kept because the scan never reads it (``.gitignore`` under
+    `_files`): kept again when it is re-planned from its own content, which holds no scan."""
+    kept: dict = {}
+    for c in plan.changes:
+        if c.kind == kind_name and c.action == UNMANAGED and c.note.startswith(KEPT_PREFIX):
+            kept.setdefault((c.ref.tenant, c.ref.namespace), {})[c.ref.id] = c.note
+    return {
+        where: (lambda ref_id, notes=notes: (notes.get(ref_id) or "")[len(KEPT_PREFIX) :] or None)
+        for where, notes in kept.items()
+    }
 
 
 def _without_applied_changes(plan: Plan, snapshot) -> Plan:

@@ -12,10 +12,13 @@ The rules are the flows' (plan.py), by content digest instead of source:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from ..kinds.base import Kind, KindListing, LocalItem, LocalScan, RemoteItem
 from .plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan
+
+KEPT_PREFIX = "kept: "  # a server item kept because the scan never reads it (saved in plans)
 
 
 def _where(tenant: str, namespace: str) -> str:
@@ -59,8 +62,9 @@ def compare_kind(
             if isinstance(allow_empty_namespace, bool)
             else tenant in allow_empty_namespace
         )
+        never_read = scan.never_read.get((tenant, namespace))
         changes += [
-            _undeclared(kind, ref, server, deletable, delete, emptying)
+            _undeclared(kind, ref, server, deletable, delete, emptying, never_read)
             for ref, server in sorted(remote.items())
             if ref not in local
         ]
@@ -91,11 +95,21 @@ def _compare_item(kind: Kind, item: LocalItem, server: RemoteItem | None) -> Cha
 
 
 def _undeclared(
-    kind: Kind, ref, server: RemoteItem, deletable: bool, delete: bool, emptying: bool
+    kind: Kind,
+    ref,
+    server: RemoteItem,
+    deletable: bool,
+    delete: bool,
+    emptying: bool,
+    never_read: Callable[[str], str | None] | None,
 ) -> Change:
-    """An item only the server has: deleted, or kept with the reason."""
+    """An item only the server has: deleted, or kept with the reason (the scan never reads
+    git's copy, deletion is not allowed there or not on, the namespace would be emptied)."""
     change = Change(UNMANAGED, ref, server_digest=server.digest)
-    if not deletable:
+    why_kept = never_read(ref.id) if never_read else None
+    if why_kept:
+        change.note = KEPT_PREFIX + why_kept
+    elif not deletable:
         change.note = kind.undeclared_note
     elif not delete:
         change.note = "not in git (deletion is off: --delete would remove it)"

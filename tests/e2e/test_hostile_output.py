@@ -9,27 +9,25 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
-from http.server import ThreadingHTTPServer
 
 import pytest
 
 from kestra_sync.action import run as ghaction
 from kestra_sync.emulator.resources import store_of
+from tests.support.github import FakeGitHub, action_env
 from tests.support.project import Project, client, line_with
-from tests.test_action_e2e import ROOT, FakeGitHub
 
 NS = "company.team"
 SECRET = "hunter2-Sup3rSecret"
 HOSTILE_NAMES = [
     "/a\n::error::pwned.txt",
-    "/osc\x1b]8;;http://evil.example/\x07click\x1b]8;;\x07.txt",
+    "/osc\x1b]8;;https:evil.example\x07click\x1b]8;;\x07.txt",  # no "//": an empty segment, refused
     "/csi\x1b[2J\x1b[1;1H.txt",
     "/c1\x9b31m.txt",
     "/rtl\u202eexe.txt",
     "/t|b`c`.md",
     "/v1 ##[error]pwned.txt",  # the runner's older command form, read anywhere in a line
-    "/> [!NOTE] @octocat ![i](http://evil.example/i.png) <img src=x>.txt",
+    "/> [!NOTE] @octocat ![i](https:evil.example?i.png) <img src=x>.txt",
 ]
 
 
@@ -94,7 +92,7 @@ def test_plan_text_escapes_server_names_and_shows_each_kind(hostile):
     assert_terminal_inert(done.stderr)
     # Each name is shown, its control characters visible, under its kind.
     line_with(done.stdout, "- file /a\\n::error::pwned.txt", "delete")
-    line_with(done.stdout, "- file /osc\\x1b]8;;http://evil.example/\\x07click", "delete")
+    line_with(done.stdout, "- file /osc\\x1b]8;;https:evil.example\\x07click", "delete")
     line_with(done.stdout, "- file /c1\\x9b31m.txt", "delete")
     line_with(done.stdout, "- file /rtl\\u202eexe.txt", "delete")
     line_with(done.stdout, "- kv db_password", "delete")
@@ -138,37 +136,11 @@ def test_validate_refuses_namespace_file_names_with_control_characters(hostile):
     line_with(done.stdout, "kv.yml:2", "KV key 'key\\n::error::x\\x1b[2J'", "letters, digits")
 
 
-@pytest.fixture
-def github():
-    FakeGitHub.comments = []
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
-
-
 def run_action(project: Project, github: str, monkeypatch, **inputs) -> tuple[int, str, str]:
     tmp = project.root.parent
-    event = tmp / "event.json"
-    event.write_text(json.dumps({"number": 7, "pull_request": {"number": 7}}))
-    for name in ("out", "summary.md"):
-        (tmp / name).write_text("")
     monkeypatch.chdir(project.root)
     env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(ROOT),
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(tmp / "out"),
-        "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_REPOSITORY": "acme/flows",
-        "GITHUB_API_URL": github,
-        "GITHUB_WORKSPACE": str(project.root),
-        "RUNNER_TEMP": str(tmp),
+        **action_env(tmp, project.root, github),
         "INPUT_SERVER": project.emu.url,
         "INPUT_GITHUB_TOKEN": "ghs_hostile_token_1234",
         "INPUT_COMMENT": "true",
@@ -218,17 +190,14 @@ def test_plan_json_carries_names_with_control_characters_escaped(hostile):
 
 def test_pull_refuses_server_names_validate_would_refuse(hostile):
     done = hostile.run("pull", "--namespace", NS, "flows")
-    assert done.returncode == 1  # kept files: exit 1, as for a conflict
+    assert done.returncode == 1
     assert_terminal_inert(done.stdout + done.stderr)
     line_with(done.stderr, "refused", "/a\\n::error::pwned.txt", "control characters")
     line_with(done.stderr, "refused", "/rtl\\u202eexe.txt", "control characters")
+    # A refused entry makes the whole pull write nothing (nothing is half pulled).
+    assert "nothing was written" in done.stderr
     written = {p.name for p in (hostile.root / "flows/company/team/_files").iterdir()}
-    assert written == {
-        "ok.txt",
-        "t|b`c`.md",
-        "v1 ##[error]pwned.txt",
-        "> [!NOTE] @octocat ![i](http:",
-    }
+    assert written == {"ok.txt"}
 
 
 def test_action_annotation_of_a_failed_kv_write_names_the_kind(hostile, github, monkeypatch):
