@@ -176,7 +176,8 @@ def _check_group(settings, paths, ignore_file, schema, target, fix):
 
         edits, untouched = fix_flows(result.flows, result.parsed, target.version)
         for edit in edits:
-            click.echo(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}", err=True)
+            valid = f" (valid since {edit.valid})" if edit.valid else ""
+            click.echo(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}{valid}", err=True)
         for why in untouched:
             click.echo(f"note: {why}", err=True)
         if edits:  # report what is left, from the files as they are now

@@ -3,10 +3,10 @@
 It serves the flow endpoints kestra-sync uses with the real server's paths, statuses, error bodies
 and revision rules (see docs in api-facts.md §2-§7 and Kestra's FlowController, cited in each
 module). It is independent of kestra-sync's client: stdlib + pyyaml only, plus the tool's
-standalone modules of Kestra facts, ``knowledge`` (with ``ruletable``, the per-version rule
-table) and ``flowrules`` (its checks), which import only the standard library: the emulator
-answers as the chosen version (``version="1.3"``) by the very table the offline validator
-follows.
+standalone module of Kestra facts, ``knowledge`` (with ``ruletable``, the per-version rule
+table), which imports only the standard library: the emulator answers as the chosen version
+(``version="1.3"``) by the table the offline validator follows, but finds what a server refuses
+with its own code (``flowvalidator``), not the validator's.
 
 Python API (tests run it in-process, in a background thread, on a free port)::
 

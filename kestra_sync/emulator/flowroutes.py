@@ -99,7 +99,8 @@ def update(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:
     # FlowController.updateFlow: findById first; a missing/deleted flow is a 404 before parsing.
     if store.last(tenant, p["namespace"], p["id"]) is None:
         return rejected(rules.not_found(), h.href)
-    flow = rules.parse_for_write(source, h.server.config.version, h.server.config.edition)
+    cfg = h.server.config
+    flow = rules.parse_for_write(source, cfg.version, cfg.edition, update=True)
     rev, changed = store.update(tenant, p["namespace"], p["id"], flow)
     with_source = from_json is None
     return ok(shapes.flow_json(rev, tenant, source=with_source, updated=not changed))
