@@ -68,6 +68,11 @@ def test_each_row_is_an_error_exactly_on_the_versions_that_refuse_it(name, versi
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_with_no_version_only_what_every_version_refuses_is_an_error(name):
     row = EXPECTED[name]
+    if set(row["refused"] + row["renamed"]) == {"2.0"}:
+        # What only 2.0 changes is counted, not listed: one line names the way to list it.
+        diags = [d for d in diagnose(ROWS / name, None) if d.code == "changes-in-2.0"]
+        assert [(d.severity, d.message.split()[0]) for d in diags] == [("warning", "1")], diags
+        return
     diags = [d for d in diagnose(ROWS / name, None) if d.code == row["code"]]
     assert len(diags) == 1, diags
     if row["refused"] == list(knowledge.VERSIONS):
@@ -117,6 +122,31 @@ def test_a_1_3_tree_validates_clean_with_no_version_and_with_1_3(tmp_path):
     # Only the deprecated `name:` of an input is mentioned on 1.3.
     assert pinned_13.stdout.count("warning:") == 1 and "[input-name]" in pinned_13.stdout
     assert "rules of Kestra 1.3, pinned by --kestra-version" in pinned_13.stdout
+
+
+def test_with_no_version_a_1_3_tree_sees_one_line_about_2_0_not_one_per_construct(tmp_path):
+    root = copy_tree(tmp_path)
+    done = run_cli("validate", "--format", "json", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    diags = report["diagnostics"]
+    # Still one by one: what versions before 2.0 also refuse or deprecate (loader.yml's
+    # flow-level workerGroup before 0.24, daily-report.yml's input `name:`).
+    assert sorted(d["code"] for d in diags) == ["changes-in-2.0", "flow-workerGroup", "input-name"]
+    summary = next(d for d in diags if d["code"] == "changes-in-2.0")
+    pinned = run_cli("validate", "--format", "json", "--kestra-version", "2.0", cwd=root)
+    listed = [
+        d
+        for d in json.loads(pinned.stdout)["diagnostics"]
+        if d["severity"] == "error" and d["code"] not in ("flow-workerGroup", "input-name")
+    ]
+    files = {d["path"] for d in listed}
+    assert summary["message"] == (
+        f"{len(listed)} constructs change in Kestra 2.0 (in {len(files)} file(s)): run "
+        "`kestra-sync validate --kestra-version 2.0` to list them"
+    )
+    assert len(listed) > 8 and summary["severity"] == "warning"
+    assert summary["path"] == "flows/company"  # the folder the files share
 
 
 def test_upgrade_lint_names_every_file_using_what_2_0_removed_with_its_replacement(tmp_path):
@@ -505,7 +535,8 @@ def test_a_check_without_recorded_findings_is_still_judged_again(tmp_path):
 
     settings = _project_with_runner_flows(tmp_path, 2)
     check = replace(check_project(settings), findings={})
-    assert {d.severity for d in check.diagnostics if d.code == "removed-workerGroup"} == {"warning"}
+    summary = [d for d in check.diagnostics if d.code == "changes-in-2.0"]
+    assert [d.message.split(" (")[0] for d in summary] == ["2 constructs change in Kestra 2.0"]
     judged = rejudge(check, "2.0")
     assert [d.severity for d in judged.diagnostics if d.code == "removed-workerGroup"] == [
         "error"

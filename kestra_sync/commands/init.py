@@ -42,7 +42,7 @@ def init(pre_commit, workflow):
         click.echo("Found no flow file; proposing flows/ with the nested layout.")
     written = []
     kept = []
-    todo = [(Path("kestra-sync.yml"), config_text(detected))]
+    todo = [(Path("kestra-sync.yml"), config_text(detected, _server_version()))]
     if pre_commit:
         todo.append((Path(".pre-commit-config.yaml"), PRE_COMMIT))
     if workflow:
@@ -86,3 +86,27 @@ def init(pre_commit, workflow):
     if Path(".pre-commit-config.yaml") in kept:
         click.echo("hint: add this to .pre-commit-config.yaml:\n" + PRE_COMMIT, err=True)
     click.echo("Next: kestra-sync validate, then KESTRA_URL=... kestra-sync plan")
+
+
+def _server_version() -> str | None:
+    """The rule-table version of the server KESTRA_URL names (credentials from the
+    environment), or None: no URL, or no answer (said, and init goes on)."""
+    import os
+
+    from ..errors import KestraSyncError
+    from ..rules import knowledge
+    from ..settings.config import load_settings
+    from .common import make_client
+
+    if not os.environ.get("KESTRA_URL"):
+        return None
+    try:
+        settings = load_settings({}, env=os.environ)
+        reported = make_client(settings).server_version()
+    except KestraSyncError as err:
+        click.echo(f"note: could not read the server's Kestra version ({err.message})", err=True)
+        return None
+    version = knowledge.supported_version(reported)
+    if version is not None:
+        click.echo(f"The server runs Kestra {reported}: recording kestra_version: {version}.")
+    return version

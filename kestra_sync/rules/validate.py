@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import Diagnostic, FlowParsedOnUse, LocalFlow
+from ..models import WARNING, Diagnostic, FlowParsedOnUse, LocalFlow
 from ..models import diag_at as _diag
 from ..source import resultcache
 from ..source.flowscan import collector_paused
 from ..source.resultcache import ResultCache
 from ..source.yamlindex import ParsedYaml, parse_yaml
 from . import flowrules
+from . import knowledge as K
 from .flowchecks import check_flow  # noqa: F401 - re-exported
 from .guidance import collapse_non_flows
 from .schemacheck import (  # noqa: F401 - re-exported: the validate API of earlier releases
@@ -209,17 +210,60 @@ def check_versioned(
     findings: list[flowrules.Finding] | None = None,
 ) -> list[Diagnostic]:
     """The rules of the version table (``knowledge``), judged for ``version``; ``findings``:
-    the flow's ``flowrules.findings`` when already known."""
+    the flow's ``flowrules.findings`` when already known.
+
+    With no version known, what only Kestra 2.0 changes is not listed construct by construct
+    (a 1.3 repository would see dozens of warnings on every commit): the file gets one
+    ``changes-in-2.0`` count, which ``summarize_2_0`` folds into one line for the project."""
     if findings is None:
         findings = flowrules.findings(flow.data, flow.source)
     out = []
+    later = 0
     for finding in findings:
         verdict = flowrules.judge(finding, version)
-        if verdict is not None:
-            severity, message = verdict
-            d = _diag(flow, parsed, finding.path, finding.rule.code, message, severity, finding.key)
-            out.append(dataclasses.replace(d, versioned=True))
+        if verdict is None:
+            continue
+        if version is None and _only_2_0(finding.rule):
+            later += 1
+            continue
+        severity, message = verdict
+        d = _diag(flow, parsed, finding.path, finding.rule.code, message, severity, finding.key)
+        out.append(dataclasses.replace(d, versioned=True))
+    if later:
+        d = Diagnostic(str(flow.path), f"{later} {CHANGES_IN_2_0}", WARNING, code=CHANGES_2_0_CODE)
+        out.append(dataclasses.replace(d, versioned=True))
     return out
+
+
+CHANGES_2_0_CODE = "changes-in-2.0"
+CHANGES_IN_2_0 = "construct(s) change in Kestra 2.0"
+
+
+def _only_2_0(rule: Any) -> bool:
+    return set(rule.refused) | set(rule.renamed) <= set(K.V2)
+
+
+def summarize_2_0(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The files' ``changes-in-2.0`` counts as one line: "N constructs change in 2.0 (in M
+    files): run `kestra-sync validate --kestra-version 2.0` to list them"."""
+    counts = [d for d in diagnostics if d.code == CHANGES_2_0_CODE]
+    if not counts:
+        return diagnostics
+    total = sum(int(d.message.split(" ", 1)[0]) for d in counts)
+    files = sorted({d.path for d in counts})
+    try:
+        where = os.path.commonpath(files) if len(files) > 1 else files[0]
+    except ValueError:  # absolute and relative paths, or two drives
+        where = files[0]
+    summary = Diagnostic(
+        where,
+        f"{total} constructs change in Kestra 2.0 (in {len(files)} file(s)): run "
+        "`kestra-sync validate --kestra-version 2.0` to list them",
+        WARNING,
+        code=CHANGES_2_0_CODE,
+        versioned=True,
+    )
+    return [d for d in diagnostics if d.code != CHANGES_2_0_CODE] + [summary]
 
 
 def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
@@ -240,7 +284,7 @@ def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
                     cache.remember_checks(flow.source, key, found)
         kept += found or []
     check.save_caches()
-    return dataclasses.replace(check, diagnostics=kept)
+    return dataclasses.replace(check, diagnostics=summarize_2_0(kept))
 
 
 @dataclass
@@ -313,6 +357,7 @@ def check_project(
     # (a broken link, an unreadable folder) is said once.
     check.diagnostics = list(dict.fromkeys(check.diagnostics + _resource_problems(settings, given)))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
+    check.diagnostics = summarize_2_0(check.diagnostics)
     if given is None:
         check.diagnostics += check_duplicates(result.flows, result.parsed)
         check.save_caches()
