@@ -48,6 +48,11 @@ def judge(finding: Finding, target: str | None) -> tuple[str, str] | None:
     if target is not None:
         if target in rule.refused:
             verdict = f"Kestra {target} refuses it"
+            if _dropped_on_update(finding, target):
+                verdict += (
+                    " in a new flow and drops it without a word from an existing one (Kestra "
+                    "parses an update leniently before 2.0)"
+                )
             severity = ERROR
         elif target in rule.renamed:
             verdict = f"deprecated on Kestra {target}"
@@ -75,6 +80,17 @@ def judge(finding: Finding, target: str | None) -> tuple[str, str] | None:
     if rule.guide and (target is None or target in rule.refused or target in rule.renamed):
         message += f" (see {rule.guide})"
     return severity, message
+
+
+def _dropped_on_update(finding: Finding, target: str) -> bool:
+    """A top-level key ``target`` does not know: a create refuses it, but before 2.0 an update
+    saves the flow without it (knowledge.LENIENT_UPDATE), so the plan must not let it pass."""
+    return (
+        finding.key
+        and len(finding.path) == 1
+        and finding.path[0] in K.FLOW_KEY_RULES
+        and target in K.LENIENT_UPDATE.versions
+    )
 
 
 # ------------------------------------------------------------------------------ the checks
