@@ -64,3 +64,86 @@ def test_plan_against_1_3_stops_on_a_key_the_update_would_drop_naming_file_and_k
     )
     assert "drops it without a word from an existing one" in done.stderr
     assert [k for k in emu.stats.snapshot()["requests"] if k.startswith("PUT")] == []
+
+
+# --- namespace file paths with a space (knowledge.NSFILE_SPACE_AS_PLUS) -----------------------
+
+
+def _upload(emu, path: str, content: bytes) -> requests.Response:
+    return requests.post(
+        emu.url + "/api/v1/main/namespaces/company/files",
+        params={"path": path},
+        files={"fileContent": ("x", content)},
+        timeout=10,
+    )
+
+
+def _listed(emu) -> list[str]:
+    answer = requests.get(
+        emu.url + "/api/v1/main/namespaces/company/files/directory",
+        params={"path": "/"},
+        timeout=10,
+    )
+    return sorted(entry["fileName"] for entry in answer.json())
+
+
+@pytest.mark.parametrize("profile", ["0.22", "1.0", "1.3"])
+def test_before_2_0_a_space_in_a_file_path_is_stored_as_a_plus(make_emulator, profile):
+    emu = make_emulator(version=profile)
+    assert _upload(emu, "/a b.txt", b"spaced").status_code == 200
+    assert _listed(emu) == ["a+b.txt"]
+    assert _upload(emu, "/a+b.txt", b"plus").status_code == 200  # the same file
+    assert _listed(emu) == ["a+b.txt"]
+    got = requests.get(
+        emu.url + "/api/v1/main/namespaces/company/files", params={"path": "/a b.txt"}, timeout=10
+    )
+    assert got.content == b"plus"
+
+
+def test_2_0_keeps_the_space_and_tells_it_from_a_plus(make_emulator):
+    emu = make_emulator(version="2.0")
+    assert _upload(emu, "/a b.txt", b"spaced").status_code == 200
+    assert _upload(emu, "/a+b.txt", b"plus").status_code == 200
+    assert _listed(emu) == ["a b.txt", "a+b.txt"]
+
+
+def _project_with_spaced_file(tmp_path):
+    files = tmp_path / "flows" / "company" / "_files"
+    files.mkdir(parents=True)
+    (files / "a b.txt").write_text("hello", encoding="utf-8")
+    (tmp_path / "flows" / "company" / "f.yml").write_text(FLOW, encoding="utf-8")
+    (tmp_path / "kestra-sync.yml").write_text("directory: flows\nlayout: nested\n", "utf-8")
+    return tmp_path
+
+
+def test_validate_refuses_a_spaced_file_name_on_1_x_names_the_file_and_accepts_it_on_2_0(
+    tmp_path,
+):
+    root = _project_with_spaced_file(tmp_path)
+    on_13 = run_cli("validate", "--kestra-version", "1.3", cwd=root)
+    assert on_13.returncode == 1
+    assert (
+        "flows/company/_files/a b.txt: error: /a b.txt: Kestra 1.3 stores it as /a+b.txt"
+        in on_13.stdout
+    )
+    assert "[nsfile-space]" in on_13.stdout
+    on_20 = run_cli("validate", "--kestra-version", "2.0", cwd=root)
+    assert on_20.returncode == 0 and "nsfile-space" not in on_20.stdout
+    unknown = run_cli("validate", cwd=root)
+    assert unknown.returncode == 0
+    assert "warning: /a b.txt: Kestra 0.22-1.3 store it as /a+b.txt" in unknown.stdout
+
+
+def test_plan_against_1_3_stops_before_uploading_a_spaced_file_and_2_0_converges(
+    tmp_path, make_emulator
+):
+    root = _project_with_spaced_file(tmp_path)
+    old = make_emulator(version="1.3")
+    refused = run_cli("plan", "--server", old.url, cwd=root)
+    assert refused.returncode == 1
+    assert "a b.txt" in refused.stderr and "Kestra 1.3 stores it as /a+b.txt" in refused.stderr
+    new = make_emulator(version="2.0")
+    applied = run_cli("apply", "-y", "--server", new.url, cwd=root)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    again = run_cli("plan", "--server", new.url, "--detailed-exitcode", cwd=root)
+    assert again.returncode == 0, again.stdout  # nothing left to do

@@ -20,7 +20,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ..models import ERROR, Diagnostic, FlowRef
+from ..models import ERROR, WARNING, Diagnostic, FlowRef
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..source.walk import FILES_DIR, walk_files
 from .base import (
@@ -37,6 +37,9 @@ KIND = "file"
 SKIPPED_NAMES = (".gitkeep",)
 MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH (develop)
 DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
+# A space in a path: Kestra before 2.0 stores it as '+' (knowledge.NSFILE_SPACE_AS_PLUS). The
+# scan knows no version: rules/validate.py judges this warning for the target version.
+SPACE_IN_PATH = "nsfile-space"
 
 
 def _wanted_file(name: str) -> bool:
@@ -207,6 +210,12 @@ class NamespaceFiles:
                 Diagnostic(shown, f"{remote_path}: {why}", code="nsfile-path", severity=ERROR)
             )
             return
+        if " " in remote_path:
+            scan.diagnostics.append(
+                Diagnostic(
+                    shown, f"{remote_path}: a space in the path", WARNING, code=SPACE_IN_PATH
+                )
+            )
         size = file.stat().st_size
         if size > settings.max_file_size:
             scan.diagnostics.append(

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import WARNING, Diagnostic, FlowParsedOnUse, LocalFlow
+from ..kinds.nsfiles import SPACE_IN_PATH
+from ..models import ERROR, WARNING, Diagnostic, FlowParsedOnUse, LocalFlow
 from ..models import diag_at as _diag
 from ..source import resultcache
 from ..source.flowscan import collector_paused
@@ -270,7 +271,8 @@ def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     """The same check with the version table judged for ``version`` (e.g. once the server said
     which version it runs): no file is read or parsed again, and the findings ``check_project``
     kept are judged again rather than looked for again."""
-    kept = [d for d in check.diagnostics if not d.versioned]
+    kept = [d for d in check.diagnostics if not d.versioned and d.code != SPACE_IN_PATH]
+    kept += judge_resources(check.resource_versioned, version)
     for flow in check.flows:
         cache = check.caches.get(flow.tenant)
         key = f"versioned|{flow.path}|{version}"
@@ -300,6 +302,9 @@ class ProjectCheck:
     # Each flow's version-table findings by path, for ``rejudge`` (a flow without an entry,
     # e.g. one whose checks came from the cache, has its findings looked for again).
     findings: dict[str, list[flowrules.Finding]] = field(default_factory=dict, repr=False)
+    # The scans' diagnostics whose verdict depends on the version, as the scan made them (for
+    # ``rejudge``: judge_resources turns them into the target version's).
+    resource_versioned: list[Diagnostic] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -355,7 +360,11 @@ def check_project(
         )
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
-    check.diagnostics = list(dict.fromkeys(check.diagnostics + _resource_problems(settings, given)))
+    resources = _resource_problems(settings, given)
+    check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
+    resources = [d for d in resources if d.code != SPACE_IN_PATH]
+    resources += judge_resources(check.resource_versioned, version)
+    check.diagnostics = list(dict.fromkeys(check.diagnostics + resources))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     check.diagnostics = summarize_2_0(check.diagnostics)
     if given is None:
@@ -371,6 +380,34 @@ def check_project(
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
     check.save_caches()
     return check
+
+
+def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
+    """The namespace-file paths with a space, judged for ``version``: before 2.0 Kestra
+    stores '/a b.txt' as '/a+b.txt' (knowledge.NSFILE_SPACE_AS_PLUS), so the file never
+    matches the server's copy (a plan that never converges) and a --delete of the '+' copy
+    would remove the file just uploaded: an error; fine on 2.0; a warning with no version."""
+    fact = K.NSFILE_SPACE_AS_PLUS
+    if version is not None and version not in fact.versions:
+        return []
+    out = []
+    for d in raw:
+        remote = d.message.split(": ", 1)[0]
+        who = (
+            f"Kestra {version} stores"
+            if version
+            else f"Kestra {K.describe_versions(fact.versions)} store"
+        )
+        message = (
+            f"{remote}: {who} it as {remote.replace(' ', '+')} (the path is URL-encoded, a space "
+            "becomes '+'), so it never matches the server's copy and --delete would remove the "
+            "file just uploaded; rename it without a space (Kestra 2.0 keeps spaces)"
+        )
+        if version is None:
+            message += " (no Kestra version set: see --kestra-version)"
+        severity = ERROR if version else WARNING
+        out.append(dataclasses.replace(d, message=message, severity=severity, versioned=True))
+    return out
 
 
 def _resource_problems(settings: Any, given: list | None) -> list[Diagnostic]:
