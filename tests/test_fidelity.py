@@ -147,3 +147,39 @@ def test_plan_against_1_3_stops_before_uploading_a_spaced_file_and_2_0_converges
     assert applied.returncode == 0, applied.stdout + applied.stderr
     again = run_cli("plan", "--server", new.url, "--detailed-exitcode", cwd=root)
     assert again.returncode == 0, again.stdout  # nothing left to do
+
+
+# --- filters[namespace][PREFIX] (knowledge.NAMESPACE_PREFIX_FILTER) ---------------------------
+
+
+def _seed_namespaces(emu, profile: str) -> None:
+    for ns in ("company", "company.team", "company2"):
+        emu.store.create("main", rules.parse_for_write(FLOW.replace("company", ns), profile))
+
+
+def test_0_22_has_no_prefix_filter_and_its_starts_with_is_the_namespace_or_a_child(
+    make_emulator,
+):
+    emu = make_emulator(version="0.22")
+    _seed_namespaces(emu, "0.22")
+    search = emu.url + "/api/v1/main/flows/search"
+    refused = requests.get(search, params={"filters[namespace][PREFIX]": "company"}, timeout=10)
+    assert refused.status_code == 422
+    assert refused.json()["message"] == (
+        "Illegal argument: No enum constant io.kestra.core.models.QueryFilter.Op.PREFIX"
+    )
+    found = requests.get(search, params={"filters[namespace][STARTS_WITH]": "company"}, timeout=10)
+    assert sorted(f["namespace"] for f in found.json()["results"]) == ["company", "company.team"]
+
+
+@pytest.mark.parametrize("profile", ["0.22", "1.3"])
+def test_the_client_lists_a_namespace_and_its_children_on_every_profile(make_emulator, profile):
+    from kestra_sync.client import KestraClient
+
+    emu = make_emulator(version=profile)
+    _seed_namespaces(emu, profile)
+    with KestraClient(emu.url, retries=0) as client:
+        flows = client.search_flows("company", include_children=True)
+    assert sorted(f.namespace for f in flows) == ["company", "company.team"]
+    asked = [k for k in emu.stats.snapshot()["requests"] if "search" in k]
+    assert asked  # the search route, once or twice (0.22: PREFIX, then STARTS_WITH)
