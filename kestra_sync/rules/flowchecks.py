@@ -221,6 +221,8 @@ def _iter_tasks(data: dict) -> Iterable[tuple[tuple, dict]]:
 
 
 def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagnostic]:
+    """Each item of the task lists a mapping; each task (children included) with a type and
+    an id of TaskInterface's pattern, each id once in the flow."""
     out = []
     for key in TASK_LISTS:
         items = data.get(key)
@@ -238,56 +240,62 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     )
     first: dict[str, tuple] = {}
     for path, task in _iter_tasks(data):
-        if task.get("type") in (None, ""):
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path,
-                    "missing-type",
-                    f"task {format_path(path)} has no 'type': add the plugin type, e.g. "
-                    "'type: io.kestra.plugin.core.log.Log'",
-                )
+        out += _check_task(flow, parsed, path, task, first)
+    return out
+
+
+def _check_task(
+    flow: LocalFlow, parsed: ParsedYaml, path: tuple, task: dict, first: dict[str, tuple]
+) -> list[Diagnostic]:
+    out = []
+    if task.get("type") in (None, ""):
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                path,
+                "missing-type",
+                f"task {format_path(path)} has no 'type': add the plugin type, e.g. "
+                "'type: io.kestra.plugin.core.log.Log'",
             )
-        tid = _scalar_text(parsed, task, "id")
-        if tid in (None, ""):
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path,
-                    "missing-task-id",
-                    f"task {format_path(path)} has no 'id': give every task a unique id",
-                )
+        )
+    tid = _scalar_text(parsed, task, "id")
+    if tid in (None, ""):
+        return out + [
+            _diag(
+                flow,
+                parsed,
+                path,
+                "missing-task-id",
+                f"task {format_path(path)} has no 'id': give every task a unique id",
             )
-            continue
-        tid = str(tid)
-        if not TASK_ID_RE.fullmatch(tid):
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path + ("id",),
-                    "invalid-task-id",
-                    f"task id {tid!r} is not allowed: use only letters, digits, '_' or '-', "
-                    f'no dot (Kestra requires "{K.TASK_ID_PATTERN}")',
-                )
+        ]
+    tid = str(tid)
+    if not TASK_ID_RE.fullmatch(tid):
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                path + ("id",),
+                "invalid-task-id",
+                f"task id {tid!r} is not allowed: use only letters, digits, '_' or '-', "
+                f'no dot (Kestra requires "{K.TASK_ID_PATTERN}")',
             )
-        if tid in first:
-            line, _ = parsed.position(first[tid] + ("id",))
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path + ("id",),
-                    "duplicate-task-id",
-                    f"task id '{tid}' is already used at line {line}: task ids must be "
-                    "unique within the flow (tasks, errors and finally included); "
-                    "rename one",
-                )
+        )
+    if tid in first:
+        line, _ = parsed.position(first[tid] + ("id",))
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                path + ("id",),
+                "duplicate-task-id",
+                f"task id '{tid}' is already used at line {line}: task ids must be "
+                "unique within the flow (tasks, errors and finally included); rename one",
             )
-        else:
-            first[tid] = path
+        )
+    else:
+        first[tid] = path
     return out
 
 

@@ -360,11 +360,9 @@ def check_project(
         )
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
-    resources = _resource_problems(settings, given)
-    check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
-    resources = [d for d in resources if d.code != SPACE_IN_PATH]
-    resources += judge_resources(check.resource_versioned, version)
-    check.diagnostics = list(dict.fromkeys(check.diagnostics + resources))
+    check.diagnostics = list(
+        dict.fromkeys(check.diagnostics + _resources_judged(check, settings, given, version))
+    )
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     check.diagnostics = summarize_2_0(check.diagnostics)
     if given is None:
@@ -380,6 +378,17 @@ def check_project(
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
     check.save_caches()
     return check
+
+
+def _resources_judged(
+    check: ProjectCheck, settings: Any, given: list | None, version: str | None
+) -> list[Diagnostic]:
+    """The scans' problems, those that depend on the version judged for ``version`` (and
+    kept as the scan made them, for ``rejudge``)."""
+    resources = _resource_problems(settings, given)
+    check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
+    resources = [d for d in resources if d.code != SPACE_IN_PATH]
+    return resources + judge_resources(check.resource_versioned, version)
 
 
 def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
