@@ -183,3 +183,49 @@ def test_the_client_lists_a_namespace_and_its_children_on_every_profile(make_emu
     assert sorted(f.namespace for f in flows) == ["company", "company.team"]
     asked = [k for k in emu.stats.snapshot()["requests"] if "search" in k]
     assert asked  # the search route, once or twice (0.22: PREFIX, then STARTS_WITH)
+
+
+# --- --fix: each rewrite is valid on the version it fixes for ---------------------------------
+
+LEGACY = """id: legacy
+namespace: company
+tasks:
+  - id: log
+    type: io.kestra.core.tasks.log.Log
+    message: "{{ outputs | json }} and {{ json('{}') }}"
+    runIf: "{{ true }}"
+  - id: purge
+    type: "io.kestra.core.tasks.storages.PurgeExecution"
+triggers:
+  - id: nightly
+    type: io.kestra.core.models.triggers.types.Schedule
+    cron: "0 2 * * *"
+"""
+
+
+def test_fix_rewrites_legacy_aliases_and_json_into_a_flow_the_2_0_emulator_accepts(tmp_path):
+    (tmp_path / "flows").mkdir()
+    path = tmp_path / "flows" / "legacy.yml"
+    path.write_text(LEGACY, encoding="utf-8")
+    with pytest.raises(rules.ConstraintViolations):
+        rules.parse_for_write(LEGACY, "2.0")
+    done = run_cli("validate", "--kestra-version", "2.0", "--fix", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    fixed = path.read_text(encoding="utf-8")
+    assert fixed == (
+        LEGACY.replace("io.kestra.core.tasks.log.Log", "io.kestra.plugin.core.log.Log")
+        .replace("| json", "| toJson")
+        .replace("json('{}')", "fromJson('{}')")
+        .replace(
+            "io.kestra.core.tasks.storages.PurgeExecution",
+            "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles",
+        )
+        .replace(
+            "io.kestra.core.models.triggers.types.Schedule",
+            "io.kestra.plugin.core.trigger.Schedule",
+        )
+    )
+    assert "runIf" in fixed  # 2.0 still calls it runIf
+    assert "(valid since Kestra 0.17: io.kestra.plugin.core.* classes, a31310850" in done.stderr
+    assert "(valid since Kestra 0.18: pebble toJson / fromJson, 9c2158c9f)" in done.stderr
+    rules.parse_for_write(fixed, "2.0")  # the 2.0 profile takes the result
