@@ -212,7 +212,7 @@ def test_plan_writes_outputs_summary_and_passes_secrets_only_by_environment(gh, 
     text = summary(gh)
     assert "### kestra-sync plan" in text
     assert "Plan: 1 to create, 1 to update, 1 to delete, 1 unchanged" in text
-    assert "`company.team/new`" in text or "company.team" in text
+    assert "`company.team/new`" in text
     assert "commit `0123456789ab`" in text
     assert "```diff" in text
     # the password was masked before anything else was printed

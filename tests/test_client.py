@@ -43,9 +43,10 @@ SOURCE = (
 
 def mocked_http():
     """Run a test under responses: an unmocked request never leaves the machine, and a test
-    that made one fails here even if the client turned it into an error. Every test module of
-    the client uses it as an autouse fixture."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    that made one fails here even if the client turned it into an error; a request a test
+    registered but the client never sent fails it too (a DELETE the test expects must happen).
+    Every test module of the client uses it as an autouse fixture."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         yield mock
         for call in mock.calls:
             if isinstance(call.response, Exception) and "Responses" in str(call.response):

@@ -56,9 +56,8 @@ def test_each_row_is_an_error_exactly_on_the_versions_that_refuse_it(name, versi
     severities = {d.severity for d in diags}
     if version in row["refused"]:
         assert severities == {"error"}, diags
-        assert f"Kestra {version} refuses it" in diags[0].message or row["refused"] == list(
-            knowledge.VERSIONS
-        )
+        if row["refused"] != list(knowledge.VERSIONS):  # else no version is singled out
+            assert f"Kestra {version} refuses it" in diags[0].message
     elif version in row["renamed"]:
         assert severities == {"warning"}, diags
     else:

@@ -59,6 +59,7 @@ class _DeadlineConnectionMixin:
 
     _attempt_start: float | None = None
     _connect_start: float | None = None
+    response_class: Any  # http.client's; replaced for the length of one getresponse()
 
     def connect(self) -> None:
         self._connect_start = time.monotonic()

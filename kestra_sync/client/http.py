@@ -335,7 +335,7 @@ class Transport(FailureMessages):
             err = requests.exceptions.ConnectionError(exc)
             raise self._transport_error(method, path, err, in_body=True) from None
         resp._content = b"".join(chunks)
-        resp._content_consumed = True
+        resp._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag
 
     def _too_large(
         self, method: str, path: str, resp: requests.Response, why: str

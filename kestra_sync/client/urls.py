@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-import requests
+from requests import certs as requests_certs
 
 from ..errors import ConfigError
 
@@ -89,7 +89,7 @@ def resolve_verify(verify: bool | str | None, scheme: str) -> bool | str | None:
                 return path
         return None
     if verify is True:
-        return requests.certs.where()
+        return requests_certs.where()  # type: ignore[attr-defined]  # certifi.where, untyped
     if verify is False:
         return False
     if not os.path.exists(verify):

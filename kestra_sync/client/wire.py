@@ -90,7 +90,7 @@ def parse_flow(data: Any, *, tenant: str, source: str | None = None) -> RemoteFl
         id=fid,
         revision=rev,
         source=text if isinstance(text, str) else source,
-        tenant=data.get("tenantId") if isinstance(data.get("tenantId"), str) else tenant,
+        tenant=tenant_id if isinstance(tenant_id := data.get("tenantId"), str) else tenant,
         disabled=data.get("disabled") is True,
         deleted=data.get("deleted") is True,
         labels=normalise_labels(data.get("labels")),

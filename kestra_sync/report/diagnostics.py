@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..models import ERROR, Diagnostic
 
@@ -104,8 +104,8 @@ def diagnostic_json(d: Diagnostic) -> dict:
     }
 
 
-def pick_format(fmt: str, env: dict | None = None) -> str:
-    env = os.environ if env is None else env
+def pick_format(fmt: str, env: Mapping[str, str] | None = None) -> str:
+    found = os.environ if env is None else env
     if fmt == "auto":
-        return "github" if env.get("GITHUB_ACTIONS") == "true" else "text"
+        return "github" if found.get("GITHUB_ACTIONS") == "true" else "text"
     return fmt

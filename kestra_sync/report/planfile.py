@@ -273,9 +273,10 @@ def _resource_change(entry: dict, action: str, entry_kind: str, where: str) -> C
         handler = kind(entry_kind)
     except ValueError as err:
         raise _Damaged(f"{where}kind: {err}") from None
-    ref = FlowRef(
-        *(_field(entry, k, str, where) for k in ("tenant", "namespace", "id")), entry_kind
+    tenant, namespace, item_id = (
+        _field(entry, k, str, where) for k in ("tenant", "namespace", "id")
     )
+    ref = FlowRef(tenant, namespace, item_id, entry_kind)
     digest = _field(entry, "digest", (str, type(None)), where)
     payload = None
     if action in ("create", "update"):

@@ -7,6 +7,7 @@ git, so one that holds a secret is refused with a message saying where to put it
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -152,10 +153,10 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config file: {e.strerror}") from None
     if path.name == "pyproject.toml":
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
+        else:  # Python 3.10
+            import tomli as tomllib
         try:
             data = tomllib.loads(text).get("tool", {}).get("kestra-sync", {})
         except tomllib.TOMLDecodeError as e:
@@ -205,15 +206,15 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         return number
     if name in ("timeout", "max_reply_mb"):
         try:
-            number = float(value)
+            amount = float(value)
         except (TypeError, ValueError):
             raise bad from None
-        if not number > 0 or number == float("inf"):  # also NaN
+        if not amount > 0 or amount == float("inf"):  # also NaN
             unit = "seconds" if name == "timeout" else "MiB"
             raise ConfigError(
                 f"{where}: '{name}' must be a number of {unit} above 0, not {value!r}"
             )
-        return number
+        return amount
     if name == "namespaces":
         if isinstance(value, str):
             return [n.strip() for n in value.split(",") if n.strip()]
@@ -299,7 +300,7 @@ def load_settings(
 ) -> Settings:
     """Merge the sources in precedence order. ``flags`` holds only options the user gave
     (None values are ignored)."""
-    env = os.environ if env is None else env
+    env = dict(os.environ) if env is None else env
     cwd = cwd or Path.cwd()
     settings = Settings()
     known = {f.name for f in fields(Settings)} - {"origin", "config_file", "tenant_scopes"}

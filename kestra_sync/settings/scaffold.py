@@ -74,7 +74,7 @@ def _layout_root(refs: list[tuple[Path, tuple[str, str] | None]], root: Path):
     from ..rules.validate import expected_layout_path
 
     for layout in ("nested", "dotted"):
-        tops = set()
+        tops: set[Path] = set()
         for file, ref in refs:
             if ref is None:
                 return None
@@ -101,7 +101,8 @@ def ignore_lines(directory: Path, also: list[Path]) -> list[str]:
     from ..source.walk import FLOW_SUFFIXES, walk_flow_files
 
     found, _ = walk_flow_files(directory, IgnoreRules.load(directory / IGNORE_FILE))
-    flows, others = set(), []
+    flows: set[tuple[str, ...]] = set()
+    others: list[tuple[str, ...]] = []
     for path in found:
         rel = path.relative_to(directory).parts
         if looks_like_flow(path):

@@ -319,6 +319,7 @@ def _alias_warnings(text: str, out: ParsedYaml) -> None:
     except yaml.YAMLError:  # already composed fine; cannot happen, but never crash on it
         return
     for event in aliases[:MAX_ALIAS_WARNINGS]:
+        assert event.start_mark is not None  # the parser marks every event
         out.problems.append(
             YamlProblem(
                 "yaml-alias",
@@ -332,6 +333,7 @@ def _alias_warnings(text: str, out: ParsedYaml) -> None:
         )
     if len(aliases) > MAX_ALIAS_WARNINGS:
         first = aliases[MAX_ALIAS_WARNINGS]
+        assert first.start_mark is not None
         out.problems.append(
             YamlProblem(
                 "yaml-alias",

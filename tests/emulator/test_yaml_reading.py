@@ -106,7 +106,14 @@ def test_every_flow_of_the_corpus_reads_as_the_strict_loader_reads_it(path):
         assert yamlparse._load_plain(source) is None
         return
     quick = yamlparse._load_plain(source)
-    assert quick is None or quick == reference
+    if path.name in QUICK_BUILD_DECLINES:  # the strict loader reads it instead
+        assert quick is None
+    else:
+        assert quick == reference
+
+
+# The corpus files the quick build hands to the strict loader (an alias bomb).
+QUICK_BUILD_DECLINES = {"alias-bomb.yml"}
 
 
 def test_the_bench_flow_takes_the_quick_build():
