@@ -278,7 +278,8 @@ def _schedule_violations(data: dict[str, Any]) -> list[str]:
     for trigger in triggers:
         if not isinstance(trigger, dict) or trigger.get("type") not in K.SCHEDULE_TYPES:
             continue
-        given = trigger.get("inputs") if isinstance(trigger.get("inputs"), dict) else {}
+        given = trigger.get("inputs")
+        given = given if isinstance(given, dict) else {}
         missing = [i for i in without_defaults if i not in given]
         if missing:
             out.append(

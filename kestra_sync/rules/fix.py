@@ -78,7 +78,7 @@ def _edits_for(
         else:
             continue
         at = _offset(flow.source, line, column) if line and column else None
-        if at is None:
+        if at is None or line is None:
             continue
         for quote in ("", "'", '"'):  # a quoted scalar's position is its opening quote
             if flow.source.startswith(quote + old + quote, at):
@@ -132,8 +132,8 @@ def _scalar_end(source: str, parsed: ParsedYaml, path: tuple) -> int | None:
         for ln, col in parsed.index.values()
         if ln and col and (ln, col) > (line, column)
     ]
-    after = [a for a in after if a is not None and a > start]
-    return min(after) if after else len(source)
+    later = [a for a in after if a is not None and a > start]
+    return min(later) if later else len(source)
 
 
 def _new_value(finding: flowrules.Finding, value: str) -> str | None:

@@ -568,9 +568,14 @@ def _check_expressions(
             _check_removed_pebble(path, text, want_json, want_functions, out)
 
 
-def _dashed_reference_patterns(dashed_inputs: list[str], dashed_tasks: list[str]) -> list:
+_Reference = tuple[K.Rule, str, "re.Pattern[str]", tuple[str, ...]]
+
+
+def _dashed_reference_patterns(
+    dashed_inputs: list[str], dashed_tasks: list[str]
+) -> list[_Reference]:
     """(rule, id, pattern, where) for FlowValidator's dashed-reference checks."""
-    out = [
+    out: list[_Reference] = [
         (
             K.DASHED_INPUT_REFERENCE,
             i,
