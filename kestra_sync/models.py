@@ -15,13 +15,13 @@ from .rules import knowledge as K
 if TYPE_CHECKING:
     from .source.yamlindex import ParsedYaml
 
-DEFAULT_TENANT = "main"  # OSS always uses the tenant "main" (api-facts.md §2)
+DEFAULT_TENANT = "main"  # OSS always uses the tenant "main" (TenantService, docs/kestra-api.md)
 # Concurrent requests. Kestra's bulk endpoints cannot write flows with every guarantee apply gives
 # (docs/performance.md), so a first deploy goes fast by keeping many single writes in flight;
 # apply halves them whenever the server answers 429/503 (throttle.py).
 DEFAULT_PARALLELISM = 16
 
-# Kestra's rules for a flow's id and namespace (AbstractFlow bean validation, api-facts.md §6;
+# Kestra's rules for a flow's id and namespace (AbstractFlow bean validation, docs/kestra-api.md;
 # kestra 58c1ca2d0 core/.../models/flows/AbstractFlow.java:21-27), from knowledge.py, the one
 # place for Kestra facts. ``@Pattern`` matches the whole string, so use ``fullmatch``.
 ID_RE = re.compile(K.FLOW_ID_PATTERN[1:])
@@ -37,7 +37,7 @@ def server_name_problem(namespace: str, flow_id: str, *, legacy: bool = False) -
 
     ``legacy`` also accepts what Kestra accepted before Nov 2023, but never ``.``/``..`` (a URL
     or path segment that climbs) and never more than the database columns hold (VARCHAR(100)
-    and VARCHAR(150), api-facts.md §6)."""
+    and VARCHAR(150), AbstractFlow's @Size at kestra 8ecd8337)."""
     id_re, ns_re = (LEGACY_ID_RE, LEGACY_NAMESPACE_RE) if legacy else (ID_RE, NAMESPACE_RE)
     for what, value, regex, limit in (
         ("namespace", namespace, ns_re, NAMESPACE_MAX),

@@ -4,16 +4,12 @@ the real CLI against it in a child process, over real HTTP."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
-from pathlib import Path
 
 import pytest
 
 from kestra_sync.emulator import Emulator
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.cli import ROOT, run_cli  # noqa: F401 - shared with the fixtures' users
 
 # The result cache (kestra_sync/source/resultcache.py) of every command a test runs, in-process or in a
 # child process, goes here rather than into the user's ~/.cache.
@@ -45,26 +41,3 @@ def make_emulator():
 def emulator(make_emulator) -> Emulator:
     """An OSS emulator with auth off."""
     return make_emulator()
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None):
-    """Run `kestra-sync ARGS` from this source tree as a user would, in a child process.
-
-    The environment is cleaned of KESTRA_* and GitHub variables so the host cannot leak in.
-    """
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("KESTRA_", "GITHUB_")) and k != "NO_COLOR"
-    }
-    base["PYTHONPATH"] = str(ROOT)
-    base["KESTRA_SYNC_CACHE_DIR"] = os.environ["KESTRA_SYNC_CACHE_DIR"]
-    return subprocess.run(
-        [sys.executable, "-m", "kestra_sync", *args],
-        cwd=cwd,
-        env={**base, **(env or {})},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )

@@ -5,7 +5,7 @@ between starts the count again."""
 from kestra_sync.applying.apply import DONE, FAILED, NOT_ATTEMPTED, UNREACHABLE_STOP, apply_plan
 from kestra_sync.errors import ServerError, TransportError
 from kestra_sync.planning.plan import CREATE, Plan
-from tests.test_apply import FakeClient, change
+from tests.support.fake_client import FakeClient, change
 
 REFUSED = TransportError(
     "POST /api/v1/main/flows: cannot reach http://k:8080: connection refused (after 3 retries)",

@@ -1,5 +1,5 @@
 """scripts/client_demo.py runs end to end against a small stateful fake (responses callbacks)
-that follows the rules of api-facts.md: 422 on create of an existing id, same source keeps the
+that follows the rules of docs/kestra-api.md: 422 on create of an existing id, same source keeps the
 revision, delete keeps a deleted revision, search/export exclude deleted flows."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import responses
 
 from kestra_sync.client import same_source
 from kestra_sync.client.wire import flow_identity
-from tests.test_client import mocked_http
+from tests.support.http_mock import mocked_http
 
 URL = "http://demo.test:8080"
 BASE = f"{URL}/api/v1/main/flows"

@@ -20,7 +20,7 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from kestra_sync.client import KestraClient
 from kestra_sync.errors import AuthError, TransportError
-from tests.e2e.hostile import HostileServer, make_ca
+from tests.support.hostile import HostileServer, make_ca
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 VERSION = (200, {"Content-Type": "application/json"}, json.dumps({"version": "1.3.0"}).encode())

@@ -20,7 +20,7 @@ from kestra_sync.errors import (
     TransportError,
     UnexpectedResponseError,
 )
-from tests.test_client import FLOWS, URL, mocked_http
+from tests.support.http_mock import FLOWS, URL, mocked_http
 
 SOURCE = "id: hello\nnamespace: company.team\ntasks:\n  - id: t\n    type: x\n"
 ITEM = f"{FLOWS}/company.team/hello"
@@ -39,7 +39,7 @@ def client():
     return KestraClient(URL, username="admin@kestra.io", password=PASSWORD, retries=0)
 
 
-# Exact 422 bodies (api-facts.md §5)
+# Exact 422 bodies (docs/kestra-api.md)
 ALREADY_EXISTS = {
     "message": "Invalid entity: flow.id: Flow id already exists",
     "_links": {"self": {"href": "/api/v1/main/flows", "templated": False}},

@@ -16,8 +16,8 @@ import requests
 from kestra_sync.client import KestraClient
 from kestra_sync.client.wire import ZipTooLargeError, read_zip
 from kestra_sync.errors import ApiError, ConfigError, TransportError, UnexpectedResponseError
-from tests.e2e.hostile import HostileServer, drip
-from tests.test_client import FLOWS, URL, flow_json, make_zip, mocked_http
+from tests.support.hostile import HostileServer, drip
+from tests.support.http_mock import FLOWS, URL, flow_json, make_zip, mocked_http
 
 ITEM = f"{FLOWS}/company.team/hello"
 MIB = 1024 * 1024

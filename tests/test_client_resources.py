@@ -164,9 +164,9 @@ def test_an_export_announcing_more_than_the_reply_limit_is_not_unpacked(client):
 
 @responses.activate
 def test_kv_keys_are_listed_at_the_tenant_kv_path_where_the_namespace_listing_is_gone(client):
-    """Kestra 2.0 (kestra-openapi.yml): `GET /api/v1/{tenant}/namespaces/{ns}/kv` no longer
-    exists (only a bulk DELETE there); keys are listed by listAllKeys, `GET /api/v1/{tenant}/kv`,
-    paged, filtered by namespace."""
+    """Kestra 2.0 (ca87a2762, docs/kestra-versions.md): `GET /api/v1/{tenant}/namespaces/{ns}/kv`
+    no longer exists (only a bulk DELETE there); keys are listed by listAllKeys,
+    `GET /api/v1/{tenant}/kv`, paged, filtered by namespace."""
     responses.get(f"{NS_URL}/kv", status=404, json={"message": "Page Not Found"})
     pages = {
         "1": {"results": [{"key": "a", "namespace": "company.team"}], "total": 3},

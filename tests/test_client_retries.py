@@ -17,7 +17,7 @@ import urllib3.util.retry
 from kestra_sync.client import KestraClient
 from kestra_sync.client.http import CappedRetry
 from kestra_sync.errors import ServerError, TransportError
-from tests.test_client import FLOWS, URL, flow_json, mocked_http
+from tests.support.http_mock import FLOWS, URL, flow_json, mocked_http
 
 ITEM = f"{FLOWS}/company.team/hello"
 SOURCE = "id: hello\nnamespace: company.team\n"

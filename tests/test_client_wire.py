@@ -18,7 +18,7 @@ from kestra_sync.client.wire import (
 BASE = "id: a\nnamespace: n\ntasks: []\n"
 
 
-# -- same source (FlowInterface.isSameWithSource, api-facts.md §7) ------------------------------
+# -- same source (FlowInterface.isSameWithSource, docs/kestra-api.md) ---------------------------
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_revision_line_after_a_lone_carriage_return_is_dropped_like_java():
     assert source_without_revision("id: a\rrevision: 3\nx") == "id: a\rx"
 
 
-# -- validate split (FlowController.validateFlows, api-facts.md §4.7) ----------------------------
+# -- validate split (FlowController.validateFlows, docs/kestra-api.md) ---------------------------
 
 
 def test_server_split_matches_kestra_regex_semantics():

@@ -18,8 +18,7 @@ from kestra_sync.rules.validate import check_project
 from kestra_sync.settings.config import load_settings
 from kestra_sync.source import resultcache
 from kestra_sync.source.flowscan import _load
-
-from .conftest import run_cli
+from tests.support.cli import run_cli
 
 DATA = Path(__file__).parent / "data"
 

@@ -15,7 +15,7 @@ from kestra_sync.models import Diagnostic
 from kestra_sync.report.github import annotation, escape_data, escape_property, render
 from kestra_sync.rules.validate import validate_offline
 from kestra_sync.source.flowscan import IgnoreRules, load_flow, scan
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "flows"

@@ -1,5 +1,5 @@
 """validate_server: map /flows/validate results back to files and lines (fake client; the real
-client lives in kestra_sync.client). Shapes from api-facts.md §4.7."""
+client lives in kestra_sync.client). Shapes from docs/kestra-api.md."""
 
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -2,8 +2,8 @@
 
 tests/data/versions/ holds one small flow per row of the version table with, in expected.json,
 the versions that refuse it and those that accept it under an old name -- written from
-versions.md, not computed from knowledge.py, so a wrong row fails here. tests/data/kestra-1.3/
-is a tree written the way 1.3 users write flows.
+Kestra's source (docs/kestra-versions.md), not computed from knowledge.py, so a wrong row fails
+here. tests/data/kestra-1.3/ is a tree written the way 1.3 users write flows.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from kestra_sync.rules import knowledge
 from kestra_sync.rules.kestraversion import pinned, resolve
 from kestra_sync.rules.validate import validate_offline
 from kestra_sync.source.flowscan import load_flow
-
-from .conftest import run_cli
+from tests.support.cli import run_cli
 
 DATA = Path(__file__).parent / "data"
 ROWS = DATA / "versions"
@@ -324,7 +323,7 @@ def test_legacy_search_params_work_up_to_1_3_and_are_ignored_by_2_0(make_emulato
 def test_against_a_0_22_server_plan_fails_safely_as_its_export_ignores_filters(
     make_emulator, tmp_path
 ):
-    # filters[...] reached /export/by-query in 0.23 (versions.md §3): a 0.22 server exports
+    # filters[...] reached /export/by-query in 0.23 (docs/kestra-versions.md): a 0.22 server exports
     # every flow, which the client detects instead of planning deletions from it.
     emu = make_emulator(version="0.22")
     (tmp_path / "flows").mkdir()

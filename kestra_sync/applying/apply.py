@@ -97,7 +97,8 @@ class _Listings:
     requests of an apply. The price is a window: a flow another apply writes after this listing
     and before this apply's own write of it is not seen. Kestra cannot close that window for us:
     PUT /api/v1/{tenant}/flows/{namespace}/{id} takes no expected revision or If-Match
-    (kestra-openapi.yml, updateFlow), so no client can make a write conditional.
+    (updateFlow in Kestra's OpenAPI description, docs/kestra-api.md), so no client can make a
+    write conditional.
 
     ``ahead``: the namespaces the writes will reach, in the order they start. When a namespace
     is first asked for, the next ones are listed in the background, as many as hold about two
@@ -275,7 +276,7 @@ def _apply_one(client_for: Callable[[str], object], change: Change) -> Outcome:
             result = client.upsert(change.source, ref.namespace, ref.id)
             outcome.result, outcome.revision = result.action, result.flow.revision
         else:
-            # Kestra keeps the revision when the source is the same (api-facts.md §7).
+            # Kestra keeps the revision when the source is the same (docs/kestra-api.md).
             same = change.server_revision is not None and flow.revision == change.server_revision
             outcome.result, outcome.revision = ("unchanged" if same else "updated"), flow.revision
     elif change.action == DELETE:

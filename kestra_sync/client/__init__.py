@@ -1,5 +1,5 @@
 """A thin client for Kestra's flows REST API over ``requests`` (why not kestrapy:
-python-anchors.md A.3).
+docs/anchors.md).
 
 - ``http``: the session, auth, timeouts, retries, size limits, redirects and the status ->
   typed error mapping;

@@ -1,9 +1,9 @@
 """KestraClient: the flow operations kestra-sync needs, one method per REST call (plus the
 few compositions that must be done carefully: paging, export + search, upsert, validate).
 
-Paths are relative to ``/api/v1/{tenant}/flows`` (api-facts.md §3; kestra FlowController
+Paths are relative to ``/api/v1/{tenant}/flows`` (docs/kestra-api.md; kestra FlowController
 ``@Controller("/api/v1/{tenant}/flows")``). Flow sources go out as UTF-8 bytes, verbatim, with
-``Content-Type: application/x-yaml``; the server stores them byte for byte (api-facts.md §7).
+``Content-Type: application/x-yaml``; the server stores them byte for byte (docs/kestra-api.md).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 # also the deepest window an Elasticsearch-backed server (EE) serves by default
 # (index.max_result_window: from + size <= 10,000); a bigger namespace is read in more pages.
 SEARCH_PAGE_SIZE = 10_000
-VALIDATE_BATCH_SIZE = 100  # kestractl's validateBatchSize (anchors.md §2.2)
+VALIDATE_BATCH_SIZE = 100  # kestractl validates 100 sources a request (docs/anchors.md)
 
 
 class KestraClient(NamespaceResourcesMixin):
@@ -79,7 +79,7 @@ class KestraClient(NamespaceResourcesMixin):
         _transport: Transport | None = None,
     ):
         if not tenant:
-            # An empty tenant would give /api/v1//flows (a kestrapy pitfall, python-anchors A.2 #7).
+            # An empty tenant would give /api/v1//flows (a kestrapy pitfall, docs/anchors.md).
             raise ConfigError("the tenant must not be empty", hint="OSS uses the tenant 'main'")
         self.tenant = tenant
         self.http = _transport or Transport(
@@ -175,8 +175,8 @@ class KestraClient(NamespaceResourcesMixin):
     def update_flow(self, namespace: str, flow_id: str, source: str) -> RemoteFlow:
         """``PUT /flows/{ns}/{id}``: not an upsert; a missing or deleted flow gives
         NotFoundError, an id/namespace differing from the path gives InvalidFlowError
-        ("Illegal flow id update", api-facts.md §4.2). Saving the same source returns the
-        existing revision (no new one)."""
+        ("Illegal flow id update", kestra Flow.validateUpdate, 8ecd8337). Saving the same source
+        returns the existing revision (no new one)."""
         path = self._path(namespace, flow_id)
         resp = self.http.request("PUT", path, body=source.encode("utf-8"), content_type=YAML)
         return self._flow("PUT", path, resp, write=True, sent=source)
@@ -216,7 +216,7 @@ class KestraClient(NamespaceResourcesMixin):
 
     def list_namespace(self, namespace: str) -> list[RemoteFlow]:
         """``GET /flows/{ns}``: flows in exactly this namespace (no children), last revision,
-        deleted ones excluded, no ``source`` (api-facts.md §3 #5)."""
+        deleted ones excluded, no ``source`` (docs/kestra-api.md)."""
         path = self._path(namespace)
         resp = self.http.request("GET", path)
         data = self.http.json("GET", path, resp, write=False)
@@ -466,7 +466,7 @@ class KestraClient(NamespaceResourcesMixin):
         Kestra's MiscController serves it at ``/api/v1{/tenant}/configs`` up to 0.2x (git mirror,
         Dec 2024) and at ``/api/v1/configs`` since (develop 996466e09, 2.0), so the untenanted
         path works on every version; the OSS AuthenticationFilter leaves it open
-        (api-facts.md §2). ``Configuration.version`` comes from VersionProvider (falls back to
+        (docs/kestra-api.md). ``Configuration.version`` comes from VersionProvider (falls back to
         the text "Snapshot"). Raises the client's typed errors, or UnexpectedResponseError when
         there is no ``version`` text in the answer."""
         path = "/api/v1/configs"
@@ -560,7 +560,7 @@ class KestraClient(NamespaceResourcesMixin):
                 updated = self.update_flow(namespace, flow_id, source)
             except NotFoundError:
                 continue  # deleted between our GET and PUT: create again, once
-            # The server skips a save whose source is the same (api-facts.md §7).
+            # The server skips a save whose source is the same (docs/kestra-api.md).
             action = "unchanged" if updated.revision == current.revision else "updated"
             return UpsertResult(action, updated, current.revision)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -28,7 +28,7 @@ from ..errors import (
 from .retries import IDEMPOTENT, NOT_PROCESSED, RETRY_STATUSES, WRITES
 from .urls import redact_userinfo
 
-MAX_REDIRECTS = 5  # pip-audit caps redirects at 5 too (python-anchors.md D.3)
+MAX_REDIRECTS = 5  # a proxy or http -> https needs one or two; requests would follow 30
 BODY_EXCERPT = 300
 
 
@@ -132,7 +132,7 @@ class FailureMessages:
             violations = parse_violations(data)
         reason = resp.reason or _phrase(status)
         detail = server_message if server_message else (reason or "").strip()
-        # Kestra's constraint messages end each "path: msg" with "\n" (api-facts.md §5).
+        # Kestra's constraint messages end each "path: msg" with "\n" (docs/kestra-api.md).
         detail = "; ".join(line.strip() for line in detail.splitlines() if line.strip())
         message = f"{method} {path}: {status} {detail}".rstrip()
         hint = None
@@ -151,7 +151,7 @@ class FailureMessages:
                     "(other tenants exist only on Enterprise)"
                 )
         elif status == 422:
-            # Key on status + "already exists" only (api-facts.md §5): the envelope's other
+            # Key on status + "already exists" only (docs/kestra-api.md): the envelope's other
             # details (_links, list vs object) are inferred, the message text is certain.
             cls = InvalidFlowError
             if "already exists" in (server_message or "").lower():
@@ -233,7 +233,7 @@ def _phrase(status: int) -> str:
 def parse_violations(data: dict) -> list[tuple[str, str]]:
     """(path, message) pairs from a Micronaut JsonError's ``_embedded.errors``.
 
-    Accepts a list or a single object (api-facts.md §5: the list form is expected but inferred;
+    Accepts a list or a single object (docs/kestra-api.md: the list form is expected but inferred;
     Kestra's own UI accepts both). Items without a message are skipped."""
     embedded = data.get("_embedded")
     errors = embedded.get("errors") if isinstance(embedded, dict) else None

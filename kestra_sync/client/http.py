@@ -40,8 +40,8 @@ from .retries import (
 from .urls import origin_of, redact_userinfo, resolve_verify, split_url, tenant_path
 
 JSON = "application/json"
-# Request bodies carrying flow source: Kestra's MediaType.APPLICATION_YAML (api-facts.md §3).
-# From 1.3 another type gets 415; on 0.23-1.2 it was routed to the hidden JSON handlers (§5).
+# Request bodies carrying flow source: Kestra's MediaType.APPLICATION_YAML (docs/kestra-api.md).
+# From 2.0 another type gets 415; up to 1.3 it reached hidden JSON handlers (f48629c75).
 YAML = "application/x-yaml"
 # /export/* declare produces=application/octet-stream (kestra FlowController.exportFlowsByQuery);
 # kestrapy's BaseApi sends this Accept for downloads too.
@@ -61,7 +61,7 @@ DEFAULT_POOL_SIZE = 16
 
 
 class BearerAuth(AuthBase):
-    """``Authorization: Bearer <token>`` (Kestra EE API tokens, api-facts.md §2).
+    """``Authorization: Bearer <token>`` (Kestra EE API tokens, docs/kestra-api.md).
 
     An AuthBase rather than a plain session header so that requests drops it on a redirect to
     another host, and so that a ~/.netrc entry cannot silently replace it."""
@@ -99,6 +99,19 @@ class Transport(FailureMessages):
         self._secrets = [token] if token else []
         if username and password:
             self._add_basic_secrets(username, password)
+        self._set_limits(timeout, max_reply_mb)
+        self.retries = retries
+        self.backoff = backoff
+        self.pool_size = max(10, pool_size)  # at least requests' own
+        self.uses_token = bool(token)
+        self.has_credentials = bool(token or (username and password))
+        self.verify = resolve_verify(verify, urlsplit(self.base_url).scheme)
+        self.session = self._session(username, password, token)
+        self._mounted: set[str] = set()
+        self._refusing_session = self._refusing_writes_session(self.session)
+        self._writes_via: requests.Session | None = None  # None: self.session
+
+    def _set_limits(self, timeout: float, max_reply_mb: float) -> None:
         if not timeout or timeout <= 0:
             raise ConfigError(f"the timeout must be more than 0 seconds, not {timeout!r}")
         if not max_reply_mb or max_reply_mb <= 0:
@@ -108,13 +121,12 @@ class Transport(FailureMessages):
         self.timeout = (min(DEFAULT_CONNECT_TIMEOUT, timeout), timeout)
         self.max_reply_mb = max_reply_mb
         self.max_reply_bytes = int(max_reply_mb * 1024 * 1024)
-        self.retries = retries
-        self.backoff = backoff
-        self.pool_size = max(10, pool_size)  # at least requests' own
-        self.uses_token = bool(token)
-        self.has_credentials = bool(token or (username and password))
-        self.verify = resolve_verify(verify, urlsplit(self.base_url).scheme)
 
+    def _session(
+        self, username: str | None, password: str | None, token: str | None
+    ) -> requests.Session:
+        """The session every request is prepared from: headers, credentials, the environment's
+        proxies and netrc read once, the retrying adapters."""
         session = requests.Session()
         session.max_redirects = MAX_REDIRECTS
         if self.verify is not None:
@@ -146,18 +158,18 @@ class Transport(FailureMessages):
         adapter = self._adapter(IDEMPOTENT)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        self.session = session
-        self._mounted: set[str] = set()
-        # Sends the writes of a view made by leaving_refusals_to_caller(): the same cookie
-        # jar, adapters that leave a 429/503 to a write to the caller. Requests are prepared
-        # from self.session (_send), so its headers, auth and hooks apply here too.
+        return session
+
+    def _refusing_writes_session(self, session: requests.Session) -> requests.Session:
+        """Sends the writes of a view made by leaving_refusals_to_caller(): the same cookie
+        jar, adapters that leave a 429/503 to a write to the caller. Requests are prepared
+        from ``session`` (_send), so its headers, auth and hooks apply here too."""
         refusing = requests.Session()
         refusing.trust_env = False
         refusing.cookies = session.cookies
         refusing.mount("http://", self._adapter(IDEMPOTENT, RefusalsToCaller))
         refusing.mount("https://", refusing.get_adapter("http://"))
-        self._refusing_session = refusing
-        self._writes_via: requests.Session | None = None  # None: self.session
+        return refusing
 
     def _adapter(
         self, methods: frozenset[str], kind: type[CappedRetry] = CappedRetry

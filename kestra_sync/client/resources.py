@@ -1,7 +1,7 @@
 """Namespace files and KV pairs: the REST calls, mixed into ``KestraClient``.
 
 Paths are ``/api/v1/{tenant}/namespaces/{namespace}/files…`` and ``…/kv/{key}``
-(kestra-openapi.yml; Kestra ``NamespaceFileController`` and ``KVController``, develop):
+(docs/kestra-api.md; Kestra ``NamespaceFileController`` and ``KVController``, 8ecd8337):
 - a file is read with ``GET files?path=/a/b`` (octet-stream) and written with ``POST
   files?path=/a/b``, multipart, the bytes in the part named ``fileContent``; the server
   *extracts* an upload whose file name ends in ``.zip``, so the part's file name never does;
@@ -133,7 +133,7 @@ class NamespaceResourcesMixin:
 
     def list_kv(self, namespace: str) -> list[dict]:
         """``GET …/namespaces/{ns}/kv``: one KVEntry (key, dates, expiration) per live key; no
-        values. Kestra 2.0's API (kestra-openapi.yml) no longer lists keys there (that path
+        values. Kestra 2.0 (ca87a2762, docs/kestra-versions.md) no longer lists keys there (the path
         only takes a bulk DELETE): it lists them at ``GET /api/v1/{tenant}/kv``, paged, with
         ``filters[namespace][EQUALS]``. A 404 or 405 on the first path falls back to that."""
         path = self._ns_path(namespace, "kv")

@@ -9,11 +9,11 @@ import requests
 import urllib3.exceptions
 from urllib3.util.retry import Retry
 
-# Retried statuses (python-anchors.md D.3). 500 is not retried: Kestra maps any unexpected
-# exception to 500 "Internal server error: ..." (api-facts.md §5), which a retry will not fix.
+# Retried: throttling and gateway errors, which pass. 500 is not retried: Kestra maps any unexpected
+# exception to 500 "Internal server error: ..." (ErrorController), which a retry will not fix.
 RETRY_STATUSES = (429, 502, 503, 504)
 # Idempotent methods only. A PUT repeated with the same source is a no-op on the server (same
-# source -> same revision, api-facts.md §7); a repeated DELETE answers 404 (see delete_flow).
+# source -> same revision, docs/kestra-api.md); a repeated DELETE answers 404 (see delete_flow).
 # POST create is never retried blindly: a timed-out POST may have been applied, and re-running
 # the upsert (create -> 422 already exists -> compare -> PUT) converges safely instead.
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})

@@ -22,7 +22,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 @dataclass
 class ValidationResult:
-    """One item of ``POST /flows/validate`` (ValidateConstraintViolation, api-facts.md §4.7),
+    """One item of ``POST /flows/validate`` (ValidateConstraintViolation, docs/kestra-api.md),
     mapped back to the caller's input: ``index`` is the position in the list passed to
     ``validate_flows``, not the server's per-request index. ``constraints`` is None when the
     flow is valid (the rule Kestra's own CLI used)."""
@@ -55,9 +55,9 @@ class UpsertResult:
 
 
 def normalise_labels(value: Any) -> list[dict[str, Any]]:
-    """Labels as a list of ``{key, value}``. Kestra serialises a list (api-facts.md §6) but
+    """Labels as a list of ``{key, value}``. Kestra serialises a list (docs/kestra-api.md) but
     accepts a map on input and the spec allows both; kestrapy 1.x and kestractl crashed on the
-    form they did not expect (python-anchors.md A.2 #1, anchors.md §2.2), so accept both."""
+    form they did not expect (docs/anchors.md), so accept both."""
     if isinstance(value, dict):
         return [{"key": str(k), "value": v} for k, v in value.items()]
     if isinstance(value, list):
@@ -99,7 +99,7 @@ def parse_flow(data: Any, *, tenant: str, source: str | None = None) -> RemoteFl
 
 
 # Kestra's rule for "same source" (FlowInterface.isSameWithSource / sourceWithoutRevision,
-# api-facts.md §7): drop the first `(?m)^revision: \d+\n?` match, then compare byte for byte.
+# kestra 8ecd8337): drop the first `(?m)^revision: \d+\n?` match, then compare byte for byte.
 # Java's MULTILINE `^` also matches after a lone \r, U+0085, U+2028 and U+2029 (never between
 # \r and \n), and Java's \d is ASCII-only: mirrored here so the verdict is the server's.
 _REVISION_LINE = re.compile(
@@ -355,7 +355,7 @@ def identity_from_entry_name(name: str, namespace: str) -> str | None:
 # -- validate body -------------------------------------------------------------------------
 
 # The server splits a YAML validate body with `body.trim().split("\\n+---\\n*?")` (kestra
-# FlowController.validateFlows, api-facts.md §4.7): every "\n---" (one or more newlines, then
+# FlowController.validateFlows at 8ecd8337): every "\n---" (one or more newlines, then
 # three dashes at the start of a line) starts a new item, even "----" or "--- # x". The lazy
 # `\n*?` matches nothing, so what follows the dashes stays in the next item.
 _SERVER_SPLIT = re.compile(r"\n+---")
@@ -390,7 +390,7 @@ def _java_trim(text: str) -> str:
 def prepare_for_validate(source: str) -> tuple[str | None, str | None]:
     """(text to send, None) or (None, problem) for one flow source.
 
-    To keep one server item per input (kestractl does the same, anchors.md §2.2): drop a
+    To keep one server item per input (kestractl does the same, docs/anchors.md): drop a
     leading BOM and a leading ``---`` document marker (comments before it are kept), and a
     trailing ``...`` document-end marker. What is left must not contain a split point; a file
     that still does holds several YAML documents, which is not one flow, and is reported here

@@ -1,7 +1,7 @@
 """An emulator of the Kestra REST API for flows (``kestra-sync emulator``).
 
 It serves the flow endpoints kestra-sync uses with the real server's paths, statuses, error bodies
-and revision rules (see docs in api-facts.md §2-§7 and Kestra's FlowController, cited in each
+and revision rules (see docs/kestra-api.md and Kestra's FlowController, cited in each
 module). It is independent of kestra-sync's client: stdlib + pyyaml only, plus the tool's
 standalone module of Kestra facts, ``knowledge`` (with ``ruletable``, the per-version rule
 table), which imports only the standard library: the emulator answers as the chosen version
@@ -90,9 +90,9 @@ KNOWN_GAPS = [
     "specified` (Micronaut, inferred); a whitespace-only body answers `Illegal genericflow "
     "source: YAML parsing error: No content to map due to end-of-input...` because "
     "GenericFlow.fromYaml runs before FlowService's blank check (`Cannot create flow with null or "
-    "blank source` is unreachable over HTTP, contrary to api-facts.md §4.1).",
+    "blank source` is unreachable over HTTP, though FlowService.create checks it).",
     "415 for a wrong Content-Type, 405 for a wrong method and the body-less 404 shape are inferred "
-    "from Micronaut defaults (api-facts.md §11).",
+    "from Micronaut defaults (docs/kestra-api.md).",
     "Search: `filters[q]` (full-text on namespace+id) is a case-insensitive substring match; "
     "`scope` filters are accepted and ignored; nested `filters[and|or]` are not supported; the "
     "default order (no `sort`) is namespace then id. The legacy `q`/`namespace` params filter up "
@@ -108,7 +108,7 @@ KNOWN_GAPS = [
     "The /api/v1/flows alias gotcha (another controller matching first) is emulated for a few "
     "names only (kv, executions, logs, namespaces, triggers, templates).",
     "401 is decided before the tenant check (filter order on the real server not verified).",
-    "Error envelope details inferred from Micronaut, not observed (api-facts.md §5, §11): "
+    "Error envelope details inferred from Micronaut, not observed (docs/kestra-api.md): "
     "`_links.self` as one object with `templated: false`, `_embedded.errors` as a list, key order.",
     "Namespace files: no revisions (/files/revisions, Kestra 1.2's metadata store), no "
     "/files/search, no move (PUT), no flow import from `_flows/` upload entries, no zip-bomb "

@@ -1,5 +1,5 @@
 """Who may call the API: Kestra's AuthenticationFilter (OSS basic auth; EE bearer tokens too) and
-TenantValidationFilter (OSS: tenant ``main`` only), api-facts.md §2."""
+TenantValidationFilter (OSS: tenant ``main`` only), docs/kestra-api.md."""
 
 from __future__ import annotations
 

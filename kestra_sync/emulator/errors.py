@@ -1,6 +1,6 @@
 """The error answers of the emulated server: ``Rejection`` (status, reason phrase, JSON body) and
 jakarta's ``ConstraintViolationException`` as ``ConstraintViolations``, with the envelope Kestra's
-``ErrorController`` builds (Micronaut ``JsonError``, api-facts.md §5). Pure: no I/O, no state."""
+``ErrorController`` builds (Micronaut ``JsonError``, docs/kestra-api.md). Pure: no I/O, no state."""
 
 from __future__ import annotations
 

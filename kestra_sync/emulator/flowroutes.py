@@ -2,7 +2,7 @@
 namespace, search (with ``filters[...]``), validate, exports, revisions, distinct namespaces and
 delete by ids. Each takes the request handler (its query, headers, server) and answers an
 ``Answer`` or raises a ``Rejection``. Paths, statuses and bodies follow kestra FlowController
-(develop) and api-facts.md §3-§5; comments say where a behaviour is inferred."""
+(8ecd8337) and docs/kestra-api.md; comments say where a behaviour is inferred."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _yaml_body(h: Any, body: bytes, param: str) -> str:
     """``consumes = application/x-yaml`` and a required ``@Body String``."""
     ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if ctype != YAML_TYPE:
-        # Micronaut route mismatch on consumes: 415 (api-facts.md §5: inferred, body unverified).
+        # Micronaut route mismatch on consumes: 415 (docs/kestra-api.md: inferred, body unverified).
         shown = ctype or "null"
         raise rules.Rejection(
             415,
@@ -85,8 +85,8 @@ def _yaml_body(h: Any, body: bytes, param: str) -> str:
 
 def _json_flow_source(h: Any, body: bytes) -> str | None:
     """Up to 1.3, a JSON ``Flow`` body reaches the hidden JSON handlers of create and update
-    (``consumes = MediaType.ALL``, api-facts.md §4; removed in 2.0 by f48629c75, versions.md
-    §3), which store a source generated from the object. Here: the JSON dumped as YAML (the
+    (``consumes = MediaType.ALL``; removed in 2.0 by f48629c75, docs/kestra-versions.md), which
+    store a source generated from the object. Here: the JSON dumped as YAML (the
     real generated text differs: KNOWN_GAPS). None when the request is not such a body."""
     ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if ctype != "application/json" or h.server.config.at_least("2.0"):
@@ -207,7 +207,7 @@ def search(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:
 
 def _filtered(h: Any, tenant: str, export: bool = False) -> list[Any]:
     cfg = h.server.config
-    # filters[...] on /export/by-query since 0.23, on /search since 0.22 (versions.md §3).
+    # filters[...] on /export/by-query since 0.23, on /search since 0.22 (docs/kestra-versions.md).
     filters = [] if export and not cfg.at_least("0.23") else _parse_filters(h)
     legacy = []
     if not cfg.at_least("2.0"):

@@ -163,7 +163,7 @@ def delete_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
 
 
 def _entry(namespace: str, key: str, v: StoredValue) -> dict[str, Any]:
-    """A KVEntry (kestra-openapi.yml): no value."""
+    """A KVEntry (Kestra's OpenAPI description, docs/kestra-api.md): no value."""
     return {
         "namespace": namespace,
         "key": key,
@@ -245,7 +245,7 @@ def _kv_filter_ok(namespace: str, key: str, f: tuple[str, str, str]) -> bool:
 def list_all_keys(handler: Any, tenant: str) -> Any:
     """``GET /api/v1/{tenant}/kv`` (listAllKeys, knowledge.KV_TENANT_LISTING): the KVEntry of
     every live key of the tenant, ``{results, total}``, paged (``page`` from 1, ``size`` default
-    10, kestra-openapi.yml). Ordered by namespace then key unless ``sort`` says ``key`` or
+    10, KVController at 8ecd8337). Ordered by namespace then key unless ``sort`` says ``key`` or
     ``namespace`` (the default order is inferred)."""
     page, size = handler.int_param("page", 1), handler.int_param("size", 10)
     bad = [

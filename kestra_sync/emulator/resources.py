@@ -2,7 +2,7 @@
 The KV endpoints are in kvstore.py, the routing in resourceroutes.py (called from server.py).
 
 Sources (each behaviour below names its origin):
-- kestra-openapi.yml (2.0.0-SNAPSHOT): ``/api/v1/{tenant}/namespaces/{namespace}/files``
+- Kestra's OpenAPI (docs/kestra-api.md): ``/api/v1/{tenant}/namespaces/{namespace}/files``
   (GET ``path`` -> octet-stream, POST multipart field ``fileContent``, DELETE ``path``),
   ``/files/directory`` (GET list of FileAttributes, POST create), ``/files/export`` (zip),
   ``/files/stats`` (FileAttributes) and ``/kv/{key}`` (PUT text/plain, GET KvDetail, DELETE).
@@ -190,7 +190,7 @@ def _path_param(handler: Any, required: bool) -> str | None:
     raw = handler.param("path")
     if raw is None:
         if required:
-            # UnsatisfiedQueryValueRouteException -> 400 (api-facts.md §5).
+            # UnsatisfiedQueryValueRouteException -> 400 (ErrorController at 8ecd8337).
             raise rules.Rejection(
                 400, "Bad Request", "Bad Request: Required QueryValue [path] not specified"
             )

@@ -1,6 +1,6 @@
 """Routing: a request path to a route template and its parameters. Literal routes win over
 ``{namespace}`` as in Micronaut; the ``/api/v1/flows`` alias follows TenantAliasingRooter
-(api-facts.md §2). Pure: no I/O."""
+(docs/kestra-api.md). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ MAIN_TENANT = "main"
 FLOWS_PREFIX = "/api/v1/{tenant}/flows"
 # TenantAliasingRooter: /api/v1/flows/... is re-routed to main only when nothing matched as-is.
 # A few other controllers live at /api/v1/{tenant}/<name>, so /api/v1/flows/<name> is taken by
-# them with tenant "flows" (api-facts.md §2 gotcha). The list is partial (KNOWN_GAPS).
+# them with tenant "flows" (docs/kestra-api.md). The list is partial (KNOWN_GAPS).
 OTHER_TENANT_CONTROLLERS = ("kv", "executions", "logs", "namespaces", "triggers", "templates")
 
 

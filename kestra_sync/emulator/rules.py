@@ -5,9 +5,9 @@ the reason phrase and the JSON body the real server would send. Sources read (ke
 develop, via the fork erickirt/kestra at 8ecd8337): ``GenericFlow.fromYaml``, ``YamlParser``,
 ``PluginDefaultService.parseFlowWithVersionDefaults``, ``PluginDeserializer``, ``AbstractFlow``,
 ``Flow``, ``TaskInterface``, ``KestraConstraintViolationException``, ``FlowValidator``,
-``ErrorController``, ``FlowService.create``/``update``. The Jackson/SnakeYAML message texts were
-probed with jackson-dataformat-yaml 2.17.2 + SnakeYAML 2.2 (Kestra ships a newer Jackson: the
-``[Source: ...]`` part of the location may differ).
+``ErrorController``, ``FlowService.create``/``update``; docs/kestra-api.md. The Jackson/SnakeYAML
+message texts were probed with jackson-dataformat-yaml 2.17.2 + SnakeYAML 2.2 (Kestra ships a
+newer Jackson: the ``[Source: ...]`` part of the location may differ).
 
 Version profiles: which version refuses what, and the server's texts, come from the tool's
 ``knowledge`` table (standard library only: the one part of the tool the emulator imports). The
@@ -36,7 +36,7 @@ __all__ = [  # re-exported: the routes reach the error types through ``rules``
     "not_found",
 ]
 
-ID_PATTERN = K.FLOW_ID_PATTERN  # AbstractFlow.id
+ID_PATTERN = K.FLOW_ID_PATTERN  # AbstractFlow.id (kestra 8ecd8337)
 NAMESPACE_PATTERN = K.NAMESPACE_PATTERN  # AbstractFlow.namespace
 TASK_ID_PATTERN = K.TASK_ID_PATTERN  # TaskInterface.getId (no dots)
 TRIGGER_ID_PATTERN = K.TASK_ID_PATTERN  # TriggerInterface.getId (no dots)
@@ -336,7 +336,7 @@ def _task_constraints(v: list[Violation], prefix: str, task: dict[str, Any]) -> 
 def parse_for_write(
     source: str, version: str = K.LATEST, edition: str = "oss", update: bool = False
 ) -> ParsedFlow:
-    """Create/update check order (FlowController.createFlow -> FlowService.create):
+    """Create/update check order (FlowController.createFlow -> FlowService.create, kestra 8ecd8337):
     1. ``GenericFlow.fromYaml`` (syntax, non-mapping, duplicate keys), 2. blank source (unreachable
     over HTTP: step 1 already rejects a blank body), 3. strict parse, 4. bean validation.
     The existence check (create) and the id/namespace check (update) come after, in state.py.

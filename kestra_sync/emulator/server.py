@@ -4,7 +4,7 @@ the wire) and dispatch to the routes. The routes live by job: ``routing`` (path 
 (namespace files and KV), ``control`` (the ``/_emulator`` knobs).
 
 Paths, statuses and bodies follow kestra FlowController / ErrorController / AuthenticationFilter /
-TenantValidationFilter (develop) and api-facts.md §2-§5. Comments say where a behaviour is inferred.
+TenantValidationFilter (8ecd8337), docs/kestra-api.md. Comments say where a behaviour is inferred.
 """
 
 from __future__ import annotations

@@ -47,6 +47,6 @@ class Config:
         if self.auth is not None:
             return self.auth
         # EE runs Micronaut Security (OSS's AuthenticationFilter is for
-        # micronaut.security.enabled != true only, api-facts.md §2): credentials always.
+        # micronaut.security.enabled != true only, docs/kestra-api.md): credentials always.
         always = self.edition == "ee" or self.has(K.MANDATORY_BASIC_AUTH)
         return always or self.credentials_configured

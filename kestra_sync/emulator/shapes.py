@@ -1,6 +1,6 @@
 """JSON shapes the server sends: Flow / FlowWithSource, search pages, zip exports.
 
-Jackson settings (api-facts.md §2): nulls omitted, ISO dates; ``tenantId``, ``disabled`` and
+Jackson settings (docs/kestra-api.md): nulls omitted, ISO dates; ``tenantId``, ``disabled`` and
 ``deleted`` always present; labels as a list of ``{key, value}``. Field order follows the Java
 declarations (AbstractFlow, then Flow, then FlowWithSource.source); clients must not rely on it.
 """

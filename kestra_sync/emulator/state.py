@@ -1,6 +1,6 @@
 """The flow store: per-tenant revisions, the server's revision rules, optional JSON persistence.
 
-Revision rules follow ``AbstractJdbcFlowRepository`` (api-facts.md §4.4, §7): one row per revision;
+Revision rules follow ``AbstractJdbcFlowRepository`` (docs/kestra-api.md): one row per revision;
 a save whose source equals the last one after removing the first ``revision: N`` line (and same
 deleted/disabled flags) returns the existing revision; otherwise revision = 1 + the highest
 revision ever stored, deleted ones included; delete writes a new revision with ``deleted: true``.

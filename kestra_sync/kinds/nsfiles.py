@@ -1,7 +1,7 @@
 """Namespace files: scripts and data a flow reads (``namespaceFiles: enabled``, ``read()``).
 
 Where they live in git, as Kestra's git tasks lay them out (SyncNamespaceFiles'
-``gitDirectory`` default is ``_files``, anchors.md §4.3): a ``_files`` directory in the
+``gitDirectory`` default is ``_files``, docs/anchors.md): a ``_files`` directory in the
 namespace's folder. ``flows/company/team/_files/etl/load.py`` (nested layout) or
 ``flows/company.team/_files/etl/load.py`` (dotted) is the file ``/etl/load.py`` of namespace
 ``company.team``. Other layouts: ``namespace_files: {company.team: scripts/team}`` in the

@@ -5,7 +5,7 @@ people made in the UI on purpose. With ``ownership_label`` (``KEY`` or ``KEY=VAL
 flow that carries that label is: git put it there, because every flow in git carries it
 (`validate` checks that when the label is configured). Kestra's docs recommend the
 ``system.readOnly`` label set to "true" for flows managed through CI/CD (it turns the UI editor
-off; anchors.md, "Recommended protection"), which makes ``system.readOnly=true`` a natural rule.
+off; docs/anchors.md), which makes ``system.readOnly=true`` a natural rule.
 
 Labels are compared as text, as Kestra stores them (a YAML ``true`` is the label value
 "true"); the server's labels come from the search listing (a list of {key, value}).

@@ -3,7 +3,7 @@
 The rules a reviewer relies on live here:
 - Scope: a plan only touches namespaces that git has flows in, plus the configured managed
   namespaces (optionally with their children). Nothing outside scope is read or changed.
-- Equality is the server's own (api-facts.md §7: source stored verbatim, the first
+- Equality is the server's own (docs/kestra-api.md: source stored verbatim, the first
   ``revision: N`` line ignored), relaxed only for what carries no meaning and what exports
   alter: line endings and trailing whitespace.
 - Deletion is opt-in, never from a listing that failed, never in a namespace that has no flow in
@@ -29,7 +29,7 @@ ACTIONS = (CREATE, UPDATE, DELETE, UNCHANGED, UNMANAGED)
 CHANGING = (CREATE, UPDATE, DELETE)
 
 # Kestra drops the first `revision: N` line before comparing sources (FlowInterface
-# .sourceWithoutRevision, api-facts.md §7).
+# .sourceWithoutRevision, kestra 8ecd8337).
 _REVISION_LINE = re.compile(r"(?m)^revision: \d+\n?")
 
 

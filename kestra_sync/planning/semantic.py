@@ -31,7 +31,7 @@ def _load(text: str) -> Any:
 
 
 def _labels(value: Any) -> dict[str, Any]:
-    """Labels may be a map or a list of {key, value} (api-facts.md §6); compare them as a map."""
+    """Labels may be a map or a list of {key, value} (docs/kestra-api.md); compare them as a map."""
     if isinstance(value, dict):
         return {str(k): v for k, v in value.items()}
     if isinstance(value, list):

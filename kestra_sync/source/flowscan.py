@@ -4,7 +4,7 @@
   output is stable), skipping what the ignore file (``.kestraignore``, gitignore syntax)
   excludes; finding the files, symbolic links and what makes a scan incomplete is ``walk.py``.
 - ``load_flow(path)`` reads bytes, decodes UTF-8 strictly and keeps the text byte for byte (no
-  newline translation): Kestra stores the source as sent (api-facts.md §7), so what kestra-sync
+  newline translation): Kestra stores the source as sent (docs/kestra-api.md), so what kestra-sync
   sends and compares must be exactly the file.
 
 Nothing here raises for a bad file: every problem becomes a ``Diagnostic``.

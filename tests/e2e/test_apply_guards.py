@@ -13,17 +13,9 @@ import pytest
 
 from kestra_sync.client import KestraClient
 from kestra_sync.report.planfile import dumps
-from tests.conftest import ROOT
-from tests.e2e.test_apply import (
-    Recorder,
-    caller,
-    flow,
-    kestra,
-    on_server,
-    seed,
-    write_flows,
-    writes,
-)
+from tests.e2e.test_apply import Recorder
+from tests.support.cli import ROOT
+from tests.support.server_state import caller, flow, kestra, on_server, seed, write_flows, writes
 
 # --- item 2: no delete after a failed write, never of a flow that something still calls ------
 

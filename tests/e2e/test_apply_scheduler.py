@@ -12,7 +12,7 @@ from kestra_sync.errors import ServerError
 from kestra_sync.models import FlowRef
 from kestra_sync.planning.plan import CREATE, DELETE, UNCHANGED, Change, Plan
 from kestra_sync.report.applytext import render_apply
-from tests.test_apply import FakeClient, caller_of, change
+from tests.support.fake_client import FakeClient, caller_of, change
 
 
 def test_thousands_of_changes_schedule_in_linear_time():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_plan import Project, flow
+from tests.support.project import Project, flow
 
 USER, PASSWORD = "admin@kestra.io", "Admin1234"
 COMMANDS = [

@@ -9,7 +9,7 @@ import click
 import pytest
 
 from kestra_sync.cli import cli, hoist_global_flags
-from tests.e2e.test_plan import Project, flow, seed
+from tests.support.project import Project, flow, seed
 
 
 def test_global_flags_may_follow_the_command():

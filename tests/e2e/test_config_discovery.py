@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 GOOD = "id: {id}\nnamespace: company\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
 NO_TYPE = "id: {id}\nnamespace: company\ntasks:\n  - id: a\n    message: hi\n"

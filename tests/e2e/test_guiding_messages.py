@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 FLOW = "id: a\nnamespace: company\n{extra}tasks:\n  - id: l\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
 

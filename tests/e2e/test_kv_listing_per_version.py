@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_plan import Project, client, line_with
 from tests.e2e.test_resources import NS, server_kv, write_kv
+from tests.support.project import Project, client, line_with
 
 NAMESPACE_LISTING = "/api/v1/{tenant}/namespaces/{namespace}/kv"
 TENANT_LISTING = "/api/v1/{tenant}/kv"

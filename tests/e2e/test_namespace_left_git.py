@@ -4,7 +4,7 @@ command that would retire one, instead of saying the server matches git."""
 
 from __future__ import annotations
 
-from tests.e2e.test_plan import Project, flow, seed
+from tests.support.project import Project, flow, seed
 
 
 def test_plan_delete_names_a_namespace_removed_from_git(tmp_path, emulator):

@@ -13,9 +13,9 @@ import pytest
 
 from kestra_sync.kinds.nsfiles import NamespaceFiles
 from kestra_sync.settings.config import load_settings
-from tests.e2e.test_plan import Project, client, flow, line_with
 from tests.e2e.test_resources import server_files
 from tests.e2e.test_trust_client import cli
+from tests.support.project import Project, client, flow, line_with
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
 

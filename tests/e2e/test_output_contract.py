@@ -13,9 +13,9 @@ import sys
 import jsonschema
 import pytest
 
-from tests.conftest import ROOT, run_cli
 from tests.e2e.test_apply import hold_writes_after_the_first, interrupt, start_cli
-from tests.e2e.test_plan import Project, flow, seed
+from tests.support.cli import ROOT, run_cli
+from tests.support.project import Project, flow, seed
 
 PLAN_SCHEMA = json.loads((ROOT / "docs/plan.schema.json").read_text(encoding="utf-8"))
 ERROR_SCHEMA = json.loads((ROOT / "docs/error.schema.json").read_text(encoding="utf-8"))

@@ -4,7 +4,7 @@ validate requires the label on every flow in git. Real CLI against the emulator.
 
 from __future__ import annotations
 
-from tests.e2e.test_plan import Project, flow, seed, server_source
+from tests.support.project import Project, flow, seed, server_source
 
 OWNED = "labels:\n  system.readOnly: true\n"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from kestra_sync.emulator import Emulator
-from tests.conftest import ROOT
-from tests.e2e.test_plan import Project, flow, line_with, seed
+from tests.support.cli import ROOT
+from tests.support.project import Project, flow, line_with, seed
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kestra_sync.client import KestraClient
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 # Comments, blank lines, odd quoting, CRLF line ends, non-ASCII: all must survive unchanged.
 CRLF = (

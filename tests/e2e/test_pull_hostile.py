@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.e2e.crafted_server import CraftedKestra, crafted_flow
+from tests.support.cli import run_cli
+from tests.support.crafted_server import CraftedKestra, crafted_flow
 
 # Creating symbolic links needs a privilege on Windows.
 needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")

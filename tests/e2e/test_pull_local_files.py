@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from tests.e2e.test_plan import Project, client, flow, line_with
 from tests.e2e.test_trust_client import cli
+from tests.support.project import Project, client, flow, line_with
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
 

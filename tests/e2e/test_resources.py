@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 
 from kestra_sync.emulator.resources import store_of
-from tests.e2e.test_plan import SCHEMA, Project, client, flow, line_with
+from tests.e2e.test_plan import SCHEMA
+from tests.support.project import Project, client, flow, line_with
 
 NS = "company.team"
 BINARY = bytes(range(256)) * 4 + b"\x00\xff\xfe"

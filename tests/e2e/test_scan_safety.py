@@ -16,7 +16,7 @@ import pytest
 
 from kestra_sync.client import KestraClient
 from kestra_sync.source.flowscan import scan
-from tests.conftest import ROOT, run_cli
+from tests.support.cli import ROOT, run_cli
 
 # Creating symbolic links needs a privilege on Windows.
 needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")

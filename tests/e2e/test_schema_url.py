@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import run_cli
-
-from .hostile import HostileServer
+from tests.support.cli import run_cli
+from tests.support.hostile import HostileServer
 
 # A schema that refuses every flow: a 'tasks' list is not an integer.
 STRICT = {"type": "object", "properties": {"tasks": {"type": "integer"}}}

@@ -8,8 +8,9 @@ import shutil
 import jsonschema
 import yaml
 
-from tests.conftest import ROOT, run_cli
-from tests.e2e.test_plan import SCHEMA, Project, flow, seed
+from tests.e2e.test_plan import SCHEMA
+from tests.support.cli import ROOT, run_cli
+from tests.support.project import Project, flow, seed
 
 
 def saved_plan(tmp_path, emulator) -> Project:

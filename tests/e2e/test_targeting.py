@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.test_plan import Project, flow, seed, server_source
+from tests.support.project import Project, flow, seed, server_source
 
 
 def project_with_two_namespaces(tmp_path, emulator) -> Project:

@@ -8,7 +8,7 @@ one error, and no request sent."""
 
 from __future__ import annotations
 
-from tests.e2e.test_plan import Project, flow, line_with
+from tests.support.project import Project, flow, line_with
 
 BAD = "id: bad id\nnamespace: company.team\ntasks: []\n"
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from kestra_sync.applying.apply import UNREACHABLE_STOP
-from tests.conftest import ROOT, run_cli
-from tests.e2e.hostile import DiesAfterWrites, HostileServer, drip, make_ca
-from tests.e2e.test_apply import flow, on_server, seed, write_flows
+from tests.support.cli import ROOT, run_cli
+from tests.support.hostile import DiesAfterWrites, HostileServer, drip, make_ca
+from tests.support.server_state import flow, on_server, seed, write_flows
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str], timeout: float = 60):

@@ -1,7 +1,8 @@
 """Error answers: the 422 envelope and its exact texts, 404s, 415, tenant and auth rules.
 
-Citations: api-facts.md §4-§6 and Kestra's ErrorController, YamlParser, KestraConstraintViolationException,
-PluginDeserializer, AuthenticationFilter, TenantValidationFilter (erickirt/kestra 8ecd8337).
+Citations: docs/kestra-api.md; Kestra's ErrorController, YamlParser,
+KestraConstraintViolationException, PluginDeserializer, AuthenticationFilter,
+TenantValidationFilter (erickirt/kestra 8ecd8337).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The flow endpoints over real HTTP: shapes, revision rules, listing, search, validate, export.
 
-Citations: api-facts.md (§n) and Kestra's sources (FlowController, AbstractJdbcFlowRepository,
+Citations: docs/kestra-api.md and Kestra's sources (FlowController, AbstractJdbcFlowRepository,
 HasSource, FlowService) read at erickirt/kestra 8ecd8337.
 """
 

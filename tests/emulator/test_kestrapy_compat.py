@@ -1,6 +1,6 @@
 """The official SDK ``kestrapy`` (2.0.x) against the emulator: the answers a real Kestra gives.
 
-kestrapy (and its undeclared ``regex`` dependency, python-anchors.md §A.2 #2) come with the
+kestrapy (and its undeclared ``regex`` dependency, docs/anchors.md) come with the
 ``test`` extra, so this runs on every CI run.
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 with warnings.catch_warnings():
     # kestrapy's generated models warn on import (a pydantic field named "validate";
-    # python-anchors.md A.2 #4); that is its business, not a failure of ours.
+    # docs/anchors.md); that is its business, not a failure of ours.
     warnings.simplefilter("ignore", UserWarning)
     from kestrapy import KestraClient
 from kestrapy.exceptions import (
