@@ -25,6 +25,7 @@ from . import __version__
 from .commands.apply import apply
 from .commands.common import EXIT_BUG, EXIT_FAILURE, EXIT_INTERRUPTED, print_error
 from .commands.demo import demo
+from .commands.diff import diff
 from .commands.emulator import emulator_command
 from .commands.init import init
 from .commands.plan import plan
@@ -102,7 +103,7 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     ctx.obj = {"debug": debug, "verbose": verbose}
 
 
-for command in (validate_command, plan, apply, show, pull, init, demo, emulator_command):
+for command in (validate_command, plan, apply, diff, show, pull, init, demo, emulator_command):
     cli.add_command(command)
 
 # Options whose environment variable is Kestra's own name, read by load_settings (KESTRA_URL,

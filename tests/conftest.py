@@ -9,6 +9,10 @@ import tempfile
 import pytest
 
 from kestra_sync.emulator import Emulator
+from tests.oracles.tally import (  # noqa: F401 - hooks: the oracles' counts, printed at the end
+    pytest_runtest_logreport,
+    pytest_terminal_summary,
+)
 from tests.support.cli import ROOT, run_cli  # noqa: F401 - shared with the fixtures' users
 
 # The result cache (kestra_sync/source/resultcache.py) of every command a test runs, in-process or in a

@@ -488,8 +488,11 @@ def test_validate_reemits_capped_annotations_and_lists_every_problem(gh, monkeyp
     assert outputs["errors"] == "12" and outputs["warnings"] == "1" and outputs["exit-code"] == "1"
     text = summary(gh)
     assert "**12 error(s), 1 warning(s).**" in text
-    assert "| ❌ | `flows/f11.yml` | 12 | task tasks[0] has no 'type' [missing-type] |" in text
-    assert "| ⚠️ | `flows/w0.yml` | 2 | deprecated task type [missing-type] |" in text
+    # Messages are Markdown-escaped text (`[` could start a link).
+    assert (
+        "| ❌ | `flows/f11.yml` | 12 | task tasks\\[0\\] has no 'type' \\[missing-type\\] |" in text
+    )
+    assert "| ⚠️ | `flows/w0.yml` | 2 | deprecated task type \\[missing-type\\] |" in text
 
 
 def test_validate_success_summary(gh, monkeypatch):
@@ -742,3 +745,18 @@ def test_a_bug_in_the_action_still_ends_in_an_annotation_and_a_summary(gh, monke
     assert summary(gh).startswith("> [!CAUTION]\n> **kestra-sync plan failed:** the action itself")
     assert "Traceback" in stdout  # for the bug report, with workflow commands off
     assert_no_secret(stdout, summary(gh))
+
+
+def test_a_secret_is_redacted_from_the_summary_in_its_markdown_escaped_form(tmp_path):
+    """The summary escapes Markdown (`_` becomes `\\_`): a password with such characters must
+    still be found and redacted there."""
+    from kestra_sync.report.escape import md_code, md_text
+
+    summary = tmp_path / "summary.md"
+    runner = ghaction.Runner({"GITHUB_STEP_SUMMARY": str(summary)}, io.StringIO())
+    secret = "p@ss_w*rd|`x`"
+    runner.mask(secret)
+    runner.summary(f"| {md_text('server said ' + secret)} | {md_code(secret)} |")
+    written = summary.read_text()
+    assert "ss" not in written.replace("***", ""), written
+    assert written.count("***") == 2

@@ -142,7 +142,7 @@ def test_plan_comment_apply_and_converge(github, make_emulator, tmp_path, monkey
     # 5 flows + company.data's script and its 2 KV pairs; hello-world updated; legacy deleted.
     assert (outputs["creates"], outputs["updates"], outputs["deletes"]) == ("8", "1", "1")
     assert outputs["has-changes"] == "true" and Path(outputs["plan-file"]).is_file()
-    assert "🗑️ | `company.team/legacy` | delete (r1)" in summary
+    assert "🗑️ | flow | `company.team/legacy` | delete (r1)" in summary
     assert len(FakeGitHub.comments) == 1
     assert FakeGitHub.comments[0]["body"].startswith("<!-- kestra-sync:plan:main -->")
 

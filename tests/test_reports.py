@@ -75,7 +75,7 @@ def test_text_plan_groups_by_tenant_when_several():
 def test_markdown_plan_has_a_table_row_per_change_and_folds_diffs():
     md = render_plan_markdown(sample_plan(), marker="<!-- kestra-sync -->")
     assert md.startswith("<!-- kestra-sync -->\n### kestra-sync plan")
-    assert "| ✏️ | `company.team/etl` | update (r4) |" in md
+    assert "| ✏️ | flow | `company.team/etl` | update (r4) |" in md
     assert "<details><summary>diff <code>company.team/etl</code>" in md
     assert "`company.team/same`" not in md
 
@@ -216,3 +216,11 @@ def test_markdown_diff_fence_survives_fences_inside_the_flow():
     diff = "--- server\n+++ local\n@@ -1 +1 @@\n-description: x\n+```python\n+print(1)\n+```"
     md = render_plan_markdown(Plan([Change(UPDATE, ref("doc"), server_revision=1, diff=diff)]))
     assert "````diff\n" in md and "\n````\n" in md
+
+
+def test_text_diff_keeps_tabs_and_shows_every_other_control_character():
+    diff = "--- server\n+++ local\n@@ -1 +1 @@\n-\told\rX\n+\tnew\x1b[2J\u202e"
+    text = render_plan(Plan([Change(UPDATE, ref("etl"), server_revision=1, diff=diff)]))
+    assert "-\told\\rX" in text
+    assert "+\tnew\\x1b[2J\\u202e" in text
+    assert "\x1b" not in text and "\r" not in text and "\u202e" not in text

@@ -11,10 +11,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..report import escape
+from ..report.escape import command_data as escape_data
+from ..report.escape import command_property as escape_property
+
 # Inputs this entry point reads (see action.yml; a test checks the two lists match).
 INPUTS = (
     "command",
     "directory",
+    "env",
     "server",
     "tenant",
     "username",
@@ -54,14 +59,6 @@ class InputProblem(Exception):
 
 
 # --- workflow-command plumbing -------------------------------------------------------------------
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def unescape(text: str) -> str:
@@ -140,9 +137,15 @@ class Runner:
         if not value:
             return
         for part in {value, *[p for p in value.splitlines() if p.strip()]}:
-            self.echo(f"::add-mask::{escape_data(part)}")
+            # The runner's escapes only: the mask must be the secret itself, byte for byte.
+            raw = part.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            self.echo(f"::add-mask::{raw}")
             if len(part) >= 3:
-                self.secrets.append(part)
+                # Also as the summary and comment write it once escaped (Markdown text, a
+                # code span, a log line): redaction must find it there too.
+                shown = escape.line(part)
+                forms = {part, shown, escape.md_text(part), shown.replace("|", "\\|")}
+                self.secrets += sorted(forms - set(self.secrets))
         self.secrets.sort(key=len, reverse=True)
 
     def redact(self, text: str) -> str:
@@ -292,6 +295,11 @@ class Context:
     @property
     def tenant(self) -> str:
         return self.inputs.get("tenant") or self.env.get("KESTRA_TENANT") or "main"
+
+    @property
+    def environment(self) -> str:
+        """The `env` input (or KESTRA_SYNC_ENV); empty when none is named."""
+        return self.inputs.get("env") or self.env.get("KESTRA_SYNC_ENV") or ""
 
     def run_link(self) -> str:
         server, repo, run_id = (

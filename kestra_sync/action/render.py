@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+from ..report.escape import block, line, md_code, md_fence, md_text
 from .github_io import Annotation, Context
 
 PR_EVENTS = ("pull_request", "pull_request_target")
@@ -18,10 +19,11 @@ def plan_from_dict(data: dict):
     from ..models import FlowRef
     from ..planning.plan import Change, Plan, Scope
 
+    # The kind too (a KV pair's delete must never read as a flow's).
     changes = [
         Change(
             action=c["action"],
-            ref=FlowRef(c["tenant"], c["namespace"], c["id"]),
+            ref=FlowRef(c["tenant"], c["namespace"], c["id"], c.get("kind") or "flow"),
             path=c.get("path"),
             server_revision=c.get("server_revision"),
             diff=c.get("diff") or "",
@@ -47,7 +49,7 @@ def apply_result_from_dict(data: dict):
         Outcome(
             change=Change(
                 action=o["action"],
-                ref=FlowRef(o["tenant"], o["namespace"], o["id"]),
+                ref=FlowRef(o["tenant"], o["namespace"], o["id"], o.get("kind") or "flow"),
                 path=o.get("path"),
             ),
             status=o["status"].replace("_", " "),  # JSON's not_attempted
@@ -60,17 +62,13 @@ def apply_result_from_dict(data: dict):
     return ApplyResult(outcomes)
 
 
-def _fence(text: str) -> str:
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
-
-
 def failure_banner(command: str, why: str, detail: str = "") -> str:
     """The first thing in the summary (and comment) of a failed step: what failed and why.
     ``detail`` is the CLI's own text, shown verbatim in a code block (it may hold Markdown)."""
-    lines = ["> [!CAUTION]", f"> **kestra-sync {command} failed:** {why}"]
+    lines = ["> [!CAUTION]", f"> **kestra-sync {command} failed:** {md_text(why)}"]
     if detail:
-        fence = _fence(detail)
+        detail = block(detail)
+        fence = md_fence(detail)
         lines += [">", f"> {fence}text", *[f"> {ln}" for ln in detail.splitlines()], f"> {fence}"]
     return "\n".join(lines) + "\n"
 
@@ -78,10 +76,12 @@ def failure_banner(command: str, why: str, detail: str = "") -> str:
 def meta_line(data: dict, *, show_server: bool = False) -> str:
     parts = []
     if data.get("server") and show_server:
-        parts.append(f"Server `{data['server']}`")
+        parts.append(f"Server {md_code(data['server'])}")
     git = data.get("git") or {}
     if git.get("commit"):
-        parts.append(f"commit `{git['commit'][:12]}`" + (" (dirty)" if git.get("dirty") else ""))
+        parts.append(
+            f"commit {md_code(git['commit'][:12])}" + (" (dirty)" if git.get("dirty") else "")
+        )
     return " · ".join(parts)
 
 
@@ -91,6 +91,7 @@ _FLAG_INPUTS = {
     "--server": "server",
     "-s": "server",
     "--tenant": "tenant",
+    "--env": "env",
     "--username": "username",
     "--password": "password",
     "--token": "api-token",
@@ -124,10 +125,6 @@ def in_action_words(text: str) -> str:
     return "".join(parts)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def validate_markdown(problems: list[Annotation], returncode: int) -> str:
     lines = ["### kestra-sync validate", ""]
     if returncode == 0 and not problems:
@@ -140,8 +137,8 @@ def validate_markdown(problems: list[Annotation], returncode: int) -> str:
         lines += ["| | File | Line | Problem |", "|---|---|---|---|"]
         for a in problems[:MAX_SUMMARY_ROWS]:
             icon = "❌" if a.kind == "error" else "⚠️"
-            where = f"`{_cell(a.file)}`" if a.file else ""
-            lines.append(f"| {icon} | {where} | {a.line or ''} | {_cell(a.message)} |")
+            where = md_code(a.file) if a.file else ""
+            lines.append(f"| {icon} | {where} | {a.line or ''} | {md_text(a.message)} |")
         if len(problems) > MAX_SUMMARY_ROWS:
             lines.append("")
             lines.append(f"_…and {len(problems) - MAX_SUMMARY_ROWS} more; see the job log._")
@@ -184,7 +181,9 @@ def comment(ctx: Context, markdown: str) -> None:
             [Annotation("warning", "Cannot comment: no pull-request number in the event.")]
         )
         return
-    marker = marker_for("plan", inputs.get("comment-key") or ctx.tenant)
+    # One comment per environment (and tenant) unless the workflow names its own key.
+    default_key = f"{ctx.environment}:{ctx.tenant}" if ctx.environment else ctx.tenant
+    marker = marker_for("plan", inputs.get("comment-key") or default_key)
     link = ctx.run_link()
     body = f"{marker}\n{markdown}" + (f"\n<sub>[workflow run]({link})</sub>\n" if link else "")
     create = mode == "always" or ctx.changed or bool(ctx.failure)
@@ -204,7 +203,7 @@ def comment(ctx: Context, markdown: str) -> None:
     if action == "skipped":
         runner.echo("No plan comment: no changes (comment: on-changes) and no earlier comment.")
         return
-    runner.echo(f"Plan comment {action}: {url}")
+    runner.echo(f"Plan comment {action}: {line(url)}")  # GitHub's reply: one line
     runner.set_output("comment-url", url)
 
 

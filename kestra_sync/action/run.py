@@ -35,6 +35,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TextIO
 
+from ..report.escape import md_code
+
 # The plumbing and the rendering live in their own modules; names tests and callers use are
 # re-exported here.
 from .github_io import (  # noqa: F401
@@ -151,6 +153,8 @@ def child_env(env: dict[str, str], inputs: Inputs) -> dict[str, str]:
     for name, var in CONNECTION_ENV:
         if inputs.get(name):
             child[var] = inputs.get(name)
+    if inputs.get("env"):  # the environment of the config's `environments:`
+        child["KESTRA_SYNC_ENV"] = inputs.get("env")
     child.setdefault("PYTHONIOENCODING", "utf-8")
     return child
 
@@ -262,6 +266,11 @@ def _plan_file(inputs: Inputs, env: dict[str, str]) -> str:
     return os.path.abspath(inputs.get("plan-file") or default)
 
 
+def _plain_name(name: str) -> bool:
+    """An environment name the config could hold (nothing Markdown would interpret)."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_-]+", name))
+
+
 def _first(errors: list[str], most: int = 3) -> str:
     shown = "; ".join(errors[:most])
     return shown + (f" (and {len(errors) - most} more)" if len(errors) > most else "")
@@ -270,6 +279,7 @@ def _first(errors: list[str], most: int = 3) -> str:
 def do_plan(ctx: Context) -> int:
     from ..report.markdown import render_plan_markdown
     from ..report.plantext import render_plan, summary_line
+    from ..settings.environments import note as environment_note
 
     inputs, runner, env = ctx.inputs, ctx.runner, ctx.env
     plan_file = _plan_file(inputs, env)
@@ -319,8 +329,13 @@ def do_plan(ctx: Context) -> int:
         )
     runner.annotate(annotations)
 
-    title = "kestra-sync plan" + (f" · tenant `{ctx.tenant}`" if ctx.tenant != "main" else "")
-    markdown = render_plan_markdown(plan, title=title)
+    title = "kestra-sync plan" + (
+        f" · tenant {md_code(ctx.tenant)}" if ctx.tenant != "main" else ""
+    )
+    title += f" · environment {md_code(ctx.environment)}" if _plain_name(ctx.environment) else ""
+    markdown = render_plan_markdown(
+        plan, title=title, note=environment_note(data.get("environment"))
+    )
     meta = meta_line(data, show_server=inputs.flag("show-server"))
     if meta:
         markdown = markdown.replace("\n\n", f"\n\n{meta}\n\n", 1)

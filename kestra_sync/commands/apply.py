@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ..report import escape
 from ..report.terminal import use_color
 from .common import (
     EXIT_FAILURE,
@@ -52,6 +53,8 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     """
     from ..applying.apply import apply_plan
     from ..report.plantext import plan_header, render_plan, target_words
+    from ..settings.environments import check_saved, describe
+    from ..settings.environments import note as environment_note
 
     target = params.get("directory")
     saved = target is not None and target.is_file()
@@ -66,18 +69,22 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     color_out = use_color(color, out)
     color_err = use_color(color, sys.stderr)
     local = []  # the scanned flows, whose parses apply reuses (none for a saved plan)
+    env_recorded = describe(settings)
 
     def show_plan(plan_obj) -> None:
-        text = plan_header(client.display_url, _tenants(plan_obj, settings)) + render_plan(
+        text = plan_header(
+            client.display_url, _tenants(plan_obj, settings), environment_note(env_recorded)
+        ) + render_plan(
             plan_obj, color=color_out, show_unchanged=show_unchanged, show_diff=not no_diff
         )
-        click.echo(text, file=out, nl=False, color=color_out)
+        click.echo(escape.in_github_log(text), file=out, nl=False, color=color_out)
 
     if saved:
         from ..planning.pipeline import check_saved_plan
         from ..report.planfile import load_plan_file
 
         plan_obj, meta = load_plan_file(target)
+        check_saved(meta.get("environment"), settings)
         plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
         result_meta = meta
     else:
@@ -91,7 +98,7 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
             show_plan(plan_obj)
             if fmt != "text":  # the report on stdout is for a file; say why on stderr
                 for error in plan_obj.errors:
-                    click.secho(f"error: {error}", fg="red", err=True)
+                    click.secho(f"error: {escape.line(error)}", fg="red", err=True)
             _report_apply(
                 _not_attempted(plan_obj, "the plan has errors"), plan_obj, result_meta, fmt, color
             )
@@ -250,4 +257,5 @@ def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
         click.echo(render_apply_markdown(outcome), nl=False)
     else:
         colored = use_color(color)
-        click.echo(render_apply(outcome, color=colored), nl=False, color=colored)
+        text = render_apply(outcome, color=colored)
+        click.echo(escape.in_github_log(text), nl=False, color=colored)

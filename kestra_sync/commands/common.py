@@ -42,9 +42,13 @@ def json_on_error(command: str):
 
 
 def print_error(err: KestraSyncError) -> None:
-    click.secho(f"error: {err.message}", fg="red", err=True)
+    """Messages carry names and server replies: shown on one line each, control characters
+    escaped (report/escape.py)."""
+    from ..report.escape import line
+
+    click.secho(f"error: {line(err.message)}", fg="red", err=True)
     if err.hint:
-        click.echo(f"hint: {err.hint}", err=True)
+        click.echo(f"hint: {line(err.hint)}", err=True)
 
 
 def server_options(func):
@@ -57,6 +61,13 @@ def server_options(func):
             type=click.Path(dir_okay=False, path_type=Path),
             help="Config file [env KESTRA_SYNC_CONFIG; default: the nearest kestra-sync.yml, "
             "or pyproject.toml with [tool.kestra-sync], in this directory or a parent].",
+        ),
+        click.option(
+            "--env",
+            "env",
+            metavar="NAME",
+            help="Environment of the config's `environments:` to use (its server, tenant, "
+            "credential variables, Kestra version, overrides) [default: default_env].",
         ),
         click.option("--server", "-s", "url", metavar="URL", help="Kestra URL [env KESTRA_URL]."),
         click.option("--tenant", help="Tenant [env KESTRA_TENANT; default main]."),
@@ -189,11 +200,13 @@ kestra_version_option = click.option(
 
 def print_target(target) -> None:
     """Say which version's rules were followed, and why any guess was not made (stderr)."""
+    from ..report.escape import line  # the server's version string is the server's
+
     if target is None:
         return
     for warning in target.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(f"note: {target.describe()}", err=True)
+        click.echo(f"warning: {line(warning)}", err=True)
+    click.echo(f"note: {line(target.describe())}", err=True)
 
 
 def report_options(format_help: str):
@@ -214,6 +227,7 @@ def report_options(format_help: str):
 
 
 SETTING_NAMES = {
+    "env",
     "url",
     "tenant",
     "username",
@@ -239,12 +253,22 @@ def settings_from(ctx_params: dict[str, Any]):
 
     _merge_directory_option(ctx_params)
     flags = setting_flags(ctx_params)
+    if _from_environment("env"):
+        # KESTRA_SYNC_ENV: load_settings reads it itself, and says so in its messages.
+        flags.pop("env", None)
     ca_bundle, insecure = ctx_params.get("ca_bundle"), ctx_params.get("insecure")
     if ca_bundle and insecure:
         raise click.UsageError("--ca-bundle and --insecure cannot be used together")
     if ca_bundle or insecure:
         flags["verify"] = ca_bundle or False
     return load_settings(flags, config_file=ctx_params.get("config_file"))
+
+
+def _from_environment(name: str) -> bool:
+    """Whether option ``name`` of the running command came from its environment variable."""
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source(name) if ctx is not None else None
+    return source == click.core.ParameterSource.ENVIRONMENT
 
 
 def setting_flags(ctx_params: dict[str, Any]) -> dict[str, Any]:
@@ -254,7 +278,9 @@ def setting_flags(ctx_params: dict[str, Any]) -> dict[str, Any]:
 
 def make_client(settings):
     from ..client import KestraClient
+    from ..settings.environments import require_environment
 
+    require_environment(settings)
     client = KestraClient.from_settings(settings)
     http = getattr(client, "http", None)  # absent on the test doubles of some tests
     root = click.get_current_context(silent=True)
@@ -289,9 +315,11 @@ def _log_response(response, *args, **kwargs) -> None:
 
 
 def print_warnings(diagnostics) -> None:
+    from ..report.escape import line
+
     for d in diagnostics:
         where = f"{d.path}:{d.line}" if d.line else d.path
-        click.echo(f"{where}: {d.severity}: {d.message}", err=True)
+        click.echo(line(f"{where}: {d.severity}: {d.message}"), err=True)
 
 
 def write_file(path: Path, text: str) -> None:
@@ -354,6 +382,14 @@ def _split_paths(func):
 
 def plan_for(settings, client, params: dict[str, Any]):
     """The whole plan, or a partial one with --target / flow files."""
+    if (params.get("targets") or params.get("target_files")) and settings.namespace_map:
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            f"environment {settings.environment} maps namespaces (namespace_map): a partial "
+            "plan (--target, flow files) is not supported with a mapping",
+            hint="plan the whole tree for this environment",
+        )
     if params.get("targets") or params.get("target_files"):
         from ..planning.targeting import make_targeted_plan
 

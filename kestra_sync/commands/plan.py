@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..report import escape
 from ..report.terminal import use_color
 from .common import (
     EXIT_CHANGES,
@@ -53,6 +54,7 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     with --delete (and with --ownership-label, only those carrying the label).
     """
     from ..report.planfile import dumps, plan_to_dict
+    from ..settings.environments import note as environment_note
 
     settings = settings_from(params)
     client = make_client(settings)
@@ -60,6 +62,7 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     print_target(result.target)
     print_warnings(result.warnings)
     plan_obj = result.plan
+    env_note = environment_note(result.meta.get("environment"))
     if out and plan_obj.targets and any(c.action == "delete" for c in plan_obj.changes):
         # `apply plan.json` re-plans from the flows in the file; a partial plan's file lacks the
         # other flows git has in those namespaces, so a delete could not be re-checked.
@@ -83,13 +86,13 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
         # The text plan ends with its errors; JSON and Markdown go to a file or a comment, so
         # say on stderr (the job log) why the exit code is 1.
         for error in plan_obj.errors:
-            click.secho(f"error: {error}", fg="red", err=True)
+            click.secho(f"error: {escape.line(error)}", fg="red", err=True)
     if fmt == "json":
         click.echo(dumps(plan_to_dict(plan_obj, result.meta)), nl=False)
     elif fmt == "markdown":
         from ..report.markdown import render_plan_markdown
 
-        click.echo(render_plan_markdown(plan_obj), nl=False)
+        click.echo(render_plan_markdown(plan_obj, note=env_note), nl=False)
     else:
         from ..report.plantext import plan_header, render_plan
 
@@ -98,12 +101,14 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
         # color=colored: click.echo strips ANSI codes when stdout is not a terminal, which
         # would make --color always (a CI log that renders colour) a no-op.
         click.echo(
-            plan_header(client.display_url, tenants)
-            + render_plan(
-                plan_obj,
-                color=colored,
-                show_unchanged=show_unchanged,
-                show_diff=not no_diff,
+            escape.in_github_log(
+                plan_header(client.display_url, tenants, env_note)
+                + render_plan(
+                    plan_obj,
+                    color=colored,
+                    show_unchanged=show_unchanged,
+                    show_diff=not no_diff,
+                )
             ),
             nl=False,
             color=colored,

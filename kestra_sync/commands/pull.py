@@ -106,7 +106,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         files_kept = _write_resources(resources, settings, layout, overwrite, shown)
     except PullWriteError as err:
         for path in err.written:
-            click.echo(f"wrote      {path}")
+            _echo(f"wrote      {path}")
         count = len(shown) + len(err.written)
         err.message += (
             f"; {count} file(s) were written before it (the `wrote` lines above), nothing after"
@@ -115,12 +115,12 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         )
         raise
     if result.occupied or result.duplicates:
-        click.echo(
+        _echo(
             "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
             err=True,
         )
     if result.conflicts:
-        click.echo(
+        _echo(
             "hint: review those files, or pass --overwrite to take the server's version", err=True
         )
     if empty and not children:
@@ -131,12 +131,28 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         sys.exit(EXIT_FAILURE)
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """Every line pull prints names flows, files or keys the server chose: one line each,
+    control characters escaped (report/escape.py)."""
+    from ..report.escape import line
+
+    click.echo(line(text), err=err)
+
+
 def _one_tenant(settings):
     """With a `tenants:` map, pull from one tenant into its directory (a directory named on
     the command line or KESTRA_SYNC_DIRECTORY wins). Several tenants: which one is the user's
     choice, not a guess."""
     from ..errors import ConfigError
 
+    if settings.namespace_map:
+        # The server holds the mapped namespaces and rewritten sources: written back to git
+        # as they are, they would no longer be git's.
+        raise ConfigError(
+            f"environment {settings.environment} maps namespaces (namespace_map): pull cannot "
+            "write its flows back to git unmapped",
+            hint="pull from an environment without namespace_map (--env NAME)",
+        )
     if not settings.tenants:
         return settings
     if len(settings.tenants) > 1:
@@ -154,20 +170,20 @@ def _one_tenant(settings):
 
 def _report_flows(result, pulled: int) -> None:
     for ref, path in result.written:
-        click.echo(f"wrote      {path}  ({ref})")
+        _echo(f"wrote      {path}  ({ref})")
     for ref, path in result.unchanged:
-        click.echo(f"unchanged  {path}  ({ref})")
+        _echo(f"unchanged  {path}  ({ref})")
     for ref, path in result.conflicts:
-        click.echo(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
+        _echo(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
     for ref, path, other in result.occupied:
-        click.echo(
+        _echo(
             f"conflict   {path}  ({ref}): the file holds {other}; kept, {ref} not written",
             err=True,
         )
     for ref, paths in result.duplicates:
         listed = ", ".join(str(p) for p in paths)
-        click.echo(f"conflict   {ref} is defined in {len(paths)} files: {listed}; kept", err=True)
-    click.echo(
+        _echo(f"conflict   {ref} is defined in {len(paths)} files: {listed}; kept", err=True)
+    _echo(
         f"Pulled {pulled} flow(s): {len(result.written)} written, "
         f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
         err=True,
@@ -190,7 +206,12 @@ def _read_resources(client, namespaces, flows_by_ref) -> list[tuple[str, dict, d
 def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) -> int:
     """Write what ``_read_resources`` read; ``shown`` gets each path written. Returns how many
     were kept."""
-    from ..pull.resources import files_root, write_kv_file, write_namespace_files
+    from ..pull.resources import (
+        files_root,
+        split_secrets,
+        write_kv_file,
+        write_namespace_files,
+    )
 
     kept = 0
     for namespace, files, values in resources:
@@ -199,37 +220,43 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
         result = write_namespace_files(files, root, overwrite=overwrite, confine=confine)
         shown += result.written
         for path in result.written:
-            click.echo(f"wrote      {path}  ({namespace} file)")
+            _echo(f"wrote      {path}  ({namespace} file)")
         for path in result.unchanged:
-            click.echo(f"unchanged  {path}  ({namespace} file)")
+            _echo(f"unchanged  {path}  ({namespace} file)")
         for path in result.conflicts:
-            click.echo(
-                f"conflict   {path}  ({namespace} file): differs from the server; kept", err=True
-            )
+            _echo(f"conflict   {path}  ({namespace} file): differs from the server; kept", err=True)
         for remote in result.refused:
-            click.echo(
+            _echo(
                 f"refused    {namespace} file {remote}: it would be written outside {root}",
                 err=True,
             )
-        if files:
-            click.echo(
-                f"Pulled {len(files)} namespace file(s) of {namespace}: "
-                f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
-                f"{len(result.conflicts) + len(result.refused)} kept.",
+        for remote in result.unnamable:
+            _echo(
+                f"refused    {namespace} file {remote}: its name holds control characters, "
+                "which validate refuses; rename it on the server, then pull again",
                 err=True,
             )
-        kept += len(result.conflicts) + len(result.refused)
+        refused = len(result.refused) + len(result.unnamable)
+        if files:
+            _echo(
+                f"Pulled {len(files)} namespace file(s) of {namespace}: "
+                f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
+                f"{len(result.conflicts) + refused} kept.",
+                err=True,
+            )
+        kept += len(result.conflicts) + refused
         if values:
+            values, held = split_secrets(values)
             path, status = write_kv_file(
-                values, settings.directory, namespace, layout, overwrite=overwrite
+                values, settings.directory, namespace, layout, overwrite=overwrite, held=held
             )
             if status == "conflict":
-                click.echo(
+                _echo(
                     f"conflict   {path}  ({namespace} KV): differs from the server; kept", err=True
                 )
                 kept += 1
             elif status == "refused":
-                click.echo(
+                _echo(
                     f"refused    {path}  ({namespace} KV): a symbolic link on the way leads "
                     f"outside {settings.directory}; kept",
                     err=True,
@@ -238,7 +265,15 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
             else:
                 if status == "written":
                     shown.append(path)
-                click.echo(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
+                _echo(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
+                for key in held:
+                    _echo(
+                        f"not pulled {namespace} KV {key}: its value looks like a secret (or "
+                        f"{path.name} marks it sensitive), so {path.name} lists the key under "
+                        "`sensitive:` without it (plans leave the server's value as it is, "
+                        "never shown)",
+                        err=True,
+                    )
     return kept
 
 
@@ -249,20 +284,20 @@ def _hint_parent_namespaces(known: list[str], empty: list[str]) -> None:
         below = sorted(n for n in known if n.startswith(namespace + "."))
         if below:
             shown = ", ".join(below[:5]) + (f" and {len(below) - 5} more" if len(below) > 5 else "")
-            click.echo(
+            _echo(
                 f"hint: namespace {namespace} has no flows of its own, but its children do "
                 f"({shown}): add --include-children",
                 err=True,
             )
         elif namespace not in known:
-            click.echo(f"hint: namespace {namespace} has no flows on this server", err=True)
+            _echo(f"hint: namespace {namespace} has no flows on this server", err=True)
 
 
 def _suggest_config(directory: Path, layout: str) -> None:
     """No kestra-sync.yml found: say how to get one, so the next validate enforces the layout
     the files were written in. pull writes nothing outside DIR, so it does not write it itself;
     `init` (run where the config belongs) detects this directory and layout."""
-    click.echo(
+    _echo(
         f"hint: no kestra-sync.yml: run `kestra-sync init` to write one (it finds "
         f"{directory.as_posix()}/ and the {layout} layout), so validate enforces the layout "
         "from now on",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..report import escape
 from ..report.terminal import use_color
 from .common import report_options
 
@@ -20,6 +21,7 @@ def show(plan_file, fmt, color, show_unchanged, no_diff):
     """Render PLAN_FILE (saved with `plan --out`, or printed by `plan --format json`) as text,
     Markdown or JSON, without contacting the server. Exit 1 when the plan has errors."""
     from ..report.planfile import dumps, load_plan_file, plan_to_dict
+    from ..settings.environments import note as environment_note
 
     plan_obj, meta = load_plan_file(plan_file, for_apply=False)
     if fmt == "json":
@@ -28,7 +30,10 @@ def show(plan_file, fmt, color, show_unchanged, no_diff):
     elif fmt == "markdown":
         from ..report.markdown import render_plan_markdown
 
-        click.echo(render_plan_markdown(plan_obj), nl=False)
+        click.echo(
+            render_plan_markdown(plan_obj, note=environment_note(meta.get("environment"))),
+            nl=False,
+        )
     else:
         from ..report.plantext import plan_header, render_plan
 
@@ -38,10 +43,13 @@ def show(plan_file, fmt, color, show_unchanged, no_diff):
         git = meta.get("git") or {}
         if git.get("commit"):
             made += f" from commit {git['commit'][:12]}" + (" (dirty)" if git.get("dirty") else "")
-        text = made + "\n" + plan_header(str(meta.get("server")), tenants)
+        text = escape.line(made) + "\n"
+        text += plan_header(
+            str(meta.get("server")), tenants, environment_note(meta.get("environment"))
+        )
         text += render_plan(
             plan_obj, color=colored, show_unchanged=show_unchanged, show_diff=not no_diff
         )
-        click.echo(text, nl=False, color=colored)
+        click.echo(escape.in_github_log(text), nl=False, color=colored)
     if plan_obj.errors:
         click.get_current_context().exit(1)

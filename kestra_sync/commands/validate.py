@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ..report import escape
 from ..report.terminal import use_color
 from .common import (
     EXIT_FAILURE,
@@ -101,7 +102,7 @@ def validate_command(
     else:
         target = versions.pinned(settings)
     for warning in target.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {escape.line(warning)}", err=True)
     schema = None
     if schema_spec:
         from ..rules.validate import resolve_schema
@@ -177,9 +178,12 @@ def _check_group(settings, paths, ignore_file, schema, target, fix):
         edits, untouched = fix_flows(result.flows, result.parsed, target.version)
         for edit in edits:
             valid = f" (valid since {edit.valid})" if edit.valid else ""
-            click.echo(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}{valid}", err=True)
+            click.echo(
+                escape.line(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}{valid}"),
+                err=True,
+            )
         for why in untouched:
-            click.echo(f"note: {why}", err=True)
+            click.echo(escape.line(f"note: {why}"), err=True)
         if edits:  # report what is left, from the files as they are now
             result = check()
     return result

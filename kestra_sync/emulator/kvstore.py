@@ -42,7 +42,7 @@ def _key(p: dict) -> str:
     return key
 
 
-def _read_ion(text: str) -> tuple[Any, str]:
+def _read_ion(text: str, fallback_to_string: bool) -> tuple[Any, str]:
     """The value and its KVType as ``JacksonMapper.ofIon().readTree`` then ``KVType.from`` see
     it. JSON is valid Ion; an Ion timestamp is a DATETIME/DATE, a bare symbol a STRING. Other
     Ion syntax is not emulated (KNOWN_GAPS)."""
@@ -54,6 +54,10 @@ def _read_ion(text: str) -> tuple[Any, str]:
             return stripped, "DATETIME" if "T" in stripped else "DATE"
         if ION_SYMBOL.match(stripped) and stripped not in ("null",):
             return stripped, "STRING"
+        if fallback_to_string:
+            # From 1.2, text that is no JSON is stored as the string it is: kestra-io/kestra
+            # 281301ea7 (KVController, 2025-12-31; KVControllerTest#jsonFallback).
+            return text, "STRING"
         raise _illegal(f"Invalid JSON value for: {text}") from None
     return value, _kv_type(value)
 
@@ -111,7 +115,7 @@ def put_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
                 }
             ],
         )
-    value, kv_type = _read_ion(handler.body.decode("utf-8"))
+    value, kv_type = _read_ion(handler.body.decode("utf-8"), handler.server.config.at_least("1.2"))
     ttl = handler.headers.get("ttl")
     expires = _millis() + _ttl_ms(ttl) if ttl else None
     store = _store(handler)
@@ -163,8 +167,12 @@ def delete_key(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
 
 
 def _entry(namespace: str, key: str, v: StoredValue) -> dict[str, Any]:
-    """A KVEntry (Kestra's OpenAPI description, docs/kestra-api.md): no value."""
-    return {
+    """A KVEntry (Kestra's OpenAPI description, docs/kestra-api.md): no value. An unset
+    description or expiration is left out, not null: Kestra serializes with
+    `jackson.serialization-inclusion: non_null` (kestra-io/kestra
+    cli/src/main/resources/application.yml, l.88 at the 0.22 cut ea7c709f5^, l.118 at
+    8ecd8337); found by the OpenAPI oracle (docs/oracles.md)."""
+    entry = {
         "namespace": namespace,
         "key": key,
         "revision": v.revision,
@@ -173,6 +181,7 @@ def _entry(namespace: str, key: str, v: StoredValue) -> dict[str, Any]:
         "updateDate": _iso(v.updated),
         "expirationDate": _iso(v.expires),
     }
+    return {name: value for name, value in entry.items() if value is not None}
 
 
 def list_keys(handler: Any, tenant: str, namespace: str, p: dict) -> Any:

@@ -204,6 +204,12 @@ def _path_param(handler: Any, required: bool) -> str | None:
     path = re.sub(r"/+", "/", path)
     if len(path) > 1:
         path = path.rstrip("/")
+    if handler.server.config.at_least("2.0") and ".." in path.replace("\\", "/").split("/"):
+        # NamespaceFile.of refuses a `..` segment from kestra-io/kestra 8ac27db36 (2026-05-28,
+        # 2.0; FileUtils.isParentTraversal). Whether 1.x patch releases got it is not known.
+        raise _illegal(
+            "File should be accessed with their full path and not using relative '..' path."
+        )
     if FORBIDDEN.match(path):
         raise _illegal(f"Forbidden path: {path}")
     return path
@@ -390,6 +396,15 @@ def export_files(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
     )
 
 
+def _dir_name(handler: Any, path: str) -> str:
+    """A directory's fileName. The root's is that of the storage folder `_files` it maps to:
+    NamespaceFileControllerTest#namespaceRootGetFileMetadatasWithoutPreCreation (kestra-io/kestra
+    534b7f4ec, 2025-04-16, after the 0.22 cut: 0.22 keeps the emulator's former empty name)."""
+    if path != "/":
+        return path.rsplit("/", 1)[1]
+    return "_files" if handler.server.config.at_least("1.0") else ""
+
+
 def stats(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
     path = _path_param(handler, required=False) or "/"
     store = _store(handler)
@@ -401,5 +416,5 @@ def stats(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
                 _attributes(name, False, len(stored.content), stored.created, stored.modified)
             )
         if path in store.all_dirs(tenant, namespace):
-            return _json(_attributes("" if path == "/" else path.rsplit("/", 1)[1], True, 0, 0, 0))
+            return _json(_attributes(_dir_name(handler, path), True, 0, 0, 0))
     raise _not_found(f"File not found: {path}")

@@ -88,7 +88,7 @@ class LocalItem:
     ref: FlowRef  # ref.kind names the kind, ref.id the path or key
     path: str  # the local file it comes from (for reports)
     payload: Any
-    digest: str
+    digest: str | None  # None: declared by name only, the server's content is left as it is
 
 
 @dataclass

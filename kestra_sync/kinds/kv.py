@@ -5,6 +5,9 @@ In git, a ``kv.yml`` beside a namespace's flows (the namespace is its folder, as
 
     managed: false          # true: keys on the server that this file does not list are
                             # deleted (with --delete); the default never touches them
+    sensitive: [db_url]     # values never shown, only "changed"; a key listed here and not
+                            # under values: is left to the server as it is (pull writes a
+                            # value that looks like a secret this way)
     values:
       region: eu-west-1     # string
       retries: 3            # number
@@ -20,6 +23,10 @@ A mapping is the long form when its keys are ``value`` plus, optionally, ``ttl``
 Server side (KVController): the listing carries no values, so reading a namespace's KV costs
 one listing plus one GET per key. Values are compared by their JSON text; a TTL is sent on
 every write but not compared (the server only returns the expiry date, which every write moves).
+
+What reports show: a value git declares, unless the key is sensitive; never a value only the
+server holds (an update says what git sets, a delete only the value's type). A sensitive key
+shows "changed" and nothing more.
 """
 
 from __future__ import annotations
@@ -62,6 +69,28 @@ SECRET_VALUE = re.compile(
     r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bsk_live_[A-Za-z0-9]{10,}"
     r"|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\."
 )
+
+
+def looks_secret(key: str, value: Any) -> bool:
+    """A key named like a secret, a JSON value with a field named like one (``{"user": "app",
+    "password": "..."}``), or a value shaped like one (a private key, a cloud token)."""
+    if SECRET_NAME.search(key) or _secret_field(value):
+        return True
+    return isinstance(value, (str, dict, list)) and bool(SECRET_VALUE.search(canonical(value)))
+
+
+def _secret_field(value: Any, depth: int = 0) -> bool:
+    if depth > 50:  # deeper than any setting: judged a secret rather than walked for ever
+        return True
+    if isinstance(value, dict):
+        return any(
+            SECRET_NAME.search(str(k)) or _secret_field(v, depth + 1) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_secret_field(v, depth + 1) for v in value)
+    return False
+
+
 SECRET_HINT = (
     "KV values are readable by anyone who can read the namespace: keep it in Kestra secrets "
     "and read it with {{ secret('NAME') }}"
@@ -114,6 +143,27 @@ def _key_lines(text: str) -> tuple[dict[str, int], list[tuple[str, int]]]:
                     twice.append((str(k.value), k.start_mark.line + 1))
                 lines.setdefault(str(k.value), k.start_mark.line + 1)
     return lines, twice
+
+
+# The payload of a key kv.yml lists as sensitive without a value: the server keeps its own.
+HELD = {"value": None, "ttl": None, "sensitive": True, "held": True}
+
+
+def _sensitive_keys(raw: Any, problem: Any) -> set[str] | None:
+    """`sensitive: [key, ...]` as a set, or None after reporting why it cannot be read."""
+    if raw is None:
+        return set()
+    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
+        problem("`sensitive` must be a list of KV keys, e.g. sensitive: [db_url, api_token]")
+        return None
+    bad = [k for k in raw if not KEY_PATTERN.fullmatch(k)]
+    if bad:
+        problem(
+            f"`sensitive` lists {bad[0]!r}, which is not a Kestra KV key (a letter or digit, "
+            "then letters, digits, '.', '_' and '-')"
+        )
+        return None
+    return set(raw)
 
 
 class KeyValues:
@@ -179,11 +229,11 @@ class KeyValues:
                 "kv.yml must be a mapping with `values:` (and optionally `namespace:`, `managed:`)"
             )
             return
-        unknown = set(data) - {"namespace", "managed", "values"}
+        unknown = set(data) - {"namespace", "managed", "sensitive", "values"}
         if unknown:
             problem(
                 f"unknown key(s) {', '.join(sorted(map(str, unknown)))}: "
-                "kv.yml takes namespace, managed and values"
+                "kv.yml takes namespace, managed, sensitive and values"
             )
             return
         namespace = data.get("namespace") or _folder_namespace(root, file)
@@ -201,6 +251,9 @@ class KeyValues:
         values = data.get("values") or {}
         if not isinstance(values, dict):
             problem("`values` must be a mapping of key: value")
+            return
+        sensitive = _sensitive_keys(data.get("sensitive"), problem)
+        if sensitive is None:
             return
         lines, twice = _key_lines(text)
         for key, line in twice:
@@ -247,23 +300,36 @@ class KeyValues:
                     line,
                 )
                 continue
-            if SECRET_NAME.search(key) or (
-                isinstance(value, (str, dict, list)) and SECRET_VALUE.search(canonical(value))
-            ):
-                # Never echo the value itself.
-                problem(f"KV key {key!r} looks like a secret; {SECRET_HINT}", line, "kv-secret")
+            if key not in sensitive and looks_secret(key, value):
+                # Never echo the value itself. Listing the key under `sensitive:` says the
+                # user knows: its value is then never shown either.
+                problem(
+                    f"KV key {key!r} looks like a secret; {SECRET_HINT} (or, if it must be a KV "
+                    "pair, list it under `sensitive:` so that no report shows its value)",
+                    line,
+                    "kv-secret",
+                )
                 continue
             payload = {"value": value, "ttl": ttl.strip() if isinstance(ttl, str) else None}
-            other = next(
-                (i.path for i in scan.items if i.ref == FlowRef(tenant, namespace, key, KIND)),
-                None,
-            )
-            if other is not None:
-                problem(f"KV key {key!r} of {namespace} is also declared in {other}", line)
+            if key in sensitive:
+                payload["sensitive"] = True
+            if self._declared_twice(scan, FlowRef(tenant, namespace, key, KIND), problem, line):
                 continue
             scan.items.append(
                 LocalItem(FlowRef(tenant, namespace, key, KIND), shown, payload, digest(value))
             )
+        for key in sorted(sensitive - set(values)):
+            # Declared by name only: the server's value is kept as it is (digest None).
+            ref = FlowRef(tenant, namespace, key, KIND)
+            if not self._declared_twice(scan, ref, problem, lines.get(key)):
+                scan.items.append(LocalItem(ref, shown, HELD, None))
+
+    @staticmethod
+    def _declared_twice(scan: LocalScan, ref: FlowRef, problem: Any, line: int | None) -> bool:
+        other = next((i.path for i in scan.items if i.ref == ref), None)
+        if other is not None:
+            problem(f"KV key {ref.id!r} of {ref.namespace} is also declared in {other}", line)
+        return other is not None
 
     # -- server -----------------------------------------------------------------------------
 
@@ -291,20 +357,20 @@ class KeyValues:
     # -- reports ----------------------------------------------------------------------------
 
     def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
-        def shown(value: Any) -> str:
-            text = canonical(value)
-            return text if len(text) <= 120 else text[:117] + "..."
-
-        if local is None and remote is not None:
-            return Described([f"value {shown(remote.payload['value'])}"])
-        assert local is not None
+        """Never a value only the server holds (it may be a secret git never saw), and never a
+        sensitive one: a delete shows the value's type, an update the value git sets."""
+        if local is None:
+            assert remote is not None
+            return Described([f"{_type_word(remote)} value (not shown: it is not in git)"])
         ttl = local.payload.get("ttl")
         suffix = f" (ttl {ttl})" if ttl else ""
+        if local.payload.get("sensitive"):
+            word = "set" if remote is None else "changed"
+            return Described([f"value {word} (sensitive: not shown){suffix}"])
+        new = _shown(local.payload["value"])
         if remote is None:
-            return Described([f"value {shown(local.payload['value'])}{suffix}"])
-        return Described(
-            [f"value {shown(remote.payload['value'])} -> {shown(local.payload['value'])}{suffix}"]
-        )
+            return Described([f"value {new}{suffix}"])
+        return Described([f"value -> {new}{suffix} (the server's value is not shown)"])
 
     # -- saved plan -------------------------------------------------------------------------
 
@@ -314,4 +380,18 @@ class KeyValues:
     def decode(self, data: Any) -> Any:
         if not isinstance(data, dict) or "value" not in data:
             raise ValueError("a KV pair's payload must be {value, ttl}")
-        return {"value": data["value"], "ttl": data.get("ttl")}
+        payload = {"value": data["value"], "ttl": data.get("ttl")}
+        if data.get("sensitive"):
+            payload["sensitive"] = True
+        return payload
+
+
+def _shown(value: Any) -> str:
+    text = canonical(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _type_word(remote: RemoteItem) -> str:
+    """The server's KVType (STRING, NUMBER, JSON...) in lower case, or "a"."""
+    kv_type = remote.payload.get("type") if isinstance(remote.payload, dict) else None
+    return kv_type.lower() if isinstance(kv_type, str) and kv_type.isalpha() else "a"

@@ -81,7 +81,18 @@ def _size(n: int) -> str:
 
 
 def refused_path(path: str) -> str | None:
-    """Why Kestra would refuse this namespace-file path (NamespaceFileController), or None."""
+    """Why Kestra would refuse this namespace-file path (NamespaceFileController), or why
+    kestra-sync does, or None."""
+    from ..report.escape import control_characters
+
+    found = control_characters(path)
+    if found:
+        # Kestra stores such a name, but no report can show it as it is: a line break or a
+        # terminal sequence in a name would rewrite the plan a reviewer reads.
+        return (
+            f"the name holds control characters ({', '.join(found)}), which no plan, log or "
+            "pull-request comment can show as they are; rename the file"
+        )
     if path == "/_flows" or path.startswith("/_flows/"):
         return "Kestra refuses namespace files under /_flows (it is reserved for flows)"
     for part in path.strip("/").split("/"):

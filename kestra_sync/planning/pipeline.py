@@ -74,6 +74,7 @@ def load_local_flows(
 
 
 def plan_meta(settings: Settings, client, target: Any = None) -> dict[str, Any]:
+    from ..settings.environments import describe as environment_meta
     from ..source.gitinfo import git_info
 
     first_dir = next(iter(settings.directories().values()))
@@ -82,6 +83,7 @@ def plan_meta(settings: Settings, client, target: Any = None) -> dict[str, Any]:
         "server": client.display_url,
         "git": git_info(Path(first_dir)),
         "kestra_version": target.to_dict() if target is not None else None,
+        "environment": environment_meta(settings),
         "options": plan_options(settings),
     }
 
@@ -105,19 +107,28 @@ def plan_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def make_plan(settings: Settings, client, local: list[LocalFlow] | None = None) -> PlanResult:
+def make_plan(
+    settings: Settings, client, local: list[LocalFlow] | None = None, scans: dict | None = None
+) -> PlanResult:
     """Ask the server its version (one request; a pinned version wins), scan and validate for
-    that version (unless ``local`` is given), read the server per namespace, and compare."""
+    that version (unless ``local`` is given), read the server per namespace, and compare.
+    ``scans``: the namespace files and KV pairs to plan, already as the environment deploys
+    them (`diff` passes another server's content); default: git's."""
     from ..kinds import problems as kind_problems
     from ..kinds import scan_all
+    from ..source.environments import for_environment
     from .semantic import summarize
 
     warnings: list[Diagnostic] = []
     target = None
     if local is None:
         local, warnings, target = load_local_flows(settings, client)
-    scans = scan_all(settings)  # namespace files, KV pairs
-    problems = kind_problems(scans)
+    env_problems: list[Diagnostic] = []
+    if scans is None:
+        scans = scan_all(settings)  # namespace files, KV pairs
+        # The selected environment's overlays and namespace mapping, before anything is planned.
+        local, scans, env_problems = for_environment(settings, local, scans)
+    problems = kind_problems(scans) + env_problems
     if any(d.is_error for d in problems):
         raise InvalidFlowsError(problems)
     meta = plan_meta(settings, client, target)
@@ -339,7 +350,7 @@ def _replan_kinds(plan: Plan, options: PlanOptions, listings) -> list:
         scopes = [s for s in plan.kind_scopes if s[0] == name]
         scan = LocalScan(
             [
-                LocalItem(c.ref, c.path or "", c.payload, c.digest or "")
+                LocalItem(c.ref, c.path or "", c.payload, c.digest)  # None: left to the server
                 for c in plan.changes
                 if c.kind == name and c.action in (CREATE, UPDATE, UNCHANGED)
             ],

@@ -50,6 +50,13 @@ def compare_kind(
         remote = {item.ref: item for item in listing.items}
         for ref, item in sorted(local.items()):
             server = remote.get(ref)
+            if item.digest is None:
+                # Declared by name only (a sensitive KV key with no value in git): the server's
+                # value is left as it is, neither written, shown nor deleted, and not even its
+                # digest is recorded (a saved plan does not depend on it).
+                if server is not None:
+                    changes.append(Change(UNCHANGED, ref, path=item.path))
+                continue
             change = Change(
                 CREATE if server is None else UNCHANGED,
                 ref,
@@ -113,6 +120,8 @@ def resource_drift(plan: Plan, listings: list[KindListing]) -> list[str]:
     now = {item.ref: item for lst in listings if not lst.error for item in lst.items}
     planned = {c.ref for c in plan.changes if c.kind != "flow"}
     for change in sorted((c for c in plan.changes if c.kind != "flow"), key=lambda c: c.ref):
+        if change.action == UNCHANGED and change.digest is None:
+            continue  # left to the server (a sensitive KV key): whatever it holds now is fine
         current = now.get(change.ref)
         if change.server_digest is None and current is not None:
             drift.append(f"{change.ref} now exists on the server")

@@ -22,6 +22,8 @@ class FilesPullResult:
     unchanged: list[Path] = field(default_factory=list)
     conflicts: list[Path] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # server paths that leave the directory
+    # server paths holding control characters: validate would refuse the file pull wrote
+    unnamable: list[str] = field(default_factory=list)
 
 
 def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, Path]) -> Path:
@@ -41,7 +43,12 @@ def write_namespace_files(
     result = FilesPullResult()
     home = os.path.normpath(root)
     base = (confine or root).resolve()
+    from ..report.escape import control_characters
+
     for remote_path, content in sorted(files.items()):
+        if control_characters(remote_path):
+            result.unnamable.append(remote_path)
+            continue
         target = root / remote_path.lstrip("/")
         # Twice: the path as written must stay in `root` (no `..`), and with every link
         # resolved it must stay in `confine` (no link out of the flow directory).
@@ -61,40 +68,100 @@ def write_namespace_files(
     return result
 
 
-def write_kv_file(values: dict, directory: Path, namespace: str, layout: str, *, overwrite: bool):
+def split_secrets(values: dict) -> tuple[dict, list[str]]:
+    """The server's KV pairs as pull writes them: (values to write, keys whose value looks
+    like a secret). Those are never written: kv.yml lists them under `sensitive:`, which
+    leaves the server's value as it is and keeps it out of every report."""
+    from ..kinds.kv import looks_secret
+
+    held = sorted(k for k, v in values.items() if looks_secret(k, v))
+    return {k: v for k, v in values.items() if k not in held}, held
+
+
+def _local_sensitive(path: Path, values: dict, held: list[str]) -> tuple[dict, list[str], list]:
+    """Keys the kv.yml already at ``path`` lists under `sensitive:` stay out of what pull
+    writes, unless it declares the very value the server holds. Returns (values to write,
+    keys held on the server, keys to list under `sensitive:`)."""
+    import yaml
+
+    from ..kinds.kv import canonical
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = None
+    listed = data.get("sensitive") if isinstance(data, dict) else None
+    if not isinstance(listed, list):
+        return values, held, held
+    local = data.get("values") if isinstance(data.get("values"), dict) else {}
+    declared = {
+        k
+        for k in listed
+        if k in values and k in local and canonical(local[k]) == canonical(values[k])
+    }
+    more = {k for k in listed if isinstance(k, str) and k in values} - declared
+    held = sorted(set(held) | more)
+    return {k: v for k, v in values.items() if k not in more}, held, sorted(set(held) | declared)
+
+
+def _kv_text(namespace: str, values: dict, held: list[str], listed: list[str]) -> str:
+    import yaml
+
+    text = f"# KV pairs of namespace {namespace}, pulled from the server by kestra-sync.\n"
+    data: dict = {"values": values}
+    if listed:
+        text += (
+            "# The keys under `sensitive:` hold values that look like secrets: they were not\n"
+            "# pulled, and plans leave them on the server as they are, never shown. To manage\n"
+            "# one from git, add it under `values:` (better: a Kestra secret, read with\n"
+            "# {{ secret('NAME') }}).\n"
+        )
+        data = {"sensitive": listed, "values": values}
+    return text + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def write_kv_file(
+    values: dict,
+    directory: Path,
+    namespace: str,
+    layout: str,
+    *,
+    overwrite: bool,
+    held: list[str] | None = None,
+):
     """Write ``values`` (key -> value) as the namespace's kv.yml (or the kv.yaml already
-    there). Returns (path, status) with status "written", "unchanged", "conflict" (anything
-    else stands there: other values, a FIFO; kept unless ``overwrite``) or "refused" (a link
-    on the way leads out of ``directory``). TTLs are not pulled: the server only tells when a
-    key expires."""
+    there), with ``held`` (keys whose value stays on the server) under `sensitive:`. Returns
+    (path, status) with status "written", "unchanged", "conflict" (anything else stands
+    there: other values, a FIFO; kept unless ``overwrite``) or "refused" (a link on the way
+    leads out of ``directory``). TTLs are not pulled: the server only tells when a key
+    expires."""
     import yaml
 
     from ..kinds.kv import canonical
     from ..source.walk import KV_FILE_NAMES
 
+    held = [] if held is None else held  # extended in place: the caller reports each key held
+    values = dict(sorted(values.items()))
     folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
     path = next((folder / n for n in KV_FILE_NAMES if os.path.lexists(folder / n)), None)
     path = path or folder / "kv.yml"
     if not inside(path, directory):
         return path, "refused"
+    values, held[:], listed = _local_sensitive(path, values, held)
 
     def same(raw: bytes) -> bool:
         try:
-            current = (yaml.safe_load(raw.decode("utf-8")) or {}).get("values") or {}
+            data = yaml.safe_load(raw.decode("utf-8")) or {}
+            current, sensitive = data.get("values") or {}, data.get("sensitive") or []
         except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
             return False
-        return canonical(current) == canonical(values)
+        shown = sorted(sensitive) if isinstance(sensitive, list) else sensitive
+        return canonical(current) == canonical(values) and canonical(shown) == canonical(listed)
 
     state = local_state(path, same)
     if state == SAME:
         return path, "unchanged"
     if state == DIFFERS and not overwrite:
         return path, "conflict"
-    text = (
-        "# KV pairs of namespace "
-        + namespace
-        + ", pulled from the server by kestra-sync.\n"
-        + yaml.safe_dump({"values": values}, sort_keys=True, allow_unicode=True)
-    )
-    write_exact_or_stop(path, text.encode("utf-8"), [])
+    write_exact_or_stop(path, _kv_text(namespace, values, held, listed).encode("utf-8"), [])
     return path, "written"

@@ -8,6 +8,7 @@ from typing import TextIO
 import click
 
 from ..applying.apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, Outcome
+from . import escape
 
 MARK = {DONE: "ok", FAILED: "FAILED", NOT_ATTEMPTED: "skipped"}
 COLOUR = {DONE: "green", FAILED: "red", NOT_ATTEMPTED: "yellow"}
@@ -22,6 +23,7 @@ def outcome_line(outcome: Outcome, *, color: bool = False) -> str:
             text += f" (revision {outcome.revision})"
     elif outcome.error:
         text += f": {outcome.error}"
+    text = escape.line(text)  # names and server messages: no control character gets through
     return click.style(text, fg=COLOUR[outcome.status]) if color else text
 
 

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..models import ERROR, Diagnostic
+from . import escape
 
 JSON_VERSION = 1
 FORMATS = ("auto", "text", "json", "github")
@@ -50,7 +51,8 @@ def format_text_line(d: Diagnostic, color: bool = False) -> str:
         import click
 
         sev = click.style(sev, fg="red" if d.severity == ERROR else "yellow", bold=True)
-    return f"{location(d)}: {sev}: {d.message}{code}"
+    # One line whatever a path or a message holds (report/escape.py).
+    return f"{escape.line(location(d))}: {sev}: {escape.line(d.message)}{code}"
 
 
 def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
@@ -89,7 +91,7 @@ def render_json(
         "kestra_version": kestra_version,
         "diagnostics": [diagnostic_json(d) for d in diagnostics],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return escape.json_text(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 def diagnostic_json(d: Diagnostic) -> dict:

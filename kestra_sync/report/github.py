@@ -1,7 +1,7 @@
 """GitHub Actions workflow commands (annotations): escaping and per-step caps.
 
-Rules (GitHub's runner, ``ActionCommand``/``CommandExtensions``): in the data part escape ``%``,
-``\\r``, ``\\n``; in property values also ``:`` and ``,``. GitHub shows at most 10 error and 10
+Escaping: report/escape.py's ``command_data`` / ``command_property`` (the runner's own rules,
+plus every other control character made visible). GitHub shows at most 10 error and 10
 warning annotations per step, so only the first ones are emitted and a notice says how many more
 there are (they are all in the log as plain lines).
 """
@@ -11,16 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..models import ERROR, Diagnostic
+from .escape import command_data as escape_data
+from .escape import command_property as escape_property
 
 MAX_PER_LEVEL = 10
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def annotation(

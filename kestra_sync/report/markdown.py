@@ -6,9 +6,10 @@ once the document nears that size, so the table of changes is always complete.
 
 from __future__ import annotations
 
-import re
+import html
 
 from ..planning.plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
+from .escape import block, line, md_code, md_fence, md_text
 from .plantext import (
     WORD,
     no_changes_line,
@@ -19,58 +20,65 @@ from .plantext import (
 
 MAX_CHARS = 60_000
 ICON = {CREATE: "➕", UPDATE: "✏️", DELETE: "🗑️", UNCHANGED: "✅", UNMANAGED: "❔"}
+KIND = {"flow": "flow", "file": "namespace file", "kv": "KV pair"}
+# Every name, path and message below comes from git or the server: each is escaped for where
+# it goes (report/escape.py), code spans for names, escaped text for the rest.
+TABLE_HEAD = ["| | Kind | Name | Action | Details |", "|---|---|---|---|---|"]
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def kind_word(change) -> str:
+    return KIND.get(change.kind, change.kind)
 
 
-def _fence(text: str) -> str:
-    """A code fence longer than any backtick run in ``text`` (flow descriptions are Markdown
-    and may hold fences of their own, which would otherwise end the diff block early)."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
+def name_cell(change, *, tenant: bool = False) -> str:
+    """``company.team/etl`` for a flow; the namespace then the path or key for the others;
+    ``tenant``: prefixed with a tenant other than main (where no heading names it)."""
+    ref = change.ref
+    prefix = f"{ref.tenant}:" if tenant and ref.tenant != "main" else ""
+    if change.kind == "flow":
+        return md_code(f"{prefix}{ref.namespace}/{ref.id}")
+    return f"{md_code(prefix + ref.namespace)} {md_code(ref.id)}"
 
 
-def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker: str = "") -> str:
+def render_plan_markdown(
+    plan: Plan, *, title: str = "kestra-sync plan", marker: str = "", note: str | None = None
+) -> str:
+    """``note``: the environment line (settings.environments.note), shown under the title."""
     counts = plan.counts()
     lines = [marker] if marker else []
     lines.append(f"### {title}")
     lines.append("")
+    if note:
+        lines += [md_text(note), ""]
     lines.append(f"**{summary_line(counts)}**")
     lines.append("")
     for error in plan.errors:
-        lines.append(f"> [!CAUTION]\n> {_cell(error)}\n")
+        lines.append(f"> [!CAUTION]\n> {md_text(error)}\n")
     shown = [c for c in sorted(plan.changes, key=lambda c: c.ref) if c.action != UNCHANGED]
     tenants = sorted({c.ref.tenant for c in shown})
     # As in the text plan: grouped by tenant when the plan is not just the default tenant.
     several_tenants = len(tenants) > 1 or any(t != "main" for t in tenants)
     for tenant in tenants:
         if several_tenants:
-            lines += [f"#### Tenant `{tenant}`", ""]
-        lines += ["| | Flow | Action | Details |", "|---|---|---|---|"]
+            lines += [f"#### Tenant {md_code(tenant)}", ""]
+        lines += TABLE_HEAD
         for change in (c for c in shown if c.ref.tenant == tenant):
-            details = "; ".join(change.summary + ([change.note] if change.note else []))
+            details = md_text("; ".join(change.summary + ([change.note] if change.note else [])))
             if change.path:
-                details = f"`{change.path}`" + (f" — {details}" if details else "")
+                details = md_code(change.path) + (f" — {details}" if details else "")
             revision = f" (r{change.server_revision})" if change.server_revision else ""
-            flow = (
-                f"{change.ref.namespace}/{change.ref.id}"
-                if change.kind == "flow"
-                else f"{change.ref.namespace} {change.kind} {change.ref.id}"
-            )
             lines.append(
-                f"| {ICON[change.action]} | `{flow}` | {WORD[change.action]}{revision} "
-                f"| {_cell(details)} |"
+                f"| {ICON[change.action]} | {kind_word(change)} | {name_cell(change)} "
+                f"| {WORD[change.action]}{revision} | {details} |"
             )
         lines.append("")
     if not shown and not plan.errors:
         lines.append(no_changes_line(plan))
         lines.append("")
     if plan.targets:
-        lines += [f"> [!NOTE]\n> {_cell(partial_plan_note(plan.targets))}", ""]
-    for line in other_namespaces_lines(plan):
-        lines.append(f"_{_cell(line.strip())}_" + "  ")
+        lines += [f"> [!NOTE]\n> {md_text(partial_plan_note(plan.targets))}", ""]
+    for text in other_namespaces_lines(plan):
+        lines.append(f"_{md_text(text.strip())}_" + "  ")
     if plan.other_namespaces:
         lines.append("")
     size = sum(len(line) + 1 for line in lines)
@@ -78,16 +86,18 @@ def render_plan_markdown(plan: Plan, *, title: str = "kestra-sync plan", marker:
     for change in shown:
         if change.action != UPDATE or not change.diff:
             continue
-        fence = _fence(change.diff)
-        block = (
-            f"<details><summary>diff <code>{change.ref}</code></summary>\n\n"
-            f"{fence}diff\n{change.diff}\n{fence}\n\n</details>\n"
+        diff = block(change.diff)
+        fence = md_fence(diff)
+        name = html.escape(line(change.ref))  # raw HTML: Markdown is not read inside it
+        folded = (
+            f"<details><summary>diff <code>{name}</code></summary>\n\n"
+            f"{fence}diff\n{diff}\n{fence}\n\n</details>\n"
         )
-        if size + len(block) > MAX_CHARS:
+        if size + len(folded) > MAX_CHARS:
             omitted += 1
             continue
-        lines.append(block)
-        size += len(block) + 1
+        lines.append(folded)
+        size += len(folded) + 1
     if omitted:
         lines.append(f"_{omitted} diff(s) omitted to fit the comment size limit; see the job log._")
     return "\n".join(lines) + "\n"
@@ -105,13 +115,14 @@ def render_apply_markdown(result, *, title: str = "kestra-sync apply") -> str:
         "",
     ]
     if result.outcomes:
-        lines += ["| | Flow | Action | Result |", "|---|---|---|---|"]
+        lines += ["| | Kind | Name | Action | Result |", "|---|---|---|---|---|"]
         for o in result.outcomes:
             outcome = o.result if o.status == DONE else o.error
             if o.revision is not None:
                 outcome += f" (r{o.revision})"
             lines.append(
-                f"| {icon[o.status]} | `{o.change.ref}` | {o.change.action} | {_cell(outcome)} |"
+                f"| {icon[o.status]} | {kind_word(o.change)} | {name_cell(o.change, tenant=True)} "
+                f"| {o.change.action} | {md_text(outcome)} |"
             )
     else:
         lines.append("Nothing to do: the server matches git.")

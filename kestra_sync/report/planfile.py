@@ -42,6 +42,7 @@ from ..errors import InputError
 from ..kinds import kind
 from ..models import FLOW, FlowRef
 from ..planning.plan import ACTIONS, Change, Plan, Scope
+from .escape import json_text
 
 FORMAT_VERSION = 2
 
@@ -77,6 +78,7 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         "server": meta.get("server"),
         "git": meta.get("git"),
         "kestra_version": meta.get("kestra_version"),
+        **({"environment": meta["environment"]} if meta.get("environment") else {}),
         "options": meta.get("options", {}),
         "scopes": [
             {"tenant": s.tenant, "namespace": s.namespace, "include_children": s.include_children}
@@ -112,7 +114,9 @@ def content_checksum(data: dict) -> str:
 
 
 def dumps(data: dict) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """The document as printed and saved: readable UTF-8, but no control or bidi character
+    raw (report/escape.py), so printing it to a terminal is safe too."""
+    return json_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 def load_plan_file(path: Path, *, for_apply: bool = True) -> tuple[Plan, dict[str, Any]]:

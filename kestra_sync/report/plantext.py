@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from ..planning.plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
+from . import escape
 
 SYMBOL = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "=", UNMANAGED: "?"}
 COLOUR = {CREATE: "green", UPDATE: "yellow", DELETE: "red", UNCHANGED: None, UNMANAGED: "cyan"}
@@ -53,7 +54,11 @@ def no_changes_line(plan: Plan) -> str:
 def render_plan(
     plan: Plan, *, color: bool = False, show_unchanged: bool = False, show_diff: bool = True
 ) -> str:
-    def style(text: str, fg: str | None = None, **kw) -> str:
+    def style(text: str, fg: str | None = None, *, tabs: bool = False, **kw) -> str:
+        # Every line passes here: names, paths, messages and diff lines from git or the server
+        # are shown with their control characters escaped, so none can end the line early or
+        # send a terminal sequence (report/escape.py). A diff line keeps its tabs.
+        text = escape.block(text) if tabs else escape.line(text)
         return click.style(text, fg=fg, **kw) if color and (fg or kw) else text
 
     out: list[str] = []
@@ -72,7 +77,7 @@ def render_plan(
                 continue
             out.append(style(f"{indent}namespace {namespace}", bold=True))
             for change in shown:
-                name = change.ref.id if change.kind == "flow" else f"{change.kind} {change.ref.id}"
+                name = change_name(change)
                 head = f"{indent}  {SYMBOL[change.action]} {name}"
                 detail = WORD[change.action]
                 if change.server_revision is not None:
@@ -82,17 +87,18 @@ def render_plan(
                     detail += f"  {change.path}"
                 out.append(style(f"{head:<40} {detail}", COLOUR[change.action]))
                 pad = indent + "      "
-                out.extend(pad + line for line in change.summary)
+                out.extend(style(pad + line) for line in change.summary)
                 if change.note:
-                    out.append(pad + change.note)
+                    out.append(style(pad + change.note))
                 if show_diff and change.action == UPDATE and change.diff:
-                    for line in change.diff.splitlines():
+                    # Split on line feeds only: a CR or a form feed inside a line is shown.
+                    for line in change.diff.split("\n"):
                         fg = None
                         if line.startswith("+") and not line.startswith("+++"):
                             fg = "green"
                         elif line.startswith("-") and not line.startswith("---"):
                             fg = "red"
-                        out.append(style((pad + line).rstrip(), fg))
+                        out.append(style((pad + line).rstrip(), fg, tabs=True))
     if out:
         out.append("")
     out.append(style(summary_line(plan.counts()), bold=True))
@@ -106,10 +112,20 @@ def render_plan(
     return "\n".join(out) + "\n"
 
 
-def plan_header(server: str, tenants: list[str]) -> str:
-    """The first line of a plan, so nobody applies to production thinking it is staging."""
+def change_name(change) -> str:
+    """How a change is named under its namespace heading: the flow id, or the kind then the
+    path or key (``file /etl/load.py``, ``kv db_password``), so a KV key never reads as a
+    flow."""
+    return change.ref.id if change.kind == "flow" else f"{change.kind} {change.ref.id}"
+
+
+def plan_header(server: str, tenants: list[str], environment: str | None = None) -> str:
+    """The first line of a plan, so nobody applies to production thinking it is staging;
+    then the environment, and whether its namespace mapping rewrites sources (``environment``,
+    settings.environments.note)."""
     which = "tenant" if len(tenants) == 1 else "tenants"
-    return f"Plan for {server}, {which} {', '.join(tenants)}\n\n"
+    second = escape.line(environment) + "\n" if environment else ""
+    return escape.line(f"Plan for {server}, {which} {', '.join(tenants)}") + "\n" + second + "\n"
 
 
 def target_words(server: str, tenants: list[str]) -> str:

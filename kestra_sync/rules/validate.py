@@ -424,8 +424,9 @@ def _resource_problems(settings: Any, given: list | None) -> list[Diagnostic]:
     over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
     With PATHS, only problems in files under them."""
     from ..kinds import problems, scan_all
+    from ..source.environments import overlay_problems
 
-    found = problems(scan_all(settings))
+    found = problems(scan_all(settings)) + overlay_problems(settings)
     if given is None:
         return found
     roots = [Path(p).resolve() for p in given]

@@ -20,6 +20,14 @@ CONFIG_FILES = ("kestra-sync.yml", "kestra-sync.yaml")
 LAYOUTS = ("none", "nested", "dotted")
 SECRET_KEYS = ("password", "token")
 CONFIG_ENV = "KESTRA_SYNC_CONFIG"
+# Set by the selected environment (settings/environments.py), not by a top-level key.
+ENVIRONMENT_FIELDS = {
+    "environment",
+    "environment_names",
+    "namespace_map",
+    "environment_problem",
+    "missing_credentials",
+}
 # What a bad value is told it should be (values are checked where they are read).
 EXPECTED = {
     "include_children": "true or false",
@@ -95,14 +103,28 @@ class Settings:
     # "flag"), for error messages and `--debug`.
     origin: dict[str, str] = field(default_factory=dict, repr=False)
     config_file: Path | None = None
+    # The environment selected from `environments:` (settings/environments.py), None without;
+    # its namespace mapping (git's namespace -> the server's); why none could be selected
+    # (raised when a server is needed); credential variables it names that are not set.
+    environment: str | None = None
+    environment_names: list[str] = field(default_factory=list)
+    namespace_map: dict[str, str] = field(default_factory=dict)
+    environment_problem: str | None = None
+    missing_credentials: list[str] = field(default_factory=list)
 
     def directories(self) -> dict[str, Path]:
         """tenant -> flow directory to scan."""
         return dict(self.tenants) if self.tenants else {self.tenant: self.directory}
 
     def managed_namespaces(self) -> dict[str, list[str]]:
-        """tenant -> namespaces managed even with no flow in git (per tenant when configured)."""
-        return {t: list(self._per_tenant(t, "namespaces")) for t in self.directories()}
+        """tenant -> namespaces managed even with no flow in git (per tenant when configured),
+        as the server names them (an environment's namespace_map applied)."""
+        from .environments import map_namespace
+
+        return {
+            t: [map_namespace(n, self.namespace_map) for n in self._per_tenant(t, "namespaces")]
+            for t in self.directories()
+        }
 
     def empty_namespace_tenants(self) -> set[str]:
         """The tenants in which a namespace with no flow left in git may be emptied."""
@@ -304,6 +326,11 @@ def load_settings(
     cwd = cwd or Path.cwd()
     settings = Settings()
     known = {f.name for f in fields(Settings)} - {"origin", "config_file", "tenant_scopes"}
+    known -= ENVIRONMENT_FIELDS
+    flags = dict(flags or {})
+    chosen_env = flags.pop("env", None)
+    environments: dict[str, Any] = {}
+    default_env = None
     for name in known:
         settings.origin[name] = "default"
 
@@ -318,6 +345,10 @@ def load_settings(
     if path is not None:
         settings.config_file = path
         data = _read_config_file(path)
+        from .environments import check_environments
+
+        default_env = data.pop("default_env", None)
+        environments = check_environments(data.pop("environments", None), default_env, str(path))
         if "directory" in data and "tenants" in data:
             # With a map, each tenant names its own directory: `directory:` would be ignored.
             raise ConfigError(
@@ -343,7 +374,7 @@ def load_settings(
             if key not in known:
                 import difflib
 
-                settable = sorted(known - set(SECRET_KEYS))
+                settable = sorted((known - set(SECRET_KEYS)) | {"environments", "default_env"})
                 close = difflib.get_close_matches(key, settable, n=1, cutoff=0.75)
                 raise ConfigError(
                     f"{path}: unknown setting '{key}'"
@@ -388,7 +419,10 @@ def load_settings(
         settings.verify = bundle
         settings.origin["verify"] = f"env {CA_BUNDLE_ENV}"
 
-    for name, value in (flags or {}).items():
+    from .environments import select
+
+    select(settings, environments, default_env, chosen_env, env)
+    for name, value in flags.items():
         if value is None or (isinstance(value, (list, tuple)) and not value):
             continue
         if name not in known:

@@ -5,6 +5,7 @@ GitHub workflow. Nothing is overwritten."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,8 +160,31 @@ PRE_COMMIT = """repos:
 """
 
 
-def workflow_text(detected: Detected, config_path: str) -> str:
-    flows = detected.directory.as_posix().rstrip("/")
+def git_root(start: Path) -> Path | None:
+    """The top of the git repository holding ``start`` (the folder with ``.git``, a directory
+    or, in a worktree or submodule, a file), or None outside a repository."""
+    start = start.absolute()
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def pre_commit_text(prefix: str) -> str:
+    """The pre-commit entry. pre-commit reads its config at the git root and passes every
+    staged file of the repository: from a sub-folder (``kestra/``), only that folder's files
+    go to the hook (validate then finds the config nearest to each file)."""
+    if not prefix:
+        return PRE_COMMIT
+    return PRE_COMMIT + f"        files: ^{re.escape(prefix)}/\n"
+
+
+def workflow_text(flows: str, config_path: str, working_directory: str = "") -> str:
+    """The GitHub workflow. GitHub reads workflows only from the git root's .github/, so
+    ``flows`` and ``config_path`` are relative to the git root, and the action runs in
+    ``working_directory`` (the folder that holds kestra-sync.yml) when it is not the root."""
+    flows = flows.rstrip("/")
+    where = f"\n          working-directory: {working_directory}" if working_directory else ""
     return f"""# Validate and plan Kestra flows on every pull request (written by `kestra-sync init`).
 # Secrets: KESTRA_URL, and KESTRA_USERNAME + KESTRA_PASSWORD or KESTRA_API_TOKEN.
 # `kestra-sync/kestra-sync@v0` stands for where the kestra-sync action is published.
@@ -182,7 +206,7 @@ jobs:
       - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
       - uses: kestra-sync/kestra-sync@v0
         with:
-          command: plan
+          command: plan{where}
           server: ${{{{ secrets.KESTRA_URL }}}}
           username: ${{{{ secrets.KESTRA_USERNAME }}}}
           password: ${{{{ secrets.KESTRA_PASSWORD }}}}

@@ -33,9 +33,10 @@ from ..models import (
 from . import resultcache
 from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from .walk import (
-    FILES_DIR,
     KV_FILE_NAMES,
     bad_name,
+    is_files_dir,
+    kv_overlay_env,
     not_regular,
     shown_path,
     shown_paths,
@@ -47,8 +48,12 @@ from .yamlindex import ParsedYaml, parse_yaml
 
 def is_flow_candidate(path: Path) -> bool:
     """A YAML file that is not a namespace file (under `_files`) nor a namespace's kv.yml
-    (kestra_sync.kinds): pre-commit passes those too."""
-    return path.name not in KV_FILE_NAMES and FILES_DIR not in path.parts[:-1]
+    (kestra_sync.kinds), nor an environment's overlay of either: pre-commit passes those too."""
+    return (
+        path.name not in KV_FILE_NAMES
+        and kv_overlay_env(path.name) is None
+        and not any(is_files_dir(part) for part in path.parts[:-1])
+    )
 
 
 # Kestra's YAML reader (SnakeYAML LoaderOptions, used by Jackson's YAMLFactory with
@@ -314,7 +319,7 @@ def _in_files_dir(path: Path, directory: Path) -> bool:
     ``_files``); a path outside it is judged by the parts it was given with."""
     rel = _relative(path, directory)
     parts = rel.split("/") if rel is not None else list(path.parts)
-    return FILES_DIR in parts
+    return any(is_files_dir(part) for part in parts)
 
 
 def _walk_given_directory(

@@ -4,6 +4,7 @@ complete (see ``walk_flow_files``)."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -15,6 +16,28 @@ FLOW_SUFFIXES = (".yml", ".yaml")
 # (kinds.kv). Neither is ever scanned as a flow.
 FILES_DIR = "_files"
 KV_FILE_NAMES = ("kv.yml", "kv.yaml")
+# Per-environment overlays (kestra_sync/source/environments.py): `kv.prod.yml` beside kv.yml and
+# `_files.prod/` beside _files. Not flows either; one whose environment is not configured is an
+# error there, so a flow named like one is never skipped in silence.
+_KV_OVERLAY = re.compile(r"kv\.([A-Za-z0-9_-]+)\.ya?ml")
+_FILES_OVERLAY = re.compile(r"_files\.([A-Za-z0-9_-]+)")
+
+
+def kv_overlay_env(name: str) -> str | None:
+    """The environment a `kv.<env>.yml` file name is for, or None."""
+    found = _KV_OVERLAY.fullmatch(name)
+    return found.group(1) if found else None
+
+
+def files_overlay_env(name: str) -> str | None:
+    """The environment a `_files.<env>` folder name is for, or None."""
+    found = _FILES_OVERLAY.fullmatch(name)
+    return found.group(1) if found else None
+
+
+def is_files_dir(name: str) -> bool:
+    """A namespace's files: `_files`, or an environment's `_files.<env>`."""
+    return name == FILES_DIR or files_overlay_env(name) is not None
 
 
 def display_path(path: Path) -> str:
@@ -27,12 +50,15 @@ def display_path(path: Path) -> str:
 
 
 def _is_flow_file(name: str) -> bool:
-    return name.endswith(FLOW_SUFFIXES) and name not in KV_FILE_NAMES
+    return (
+        name.endswith(FLOW_SUFFIXES) and name not in KV_FILE_NAMES and kv_overlay_env(name) is None
+    )
 
 
 def enters_flow_dir(name: str) -> bool:
-    """The folders the flow scan enters (and the KV scan, kinds/kv.py): not hidden, not `_files`."""
-    return not name.startswith(".") and name != FILES_DIR
+    """The folders the flow scan enters (and the KV scan, kinds/kv.py): not hidden, not `_files`
+    (nor an environment's `_files.<env>`)."""
+    return not name.startswith(".") and not is_files_dir(name)
 
 
 def walk_flow_files(

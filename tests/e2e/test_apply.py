@@ -430,7 +430,7 @@ def test_a_500_on_one_create_among_many_fails_only_that_one_and_a_rerun_converge
     assert again.returncode == 0, again.stderr
     assert "Plan: 1 to create, 0 to update, 0 to delete, 23 unchanged." in again.stderr
     assert "**1 done, 0 failed, 0 not attempted.**" in again.stdout
-    assert "| ✅ | `ns1/flow07` | create | created (r1) |" in again.stdout
+    assert "| ✅ | flow | `ns1/flow07` | create | created (r1) |" in again.stdout
     assert len(on_server(emulator)) == 24
 
 

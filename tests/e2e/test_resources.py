@@ -93,7 +93,8 @@ def test_files_kv_and_flow_created_together_then_updates_show_a_diff(project):
     line_with(changed.stdout, "-print('v1')")
     line_with(changed.stdout, "+print('v2')")
     line_with(changed.stdout, "binary file changed: 1,027 bytes -> 1,027 bytes")
-    line_with(changed.stdout, '"eu" -> "us"')
+    # The server's old value is never shown: only what git sets.
+    line_with(changed.stdout, 'value -> "us" (the server\'s value is not shown)')
     assert "\x00" not in changed.stdout and "\\x00" not in changed.stdout
     line_with(changed.stdout, "Plan: 0 to create, 3 to update, 0 to delete, 5 unchanged.")
 

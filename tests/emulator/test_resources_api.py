@@ -103,9 +103,9 @@ def test_kv_typed_values_ttl_and_errors(emulator):
 
     bad_key = requests.put(kv_url(emulator, "-bad"), data='"x"', headers=text)
     assert bad_key.status_code == 422 and "Key must start with" in bad_key.json()["message"]
-    bad_value = requests.put(kv_url(emulator, "k"), data="{not json", headers=text)
-    assert bad_value.status_code == 422
-    assert bad_value.json()["message"] == "Illegal argument: Invalid JSON value for: {not json"
+    # Text that is no JSON is a STRING from 1.2 (kestra-io/kestra 281301ea7), a 422 before.
+    assert requests.put(kv_url(emulator, "k"), data="{not json", headers=text).status_code == 200
+    assert requests.get(kv_url(emulator, "k")).json()["value"] == "{not json"
     missing = requests.get(kv_url(emulator, "nope"))
     assert missing.status_code == 404
     assert missing.json()["message"] == (
@@ -113,6 +113,14 @@ def test_kv_typed_values_ttl_and_errors(emulator):
     )
     assert requests.delete(kv_url(emulator, "region")).json() is True
     assert requests.delete(kv_url(emulator, "region")).json() is False
+
+
+def test_kv_text_that_is_no_json_is_refused_before_1_2(make_emulator):
+    emu = make_emulator(version="1.0")
+    text = {"Content-Type": "text/plain"}
+    bad_value = requests.put(kv_url(emu, "k"), data="{not json", headers=text)
+    assert bad_value.status_code == 422
+    assert bad_value.json()["message"] == "Illegal argument: Invalid JSON value for: {not json"
 
 
 def test_files_and_kv_survive_a_restart_with_state(make_emulator, tmp_path):

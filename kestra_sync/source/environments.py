@@ -1,0 +1,269 @@
+"""What git holds, as the selected environment deploys it: the one step between the scan and
+planning (``for_environment``), so that planning and applying see plain flows, files and KV
+pairs and need to know nothing of environments.
+
+- Overlays: ``kv.<env>.yml`` beside a ``kv.yml`` sets (or adds) that environment's values, key
+  by key; ``_files.<env>/`` beside ``_files/`` replaces (or adds) that environment's files,
+  path by path. An overlay named for an environment the config does not have is an error (a
+  typo would otherwise deploy the shared value to prod, and a flow named ``kv.x.yml`` would be
+  skipped in silence).
+- ``namespace_map`` (environments sharing one server): every namespace under a mapped prefix is
+  rewritten in flows (their ``namespace:``, and every ``namespace:`` a Subflow, ForEachItem or
+  Flow trigger names), files and KV pairs. Kestra's git task SyncFlows does the same for the
+  top-level line only (``targetNamespace``; kestra-io/plugin-git 036d591,
+  src/main/java/io/kestra/plugin/git/SyncFlows.java, ``replaceNamespace``); references are
+  rewritten too here, so that a staging flow never calls prod's subflow. Only the value's own
+  characters change: the rest of the source stays byte for byte what git holds. Without a
+  mapping, sources are never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..models import ERROR, Diagnostic, LocalFlow
+from ..settings.environments import map_namespace
+from .ignorefile import IGNORE_FILE, IgnoreRules
+from .walk import enters_flow_dir, files_overlay_env, kv_overlay_env, walk_files
+
+
+@dataclass
+class Overlays:
+    kv: list[tuple[str, Path, Path]]  # (tenant, flow directory, kv.<env>.yml)
+    files: list[tuple[str, Path, Path]]  # (tenant, flow directory, _files.<env>)
+
+
+def for_environment(
+    settings: Any, local: list[LocalFlow], scans: dict[str, Any]
+) -> tuple[list[LocalFlow], dict[str, Any], list[Diagnostic]]:
+    """The flows and the kinds' scans as the selected environment deploys them, and the
+    problems found (errors stop the plan, as a scan's do). ``scans`` are changed in place."""
+    problems: list[Diagnostic] = []
+    overlays = find_overlays(settings, problems)
+    if settings.environment is not None:
+        if "kv" in scans:
+            _merge_kv(scans["kv"], overlays, settings.environment, problems)
+        if "file" in scans:
+            _merge_files(scans["file"], overlays, settings, problems)
+    if settings.namespace_map:
+        local = [map_flow(flow, settings.namespace_map, problems) for flow in local]
+        for scan in scans.values():
+            _map_scan(scan, settings.namespace_map)
+        problems += _collisions(local)
+    return local, scans, problems
+
+
+def find_overlays(settings: Any, problems: list[Diagnostic]) -> Overlays:
+    """Every `kv.<env>.yml` and `_files.<env>/` of the flow directories; one named for an
+    environment the config does not have is an error."""
+    known = set(getattr(settings, "environment_names", ()) or ())
+    found = Overlays([], [])
+    for tenant, directory in settings.directories().items():
+        directory = Path(directory)
+        if not directory.is_dir():
+            continue
+        paths, _ = walk_files(  # the flow scan reported what kept it from being complete
+            directory,
+            IgnoreRules.load(directory / IGNORE_FILE),
+            wanted=lambda name: kv_overlay_env(name) is not None,
+            # an overlay folder must pass `enter` to be collected (and is then not entered)
+            enter=lambda name: enters_flow_dir(name) or files_overlay_env(name) is not None,
+            collect_dir=lambda name: files_overlay_env(name) is not None,
+        )
+        for path in paths:
+            name = kv_overlay_env(path.name) or files_overlay_env(path.name)
+            if name not in known:
+                problems.append(_unknown_overlay(path, name, known))
+            elif path.is_dir():
+                found.files.append((tenant, directory, path))
+            else:
+                found.kv.append((tenant, directory, path))
+    return found
+
+
+def _unknown_overlay(path: Path, name: str | None, known: set[str]) -> Diagnostic:
+    what = "namespace files" if path.is_dir() else "KV values"
+    choices = ", ".join(sorted(known)) if known else "none is configured"
+    return Diagnostic(
+        str(path),
+        f"this holds the {what} of environment {name!r}, which the config does not name "
+        f"(environments: {choices}); rename it, or add the environment to `environments:`",
+        ERROR,
+        code="unknown-environment-overlay",
+    )
+
+
+def _merge_kv(scan, overlays: Overlays, environment: str, problems: list[Diagnostic]) -> None:
+    """Each `kv.<env>.yml` of the selected environment, read by the KV scan's own rules, sets
+    its keys over kv.yml's (same namespace, same key) or adds them."""
+    from ..kinds.base import LocalScan
+    from ..kinds.kv import KeyValues
+
+    reader = KeyValues()
+    for tenant, directory, path in overlays.kv:
+        if kv_overlay_env(path.name) != environment:
+            continue
+        own = LocalScan(deletable=set())
+        reader._load(own, tenant, directory, path)
+        problems += own.diagnostics
+        _overlay(scan, own)
+
+
+def _merge_files(scan, overlays: Overlays, settings: Any, problems: list[Diagnostic]) -> None:
+    """Each `_files.<env>/` of the selected environment replaces or adds files, path by path,
+    in the namespace of the folder it sits in (read by the namespace-file scan's own rules)."""
+    from ..kinds.nsfiles import NamespaceFiles
+
+    reader = NamespaceFiles()
+    for tenant, directory, path in overlays.files:
+        if files_overlay_env(path.name) != settings.environment:
+            continue
+        namespace = path.parent.relative_to(directory).as_posix().replace("/", ".")
+        own = reader.scan(_OneFolder(tenant, namespace, path, settings.max_file_size))
+        problems += own.diagnostics
+        _overlay(scan, own)
+
+
+@dataclass
+class _OneFolder:
+    """The settings a namespace-file scan of one overlay folder needs: no flow directory, and
+    the folder mapped to its namespace (as `namespace_files:` maps one)."""
+
+    tenant: str
+    namespace: str
+    folder: Path
+    max_file_size: int
+
+    @property
+    def namespace_files(self) -> dict[str, Path]:
+        return {self.namespace: self.folder}
+
+    def directories(self) -> dict[str, Path]:
+        return {}
+
+
+def _overlay(scan, own) -> None:
+    replaced = {item.ref: item for item in own.items}
+    scan.items = [replaced.pop(item.ref, item) for item in scan.items] + list(replaced.values())
+    scan.namespaces |= own.namespaces
+    if scan.deletable is not None:
+        scan.deletable |= own.deletable if own.deletable is not None else own.namespaces
+
+
+def _map_scan(scan, mapping: dict[str, str]) -> None:
+    def moved(ref):
+        return replace(ref, namespace=map_namespace(ref.namespace, mapping))
+
+    scan.items = [replace(item, ref=moved(item.ref)) for item in scan.items]
+    scan.namespaces = {(t, map_namespace(ns, mapping)) for t, ns in scan.namespaces}
+    if scan.deletable is not None:
+        scan.deletable = {(t, map_namespace(ns, mapping)) for t, ns in scan.deletable}
+
+
+def map_flow(flow: LocalFlow, mapping: dict[str, str], problems: list[Diagnostic]) -> LocalFlow:
+    """``flow`` with its namespace and the namespaces it names rewritten (see the module)."""
+    if flow.namespace is None or flow.ref is None:
+        return flow
+    source, problem = map_source(flow.source, mapping)
+    if problem:
+        problems.append(Diagnostic(str(flow.path), problem, ERROR, code="namespace-map"))
+        return flow
+    if source == flow.source:
+        return flow
+    from .yamlindex import parse_yaml
+
+    return LocalFlow(
+        flow.path,
+        source,
+        parse_yaml(source).data,
+        map_namespace(flow.namespace, mapping),
+        flow.id,
+        flow.tenant,
+    )
+
+
+def map_source(source: str, mapping: dict[str, str]) -> tuple[str, str | None]:
+    """The source with every `namespace:` value under a mapped prefix rewritten in place, or
+    the reason it cannot be (a value written in a form whose text is not the namespace)."""
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        return source, f"cannot map its namespaces: invalid YAML ({err})"
+    spans: dict[int, tuple[int, str]] = {}
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if (
+                    isinstance(key, yaml.ScalarNode)
+                    and key.value == "namespace"
+                    and isinstance(value, yaml.ScalarNode)
+                ):
+                    mapped = map_namespace(value.value, mapping)
+                    if mapped != value.value:
+                        start, end = value.start_mark.index, value.end_mark.index
+                        if value.style in ("'", '"'):
+                            start, end = start + 1, end - 1
+                        if source[start:end] != value.value:
+                            line = value.start_mark.line + 1
+                            return source, (
+                                f"line {line}: namespace {value.value!r} is written in a form "
+                                "namespace_map cannot rewrite in place; write it plain"
+                            )
+                        spans[start] = (end, mapped)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    for start in sorted(spans, reverse=True):
+        end, mapped = spans[start]
+        source = source[:start] + mapped + source[end:]
+    return source, None
+
+
+def _collisions(local: list[LocalFlow]) -> list[Diagnostic]:
+    """Two flows of git that the mapping makes one on the server."""
+    first: dict[Any, LocalFlow] = {}
+    problems = []
+    for flow in local:
+        if flow.ref is None:
+            continue
+        other = first.setdefault(flow.ref, flow)
+        if other is not flow:
+            problems.append(
+                Diagnostic(
+                    str(flow.path),
+                    f"namespace_map makes this flow {flow.ref}, as {other.path} already is",
+                    ERROR,
+                    code="namespace-map",
+                )
+            )
+    return problems
+
+
+def overlay_problems(settings: Any) -> list[Diagnostic]:
+    """For `validate`: every environment's overlays read by the scans' rules (bad keys, values
+    that look like secrets, paths Kestra refuses), and those named for no environment."""
+    from ..kinds.base import LocalScan
+    from ..kinds.kv import KeyValues
+    from ..kinds.nsfiles import NamespaceFiles
+
+    problems: list[Diagnostic] = []
+    overlays = find_overlays(settings, problems)
+    for tenant, directory, path in overlays.kv:
+        own = LocalScan(deletable=set())
+        KeyValues()._load(own, tenant, directory, path)
+        problems += own.diagnostics
+    for tenant, directory, path in overlays.files:
+        namespace = path.parent.relative_to(directory).as_posix().replace("/", ".")
+        folder = _OneFolder(tenant, namespace, path, settings.max_file_size)
+        problems += NamespaceFiles().scan(folder).diagnostics
+    return problems

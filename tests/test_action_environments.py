@@ -1,0 +1,91 @@
+"""The Action's `env` input (issue 22, item 3): the entry point runs the real CLI against two
+emulators; the input selects the environment of kestra-sync.yml, whose credentials come from
+the variables it names, and the plan comment is keyed and titled by it."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from kestra_sync.action import run as ghaction
+from tests.support.project import server_source
+from tests.test_action_e2e import ROOT, FakeGitHub, github  # noqa: F401  (the fixture)
+
+FLOW = (
+    "id: etl\nnamespace: company.team\n"
+    "tasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+)
+
+
+def test_the_env_input_selects_the_environment_and_keys_the_comment(
+    github,  # noqa: F811  (the fixture imported above)
+    make_emulator,
+    tmp_path,
+    monkeypatch,
+):
+    staging = make_emulator(users={"s@example.com": "Stage1234"})
+    prod = make_emulator(users={"p@example.com": "Prod12345"})
+    repo = tmp_path / "repo"
+    (repo / "flows/company/team").mkdir(parents=True)
+    (repo / "flows/company/team/etl.yml").write_text(FLOW)
+    (repo / "kestra-sync.yml").write_text(
+        f"""directory: flows
+default_env: staging
+environments:
+  staging: {{url: "{staging.url}", username_env: STAGE_USER, password_env: STAGE_PASSWORD}}
+  prod: {{url: "{prod.url}", username_env: PROD_USER, password_env: PROD_PASSWORD}}
+"""
+    )
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"number": 7, "pull_request": {"number": 7}}))
+    monkeypatch.chdir(repo)
+
+    def action(**inputs):
+        for name in ("out", "summary.md"):
+            (tmp_path / name).write_text("")
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(tmp_path / "out"),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": "acme/flows",
+            "GITHUB_API_URL": github,
+            "GITHUB_WORKSPACE": str(repo),
+            "RUNNER_TEMP": str(tmp_path),
+            "INPUT_GITHUB_TOKEN": "ghs_token_123456",
+            # the step's env: holds each environment's credentials, from secrets
+            "STAGE_USER": "s@example.com",
+            "STAGE_PASSWORD": "Stage1234",
+            "PROD_USER": "p@example.com",
+            "PROD_PASSWORD": "Prod12345",
+        }
+        env.update({ghaction.input_env_name(k): v for k, v in inputs.items()})
+        out = io.StringIO()
+        code = ghaction.main(env, stdout=out)
+        outputs = dict(
+            line.split("=", 1)
+            for line in (tmp_path / "out").read_text().splitlines()
+            if "=" in line
+        )
+        return code, outputs, out.getvalue()
+
+    code, outputs, log = action(command="plan", comment="true", env="prod")
+    assert code == 0, log
+    assert outputs["creates"] == "1"
+    body = FakeGitHub.comments[0]["body"]
+    assert body.startswith("<!-- kestra-sync:plan:prod-main -->")
+    assert "### kestra-sync plan · environment `prod`" in body
+    assert "Environment prod." in body
+
+    code, outputs, log = action(command="plan", comment="true")  # default_env: staging
+    assert code == 0, log
+    assert len(FakeGitHub.comments) == 2  # one comment per environment
+    assert FakeGitHub.comments[1]["body"].startswith("<!-- kestra-sync:plan:main -->")
+
+    code, outputs, log = action(command="apply", env="prod")
+    assert code == 0, log
+    assert server_source(prod, "company.team", "etl") == FLOW
+    assert server_source(staging, "company.team", "etl") is None
