@@ -169,12 +169,15 @@ def test_kv_keys_are_listed_at_the_tenant_kv_path_where_the_namespace_listing_is
     `GET /api/v1/{tenant}/kv`, paged, filtered by namespace."""
     responses.get(f"{NS_URL}/kv", status=404, json={"message": "Page Not Found"})
     pages = {
-        "1": {"results": [{"key": "a", "namespace": "company.team"}], "total": 3},
-        "2": {
+        "1": {
             "results": [
+                {"key": "a", "namespace": "company.team"},
                 {"key": "b", "namespace": "company.team"},
-                {"key": "x", "namespace": "company.team.child"},  # never another namespace's
             ],
+            "total": 3,
+        },
+        "2": {
+            "results": [{"key": "x", "namespace": "company.team.child"}],  # never another's
             "total": 3,
         },
     }

@@ -425,6 +425,10 @@ class Transport(FailureMessages):
             return json.loads(resp.content.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             raise self.unexpected(method, path, resp, "not JSON", write=write) from None
+        except RecursionError:  # a hostile reply of [[[[...]]]]: refused, not a traceback
+            raise self.unexpected(
+                method, path, resp, "JSON nested too deeply", write=write
+            ) from None
 
 
 LIMIT_HINT = (

@@ -19,16 +19,60 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import posixpath
+import re
 import zipfile
 from typing import Any
 
 from urllib3.filepost import encode_multipart_formdata
 
-from ..errors import ApiError, NotFoundError, UnexpectedResponseError
+from ..errors import (
+    ApiError,
+    IncompleteListingError,
+    NotFoundError,
+    PlanError,
+    UnexpectedResponseError,
+)
 from .http import LIMIT_HINT, OCTET, tenant_path
 
 FLOWS_IN_EXPORT = "_flows/"
+# KVStore.KEY_VALIDATOR_PATTERN (kestra-io/kestra core/.../storages/kv/KVStore.java): a key
+# from a listing must match it before it is put in a URL. `.` and `..` do not: as a path
+# segment they would address the namespace (`DELETE …/kv/..` is `DELETE …/namespaces/ns/`).
+KV_KEY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
+
+
+def _finite(value: Any) -> bool:
+    """No infinity or NaN anywhere in a JSON value (iterative: any depth the parser took)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+def listed_path_problem(path: str) -> str | None:
+    """Why a namespace-file path read from the server cannot be acted on, or None. Kestra's
+    storages refuse a path holding `/..` or `../` (StorageInterface.parentTraversalGuard,
+    kestra-io/kestra core/src/main/java/io/kestra/core/storages/StorageInterface.java at
+    4b8612c3), so a real server never lists one; an empty or `.` segment or a backslash (a
+    separator to some zip readers) would name another file than the one listed. A control
+    character names the same file (the URL quotes it): such a name is kept, and every report
+    escapes it (report/escape.py)."""
+    parts = path.split("/")[1:]
+    if not parts or any(p in ("", ".", "..") for p in parts):
+        return "an empty, `.` or `..` path segment"
+    if "/.." in path or "../" in path:
+        return "a `..` that Kestra's storage refuses"
+    if "\\" in path:
+        return "a backslash"
+    return None
 
 
 class NamespaceResourcesMixin:
@@ -39,6 +83,16 @@ class NamespaceResourcesMixin:
 
     def _ns_path(self, namespace: str, *segments: str) -> str:
         return tenant_path(self.tenant, "namespaces", namespace, *segments)
+
+    def _kv_path(self, namespace: str, key: str) -> str:
+        """The URL of one key; a key Kestra would refuse never reaches one (a saved plan or a
+        listing could carry `..`, which addresses the namespace itself)."""
+        if not KV_KEY.fullmatch(key):
+            raise PlanError(
+                f"KV key {key!r} of {namespace} is not one Kestra accepts: it is never sent",
+                hint="the listing or saved plan it came from was not made by a Kestra server",
+            )
+        return self._ns_path(namespace, "kv", key)
 
     # -- namespace files ---------------------------------------------------------------------
 
@@ -72,8 +126,18 @@ class NamespaceResourcesMixin:
             for info in archive.infolist():
                 if info.is_dir() or info.filename.startswith(FLOWS_IN_EXPORT):
                     continue
+                name = "/" + info.filename.lstrip("/")
+                why = listed_path_problem(name)
+                if why or name in out:
+                    raise self.http.unexpected(
+                        "GET",
+                        path,
+                        resp,
+                        f"zip entry {info.filename!r}: {why or 'listed twice'}",
+                        write=False,
+                    )
                 try:
-                    out["/" + info.filename.lstrip("/")] = archive.read(info)
+                    out[name] = archive.read(info)
                 except (zipfile.BadZipFile, OSError) as exc:
                     raise self.http.unexpected(
                         "GET",
@@ -105,7 +169,14 @@ class NamespaceResourcesMixin:
 
     def delete_namespace_file(self, namespace: str, file_path: str) -> None:
         """``DELETE …/files?path=``: the file (or a directory, recursively). A missing file is
-        not an error: what we wanted is that it is gone."""
+        not an error: what we wanted is that it is gone. A path that could name another file
+        (or a directory above it) is never sent."""
+        why = listed_path_problem(file_path)
+        if why:
+            raise PlanError(
+                f"namespace file path {file_path!r} of {namespace}: {why}; it is never sent",
+                hint="the listing or saved plan it came from was not made by a Kestra server",
+            )
         path = self._ns_path(namespace, "files")
         with contextlib.suppress(NotFoundError):
             self.http.request("DELETE", path, params={"path": file_path})
@@ -148,13 +219,33 @@ class NamespaceResourcesMixin:
             isinstance(e, dict) and isinstance(e.get("key"), str) for e in data
         ):
             raise self.http.unexpected("GET", path, resp, "expected a list of keys", write=False)
+        self._check_keys(path, resp, data)
         return data
+
+    def _check_keys(self, path: str, resp: Any, entries: list[dict]) -> None:
+        """Every listed key is one Kestra accepts, and is listed once: anything else is not a
+        listing the plan may compare (or delete) against."""
+        seen: set[str] = set()
+        for entry in entries:
+            key = entry["key"]
+            if not KV_KEY.fullmatch(key):
+                raise self.http.unexpected(
+                    "GET", path, resp, f"the listing holds {key!r}, not a KV key", write=False
+                )
+            if key in seen:
+                raise IncompleteListingError(
+                    f"GET {path}: the server's list of KV keys holds {key!r} twice",
+                    hint="keys were probably changed while kestra-sync read them; run it again",
+                )
+            seen.add(key)
 
     def _list_all_keys(self, namespace: str, page_size: int = 1000) -> list[dict]:
         """``GET /api/v1/{tenant}/kv`` (listAllKeys, Kestra 2.0), every page, this namespace's
         entries only (an entry naming another namespace is dropped, whatever the filter did)."""
         path = tenant_path(self.tenant, "kv")
         found: list[dict] = []
+        listed = 0  # entries of every namespace the pages held, against `total`
+        total: int | None = None
         page = 1
         while True:
             params = [
@@ -165,22 +256,49 @@ class NamespaceResourcesMixin:
             resp = self.http.request("GET", path, params=params)
             data = self.http.json("GET", path, resp, write=False)
             results = data.get("results") if isinstance(data, dict) else None
-            if not isinstance(results, list) or not all(
-                isinstance(e, dict) and isinstance(e.get("key"), str) for e in results
+            page_total = data.get("total") if isinstance(data, dict) else None
+            if (
+                not isinstance(results, list)
+                or not all(isinstance(e, dict) and isinstance(e.get("key"), str) for e in results)
+                or isinstance(page_total, bool)
+                or not isinstance(page_total, int)
             ):
                 raise self.http.unexpected(
                     "GET", path, resp, "expected a page of keys {results, total}", write=False
                 )
+            # As for flows (KestraClient.search_flows): a list that cannot be proven complete
+            # is refused, never compared, since a key missing from it would be created over
+            # the server's value or, in a managed namespace, left out of the deletes' checks.
+            if total is None:
+                total = page_total
+            elif page_total != total:
+                raise self._kv_incomplete(
+                    f"the number of keys changed from {total} to {page_total} while paging"
+                )
+            listed += len(results)
             found += [e for e in results if e.get("namespace", namespace) == namespace]
-            total = data.get("total")
-            if not results or not isinstance(total, int) or page * page_size >= total:
+            if listed >= total:
+                if listed > total:
+                    raise self._kv_incomplete(f"got {listed} keys but the server counted {total}")
+                self._check_keys(path, resp, found)
                 return found
+            if len(results) < page_size:
+                raise self._kv_incomplete(
+                    f"page {page} held {len(results)} keys, {listed} of {total} so far"
+                )
             page += 1
+
+    @staticmethod
+    def _kv_incomplete(why: str) -> IncompleteListingError:
+        return IncompleteListingError(
+            f"the server's list of KV keys is incomplete: {why}",
+            hint="keys were probably changed while kestra-sync read them; run it again",
+        )
 
     def get_kv(self, namespace: str, key: str) -> tuple[str, Any] | None:
         """``GET …/kv/{key}`` -> (type, value), or None when the key is missing or expired
         (404, or 410 "Resource has expired")."""
-        path = self._ns_path(namespace, "kv", key)
+        path = self._kv_path(namespace, key)
         try:
             resp = self.http.request("GET", path)
         except NotFoundError:
@@ -192,11 +310,15 @@ class NamespaceResourcesMixin:
         data = self.http.json("GET", path, resp, write=False)
         if not isinstance(data, dict) or "value" not in data:
             raise self.http.unexpected("GET", path, resp, "expected {type, value}", write=False)
+        if not _finite(data["value"]):  # `1e400` parses as infinity: no JSON number
+            raise self.http.unexpected(
+                "GET", path, resp, "the value holds a number out of JSON's range", write=False
+            )
         return str(data.get("type") or ""), data["value"]
 
     def put_kv(self, namespace: str, key: str, value: Any, ttl: str | None = None) -> None:
         """``PUT …/kv/{key}`` with the value as JSON text (see the module docstring)."""
-        path = self._ns_path(namespace, "kv", key)
+        path = self._kv_path(namespace, key)
         body = json.dumps(value, ensure_ascii=False).encode("utf-8")
         self.http.request(
             "PUT",
@@ -208,7 +330,7 @@ class NamespaceResourcesMixin:
 
     def delete_kv(self, namespace: str, key: str) -> bool:
         """``DELETE …/kv/{key}`` -> whether the key existed (the body is ``true``/``false``)."""
-        path = self._ns_path(namespace, "kv", key)
+        path = self._kv_path(namespace, key)
         resp = self.http.request("DELETE", path)
         return (resp.content or b"").strip() == b"true"
 

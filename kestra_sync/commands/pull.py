@@ -93,6 +93,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     remote = list(by_ref.values())
     check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
     resources = _read_resources(client, namespaces, by_ref)
+    _refuse_whole_pull(resources, settings, layout)  # before anything is written
     # Read now too, for the hint printed at the end (one request lists the namespaces).
     known = client.distinct_namespaces() if empty and not children else []
 
@@ -203,20 +204,55 @@ def _read_resources(client, namespaces, flows_by_ref) -> list[tuple[str, dict, d
     return out
 
 
+def _files_target(namespace: str, settings, layout: str) -> tuple[Path, Path]:
+    """(where a namespace's files go, the directory nothing may be written outside of)."""
+    from ..pull.resources import files_root
+
+    root = files_root(settings.directory, namespace, layout, settings.namespace_files)
+    return root, root if namespace in settings.namespace_files else settings.directory
+
+
+def _refuse_whole_pull(resources, settings, layout) -> None:
+    """A file that would land outside the directory (through a link), a KV value kv.yml cannot
+    hold: each is named, and the pull writes nothing, so that what it does write always plans
+    as no change and nothing is half pulled."""
+    from ..errors import InputError
+    from ..pull.resources import refused_files, refused_kv
+    from ..report.escape import control_characters
+
+    refused = []
+    for namespace, files, values in resources:
+        root, confine = _files_target(namespace, settings, layout)
+        refused += [
+            f"{namespace} file {remote}: its name holds control characters, which validate "
+            "refuses; rename it on the server"
+            for remote in sorted(files)
+            if control_characters(remote)
+        ]
+        refused += [
+            f"{namespace} file {remote}: it would be written outside {root}"
+            for remote in refused_files(files, root, confine)
+        ]
+        refused += refused_kv(values, settings.directory, namespace, layout)
+    if refused:
+        for line in refused:
+            _echo(f"refused    {line}", err=True)
+        raise InputError(
+            f"pull refused {len(refused)} server entr{'y' if len(refused) == 1 else 'ies'} "
+            "(above): nothing was written",
+            hint="remove the symbolic link that leads out of the directory, or rename or change "
+            "the entry on the server, then pull again",
+        )
+
+
 def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) -> int:
     """Write what ``_read_resources`` read; ``shown`` gets each path written. Returns how many
     were kept."""
-    from ..pull.resources import (
-        files_root,
-        split_secrets,
-        write_kv_file,
-        write_namespace_files,
-    )
+    from ..pull.resources import split_secrets, write_kv_file, write_namespace_files
 
     kept = 0
     for namespace, files, values in resources:
-        root = files_root(settings.directory, namespace, layout, settings.namespace_files)
-        confine = root if namespace in settings.namespace_files else settings.directory
+        root, confine = _files_target(namespace, settings, layout)
         result = write_namespace_files(files, root, overwrite=overwrite, confine=confine)
         shown += result.written
         for path in result.written:
@@ -225,6 +261,12 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
             _echo(f"unchanged  {path}  ({namespace} file)")
         for path in result.conflicts:
             _echo(f"conflict   {path}  ({namespace} file): differs from the server; kept", err=True)
+        for remote in result.skipped:
+            _echo(
+                f"skipped    {namespace} file {remote}: a name starting with .git is git's own, "
+                "never deployed from _files; the server's copy stays",
+                err=True,
+            )
         for remote in result.refused:
             _echo(
                 f"refused    {namespace} file {remote}: it would be written outside {root}",
@@ -241,7 +283,9 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
             _echo(
                 f"Pulled {len(files)} namespace file(s) of {namespace}: "
                 f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
-                f"{len(result.conflicts) + refused} kept.",
+                f"{len(result.conflicts) + refused} kept"
+                + (f", {len(result.skipped)} skipped" if result.skipped else "")
+                + ".",
                 err=True,
             )
         kept += len(result.conflicts) + refused

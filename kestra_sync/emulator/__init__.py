@@ -118,7 +118,14 @@ KNOWN_GAPS = [
     "no `description` on GET. The key listings follow the profile (knowledge.KV_NAMESPACE_LISTING, "
     "KV_TENANT_LISTING); for GET /api/v1/{tenant}/kv the first version (1.1.4 at the latest, 1.1.0 "
     "inferred), the filters it takes (namespace and q emulated, others a 400), its default order "
-    "and the bulk DELETE's handling of an invalid key are inferred.",
+    "and the bulk DELETE's handling of an invalid key are inferred. A PUT body nested deeper "
+    "than Jackson's default limit (1,000 levels; Python's parser stops a little sooner) is stored "
+    "as text (KVController stores the body as a string when readTree throws a "
+    "JsonProcessingException): that Jackson's Ion parser applies the limit is inferred. A number "
+    'beyond a double\'s range (1e400) is a NUMBER answered as "Infinity" (Ion reads a float, '
+    "Jackson writes a non-finite double as text by default): inferred, not observed.",
+    "Bounded work (emulator, not Kestra): a fault's path pattern may hold one quantifier, on one "
+    "character or class, and is matched against paths of up to 4,096 characters.",
 ]
 
 

@@ -11,6 +11,59 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+try:  # the parser `re` compiles with (Python 3.11+); `sre_parse` before
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_parse  # type: ignore[no-redef]
+
+
+# Bounded work per request: a fault's pattern is matched by Python's backtracking `re`, which
+# holds the interpreter while it runs (a `(a+)+$` froze the emulator, SIGTERM included). A
+# pattern may hold one quantifier, on one character or class, and is matched against paths up
+# to this length only: at most about MAX_MATCHED_PATH² steps.
+MAX_PATTERN = 200
+MAX_MATCHED_PATH = 4096
+_REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT} | (
+    {sre_parse.POSSESSIVE_REPEAT} if hasattr(sre_parse, "POSSESSIVE_REPEAT") else set()
+)
+_ONE_CHARACTER = {sre_parse.LITERAL, sre_parse.NOT_LITERAL, sre_parse.ANY, sre_parse.IN}
+
+
+def bounded_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled, or ValueError when matching it could take more than about
+    quadratic time: over MAX_PATTERN characters, a back-reference, a quantifier on a group
+    (``(a+)+``, ``(a|b)*``) or more than one quantifier."""
+    if len(pattern) > MAX_PATTERN:
+        raise ValueError(f"path pattern longer than {MAX_PATTERN} characters")
+    quantifiers = _count_quantifiers(list(sre_parse.parse(pattern)))
+    if quantifiers > 1:
+        raise ValueError(
+            "path pattern with more than one quantifier (*, +, ?, {m,n}): match a literal "
+            r"part instead, e.g. /flows/acme/ or /kv/region$"
+        )
+    return re.compile(pattern)
+
+
+def _count_quantifiers(items: list) -> int:
+    found = 0
+    for op, av in items:
+        if op in _REPEATS:
+            sub = list(av[2])
+            if len(sub) != 1 or sub[0][0] not in _ONE_CHARACTER:
+                raise ValueError("path pattern with a quantifier on a group, such as (a+)+")
+            found += 1
+        elif op is sre_parse.SUBPATTERN:
+            found += _count_quantifiers(list(av[-1]))
+        elif op is sre_parse.BRANCH:
+            found += sum(_count_quantifiers(list(branch)) for branch in av[1])
+        elif op in (sre_parse.ASSERT, sre_parse.ASSERT_NOT):
+            found += _count_quantifiers(list(av[1]))
+        elif op in (sre_parse.GROUPREF, sre_parse.GROUPREF_EXISTS):
+            raise ValueError("path pattern with a back-reference")
+        elif getattr(sre_parse, "ATOMIC_GROUP", None) is op:
+            found += _count_quantifiers(list(av))
+    return found
+
 
 @dataclass
 class Fault:
@@ -48,12 +101,13 @@ class Fault:
             raise TypeError("retry_after must be an integer or a string")
         self.method = self.method.upper()
         self.remaining = self.count
-        self._regex = re.compile(self.path)
+        self._regex = bounded_regex(self.path)
 
     def matches(self, method: str, path: str) -> bool:
         return (
             self.remaining > 0
             and self.method in ("*", method.upper())
+            and len(path) <= MAX_MATCHED_PATH
             and bool(self._regex.search(path))
         )
 

@@ -5,6 +5,7 @@ KVType)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import timedelta
 from typing import Any
@@ -42,13 +43,63 @@ def _key(p: dict) -> str:
     return key
 
 
+# Jackson's StreamReadConstraints.DEFAULT_MAX_DEPTH: deeper input is a StreamConstraintsException.
+MAX_NESTING = 1000
+_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+
+
+def nested_deeper_than(text: str, limit: int) -> bool:
+    """Whether JSON ``text`` nests arrays and objects deeper than ``limit``, in one pass over
+    its brackets, quotes and backslashes (no recursion, whatever the depth)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth, in_string, escaped_at = 0, False, -1
+    for match in _STRUCTURE.finditer(text):
+        char, at = match.group(), match.start()
+        if at == escaped_at:
+            continue
+        if char == "\\":
+            escaped_at = at + 1
+        elif char == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")  # Python's json takes NaN and Infinity
+
+
+def _number(text: str) -> Any:
+    value = float(text)
+    # Ion reads `1e400` as a float, which overflows to infinity; Jackson writes a non-finite
+    # double as the text "Infinity" (WRITE_NAN_AS_STRINGS, on by default): inferred, KNOWN_GAPS.
+    return value if math.isfinite(value) else str(value).replace("inf", "Infinity")
+
+
 def _read_ion(text: str, fallback_to_string: bool) -> tuple[Any, str]:
     """The value and its KVType as ``JacksonMapper.ofIon().readTree`` then ``KVType.from`` see
     it. JSON is valid Ion; an Ion timestamp is a DATETIME/DATE, a bare symbol a STRING. Other
-    Ion syntax is not emulated (KNOWN_GAPS)."""
+    Ion syntax is not emulated (KNOWN_GAPS). Input nested deeper than Jackson's limit makes
+    readTree throw a JsonProcessingException, on which KVController.setKeyValue stores the
+    body as text (kestra-io/kestra webserver/.../KVController.java at 996466e0)."""
     stripped = text.strip()
+    too_deep = nested_deeper_than(stripped, MAX_NESTING)
     try:
-        value = json.loads(stripped)
+        if too_deep:
+            raise RecursionError
+        value = json.loads(stripped, parse_constant=_not_json, parse_float=_number)
+    except RecursionError:  # Python's own limit is a little under Jackson's: as deep
+        if fallback_to_string:  # what readTree refuses is stored as text from 1.2 (below)
+            return text, "STRING"
+        raise _illegal(f"Invalid JSON value for: {text}") from None
     except ValueError:
         if ION_TIMESTAMP.match(stripped):
             return stripped, "DATETIME" if "T" in stripped else "DATE"
@@ -59,6 +110,8 @@ def _read_ion(text: str, fallback_to_string: bool) -> tuple[Any, str]:
             # 281301ea7 (KVController, 2025-12-31; KVControllerTest#jsonFallback).
             return text, "STRING"
         raise _illegal(f"Invalid JSON value for: {text}") from None
+    if isinstance(value, str) and not stripped.startswith('"'):
+        return value, "NUMBER"  # a float that overflowed (_number)
     return value, _kv_type(value)
 
 

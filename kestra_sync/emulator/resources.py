@@ -10,6 +10,8 @@ Sources (each behaviour below names its origin):
   0a46f3b4b06): forbidden ``/_flows`` paths, a ``.zip`` upload is extracted, names over 255
   characters refused, export entries are the paths without their leading ``/`` and hold no
   directories, DELETE prefixes a missing ``/`` and removes parents left empty.
+- kestra-io/kestra ``StorageInterface.parentTraversalGuard`` (4b8612c3): a path holding ``../``
+  or ``/..`` is refused (422) by every storage call.
 - kestra-io/kestra ``KVController`` (develop copy 0104f3c3181) and ``InternalKVStore`` /
   ``KVStore`` / ``KVType`` (mirror 58c1ca2d, Dec 2024): the body of a PUT is read as Ion (JSON is
   a subset), the ``ttl`` header is an ISO-8601 duration, keys match
@@ -212,7 +214,18 @@ def _path_param(handler: Any, required: bool) -> str | None:
         )
     if FORBIDDEN.match(path):
         raise _illegal(f"Forbidden path: {path}")
+    _traversal_guard(path)
     return path
+
+
+def _traversal_guard(path: str) -> None:
+    """StorageInterface.parentTraversalGuard (kestra-io/kestra core/src/main/java/io/kestra/
+    core/storages/StorageInterface.java at 4b8612c3), run by every storage read, write and
+    delete: a path holding `../` or `/..` is an IllegalArgumentException (422)."""
+    if "../" in path or "/.." in path or path == "..":
+        raise _illegal(
+            "File should be accessed with their full path and not using relative '..' path."
+        )
 
 
 def _attributes(name: str, is_dir: bool, size: int, created: int, modified: int) -> dict:
@@ -315,6 +328,7 @@ def post_file(handler: Any, tenant: str, namespace: str, p: dict) -> Any:
             target = "/" + name.lstrip("/")
             if FORBIDDEN.match(target):
                 continue  # _flows/ entries import flows on a real server (KNOWN_GAPS)
+            _traversal_guard(target)
             _check_names(target)
             store.put_file(tenant, namespace, target, data)
         store.save()

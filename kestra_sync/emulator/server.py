@@ -232,6 +232,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def json_body(self, body: bytes) -> Any:
         try:
-            return json.loads(body.decode("utf-8") or "null")
+            return json.loads(body.decode("utf-8") or "null", parse_constant=_not_json)
         except (ValueError, UnicodeDecodeError) as err:
             raise rules.Rejection(422, "Invalid json", f"Invalid json: {err}") from None
+        except RecursionError:  # nested past Jackson's 1,000 levels too: refused, not a 500
+            raise rules.Rejection(
+                422, "Invalid json", "Invalid json: the document is nested too deeply"
+            ) from None
+
+
+def _not_json(constant: str) -> Any:
+    # Jackson refuses NaN and Infinity (ALLOW_NON_NUMERIC_NUMBERS is off); Python takes them.
+    raise ValueError(f"{constant} is not a JSON number")

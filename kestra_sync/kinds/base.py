@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -108,6 +109,10 @@ class LocalScan:
     # (tenant, namespace) where server items git does not declare may be deleted (with
     # --delete); None = every namespace in ``namespaces``.
     deletable: set[tuple[str, str]] | None = None
+    # (tenant, namespace) -> why the scan never reads an item of that id (``.gitignore``
+    # under `_files`, a path `.kestraignore` excludes), or None: such a server item is kept,
+    # never deleted because git's copy was skipped.
+    never_read: dict[tuple[str, str], Callable[[str], str | None]] = field(default_factory=dict)
 
 
 @dataclass

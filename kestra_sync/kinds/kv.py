@@ -107,7 +107,39 @@ def _is_kv_file(name: str) -> bool:
 
 
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # allow_nan=False: `Infinity` is not JSON, and Kestra would store it as a string.
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def is_long_form(raw: Any) -> bool:
+    """Whether kv.yml reads this mapping as ``{value, ttl?, description?}`` (not as JSON)."""
+    return isinstance(raw, dict) and "value" in raw and set(raw) <= LONG_FORM_KEYS
+
+
+def as_written(value: Any) -> Any:
+    """What kv.yml must hold for the scan to read ``value`` back (pull writes it): a JSON
+    object that looks like the long form (``{"value": "x", "description": "d"}``) is wrapped
+    in one, or the next plan would send "x" instead."""
+    return {"value": value} if is_long_form(value) else value
+
+
+def as_read(raw: Any) -> Any:
+    """The value the scan reads from one entry of kv.yml's ``values:`` (the inverse of
+    ``as_written``)."""
+    return _plain(raw["value"] if is_long_form(raw) else raw)
+
+
+def unwritable(value: Any) -> str | None:
+    """Why kv.yml cannot hold a server's value so that the next plan sends it back, or None."""
+    if value is None:
+        return "its value is null, which kv.yml cannot declare"
+    try:
+        canonical(value)
+    except ValueError:
+        return "its value holds a number JSON cannot carry (infinity or NaN)"
+    return None
 
 
 def digest(value: Any) -> str:
@@ -276,7 +308,7 @@ class KeyValues:
                 )
                 continue
             ttl = None
-            if isinstance(raw, dict) and "value" in raw and set(raw) <= LONG_FORM_KEYS:
+            if is_long_form(raw):
                 ttl, raw = raw.get("ttl"), raw["value"]
                 if ttl is not None and not (
                     isinstance(ttl, str) and TTL_PATTERN.match(ttl.strip())
@@ -295,8 +327,8 @@ class KeyValues:
                 canonical(value)
             except (TypeError, ValueError):  # `!!binary`, `!!set`, NaN keys: not JSON
                 problem(
-                    f"KV key {key!r}: the value is not JSON data (a YAML tag such as !!binary "
-                    "or !!set?); write a string, a number, a boolean, a list or a mapping",
+                    f"KV key {key!r}: the value is not JSON data (.inf, .nan, or a YAML tag "
+                    "such as !!binary or !!set?); write a string, a number, a boolean, a list or a mapping",
                     line,
                 )
                 continue

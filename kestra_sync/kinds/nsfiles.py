@@ -5,8 +5,13 @@ Where they live in git, as Kestra's git tasks lay them out (SyncNamespaceFiles'
 namespace's folder. ``flows/company/team/_files/etl/load.py`` (nested layout) or
 ``flows/company.team/_files/etl/load.py`` (dotted) is the file ``/etl/load.py`` of namespace
 ``company.team``. Other layouts: ``namespace_files: {company.team: scripts/team}`` in the
-config. ``.kestraignore`` in the flow directory applies to `_files` too; ``.gitkeep`` files
-are skipped (git cannot keep an empty directory).
+config. ``.kestraignore`` in the flow directory applies to `_files` too. Names starting with
+``.git`` (``.gitkeep``, ``.gitignore``, ``.gitattributes``, a ``.github/`` folder) are git's own,
+never deployed: the scan says which it skipped (``.gitkeep`` aside: git cannot keep an empty
+directory without one). A server file the scan would skip (a ``.git*`` name, a path
+``.kestraignore`` excludes) is never deleted because git's copy was not read: the plan keeps
+it, with a note, and pull does not write a ``.git*`` name (a pulled ``.gitignore`` would change
+what git keeps of the repository).
 
 Files are compared by the SHA-256 of their bytes; a text file (UTF-8, no NUL byte) gets a
 diff, a binary one only its sizes and hashes, never its content.
@@ -15,11 +20,14 @@ diff, a binary one only its sizes and hashes, never its content.
 from __future__ import annotations
 
 import base64
+import codecs
 import difflib
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import PlanError
 from ..models import ERROR, WARNING, Diagnostic, FlowRef
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..source.walk import FILES_DIR, walk_files
@@ -34,20 +42,52 @@ from .base import (
 )
 
 KIND = "file"
-SKIPPED_NAMES = (".gitkeep",)
+GIT_PREFIX = ".git"
+SKIPPED_NAMES = (".gitkeep",)  # skipped without a word: expected in any `_files` tree
+GIT_NOTE = "names starting with .git (.gitignore, .github/...) are git's own, never deployed"
 MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH (develop)
 DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
+CHUNK = 1 << 20  # bytes read at a time when hashing
 # A space in a path: Kestra before 2.0 stores it as '+' (knowledge.NSFILE_SPACE_AS_PLUS). The
 # scan knows no version: rules/validate.py judges this warning for the target version.
 SPACE_IN_PATH = "nsfile-space"
 
 
 def _wanted_file(name: str) -> bool:
-    return name not in SKIPPED_NAMES and not name.startswith(".git")
+    return not name.startswith(GIT_PREFIX)
 
 
 def _entered_dir(name: str) -> bool:
-    return not name.startswith(".git")
+    return not name.startswith(GIT_PREFIX)
+
+
+def git_owned(path: str) -> bool:
+    """Whether a namespace-file path has a part the scan never reads (``/.github/x.yml``)."""
+    return any(part.startswith(GIT_PREFIX) for part in path.strip("/").split("/"))
+
+
+def never_read(rules: LayeredRules | None):
+    """Why the scan of a `_files` tree matched by ``rules`` never reads a server path, or None:
+    such a server file is kept, not deleted as missing from git."""
+
+    def why(path: str) -> str | None:
+        if git_owned(path):
+            return f"the scan never reads it ({GIT_NOTE})"
+        if rules is not None:
+            parts = path.strip("/").split("/")
+            for i in range(1, len(parts) + 1):
+                if rules.ignored("/".join(parts[:i]), is_dir=i < len(parts)):
+                    return "the scan never reads it (.kestraignore excludes its path)"
+        return None
+
+    return why
+
+
+def _any_of(checks):
+    def why(path: str) -> str | None:
+        return next((w for w in (check(path) for check in checks) if w), None)
+
+    return why
 
 
 def _no_file(name: str) -> bool:
@@ -76,6 +116,69 @@ def is_text(content: bytes) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class LocalFile:
+    """A namespace file in git, by reference: hashed in chunks when scanned (validate and plan
+    hold no file's bytes), read whole only to upload it, to save it in a plan or to diff a
+    small text file, and then only if its bytes still have the digest that was planned."""
+
+    path: Path
+    size: int
+    digest: str
+    text: bool
+
+    @classmethod
+    def hash(cls, path: Path, limit: int) -> LocalFile | None:
+        """Hash ``path`` reading at most ``limit + 1`` bytes; None when it holds more."""
+        sha = hashlib.sha256()
+        utf8 = codecs.getincrementaldecoder("utf-8")()
+        text, size = True, 0
+        with open(path, "rb") as stream:
+            while chunk := stream.read(min(CHUNK, limit + 1 - size)):
+                size += len(chunk)
+                if size > limit:
+                    return None
+                sha.update(chunk)
+                if text:
+                    text = _still_text(utf8, chunk)
+        if text:
+            text = _still_text(utf8, b"", final=True)
+        return cls(path, size, "sha256:" + sha.hexdigest(), text)
+
+    def read(self) -> bytes:
+        """The bytes planned, or an error when the file changed since (never upload a content
+        the reviewer did not see)."""
+        try:
+            with open(self.path, "rb") as stream:
+                content = stream.read(self.size + 1)
+        except OSError as err:
+            raise PlanError(
+                f"{self.path}: cannot read: {err.strerror}; it was not uploaded"
+            ) from None
+        if len(content) != self.size or digest(content) != self.digest:
+            raise PlanError(
+                f"{self.path} changed since the plan was made: it was not uploaded",
+                hint="run the plan again and review the new content",
+            )
+        return content
+
+
+def _still_text(decoder: Any, chunk: bytes, final: bool = False) -> bool:
+    if b"\x00" in chunk:
+        return False
+    try:
+        decoder.decode(chunk, final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def content_of(payload: Any) -> bytes:
+    """A change's bytes: a ``LocalFile`` read now (digest checked), or bytes (a saved plan's,
+    a server's)."""
+    return payload.read() if isinstance(payload, LocalFile) else payload
+
+
 def _size(n: int) -> str:
     return f"{n:,} byte{'s' if n != 1 else ''}"
 
@@ -95,6 +198,10 @@ def refused_path(path: str) -> str | None:
         )
     if path == "/_flows" or path.startswith("/_flows/"):
         return "Kestra refuses namespace files under /_flows (it is reserved for flows)"
+    if "/.." in path or "../" in path:
+        # StorageInterface.parentTraversalGuard (kestra-io/kestra core/src/main/java/io/
+        # kestra/core/storages/StorageInterface.java at 4b8612c3): a 422, whatever follows.
+        return "Kestra refuses a path holding `/..` or `../` (a name starting or ending with '..')"
     for part in path.strip("/").split("/"):
         if len(part) > MAX_NAME:
             return f"a file or folder name is longer than {MAX_NAME} characters"
@@ -139,6 +246,7 @@ class NamespaceFiles:
                 continue
             roots.append((settings.tenant, namespace, directory, None, None))
 
+        checks: dict[tuple[str, str], list] = {}
         for tenant, namespace, root, ignore, flow_dir in roots:
             scan.namespaces.add((tenant, namespace))
             # The flow scan's walker and its guarantees: an unreadable directory, a broken
@@ -147,13 +255,33 @@ class NamespaceFiles:
             rules = None
             if ignore is not None and flow_dir is not None:
                 rules = LayeredRules([(root.relative_to(flow_dir).as_posix() + "/", ignore)])
+            checks.setdefault((tenant, namespace), []).append(never_read(rules))
+            skipped: set[str] = set()
+
+            def wanted(name: str, skipped: set[str] = skipped) -> bool:
+                if _wanted_file(name):
+                    return True
+                if name not in SKIPPED_NAMES:
+                    skipped.add(name)
+                return False
+
             files, problems = walk_files(
                 root,
                 rules,
-                wanted=_wanted_file,
+                wanted=wanted,
                 enter=_entered_dir,
                 boundary=flow_dir if flow_dir is not None else root,
             )
+            if skipped:
+                scan.diagnostics.append(
+                    Diagnostic(
+                        str(root),
+                        f"not deployed: {', '.join(sorted(skipped))} ({GIT_NOTE}); the "
+                        "server's files of those names are kept",
+                        WARNING,
+                        code="nsfile-skipped",
+                    )
+                )
             scan.diagnostics += [
                 not_regular_is_an_error(
                     d,
@@ -166,6 +294,7 @@ class NamespaceFiles:
             ]
             for file in files:
                 self._add(scan, settings, tenant, namespace, root, file, seen)
+        scan.never_read = {ns: _any_of(found) for ns, found in checks.items()}
         return scan
 
     def _find_files_dirs(
@@ -227,8 +356,8 @@ class NamespaceFiles:
                     shown, f"{remote_path}: a space in the path", WARNING, code=SPACE_IN_PATH
                 )
             )
-        size = file.stat().st_size
-        if size > settings.max_file_size:
+
+        def too_large(size: int) -> None:
             scan.diagnostics.append(
                 Diagnostic(
                     shown,
@@ -237,18 +366,23 @@ class NamespaceFiles:
                     code="nsfile-too-large",
                 )
             )
+
+        size = file.stat().st_size
+        if size > settings.max_file_size:
+            too_large(size)
             return
         try:
-            content = file.read_bytes()
+            local = LocalFile.hash(file, settings.max_file_size)
         except OSError as err:
             scan.diagnostics.append(
                 Diagnostic(shown, f"cannot read: {err.strerror}", code="nsfile-unreadable")
             )
             return
+        if local is None:  # it grew past the limit while it was read
+            too_large(settings.max_file_size + 1)
+            return
         scan.items.append(
-            LocalItem(
-                FlowRef(tenant, namespace, remote_path, KIND), shown, content, digest(content)
-            )
+            LocalItem(FlowRef(tenant, namespace, remote_path, KIND), shown, local, local.digest)
         )
 
     # -- server -----------------------------------------------------------------------------
@@ -262,7 +396,7 @@ class NamespaceFiles:
         ]
 
     def write(self, client: Any, change: Any) -> str:
-        client.put_namespace_file(change.ref.namespace, change.ref.id, change.payload)
+        client.put_namespace_file(change.ref.namespace, change.ref.id, content_of(change.payload))
         return "created" if change.action == "create" else "updated"
 
     def delete(self, client: Any, change: Any) -> str:
@@ -276,20 +410,22 @@ class NamespaceFiles:
             kind = "text" if is_text(remote.payload) else "binary"
             return Described([f"{kind}, {_size(len(remote.payload))}"])
         assert local is not None
-        new: bytes = local.payload
+        payload = local.payload
+        new_size = payload.size if isinstance(payload, LocalFile) else len(payload)
+        new_text = payload.text if isinstance(payload, LocalFile) else is_text(payload)
         if remote is None:
-            kind = "text" if is_text(new) else "binary"
-            return Described([f"{kind}, {_size(len(new))}"])
+            return Described([f"{'text' if new_text else 'binary'}, {_size(new_size)}"])
         old: bytes = remote.payload
-        if not (is_text(old) and is_text(new)):
+        if not (is_text(old) and new_text):
             return Described(
                 [
-                    f"binary file changed: {_size(len(old))} -> {_size(len(new))} "
+                    f"binary file changed: {_size(len(old))} -> {_size(new_size)} "
                     f"({remote.digest[:19]} -> {local.digest[:19]})"
                 ]
             )
-        if len(old) + len(new) > DIFF_LIMIT:
-            return Described([f"text file changed: {_size(len(old))} -> {_size(len(new))}"])
+        if len(old) + new_size > DIFF_LIMIT:
+            return Described([f"text file changed: {_size(len(old))} -> {_size(new_size)}"])
+        new = content_of(payload)
         diff = difflib.unified_diff(
             old.decode("utf-8").splitlines(),
             new.decode("utf-8").splitlines(),
@@ -305,7 +441,7 @@ class NamespaceFiles:
     # -- saved plan -------------------------------------------------------------------------
 
     def encode(self, payload: Any) -> Any:
-        return base64.b64encode(payload).decode("ascii")
+        return base64.b64encode(content_of(payload)).decode("ascii")
 
     def decode(self, data: Any) -> Any:
         if not isinstance(data, str):

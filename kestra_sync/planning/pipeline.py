@@ -19,7 +19,8 @@ from typing import Any
 from ..errors import KestraSyncError, PlanError
 from ..models import DEFAULT_PARALLELISM, Diagnostic, LocalFlow
 from ..settings.config import Settings
-from .plan import CREATE, UNCHANGED, UPDATE, Plan, build_plan, find_drift, scopes_for
+from .plan import CREATE, UNCHANGED, UNMANAGED, UPDATE, Plan, build_plan, find_drift, scopes_for
+from .resourceplan import KEPT_PREFIX
 from .snapshot import read_snapshot
 
 
@@ -356,6 +357,7 @@ def _replan_kinds(plan: Plan, options: PlanOptions, listings) -> list:
             ],
             namespaces={(t, ns) for _, t, ns, _ in scopes},
             deletable={(t, ns) for _, t, ns, deletable in scopes if deletable},
+            never_read=_kept_by_the_scan(plan, name),
         )
         fresh, _ = compare_kind(
             handler,
@@ -366,6 +368,19 @@ def _replan_kinds(plan: Plan, options: PlanOptions, listings) -> list:
         )
         changes += fresh
     return changes
+
+
+def _kept_by_the_scan(plan: Plan, kind_name: str) -> dict:
+    """What the saved plan kept because the scan never reads it (``.gitignore`` under
+    `_files`): kept again when it is re-planned from its own content, which holds no scan."""
+    kept: dict = {}
+    for c in plan.changes:
+        if c.kind == kind_name and c.action == UNMANAGED and c.note.startswith(KEPT_PREFIX):
+            kept.setdefault((c.ref.tenant, c.ref.namespace), {})[c.ref.id] = c.note
+    return {
+        where: (lambda ref_id, notes=notes: (notes.get(ref_id) or "")[len(KEPT_PREFIX) :] or None)
+        for where, notes in kept.items()
+    }
 
 
 def _without_applied_changes(plan: Plan, snapshot) -> Plan:

@@ -16,6 +16,8 @@ from dataclasses import replace
 from ..kinds.base import Kind, KindListing, LocalScan
 from .plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan
 
+KEPT_PREFIX = "kept: "  # a server item kept because the scan never reads it (saved in plans)
+
 
 def _where(tenant: str, namespace: str) -> str:
     return namespace + ("" if tenant == "main" else f" (tenant {tenant})")
@@ -76,7 +78,11 @@ def compare_kind(
             if ref in local:
                 continue
             change = Change(UNMANAGED, ref, server_digest=server.digest)
-            if not deletable:
+            never_read = scan.never_read.get((tenant, namespace))
+            why_kept = never_read(ref.id) if never_read else None
+            if why_kept:
+                change.note = KEPT_PREFIX + why_kept
+            elif not deletable:
                 change.note = kind.undeclared_note
             elif not delete:
                 change.note = "not in git (deletion is off: --delete would remove it)"

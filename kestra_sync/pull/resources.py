@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..kinds.nsfiles import git_owned
 from ..rules.validate import expected_layout_path
 from ..source.walk import FILES_DIR
 from .flows import DIFFERS, SAME, inside, local_state, write_exact_or_stop
@@ -24,6 +25,7 @@ class FilesPullResult:
     refused: list[str] = field(default_factory=list)  # server paths that leave the directory
     # server paths holding control characters: validate would refuse the file pull wrote
     unnamable: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # `.git*` names: the scan never reads them
 
 
 def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, Path]) -> Path:
@@ -35,26 +37,44 @@ def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, 
     return directory / folder / FILES_DIR
 
 
+def refused_files(files: dict[str, bytes], root: Path, confine: Path | None = None) -> list[str]:
+    """The server paths pull may not write under ``root``. ``confine``: the directory nothing
+    may be written outside of, links resolved (the flow directory; by default ``root``).
+    Checked twice: the path as written must stay in ``root`` (no ``..``), and with every link
+    resolved it must stay in ``confine`` (no link out of the flow directory)."""
+    home = os.path.normpath(root)
+    base = (confine or root).resolve()
+    refused = []
+    for remote_path in sorted(files):
+        if git_owned(remote_path):
+            continue  # not written at all
+        target = root / remote_path.lstrip("/")
+        lexical = os.path.normpath(target)
+        if not lexical.startswith(home + os.sep) or base not in target.resolve().parents:
+            refused.append(remote_path)
+    return refused
+
+
 def write_namespace_files(
     files: dict[str, bytes], root: Path, *, overwrite: bool = False, confine: Path | None = None
 ) -> FilesPullResult:
-    """``confine``: the directory nothing may be written outside of, links resolved (the flow
-    directory; by default ``root``)."""
+    """Write ``files`` under ``root`` (see ``refused_files`` for ``confine``; the command
+    checks every namespace with it before writing anything)."""
     result = FilesPullResult()
-    home = os.path.normpath(root)
-    base = (confine or root).resolve()
+    refused = set(refused_files(files, root, confine))
     from ..report.escape import control_characters
 
     for remote_path, content in sorted(files.items()):
         if control_characters(remote_path):
             result.unnamable.append(remote_path)
             continue
+        if git_owned(remote_path):
+            # Never deployed from git, so not written there either: a pulled `.gitignore`
+            # would change what git keeps. The plan keeps the server's copy.
+            result.skipped.append(remote_path)
+            continue
         target = root / remote_path.lstrip("/")
-        # Twice: the path as written must stay in `root` (no `..`), and with every link
-        # resolved it must stay in `confine` (no link out of the flow directory).
-        lexical = os.path.normpath(target)
-        resolved = target.resolve()
-        if not lexical.startswith(home + os.sep) or base not in resolved.parents:
+        if remote_path in refused:
             result.refused.append(remote_path)
             continue
         state = local_state(target, content.__eq__)
@@ -104,11 +124,10 @@ def _local_sensitive(path: Path, values: dict, held: list[str]) -> tuple[dict, l
     return {k: v for k, v in values.items() if k not in more}, held, sorted(set(held) | declared)
 
 
-def _kv_text(namespace: str, values: dict, held: list[str], listed: list[str]) -> str:
+def _kv_text(namespace: str, values: dict, listed: list[str]) -> str:
     import yaml
 
     text = f"# KV pairs of namespace {namespace}, pulled from the server by kestra-sync.\n"
-    data: dict = {"values": values}
     if listed:
         text += (
             "# The keys under `sensitive:` hold values that look like secrets: they were not\n"
@@ -116,8 +135,32 @@ def _kv_text(namespace: str, values: dict, held: list[str], listed: list[str]) -
             "# one from git, add it under `values:` (better: a Kestra secret, read with\n"
             "# {{ secret('NAME') }}).\n"
         )
-        data = {"sensitive": listed, "values": values}
-    return text + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        text += yaml.safe_dump({"sensitive": listed}, sort_keys=False, allow_unicode=False)
+    return text + kv_yaml(values)
+
+
+def kv_file_path(directory: Path, namespace: str, layout: str) -> Path:
+    """The namespace's kv.yml (or the kv.yaml already there)."""
+    from ..source.walk import KV_FILE_NAMES
+
+    folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
+    path = next((folder / n for n in KV_FILE_NAMES if os.path.lexists(folder / n)), None)
+    return path or folder / "kv.yml"
+
+
+def refused_kv(values: dict, directory: Path, namespace: str, layout: str) -> list[str]:
+    """Why pull may not write these values into the namespace's kv.yml (one line each)."""
+    from ..kinds.kv import unwritable
+
+    path = kv_file_path(directory, namespace, layout)
+    out = [
+        f"KV key {key!r} of {namespace}: {why}"
+        for key in sorted(values)
+        if (why := unwritable(values[key]))
+    ]
+    if values and not inside(path, directory):
+        out.append(f"{path}: a symbolic link on the way leads outside {directory}")
+    return out
 
 
 def write_kv_file(
@@ -130,21 +173,18 @@ def write_kv_file(
     held: list[str] | None = None,
 ):
     """Write ``values`` (key -> value) as the namespace's kv.yml (or the kv.yaml already
-    there), with ``held`` (keys whose value stays on the server) under `sensitive:`. Returns
-    (path, status) with status "written", "unchanged", "conflict" (anything else stands
-    there: other values, a FIFO; kept unless ``overwrite``) or "refused" (a link on the way
-    leads out of ``directory``). TTLs are not pulled: the server only tells when a key
-    expires."""
+    there), each in the form the scan reads back as that value, with ``held`` (keys whose
+    value stays on the server) under `sensitive:`. Returns (path, status) with status
+    "written", "unchanged", "conflict" (anything else stands there: other values, a FIFO; kept
+    unless ``overwrite``) or "refused" (a link on the way leads out of ``directory``). TTLs are
+    not pulled: the server only tells when a key expires."""
     import yaml
 
-    from ..kinds.kv import canonical
-    from ..source.walk import KV_FILE_NAMES
+    from ..kinds.kv import as_read, canonical
 
     held = [] if held is None else held  # extended in place: the caller reports each key held
     values = dict(sorted(values.items()))
-    folder = directory / Path(expected_layout_path(namespace, "x", layout)).parent
-    path = next((folder / n for n in KV_FILE_NAMES if os.path.lexists(folder / n)), None)
-    path = path or folder / "kv.yml"
+    path = kv_file_path(directory, namespace, layout)
     if not inside(path, directory):
         return path, "refused"
     values, held[:], listed = _local_sensitive(path, values, held)
@@ -153,15 +193,32 @@ def write_kv_file(
         try:
             data = yaml.safe_load(raw.decode("utf-8")) or {}
             current, sensitive = data.get("values") or {}, data.get("sensitive") or []
-        except (yaml.YAMLError, AttributeError, UnicodeDecodeError):
+            shown = sorted(sensitive) if isinstance(sensitive, list) else sensitive
+            return canonical({k: as_read(v) for k, v in current.items()}) == canonical(
+                values
+            ) and canonical(shown) == canonical(listed)
+        except (yaml.YAMLError, AttributeError, UnicodeDecodeError, TypeError, ValueError):
             return False
-        shown = sorted(sensitive) if isinstance(sensitive, list) else sensitive
-        return canonical(current) == canonical(values) and canonical(shown) == canonical(listed)
 
     state = local_state(path, same)
     if state == SAME:
         return path, "unchanged"
     if state == DIFFERS and not overwrite:
         return path, "conflict"
-    write_exact_or_stop(path, _kv_text(namespace, values, held, listed).encode("utf-8"), [])
+    write_exact_or_stop(path, _kv_text(namespace, values, listed).encode("utf-8"), [])
     return path, "written"
+
+
+def kv_yaml(values: dict) -> str:
+    """``values:`` as YAML the scan reads back as the same values: readable UTF-8 where that
+    holds, escapes where a character would not survive it (U+0085 is a line break to YAML)."""
+    import yaml
+
+    from ..kinds.kv import as_read, as_written, canonical
+
+    data = {"values": {k: as_written(v) for k, v in values.items()}}
+    text = yaml.safe_dump(data, sort_keys=True, allow_unicode=True)
+    back = (yaml.safe_load(text) or {}).get("values") or {}
+    if canonical({k: as_read(v) for k, v in back.items()}) != canonical(values):
+        text = yaml.safe_dump(data, sort_keys=True, allow_unicode=False)
+    return text

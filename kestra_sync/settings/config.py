@@ -390,8 +390,11 @@ def load_settings(
                     }
                     for t, d in value.items()
                 }
-        # Relative directories in a config file are relative to the file, not to the cwd.
+        # Relative directories in a config file are relative to the file, not to the cwd; none
+        # may lead out of the repository that holds it (a hostile `../../etc` would upload the
+        # host's files), links resolved, as the scan refuses a link out of the flow directory.
         base = path.parent
+        _confine_config_paths(settings, data, path)
         if settings.origin["directory"] != "default" and not settings.directory.is_absolute():
             settings.directory = _relative_to_cwd(base / settings.directory, cwd)
         settings.tenants = {
@@ -493,6 +496,37 @@ def _has_userinfo(url: str) -> bool:
 def _redacted(url: str) -> str:
     parts = urlsplit(url.strip())
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
+def repository_of(config: Path) -> Path:
+    """The git work tree holding ``config`` (the nearest folder above it with a ``.git``), else
+    the config file's own folder: what paths in that file may name."""
+    start = config.resolve().parent
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def _confine_config_paths(settings: Settings, data: dict, config: Path) -> None:
+    """Refuse a directory written in the config file that resolves outside its repository."""
+    home = repository_of(config)
+    named: list[tuple[str, Path]] = []
+    if "directory" in data:
+        named.append(("directory", settings.directory))
+    if "tenants" in data:
+        named += [(f"tenants.{t}", d) for t, d in settings.tenants.items()]
+    if "namespace_files" in data:
+        named += [(f"namespace_files.{n}", d) for n, d in settings.namespace_files.items()]
+    for key, directory in named:
+        real = (config.parent / directory).resolve()
+        if real != home and home not in real.parents:
+            raise ConfigError(
+                f"{config}: {key} ({directory}) leads outside the repository {home}: "
+                "kestra-sync reads and deploys only what the repository holds",
+                hint="name a folder inside it (a symbolic link out of it is refused too), or "
+                "give an outside directory on the command line (--directory)",
+            )
 
 
 def _relative_to_cwd(path: Path, cwd: Path) -> Path:

@@ -67,6 +67,7 @@ def test_flow_outside_every_flow_directory_is_an_error(tmp_path):
 
 def test_config_option_and_environment_variable(tmp_path):
     write(tmp_path / "deploy/kestra.yml", "directory: ../flows\nlayout: dotted\n")
+    (tmp_path / ".git").mkdir()  # ../flows is in the repository the config belongs to
     write(tmp_path / "flows/company/a.yml", GOOD.format(id="a"))  # dotted wants flows/company/a.yml
     write(tmp_path / "flows/x/b.yml", GOOD.format(id="b"))  # not under its namespace: layout error
     for args, env in (

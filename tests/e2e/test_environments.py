@@ -253,7 +253,8 @@ environments:
     }
     assert data["summary"]["create"] == 0 and data["summary"]["update"] == 0
     markdown = run_cli("plan", "--env", "staging", "--format", "markdown", cwd=tmp_path)
-    assert "namespace_map company -> staging.company" in markdown.stdout
+    # Markdown-escaped (report/escape.py): it renders as "namespace_map company -> staging.company"
+    assert "namespace\\_map company -\\> staging.company" in markdown.stdout
 
     # diff undoes one mapping and applies the other: the two copies agree, both ways
     for pair in (("staging", "prod"), ("prod", "staging")):
@@ -298,7 +299,7 @@ def test_diff_shows_what_promoting_staging_to_prod_would_change(two):
     line_with(done.stdout, "~ etl", "update")
     assert "+    message: \"{{ kv('region') ~ '!' }}\"" in done.stdout
     line_with(done.stdout, "~ kv retries", "update")
-    assert "value 3 -> 5" in done.stdout
+    assert "value -> 5 (the server's value is not shown)" in done.stdout
     # prod's own value (kv.prod.yml) and file (_files.prod/) are kept, so they do not differ
     assert "region " not in done.stdout and "load.py" not in done.stdout
     assert "Plan: 0 to create, 2 to update, 0 to delete, 3 unchanged." in done.stdout

@@ -23,13 +23,13 @@ NS = "company.team"
 SECRET = "hunter2-Sup3rSecret"
 HOSTILE_NAMES = [
     "/a\n::error::pwned.txt",
-    "/osc\x1b]8;;http://evil.example/\x07click\x1b]8;;\x07.txt",
+    "/osc\x1b]8;;https:evil.example\x07click\x1b]8;;\x07.txt",  # no "//": an empty segment, refused
     "/csi\x1b[2J\x1b[1;1H.txt",
     "/c1\x9b31m.txt",
     "/rtl\u202eexe.txt",
     "/t|b`c`.md",
     "/v1 ##[error]pwned.txt",  # the runner's older command form, read anywhere in a line
-    "/> [!NOTE] @octocat ![i](http://evil.example/i.png) <img src=x>.txt",
+    "/> [!NOTE] @octocat ![i](https:evil.example?i.png) <img src=x>.txt",
 ]
 
 
@@ -94,7 +94,7 @@ def test_plan_text_escapes_server_names_and_shows_each_kind(hostile):
     assert_terminal_inert(done.stderr)
     # Each name is shown, its control characters visible, under its kind.
     line_with(done.stdout, "- file /a\\n::error::pwned.txt", "delete")
-    line_with(done.stdout, "- file /osc\\x1b]8;;http://evil.example/\\x07click", "delete")
+    line_with(done.stdout, "- file /osc\\x1b]8;;https:evil.example\\x07click", "delete")
     line_with(done.stdout, "- file /c1\\x9b31m.txt", "delete")
     line_with(done.stdout, "- file /rtl\\u202eexe.txt", "delete")
     line_with(done.stdout, "- kv db_password", "delete")
@@ -218,17 +218,14 @@ def test_plan_json_carries_names_with_control_characters_escaped(hostile):
 
 def test_pull_refuses_server_names_validate_would_refuse(hostile):
     done = hostile.run("pull", "--namespace", NS, "flows")
-    assert done.returncode == 1  # kept files: exit 1, as for a conflict
+    assert done.returncode == 1
     assert_terminal_inert(done.stdout + done.stderr)
     line_with(done.stderr, "refused", "/a\\n::error::pwned.txt", "control characters")
     line_with(done.stderr, "refused", "/rtl\\u202eexe.txt", "control characters")
+    # A refused entry makes the whole pull write nothing (nothing is half pulled).
+    assert "nothing was written" in done.stderr
     written = {p.name for p in (hostile.root / "flows/company/team/_files").iterdir()}
-    assert written == {
-        "ok.txt",
-        "t|b`c`.md",
-        "v1 ##[error]pwned.txt",
-        "> [!NOTE] @octocat ![i](http:",
-    }
+    assert written == {"ok.txt"}
 
 
 def test_action_annotation_of_a_failed_kv_write_names_the_kind(hostile, github, monkeypatch):
