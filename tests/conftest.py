@@ -14,6 +14,7 @@ from tests.oracles.tally import (  # noqa: F401 - hooks: the oracles' counts, pr
     pytest_terminal_summary,
 )
 from tests.support.cli import ROOT, run_cli  # noqa: F401 - shared with the fixtures' users
+from tests.support.github import fake_github
 
 # The result cache (kestra_sync/source/resultcache.py) of every command a test runs, in-process or in a
 # child process, goes here rather than into the user's ~/.cache.
@@ -45,3 +46,10 @@ def make_emulator():
 def emulator(make_emulator) -> Emulator:
     """An OSS emulator with auth off."""
     return make_emulator()
+
+
+@pytest.fixture
+def github():
+    """A loopback stand-in for GitHub's issue comments API (tests/support/github.py); its URL."""
+    with fake_github() as url:
+        yield url

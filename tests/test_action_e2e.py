@@ -7,73 +7,17 @@ comments API. PR plan with a sticky comment -> a second plan updates the same co
 from __future__ import annotations
 
 import io
-import json
-import re
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlparse
 
-import pytest
 import requests
 
 from kestra_sync.action import run as ghaction
+from tests.support.cli import ROOT
+from tests.support.github import FakeGitHub, action_env
 
-ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "admin@kestra.io", "Sup3r-Secret-Pw1"
 GH_TOKEN = "ghs_e2e_token_123456"
-COMMENTS_PATH = re.compile(r"^/repos/acme/flows/issues/\d+/comments$")
-
-
-class FakeGitHub(BaseHTTPRequestHandler):
-    """GitHub's issue comments API: list, create, update."""
-
-    comments: list[dict] = []
-
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-    def _reply(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> dict:
-        return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-
-    def do_GET(self):
-        if COMMENTS_PATH.match(urlparse(self.path).path):
-            return self._reply(200, self.comments)
-        return self._reply(404, {"message": "Not Found"})
-
-    def do_POST(self):
-        if not COMMENTS_PATH.match(urlparse(self.path).path):
-            return self._reply(404, {"message": "Not Found"})
-        n = len(self.comments) + 1
-        comment = {"id": n, "body": self._body()["body"], "html_url": f"http://gh/c/{n}"}
-        self.comments.append(comment)
-        return self._reply(201, comment)
-
-    def do_PATCH(self):
-        comment = self.comments[int(urlparse(self.path).path.rsplit("/", 1)[1]) - 1]
-        comment["body"] = self._body()["body"]
-        return self._reply(200, comment)
-
-
-@pytest.fixture
-def github():
-    FakeGitHub.comments = []
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
 
 
 def test_plan_comment_apply_and_converge(github, make_emulator, tmp_path, monkeypatch):
@@ -98,25 +42,11 @@ def test_plan_comment_apply_and_converge(github, make_emulator, tmp_path, monkey
             data=(hello + "# edited in the UI\n").encode(),
             headers=yaml_body,
         ).raise_for_status()
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"number": 5, "pull_request": {"number": 5}}))
     monkeypatch.chdir(repo)
 
     def action(**inputs):
-        for name in ("out", "summary.md"):
-            (tmp_path / name).write_text("")
         env = {
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_OUTPUT": str(tmp_path / "out"),
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-            "GITHUB_EVENT_NAME": "pull_request",
-            "GITHUB_EVENT_PATH": str(event),
-            "GITHUB_REPOSITORY": "acme/flows",
-            "GITHUB_API_URL": github,
-            "GITHUB_WORKSPACE": str(repo),
-            "RUNNER_TEMP": str(tmp_path),
+            **action_env(tmp_path, repo, github, number=5),
             "INPUT_SERVER": server,
             "INPUT_USERNAME": USER,
             "INPUT_PASSWORD": PASSWORD,

@@ -5,11 +5,10 @@ the variables it names, and the plan comment is keyed and titled by it."""
 from __future__ import annotations
 
 import io
-import json
 
 from kestra_sync.action import run as ghaction
+from tests.support.github import FakeGitHub, action_env
 from tests.support.project import server_source
-from tests.test_action_e2e import ROOT, FakeGitHub, github  # noqa: F401  (the fixture)
 
 FLOW = (
     "id: etl\nnamespace: company.team\n"
@@ -18,7 +17,7 @@ FLOW = (
 
 
 def test_the_env_input_selects_the_environment_and_keys_the_comment(
-    github,  # noqa: F811  (the fixture imported above)
+    github,
     make_emulator,
     tmp_path,
     monkeypatch,
@@ -36,25 +35,11 @@ environments:
   prod: {{url: "{prod.url}", username_env: PROD_USER, password_env: PROD_PASSWORD}}
 """
     )
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"number": 7, "pull_request": {"number": 7}}))
     monkeypatch.chdir(repo)
 
     def action(**inputs):
-        for name in ("out", "summary.md"):
-            (tmp_path / name).write_text("")
         env = {
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_OUTPUT": str(tmp_path / "out"),
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-            "GITHUB_EVENT_NAME": "pull_request",
-            "GITHUB_EVENT_PATH": str(event),
-            "GITHUB_REPOSITORY": "acme/flows",
-            "GITHUB_API_URL": github,
-            "GITHUB_WORKSPACE": str(repo),
-            "RUNNER_TEMP": str(tmp_path),
+            **action_env(tmp_path, repo, github),
             "INPUT_GITHUB_TOKEN": "ghs_token_123456",
             # the step's env: holds each environment's credentials, from secrets
             "STAGE_USER": "s@example.com",

@@ -7,7 +7,6 @@ summary; the server URL stays out of the summary and the comment unless `show-se
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import socket
 from pathlib import Path
@@ -16,9 +15,9 @@ import pytest
 import requests
 
 from kestra_sync.action import run as ghaction
-from tests.test_action_e2e import FakeGitHub, github  # noqa: F401 (fixture)
+from tests.support.cli import ROOT
+from tests.support.github import FakeGitHub, action_env
 
-ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "admin@kestra.io", "Sup3r-Secret-Pw1"
 GH_TOKEN = "ghs_e2e_token_123456"
 LOG = (
@@ -43,27 +42,13 @@ def repo(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def action(tmp_path, repo, github):  # noqa: F811
+def action(tmp_path, repo, github):
     """Runs the action's entry point as its `run` step does; returns (code, outputs, summary,
     log, annotations)."""
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"number": 5, "pull_request": {"number": 5}}))
 
     def run(event_name="pull_request", **inputs):
-        for name in ("out", "summary.md"):
-            (tmp_path / name).write_text("")
         env = {
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_OUTPUT": str(tmp_path / "out"),
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-            "GITHUB_EVENT_NAME": event_name,
-            "GITHUB_EVENT_PATH": str(event),
-            "GITHUB_REPOSITORY": "acme/flows",
-            "GITHUB_API_URL": github,
-            "GITHUB_WORKSPACE": str(repo),
-            "RUNNER_TEMP": str(tmp_path),
+            **action_env(tmp_path, repo, github, event_name=event_name, number=5),
             "INPUT_USERNAME": USER,
             "INPUT_PASSWORD": PASSWORD,
             "INPUT_GITHUB_TOKEN": GH_TOKEN,

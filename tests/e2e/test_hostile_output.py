@@ -9,15 +9,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
-from http.server import ThreadingHTTPServer
 
 import pytest
 
 from kestra_sync.action import run as ghaction
 from kestra_sync.emulator.resources import store_of
+from tests.support.github import FakeGitHub, action_env
 from tests.support.project import Project, client, line_with
-from tests.test_action_e2e import ROOT, FakeGitHub
 
 NS = "company.team"
 SECRET = "hunter2-Sup3rSecret"
@@ -138,37 +136,11 @@ def test_validate_refuses_namespace_file_names_with_control_characters(hostile):
     line_with(done.stdout, "kv.yml:2", "KV key 'key\\n::error::x\\x1b[2J'", "letters, digits")
 
 
-@pytest.fixture
-def github():
-    FakeGitHub.comments = []
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
-
-
 def run_action(project: Project, github: str, monkeypatch, **inputs) -> tuple[int, str, str]:
     tmp = project.root.parent
-    event = tmp / "event.json"
-    event.write_text(json.dumps({"number": 7, "pull_request": {"number": 7}}))
-    for name in ("out", "summary.md"):
-        (tmp / name).write_text("")
     monkeypatch.chdir(project.root)
     env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(ROOT),
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(tmp / "out"),
-        "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_REPOSITORY": "acme/flows",
-        "GITHUB_API_URL": github,
-        "GITHUB_WORKSPACE": str(project.root),
-        "RUNNER_TEMP": str(tmp),
+        **action_env(tmp, project.root, github),
         "INPUT_SERVER": project.emu.url,
         "INPUT_GITHUB_TOKEN": "ghs_hostile_token_1234",
         "INPUT_COMMENT": "true",
