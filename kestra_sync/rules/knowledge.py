@@ -9,7 +9,7 @@ nothing else of the tool, may import it (the one exception, stated in the emulat
 too).
 
 Sources: Kestra's ``AbstractFlow`` / ``Input.java`` / ``Output.java`` / ``TaskInterface.java``
-(git mirror, Dec 2024), ``FlowValidator`` (1.x copy), ``Flow.java`` and kestra-openapi.yml, as
+(git mirror, Dec 2024), ``FlowValidator`` (1.x copy), ``Flow.java`` and the Enterprise OpenAPI description (tests/data/openapi/kestra-2.0.yml), as
 each line says.
 """
 
@@ -223,7 +223,7 @@ FLOW_KEY_ORDER = (
     "policyRefs",
     "source",
 )
-# In the Enterprise spec only (kestra-openapi.yml): an OSS server of any version refuses them.
+# In the Enterprise spec only (tests/data/openapi/kestra-2.0.yml): an OSS server of any version refuses them.
 EE_ONLY_FLOW_KEYS = ("draft", "policyRefs")
 
 
