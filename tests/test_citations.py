@@ -19,19 +19,6 @@ THIS = Path(__file__).resolve().relative_to(ROOT).as_posix()
 
 # Copies of other people's files (flows, fixtures) may say anything.
 EXEMPT_DIRS = ("tests/data/",)
-# The rule table's rows and their citations are being rewritten together (issue 21): remove a
-# file from here once it cites Kestra's source or docs/ only.
-PENDING = frozenset(
-    {
-        "kestra_sync/rules/flowchecks.py",
-        "kestra_sync/rules/knowledge.py",
-        "kestra_sync/rules/ruletable.py",
-        "kestra_sync/rules/schema/flow.schema.json",
-        "kestra_sync/rules/schemacheck.py",
-        "kestra_sync/rules/servercheck.py",
-    }
-)
-
 # A note's name, unless it is one of this repository's own pages: `kestra-versions.md` and
 # `docs/anchors.md` are allowed, and so is a bare `anchors.md` inside docs/ (a sibling link).
 _NOTES = re.compile(
@@ -73,7 +60,7 @@ def test_no_tracked_file_cites_a_note_outside_the_repository():
     names = frozenset(tracked)
     problems = []
     for name in tracked:
-        if name == THIS or name in PENDING or name.startswith(EXEMPT_DIRS):
+        if name == THIS or name.startswith(EXEMPT_DIRS):
             continue
         try:
             text = (ROOT / name).read_text(encoding="utf-8")

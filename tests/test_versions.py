@@ -9,6 +9,7 @@ here. tests/data/kestra-1.3/ is a tree written the way 1.3 users write flows.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -32,7 +33,7 @@ REMOVED_IN_2 = {
     "company/sales/notify.yml",  # ENUM, listeners
     "company/data/loader.yml",  # flow-level workerGroup, ForEach, Echo
     "company/data/after-load.yml",  # Flow trigger preconditions
-    "company/ops/cleanup.yml",  # trigger conditions (runIf is only renamed)
+    "company/ops/cleanup.yml",  # trigger conditions (its runIf is valid on 2.0)
 }
 
 
@@ -65,6 +66,11 @@ def test_each_row_is_an_error_exactly_on_the_versions_that_refuse_it(name, versi
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_with_no_version_only_what_every_version_refuses_is_an_error(name):
     row = EXPECTED[name]
+    if set(row["refused"] + row["renamed"]) == {"2.0"}:
+        # What only 2.0 changes is counted, not listed: one line names the way to list it.
+        diags = [d for d in diagnose(ROWS / name, None) if d.code == "changes-in-2.0"]
+        assert [(d.severity, d.message.split()[0]) for d in diags] == [("warning", "1")], diags
+        return
     diags = [d for d in diagnose(ROWS / name, None) if d.code == row["code"]]
     assert len(diags) == 1, diags
     if row["refused"] == list(knowledge.VERSIONS):
@@ -81,7 +87,7 @@ def test_with_no_version_only_what_every_version_refuses_is_an_error(name):
 def test_the_emulator_profile_answers_as_its_version_with_the_servers_text(name, profile):
     row = EXPECTED[name]
     source = (ROWS / name).read_text(encoding="utf-8")
-    if profile in row["refused"]:
+    if profile in row["refused"] and row["server"] is not None:
         with pytest.raises(rules.ConstraintViolations) as caught:
             rules.parse_for_write(source, profile)
         rejection = caught.value.to_rejection()
@@ -90,8 +96,8 @@ def test_the_emulator_profile_answers_as_its_version_with_the_servers_text(name,
         # The validate endpoint says the same.
         item = rules.validate_one(source, 0, None, profile)
         assert row["server"] in item["constraints"]
-    else:
-        rules.parse_for_write(source, profile)  # accepted
+    else:  # accepted (an expression the server does not check when it saves: row "server" null)
+        rules.parse_for_write(source, profile)
         assert "constraints" not in rules.validate_one(source, 0, None, profile)
 
 
@@ -116,6 +122,31 @@ def test_a_1_3_tree_validates_clean_with_no_version_and_with_1_3(tmp_path):
     assert "rules of Kestra 1.3, pinned by --kestra-version" in pinned_13.stdout
 
 
+def test_with_no_version_a_1_3_tree_sees_one_line_about_2_0_not_one_per_construct(tmp_path):
+    root = copy_tree(tmp_path)
+    done = run_cli("validate", "--format", "json", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    diags = report["diagnostics"]
+    # Still one by one: what versions before 2.0 also refuse or deprecate (loader.yml's
+    # flow-level workerGroup before 0.24, daily-report.yml's input `name:`).
+    assert sorted(d["code"] for d in diags) == ["changes-in-2.0", "flow-workerGroup", "input-name"]
+    summary = next(d for d in diags if d["code"] == "changes-in-2.0")
+    pinned = run_cli("validate", "--format", "json", "--kestra-version", "2.0", cwd=root)
+    listed = [
+        d
+        for d in json.loads(pinned.stdout)["diagnostics"]
+        if d["severity"] == "error" and d["code"] not in ("flow-workerGroup", "input-name")
+    ]
+    files = {d["path"] for d in listed}
+    assert summary["message"] == (
+        f"{len(listed)} constructs change in Kestra 2.0 (in {len(files)} file(s)): run "
+        "`kestra-sync validate --kestra-version 2.0` to list them"
+    )
+    assert len(listed) > 8 and summary["severity"] == "warning"
+    assert summary["path"] == "flows/company"  # the folder the files share
+
+
 def test_upgrade_lint_names_every_file_using_what_2_0_removed_with_its_replacement(tmp_path):
     root = copy_tree(tmp_path)
     done = run_cli("validate", "--format", "json", cwd=root, env={"KESTRA_VERSION": "2.0"})
@@ -138,9 +169,11 @@ def test_upgrade_lint_names_every_file_using_what_2_0_removed_with_its_replaceme
     assert "use io.kestra.plugin.core.flow.Loop" in text  # ForEach
     assert "replace it with 'BOOL'" in text and "replace it with 'SELECT'" in text
     assert "replace it with 'pluginDefaults'" in text
-    # A rename that keeps an alias is only a warning.
-    runif = [d for d in report["diagnostics"] if d["code"] == "renamed-runIf"]
-    assert [d["severity"] for d in runif] == ["warning"]
+    # Task `runIf` is still `runIf` on 2.0 (Task.java; the rename 4e974f98c was reverted by
+    # 0e7efb160): cleanup.yml's runIf is not mentioned at all.
+    assert not [
+        d for d in report["diagnostics"] if d["path"].endswith("cleanup.yml") and d["line"] == 8
+    ]
 
 
 def test_the_1_3_tree_applies_to_a_1_3_emulator_following_the_servers_version(
@@ -313,9 +346,11 @@ def test_fix_rewrites_only_the_mechanical_spans_and_every_other_byte_stays(tmp_p
     fixed = [line for line in done.stderr.splitlines() if line.startswith("fixed ")]
     assert len(fixed) == 5, done.stderr
     edits: dict[Path, dict[int, tuple[str, str]]] = {}
-    for line in fixed:  # fixed flows/a.yml:12: old -> new
+    for line in fixed:  # fixed flows/a.yml:12: old -> new (valid since Kestra 0.17: file, commit)
         where, change = line[len("fixed ") :].split(": ", 1)
         path, number = where.rsplit(":", 1)
+        change, valid = change.split(" (valid since Kestra ")
+        assert re.search(r"\b[0-9a-f]{9}\b", valid), line  # every rewrite cites its commit
         old, new = change.split(" -> ")
         edits.setdefault(root / path, {})[int(number)] = (old, new)
     for path, original in before.items():
@@ -344,9 +379,9 @@ def test_fix_without_a_version_is_refused_and_writes_nothing(tmp_path):
 
 
 def test_the_emulator_imports_of_the_tool_only_the_standalone_fact_modules():
-    """The emulator imports nothing of the tool but knowledge and flowrules (and ruletable,
-    through knowledge), which themselves import only the standard library and each other: one
-    table, and no way for the tool to leak in."""
+    """The emulator imports nothing of the tool but the rule table (knowledge, and ruletable
+    through it), which imports only the standard library: one table, and none of the
+    validator's code, so a mistake in the validator's checks is not the emulator's too."""
     import ast
     import sys
 
@@ -370,10 +405,9 @@ def test_the_emulator_imports_of_the_tool_only_the_standalone_fact_modules():
 
     for path in (package / "emulator").glob("*.py"):
         outside = {m for m in tool_imports(path) if not m.startswith("emulator.")}
-        assert outside <= {"rules.knowledge", "rules.ruletable", "rules.flowrules"}, (
-            path.name,
-            outside,
-        )
+        # The table (ruletable, with knowledge's patterns and re-exports), never the
+        # validator's checks (flowrules, flowchecks...): the emulator is an oracle for them.
+        assert outside <= {"rules.knowledge", "rules.ruletable"}, (path.name, outside)
     rules = package / "rules"
     assert tool_imports(rules / "ruletable.py") == set()
     assert tool_imports(rules / "knowledge.py") == {"rules.ruletable"}
@@ -447,7 +481,8 @@ namespace: company.team
 tasks:
   - id: run
     type: io.kestra.plugin.scripts.shell.Commands
-    runner: PROCESS
+    workerGroup:
+      key: gpu
     commands: [echo hi]
 """
 
@@ -466,7 +501,7 @@ def _project_with_runner_flows(tmp_path: Path, count: int):
 def test_a_plan_judges_the_servers_version_from_the_findings_it_already_has(
     tmp_path, monkeypatch, reported, refused
 ):
-    """`runner:` was removed in 2.0 (knowledge.RUNNER_KEY): with no version pinned the scan
+    """A task's `workerGroup` was removed in 2.0 (knowledge.TASK_WORKER_GROUP): with no version pinned the scan
     warns, then the server's version decides. The flows are searched once, not once per
     judgement (a plan of thousands of flows)."""
     from kestra_sync.planning.pipeline import InvalidFlowsError, load_local_flows
@@ -486,7 +521,7 @@ def test_a_plan_judges_the_servers_version_from_the_findings_it_already_has(
     else:
         local, diagnostics, target = load_local_flows(settings, _Client(reported))
         assert (len(local), target.version) == (3, "1.3")
-        assert [d for d in diagnostics if d.code == "removed-runner"] == []
+        assert [d for d in diagnostics if d.code == "removed-workerGroup"] == []
     assert sorted(searched) == ["f0", "f1", "f2"]
 
 
@@ -498,6 +533,73 @@ def test_a_check_without_recorded_findings_is_still_judged_again(tmp_path):
 
     settings = _project_with_runner_flows(tmp_path, 2)
     check = replace(check_project(settings), findings={})
-    assert {d.severity for d in check.diagnostics if d.code == "removed-runner"} == {"warning"}
+    summary = [d for d in check.diagnostics if d.code == "changes-in-2.0"]
+    assert [d.message.split(" (")[0] for d in summary] == ["2 constructs change in Kestra 2.0"]
     judged = rejudge(check, "2.0")
-    assert [d.severity for d in judged.diagnostics if d.code == "removed-runner"] == ["error"] * 2
+    assert [d.severity for d in judged.diagnostics if d.code == "removed-workerGroup"] == [
+        "error"
+    ] * 2
+
+
+# --- every refusal cites the Kestra code it copies --------------------------------------------
+
+_COMMIT = re.compile(r"\b[0-9a-f]{8,12}\b")
+
+
+def _refusal_rows():
+    """Every row of the table that makes the validator or the emulator refuse something."""
+    from kestra_sync.rules import ruletable as T
+
+    rows = [v for v in vars(T).values() if isinstance(v, T.Rule)]
+    rows += list(T.FLOW_KEY_RULES.values())
+    removals = [v for v in vars(T).values() if isinstance(v, T.Removal)]
+    for value in vars(T).values():
+        if isinstance(value, tuple) and value and isinstance(value[0], T.Removal):
+            removals += list(value)
+    facts = [v for v in vars(T).values() if isinstance(v, T.ApiFact)]
+    return [r for r in rows if r.refused], [r for r in removals if r.refused], facts
+
+
+def test_every_row_that_refuses_cites_a_kestra_file_and_commit():
+    from kestra_sync.rules import ruletable as T
+
+    rules, removals, facts = _refusal_rows()
+    assert len(rules) > 15 and len(removals) > 15 and facts
+    for rule in rules:
+        assert _COMMIT.search(rule.source) and ".java" in rule.source, (rule.code, rule.source)
+    for removal in removals:
+        assert _COMMIT.search(removal.source), (removal.old, removal.source)
+        # A removed type's file is its class; any other removal names the file.
+        assert removal.old.startswith("io.kestra.") or ".java" in removal.source, removal
+    for fact in facts:
+        assert _COMMIT.search(fact.source), fact.what
+    for source in (T.LEGACY_TASK_ALIASES_SOURCE, T.LEGACY_TRIGGER_ALIASES_SOURCE):
+        assert _COMMIT.search(source)
+    # No row cites a note the repository lacks: tests/test_citations.py checks every file.
+
+
+def test_every_mechanical_rewrite_cites_the_commit_that_makes_it_valid():
+    from kestra_sync.rules import ruletable as T
+
+    rules, removals, _ = _refusal_rows()
+    mechanical = [r.fix_valid for r in rules if r.mechanical]
+    mechanical += [r.fix_valid for r in removals if r.mechanical]
+    mechanical += [T.CHECK_CONDITION.fix_valid, T.JSON_FIX_VALID, T.LEGACY_ALIAS_FIX_VALID]
+    assert len(mechanical) >= 5
+    for valid in mechanical:
+        assert re.match(r"Kestra \d+\.\d+: ", valid) and _COMMIT.search(valid), valid
+
+
+ACCEPTED = DATA / "versions-accepted"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in ACCEPTED.glob("*.yml")))
+def test_what_no_version_refuses_is_never_reported_and_every_profile_accepts_it(name):
+    """Task `runIf` (Task.java of 2.0 declares it: 0e7efb160 reverted the rename to `when`) and
+    flow-level `pluginDefaults` (Flow.java of 2.0, not deprecated): not a word from the
+    validator on any version, and no emulator profile refuses them."""
+    for version in (None, *knowledge.VERSIONS):
+        assert diagnose(ACCEPTED / name, version) == [], version
+    source = (ACCEPTED / name).read_text(encoding="utf-8")
+    for profile in knowledge.EMULATOR_PROFILES:
+        rules.parse_for_write(source, profile)

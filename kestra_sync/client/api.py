@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import (
     AlreadyExistsError,
+    ApiError,
     ConfigError,
     IncompleteListingError,
     InputError,
@@ -239,6 +240,20 @@ class KestraClient(NamespaceResourcesMixin):
         return {f"filters[namespace][{op}]": namespace}
 
     @staticmethod
+    def _older_prefix(err: ApiError, params: dict[str, str]) -> dict[str, str] | None:
+        """The namespace-or-children filter of an older Kestra, when ``err`` says this one
+        lacks the operation sent: 0.23 names PREFIX ``NAMESPACE_PREFIX`` (renamed by kestra
+        e163d9112, 0.24), and 0.22 has neither but its namespace STARTS_WITH means the same
+        (AbstractJdbcRepository.applyNamespaceCondition at ea7c709f5^). Both answer an unknown
+        operation with 422 "Illegal argument: No enum constant ...QueryFilter.Op.X"."""
+        older = {"PREFIX": "NAMESPACE_PREFIX", "NAMESPACE_PREFIX": "STARTS_WITH"}
+        for op, instead in older.items():
+            key = f"filters[namespace][{op}]"
+            if key in params and err.status == 422 and f"Op.{op}" in (err.server_message or ""):
+                return {f"filters[namespace][{instead}]": params[key]}
+        return None
+
+    @staticmethod
     def _in_scope(ns: str, namespace: str | None, include_children: bool) -> bool:
         if namespace is None:
             return True
@@ -267,7 +282,14 @@ class KestraClient(NamespaceResourcesMixin):
         page = 1
         while True:
             params = [("page", str(page)), ("size", str(page_size)), *sort, *base.items()]
-            resp = self.http.request("GET", path, params=params)
+            try:
+                resp = self.http.request("GET", path, params=params)
+            except ApiError as err:
+                older = self._older_prefix(err, base) if page == 1 else None
+                if older is None:
+                    raise
+                base = older
+                continue
             data = self.http.json("GET", path, resp, write=False)
             results = data.get("results") if isinstance(data, dict) else None
             page_total = data.get("total") if isinstance(data, dict) else None

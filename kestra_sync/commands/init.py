@@ -38,7 +38,7 @@ def init(pre_commit, workflow):
     top = git_root(here) or here
     prefix = "" if top == here else here.relative_to(top).as_posix()
     config_path = existing or Path("kestra-sync.yml")
-    todo = [] if existing else [(config_path, config_text(detected))]
+    todo = [] if existing else [(config_path, config_text(detected, _server_version()))]
     hook = pre_commit_text(prefix)
     if pre_commit:
         todo.append((top / ".pre-commit-config.yaml", hook))
@@ -155,3 +155,27 @@ def _shown(path: Path, here: Path) -> str:
 
     path = path if path.is_absolute() else here / path
     return Path(os.path.relpath(path, here)).as_posix()
+
+
+def _server_version() -> str | None:
+    """The rule-table version of the server KESTRA_URL names (credentials from the
+    environment), or None: no URL, or no answer (said, and init goes on)."""
+    import os
+
+    from ..errors import KestraSyncError
+    from ..rules import knowledge
+    from ..settings.config import load_settings
+    from .common import make_client
+
+    if not os.environ.get("KESTRA_URL"):
+        return None
+    try:
+        settings = load_settings({}, env=os.environ)
+        reported = make_client(settings).server_version()
+    except KestraSyncError as err:
+        click.echo(f"note: could not read the server's Kestra version ({err.message})", err=True)
+        return None
+    version = knowledge.supported_version(reported)
+    if version is not None:
+        click.echo(f"The server runs Kestra {reported}: recording kestra_version: {version}.")
+    return version

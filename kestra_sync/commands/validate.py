@@ -177,8 +177,10 @@ def _check_group(settings, paths, ignore_file, schema, target, fix):
 
         edits, untouched = fix_flows(result.flows, result.parsed, target.version)
         for edit in edits:
+            valid = f" (valid since {edit.valid})" if edit.valid else ""
             click.echo(
-                escape.line(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}"), err=True
+                escape.line(f"fixed {edit.path}:{edit.line}: {edit.old} -> {edit.new}{valid}"),
+                err=True,
             )
         for why in untouched:
             click.echo(escape.line(f"note: {why}"), err=True)

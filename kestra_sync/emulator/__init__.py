@@ -3,10 +3,10 @@
 It serves the flow endpoints kestra-sync uses with the real server's paths, statuses, error bodies
 and revision rules (see docs/kestra-api.md and Kestra's FlowController, cited in each
 module). It is independent of kestra-sync's client: stdlib + pyyaml only, plus the tool's
-standalone modules of Kestra facts, ``knowledge`` (with ``ruletable``, the per-version rule
-table) and ``flowrules`` (its checks), which import only the standard library: the emulator
-answers as the chosen version (``version="1.3"``) by the very table the offline validator
-follows.
+standalone module of Kestra facts, ``knowledge`` (with ``ruletable``, the per-version rule
+table), which imports only the standard library: the emulator answers as the chosen version
+(``version="1.3"``) by the table the offline validator follows, but finds what a server refuses
+with its own code (``flowvalidator``), not the validator's.
 
 Python API (tests run it in-process, in a background thread, on a free port)::
 
@@ -60,12 +60,19 @@ KNOWN_GAPS = [
     "references, Schedule inputs) and InputValidator (defaults with required: false or prefill). "
     "Trigger properties, preconditions ids and EE-only checks (assets) are not checked. The order "
     "of several violations in one message is stable here but a Set order on the server.",
-    "Version profiles (0.22, 1.0, 1.3, 2.0): the 422 text for a Schedule trigger leaving an input "
-    "unset (2.0) was not read in Kestra's source and is the emulator's own; a removed input type "
+    "Version profiles (0.22, 1.0, 1.3, 2.0): the Schedule-inputs rule of 2.0 lists the missing "
+    "inputs in declaration order (Kestra joins a HashSet: its order is not fixed) and ignores "
+    "FORM inputs (resolvableInputs); a removed input type "
     "(BOOLEAN/ENUM on 2.0) answers an approximation of Jackson's unknown-type-id message; a "
     "removed nested key (trigger `conditions`, input `name`, ...) answers `Unrecognized field` "
-    "naming the plugin type as the class. `json()` and `CANCELED` are not refused on save (they "
-    "fail when rendered). Profiles 1.1/1.2/0.23/0.24 are not offered (the validator knows them). "
+    "naming the plugin type as the class. `json()` and the Pebble functions removed with ForEach "
+    "are not refused on save (they fail when rendered). A lenient update before 2.0 stores the "
+    "source as sent; the flow JSON then echoes a 2.0-only key that the real server would drop "
+    "from it. FlowValidator's dashed-reference check reads every property of a task (Kestra: "
+    "the task class's own declared fields). The 422 for filters[namespace][PREFIX] on 0.22 "
+    "assumes the binder's IllegalArgumentException reaches ErrorController (inferred). A '+' for "
+    "a space in namespace-file paths before 2.0 is applied to the path parameter of every files "
+    "route; a .zip upload's entry names with a space are not (Kestra's URI.create refuses them). Profiles 1.1/1.2/0.23/0.24 are not offered (the validator knows them). "
     "JSON flow bodies (hidden handlers up to 1.3): `application/json` only (0.23-1.2 sent every "
     "non-YAML type there), and the stored source is the JSON dumped as YAML, not Kestra's "
     "generated text. "

@@ -37,6 +37,21 @@ FILTER_OPS = {
     "labels": ("EQUALS", "NOT_EQUALS", "IN", "NOT_IN", "CONTAINS"),
     "flowId": _TEXT_OPS,
 }
+# QueryFilter.Op at the 0.22 cut (ea7c709f5^): no PREFIX, no NAMESPACE_PREFIX.
+OPS_0_22 = (
+    "EQUALS",
+    "NOT_EQUALS",
+    "GREATER_THAN",
+    "LESS_THAN",
+    "GREATER_THAN_OR_EQUAL_TO",
+    "LESS_THAN_OR_EQUAL_TO",
+    "IN",
+    "NOT_IN",
+    "STARTS_WITH",
+    "ENDS_WITH",
+    "CONTAINS",
+    "REGEX",
+)
 FIELD_ENUM = {
     "q": "QUERY",
     "scope": "SCOPE",
@@ -99,7 +114,8 @@ def update(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:
     # FlowController.updateFlow: findById first; a missing/deleted flow is a 404 before parsing.
     if store.last(tenant, p["namespace"], p["id"]) is None:
         return rejected(rules.not_found(), h.href)
-    flow = rules.parse_for_write(source, h.server.config.version, h.server.config.edition)
+    cfg = h.server.config
+    flow = rules.parse_for_write(source, cfg.version, cfg.edition, update=True)
     rev, changed = store.update(tenant, p["namespace"], p["id"], flow)
     with_source = from_json is None
     return ok(shapes.flow_json(rev, tenant, source=with_source, updated=not changed))
@@ -222,11 +238,18 @@ def _parse_filters(h: Any) -> list[tuple[str, str, str | None, str]]:
     """``filters[field][OP]=v`` and ``filters[labels][OP][key]=v`` (QueryFilterFormatBinder)."""
     found = []
     errors = []
+    prefix = h.server.config.has(K.NAMESPACE_PREFIX_FILTER)
     for key, value in h.query:
         m = re.fullmatch(r"filters\[([^\]]+)\]\[([^\]]+)\](?:\[([^\]]*)\])?", key)
         if not m:
             continue
         name, op, sub = m.group(1), m.group(2).upper(), m.group(3)
+        if not prefix and op not in OPS_0_22:
+            # QueryFilterFormatBinder: QueryFilter.Op.valueOf(op) before any check of the
+            # field, and 0.22's Op has no PREFIX (knowledge.NAMESPACE_PREFIX_FILTER).
+            raise rules.illegal_argument(
+                f"No enum constant io.kestra.core.models.QueryFilter.Op.{op}"
+            )
         if name not in FILTER_OPS:
             errors.append(
                 f"Field {name.upper()} is not supported for resource FLOW. Supported fields are "
@@ -276,6 +299,10 @@ def _filter_ok(h: Any, rev: Any, tenant: str, f: tuple[str, str, str | None, str
         # PREFIX: the namespace itself or a child (legacy namespace= param semantics)
         "PREFIX": lambda: subject == value or subject.startswith(value + "."),
     }
+    if name == "namespace" and not h.server.config.has(K.NAMESPACE_PREFIX_FILTER):
+        # 0.22 (AbstractJdbcRepository.applyNamespaceCondition at ea7c709f5^): STARTS_WITH on
+        # a namespace is "equal, or like value + '.%'", what PREFIX is later.
+        checks["STARTS_WITH"] = checks["PREFIX"]
     return checks[op]()
 
 

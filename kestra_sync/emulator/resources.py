@@ -38,6 +38,7 @@ from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 
+from ..rules import knowledge as K
 from . import rules
 from .answers import Answer
 from .state import write_json_atomically
@@ -198,6 +199,9 @@ def _path_param(handler: Any, required: bool) -> str | None:
         return None
     if raw == "":
         return None if not required else "/"
+    if handler.server.config.has(K.NSFILE_SPACE_AS_PLUS):
+        # new URI(URLEncoder.encode(path)).getPath(): a space comes back as '+' (before 2.0).
+        raw = raw.replace(" ", "+")
     path = raw if raw.startswith("/") else "/" + raw
     path = re.sub(r"/+", "/", path)
     if len(path) > 1:

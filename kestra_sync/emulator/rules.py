@@ -5,14 +5,14 @@ the reason phrase and the JSON body the real server would send. Sources read (ke
 develop, via the fork erickirt/kestra at 8ecd8337): ``GenericFlow.fromYaml``, ``YamlParser``,
 ``PluginDefaultService.parseFlowWithVersionDefaults``, ``PluginDeserializer``, ``AbstractFlow``,
 ``Flow``, ``TaskInterface``, ``KestraConstraintViolationException``, ``FlowValidator``,
-``ErrorController``; docs/kestra-api.md. The Jackson/SnakeYAML message texts were probed with
-jackson-dataformat-yaml 2.17.2 + SnakeYAML 2.2 (Kestra ships a newer Jackson: the ``[Source: ...]``
-part of the location may differ).
+``ErrorController``, ``FlowService.create``/``update``; docs/kestra-api.md. The Jackson/SnakeYAML
+message texts were probed with jackson-dataformat-yaml 2.17.2 + SnakeYAML 2.2 (Kestra ships a
+newer Jackson: the ``[Source: ...]`` part of the location may differ).
 
-Version profiles: every rule that differs between Kestra versions comes from the tool's
-``knowledge`` table and is detected by ``flowrules`` -- the one exception to "the emulator imports
-nothing of the tool": both modules are standalone (standard library only), so the emulator and
-the offline validator apply one table and cannot disagree.
+Version profiles: which version refuses what, and the server's texts, come from the tool's
+``knowledge`` table (standard library only: the one part of the tool the emulator imports). The
+constructs are found by ``flowvalidator``, the emulator's own copy of Kestra's steps, never by
+the offline validator's code: the emulator is an oracle for the validator, not a mirror of it.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..rules import flowrules
 from ..rules import knowledge as K
+from . import flowvalidator
 from .errors import ConstraintViolations, Rejection, Violation, illegal_argument, not_found
 from .yamlparse import FLOW_WITH_SOURCE_CLASS, GENERIC_FLOW_CLASS, as_text, load_yaml
 
@@ -52,25 +52,6 @@ TASK_LISTS = K.TASK_LISTS
 # Keys under which flowable tasks hold child tasks (Flow.allTasksWithChilds walks them). Approximate:
 # the real list comes from each plugin's FlowableTask.allChildTasks().
 CHILD_TASK_KEYS = K.CHILD_TASK_KEYS
-# FlowValidator's findings, in the order FlowValidator adds them (1.x copy; see knowledge.py).
-FLOW_VALIDATOR_ORDER = (
-    K.RESERVED_FLOW_ID.code,
-    "duplicate-task-id",
-    "duplicate-trigger-id",
-    K.RECURSIVE_SUBFLOW.code,
-    K.DUPLICATE_INPUT.code,
-    K.DEPENDS_ON_UNKNOWN.code,
-    K.DEPENDS_ON_CYCLE.code,
-    K.DUPLICATE_OUTPUT.code,
-    K.SYSTEM_LABEL.code,
-    K.DASHED_INPUT_REFERENCE.code,
-    K.DASHED_OUTPUT_REFERENCE.code,
-    K.SCHEDULE_MISSING_INPUT.code,
-)
-INPUT_VALIDATOR_CODES = (K.OPTIONAL_WITH_DEFAULTS.code, K.DEFAULTS_WITH_PREFILL.code)
-# Rules of the table that the server does not check when a flow is saved (they fail when the
-# expression is rendered): never a 422 on create/update/validate.
-NOT_CHECKED_AT_SAVE = ("removed-json-function", "renamed-state")
 
 
 # --------------------------------------------------------------------------- the flow
@@ -86,7 +67,6 @@ class ParsedFlow:
     namespace: str | None
     disabled: bool
     revision_in_source: int | None
-    findings: list[Any] | None = None  # flowrules findings, computed once per parse
 
     def labels(self) -> list[dict[str, str]] | None:
         """Labels as a list of {key, value} (ListOrMapOfLabelDeserializer), values as strings."""
@@ -128,9 +108,14 @@ def _to_parsed(source: str, data: dict[str, Any]) -> ParsedFlow:
     )
 
 
-def strict_parse(flow: ParsedFlow, version: str = K.LATEST, edition: str = "oss") -> None:
+def strict_parse(
+    flow: ParsedFlow, version: str = K.LATEST, edition: str = "oss", lenient: bool = False
+) -> None:
     """``parseFlowWithVersionDefaults(..., strict=true)``: unknown properties and plugin types,
     as Kestra ``version`` binds them (``knowledge.known_flow_keys``, the 2.0 removals).
+
+    ``lenient``: the parse of an update before 2.0 (``knowledge.LENIENT_UPDATE``): unknown
+    properties are ignored, types are still resolved.
 
     The emulator has no plugin registry: any non-empty string ``type`` is accepted (KNOWN_GAPS),
     except the types the version removed. A task or trigger without a usable ``type`` fails like
@@ -139,7 +124,7 @@ def strict_parse(flow: ParsedFlow, version: str = K.LATEST, edition: str = "oss"
     """
     known_keys = K.known_flow_keys(version, edition)
     for key in flow.data:
-        if key not in known_keys:
+        if key not in known_keys and not lenient:
             raise _unrecognized(
                 key, FLOW_WITH_SOURCE_CLASS, f'{FLOW_WITH_SOURCE_CLASS}["{key}"]', known_keys
             )
@@ -156,37 +141,25 @@ def strict_parse(flow: ParsedFlow, version: str = K.LATEST, edition: str = "oss"
             _check_children(
                 item, f'{FLOW_WITH_SOURCE_CLASS}["{list_key}"]->java.util.ArrayList[{index}]'
             )
-    for finding in version_findings(flow, version):
-        code = finding.rule.code
-        if code == "removed-type":
-            type_ = flowrules.value_at(flow.data, finding.path)
-            _raise_invalid_type(_chain(finding.path), str(type_))
-        if code == "removed-input-type":
-            # Jackson's message for an unknown @JsonTypeInfo id (approximate, KNOWN_GAPS).
-            type_ = flowrules.value_at(flow.data, finding.path)
-            path = _chain(finding.path)
-            message = (
-                f"Could not resolve type id '{type_}' as a subtype of "
-                f"`io.kestra.core.models.flows.Input<java.lang.Object>`\n at [Source: UNKNOWN; "
-                f"byte offset: #UNKNOWN] (through reference chain: {path})"
-            )
-            raise ConstraintViolations([Violation(path, message)], message=message)
-        if finding.key and (code.startswith("removed-") or code == K.INPUT_NAME.code):
-            key = finding.path[-1]
-            raise _unrecognized(
-                str(key), _owner_class(flow.data, finding.path), _chain(finding.path)
-            )
+    for refusal in flowvalidator.parse_refusals(flow.data, version):
+        _raise_refusal(flow, refusal, lenient)
 
 
-def version_findings(flow: ParsedFlow, version: str) -> list[flowrules.Finding]:
-    """The table's findings that Kestra ``version`` refuses when a flow is saved."""
-    if flow.findings is None:
-        flow.findings = flowrules.findings(flow.data, flow.source)
-    return [
-        f
-        for f in flow.findings
-        if version in f.rule.refused and f.rule.code not in NOT_CHECKED_AT_SAVE
-    ]
+def _raise_refusal(flow: ParsedFlow, refusal: flowvalidator.ParseRefusal, lenient: bool) -> None:
+    path = _chain(refusal.path)
+    if refusal.kind == "type":
+        _raise_invalid_type(path, refusal.value)
+    if refusal.kind == "input-type":
+        # Jackson's message for an unknown @JsonTypeInfo id (approximate, KNOWN_GAPS).
+        message = (
+            f"Could not resolve type id '{refusal.value}' as a subtype of "
+            f"`io.kestra.core.models.flows.Input<java.lang.Object>`\n at [Source: UNKNOWN; "
+            f"byte offset: #UNKNOWN] (through reference chain: {path})"
+        )
+        raise ConstraintViolations([Violation(path, message)], message=message)
+    if not lenient:
+        key = str(refusal.path[-1])
+        raise _unrecognized(key, _owner_class(flow.data, refusal.path), path)
 
 
 def _unrecognized(
@@ -212,12 +185,21 @@ def _chain(path: tuple) -> str:
 
 def _owner_class(data: Any, path: tuple) -> str:
     """The class Jackson names for the object holding the last key of ``path`` (approximate)."""
-    parent = flowrules.value_at(data, path[:-1])
+    parent = _value_at(data, path[:-1])
     if path and path[0] == "inputs" and len(path) == 3:
         return "io.kestra.core.models.flows.Input"
     if isinstance(parent, dict) and isinstance(parent.get("type"), str):
         return parent["type"]
     return FLOW_WITH_SOURCE_CLASS
+
+
+def _value_at(data: Any, path: tuple) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _check_children(task: dict[str, Any], chain: str) -> None:
@@ -252,13 +234,27 @@ def _raise_invalid_type(path: str, type_id: str = "<null>") -> None:
 
 def bean_validate(flow: ParsedFlow, version: str = K.LATEST) -> None:
     """``modelValidator.validate(flow)``: bean constraints, KestraConstraintViolationException format,
-    with the FlowValidator and InputValidator rules of Kestra ``version`` (knowledge.py).
+    with the FlowValidator and InputValidator rules of Kestra ``version`` (``flowvalidator``).
 
     Order of violations: the real validator returns a Set; the emulator reports them property by
     property (id, namespace, revision, tasks, triggers, inputs, outputs), constraint by constraint,
-    then FlowValidator's findings in its own order, which is stable.
+    then InputValidator's, then FlowValidator's findings in its own order, which is stable.
     """
     v: list[Violation] = []
+    _flow_constraints(v, flow)
+    _id_constraints(v, flow.data)
+    for index, text in flowvalidator.input_violations(flow.data, version):
+        v.append(Violation(f"inputs[{index}]", text))
+    # FlowValidator: a class-level constraint (empty property path), its findings joined by ", "
+    problems = flowvalidator.flow_violations(flow.data, version, _labels(flow))
+    if problems:
+        v.append(Violation("", "Invalid Flow: " + ", ".join(problems)))
+    if v:
+        raise ConstraintViolations(v, kestra=True)
+
+
+def _flow_constraints(v: list[Violation], flow: ParsedFlow) -> None:
+    """AbstractFlow's id, namespace, revision and tasks, then each task's id."""
     _string_constraints(v, "id", flow.id, ID_PATTERN, K.FLOW_ID_MAX, not_blank=True)
     _string_constraints(
         v, "namespace", flow.namespace, NAMESPACE_PATTERN, K.NAMESPACE_MAX, not_blank=False
@@ -274,12 +270,16 @@ def bean_validate(flow: ParsedFlow, version: str = K.LATEST) -> None:
             for index, task in enumerate(items):
                 if isinstance(task, dict):
                     _task_constraints(v, f"{list_key}[{index}]", task)
+
+
+def _id_constraints(v: list[Violation], data: dict[str, Any]) -> None:
+    """The @Pattern of trigger, input and output ids."""
     for list_key, pattern in (
         ("triggers", TRIGGER_ID_PATTERN),
         ("inputs", INPUT_ID_PATTERN),
         ("outputs", OUTPUT_ID_PATTERN),
     ):
-        items = flow.data.get(list_key)
+        items = data.get(list_key)
         for index, item in enumerate(items if isinstance(items, list) else []):
             if not isinstance(item, dict):
                 continue
@@ -288,75 +288,6 @@ def bean_validate(flow: ParsedFlow, version: str = K.LATEST) -> None:
                 ident = as_text(item.get("name"))  # Input.setName (up to 1.3)
             if ident is not None and not re.fullmatch(pattern, ident):
                 v.append(Violation(f"{list_key}[{index}].id", f'must match "{pattern}"'))
-    found = version_findings(flow, version)
-    for finding in found:  # InputValidator: a constraint on each input
-        if finding.rule.code in INPUT_VALIDATOR_CODES:
-            v.append(Violation(f"inputs[{finding.path[1]}]", finding.rule.server_text))
-    # FlowValidator: a class-level constraint (empty property path), its findings joined by ", "
-    problems: list[tuple[str, str]] = []
-    dup = _duplicates(_task_ids(flow.data))
-    if dup:
-        problems.append(
-            ("duplicate-task-id", "Duplicate task id with name [" + ", ".join(dup) + "]")
-        )
-    dup = _duplicates(_ids(flow.data.get("triggers")))
-    if dup:
-        problems.append(
-            ("duplicate-trigger-id", "Duplicate trigger id with name [" + ", ".join(dup) + "]")
-        )
-    dup = _duplicates(_ids(flow.data.get("inputs"), fallback="name"))
-    if dup:
-        problems.append(
-            (K.DUPLICATE_INPUT.code, K.DUPLICATE_INPUT.server_text.format(ids=", ".join(dup)))
-        )
-    dup = _duplicates(_ids(flow.data.get("outputs")))
-    if dup:
-        problems.append(
-            (K.DUPLICATE_OUTPUT.code, K.DUPLICATE_OUTPUT.server_text.format(ids=", ".join(dup)))
-        )
-    for label in _labels(flow):
-        key = label.get("key") or ""
-        if key.startswith(K.SYSTEM_LABEL_PREFIX) and key not in K.SYSTEM_LABEL_ALLOWED:
-            problems.append(
-                (
-                    K.SYSTEM_LABEL.code,
-                    K.SYSTEM_LABEL.server_text.format(key=key, value=label.get("value")),
-                )
-            )
-    dashed: dict[str, list[str]] = {}
-    for finding in found:
-        rule = finding.rule
-        if rule.code in (K.DASHED_INPUT_REFERENCE.code, K.DASHED_OUTPUT_REFERENCE.code):
-            owner = (finding.args or {}).get("tasks")
-            names = dashed.setdefault(rule.code, [])
-            if owner and owner not in names:
-                names.append(owner)
-        elif rule.code in FLOW_VALIDATOR_ORDER and rule.server_text:
-            problems.append((rule.code, rule.server_text.format(**(finding.args or {}))))
-    for code, names in dashed.items():
-        rule = (
-            K.DASHED_INPUT_REFERENCE
-            if code == K.DASHED_INPUT_REFERENCE.code
-            else K.DASHED_OUTPUT_REFERENCE
-        )
-        problems.append((code, rule.server_text.format(tasks=", ".join(names))))
-    problems.sort(key=lambda p: FLOW_VALIDATOR_ORDER.index(p[0]))
-    if problems:
-        v.append(Violation("", "Invalid Flow: " + ", ".join(text for _, text in problems)))
-    if v:
-        raise ConstraintViolations(v, kestra=True)
-
-
-def _ids(items: Any, fallback: str | None = None) -> list[str]:
-    out = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict):
-            value = item.get("id")
-            if value is None and fallback:
-                value = item.get(fallback)
-            if value is not None:
-                out.append(str(as_text(value)))
-    return out
 
 
 def _labels(flow: ParsedFlow) -> list[dict[str, Any]]:
@@ -402,47 +333,18 @@ def _task_constraints(v: list[Violation], prefix: str, task: dict[str, Any]) -> 
         v.append(Violation(path, "Task id must be at most 256 characters", line_path))
 
 
-def _all_task_ids(tasks: Any) -> list[str]:
-    out: list[str] = []
-    if not isinstance(tasks, list):
-        return out
-    for task in tasks:
-        if not isinstance(task, dict):
-            continue
-        tid = as_text(task.get("id"))
-        if tid is not None:
-            out.append(tid)
-        for key in CHILD_TASK_KEYS:
-            out.extend(_all_task_ids(task.get(key)))
-    return out
-
-
-def _task_ids(data: dict[str, Any]) -> list[str]:
-    ids: list[str] = []
-    for key in TASK_LISTS:
-        ids.extend(_all_task_ids(data.get(key)))
-    return ids
-
-
-def _duplicates(ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    dups: list[str] = []
-    for tid in ids:
-        if tid in seen and tid not in dups:
-            dups.append(tid)
-        seen.add(tid)
-    return dups
-
-
-def parse_for_write(source: str, version: str = K.LATEST, edition: str = "oss") -> ParsedFlow:
+def parse_for_write(
+    source: str, version: str = K.LATEST, edition: str = "oss", update: bool = False
+) -> ParsedFlow:
     """Create/update check order (FlowController.createFlow -> FlowService.create, kestra 8ecd8337):
     1. ``GenericFlow.fromYaml`` (syntax, non-mapping, duplicate keys), 2. blank source (unreachable
     over HTTP: step 1 already rejects a blank body), 3. strict parse, 4. bean validation.
-    The existence check (create) and the id/namespace check (update) come after, in state.py."""
+    The existence check (create) and the id/namespace check (update) come after, in state.py.
+    ``update``: a PUT, parsed leniently before 2.0 (``knowledge.LENIENT_UPDATE``)."""
     flow = parse_generic(source)
     if source.strip() == "":  # pragma: no cover - kept to mirror FlowService.create
         raise illegal_argument("Cannot create flow with null or blank source")
-    strict_parse(flow, version, edition)
+    strict_parse(flow, version, edition, lenient=update and version in K.LENIENT_UPDATE.versions)
     bean_validate(flow, version)
     return flow
 

@@ -53,6 +53,9 @@ GIT_NOTE = "names starting with .git (.gitignore, .github/...) are git's own, ne
 MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH (develop)
 DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
 CHUNK = 1 << 20  # bytes read at a time when hashing
+# A space in a path: Kestra before 2.0 stores it as '+' (knowledge.NSFILE_SPACE_AS_PLUS). The
+# scan knows no version: rules/validate.py judges this warning for the target version.
+SPACE_IN_PATH = "nsfile-space"
 
 
 def _wanted_file(name: str) -> bool:
@@ -358,6 +361,12 @@ class NamespaceFiles:
                 Diagnostic(shown, f"{remote_path}: {why}", code="nsfile-path", severity=ERROR)
             )
             return
+        if " " in remote_path:
+            scan.diagnostics.append(
+                Diagnostic(
+                    shown, f"{remote_path}: a space in the path", WARNING, code=SPACE_IN_PATH
+                )
+            )
 
         def too_large(size: int) -> None:
             scan.diagnostics.append(

@@ -6,7 +6,7 @@ Patterns, reserved words and every rule that differs between Kestra versions are
 ``knowledge`` (checked by ``flowrules``, judged for the target version in ``check_versioned``);
 this module holds none of its own.
 
-What every supported version accepts (kestra develop 8ecd8337, 2026-07-01; api-facts.md §5, §6):
+What every supported version accepts (kestra develop 8ecd83370, 2026-07-01):
 - id ``^[a-zA-Z0-9][a-zA-Z0-9._-]*`` 1..100 chars; namespace ``^[a-z0-9][a-z0-9._-]*`` 1..150
   chars (AbstractFlow bean validation; ``@Pattern`` matches the whole string); ``tasks`` not empty.
 - Duplicate YAML keys are an ERROR: create/update parse the body with
@@ -15,9 +15,8 @@ What every supported version accepts (kestra develop 8ecd8337, 2026-07-01; api-f
   kestra's own test ``YamlParserTest.duplicateKey`` expects "Duplicate field 'message'". (The
   server's ``/validate`` endpoint reads the source through PluginDefaultService's mapper without
   that feature, so it may call such a flow valid; create/update still reject it.)
-  python-anchors.md §D.1 ("SnakeYAML allowDuplicateKeys, last wins") describes YamlParser at
-  kestra commit 01618264, which is the unmerged PR kestra-io/kestra#17343 (SnakeYAML load
-  before Jackson, for anchors); it is not in develop as of 2026-07-01.
+  A YamlParser that loads with SnakeYAML's allowDuplicateKeys first (last key wins) exists
+  only in the unmerged PR kestra-io/kestra#17343 (commit 01618264), not in develop.
 - Aliases are not expanded: Jackson's YAMLParser turns ``*x`` into the string "x"
   (kestra-io/kestra#16315, open): a warning on each alias.
 - Size: SnakeYAML ``LoaderOptions.codePointLimit`` (3 MiB) applies (flows.MAX_CODE_POINTS).
@@ -32,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ..models import Diagnostic, LocalFlow
@@ -64,36 +64,61 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
         parsed = parse_yaml(flow.source)
         flow = dataclasses.replace(flow, data=parsed.data)
         data = flow.data
-    out: list[Diagnostic] = []
     if not isinstance(data, dict):
-        kind = type(data).__name__
-        kind = {
-            "list": "a list",
-            "str": "a string",
-            "int": "a number",
-            "float": "a number",
-            "bool": "a boolean",
-        }.get(kind, kind)
-        return [
-            _diag(
-                flow,
-                parsed,
-                (),
-                "not-mapping",
-                f"the document is {kind}, not a mapping: a flow is a mapping with id, "
-                "namespace and tasks at the top level",
-            )
-        ]
+        return [_not_a_mapping(flow, parsed, data)]
+    out = _check_identity(flow, parsed, data)
+    out += _check_task_list(flow, parsed, data)
+    out += _check_tasks(flow, parsed, data)
+    out += _check_ids(flow, parsed, data, IdList("triggers", "trigger"))
+    out += _check_ids(
+        flow,
+        parsed,
+        data,
+        IdList("inputs", "input", need_type=False, pattern=INPUT_ID_RE, id_keys=("id", "name")),
+    )
+    out += _check_ids(
+        flow, parsed, data, IdList("outputs", "output", need_type=False, pattern=OUTPUT_ID_RE)
+    )
+    out += _check_labels(flow, parsed, data)
+    return out
 
-    for key, regex, maxlen, what in (
-        ("id", ID_RE, ID_MAX, "letters, digits, '.', '_' or '-', starting with a letter or digit"),
-        (
-            "namespace",
-            NAMESPACE_RE,
-            NAMESPACE_MAX,
-            "lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
-        ),
-    ):
+
+_KINDS = {
+    "list": "a list",
+    "str": "a string",
+    "int": "a number",
+    "float": "a number",
+    "bool": "a boolean",
+}
+
+
+def _not_a_mapping(flow: LocalFlow, parsed: ParsedYaml, data: Any) -> Diagnostic:
+    kind = type(data).__name__
+    return _diag(
+        flow,
+        parsed,
+        (),
+        "not-mapping",
+        f"the document is {_KINDS.get(kind, kind)}, not a mapping: a flow is a mapping with id, "
+        "namespace and tasks at the top level",
+    )
+
+
+_IDENTITY = (
+    ("id", ID_RE, ID_MAX, "letters, digits, '.', '_' or '-', starting with a letter or digit"),
+    (
+        "namespace",
+        NAMESPACE_RE,
+        NAMESPACE_MAX,
+        "lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+    ),
+)
+
+
+def _check_identity(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagnostic]:
+    """id and namespace: present, plain, not blank, AbstractFlow's pattern and length."""
+    out: list[Diagnostic] = []
+    for key, regex, maxlen, what in _IDENTITY:
         value = flow.id if key == "id" else flow.namespace
         if key not in data or (data[key] is None and value is None):
             out.append(
@@ -105,8 +130,7 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
                     f"required key '{key}' is missing: add '{key}: ...' at the top level",
                 )
             )
-            continue
-        if value is None:
+        elif value is None:
             out.append(
                 _diag(
                     flow,
@@ -116,36 +140,53 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
                     f"'{key}' must be a plain value, not a {type(data[key]).__name__}",
                 )
             )
-            continue
-        if not value.strip():
+        elif not value.strip():
             out.append(_diag(flow, parsed, (key,), f"invalid-{key}", f"'{key}' must not be blank"))
-            continue
-        if not regex.fullmatch(value):
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    (key,),
-                    f"invalid-{key}",
-                    f"{key} {value!r} is not allowed: use only {what} "
-                    f'(Kestra requires "^{regex.pattern}")',
-                )
-            )
-        if len(value) > maxlen:
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    (key,),
-                    f"{key}-too-long",
-                    f"{key} is {len(value)} characters long; Kestra allows at most "
-                    f"{maxlen}: shorten it",
-                )
-            )
+        else:
+            out += _identity_text(flow, parsed, key, value, regex, maxlen, what)
+    return out
 
+
+def _identity_text(
+    flow: LocalFlow,
+    parsed: ParsedYaml,
+    key: str,
+    value: str,
+    regex: re.Pattern,
+    maxlen: int,
+    what: str,
+) -> list[Diagnostic]:
+    out = []
+    if not regex.fullmatch(value):
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                (key,),
+                f"invalid-{key}",
+                f"{key} {value!r} is not allowed: use only {what} "
+                f'(Kestra requires "^{regex.pattern}")',
+            )
+        )
+    if len(value) > maxlen:
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                (key,),
+                f"{key}-too-long",
+                f"{key} is {len(value)} characters long; Kestra allows at most "
+                f"{maxlen}: shorten it",
+            )
+        )
+    return out
+
+
+def _check_task_list(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagnostic]:
+    """``tasks``: present and not empty (AbstractFlow @NotEmpty)."""
     tasks = data.get("tasks")
     if "tasks" not in data or tasks is None:
-        out.append(
+        return [
             _diag(
                 flow,
                 parsed,
@@ -153,9 +194,9 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
                 "missing-tasks",
                 "required key 'tasks' is missing: add a 'tasks:' list with at least one task",
             )
-        )
-    elif isinstance(tasks, list) and not tasks:
-        out.append(
+        ]
+    if isinstance(tasks, list) and not tasks:
+        return [
             _diag(
                 flow,
                 parsed,
@@ -163,27 +204,8 @@ def check_flow(flow: LocalFlow, parsed: ParsedYaml | None = None) -> list[Diagno
                 "empty-tasks",
                 "'tasks' is empty: a flow needs at least one task",
             )
-        )
-
-    out.extend(_check_tasks(flow, parsed, data))
-    out.extend(_check_ids(flow, parsed, data, "triggers", "trigger"))
-    out.extend(
-        _check_ids(
-            flow,
-            parsed,
-            data,
-            "inputs",
-            "input",
-            need_type=False,
-            pattern=INPUT_ID_RE,
-            id_keys=("id", "name"),
-        )
-    )
-    out.extend(
-        _check_ids(flow, parsed, data, "outputs", "output", need_type=False, pattern=OUTPUT_ID_RE)
-    )
-    out.extend(_check_labels(flow, parsed, data))
-    return out
+        ]
+    return []
 
 
 def _scalar_text(parsed: ParsedYaml, mapping: Any, key: str) -> Any:
@@ -199,6 +221,8 @@ def _iter_tasks(data: dict) -> Iterable[tuple[tuple, dict]]:
 
 
 def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagnostic]:
+    """Each item of the task lists a mapping; each task (children included) with a type and
+    an id of TaskInterface's pattern, each id once in the flow."""
     out = []
     for key in TASK_LISTS:
         items = data.get(key)
@@ -216,144 +240,163 @@ def _check_tasks(flow: LocalFlow, parsed: ParsedYaml, data: dict) -> list[Diagno
                     )
     first: dict[str, tuple] = {}
     for path, task in _iter_tasks(data):
-        if task.get("type") in (None, ""):
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path,
-                    "missing-type",
-                    f"task {format_path(path)} has no 'type': add the plugin type, e.g. "
-                    "'type: io.kestra.plugin.core.log.Log'",
-                )
-            )
-        tid = _scalar_text(parsed, task, "id")
-        if tid in (None, ""):
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path,
-                    "missing-task-id",
-                    f"task {format_path(path)} has no 'id': give every task a unique id",
-                )
-            )
-            continue
-        tid = str(tid)
-        if not TASK_ID_RE.fullmatch(tid):
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path + ("id",),
-                    "invalid-task-id",
-                    f"task id {tid!r} is not allowed: use only letters, digits, '_' or '-', "
-                    f'no dot (Kestra requires "{K.TASK_ID_PATTERN}")',
-                )
-            )
-        if tid in first:
-            line, _ = parsed.position(first[tid] + ("id",))
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path + ("id",),
-                    "duplicate-task-id",
-                    f"task id '{tid}' is already used at line {line}: task ids must be "
-                    "unique within the flow (tasks, errors and finally included); "
-                    "rename one",
-                )
-            )
-        else:
-            first[tid] = path
+        out += _check_task(flow, parsed, path, task, first)
     return out
 
 
-def _check_ids(
-    flow: LocalFlow,
-    parsed: ParsedYaml,
-    data: dict,
-    key: str,
-    what: str,
-    need_type: bool = True,
-    pattern: re.Pattern = TASK_ID_RE,
-    id_keys: tuple[str, ...] = ("id",),
+def _check_task(
+    flow: LocalFlow, parsed: ParsedYaml, path: tuple, task: dict, first: dict[str, tuple]
 ) -> list[Diagnostic]:
-    items = data.get(key)
+    out = []
+    if task.get("type") in (None, ""):
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                path,
+                "missing-type",
+                f"task {format_path(path)} has no 'type': add the plugin type, e.g. "
+                "'type: io.kestra.plugin.core.log.Log'",
+            )
+        )
+    tid = _scalar_text(parsed, task, "id")
+    if tid in (None, ""):
+        return out + [
+            _diag(
+                flow,
+                parsed,
+                path,
+                "missing-task-id",
+                f"task {format_path(path)} has no 'id': give every task a unique id",
+            )
+        ]
+    tid = str(tid)
+    if not TASK_ID_RE.fullmatch(tid):
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                path + ("id",),
+                "invalid-task-id",
+                f"task id {tid!r} is not allowed: use only letters, digits, '_' or '-', "
+                f'no dot (Kestra requires "{K.TASK_ID_PATTERN}")',
+            )
+        )
+    if tid in first:
+        line, _ = parsed.position(first[tid] + ("id",))
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                path + ("id",),
+                "duplicate-task-id",
+                f"task id '{tid}' is already used at line {line}: task ids must be "
+                "unique within the flow (tasks, errors and finally included); rename one",
+            )
+        )
+    else:
+        first[tid] = path
+    return out
+
+
+@dataclass(frozen=True)
+class IdList:
+    """A list of the flow whose items carry an id: triggers, inputs, outputs."""
+
+    key: str
+    what: str
+    need_type: bool = True
+    pattern: re.Pattern = TASK_ID_RE
+    id_keys: tuple[str, ...] = ("id",)
+
+
+def _check_ids(flow: LocalFlow, parsed: ParsedYaml, data: dict, spec: IdList) -> list[Diagnostic]:
+    """Each item a mapping with a type (when needed) and an id of the right pattern, each id
+    once."""
+    items = data.get(spec.key)
     if not isinstance(items, list):
         return []
     out = []
     first: dict[str, int] = {}
     for i, item in enumerate(items):
-        path = (key, i)
+        path = (spec.key, i)
         if not isinstance(item, dict):
             out.append(
                 _diag(
                     flow,
                     parsed,
                     path,
-                    f"invalid-{what}",
+                    f"invalid-{spec.what}",
                     f"{format_path(path)} must be a mapping with id and type",
                 )
             )
             continue
-        if need_type and item.get("type") in (None, ""):
+        if spec.need_type and item.get("type") in (None, ""):
             out.append(
                 _diag(
                     flow,
                     parsed,
                     path,
                     "missing-type",
-                    f"{what} {format_path(path)} has no 'type': add the plugin type, "
+                    f"{spec.what} {format_path(path)} has no 'type': add the plugin type, "
                     "e.g. 'type: io.kestra.plugin.core.trigger.Schedule'",
                 )
             )
-        # An input may be written `name:` up to Kestra 1.3 (Input.setName copies it into id);
-        # flowrules reports that per version.
-        id_key = next((k for k in id_keys if item.get(k) not in (None, "")), "id")
-        ident = _scalar_text(parsed, item, id_key)
-        if ident in (None, ""):
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path,
-                    f"missing-{what}-id",
-                    f"{what} {format_path(path)} has no 'id': add one",
-                )
+        out += _check_item_id(flow, parsed, spec, i, item, first)
+    return out
+
+
+def _check_item_id(
+    flow: LocalFlow, parsed: ParsedYaml, spec: IdList, i: int, item: dict, first: dict[str, int]
+) -> list[Diagnostic]:
+    path = (spec.key, i)
+    what = spec.what
+    # An input may be written `name:` up to Kestra 1.3 (Input.setName copies it into id);
+    # flowrules reports that per version.
+    id_key = next((k for k in spec.id_keys if item.get(k) not in (None, "")), "id")
+    ident = _scalar_text(parsed, item, id_key)
+    if ident in (None, ""):
+        return [
+            _diag(
+                flow,
+                parsed,
+                path,
+                f"missing-{what}-id",
+                f"{what} {format_path(path)} has no 'id': add one",
             )
-            continue
-        ident = str(ident)
-        if not pattern.fullmatch(ident):
-            allowed = (
-                "letters, digits, '.', '_' or '-'"
-                if "." in pattern.pattern
-                else ("letters, digits, '_' or '-', no dot")
+        ]
+    ident = str(ident)
+    out = []
+    if not spec.pattern.fullmatch(ident):
+        allowed = (
+            "letters, digits, '.', '_' or '-'"
+            if "." in spec.pattern.pattern
+            else ("letters, digits, '_' or '-', no dot")
+        )
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                path + (id_key,),
+                f"invalid-{what}-id",
+                f"{what} id {ident!r} is not allowed: use only {allowed}, starting with a "
+                f'letter or digit (Kestra requires "^{spec.pattern.pattern}")',
             )
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path + (id_key,),
-                    f"invalid-{what}-id",
-                    f"{what} id {ident!r} is not allowed: use only {allowed}, starting with a "
-                    f'letter or digit (Kestra requires "^{pattern.pattern}")',
-                )
+        )
+    if ident in first:
+        line, _ = parsed.position((spec.key, first[ident], id_key))
+        out.append(
+            _diag(
+                flow,
+                parsed,
+                path + (id_key,),
+                f"duplicate-{what}-id",
+                f"{what} id '{ident}' is already used at line {line}: "
+                f"{what} ids must be unique within the flow; rename one",
             )
-        if ident in first:
-            line, _ = parsed.position((key, first[ident], id_key))
-            out.append(
-                _diag(
-                    flow,
-                    parsed,
-                    path + (id_key,),
-                    f"duplicate-{what}-id",
-                    f"{what} id '{ident}' is already used at line {line}: "
-                    f"{what} ids must be unique within the flow; rename one",
-                )
-            )
-        else:
-            first[ident] = i
+        )
+    else:
+        first[ident] = i
     return out
 
 

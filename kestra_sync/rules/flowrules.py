@@ -11,8 +11,10 @@ turns it into a diagnostic for a target version:
 The same table drives the upgrade lint: ``validate --kestra-version 2.0`` on a 1.3 tree names
 every construct 2.0 removes, with its replacement and the migration-guide page.
 
-Like ``knowledge``, this module imports only the standard library and ``knowledge``: the emulator
-applies the very same checks when it answers create, update and validate for a version profile.
+Like ``knowledge``, this module imports only the standard library and ``knowledge``. The emulator
+does not use it: it reads the same table (``knowledge``) but finds what a server refuses with its
+own code, written after Kestra's (emulator/flowvalidator.py), so a mistake here is not repeated
+there.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ def judge(finding: Finding, target: str | None) -> tuple[str, str] | None:
     if target is not None:
         if target in rule.refused:
             verdict = f"Kestra {target} refuses it"
+            if _dropped_on_update(finding, target):
+                verdict += (
+                    " in a new flow and drops it without a word from an existing one (Kestra "
+                    "parses an update leniently before 2.0)"
+                )
             severity = ERROR
         elif target in rule.renamed:
             verdict = f"deprecated on Kestra {target}"
@@ -73,6 +80,17 @@ def judge(finding: Finding, target: str | None) -> tuple[str, str] | None:
     if rule.guide and (target is None or target in rule.refused or target in rule.renamed):
         message += f" (see {rule.guide})"
     return severity, message
+
+
+def _dropped_on_update(finding: Finding, target: str) -> bool:
+    """A top-level key ``target`` does not know: a create refuses it, but before 2.0 an update
+    saves the flow without it (knowledge.LENIENT_UPDATE), so the plan must not let it pass."""
+    return (
+        finding.key
+        and len(finding.path) == 1
+        and finding.path[0] in K.FLOW_KEY_RULES
+        and target in K.LENIENT_UPDATE.versions
+    )
 
 
 # ------------------------------------------------------------------------------ the checks
@@ -134,7 +152,9 @@ def _strings(node: Any, path: tuple) -> Iterator[tuple[tuple, str]]:
             yield from _strings(v, path + (i,))
 
 
-def _removal_rule(code: str, what: str, removal: K.Removal, alias: bool = False) -> K.Rule:
+def _removal_rule(code: str, what: str, removal: K.Removal) -> K.Rule:
+    """The rule for one row of the 2.0 removals: refused by 2.0, or (``removal.refused`` empty)
+    a deprecation 2.0 still accepts, a warning."""
     fix = (
         removal.new
         if removal.mechanical
@@ -143,23 +163,50 @@ def _removal_rule(code: str, what: str, removal: K.Removal, alias: bool = False)
     return K.Rule(
         code=code,
         what=what,
-        refused=() if alias else K.V2,
-        renamed=K.V2 if alias else (),
+        refused=removal.refused,
+        renamed=() if removal.refused else K.V2,
         fix=fix,
         mechanical=removal.mechanical,
         source=removal.source,
         guide=K.MIGRATION_GUIDE_2_0,
+        fix_valid=removal.fix_valid,
     )
 
 
 _REMOVED_EXACT = {r.old: r for r in K.REMOVED_TYPES_2_0 if not r.old.endswith(".")}
 _REMOVED_PREFIXES = tuple(r.old for r in K.REMOVED_TYPES_2_0 if r.old.endswith("."))
+_MOVED_PREFIXES = tuple(r.old for r in K.MOVED_PLUGIN_TYPES_2_0)
 
 
-def removed_type(type_: str) -> K.Removal | None:
+def _alias_removal(type_: str) -> K.Removal | None:
+    """A legacy core alias (gone in 2.0): a mechanical rewrite to the type it named, unless
+    2.0 removed that type too (then that type's row, which says what to use)."""
+    for aliases, source in (
+        (K.LEGACY_TASK_ALIASES, K.LEGACY_TASK_ALIASES_SOURCE),
+        (K.LEGACY_TRIGGER_ALIASES, K.LEGACY_TRIGGER_ALIASES_SOURCE),
+    ):
+        target = aliases.get(type_)
+        if target is not None:
+            gone = _removed_class(target)
+            if gone is not None:
+                return K.Removal(type_, gone.new, f"{source}; its class: {gone.source}")
+            return K.Removal(type_, target, source, True, K.LEGACY_ALIAS_FIX_VALID)
+    return None
+
+
+def _removed_class(type_: str) -> K.Removal | None:
     found = _REMOVED_EXACT.get(type_)
     if found is None and type_.startswith(_REMOVED_PREFIXES):
         found = next(r for r in K.REMOVED_TYPES_2_0 if type_.startswith(r.old))
+    return found
+
+
+def removed_type(type_: str) -> K.Removal | None:
+    """The 2.0 row for a task, trigger or condition type: a removed class, a legacy alias, or a
+    type the migration guide says moved to another plugin (a warning only)."""
+    found = _removed_class(type_) or _alias_removal(type_)
+    if found is None and type_.startswith(_MOVED_PREFIXES):
+        found = next(r for r in K.MOVED_PLUGIN_TYPES_2_0 if type_.startswith(r.old))
     return found
 
 
@@ -194,7 +241,11 @@ def findings(data: dict, source: str = "") -> list[Finding]:
     return out
 
 
+# ------------------------------------------------------------------------------ inputs
+
+
 def _check_inputs(data: dict, out: list[Finding]) -> dict[str, dict]:
+    """Each input's own rules, then the dependsOn graph; returns the inputs by id."""
     inputs = data.get("inputs")
     if not isinstance(inputs, list):
         return {}
@@ -204,65 +255,78 @@ def _check_inputs(data: dict, out: list[Finding]) -> dict[str, dict]:
     for i, item in enumerate(inputs):
         if not isinstance(item, dict):
             continue
-        iid = _text(item.get("id"))
-        if "name" in item:
-            name = _text(item.get("name"))
-            out.append(
-                Finding(
-                    ("inputs", i, "name"),
-                    K.INPUT_NAME,
-                    f"input '{name}' is written 'name:'",
-                    key=True,
-                )
-            )
-            iid = iid or name
+        iid = _check_input(i, item, out)
         if iid is None:
             continue
         ids.setdefault(iid, item)
         where.setdefault(iid, i)
-        if item.get("defaults") is not None and item.get("required") is False:
-            out.append(
-                Finding(
-                    ("inputs", i, "required"),
-                    K.OPTIONAL_WITH_DEFAULTS,
-                    f"input '{iid}' has 'required: false' and 'defaults'",
-                )
-            )
-        if item.get("defaults") is not None and item.get("prefill") is not None:
-            out.append(
-                Finding(
-                    ("inputs", i, "prefill"),
-                    K.DEFAULTS_WITH_PREFILL,
-                    f"input '{iid}' has both 'defaults' and 'prefill'",
-                    key=True,
-                )
-            )
-        itype = _text(item.get("type"))
-        for removal in K.REMOVED_INPUT_TYPES_2_0:
-            if itype == removal.old:
-                out.append(
-                    Finding(
-                        ("inputs", i, "type"),
-                        _removal_rule("removed-input-type", "input type", removal),
-                        f"input type {itype} (input '{iid}') was removed in Kestra 2.0",
-                    )
-                )
-        if itype == "FILE" and "extension" in item:
-            out.append(
-                Finding(
-                    ("inputs", i, "extension"),
-                    _removal_rule(
-                        "removed-input-extension", "FILE input extension", K.FILE_INPUT_EXTENSION
-                    ),
-                    f"FILE input '{iid}' sets 'extension', removed in Kestra 2.0",
-                    key=True,
-                )
-            )
         depends = item.get("dependsOn")
         deps = depends.get("inputs") if isinstance(depends, dict) else None
         graph.setdefault(iid, [])
         if isinstance(deps, list):
             graph[iid].extend(str(d) for d in deps if d is not None)
+    _check_dependencies(graph, where, out)
+    return ids
+
+
+def _check_input(i: int, item: dict, out: list[Finding]) -> str | None:
+    """The rules of one input (InputValidator, the 2.0 removals); returns its id."""
+    iid = _text(item.get("id"))
+    if "name" in item:
+        name = _text(item.get("name"))
+        out.append(
+            Finding(
+                ("inputs", i, "name"), K.INPUT_NAME, f"input '{name}' is written 'name:'", key=True
+            )
+        )
+        iid = iid or name
+    if iid is None:
+        return None
+    if item.get("defaults") is not None and item.get("required") is False:
+        out.append(
+            Finding(
+                ("inputs", i, "required"),
+                K.OPTIONAL_WITH_DEFAULTS,
+                f"input '{iid}' has 'required: false' and 'defaults'",
+            )
+        )
+    if item.get("defaults") is not None and item.get("prefill") is not None:
+        out.append(
+            Finding(
+                ("inputs", i, "prefill"),
+                K.DEFAULTS_WITH_PREFILL,
+                f"input '{iid}' has both 'defaults' and 'prefill'",
+                key=True,
+            )
+        )
+    itype = _text(item.get("type"))
+    for removal in K.REMOVED_INPUT_TYPES_2_0:
+        if itype == removal.old:
+            out.append(
+                Finding(
+                    ("inputs", i, "type"),
+                    _removal_rule("removed-input-type", "input type", removal),
+                    f"input type {itype} (input '{iid}') was removed in Kestra 2.0",
+                )
+            )
+    if itype == "FILE" and "extension" in item:
+        out.append(
+            Finding(
+                ("inputs", i, "extension"),
+                _removal_rule(
+                    "removed-input-extension", "FILE input extension", K.FILE_INPUT_EXTENSION
+                ),
+                f"FILE input '{iid}' sets 'extension', removed in Kestra 2.0",
+                key=True,
+            )
+        )
+    return iid
+
+
+def _check_dependencies(
+    graph: dict[str, list[str]], where: dict[str, int], out: list[Finding]
+) -> None:
+    """FlowValidator.checkFlowInputsDependencyGraph: unknown inputs, then cycles."""
     for iid, deps in graph.items():
         for dep in deps:
             if dep not in graph:
@@ -285,7 +349,6 @@ def _check_inputs(data: dict, out: list[Finding]) -> dict[str, dict]:
                     args={"id": iid, "path": ", ".join(cycle)},
                 )
             )
-    return ids
 
 
 def _cycle(start: str, graph: dict[str, list[str]]) -> list[str] | None:
@@ -302,6 +365,9 @@ def _cycle(start: str, graph: dict[str, list[str]]) -> list[str] | None:
                 seen.add(dep)
                 stack.append((dep, path + [dep]))
     return None
+
+
+# ------------------------------------------------------------------------------ tasks, triggers
 
 
 def _check_task(
@@ -329,43 +395,35 @@ def _check_task(
         out.append(
             Finding(
                 path + ("runner",),
-                _removal_rule("removed-runner", "runner", K.RUNNER_KEY),
-                f"task '{tid}' sets 'runner:', removed in Kestra 2.0",
+                _removal_rule("deprecated-runner", "runner", K.RUNNER_KEY),
+                f"task '{tid}' sets 'runner:', deprecated",
                 key=True,
             )
         )
-    group = task.get("workerGroup")
-    if isinstance(group, dict) and "key" in group:
+    _check_worker_group(path, task, f"task '{tid}'", out)
+
+
+def _check_worker_group(path: tuple, node: dict, who: str, out: list[Finding]) -> None:
+    if K.TASK_WORKER_GROUP.old in node:
         out.append(
             Finding(
-                path + ("workerGroup", "key"),
-                _removal_rule(
-                    "removed-workerGroup-key", "workerGroup.key", K.TASK_WORKER_GROUP_KEY
-                ),
-                f"task '{tid}' sets workerGroup.key, removed in Kestra 2.0",
+                path + (K.TASK_WORKER_GROUP.old,),
+                _removal_rule("removed-workerGroup", "workerGroup", K.TASK_WORKER_GROUP),
+                f"{who} sets 'workerGroup', removed in Kestra 2.0",
                 key=True,
             )
         )
-    for removal in K.RENAMED_KEYS_2_0:
-        if removal.old in task:
-            out.append(
-                Finding(
-                    path + (removal.old,),
-                    _removal_rule("renamed-" + removal.old, removal.old, removal, alias=True),
-                    f"task '{tid}' uses '{removal.old}', renamed '{removal.new}' in Kestra 2.0",
-                    key=True,
-                )
-            )
 
 
 def _check_type(path: tuple, type_: str, who: str, out: list[Finding]) -> None:
     removal = removed_type(type_)
     if removal is not None:
+        verb = "removed in" if removal.refused else "moved out of the core in"
         out.append(
             Finding(
                 path + (TYPE_KEY,),
                 _removal_rule("removed-type", "type", removal),
-                f"{who} has type {type_}, removed in Kestra 2.0",
+                f"{who} has type {type_}, {verb} Kestra 2.0",
             )
         )
 
@@ -374,11 +432,9 @@ def _check_triggers(data: dict, input_ids: dict[str, dict], out: list[Finding]) 
     triggers = data.get("triggers")
     if not isinstance(triggers, list):
         return
-    needed = [
-        iid
-        for iid, item in input_ids.items()
-        if item.get("defaults") is None and item.get("required") is not False
-    ]
+    # FlowValidator.findMissingInputsForScheduleTriggers (2.0): every input without defaults,
+    # `required: false` or not.
+    needed = [iid for iid, item in input_ids.items() if item.get("defaults") is None]
     for i, trig in enumerate(triggers):
         if not isinstance(trig, dict):
             continue
@@ -386,46 +442,8 @@ def _check_triggers(data: dict, input_ids: dict[str, dict], out: list[Finding]) 
         tid = _text(trig.get("id"))
         type_ = _text(trig.get(TYPE_KEY)) or ""
         _check_type(path, type_, f"trigger '{tid}'", out)
-        if "conditions" in trig:
-            out.append(
-                Finding(
-                    path + ("conditions",),
-                    _removal_rule("removed-trigger-conditions", "conditions", K.TRIGGER_CONDITIONS),
-                    f"trigger '{tid}' uses 'conditions', removed in Kestra 2.0",
-                    key=True,
-                )
-            )
-            conditions = trig.get("conditions")
-            if isinstance(conditions, list):
-                for j, cond in enumerate(conditions):
-                    if isinstance(cond, dict) and _text(cond.get(TYPE_KEY)):
-                        _check_type(
-                            path + ("conditions", j),
-                            _text(cond[TYPE_KEY]) or "",
-                            f"a condition of trigger '{tid}'",
-                            out,
-                        )
-        for removal in K.FLOW_TRIGGER_KEYS:
-            if removal.old in trig:
-                out.append(
-                    Finding(
-                        path + (removal.old,),
-                        _removal_rule("removed-trigger-" + removal.old, removal.old, removal),
-                        f"trigger '{tid}' uses '{removal.old}', removed in Kestra 2.0",
-                        key=True,
-                    )
-                )
-        if K.SCHEDULE_CONDITIONS.old in trig:
-            out.append(
-                Finding(
-                    path + (K.SCHEDULE_CONDITIONS.old,),
-                    _removal_rule(
-                        "removed-scheduleConditions", "scheduleConditions", K.SCHEDULE_CONDITIONS
-                    ),
-                    f"trigger '{tid}' uses 'scheduleConditions', removed in Kestra 2.0",
-                    key=True,
-                )
-            )
+        _check_worker_group(path, trig, f"trigger '{tid}'", out)
+        _check_trigger_keys(path, trig, tid, out)
         if type_ in K.SCHEDULE_TYPES and needed:
             given = trig.get("inputs")
             given = given if isinstance(given, dict) else {}
@@ -436,9 +454,39 @@ def _check_triggers(data: dict, input_ids: dict[str, dict], out: list[Finding]) 
                         path,
                         K.SCHEDULE_MISSING_INPUT,
                         f"Schedule trigger '{tid}' leaves input(s) {', '.join(missing)} unset "
-                        "(required, no default)",
-                        args={"trigger": tid, "inputs": ", ".join(missing)},
+                        "(no 'defaults')",
+                        args={"trigger": tid, "inputs": " | ".join(missing)},
                     )
+                )
+
+
+def _check_trigger_keys(path: tuple, trig: dict, tid: str | None, out: list[Finding]) -> None:
+    """Trigger properties 2.0 removed: conditions (and their types), preconditions,
+    multipleConditions, scheduleConditions."""
+    removals = (
+        ("removed-trigger-conditions", K.TRIGGER_CONDITIONS),
+        *(("removed-trigger-" + r.old, r) for r in K.FLOW_TRIGGER_KEYS),
+        ("removed-scheduleConditions", K.SCHEDULE_CONDITIONS),
+    )
+    for code, removal in removals:
+        if removal.old in trig:
+            out.append(
+                Finding(
+                    path + (removal.old,),
+                    _removal_rule(code, removal.old, removal),
+                    f"trigger '{tid}' uses '{removal.old}', removed in Kestra 2.0",
+                    key=True,
+                )
+            )
+    conditions = trig.get("conditions")
+    if isinstance(conditions, list):
+        for j, cond in enumerate(conditions):
+            if isinstance(cond, dict) and _text(cond.get(TYPE_KEY)):
+                _check_type(
+                    path + ("conditions", j),
+                    _text(cond[TYPE_KEY]) or "",
+                    f"a condition of trigger '{tid}'",
+                    out,
                 )
 
 
@@ -451,9 +499,7 @@ def _check_checks(data: dict, out: list[Finding]) -> None:
             out.append(
                 Finding(
                     ("checks", i, "condition"),
-                    _removal_rule(
-                        "renamed-check-condition", "condition", K.CHECK_CONDITION, alias=True
-                    ),
+                    _removal_rule("renamed-check-condition", "condition", K.CHECK_CONDITION),
                     "checks[].condition is renamed 'when' in Kestra 2.0",
                     key=True,
                 )
@@ -462,7 +508,7 @@ def _check_checks(data: dict, out: list[Finding]) -> None:
 
 def value_at(data: Any, path: tuple) -> Any:
     """The node at ``path`` (keys and indexes) in parsed YAML, or None where the path leads
-    nowhere. Shared by the validator, the 2.0 fixer and the emulator."""
+    nowhere. Shared by the validator and the 2.0 fixer."""
     for part in path:
         try:
             data = data[part]
@@ -485,8 +531,15 @@ def _owner_task(data: Any, path: tuple) -> str | None:
     return owner
 
 
+# ------------------------------------------------------------------------------ expressions
+
 _JSON_FUNCTION = re.compile(K.EXPRESSION_REMOVALS_2_0[0][0])
 _JSON_FILTER = re.compile(K.EXPRESSION_REMOVALS_2_0[1][0])
+JSON_PATTERNS = (  # (pattern, old, new, source): what --fix rewrites inside a string
+    (_JSON_FUNCTION, "json(", "fromJson(", K.EXPRESSION_REMOVALS_2_0[0][2]),
+    (_JSON_FILTER, "| json", "| toJson", K.EXPRESSION_REMOVALS_2_0[1][2]),
+)
+_FUNCTIONS = tuple((re.compile(r"\b" + r.old + r"\s*\("), r) for r in K.REMOVED_FUNCTIONS_2_0)
 
 
 def _check_expressions(
@@ -496,69 +549,94 @@ def _check_expressions(
     tasks: list[tuple[tuple, dict]],
     out: list[Finding],
 ) -> None:
-    """Pebble expressions: dashed ids in dotted references, json() / | json, CANCELED.
-    The raw text is searched first, so a flow without any of them costs no walk."""
+    """Pebble expressions: dashed ids in dotted references, json() / | json, the functions
+    removed with ForEach. The raw text is searched first, so a flow without any of them costs
+    no walk."""
     dashed_inputs = [i for i in input_ids if "-" in i]
     dashed_tasks = [str(t.get("id")) for _, t in tasks if "-" in str(t.get("id") or "")]
     # Plain substring tests first: a regex over every source costs more than all other checks.
     want_json = "json" in source and ("json(" in source or "| json" in source or "|json" in source)
-    want_state = "CANCELED" in source
-    if not (dashed_inputs or dashed_tasks or want_json or want_state):
+    want_functions = "Output" in source and any(r.old in source for r in K.REMOVED_FUNCTIONS_2_0)
+    if not (dashed_inputs or dashed_tasks or want_json or want_functions):
         return
-    input_refs = [
-        (i, re.compile(r"\{\{\s*inputs." + re.escape(i) + r"\s*\}\}")) for i in dashed_inputs
-    ]
-    output_refs = [
-        (t, re.compile(r"\{\{\s*outputs\." + re.escape(t) + r"\.[^}]+\s*\}\}"))
-        for t in dashed_tasks
-    ]
+    refs = _dashed_reference_patterns(dashed_inputs, dashed_tasks)
     for path, text in _strings(data, ()):
         if path and path[0] == "description":
             continue
-        for iid, pattern in input_refs:
-            if path[0] in K.TASK_LISTS and pattern.search(text):
+        _check_dashed_references(data, path, text, refs, out)
+        if (want_json or want_functions) and ("{{" in text or "{%" in text):
+            _check_removed_pebble(path, text, want_json, want_functions, out)
+
+
+_Reference = tuple[K.Rule, str, "re.Pattern[str]", tuple[str, ...]]
+
+
+def _dashed_reference_patterns(
+    dashed_inputs: list[str], dashed_tasks: list[str]
+) -> list[_Reference]:
+    """(rule, id, pattern, where) for FlowValidator's dashed-reference checks."""
+    out: list[_Reference] = [
+        (
+            K.DASHED_INPUT_REFERENCE,
+            i,
+            re.compile(r"\{\{\s*inputs." + re.escape(i) + r"\s*\}\}"),
+            K.TASK_LISTS,
+        )
+        for i in dashed_inputs
+    ]
+    out += [
+        (
+            K.DASHED_OUTPUT_REFERENCE,
+            t,
+            re.compile(r"\{\{\s*outputs\." + re.escape(t) + r"\.[^}]+\s*\}\}"),
+            (*K.TASK_LISTS, "outputs"),
+        )
+        for t in dashed_tasks
+    ]
+    return out
+
+
+def _check_dashed_references(
+    data: dict, path: tuple, text: str, refs: list, out: list[Finding]
+) -> None:
+    for rule, ident, pattern, where in refs:
+        if path[0] not in where or not pattern.search(text):
+            continue
+        if rule is K.DASHED_INPUT_REFERENCE:
+            detail = f"'{{{{ inputs.{ident} }}}}' refers to an input id with a dash"
+            fix = f"{{{{ inputs['{ident}'] }}}}"
+        else:
+            detail = f"'{{{{ outputs.{ident}... }}}}' refers to a task id with a dash"
+            fix = f"{{{{ outputs['{ident}']... }}}}"
+        out.append(Finding(path, rule, detail, fix=fix, args={"tasks": _owner_task(data, path)}))
+
+
+def _check_removed_pebble(
+    path: tuple, text: str, want_json: bool, want_functions: bool, out: list[Finding]
+) -> None:
+    if want_json:
+        for pattern, old, new, src in JSON_PATTERNS:
+            if pattern.search(text):
+                removal = K.Removal(old, new, src, True, K.JSON_FIX_VALID)
+                shown = "json()" if old == "json(" else old
                 out.append(
                     Finding(
                         path,
-                        K.DASHED_INPUT_REFERENCE,
-                        f"'{{{{ inputs.{iid} }}}}' refers to an input id with a dash",
-                        fix=f"{{{{ inputs['{iid}'] }}}}",
-                        args={"tasks": _owner_task(data, path)},
+                        _removal_rule("removed-json-function", shown, removal),
+                        f"expression uses {shown}, removed in Kestra 2.0",
                     )
                 )
-        for tid, pattern in output_refs:
-            if path[0] in (*K.TASK_LISTS, "outputs") and pattern.search(text):
+    if want_functions:
+        for pattern, removal in _FUNCTIONS:
+            if pattern.search(text):
                 out.append(
                     Finding(
                         path,
-                        K.DASHED_OUTPUT_REFERENCE,
-                        f"'{{{{ outputs.{tid}... }}}}' refers to a task id with a dash",
-                        fix=f"{{{{ outputs['{tid}']... }}}}",
-                        args={"tasks": _owner_task(data, path)},
+                        _removal_rule(
+                            "removed-pebble-function",
+                            f"{removal.old}()",
+                            K.Removal(removal.old, "the Loop task and its outputs", removal.source),
+                        ),
+                        f"expression uses {removal.old}(), removed with ForEach in Kestra 2.0",
                     )
                 )
-        if want_json and ("{{" in text or "{%" in text):
-            for pattern, (_, _new, src) in (
-                (_JSON_FUNCTION, K.EXPRESSION_REMOVALS_2_0[0]),
-                (_JSON_FILTER, K.EXPRESSION_REMOVALS_2_0[1]),
-            ):
-                if pattern.search(text):
-                    old = "json()" if pattern is _JSON_FUNCTION else "| json"
-                    shown = "fromJson()" if pattern is _JSON_FUNCTION else "| toJson"
-                    removal = K.Removal(old, shown, src, True)
-                    out.append(
-                        Finding(
-                            path,
-                            _removal_rule("removed-json-function", old, removal),
-                            f"expression uses {old}, removed in Kestra 2.0",
-                        )
-                    )
-        if want_state and text == "CANCELED":
-            removal = K.STATE_RENAMES_2_0[0]
-            out.append(
-                Finding(
-                    path,
-                    _removal_rule("renamed-state", "CANCELED", removal),
-                    "state CANCELED is spelled CANCELLED in Kestra 2.0",
-                )
-            )

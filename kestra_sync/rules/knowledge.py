@@ -9,7 +9,7 @@ nothing else of the tool, may import it (the one exception, stated in the emulat
 too).
 
 Sources: Kestra's ``AbstractFlow`` / ``Input.java`` / ``Output.java`` / ``TaskInterface.java``
-(git mirror, Dec 2024), ``FlowValidator`` (1.x copy), ``Flow.java`` and kestra-openapi.yml, as
+(git mirror, Dec 2024), ``FlowValidator`` (1.x copy), ``Flow.java`` and the Enterprise OpenAPI description (tests/data/openapi/kestra-2.0.yml), as
 each line says.
 """
 
@@ -23,6 +23,7 @@ from .ruletable import (  # noqa: F401 - re-exported: the table, read as knowled
     CHECK_CONDITION,
     CONFIGS_BASIC_AUTH_INITIALIZED,
     CONFIGS_OPEN,
+    CORE_TYPES_VALID,
     DASHED_INPUT_REFERENCE,
     DASHED_OUTPUT_REFERENCE,
     DEFAULTS_WITH_PREFILL,
@@ -36,23 +37,32 @@ from .ruletable import (  # noqa: F401 - re-exported: the table, read as knowled
     FLOW_KEY_RULES,
     FLOW_TRIGGER_KEYS,
     INPUT_NAME,
+    JSON_FIX_VALID,
     KV_NAMESPACE_LISTING,
     KV_TENANT_LISTING,
     LATEST,
+    LEGACY_ALIAS_FIX_VALID,
+    LEGACY_TASK_ALIASES,
+    LEGACY_TASK_ALIASES_SOURCE,
+    LEGACY_TRIGGER_ALIASES,
+    LEGACY_TRIGGER_ALIASES_SOURCE,
+    LENIENT_UPDATE,
     MANDATORY_BASIC_AUTH,
     MIGRATION_GUIDE_2_0,
+    MOVED_PLUGIN_TYPES_2_0,
+    NAMESPACE_PREFIX_FILTER,
+    NSFILE_SPACE_AS_PLUS,
     OPTIONAL_WITH_DEFAULTS,
     RECURSIVE_SUBFLOW,
+    REMOVED_FUNCTIONS_2_0,
     REMOVED_INPUT_TYPES_2_0,
     REMOVED_TYPES_2_0,
-    RENAMED_KEYS_2_0,
     RESERVED_FLOW_ID,
     RUNNER_KEY,
     SCHEDULE_CONDITIONS,
     SCHEDULE_MISSING_INPUT,
-    STATE_RENAMES_2_0,
     SYSTEM_LABEL,
-    TASK_WORKER_GROUP_KEY,
+    TASK_WORKER_GROUP,
     TRIGGER_CONDITIONS,
     V2,
     VERSIONS,
@@ -213,7 +223,7 @@ FLOW_KEY_ORDER = (
     "policyRefs",
     "source",
 )
-# In the Enterprise spec only (kestra-openapi.yml): an OSS server of any version refuses them.
+# In the Enterprise spec only (tests/data/openapi/kestra-2.0.yml): an OSS server of any version refuses them.
 EE_ONLY_FLOW_KEYS = ("draft", "policyRefs")
 
 

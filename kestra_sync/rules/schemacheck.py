@@ -232,7 +232,7 @@ def resolve_schema(
     env: dict | None = None,
 ) -> dict:
     """A schema from a file, or from a URL (Kestra serves its full flow schema at
-    ``GET /api/v1/plugins/schemas/flow``, kestra-openapi.yml ``getSchemasFromType``).
+    ``GET /api/v1/plugins/schemas/flow``, tests/data/openapi/kestra-2.0.yml ``getSchemasFromType``).
 
     A URL is downloaded once and kept in the user cache dir (``cachedir.py``), written
     atomically (temp file + rename) so parallel hook runs never see half a file. A cached copy

@@ -77,7 +77,7 @@ def validate_server(
 ) -> list[Diagnostic]:
     """Send the flows to ``POST /flows/validate`` (``client.validate_flows``, batched by the
     client) and map each result back to its file (results come back in input order, with
-    ``index``; api-facts.md §4.7)."""
+    ``index``: FlowController.validateFlows, develop 8ecd83370)."""
     flows = [f for f in flows if f.data is not None]
     if not flows:
         return []

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import Diagnostic, FlowParsedOnUse, LocalFlow
+from ..kinds.nsfiles import SPACE_IN_PATH
+from ..models import ERROR, WARNING, Diagnostic, FlowParsedOnUse, LocalFlow
 from ..models import diag_at as _diag
 from ..source import resultcache
 from ..source.flowscan import collector_paused
 from ..source.resultcache import ResultCache
 from ..source.yamlindex import ParsedYaml, parse_yaml
 from . import flowrules
+from . import knowledge as K
 from .flowchecks import check_flow  # noqa: F401 - re-exported
 from .guidance import collapse_non_flows
 from .schemacheck import (  # noqa: F401 - re-exported: the validate API of earlier releases
@@ -209,24 +211,68 @@ def check_versioned(
     findings: list[flowrules.Finding] | None = None,
 ) -> list[Diagnostic]:
     """The rules of the version table (``knowledge``), judged for ``version``; ``findings``:
-    the flow's ``flowrules.findings`` when already known."""
+    the flow's ``flowrules.findings`` when already known.
+
+    With no version known, what only Kestra 2.0 changes is not listed construct by construct
+    (a 1.3 repository would see dozens of warnings on every commit): the file gets one
+    ``changes-in-2.0`` count, which ``summarize_2_0`` folds into one line for the project."""
     if findings is None:
         findings = flowrules.findings(flow.data, flow.source)
     out = []
+    later = 0
     for finding in findings:
         verdict = flowrules.judge(finding, version)
-        if verdict is not None:
-            severity, message = verdict
-            d = _diag(flow, parsed, finding.path, finding.rule.code, message, severity, finding.key)
-            out.append(dataclasses.replace(d, versioned=True))
+        if verdict is None:
+            continue
+        if version is None and _only_2_0(finding.rule):
+            later += 1
+            continue
+        severity, message = verdict
+        d = _diag(flow, parsed, finding.path, finding.rule.code, message, severity, finding.key)
+        out.append(dataclasses.replace(d, versioned=True))
+    if later:
+        d = Diagnostic(str(flow.path), f"{later} {CHANGES_IN_2_0}", WARNING, code=CHANGES_2_0_CODE)
+        out.append(dataclasses.replace(d, versioned=True))
     return out
+
+
+CHANGES_2_0_CODE = "changes-in-2.0"
+CHANGES_IN_2_0 = "construct(s) change in Kestra 2.0"
+
+
+def _only_2_0(rule: Any) -> bool:
+    return set(rule.refused) | set(rule.renamed) <= set(K.V2)
+
+
+def summarize_2_0(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The files' ``changes-in-2.0`` counts as one line: "N constructs change in 2.0 (in M
+    files): run `kestra-sync validate --kestra-version 2.0` to list them"."""
+    counts = [d for d in diagnostics if d.code == CHANGES_2_0_CODE]
+    if not counts:
+        return diagnostics
+    total = sum(int(d.message.split(" ", 1)[0]) for d in counts)
+    files = sorted({d.path for d in counts})
+    try:
+        where = os.path.commonpath(files) if len(files) > 1 else files[0]
+    except ValueError:  # absolute and relative paths, or two drives
+        where = files[0]
+    summary = Diagnostic(
+        where,
+        f"{total} constructs change in Kestra 2.0 (in {len(files)} file(s)): run "
+        "`kestra-sync validate --kestra-version 2.0` to list them",
+        WARNING,
+        code=CHANGES_2_0_CODE,
+        versioned=True,
+    )
+    return [d for d in diagnostics if d.code != CHANGES_2_0_CODE] + [summary]
 
 
 def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     """The same check with the version table judged for ``version`` (e.g. once the server said
     which version it runs): no file is read or parsed again, and the findings ``check_project``
     kept are judged again rather than looked for again."""
-    kept = [d for d in check.diagnostics if not d.versioned]
+    kept = [d for d in check.diagnostics if not d.versioned and d.code != SPACE_IN_PATH]
+    kept += judge_resources(check.resource_versioned, version)
     for flow in check.flows:
         cache = check.caches.get(flow.tenant)
         key = f"versioned|{flow.path}|{version}"
@@ -240,7 +286,7 @@ def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
                     cache.remember_checks(flow.source, key, found)
         kept += found or []
     check.save_caches()
-    return dataclasses.replace(check, diagnostics=kept)
+    return dataclasses.replace(check, diagnostics=summarize_2_0(kept))
 
 
 @dataclass
@@ -258,6 +304,9 @@ class ProjectCheck:
     findings: dict[str, list[flowrules.Finding]] = field(default_factory=dict, repr=False)
     # Every other kind's scan (kinds.scan_all), by kind: plan reuses it rather than scan again.
     resources: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The scans' diagnostics whose verdict depends on the version, as the scan made them (for
+    # ``rejudge``: judge_resources turns them into the target version's).
+    resource_versioned: list[Diagnostic] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -315,9 +364,11 @@ def check_project(
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
     check.resources = scan_all(settings)  # namespace files, KV pairs: scanned once per run
-    found = _resource_problems(check.resources, given, settings)
-    check.diagnostics = list(dict.fromkeys(check.diagnostics + found))
+    check.diagnostics = list(
+        dict.fromkeys(check.diagnostics + _resources_judged(check, settings, given, version))
+    )
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
+    check.diagnostics = summarize_2_0(check.diagnostics)
     if given is None:
         check.diagnostics += check_duplicates(result.flows, result.parsed)
         check.save_caches()
@@ -331,6 +382,45 @@ def check_project(
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
     check.save_caches()
     return check
+
+
+def _resources_judged(
+    check: ProjectCheck, settings: Any, given: list | None, version: str | None
+) -> list[Diagnostic]:
+    """The scans' problems, those that depend on the version judged for ``version`` (and
+    kept as the scan made them, for ``rejudge``)."""
+    resources = _resource_problems(check.resources, given, settings)
+    check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
+    resources = [d for d in resources if d.code != SPACE_IN_PATH]
+    return resources + judge_resources(check.resource_versioned, version)
+
+
+def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
+    """The namespace-file paths with a space, judged for ``version``: before 2.0 Kestra
+    stores '/a b.txt' as '/a+b.txt' (knowledge.NSFILE_SPACE_AS_PLUS), so the file never
+    matches the server's copy (a plan that never converges) and a --delete of the '+' copy
+    would remove the file just uploaded: an error; fine on 2.0; a warning with no version."""
+    fact = K.NSFILE_SPACE_AS_PLUS
+    if version is not None and version not in fact.versions:
+        return []
+    out = []
+    for d in raw:
+        remote = d.message.split(": ", 1)[0]
+        who = (
+            f"Kestra {version} stores"
+            if version
+            else f"Kestra {K.describe_versions(fact.versions)} store"
+        )
+        message = (
+            f"{remote}: {who} it as {remote.replace(' ', '+')} (the path is URL-encoded, a space "
+            "becomes '+'), so it never matches the server's copy and --delete would remove the "
+            "file just uploaded; rename it without a space (Kestra 2.0 keeps spaces)"
+        )
+        if version is None:
+            message += " (no Kestra version set: see --kestra-version)"
+        severity = ERROR if version else WARNING
+        out.append(dataclasses.replace(d, message=message, severity=severity, versioned=True))
+    return out
 
 
 def _resource_problems(

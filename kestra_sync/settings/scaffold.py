@@ -124,7 +124,15 @@ def ignore_lines(directory: Path, also: list[Path]) -> list[str]:
     return sorted(lines)
 
 
-def config_text(detected: Detected) -> str:
+def config_text(detected: Detected, kestra_version: str | None = None) -> str:
+    """``kestra_version``: the rule-table version of the server init reached (its
+    ``GET /api/v1/configs``), recorded so that validate without a server follows that
+    version's rules instead of every version's."""
+    version = (
+        f'kestra_version: "{kestra_version}"   # the server\'s, read by init: validate follows its rules'
+        if kestra_version
+        else '# kestra_version: "1.3"              # or KESTRA_VERSION: the rules validate follows'
+    )
     found = (
         f"# {detected.flows} flow file(s) found under {detected.directory.as_posix()}/"
         if detected.found
@@ -140,6 +148,7 @@ layout: {detected.layout}   # none, nested (<dir>/<ns as folders>/<id>.yml) or d
 # delete: true                        # remove server flows that git no longer has
 # ownership_label: system.readOnly=true  # ...but only those git put there
 # max_deletes: 10
+{version}
 """
 
 

@@ -182,3 +182,33 @@ def test_init_after_a_pull_finds_the_pulled_directory_and_layout(tmp_path, emula
     assert run_cli("validate", cwd=tmp_path).returncode == 0
     plan = run_cli("plan", "--detailed-exitcode", cwd=tmp_path, env=env)
     assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_init_records_the_kestra_version_of_the_server_it_reaches(tmp_path, make_emulator):
+    """With KESTRA_URL set, init asks the server its version (GET /api/v1/configs) and writes
+    it as kestra_version: validate then follows 1.3's rules without a server, instead of
+    counting what 2.0 changes."""
+    emu = make_emulator(version="1.3")
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "hello.yml").write_text(
+        "id: hello\nnamespace: company\ntasks:\n  - id: log\n"
+        "    type: io.kestra.core.tasks.log.Log\n    message: hi\n",
+        encoding="utf-8",
+    )
+    done = run_cli("init", cwd=tmp_path, env={"KESTRA_URL": emu.url})
+    assert done.returncode == 0, done.stderr
+    assert "The server runs Kestra 1.3.0: recording kestra_version: 1.3." in done.stdout
+    config = yaml.safe_load((tmp_path / "kestra-sync.yml").read_text(encoding="utf-8"))
+    assert config["kestra_version"] == "1.3"
+    checked = run_cli("validate", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "rules of Kestra 1.3" in checked.stdout and "changes-in-2.0" not in checked.stdout
+
+
+def test_init_without_a_reachable_server_leaves_the_version_as_a_comment(tmp_path):
+    done = run_cli("init", cwd=tmp_path, env={"KESTRA_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 0, done.stderr
+    assert "note: could not read the server's Kestra version" in done.stderr
+    config = yaml.safe_load((tmp_path / "kestra-sync.yml").read_text(encoding="utf-8"))
+    assert "kestra_version" not in config
+    assert '# kestra_version: "1.3"' in (tmp_path / "kestra-sync.yml").read_text(encoding="utf-8")
