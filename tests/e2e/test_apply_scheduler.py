@@ -1,6 +1,7 @@
 """apply_plan's scheduler at scale and through chains of dependencies (library level, no HTTP)."""
 
 import _thread
+import signal
 import threading
 import time
 from dataclasses import replace
@@ -239,12 +240,18 @@ def test_a_second_ctrl_c_does_not_wait_for_a_namespace_listed_ahead():
                 release.wait()
             return super().search_flows(namespace, include_children)
 
+    once = threading.Lock()
+
     def on_outcome(outcome):
         assert held_listing.wait(30), "namespace z was not listed ahead"
-        _thread.interrupt_main()  # what the CLI's handler does on a second Ctrl-C
+        if once.acquire(blocking=False):  # one Ctrl-C: a later outcome must not send another
+            _thread.interrupt_main()  # what the CLI's handler does on a second Ctrl-C
 
     guard = threading.Timer(60, release.set)  # only ends a hang: the test fails then
     guard.start()
+    # interrupt_main() calls the process's SIGINT handler: Python's own, which raises
+    # KeyboardInterrupt in this thread, as in the CLI (a test runner may have put its own).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     plan = Plan([change(CREATE, "f1"), change(CREATE, "g1")])
     plan.changes[1] = replace(plan.changes[1], ref=replace(plan.changes[1].ref, namespace="z"))
     ahead = [t for t in threading.enumerate() if t.name.startswith("kestra-sync-listing")]
@@ -255,6 +262,7 @@ def test_a_second_ctrl_c_does_not_wait_for_a_namespace_listed_ahead():
         left = [t for t in threading.enumerate() if t.name.startswith("kestra-sync-listing")]
         assert all(t.daemon for t in left if t not in ahead)  # never holds the process at exit
     finally:
+        signal.signal(signal.SIGINT, previous)
         release.set()
         guard.cancel()
 
