@@ -243,8 +243,17 @@ class KeyValues:
                 self._load(scan, tenant, directory, file)
         return scan
 
-    def _load(self, scan: LocalScan, tenant: str, root: Path, file: Path) -> None:
-        """One kv.yml: read it, check its shape, then each of its values."""
+    def _load(
+        self,
+        scan: LocalScan,
+        tenant: str,
+        root: Path,
+        file: Path,
+        sensitive_elsewhere: frozenset[FlowRef] = frozenset(),
+    ) -> None:
+        """One kv.yml: read it, check its shape, then each of its values.
+        ``sensitive_elsewhere``: keys another file (the shared kv.yml an environment's overlay
+        sets values over) lists as sensitive: they are sensitive here too."""
         shown = str(file)
 
         def problem(message: str, line: int | None = None, code: str = "kv-invalid") -> None:
@@ -268,7 +277,10 @@ class KeyValues:
 
         for key, raw in values.items():
             line = line_of(key)
-            payload = self._payload(key, raw, line, key in sensitive, problem)
+            hidden = (
+                key in sensitive or FlowRef(tenant, namespace, key, KIND) in sensitive_elsewhere
+            )
+            payload = self._payload(key, raw, line, hidden, problem)
             if payload is None:
                 continue
             ref = FlowRef(tenant, namespace, key, KIND)

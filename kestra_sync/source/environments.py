@@ -104,13 +104,20 @@ def _merge_kv(scan, overlays: Overlays, environment: str, problems: list[Diagnos
     from ..kinds.kv import KeyValues
 
     reader = KeyValues()
+    hidden = sensitive_refs(scan)
     for tenant, directory, path in overlays.kv:
         if kv_overlay_env(path.name) != environment:
             continue
         own = LocalScan(deletable=set())
-        reader._load(own, tenant, directory, path)
+        reader._load(own, tenant, directory, path, hidden)
         problems += own.diagnostics
         _overlay(scan, own)
+
+
+def sensitive_refs(scan) -> frozenset:
+    """The KV pairs the shared kv.yml files list as sensitive: an overlay that sets one keeps
+    it hidden (and not refused for looking like a secret), as the README promises."""
+    return frozenset(item.ref for item in scan.items if item.payload.get("sensitive"))
 
 
 def _merge_files(scan, overlays: Overlays, settings: Any, problems: list[Diagnostic]) -> None:
@@ -258,9 +265,10 @@ def overlay_problems(settings: Any) -> list[Diagnostic]:
 
     problems: list[Diagnostic] = []
     overlays = find_overlays(settings, problems)
+    hidden = sensitive_refs(KeyValues().scan(settings)) if overlays.kv else frozenset()
     for tenant, directory, path in overlays.kv:
         own = LocalScan(deletable=set())
-        KeyValues()._load(own, tenant, directory, path)
+        KeyValues()._load(own, tenant, directory, path, hidden)
         problems += own.diagnostics
     for tenant, directory, path in overlays.files:
         namespace = path.parent.relative_to(directory).as_posix().replace("/", ".")

@@ -1,0 +1,56 @@
+"""Environments met as a careless user or a hostile repository would, with the real CLI
+against the emulator: an overlay must keep every promise the shared kv.yml makes."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.cli import run_cli
+
+NS = "company.team"
+ETL = (
+    "id: etl\nnamespace: company.team\n"
+    "tasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: \"{{ kv('dsn') }}\"\n"
+)
+
+
+def write(root, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_a_key_kv_yml_marks_sensitive_stays_hidden_when_an_overlay_sets_it(tmp_path, make_emulator):
+    emu = make_emulator()
+    write(
+        tmp_path,
+        "kestra-sync.yml",
+        f"directory: flows\nlayout: nested\nenvironments:\n  prod:\n    url: {emu.url}\n",
+    )
+    write(tmp_path, "flows/company/team/etl.yml", ETL)
+    write(
+        tmp_path,
+        "flows/company/team/kv.yml",
+        "sensitive: [dsn, db_password]\nvalues:\n  dsn: shared-dsn-1\n",
+    )
+    # db_password is declared by name only in kv.yml; prod's overlay sets it: still sensitive,
+    # so neither refused as a secret-looking value nor shown
+    write(
+        tmp_path,
+        "flows/company/team/kv.prod.yml",
+        "values:\n  dsn: prod-dsn-7731\n  db_password: hunter2-prod-42\n",
+    )
+    checked = run_cli("validate", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for fmt in ("text", "json", "markdown"):
+        shown = run_cli("plan", "--env", "prod", "--format", fmt, cwd=tmp_path)
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        for value in ("prod-dsn-7731", "hunter2-prod-42"):
+            assert value not in shown.stdout + shown.stderr, fmt
+    text = run_cli("plan", "--env", "prod", cwd=tmp_path)
+    assert text.stdout.count("value set (sensitive: not shown)") == 2, text.stdout
+    done = run_cli("apply", "--env", "prod", "--auto-approve", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "prod-dsn-7731" not in done.stdout + done.stderr
+    assert "hunter2-prod-42" not in done.stdout + done.stderr
+    assert json.loads(done.stdout)["changes"]
