@@ -167,9 +167,7 @@ def _kinds_from_server(scans, settings, client, carry: _Carry, own: dict) -> dic
             remote = held.get(local.ref)
             if remote is None:
                 continue
-            payload = (
-                {"value": remote.payload["value"], "ttl": None} if name == "kv" else remote.payload
-            )
+            payload = _kv_payload(local, remote) if name == "kv" else remote.payload
             items.append(
                 LocalItem(
                     carry.ref(local.ref),
@@ -186,3 +184,16 @@ def _kinds_from_server(scans, settings, client, carry: _Carry, own: dict) -> dic
             deletable=set(),
         )
     return out
+
+
+def _kv_payload(local: Any, remote: Any) -> dict[str, Any]:
+    """The source server's KV value as a payload to plan. It is a value only that server
+    holds: sensitive (never shown, only "changed") when git marks the key sensitive or the
+    value looks like a secret, as pull would treat it."""
+    from ..kinds.kv import looks_secret
+
+    value = remote.payload["value"]
+    payload = {"value": value, "ttl": None}
+    if local.payload.get("sensitive") or looks_secret(local.ref.id, value):
+        payload["sensitive"] = True
+    return payload

@@ -54,3 +54,45 @@ def test_a_key_kv_yml_marks_sensitive_stays_hidden_when_an_overlay_sets_it(tmp_p
     assert "prod-dsn-7731" not in done.stdout + done.stderr
     assert "hunter2-prod-42" not in done.stdout + done.stderr
     assert json.loads(done.stdout)["changes"]
+
+
+def put_kv(emu, key: str, value) -> None:
+    from kestra_sync.client import KestraClient
+
+    with KestraClient(emu.url, retries=0) as c:
+        c.put_kv(NS, key, value, None)
+
+
+def test_diff_between_environments_never_shows_a_sensitive_or_secret_looking_value(
+    tmp_path, make_emulator
+):
+    """`diff --env staging --env prod` carries staging's server values: a key kv.yml marks
+    sensitive (declared by name only, as pull writes a secret) or a value that looks like a
+    secret is planned as "changed", never printed."""
+    staging, prod = make_emulator(), make_emulator()
+    write(
+        tmp_path,
+        "kestra-sync.yml",
+        f"directory: flows\nlayout: nested\nenvironments:\n  staging:\n    url: {staging.url}\n"
+        f"  prod:\n    url: {prod.url}\n",
+    )
+    write(tmp_path, "flows/company/team/etl.yml", ETL)
+    write(
+        tmp_path,
+        "flows/company/team/kv.yml",
+        "sensitive: [db_password, dsn]\nvalues:\n  dsn: shared\n  region: eu-west-1\n",
+    )
+    for emu, password in ((staging, "staging-pw-5521"), (prod, "prod-pw-9934")):
+        put_kv(emu, "db_password", password)
+    for env in ("staging", "prod"):
+        assert run_cli("apply", "--env", env, "-y", cwd=tmp_path).returncode == 0
+    put_kv(staging, "dsn", "postgres://app:s3cr3t-dsn@db/app")  # changed in staging's UI
+    put_kv(staging, "region", "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8")  # a token pasted
+    for fmt in ("text", "json", "markdown"):
+        done = run_cli("diff", "--env", "staging", "--env", "prod", "--format", fmt, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        out = done.stdout + done.stderr
+        for secret in ("staging-pw-5521", "s3cr3t-dsn", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"):
+            assert secret not in out, (fmt, out)
+    text = run_cli("diff", "--env", "staging", "--env", "prod", cwd=tmp_path).stdout
+    assert text.count("value changed (sensitive: not shown)") == 3, text
