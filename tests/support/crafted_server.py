@@ -20,9 +20,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class CraftedKestra:
-    def __init__(self, flows: list[dict]):
-        """``flows``: dicts with ``namespace``, ``id``, ``source`` (and optionally ``revision``)."""
+    def __init__(self, flows: list[dict], namespaces: list[str] | None = None):
+        """``flows``: dicts with ``namespace``, ``id``, ``source`` (and optionally ``revision``);
+        ``namespaces``: what ``GET .../flows/distinct-namespaces`` answers (default: a 500)."""
         self.flows = flows
+        self.namespaces = namespaces
         self.requests: list[tuple[str, str]] = []
         outer = self
 
@@ -42,6 +44,16 @@ class CraftedKestra:
                 elif self.command == "GET" and path.endswith("/files/export"):
                     # A namespace without namespace files (pull reads them too).
                     body, kind, status = _empty_zip(), "application/octet-stream", 200
+                elif (
+                    self.command == "GET"
+                    and path.endswith("/flows/distinct-namespaces")
+                    and outer.namespaces is not None
+                ):
+                    body, kind, status = (
+                        json.dumps(outer.namespaces).encode(),
+                        "application/json",
+                        200,
+                    )
                 elif self.command == "GET" and path.endswith("/kv"):
                     body, kind, status = b"[]", "application/json", 200  # and no KV pairs
                 else:
