@@ -154,6 +154,7 @@ def _one_tenant(settings):
             "write its flows back to git unmapped",
             hint="pull from an environment without namespace_map (--env NAME)",
         )
+    _refuse_overlays(settings)
     if not settings.tenants:
         return settings
     if len(settings.tenants) > 1:
@@ -167,6 +168,34 @@ def _one_tenant(settings):
     if not settings.origin.get("directory", "default").startswith(("flag", "env")):
         settings.directory = directory
     return settings
+
+
+def _refuse_overlays(settings) -> None:
+    """Pull writes into kv.yml and _files/, which every environment shares. When the selected
+    environment has its own overlay (kv.<env>.yml, _files.<env>/), its server's values would
+    overwrite the shared ones (the other environments' next plan would deploy them) while the
+    overlay still wins for this one, so the plan after the pull would not be a no-op."""
+    from ..errors import ConfigError
+    from ..source.environments import find_overlays
+    from ..source.walk import files_overlay_env, kv_overlay_env
+
+    if settings.environment is None:
+        return
+    found = find_overlays(settings, [])
+    own = [
+        path
+        for _, _, path in found.kv + found.files
+        if (kv_overlay_env(path.name) or files_overlay_env(path.name)) == settings.environment
+    ]
+    if own:
+        raise ConfigError(
+            f"environment {settings.environment} has its own values in {own[0]}"
+            + (f" and {len(own) - 1} more overlay(s)" if len(own) > 1 else "")
+            + ": pull would write its server's values into the files every environment "
+            "shares (kv.yml, _files/); nothing was written",
+            hint="pull from an environment without overlays (--env NAME), and update the "
+            "overlay by hand",
+        )
 
 
 def _report_flows(result, pulled: int) -> None:

@@ -96,3 +96,34 @@ def test_diff_between_environments_never_shows_a_sensitive_or_secret_looking_val
             assert secret not in out, (fmt, out)
     text = run_cli("diff", "--env", "staging", "--env", "prod", cwd=tmp_path).stdout
     assert text.count("value changed (sensitive: not shown)") == 3, text
+
+
+def test_pull_in_an_environment_with_overlays_never_rewrites_the_shared_files(
+    tmp_path, make_emulator
+):
+    """kv.yml and _files/ are every environment's; prod's own values live in kv.prod.yml and
+    _files.prod/. Pulling prod into the shared files would hand prod's values to staging and
+    leave a plan that is not a no-op: refused before anything is written."""
+    emu = make_emulator()
+    write(
+        tmp_path,
+        "kestra-sync.yml",
+        f"directory: flows\nlayout: nested\nenvironments:\n  prod:\n    url: {emu.url}\n"
+        "  staging:\n    url: http://127.0.0.1:9\n",
+    )
+    write(tmp_path, "flows/company/team/etl.yml", ETL)
+    write(tmp_path, "flows/company/team/kv.yml", "values:\n  region: eu\n  retries: 3\n")
+    write(tmp_path, "flows/company/team/kv.prod.yml", "values:\n  region: us\n")
+    write(tmp_path, "flows/company/team/_files/c.txt", "shared\n")
+    write(tmp_path, "flows/company/team/_files.prod/c.txt", "prod\n")
+    assert run_cli("apply", "--env", "prod", "-y", cwd=tmp_path).returncode == 0
+    put_kv(emu, "region", "ap")  # changed in prod's UI
+    before = {p: p.read_bytes() for p in (tmp_path / "flows").rglob("*") if p.is_file()}
+    done = run_cli(
+        "pull", "--env", "prod", "--namespace", NS, "--overwrite", cwd=tmp_path
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "error: environment prod has its own values in flows/company/team/" in done.stderr
+    assert "nothing was written" in done.stderr
+    after = {p: p.read_bytes() for p in (tmp_path / "flows").rglob("*") if p.is_file()}
+    assert after == before
