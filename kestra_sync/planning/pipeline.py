@@ -229,6 +229,7 @@ def plan_everything(
     failed = bool(snapshot.failed())
     failed |= _plan_kinds(plan, scans, options, client, parallelism, listings)
     keep_used(plan.changes, local)
+    failed |= _keep_used_by_children(plan, client, parallelism)
     if targets:
         keep_targeted(plan, targets, failed)
     check_delete_cap(plan, options.max_deletes)
@@ -268,6 +269,45 @@ def _plan_kinds(
         plan.changes += changes
         plan.errors += errors
     return any(lst.error for lst in listings)
+
+
+def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:
+    """Kestra's ``kv()`` looks a key up in the flow's namespace, then in each parent: a flow
+    of a child namespace that git does not manage (made in the UI) reads a parent's KV pairs.
+    Read those children's flows (one listing per namespace with a KV delete, only to look)
+    and keep what they use, as the apply's delete guard does. True when a listing failed:
+    its deletes are then kept (nothing is deleted on an incomplete listing)."""
+    from .guards import keep_used
+    from .plan import DELETE, Change, Scope
+
+    deletes = [c for c in plan.changes if c.action == DELETE and c.kind == "kv"]
+    scopes = sorted(
+        {Scope(c.ref.tenant, c.ref.namespace, include_children=True) for c in deletes},
+        key=lambda s: (s.tenant, s.namespace),
+    )
+    if not scopes:
+        return False
+    snapshot = read_snapshot(client, scopes, parallelism=parallelism)
+    for listing in snapshot.failed():
+        for change in deletes:
+            if change.ref.tenant == listing.scope.tenant and listing.scope.covers(
+                change.ref.namespace
+            ):
+                change.action = UNMANAGED
+                change.note = (
+                    f"not deleted: the flows of {listing.scope.namespace} and its children, "
+                    f"which may use it, could not be read: {listing.error}"
+                )
+    known = {c.ref for c in plan.changes if c.kind == "flow"}
+    others = [
+        Change(UNCHANGED, f.ref, server_source=f.source)
+        for lst in snapshot.listings
+        if not lst.error
+        for f in lst.flows
+        if not f.deleted and f.ref not in known
+    ]
+    keep_used(plan.changes + others)
+    return bool(snapshot.failed())
 
 
 def _name_other_namespaces(plan: Plan, client, tenants: list[str]) -> list[Diagnostic]:
