@@ -179,6 +179,7 @@ def make_plan(
     )
     if settings.delete:
         warnings = warnings + _name_other_namespaces(plan, client, list(settings.directories()))
+        _leave_other_environments(plan, settings)
     return PlanResult(plan, meta, local, warnings, target)
 
 
@@ -308,6 +309,23 @@ def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:
     ]
     keep_used(plan.changes + others)
     return bool(snapshot.failed())
+
+
+def _leave_other_environments(plan: Plan, settings: Settings) -> None:
+    """Environments sharing one server (namespace_map): another environment's namespaces are
+    not this one's leftovers, and are not offered for retiring (its command would delete
+    them)."""
+    prefixes = settings.other_environments_namespaces
+    own = list(settings.namespace_map.values())
+
+    def elsewhere(namespace: str) -> bool:
+        def under(prefix: str) -> bool:
+            return namespace == prefix or namespace.startswith(prefix + ".")
+
+        return any(under(p) for p in prefixes) and not any(under(p) for p in own)
+
+    kept = {t: [n for n in names if not elsewhere(n)] for t, names in plan.other_namespaces.items()}
+    plan.other_namespaces = {t: names for t, names in kept.items() if names}
 
 
 def _name_other_namespaces(plan: Plan, client, tenants: list[str]) -> list[Diagnostic]:

@@ -27,6 +27,7 @@ ENVIRONMENT_FIELDS = {
     "namespace_map",
     "environment_problem",
     "missing_credentials",
+    "other_environments_namespaces",
 }
 # What a bad value is told it should be (values are checked where they are read).
 EXPECTED = {
@@ -111,6 +112,9 @@ class Settings:
     namespace_map: dict[str, str] = field(default_factory=dict)
     environment_problem: str | None = None
     missing_credentials: list[str] = field(default_factory=list)
+    # Namespace prefixes that belong to another environment on a shared server (the targets
+    # of the others' namespace_map, and the sources of this one's): never named as leftovers.
+    other_environments_namespaces: list[str] = field(default_factory=list)
 
     def directories(self) -> dict[str, Path]:
         """tenant -> flow directory to scan."""

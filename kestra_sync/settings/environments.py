@@ -186,8 +186,21 @@ def select(
             hint="choose one of: " + ", ".join(sorted(environments)),
         )
     _apply(settings, chosen, environments[chosen], env)
+    settings.other_environments_namespaces = _others_namespaces(chosen, environments)
     settings.environment = chosen
     settings.origin["environment"] = origin
+
+
+def _others_namespaces(chosen: str, environments: dict[str, dict[str, Any]]) -> list[str]:
+    """Where the other environments deploy on a server they may share with this one: the
+    targets of their namespace_map, and the sources of this one's (which it never deploys to
+    as they are); minus this environment's own targets."""
+    own = environments[chosen].get(MAP_KEY, {})
+    found = set(own)
+    for name, entry in environments.items():
+        if name != chosen:
+            found |= set(entry.get(MAP_KEY, {}).values())
+    return sorted(found - set(own.values()))
 
 
 def _apply(settings: Any, name: str, entry: dict[str, Any], env) -> None:

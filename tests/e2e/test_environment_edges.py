@@ -127,3 +127,38 @@ def test_pull_in_an_environment_with_overlays_never_rewrites_the_shared_files(
     assert "nothing was written" in done.stderr
     after = {p: p.read_bytes() for p in (tmp_path / "flows").rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_environments_sharing_a_server_never_offer_to_retire_each_others_namespaces(
+    tmp_path, make_emulator
+):
+    """staging (namespace_map company -> staging.company) and prod share one server. Each
+    one's `plan --delete` names the namespaces left behind in its own space, with the command
+    that retires one, but never the other environment's: following that command would delete
+    the other environment's flows."""
+    from tests.support.project import flow, seed
+
+    emu = make_emulator()
+    write(
+        tmp_path,
+        "kestra-sync.yml",
+        f"directory: flows\nlayout: nested\nenvironments:\n  prod:\n    url: {emu.url}\n"
+        f"  staging:\n    url: {emu.url}\n    namespace_map: {{company: staging.company}}\n",
+    )
+    write(tmp_path, "flows/company/team/etl.yml", flow("etl"))
+    for env in ("prod", "staging"):
+        assert run_cli("apply", "--env", env, "-y", cwd=tmp_path).returncode == 0
+    # each environment has a real leftover: a namespace renamed away in git
+    seed(emu, flow("old", "company.old"), flow("old", "staging.company.old"))
+    for env, own, other in (
+        ("prod", "company.old", "staging.company"),
+        ("staging", "staging.company.old", "company.team"),
+    ):
+        done = run_cli("plan", "--env", env, "--delete", "--format", "json", cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout)["other_namespaces"] == {"main": [own]}, env
+        text = run_cli("plan", "--env", env, "--delete", cwd=tmp_path).stdout
+        named = [x for x in text.splitlines() if x.startswith(("Not in git", "  To retire"))]
+        assert named[0].endswith(f"1 namespace with flows on the server: {own}."), text
+        assert named[1].startswith(f"  To retire one: kestra-sync plan --delete --namespace {own} ")
+        assert other not in "\n".join(named)
