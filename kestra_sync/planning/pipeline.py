@@ -230,7 +230,7 @@ def plan_everything(
     failed = bool(snapshot.failed())
     failed |= _plan_kinds(plan, scans, options, client, parallelism, listings)
     keep_used(plan.changes, local)
-    failed |= _keep_used_by_children(plan, client, parallelism)
+    failed |= _keep_used_by_children(plan, client, parallelism)  # after keep_used: fewer reads
     if targets:
         keep_targeted(plan, targets, failed)
     check_delete_cap(plan, options.max_deletes)
@@ -273,17 +273,30 @@ def _plan_kinds(
 
 
 def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:
-    """Kestra's ``kv()`` looks a key up in the flow's namespace, then in each parent: a flow
-    of a child namespace that git does not manage (made in the UI) reads a parent's KV pairs.
-    Read those children's flows (one listing per namespace with a KV delete, only to look)
-    and keep what they use, as the apply's delete guard does. True when a listing failed:
-    its deletes are then kept (nothing is deleted on an incomplete listing)."""
+    """The plan reads the flows of the namespaces git has flows in; a file or KV pair to
+    delete may be used by a flow it did not read: one of a namespace that git holds only
+    files or KV for (a flow made in the UI), or, for a KV pair, of a child namespace (Kestra's
+    ``kv()`` looks in the flow's namespace, then each parent). Read those flows (one listing
+    per such namespace, only to look) and keep what they use, as the apply's delete guard
+    does. True when a listing failed: its deletes are then kept."""
     from .guards import keep_used
     from .plan import DELETE, Change, Scope
 
-    deletes = [c for c in plan.changes if c.action == DELETE and c.kind == "kv"]
+    def seen(change: Change) -> bool:
+        return any(
+            s.tenant == change.ref.tenant
+            and s.covers(change.ref.namespace)
+            and (s.include_children or change.kind != "kv")
+            for s in plan.scopes
+        )
+
+    deletes = [c for c in plan.changes if c.action == DELETE and c.kind != "flow"]
     scopes = sorted(
-        {Scope(c.ref.tenant, c.ref.namespace, include_children=True) for c in deletes},
+        {
+            Scope(c.ref.tenant, c.ref.namespace, include_children=True)
+            for c in deletes
+            if not seen(c)
+        },
         key=lambda s: (s.tenant, s.namespace),
     )
     if not scopes:

@@ -59,3 +59,31 @@ def test_a_reader_made_after_the_plan_keeps_the_pair_at_apply(tmp_path, emulator
     assert done.returncode == 1, done.stdout + done.stderr
     assert region_exists(emulator)
     assert "company.team/report" in done.stdout + done.stderr
+
+
+def test_a_file_a_ui_flow_reads_is_kept_where_git_holds_only_files(tmp_path, emulator):
+    """Git holds only `_files` for company.data (no flow there, so the plan does not read its
+    flows); a flow made in the UI there reads `b.py`. The plan keeps `b.py` and says why, and
+    apply converges (the guard refused the delete on every run before)."""
+    files = tmp_path / "flows" / "company" / "data" / "_files"
+    files.mkdir(parents=True)
+    (files / "a.py").write_text("A = 1\n", encoding="utf-8")
+    (tmp_path / "flows" / "company" / "x").mkdir()
+    (tmp_path / "flows" / "company" / "x" / "f.yml").write_text(
+        flow("f", "company.x"), encoding="utf-8"
+    )
+    seed(emulator, flow("ui", "company.data", message="\"{{ read('b.py') }}\""))
+    with client(emulator) as c:
+        c.put_namespace_file("company.data", "/b.py", b"B = 2\n")
+    server = ("flows", "--server", emulator.url, "--delete")
+    shown = run_cli("plan", *server, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    kept = shown.stdout.split("file /b.py", 1)[1]
+    assert kept.split("\n")[0].split()[0] == "keep", shown.stdout
+    assert "company.data/ui (read('b.py')) still uses it" in kept
+    done = run_cli("apply", *server, "--auto-approve", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with client(emulator) as c:
+        assert c.export_namespace_files("company.data")["/b.py"] == b"B = 2\n"
+    again = run_cli("plan", *server, "--detailed-exitcode", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
