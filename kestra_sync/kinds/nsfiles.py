@@ -88,7 +88,7 @@ def never_read(rules: LayeredRules | None):
     return why
 
 
-def _any_of(checks):
+def any_of(checks):
     def why(path: str) -> str | None:
         return next((w for w in (check(path) for check in checks) if w), None)
 
@@ -305,7 +305,7 @@ class NamespaceFiles:
             ]
             for file in files:
                 self._add(scan, settings, tenant, namespace, root, file, seen)
-        scan.never_read = {ns: _any_of(found) for ns, found in checks.items()}
+        scan.never_read = {ns: any_of(found) for ns, found in checks.items()}
         return scan
 
     def _find_files_dirs(

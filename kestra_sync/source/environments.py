@@ -159,6 +159,16 @@ def _overlay(scan, own) -> None:
     scan.namespaces |= own.namespaces
     if scan.deletable is not None:
         scan.deletable |= own.deletable if own.deletable is not None else own.namespaces
+    # What the overlay's scan never reads (`.gitignore`) is kept on the server, as for `_files`.
+    for where, why in own.never_read.items():
+        mine = scan.never_read.get(where)
+        scan.never_read[where] = why if mine is None else _either(mine, why)
+
+
+def _either(first, second):
+    from ..kinds.nsfiles import any_of
+
+    return any_of([first, second])
 
 
 def _map_scan(scan, mapping: dict[str, str]) -> None:

@@ -162,3 +162,27 @@ def test_environments_sharing_a_server_never_offer_to_retire_each_others_namespa
         assert named[0].endswith(f"1 namespace with flows on the server: {own}."), text
         assert named[1].startswith(f"  To retire one: kestra-sync plan --delete --namespace {own} ")
         assert other not in "\n".join(named)
+
+
+def test_a_name_an_overlay_never_deploys_is_kept_on_the_server(tmp_path, make_emulator):
+    """`_files.prod/.gitignore` is git's own, never deployed, and the warning says the server's
+    file of that name is kept: with only the overlay holding the namespace's files, `--delete`
+    must keep it too, as it does under `_files/`."""
+    emu = make_emulator()
+    write(
+        tmp_path,
+        "kestra-sync.yml",
+        f"directory: flows\nlayout: nested\nenvironments:\n  prod:\n    url: {emu.url}\n",
+    )
+    write(tmp_path, "flows/company/team/etl.yml", ETL)
+    write(tmp_path, "flows/company/team/_files.prod/a.txt", "a\n")
+    write(tmp_path, "flows/company/team/_files.prod/.gitignore", "*.pyc\n")
+    from kestra_sync.client import KestraClient
+
+    with KestraClient(emu.url, retries=0) as c:
+        c.put_namespace_file(NS, "/.gitignore", b"*.pyc\n")
+    done = run_cli("apply", "--env", "prod", "--delete", "-y", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "server's files of those names are kept" in done.stderr
+    with KestraClient(emu.url, retries=0) as c:
+        assert c.export_namespace_files(NS) == {"/.gitignore": b"*.pyc\n", "/a.txt": b"a\n"}
