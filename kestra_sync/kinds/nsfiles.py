@@ -254,8 +254,12 @@ class NamespaceFiles:
             # A mapped folder belongs to the namespace in every tenant deployed, as `_files`
             # under a flow directory shared by several tenants does (a scan of one folder
             # alone, with no flow directory, has its own tenant).
+            # An environment's `_files.<env>/`, scanned alone, sits in a flow directory whose
+            # .kestraignore it follows as `_files/` does (source/environments.py).
+            within = getattr(settings, "flow_dir", None)
+            overlay_rules = IgnoreRules.load(within / IGNORE_FILE) if within is not None else None
             for tenant in list(settings.directories()) or [settings.tenant]:
-                roots.append((tenant, namespace, directory, None, None))
+                roots.append((tenant, namespace, directory, overlay_rules, within))
 
         checks: dict[tuple[str, str], list] = {}
         for tenant, namespace, root, rules_file, flow_dir in roots:

@@ -130,7 +130,7 @@ def _merge_files(scan, overlays: Overlays, settings: Any, problems: list[Diagnos
         if files_overlay_env(path.name) != settings.environment:
             continue
         namespace = path.parent.relative_to(directory).as_posix().replace("/", ".")
-        own = reader.scan(_OneFolder(tenant, namespace, path, settings.max_file_size))
+        own = reader.scan(_OneFolder(tenant, namespace, path, settings.max_file_size, directory))
         problems += own.diagnostics
         _overlay(scan, own)
 
@@ -144,6 +144,7 @@ class _OneFolder:
     namespace: str
     folder: Path
     max_file_size: int
+    flow_dir: Path  # whose .kestraignore applies, as to `_files/`
 
     @property
     def namespace_files(self) -> dict[str, Path]:
@@ -282,6 +283,6 @@ def overlay_problems(settings: Any) -> list[Diagnostic]:
         problems += own.diagnostics
     for tenant, directory, path in overlays.files:
         namespace = path.parent.relative_to(directory).as_posix().replace("/", ".")
-        folder = _OneFolder(tenant, namespace, path, settings.max_file_size)
+        folder = _OneFolder(tenant, namespace, path, settings.max_file_size, directory)
         problems += NamespaceFiles().scan(folder).diagnostics
     return problems

@@ -186,3 +186,26 @@ def test_a_name_an_overlay_never_deploys_is_kept_on_the_server(tmp_path, make_em
     assert "server's files of those names are kept" in done.stderr
     with KestraClient(emu.url, retries=0) as c:
         assert c.export_namespace_files(NS) == {"/.gitignore": b"*.pyc\n", "/a.txt": b"a\n"}
+
+
+def test_an_overlay_follows_kestraignore_as_files_does(tmp_path, make_emulator):
+    """`.kestraignore` says `drafts/`: `_files/drafts/` is neither deployed nor deleted on the
+    server; `_files.prod/drafts/` must be treated the same, not uploaded to prod."""
+    emu = make_emulator()
+    write(
+        tmp_path,
+        "kestra-sync.yml",
+        f"directory: flows\nlayout: nested\nenvironments:\n  prod:\n    url: {emu.url}\n",
+    )
+    write(tmp_path, "flows/.kestraignore", "drafts/\n")
+    write(tmp_path, "flows/company/team/etl.yml", ETL)
+    write(tmp_path, "flows/company/team/_files.prod/a.txt", "a\n")
+    write(tmp_path, "flows/company/team/_files.prod/drafts/wip.txt", "not ready\n")
+    from kestra_sync.client import KestraClient
+
+    with KestraClient(emu.url, retries=0) as c:
+        c.put_namespace_file(NS, "/drafts/old.txt", b"kept\n")
+    done = run_cli("apply", "--env", "prod", "--delete", "-y", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with KestraClient(emu.url, retries=0) as c:
+        assert c.export_namespace_files(NS) == {"/drafts/old.txt": b"kept\n", "/a.txt": b"a\n"}
