@@ -140,6 +140,14 @@ def _check_map(value: Any, where: str) -> dict[str, str]:
         for ns in (source, target):
             if not isinstance(ns, str) or not _NAMESPACE.fullmatch(ns):
                 raise ConfigError(f"{where}: namespace_map: {ns!r} is not a Kestra namespace")
+        if target.startswith(source + "."):
+            # The mapped environment's namespaces would sit under the unmapped one's: a run of
+            # the unmapped environment with include_children and --delete would take them for
+            # flows that left git.
+            raise ConfigError(
+                f"{where}: namespace_map maps {source} into its own child {target}",
+                hint=f"map to a namespace beside it, e.g. {{{source}: staging.{source}}}",
+            )
         mapping[source] = target
     return mapping
 

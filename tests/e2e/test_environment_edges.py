@@ -209,3 +209,20 @@ def test_an_overlay_follows_kestraignore_as_files_does(tmp_path, make_emulator):
     assert done.returncode == 0, done.stdout + done.stderr
     with KestraClient(emu.url, retries=0) as c:
         assert c.export_namespace_files(NS) == {"/drafts/old.txt": b"kept\n", "/a.txt": b"a\n"}
+
+
+def test_a_namespace_map_into_a_child_of_its_own_source_is_refused(tmp_path, emulator):
+    # staging's flows under company.staging would be, to prod's `--include-children --delete`,
+    # flows of company that left git: the mapping is refused before anything is read.
+    write(
+        tmp_path,
+        "kestra-sync.yml",
+        "directory: flows\nenvironments:\n"
+        f"  staging: {{url: '{emulator.url}', namespace_map: {{company: company.staging}}}}\n",
+    )
+    write(tmp_path, "flows/company/team/etl.yml", ETL)
+    done = run_cli("plan", "--env", "staging", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "namespace_map maps company into its own child company.staging" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert emulator.stats.count() == 0  # refused before any request
