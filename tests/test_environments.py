@@ -101,3 +101,22 @@ def test_a_misspelt_environments_key_is_named(tmp_path):
         ConfigError, match="unknown setting 'enviroments'; did you mean 'environments'"
     ):
         settings(tmp_path, "enviroments:\n  prod: {url: http://x.example}\n")
+
+
+def test_map_source_leaves_a_namespace_that_is_not_kestras():
+    # A Kubernetes pod's namespace is the cluster's; a Flow trigger's condition names Kestra's.
+    source = (
+        "id: a\nnamespace: company.team\n"
+        "tasks:\n  - id: pod\n    type: io.kestra.plugin.kubernetes.PodCreate\n"
+        "    namespace: company\n"
+        "triggers:\n  - id: on\n    type: io.kestra.plugin.core.trigger.Flow\n"
+        "    conditions:\n"
+        "      - type: io.kestra.plugin.core.condition.ExecutionNamespace\n"
+        "        namespace: company\n"
+    )
+    mapped, problem = map_source(source, {"company": "staging.company"})
+    assert problem is None
+    assert mapped == source.replace(
+        "namespace: company.team\n", "namespace: staging.company.team\n", 1
+    ).replace("        namespace: company\n", "        namespace: staging.company\n")
+    assert "    namespace: company\n" in mapped  # the pod's, as written

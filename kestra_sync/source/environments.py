@@ -205,8 +205,11 @@ def map_flow(flow: LocalFlow, mapping: dict[str, str], problems: list[Diagnostic
 
 
 def map_source(source: str, mapping: dict[str, str]) -> tuple[str, str | None]:
-    """The source with every `namespace:` value under a mapped prefix rewritten in place, or
-    the reason it cannot be (a value written in a form whose text is not the namespace)."""
+    """The source with every Kestra namespace under a mapped prefix rewritten in place, or
+    the reason it cannot be (a value written in a form whose text is not the namespace). A
+    `namespace:` is Kestra's when it is the flow's own, or sits beside a `flowId` (a Subflow,
+    ForEachItem or Flow-trigger reference, as planning/references.py reads them) or in a
+    condition: another task's `namespace:` (a Kubernetes pod's) is left as written."""
     try:
         root = yaml.compose(source, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
@@ -220,9 +223,11 @@ def map_source(source: str, mapping: dict[str, str]) -> tuple[str, str | None]:
             continue
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
+            kestras = node is root or _names_a_kestra_namespace(node)
             for key, value in node.value:
                 if (
-                    isinstance(key, yaml.ScalarNode)
+                    kestras
+                    and isinstance(key, yaml.ScalarNode)
                     and key.value == "namespace"
                     and isinstance(value, yaml.ScalarNode)
                 ):
@@ -245,6 +250,18 @@ def map_source(source: str, mapping: dict[str, str]) -> tuple[str, str | None]:
         end, mapped = spans[start]
         source = source[:start] + mapped + source[end:]
     return source, None
+
+
+def _names_a_kestra_namespace(node: yaml.MappingNode) -> bool:
+    """Whether this mapping's `namespace:` names a Kestra namespace: beside a `flowId`, or in a
+    condition (a `type` in Kestra's condition package, such as ExecutionNamespace)."""
+    scalars = {
+        key.value: value.value
+        for key, value in node.value
+        if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)
+    }
+    kind = scalars.get("type", "")
+    return "flowId" in scalars or (isinstance(kind, str) and ".condition." in kind)
 
 
 def _collisions(local: list[LocalFlow]) -> list[Diagnostic]:
