@@ -91,7 +91,7 @@ def validate_command(
         click.echo(f"warning: {escape.line(warning)}", err=True)
     schema = None
     if schema_spec:
-        from ..rules.validate import resolve_schema
+        from ..rules.schemacheck import resolve_schema
 
         schema = resolve_schema(schema_spec, refresh=refresh_schema, settings=settings)
     diagnostics, skipped, files = _diagnose(
@@ -144,7 +144,7 @@ def _diagnose(settings, paths, params, ignore_file, schema, target, fix, client)
         skipped += not_flows
         files |= {str(f.path) for f in result.flows}
         if client is not None and result.flows:
-            from ..rules.validate import validate_server
+            from ..rules.servercheck import validate_server
 
             diagnostics += validate_server(result.flows, client, parsed=result.parsed)
     return diagnostics, skipped, files
