@@ -116,7 +116,7 @@ class FlowParsedOnUse(LocalFlow):
 
     labels: list[tuple[str, str]] | None = None
 
-    @property  # type: ignore[override]
+    @property
     def data(self) -> Any:
         try:
             return self.__dict__["_data"]

@@ -113,7 +113,9 @@ def _local_sensitive(path: Path, values: dict, held: list[str]) -> tuple[dict, l
     listed = data.get("sensitive") if isinstance(data, dict) else None
     if not isinstance(listed, list):
         return values, held, held
-    local = data.get("values") if isinstance(data.get("values"), dict) else {}
+    assert isinstance(data, dict)  # listed is a list: data is the mapping holding it
+    found = data.get("values")
+    local: dict = found if isinstance(found, dict) else {}
     declared = {
         k
         for k in listed

@@ -71,9 +71,10 @@ def _edits_for(
             if not isinstance(value, str):
                 continue
             old = value
-            new = _new_value(finding, value)
-            if new is None:
+            replacement = _new_value(finding, value)
+            if replacement is None:
                 continue
+            new = replacement
             line, column = parsed.position(finding.path)
         else:
             continue

@@ -32,8 +32,8 @@ def normalize(text: Any, where: str) -> str:
     if isinstance(text, float):  # kestra_version: 1.3 in YAML is a number
         text = repr(text)
     version = K.supported_version(str(text))
-    given = K.parse_version(str(text))
-    if given is not None and given < K.parse_version(K.VERSIONS[0]):
+    given, oldest = K.parse_version(str(text)), K.parse_version(K.VERSIONS[0])
+    if given is not None and oldest is not None and given < oldest:
         # supported_version maps an older server to the oldest row, but nothing says that
         # row's rules hold for it: a version the user pins must be one the table knows.
         raise ConfigError(

@@ -34,6 +34,7 @@ def _server_path(text: str, data: Any) -> tuple:
             out.append(name)
             node = node.get(name) if isinstance(node, dict) else None
         else:
+            i: int | None
             if index.isdigit():
                 i = int(index)
             elif isinstance(node, list):

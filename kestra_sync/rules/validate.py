@@ -167,6 +167,7 @@ def validate_offline(
                 rules = flowrules.findings(flow.data, flow.source)
                 if findings is not None:
                     findings[str(flow.path)] = rules
+                assert p is not None  # _with_parse parses every flow that has data
                 found += check_versioned(flow, p, version, rules)
                 found += check_schema(flow, p, bundled)
                 if extra is not None:
