@@ -6,15 +6,13 @@ comments API. PR plan with a sticky comment -> a second plan updates the same co
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
 import requests
 
-from kestra_sync.action import run as ghaction
 from tests.support.cli import ROOT
-from tests.support.github import FakeGitHub, action_env
+from tests.support.github import FakeGitHub, action_env, run_action, step_outputs
 
 USER, PASSWORD = "admin@kestra.io", "Sup3r-Secret-Pw1"
 GH_TOKEN = "ghs_e2e_token_123456"
@@ -52,20 +50,14 @@ def test_plan_comment_apply_and_converge(github, make_emulator, tmp_path, monkey
             "INPUT_PASSWORD": PASSWORD,
             "INPUT_GITHUB_TOKEN": GH_TOKEN,
         }
-        env.update({ghaction.input_env_name(k.replace("_", "-")): v for k, v in inputs.items()})
-        out = io.StringIO()
-        code = ghaction.main(env, stdout=out)
-        outputs = dict(
-            line.split("=", 1)
-            for line in (tmp_path / "out").read_text().splitlines()
-            if "=" in line
-        )
+        code, log = run_action(env, **inputs)
+        outputs = step_outputs(tmp_path)
         summary = (tmp_path / "summary.md").read_text()
-        for text in (out.getvalue(), summary, (tmp_path / "out").read_text()):
+        for text in (log, summary, (tmp_path / "out").read_text()):
             for line in text.splitlines():
                 if not line.startswith("::add-mask::"):
                     assert PASSWORD not in line and GH_TOKEN not in line
-        return code, outputs, summary, out.getvalue()
+        return code, outputs, summary, log
 
     code, outputs, summary, log = action(command="plan", comment="true", delete="true")
     assert code == 0, log

@@ -4,10 +4,7 @@ the variables it names, and the plan comment is keyed and titled by it."""
 
 from __future__ import annotations
 
-import io
-
-from kestra_sync.action import run as ghaction
-from tests.support.github import FakeGitHub, action_env
+from tests.support.github import FakeGitHub, action_env, run_action, step_outputs
 from tests.support.project import server_source
 
 FLOW = (
@@ -47,15 +44,8 @@ environments:
             "PROD_USER": "p@example.com",
             "PROD_PASSWORD": "Prod12345",
         }
-        env.update({ghaction.input_env_name(k): v for k, v in inputs.items()})
-        out = io.StringIO()
-        code = ghaction.main(env, stdout=out)
-        outputs = dict(
-            line.split("=", 1)
-            for line in (tmp_path / "out").read_text().splitlines()
-            if "=" in line
-        )
-        return code, outputs, out.getvalue()
+        code, log = run_action(env, **inputs)
+        return code, step_outputs(tmp_path), log
 
     code, outputs, log = action(command="plan", comment="true", env="prod")
     assert code == 0, log

@@ -6,7 +6,6 @@ summary; the server URL stays out of the summary and the comment unless `show-se
 
 from __future__ import annotations
 
-import io
 import shutil
 import socket
 from pathlib import Path
@@ -14,9 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from kestra_sync.action import run as ghaction
 from tests.support.cli import ROOT
-from tests.support.github import FakeGitHub, action_env
+from tests.support.github import FakeGitHub, action_env, run_action, step_outputs
 
 USER, PASSWORD = "admin@kestra.io", "Sup3r-Secret-Pw1"
 GH_TOKEN = "ghs_e2e_token_123456"
@@ -53,15 +51,8 @@ def action(tmp_path, repo, github):
             "INPUT_PASSWORD": PASSWORD,
             "INPUT_GITHUB_TOKEN": GH_TOKEN,
         }
-        env.update({ghaction.input_env_name(k.replace("_", "-")): v for k, v in inputs.items()})
-        out = io.StringIO()
-        code = ghaction.main(env, stdout=out)
-        outputs = dict(
-            line.split("=", 1)
-            for line in (tmp_path / "out").read_text().splitlines()
-            if "=" in line
-        )
-        log = out.getvalue()
+        code, log = run_action(env, **inputs)
+        outputs = step_outputs(tmp_path)
         notes = [ln for ln in log.splitlines() if ln.startswith(("::error", "::warning"))]
         return code, outputs, (tmp_path / "summary.md").read_text(), log, notes
 

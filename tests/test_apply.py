@@ -1,9 +1,10 @@
 """apply_plan: every change gets an outcome, order respects references, failures are contained."""
 
-from kestra_sync.applying.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan, referenced_flows
+from kestra_sync.applying.apply import DONE, FAILED, NOT_ATTEMPTED, apply_plan
 from kestra_sync.errors import ServerError, TransportError
 from kestra_sync.models import FlowRef, RemoteFlow
 from kestra_sync.planning.plan import CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan, Scope
+from kestra_sync.planning.references import referenced_flows
 from tests.support.fake_client import FakeClient, caller_of, change
 
 

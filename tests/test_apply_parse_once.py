@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 import kestra_sync.planning.references as references_mod
-from kestra_sync.applying.apply import dependencies
 from kestra_sync.models import FlowRef
 from kestra_sync.planning.plan import CREATE, Change
+from kestra_sync.planning.references import dependencies
 from kestra_sync.source.flowscan import scan
 
 CALLER = """id: caller

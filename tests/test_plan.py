@@ -14,9 +14,9 @@ from kestra_sync.planning.plan import (
     Snapshot,
     build_plan,
     find_drift,
-    normalize_source,
     scopes_for,
 )
+from kestra_sync.planning.sameness import normalize_source
 from kestra_sync.planning.semantic import summarize
 
 HELLO = "id: hello\nnamespace: company.team\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
@@ -246,7 +246,7 @@ def caller_source(fid: str, target: str, ns: str = "company.team") -> str:
 
 
 def test_a_flow_still_referenced_by_what_stays_is_kept_and_so_is_what_it_references():
-    from kestra_sync.applying.apply import referenced_flows
+    from kestra_sync.planning.references import referenced_flows
 
     # git keeps `main`, which calls `mid` (server only), which calls `leaf` (server only);
     # `lonely` is called by nobody that stays: only it is deleted.
@@ -273,7 +273,7 @@ def test_a_flow_still_referenced_by_what_stays_is_kept_and_so_is_what_it_referen
 
 
 def test_a_reference_spelled_with_an_escape_still_keeps_its_target():
-    from kestra_sync.applying.apply import referenced_flows
+    from kestra_sync.planning.references import referenced_flows
 
     escaped = caller_source("main", "leaf").replace("flowId:", '"flow\\x49d":')
     snapshot = snap(remote(escaped), remote(HELLO.replace("id: hello", "id: leaf")))

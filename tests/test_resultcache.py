@@ -310,7 +310,7 @@ def test_the_cache_stays_private_when_a_schema_download_made_its_directory(tmp_p
     first, it must not leave that directory readable by others."""
     import responses
 
-    from kestra_sync.rules.validate import resolve_schema
+    from kestra_sync.rules.schemacheck import resolve_schema
 
     monkeypatch.delenv("KESTRA_SYNC_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

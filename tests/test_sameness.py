@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from kestra_sync.planning.plan import sources_equal, unified_diff
+from kestra_sync.planning.plan import unified_diff
+from kestra_sync.planning.sameness import sources_equal
 from kestra_sync.rules.knowledge import same_source
 
 BASE = """\

@@ -245,7 +245,7 @@ def test_schema_option_with_a_full_schema_file(tmp_path):
 def test_schema_url_is_cached_atomically(tmp_path, monkeypatch):
     import responses
 
-    from kestra_sync.rules.validate import resolve_schema
+    from kestra_sync.rules.schemacheck import resolve_schema
 
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     url = "http://127.0.0.1:1/api/v1/plugins/schemas/flow"

@@ -4,7 +4,7 @@ client lives in kestra_sync.client). Shapes from docs/kestra-api.md."""
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kestra_sync.rules.validate import validate_server
+from kestra_sync.rules.servercheck import validate_server
 from kestra_sync.source.flowscan import load_flow
 
 

@@ -276,6 +276,19 @@ def _first(errors: list[str], most: int = 3) -> str:
     return shown + (f" (and {len(errors) - most} more)" if len(errors) > most else "")
 
 
+def _no_plan(runner, ctx, run, annotations, command: str, failure: str) -> int:
+    """The CLI failed before it printed a plan: its message as an error annotation and the
+    job summary's failure, the step's outputs set, and the CLI's exit code (1 at least)."""
+    message = runner.redact(cli_failure(run))
+    ctx.failure = failure
+    annotations.append(Annotation("error", message, title=command))
+    runner.annotate(annotations)
+    runner.set_output("has-changes", False)
+    ctx.failure_detail = message
+    ctx.markdown = _failure_details(command)
+    return run.returncode or 1
+
+
 def do_plan(ctx: Context) -> int:
     from ..report.markdown import render_plan_markdown
     from ..report.plantext import render_plan, summary_line
@@ -298,14 +311,7 @@ def do_plan(ctx: Context) -> int:
     hide_server(ctx, data)
 
     if data is None:  # no plan at all: the CLI failed before making one
-        message = runner.redact(cli_failure(run))
-        ctx.failure = "no plan was made."
-        annotations.append(Annotation("error", message, title="kestra-sync plan"))
-        runner.annotate(annotations)
-        runner.set_output("has-changes", False)
-        ctx.failure_detail = message
-        ctx.markdown = _failure_details("kestra-sync plan")
-        return run.returncode or 1
+        return _no_plan(runner, ctx, run, annotations, "kestra-sync plan", "no plan was made.")
 
     plan = plan_from_dict(data)
     runner.untrusted(render_plan(plan))
@@ -378,14 +384,7 @@ def do_apply(ctx: Context) -> int:
     annotations = diagnostics_from_text(run.stderr)
     hide_server(ctx, data)
     if data is None:
-        message = runner.redact(cli_failure(run))
-        ctx.failure = "nothing was applied."
-        annotations.append(Annotation("error", message, title="kestra-sync apply"))
-        runner.annotate(annotations)
-        runner.set_output("has-changes", False)
-        ctx.failure_detail = message
-        ctx.markdown = _failure_details("kestra-sync apply")
-        return run.returncode or 1
+        return _no_plan(runner, ctx, run, annotations, "kestra-sync apply", "nothing was applied.")
 
     plan = plan_from_dict(data)
     in_action_terms(plan)

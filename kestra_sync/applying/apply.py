@@ -34,10 +34,7 @@ from ..errors import ApiError, KestraSyncError, TransportError
 from ..kinds import writer
 from ..models import DEFAULT_PARALLELISM, FLOW, FlowRef, LocalFlow
 from ..planning.plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
-from ..planning.references import (  # noqa: F401 - re-exported: apply's API of earlier releases
-    dependencies,
-    referenced_flows,
-)
+from ..planning.references import dependencies
 from .deleteguard import CHANGED_SINCE_PLAN, delete_guard
 from .scheduler import DONE, FAILED, Scheduler
 from .throttle import Throttle

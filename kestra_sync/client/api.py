@@ -41,6 +41,7 @@ from .wire import (
     ZipTooLargeError,
     flow_identity,
     identity_from_entry_name,
+    last_page,
     parse_flow,
     parse_validation_item,
     prepare_for_validate,
@@ -322,14 +323,10 @@ class KestraClient(NamespaceResourcesMixin):
                     raise self._incomplete(f"flow {key[0]}/{key[1]} appeared on two pages")
                 seen.add(key)
                 flows.append(flow)
-            if len(flows) >= total:
-                if len(flows) > total:
-                    raise self._incomplete(f"got {len(flows)} flows but the server counted {total}")
+            if last_page(
+                len(flows), total, page, len(results), page_size, "flows", self._incomplete
+            ):
                 return flows
-            if len(results) < page_size:
-                raise self._incomplete(
-                    f"page {page} held {len(results)} flows, {len(flows)} of {total} so far"
-                )
             page += 1
 
     @staticmethod

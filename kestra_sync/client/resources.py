@@ -35,6 +35,7 @@ from ..errors import (
     UnexpectedResponseError,
 )
 from .http import LIMIT_HINT, OCTET, tenant_path
+from .wire import last_page
 
 FLOWS_IN_EXPORT = "_flows/"
 # KVStore.KEY_VALIDATOR_PATTERN (kestra-io/kestra core/.../storages/kv/KVStore.java): a key
@@ -277,15 +278,9 @@ class NamespaceResourcesMixin:
                 )
             listed += len(results)
             found += [e for e in results if e.get("namespace", namespace) == namespace]
-            if listed >= total:
-                if listed > total:
-                    raise self._kv_incomplete(f"got {listed} keys but the server counted {total}")
+            if last_page(listed, total, page, len(results), page_size, "keys", self._kv_incomplete):
                 self._check_keys(path, resp, found)
                 return found
-            if len(results) < page_size:
-                raise self._kv_incomplete(
-                    f"page {page} held {len(results)} keys, {listed} of {total} so far"
-                )
             page += 1
 
     @staticmethod

@@ -420,3 +420,20 @@ def parse_validation_item(item: Any) -> ValidationResult:
         outdated=item.get("outdated") is True,
         filename=opt("filename"),
     )
+
+
+def last_page(
+    listed: int, total: int, page: int, held: int, page_size: int, noun: str, incomplete: Any
+) -> bool:
+    """Whether a paged listing is complete after ``page`` (which ``held`` items, ``listed``
+    so far of the ``total`` the server counted). A listing that can be proven neither
+    complete nor still going (more items than counted, a short page before the end) raises
+    ``incomplete(why)``: a list with a hole is never compared, since what is missing from it
+    would be created over the server's item or left out of the deletes' checks."""
+    if listed >= total:
+        if listed > total:
+            raise incomplete(f"got {listed} {noun} but the server counted {total}")
+        return True
+    if held < page_size:
+        raise incomplete(f"page {page} held {held} {noun}, {listed} of {total} so far")
+    return False

@@ -1,5 +1,5 @@
 """`kestra-sync diff --env FROM --env TO`: what promoting FROM's server to TO would change,
-for what git manages, in the plan's formats (source/promotion.py)."""
+for what git manages, in the plan's formats (planning/promotion.py)."""
 
 from __future__ import annotations
 
@@ -43,10 +43,10 @@ def diff(envs, config_file, fmt, color, detailed_exitcode, show_unchanged, no_di
     make. Nothing is written; nothing would be deleted (an item only the second has is kept).
     """
     from ..planning.pipeline import make_plan
+    from ..planning.promotion import promoted
     from ..report.planfile import dumps, plan_to_dict
     from ..settings.config import load_settings
     from ..settings.environments import describe
-    from ..source.promotion import promoted
     from .common import make_client
 
     if len(envs) != 2 or envs[0] == envs[1]:

@@ -63,25 +63,8 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
     print_warnings(result.warnings)
     plan_obj = result.plan
     env_note = environment_note(result.meta.get("environment"))
-    if out and plan_obj.targets and any(c.action == "delete" for c in plan_obj.changes):
-        # `apply plan.json` re-plans from the flows in the file; a partial plan's file lacks the
-        # other flows git has in those namespaces, so a delete could not be re-checked.
-        from ..errors import InputError
-
-        raise InputError(
-            "a partial plan that deletes flows cannot be saved: applying it later could not "
-            "re-check the deletions against the rest of git",
-            hint="apply it directly with the same --target and --delete, or save a whole plan",
-        )
     if out:
-        # Written even with errors: it replaces any older plan at that path, and apply refuses it.
-        write_file(out, dumps(plan_to_dict(plan_obj, result.meta, include_sources=True)))
-        if plan_obj.errors:
-            click.echo(
-                f"Saved the plan to {out}, but it has errors: apply will refuse it.", err=True
-            )
-        else:
-            click.echo(f"Saved the plan to {out}; apply it with: kestra-sync apply {out}", err=True)
+        _save(out, plan_obj, result.meta)
     if plan_obj.errors and fmt != "text":
         # The text plan ends with its errors; JSON and Markdown go to a file or a comment, so
         # say on stderr (the job log) why the exit code is 1.
@@ -117,3 +100,25 @@ def plan(fmt, out, detailed_exitcode, show_unchanged, no_diff, color, **params):
         sys.exit(EXIT_FAILURE)
     if detailed_exitcode and plan_obj.has_changes:
         sys.exit(EXIT_CHANGES)
+
+
+def _save(out: Path, plan_obj, meta) -> None:
+    """Write the plan for `apply PLAN_FILE`; a partial plan that deletes is refused."""
+    from ..report.planfile import dumps, plan_to_dict
+
+    if plan_obj.targets and any(c.action == "delete" for c in plan_obj.changes):
+        # `apply plan.json` re-plans from the flows in the file; a partial plan's file lacks the
+        # other flows git has in those namespaces, so a delete could not be re-checked.
+        from ..errors import InputError
+
+        raise InputError(
+            "a partial plan that deletes flows cannot be saved: applying it later could not "
+            "re-check the deletions against the rest of git",
+            hint="apply it directly with the same --target and --delete, or save a whole plan",
+        )
+    # Written even with errors: it replaces any older plan at that path, and apply refuses it.
+    write_file(out, dumps(plan_to_dict(plan_obj, meta, include_sources=True)))
+    if plan_obj.errors:
+        click.echo(f"Saved the plan to {out}, but it has errors: apply will refuse it.", err=True)
+    else:
+        click.echo(f"Saved the plan to {out}; apply it with: kestra-sync apply {out}", err=True)

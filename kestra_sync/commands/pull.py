@@ -82,14 +82,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     # --max-reply-mb, a namespace the token may not read, the server gone) leaves the
     # directory as it was. The namespace files are held in memory meanwhile, as a plan holds
     # them; each export is capped by --max-reply-mb.
-    by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
-    empty = []
-    for namespace in namespaces:
-        found = client.namespace_flows(namespace, include_children=children)
-        if not found:
-            empty.append(namespace)
-        for flow in found:
-            by_ref.setdefault(flow.ref, flow)
+    by_ref, empty = _read_flows(client, namespaces, children)
     remote = list(by_ref.values())
     check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
     resources = _read_resources(client, namespaces, by_ref)
@@ -115,6 +108,29 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
             else "; nothing was written"
         )
         raise
+    _closing_hints(result, known if empty and not children else None, empty)
+    if settings.config_file is None and result.written:
+        _suggest_config(directory, layout)
+    if result.kept or files_kept:
+        sys.exit(EXIT_FAILURE)
+
+
+def _read_flows(client, namespaces, children: bool):
+    """The server's flows of the namespaces by reference, and the namespaces that have none."""
+    by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
+    empty = []
+    for namespace in namespaces:
+        found = client.namespace_flows(namespace, include_children=children)
+        if not found:
+            empty.append(namespace)
+        for flow in found:
+            by_ref.setdefault(flow.ref, flow)
+    return by_ref, empty
+
+
+def _closing_hints(result, known, empty) -> None:
+    """What to do about files left as they were; ``known`` (the server's namespaces) when an
+    empty namespace may be a parent of the flows' ones."""
     if result.occupied or result.duplicates:
         _echo(
             "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
@@ -124,12 +140,8 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         _echo(
             "hint: review those files, or pass --overwrite to take the server's version", err=True
         )
-    if empty and not children:
+    if known is not None:
         _hint_parent_namespaces(known, empty)
-    if settings.config_file is None and result.written:
-        _suggest_config(directory, layout)
-    if result.kept or files_kept:
-        sys.exit(EXIT_FAILURE)
 
 
 def _echo(text: str, err: bool = False) -> None:

@@ -83,31 +83,53 @@ def validate_command(
     Kestra version refuses is an error; the rest is a warning naming the versions that refuse
     it. `--kestra-version 2.0` on a 1.x tree lists what the upgrade breaks, with replacements.
     """
-    from ..report.diagnostics import pick_format, render_json, render_text, sorted_diagnostics
-    from ..rules import kestraversion as versions
+    from ..report.diagnostics import sorted_diagnostics
 
     settings = settings_from(params)
-    client = None
-    if server_side:
-        if not settings.url:
-            from ..errors import ConfigError
-
-            raise ConfigError(
-                "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
-            )
-        from .common import make_client
-
-        client = make_client(settings)
-        target = versions.resolve(settings, client)
-    else:
-        target = versions.pinned(settings)
+    target, client = _target_and_client(settings, server_side)
     for warning in target.warnings:
         click.echo(f"warning: {escape.line(warning)}", err=True)
     schema = None
     if schema_spec:
-        from ..rules.validate import resolve_schema
+        from ..rules.schemacheck import resolve_schema
 
         schema = resolve_schema(schema_spec, refresh=refresh_schema, settings=settings)
+    diagnostics, skipped, files = _diagnose(
+        settings, paths, params, ignore_file, schema, target, fix, client
+    )
+    if skipped and fmt != "json":
+        click.echo(
+            f"note: skipped {len(skipped)} file(s) outside every flow directory that are not "
+            "flows (no top-level id and namespace)",
+            err=True,
+        )
+
+    diagnostics = sorted_diagnostics(diagnostics)
+    _report(diagnostics, len(files | {d.path for d in diagnostics}), target, fmt, color)
+    if any(d.is_error for d in diagnostics):
+        click.get_current_context().exit(EXIT_FAILURE)
+
+
+def _target_and_client(settings, server_side: bool):
+    """The Kestra version the rules follow, and the client when --server-side asks for one."""
+    from ..rules import kestraversion as versions
+
+    if not server_side:
+        return versions.pinned(settings), None
+    if not settings.url:
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            "--server-side needs a server URL", hint="pass --server or set KESTRA_URL"
+        )
+    from .common import make_client
+
+    client = make_client(settings)
+    return versions.resolve(settings, client), client
+
+
+def _diagnose(settings, paths, params, ignore_file, schema, target, fix, client):
+    """Check each config's files: (diagnostics, skipped non-flow files, files read)."""
     from ..settings.placement import misplaced_flows
 
     diagnostics, skipped, files = [], [], set()
@@ -122,18 +144,16 @@ def validate_command(
         skipped += not_flows
         files |= {str(f.path) for f in result.flows}
         if client is not None and result.flows:
-            from ..rules.validate import validate_server
+            from ..rules.servercheck import validate_server
 
             diagnostics += validate_server(result.flows, client, parsed=result.parsed)
-    if skipped and fmt != "json":
-        click.echo(
-            f"note: skipped {len(skipped)} file(s) outside every flow directory that are not "
-            "flows (no top-level id and namespace)",
-            err=True,
-        )
+    return diagnostics, skipped, files
 
-    diagnostics = sorted_diagnostics(diagnostics)
-    files = len(files | {d.path for d in diagnostics})
+
+def _report(diagnostics, files: int, target, fmt: str, color: str) -> None:
+    """Print the diagnostics in the chosen format."""
+    from ..report.diagnostics import pick_format, render_json, render_text
+
     chosen = pick_format(fmt)
     if chosen == "json":
         click.echo(render_json(diagnostics, files, target.to_dict()))
@@ -150,8 +170,6 @@ def validate_command(
         colored = use_color(color)
         for line in render_text(diagnostics, files, color=colored, rules=target.describe()):
             click.echo(line, color=colored)
-    if any(d.is_error for d in diagnostics):
-        click.get_current_context().exit(EXIT_FAILURE)
 
 
 def _check_group(settings, paths, ignore_file, schema, target, fix):

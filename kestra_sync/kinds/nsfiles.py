@@ -213,6 +213,10 @@ def refused_path(path: str) -> str | None:
     return None
 
 
+# (tenant, namespace, folder, its flow directory's ignore rules, that flow directory)
+_Root = tuple[str, str, Path, IgnoreRules | None, Path | None]
+
+
 class NamespaceFiles:
     name = KIND
     noun = "namespace file"
@@ -225,7 +229,26 @@ class NamespaceFiles:
         # (tenant, resolved file) -> (namespace, display path). Per tenant: two tenants may
         # deploy one folder (`tenants: {staging: flows, prod: flows}`), and each gets its files.
         seen: dict[tuple[str, Path], tuple[str, str]] = {}
-        roots: list[tuple[str, str, Path, IgnoreRules | None, Path | None]] = []
+        roots = self._flow_dir_roots(scan, settings) + self._mapped_roots(scan, settings)
+        checks: dict[tuple[str, str], list] = {}
+        for tenant, namespace, root, rules_file, flow_dir in roots:
+            scan.namespaces.add((tenant, namespace))
+            # The flow scan's walker and its guarantees: an unreadable directory, a broken
+            # link, a link leaving the flow directory (or the mapped one), a FIFO are errors,
+            # so a file the scan could not see is never deleted on the server.
+            rules = None
+            if rules_file is not None and flow_dir is not None:
+                rules = LayeredRules([(root.relative_to(flow_dir).as_posix() + "/", rules_file)])
+            checks.setdefault((tenant, namespace), []).append(never_read(rules))
+            files = self._walk_root(scan, root, rules, flow_dir)
+            for file in files:
+                self._add(scan, settings, tenant, namespace, root, file, seen)
+        scan.never_read = {ns: any_of(found) for ns, found in checks.items()}
+        return scan
+
+    def _flow_dir_roots(self, scan: LocalScan, settings: Any) -> list[_Root]:
+        """The ``_files`` directories under each tenant's flow directory."""
+        roots: list[_Root] = []
         for tenant, directory in settings.directories().items():
             directory = Path(directory)
             if not directory.is_dir():
@@ -233,6 +256,11 @@ class NamespaceFiles:
             ignore = IgnoreRules.load(directory / IGNORE_FILE)
             for namespace, files_dir in self._find_files_dirs(scan, directory, ignore):
                 roots.append((tenant, namespace, files_dir, ignore, directory))
+        return roots
+
+    def _mapped_roots(self, scan: LocalScan, settings: Any) -> list[_Root]:
+        """The folders `namespace_files:` maps to a namespace (a bad mapping is an error)."""
+        roots: list[_Root] = []
         for namespace, directory in sorted(settings.namespace_files.items()):
             directory = Path(directory)
             why = bad_namespace(namespace)
@@ -260,57 +288,50 @@ class NamespaceFiles:
             overlay_rules = IgnoreRules.load(within / IGNORE_FILE) if within is not None else None
             for tenant in list(settings.directories()) or [settings.tenant]:
                 roots.append((tenant, namespace, directory, overlay_rules, within))
+        return roots
 
-        checks: dict[tuple[str, str], list] = {}
-        for tenant, namespace, root, rules_file, flow_dir in roots:
-            scan.namespaces.add((tenant, namespace))
-            # The flow scan's walker and its guarantees: an unreadable directory, a broken
-            # link, a link leaving the flow directory (or the mapped one), a FIFO are errors,
-            # so a file the scan could not see is never deleted on the server.
-            rules = None
-            if rules_file is not None and flow_dir is not None:
-                rules = LayeredRules([(root.relative_to(flow_dir).as_posix() + "/", rules_file)])
-            checks.setdefault((tenant, namespace), []).append(never_read(rules))
-            skipped: set[str] = set()
+    def _walk_root(
+        self, scan: LocalScan, root: Path, rules: LayeredRules | None, flow_dir: Path | None
+    ) -> list[Path]:
+        """The files of one root, with a warning for names never deployed and an error for
+        what is not a regular file."""
+        skipped: set[str] = set()
 
-            def wanted(name: str, skipped: set[str] = skipped) -> bool:
-                if _wanted_file(name):
-                    return True
-                if name not in SKIPPED_NAMES:
-                    skipped.add(name)
-                return False
+        def wanted(name: str) -> bool:
+            if _wanted_file(name):
+                return True
+            if name not in SKIPPED_NAMES:
+                skipped.add(name)
+            return False
 
-            files, problems = walk_files(
-                root,
-                rules,
-                wanted=wanted,
-                enter=_entered_dir,
-                boundary=flow_dir if flow_dir is not None else root,
+        files, problems = walk_files(
+            root,
+            rules,
+            wanted=wanted,
+            enter=_entered_dir,
+            boundary=flow_dir if flow_dir is not None else root,
+        )
+        if skipped:
+            scan.diagnostics.append(
+                Diagnostic(
+                    str(root),
+                    f"not deployed: {', '.join(sorted(skipped))} ({GIT_NOTE}); the "
+                    "server's files of those names are kept",
+                    WARNING,
+                    code="nsfile-skipped",
+                )
             )
-            if skipped:
-                scan.diagnostics.append(
-                    Diagnostic(
-                        str(root),
-                        f"not deployed: {', '.join(sorted(skipped))} ({GIT_NOTE}); the "
-                        "server's files of those names are kept",
-                        WARNING,
-                        code="nsfile-skipped",
-                    )
-                )
-            scan.diagnostics += [
-                not_regular_is_an_error(
-                    d,
-                    "the server's namespace file of that name can be neither compared nor kept "
-                    "from --delete; replace it with a regular file (or remove it, and --delete "
-                    "then removes the server's file too)",
-                    "nsfile-not-a-file",
-                )
-                for d in problems
-            ]
-            for file in files:
-                self._add(scan, settings, tenant, namespace, root, file, seen)
-        scan.never_read = {ns: any_of(found) for ns, found in checks.items()}
-        return scan
+        scan.diagnostics += [
+            not_regular_is_an_error(
+                d,
+                "the server's namespace file of that name can be neither compared nor kept "
+                "from --delete; replace it with a regular file (or remove it, and --delete "
+                "then removes the server's file too)",
+                "nsfile-not-a-file",
+            )
+            for d in problems
+        ]
+        return files
 
     def _find_files_dirs(
         self, scan: LocalScan, directory: Path, ignore: IgnoreRules

@@ -1,6 +1,6 @@
 """The guards a plan applies once, over every kind, after git and the server are compared:
-what a flow that stays still uses is not deleted (``keep_used``), and the one delete cap
-(``check_delete_cap``). The per-kind rules (deletion opt-in, the empty-namespace rule, a
+what a flow that stays still uses is not deleted (``keep_used``); the one delete cap is
+``plan.check_delete_cap``, applied by the pipeline. The per-kind rules (deletion opt-in, the empty-namespace rule, a
 failed listing) live where each kind is compared; references between flows in plan.py."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..models import FLOW, FlowRef, LocalFlow
-from .plan import DELETE, UNMANAGED, Change, check_delete_cap  # noqa: F401 - the one cap
+from .plan import DELETE, UNMANAGED, Change
 from .uses import Uses, may_use, uses_of
 
 

@@ -552,7 +552,8 @@ def _kept_by_the_scan(plan: Plan, kind_name: str) -> dict:
 def _without_applied_changes(plan: Plan, snapshot) -> Plan:
     from dataclasses import replace
 
-    from .plan import DELETE, sources_equal
+    from .plan import DELETE
+    from .sameness import sources_equal
 
     if snapshot.failed():
         return plan  # find_drift refuses it anyway

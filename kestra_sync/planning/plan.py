@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import FLOW, FlowRef, LocalFlow, RemoteFlow
-from .sameness import diff_text, normalize_source, sources_equal  # noqa: F401 - re-exported
-from .targeting import is_targeted  # noqa: F401 - re-exported
+from .sameness import diff_text, normalize_source, sources_equal
+from .targeting import is_targeted
 
 CREATE = "create"
 UPDATE = "update"

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..atomic import write_atomic
 from ..errors import InputError
 from ..models import FlowRef, LocalFlow, RemoteFlow, server_name_problem, shorten
-from ..planning.plan import sources_equal
+from ..planning.sameness import sources_equal
 from ..rules.validate import expected_layout_path
 
 

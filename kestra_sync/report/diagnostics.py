@@ -18,7 +18,6 @@ from ..models import ERROR, Diagnostic
 from . import escape
 
 JSON_VERSION = 1
-FORMATS = ("auto", "text", "json", "github")
 
 
 def sort_key(d: Diagnostic) -> tuple:

@@ -238,11 +238,6 @@ def known_flow_keys(version: str, edition: str = "ee") -> tuple[str, ...]:
     return tuple(k for k in FLOW_KEY_ORDER if k in keys)
 
 
-def all_flow_keys() -> tuple[str, ...]:
-    """Every top-level key some supported version accepts, in declaration order."""
-    return FLOW_KEY_ORDER
-
-
 # ------------------------------------------------------------------------------ same source
 # Kestra's rule for "same source", the one definition the tool and the emulator share:
 # FlowInterface.isSameWithSource compares sourceWithoutRevision(source), which removes the

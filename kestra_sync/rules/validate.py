@@ -1,7 +1,7 @@
 """Offline validation of local flows: the whole-directory checks (duplicates, layout), the
 version table judged per flow, and the project entry point (``check_project``). The rules of one
 flow are ``flowchecks``, JSON schemas ``schemacheck``, the server's validate endpoint
-``servercheck`` (names re-exported here). Returns diagnostics; never raises for a bad flow.
+``servercheck``. Returns diagnostics; never raises for a bad flow.
 
 Patterns, reserved words and every rule that differs between Kestra versions are data in
 ``knowledge`` (checked by ``flowrules``, judged for the target version in ``check_versioned``);
@@ -27,16 +27,9 @@ from ..source.resultcache import ResultCache
 from ..source.yamlindex import ParsedYaml, parse_yaml
 from . import flowrules
 from . import knowledge as K
-from .flowchecks import check_flow  # noqa: F401 - re-exported
+from .flowchecks import check_flow
 from .guidance import collapse_non_flows
-from .schemacheck import (  # noqa: F401 - re-exported: the validate API of earlier releases
-    BUNDLED_SCHEMA,
-    check_schema,
-    load_schema,
-    resolve_schema,
-    schema_cache_dir,
-)
-from .servercheck import validate_server  # noqa: F401 - re-exported
+from .schemacheck import check_schema, load_schema
 
 LAYOUTS = ("none", "nested", "dotted")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -210,84 +211,120 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     if name in ("directory",):
         return Path(str(value))
     if name in ("include_children", "delete", "allow_empty_namespace"):
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off", ""):
-            return False
-        raise bad
-    if name == "namespace_files":
-        if not isinstance(value, dict) or not all(isinstance(n, str) for n in value):
-            raise bad
-        return {n: Path(str(d)) for n, d in value.items()}
+        return _as_bool(value, bad)
     if name in ("max_deletes", "parallelism", "max_file_size"):
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise bad from None
-        if number < (1 if name == "parallelism" else 0):
-            raise bad
-        return number
+        return _as_count(name, value, bad)
     if name in ("timeout", "max_reply_mb"):
-        try:
-            amount = float(value)
-        except (TypeError, ValueError):
-            raise bad from None
-        if not amount > 0 or amount == float("inf"):  # also NaN
-            unit = "seconds" if name == "timeout" else "MiB"
-            raise ConfigError(
-                f"{where}: '{name}' must be a number of {unit} above 0, not {value!r}"
-            )
-        return amount
-    if name == "namespaces":
-        if isinstance(value, str):
-            return [n.strip() for n in value.split(",") if n.strip()]
-        # A list from a config file, a tuple from a repeatable flag (click's multiple=True).
-        if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
-            return list(value)
-        raise bad
-    if name == "tenants":
-        if not isinstance(value, dict):
-            raise bad
-        return {
-            str(t): Path(str(_tenant_entry(t, d, where)["directory"])) for t, d in value.items()
-        }
-    if name == "layout":
-        if value not in LAYOUTS:
-            raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
-        return value
+        return _as_amount(name, value, where, bad)
+    special = _COERCERS.get(name)
+    if special is not None:
+        return special(value, where, bad)
     if name == "url" and value is not None:
         return _check_url(str(value), where)
-    if name == "ownership_label":
-        from ..planning.ownership import parse_label
-
-        try:
-            parse_label(str(value))
-        except ConfigError as err:
-            raise ConfigError(f"{where}: {err.message}", hint=err.hint) from None
-        return str(value).strip()
-    if name == "kestra_version":
-        from ..rules.kestraversion import normalize
-
-        if value is None or value == "":
-            return None
-        text = repr(value) if isinstance(value, float) else str(value)
-        normalize(text, where)  # refuse what is not a version, with the place it came from
-        return text
-    if name == "verify":
-        if isinstance(value, bool):
-            return value
-        text = str(value)
-        if text.lower() in ("0", "false", "no"):
-            return False
-        if text.lower() in ("1", "true", "yes"):
-            return True
-        if not text.strip():
-            raise bad
-        return text  # a CA bundle path (checked to exist once the settings are merged)
     return None if value is None else str(value)
+
+
+def _as_bool(value: Any, bad: ConfigError) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise bad
+
+
+def _as_count(name: str, value: Any, bad: ConfigError) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise bad from None
+    if number < (1 if name == "parallelism" else 0):
+        raise bad
+    return number
+
+
+def _as_amount(name: str, value: Any, where: str, bad: ConfigError) -> float:
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        raise bad from None
+    if not amount > 0 or amount == float("inf"):  # also NaN
+        unit = "seconds" if name == "timeout" else "MiB"
+        raise ConfigError(f"{where}: '{name}' must be a number of {unit} above 0, not {value!r}")
+    return amount
+
+
+def _namespace_files(value: Any, where: str, bad: ConfigError) -> dict[str, Path]:
+    if not isinstance(value, dict) or not all(isinstance(n, str) for n in value):
+        raise bad
+    return {n: Path(str(d)) for n, d in value.items()}
+
+
+def _namespaces(value: Any, where: str, bad: ConfigError) -> list[str]:
+    if isinstance(value, str):
+        return [n.strip() for n in value.split(",") if n.strip()]
+    # A list from a config file, a tuple from a repeatable flag (click's multiple=True).
+    if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
+        return list(value)
+    raise bad
+
+
+def _tenants(value: Any, where: str, bad: ConfigError) -> dict[str, Path]:
+    if not isinstance(value, dict):
+        raise bad
+    return {str(t): Path(str(_tenant_entry(t, d, where)["directory"])) for t, d in value.items()}
+
+
+def _layout(value: Any, where: str, bad: ConfigError) -> Any:
+    if value not in LAYOUTS:
+        raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
+    return value
+
+
+def _ownership_label(value: Any, where: str, bad: ConfigError) -> str:
+    from ..planning.ownership import parse_label
+
+    try:
+        parse_label(str(value))
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err.message}", hint=err.hint) from None
+    return str(value).strip()
+
+
+def _kestra_version(value: Any, where: str, bad: ConfigError) -> str | None:
+    from ..rules.kestraversion import normalize
+
+    if value is None or value == "":
+        return None
+    text = repr(value) if isinstance(value, float) else str(value)
+    normalize(text, where)  # refuse what is not a version, with the place it came from
+    return text
+
+
+def _verify(value: Any, where: str, bad: ConfigError) -> bool | str:
+    if isinstance(value, bool):
+        return value
+    text = str(value)
+    if text.lower() in ("0", "false", "no"):
+        return False
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if not text.strip():
+        raise bad
+    return text  # a CA bundle path (checked to exist once the settings are merged)
+
+
+_COERCERS: dict[str, Callable[[Any, str, ConfigError], Any]] = {
+    "namespace_files": _namespace_files,
+    "namespaces": _namespaces,
+    "tenants": _tenants,
+    "layout": _layout,
+    "ownership_label": _ownership_label,
+    "kestra_version": _kestra_version,
+    "verify": _verify,
+}
 
 
 TENANT_KEYS = ("directory", "namespaces", "allow_empty_namespace")
@@ -347,71 +384,98 @@ def load_settings(
         )
     path = config_file or find_config_file(cwd)
     if path is not None:
-        settings.config_file = path
-        data = _read_config_file(path)
-        from .environments import check_environments
+        environments, default_env = _apply_config_file(settings, path, known, cwd)
+    _apply_environment(settings, env)
 
-        default_env = data.pop("default_env", None)
-        environments = check_environments(data.pop("environments", None), default_env, str(path))
-        if "directory" in data and "tenants" in data:
-            # With a map, each tenant names its own directory: `directory:` would be ignored.
-            raise ConfigError(
-                f"{path}: 'directory' and 'tenants' are both set, and with a `tenants:` map "
-                "each tenant's directory comes from the map",
-                hint="remove 'directory:' (or give a tenant its directory in the map, e.g. "
-                "tenants: {main: flows})",
-            )
-        for key, value in data.items():
-            if key in SECRET_KEYS:
-                raise ConfigError(
-                    f"{path}: '{key}' must not be stored in a config file that lives in git",
-                    hint=f"set {ENV[key]} in the environment (or a CI secret) instead",
-                )
-            if key == "url" and isinstance(value, str) and _has_userinfo(value):
-                # Refused even without a password: a token is often passed as the user name.
-                raise ConfigError(
-                    f"{path}: 'url' holds credentials ({_redacted(value)}); they must not be "
-                    "stored in a config file that lives in git",
-                    hint="keep the URL without them there (`username:` may stay in the file) and "
-                    "set KESTRA_PASSWORD or KESTRA_API_TOKEN in the environment or a CI secret",
-                )
-            if key not in known:
-                import difflib
+    from .environments import select
 
-                settable = sorted((known - set(SECRET_KEYS)) | {"environments", "default_env"})
-                close = difflib.get_close_matches(key, settable, n=1, cutoff=0.75)
-                raise ConfigError(
-                    f"{path}: unknown setting '{key}'"
-                    + (f"; did you mean '{close[0]}'?" if close else ""),
-                    hint="known settings: " + ", ".join(settable),
-                )
-            setattr(settings, key, _coerce(key, value, str(path)))
-            settings.origin[key] = f"config file {path.name}"
-            if key == "tenants":
-                settings.tenant_scopes = {
-                    str(t): {
-                        k: v for k, v in _tenant_entry(t, d, str(path)).items() if k != "directory"
-                    }
-                    for t, d in value.items()
+    select(settings, environments, default_env, chosen_env, env)
+    _apply_flags(settings, flags, known)
+    _finish(settings, cwd)
+    return settings
+
+
+def _apply_config_file(
+    settings: Settings, path: Path, known: set[str], cwd: Path
+) -> tuple[dict[str, Any], Any]:
+    """Read the config file into ``settings``; return its environments and default_env."""
+    settings.config_file = path
+    data = _read_config_file(path)
+    from .environments import check_environments
+
+    default_env = data.pop("default_env", None)
+    environments = check_environments(data.pop("environments", None), default_env, str(path))
+    if "directory" in data and "tenants" in data:
+        # With a map, each tenant names its own directory: `directory:` would be ignored.
+        raise ConfigError(
+            f"{path}: 'directory' and 'tenants' are both set, and with a `tenants:` map "
+            "each tenant's directory comes from the map",
+            hint="remove 'directory:' (or give a tenant its directory in the map, e.g. "
+            "tenants: {main: flows})",
+        )
+    for key, value in data.items():
+        _check_file_key(path, key, value, known)
+        setattr(settings, key, _coerce(key, value, str(path)))
+        settings.origin[key] = f"config file {path.name}"
+        if key == "tenants":
+            settings.tenant_scopes = {
+                str(t): {
+                    k: v for k, v in _tenant_entry(t, d, str(path)).items() if k != "directory"
                 }
-        # Relative directories in a config file are relative to the file, not to the cwd; none
-        # may lead out of the repository that holds it (a hostile `../../etc` would upload the
-        # host's files), links resolved, as the scan refuses a link out of the flow directory.
-        base = path.parent
-        _confine_config_paths(settings, data, path)
-        if settings.origin["directory"] != "default" and not settings.directory.is_absolute():
-            settings.directory = _relative_to_cwd(base / settings.directory, cwd)
-        settings.tenants = {
-            t: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
-            for t, d in settings.tenants.items()
-        }
-        settings.namespace_files = {
-            n: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
-            for n, d in settings.namespace_files.items()
-        }
-        if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
-            settings.verify = str(base / settings.verify)  # a CA bundle kept next to the file
+                for t, d in value.items()
+            }
+    _resolve_file_paths(settings, data, path, cwd)
+    return environments, default_env
 
+
+def _check_file_key(path: Path, key: str, value: Any, known: set[str]) -> None:
+    """Refuse a secret, a URL with credentials, or an unknown setting in the config file."""
+    if key in SECRET_KEYS:
+        raise ConfigError(
+            f"{path}: '{key}' must not be stored in a config file that lives in git",
+            hint=f"set {ENV[key]} in the environment (or a CI secret) instead",
+        )
+    if key == "url" and isinstance(value, str) and _has_userinfo(value):
+        # Refused even without a password: a token is often passed as the user name.
+        raise ConfigError(
+            f"{path}: 'url' holds credentials ({_redacted(value)}); they must not be "
+            "stored in a config file that lives in git",
+            hint="keep the URL without them there (`username:` may stay in the file) and "
+            "set KESTRA_PASSWORD or KESTRA_API_TOKEN in the environment or a CI secret",
+        )
+    if key not in known:
+        import difflib
+
+        settable = sorted((known - set(SECRET_KEYS)) | {"environments", "default_env"})
+        close = difflib.get_close_matches(key, settable, n=1, cutoff=0.75)
+        raise ConfigError(
+            f"{path}: unknown setting '{key}'" + (f"; did you mean '{close[0]}'?" if close else ""),
+            hint="known settings: " + ", ".join(settable),
+        )
+
+
+def _resolve_file_paths(settings: Settings, data: dict[str, Any], path: Path, cwd: Path) -> None:
+    """Relative directories in a config file are relative to the file, not to the cwd; none
+    may lead out of the repository that holds it (a hostile `../../etc` would upload the
+    host's files), links resolved, as the scan refuses a link out of the flow directory."""
+    base = path.parent
+    _confine_config_paths(settings, data, path)
+    if settings.origin["directory"] != "default" and not settings.directory.is_absolute():
+        settings.directory = _relative_to_cwd(base / settings.directory, cwd)
+    settings.tenants = {
+        t: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
+        for t, d in settings.tenants.items()
+    }
+    settings.namespace_files = {
+        n: d if d.is_absolute() else _relative_to_cwd(base / d, cwd)
+        for n, d in settings.namespace_files.items()
+    }
+    if isinstance(settings.verify, str) and not Path(settings.verify).is_absolute():
+        settings.verify = str(base / settings.verify)  # a CA bundle kept next to the file
+
+
+def _apply_environment(settings: Settings, env: dict[str, str]) -> None:
+    """Environment variables override the config file."""
     for name, var in {**ENV, **TRANSPORT_ENV, **OPTION_ENV}.items():
         if env.get(var):
             setattr(settings, name, _coerce(name, env[var], f"environment variable {var}"))
@@ -426,9 +490,9 @@ def load_settings(
         settings.verify = bundle
         settings.origin["verify"] = f"env {CA_BUNDLE_ENV}"
 
-    from .environments import select
 
-    select(settings, environments, default_env, chosen_env, env)
+def _apply_flags(settings: Settings, flags: dict[str, Any], known: set[str]) -> None:
+    """Options given on the command line win over everything else."""
     for name, value in flags.items():
         if value is None or (isinstance(value, (list, tuple)) and not value):
             continue
@@ -438,6 +502,9 @@ def load_settings(
         setattr(settings, name, _coerce(name, value, flag))
         settings.origin[name] = "flag"
 
+
+def _finish(settings: Settings, cwd: Path) -> None:
+    """Checks and normalisations once every source is merged."""
     if settings.tenants and settings.origin["tenant"].startswith(("flag", "env")):
         # `--tenant X` (or KESTRA_TENANT) with a `tenants:` map: only that tenant's directory.
         if settings.tenant not in settings.tenants:
@@ -462,7 +529,6 @@ def load_settings(
     if settings.token and (settings.username or settings.password):
         # Both given: a bearer token wins (EE); say so instead of silently sending both.
         settings.origin["auth"] = "token (username/password ignored)"
-    return settings
 
 
 def _directory_for_one_tenant(settings: Settings) -> None:

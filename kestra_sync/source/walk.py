@@ -103,17 +103,8 @@ def walk_files(
     stack: list[tuple[Path, str]] = [(Path(directory), "")]
     while stack:
         dir_path, rel = stack.pop()
-        try:
-            st = os.stat(dir_path)
-            key: object = (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(dir_path)
-            if key in seen:
-                diags.append(_already_scanned(dir_path, seen[key]))
-                continue
-            seen[key] = dir_path
-            with os.scandir(dir_path) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as err:
-            diags.append(_unreadable(dir_path, "directory", err))
+        entries = _entries_once(dir_path, seen, diags)
+        if entries is None:
             continue
         subdirs = []
         for entry in entries:
@@ -159,6 +150,25 @@ def walk_files(
                 diags.append(not_regular(display_path(path), mode))
         stack.extend(reversed(subdirs))
     return sorted(found), diags
+
+
+def _entries_once(
+    dir_path: Path, seen: dict[object, Path], diags: list[Diagnostic]
+) -> list[os.DirEntry[str]] | None:
+    """A directory's entries sorted by name; None (and a diagnostic) when it cannot be read or
+    was already scanned under another name (a link loop, two links to one directory)."""
+    try:
+        st = os.stat(dir_path)
+        key: object = (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(dir_path)
+        if key in seen:
+            diags.append(_already_scanned(dir_path, seen[key]))
+            return None
+        seen[key] = dir_path
+        with os.scandir(dir_path) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError as err:
+        diags.append(_unreadable(dir_path, "directory", err))
+        return None
 
 
 def _within(path: str, root: str) -> bool:

@@ -268,7 +268,7 @@ def test_a_second_ctrl_c_does_not_wait_for_a_namespace_listed_ahead():
 
 
 def test_a_kv_delete_after_an_interrupted_flow_apply_says_it_was_interrupted():
-    """Namespace files and KV pairs are deleted after the flows (apply._apply_with_kinds). A
+    """Namespace files and KV pairs are deleted after the flows (the one scheduler of applying/apply.py). A
     Ctrl-C during the flows left the KV delete saying "a write failed", which nothing had."""
 
     class WithKv(FakeClient):

@@ -6,15 +6,14 @@ namespace files are named to break out of where they are shown (a line feed then
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
 import pytest
 
-from kestra_sync.action import run as ghaction
 from kestra_sync.emulator.resources import store_of
 from tests.support.github import FakeGitHub, action_env
+from tests.support.github import run_action as run_action_step
 from tests.support.project import Project, client, line_with
 
 NS = "company.team"
@@ -145,10 +144,8 @@ def run_action(project: Project, github: str, monkeypatch, **inputs) -> tuple[in
         "INPUT_GITHUB_TOKEN": "ghs_hostile_token_1234",
         "INPUT_COMMENT": "true",
     }
-    env.update({ghaction.input_env_name(k.replace("_", "-")): v for k, v in inputs.items()})
-    out = io.StringIO()
-    code = ghaction.main(env, stdout=out)
-    return code, out.getvalue(), (tmp / "summary.md").read_text()
+    code, log = run_action_step(env, **inputs)
+    return code, log, (tmp / "summary.md").read_text()
 
 
 def test_action_summary_comment_and_log_escape_names_and_show_kinds(hostile, github, monkeypatch):

@@ -94,3 +94,24 @@ def action_env(
         "GITHUB_WORKSPACE": str(workspace),
         "RUNNER_TEMP": str(tmp),
     }
+
+
+def run_action(step_env: dict[str, str], /, **inputs: str) -> tuple[int, str]:
+    """Runs the Action's entry point as its `run` step does, with ``step_env`` (``action_env``'s)
+    and the step's inputs (``delete_cap`` for the input ``delete-cap``); returns the exit code
+    and the log it printed."""
+    import io
+
+    from kestra_sync.action import run as ghaction
+
+    named = {ghaction.input_env_name(k.replace("_", "-")): v for k, v in inputs.items()}
+    out = io.StringIO()
+    code = ghaction.main({**step_env, **named}, stdout=out)
+    return code, out.getvalue()
+
+
+def step_outputs(tmp: Path) -> dict[str, str]:
+    """The outputs the step wrote to ``$GITHUB_OUTPUT`` (``action_env``'s ``tmp/out``)."""
+    return dict(
+        line.split("=", 1) for line in (tmp / "out").read_text().splitlines() if "=" in line
+    )

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import PlanError
 from ..models import WARNING, Diagnostic, FlowRef, LocalFlow
 from ..settings.environments import map_namespace
-from .environments import map_source
+from ..source.environments import map_source
 
 
 @dataclass
@@ -33,8 +33,8 @@ def promoted(source_settings: Any, target_settings: Any, source_client: Any) -> 
     """What the source environment's server holds of what git manages, as the target
     environment would receive it (see the module)."""
     from ..kinds import scan_all
-    from ..planning.pipeline import InvalidFlowsError, load_local_flows
-    from .environments import for_environment
+    from ..source.environments import for_environment
+    from .pipeline import InvalidFlowsError, load_local_flows
 
     local, _, _ = load_local_flows(source_settings)  # offline: git's managed flows
     local, scans, problems = for_environment(source_settings, local, scan_all(source_settings))
@@ -91,9 +91,9 @@ class _Carry:
 
 
 def _flows_from_server(local, settings, client, carry: _Carry):
-    from ..planning.plan import scopes_for
-    from ..planning.snapshot import read_snapshot
-    from .yamlindex import parse_yaml
+    from ..source.yamlindex import parse_yaml
+    from .plan import scopes_for
+    from .snapshot import read_snapshot
 
     scopes = scopes_for(
         local, settings.managed_namespaces(), include_children=settings.include_children
