@@ -73,18 +73,16 @@ def diff(envs, config_file, fmt, color, detailed_exitcode, show_unchanged, no_di
 
         click.echo(render_plan_markdown(plan, title="kestra-sync diff", note=note), nl=False)
     else:
+        from ..report import escape
         from ..report.plantext import plan_header, render_plan
 
         colored = use_color(color)
         tenants = sorted({s.tenant for s in plan.scopes}) or list(target.directories())
-        click.echo(
-            plan_header(target_client.display_url, tenants, note)
-            + render_plan(
-                plan, color=colored, show_unchanged=show_unchanged, show_diff=not no_diff
-            ),
-            nl=False,
-            color=colored,
+        text = plan_header(target_client.display_url, tenants, note) + render_plan(
+            plan, color=colored, show_unchanged=show_unchanged, show_diff=not no_diff
         )
+        # A source line may start with `::` after its indentation: inert in a GitHub log.
+        click.echo(escape.in_github_log(text), nl=False, color=colored)
     if plan.errors:
         sys.exit(EXIT_FAILURE)
     if detailed_exitcode and plan.has_changes:

@@ -305,6 +305,15 @@ def test_diff_shows_what_promoting_staging_to_prod_would_change(two):
     assert "Plan: 0 to create, 2 to update, 0 to delete, 3 unchanged." in done.stdout
     assert server_source(prod, NS, "etl") == ETL  # nothing was written
 
+    # In a GitHub Actions step a diff line of a source may start with `::` after its
+    # indentation: the runner must not read it as a workflow command.
+    ci = run_cli(
+        "diff", "--env", "staging", "--env", "prod", cwd=root, env={**env, "GITHUB_ACTIONS": "true"}
+    )
+    lines = ci.stdout.splitlines()
+    token = lines[0].removeprefix("::stop-commands::")
+    assert len(token) == 32 and lines[-1] == f"::{token}::", ci.stdout
+
     data = json.loads(
         run_cli(
             "diff", "--env", "staging", "--env", "prod", "--format", "json", cwd=root, env=env
