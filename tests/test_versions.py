@@ -603,3 +603,13 @@ def test_what_no_version_refuses_is_never_reported_and_every_profile_accepts_it(
     source = (ACCEPTED / name).read_text(encoding="utf-8")
     for profile in knowledge.EMULATOR_PROFILES:
         rules.parse_for_write(source, profile)
+
+
+def test_emulator_cli_refuses_a_port_no_socket_can_have():
+    from click.testing import CliRunner
+
+    from kestra_sync.cli import cli
+
+    result = CliRunner().invoke(cli, ["emulator", "--port", "99999"])
+    assert result.exit_code == 2  # a usage error, not "this is a bug"
+    assert "99999 is not in the range 0<=x<=65535" in result.output

@@ -15,7 +15,13 @@ DEFAULT_USER, DEFAULT_PASSWORD = "admin@kestra.io", "Admin1234"
 
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port; 0 picks a free one.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port; 0 picks a free one.",
+)
 @click.option(
     "--state",
     "state_file",
