@@ -44,10 +44,6 @@ ALLOWED_BACK = {
     ("rules.validate", "kinds.nsfiles"): "the project check validates every kind's scan",
     ("settings.config", "planning.ownership"): "the ownership_label setting is checked as read",
     ("settings.config", "rules.kestraversion"): "the kestra_version setting is checked as read",
-    ("settings.scaffold", "rules.validate"): "init lays a config out by what the tree holds",
-    ("settings.scaffold", "source.flowscan"): "init lays a config out by what the tree holds",
-    ("settings.scaffold", "source.ignorefile"): "init lays a config out by what the tree holds",
-    ("settings.scaffold", "source.walk"): "init lays a config out by what the tree holds",
     ("source.resultcache", "planning.ownership"): "the cache keeps each flow's labels",
     # An environment's overlays (kv.<env>.yml, _files.<env>/) are read by the kinds' own
     # readers, for validate (rules) as for plan.
