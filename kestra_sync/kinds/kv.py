@@ -474,6 +474,9 @@ class KeyValues:
             payload["sensitive"] = True
         return payload
 
+    def payload_digest(self, payload: Any) -> str:
+        return digest(payload["value"])
+
 
 def _shown(value: Any) -> str:
     text = canonical(value)

@@ -483,3 +483,6 @@ class NamespaceFiles:
         if not isinstance(data, str):
             raise ValueError("a namespace file's payload must be base64 text")
         return base64.b64decode(data.encode("ascii"), validate=True)
+
+    def payload_digest(self, payload: Any) -> str:
+        return digest(content_of(payload))

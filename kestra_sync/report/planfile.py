@@ -290,6 +290,10 @@ def _resource_change(entry: dict, action: str, entry_kind: str, where: str) -> C
             payload = handler.decode(entry["payload"])
         except ValueError as err:  # binascii.Error is a ValueError
             raise _Damaged(f"{where}payload: {err}") from None
+        # The checksum can be recomputed by anyone: the content sent must still be the one
+        # the plan was reviewed with (its digest, shown in the plan and compared by apply).
+        if handler.payload_digest(payload) != digest:
+            raise _Damaged(f"{ref}: its payload does not match its digest {digest[:19]}")
     return Change(
         action=action,
         ref=ref,

@@ -1,0 +1,55 @@
+"""End to end: a saved plan applies exactly the content it shows. Each namespace file and KV
+change carries its payload and the digest the plan was reviewed with; a payload that no longer
+has that digest (edited, and the plan's checksum recomputed to match) is refused before any
+write, for every kind."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from kestra_sync.report.planfile import content_checksum
+from tests.e2e.test_resources import nested_flow, put_file, server_files, server_kv, write_kv
+from tests.support.project import Project, flow
+
+
+@pytest.fixture
+def project(tmp_path, emulator) -> Project:
+    p = Project(tmp_path, emulator)
+    p.config("directory: flows\nlayout: nested\n")
+    nested_flow(p, flow("etl"))
+    put_file(p, "load.py", b"print('load')\n")
+    write_kv(p, "values:\n  region: eu\n")
+    saved = p.plan("--out", "plan.json")
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    return p
+
+
+def _swap_payload(p: Project, kind: str, payload) -> None:
+    data = json.loads((p.root / "plan.json").read_text(encoding="utf-8"))
+    for change in data["changes"]:
+        if change["kind"] == kind:
+            change["payload"] = payload
+    data["checksum"] = content_checksum(data)  # anyone can recompute it
+    (p.root / "plan.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "named"),
+    [
+        ("file", base64.b64encode(b"import os; os.system('evil')").decode(), "/load.py"),
+        ("kv", {"value": "attacker.example", "ttl": None}, "region"),
+    ],
+)
+def test_a_payload_that_is_not_what_the_plan_shows_is_refused(project, kind, payload, named):
+    _swap_payload(project, kind, payload)
+
+    applied = project.run("apply", "plan.json", "--auto-approve")
+
+    assert applied.returncode == 1, applied.stdout + applied.stderr
+    assert "Traceback" not in applied.stderr
+    assert f"{named}" in applied.stderr and "does not match its digest" in applied.stderr
+    assert server_files(project) == {}
+    assert server_kv(project) == {}
