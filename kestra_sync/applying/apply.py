@@ -334,10 +334,12 @@ class _Sender:
 def _transport_error(change: Change, err: TransportError) -> str:
     """The client's message says when a write may have been applied (client/http.py); say it
     for any other transport failure that is not known to have sent nothing."""
+    error = err.message
+    if "re-run converges" in error:  # the client said it already
+        return error
     if change.kind != FLOW:
         hint = "" if change.action == DELETE else " (the write may have reached the server)"
-        return err.message + hint + "; a re-run converges"
-    error = err.message
+        return error + hint + "; a re-run converges"
     sent_nothing = err.unreachable and not err.maybe_applied
     if "may have been applied" not in error and not sent_nothing:
         error += " (it may have been applied; a re-run converges)"
