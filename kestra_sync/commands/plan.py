@@ -106,14 +106,16 @@ def _save(out: Path, plan_obj, meta) -> None:
     """Write the plan for `apply PLAN_FILE`; a partial plan that deletes is refused."""
     from ..report.planfile import dumps, plan_to_dict
 
-    if plan_obj.targets and any(c.action == "delete" for c in plan_obj.changes):
+    deletes = sorted(c.ref for c in plan_obj.changes if c.action == "delete")
+    if plan_obj.targets and deletes:
         # `apply plan.json` re-plans from the flows in the file; a partial plan's file lacks the
         # other flows git has in those namespaces, so a delete could not be re-checked.
         from ..errors import InputError
 
+        more = f" and {len(deletes) - 1} more" if len(deletes) > 1 else ""
         raise InputError(
-            "a partial plan that deletes flows cannot be saved: applying it later could not "
-            "re-check the deletions against the rest of git",
+            f"a partial plan that deletes ({deletes[0]}{more}) cannot be "
+            "saved: applying it later could not re-check the deletions against the rest of git",
             hint="apply it directly with the same --target and --delete, or save a whole plan",
         )
     # Written even with errors: it replaces any older plan at that path, and apply refuses it.

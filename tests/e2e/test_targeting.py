@@ -117,7 +117,7 @@ def test_a_partial_plan_that_deletes_is_not_saved_but_applies_directly(tmp_path,
     args = ("--delete", "--target", "company.team/ui-made")
     saved = project.plan(*args, "--out", "plan.json")
     assert saved.returncode == 1 and not (tmp_path / "plan.json").exists()
-    assert "a partial plan that deletes flows cannot be saved" in saved.stderr
+    assert "a partial plan that deletes (company.team/ui-made) cannot be saved" in saved.stderr
     done = project.run("apply", "-y", *args)
     assert done.returncode == 0, done.stderr
     assert server_source(emulator, "company.team", "ui-made") is None
