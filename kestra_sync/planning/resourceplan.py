@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from ..kinds.base import Kind, KindListing, LocalItem, LocalScan, RemoteItem
 from .plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan
+from .targeting import is_targeted
 
 KEPT_PREFIX = "kept: "  # a server item kept because the scan never reads it (saved in plans)
 
@@ -145,7 +146,8 @@ def resource_drift(plan: Plan, listings: list[KindListing]) -> list[str]:
             drift.append(f"{change.ref} changed on the server since the plan")
     read = {(lst.kind, lst.tenant, lst.namespace) for lst in listings}
     for ref in sorted(set(now) - planned):
-        if (ref.kind, ref.tenant, ref.namespace) in read:
+        # A partial plan says nothing about the files and KV pairs it did not target.
+        if (ref.kind, ref.tenant, ref.namespace) in read and is_targeted(ref, plan.targets):
             drift.append(f"{ref} appeared on the server since the plan")
     return drift
 

@@ -53,3 +53,24 @@ def test_a_payload_that_is_not_what_the_plan_shows_is_refused(project, kind, pay
     assert f"{named}" in applied.stderr and "does not match its digest" in applied.stderr
     assert server_files(project) == {}
     assert server_kv(project) == {}
+
+
+def test_a_partial_plan_of_one_file_saves_and_applies_and_names_a_file_delete(project):
+    assert project.run("apply", "plan.json", "--auto-approve").returncode == 0
+    put_file(project, "load.py", b"print('v2')\n")
+    put_file(project, "other.py", b"not targeted\n")
+
+    saved = project.plan("--target", "file:company.team/load.py", "--out", "one.json")
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    done = project.run("apply", "one.json", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert server_files(project) == {"/load.py": b"print('v2')\n"}
+
+    (project.root / "flows" / "company" / "team" / "_files" / "load.py").unlink()
+    args = ("--delete", "--allow-empty-namespace", "--target", "file:company.team/load.py")
+    refused = project.plan(*args, "--out", "gone.json")
+    assert refused.returncode == 1
+    assert (
+        "a partial plan that deletes (company.team file /load.py) cannot be saved" in refused.stderr
+    )
+    assert not (project.root / "gone.json").exists()
