@@ -89,6 +89,9 @@ class Scheduler(Generic[Ref, Out]):
         # Popped from the end: by stage, then in the report's order.
         self._deletes = sorted(deletes, key=lambda r: (delete_stage(r), order(r)), reverse=True)
         self._deleting: dict[Any, int] = {}  # deletes in flight -> their stage
+        # The first delete that did not succeed, and its stage: the later stages' deletes were
+        # allowed by the guard because it would be gone (a flow that used a file or KV pair).
+        self._failed_delete: tuple[Any, int] | None = None
         self._writes_left = len(deps)
         self.unstarted = set(refs)
         self._running = 0  # changes holding a slot: sending, or refused and waiting to resend
@@ -149,8 +152,10 @@ class Scheduler(Generic[Ref, Out]):
                 outcome = self._run(task)
                 with self._cond:
                     self._running -= 1
-                    self._deleting.pop(task, None)
+                    stage = self._deleting.pop(task, None)
                     holding = False
+                    if stage is not None and outcome.status != DONE:
+                        self._note_failed_delete(task, stage)
                     if self._abandoned:
                         return
                     self._settle(task, outcome)
@@ -209,17 +214,38 @@ class Scheduler(Generic[Ref, Out]):
             return None
         if self._ready:
             ref = heapq.heappop(self._ready)[1]
-        elif self._deletes and not self._writes_left:  # deletes run last, after every write
-            ref = self._deletes[-1]
-            if any(stage < self._stage(ref) for stage in self._deleting.values()):
-                return None  # an earlier stage is still deleting
-            self._deletes.pop()
-            self._deleting[ref] = self._stage(ref)
         else:
-            return None
+            ref = self._next_delete()
+            if ref is None:
+                return None
         self.unstarted.discard(ref)
         self._running += 1
         return ref
+
+    def _note_failed_delete(self, ref: Any, stage: int) -> None:
+        if self._failed_delete is None or stage < self._failed_delete[1]:
+            self._failed_delete = (ref, stage)
+
+    def _next_delete(self) -> Any:
+        """The next delete that may start, or None. Deletes run last, after every write, by
+        stage; none of a stage after one whose delete failed (what stays may still use it)."""
+        while self._deletes and not self._writes_left:
+            ref = self._deletes[-1]
+            stage = self._stage(ref)
+            if any(running < stage for running in self._deleting.values()):
+                return None  # an earlier stage is still deleting
+            self._deletes.pop()
+            if self._failed_delete is not None and self._failed_delete[1] < stage:
+                failed = self._failed_delete[0]
+                why = (
+                    f"not attempted: the delete of {failed} failed, and it may still use this; "
+                    "a re-run converges"
+                )
+                self._settle(ref, self._blocked(ref, why))
+                continue
+            self._deleting[ref] = stage
+            return ref
+        return None
 
     def _slots(self) -> int:
         """How many changes may be in the server now: the workers, fewer after a 429/503."""

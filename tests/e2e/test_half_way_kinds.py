@@ -64,3 +64,35 @@ def test_a_cut_write_deletes_nothing_says_it_once_and_the_saved_plan_converges(
     assert server_files(project) == {"/load.py": b"v2"}
     assert project.plan("--delete", "--detailed-exitcode").returncode == 0
     assert (files_dir(project) / "load.py").read_bytes() == b"v2"
+
+
+def test_a_failed_flow_delete_keeps_the_file_and_kv_pair_it_still_uses(tmp_path, emulator):
+    """The delete guard lets a file and a KV pair go because the flow that uses them is being
+    deleted too; when that flow's delete fails, the flow stays, so they must stay as well."""
+    p = Project(tmp_path, emulator)
+    p.config("directory: flows\nlayout: nested\n")
+    nested_flow(p, flow("etl"))
+    nested_flow(p, flow("old", message="\"{{ read('old.py') }} {{ kv('oldkey') }}\""))
+    put_file(p, "keep.py", b"k")
+    put_file(p, "old.py", b"o")
+    write_kv(p, "managed: true\nvalues:\n  region: eu\n  oldkey: x\n")
+    assert p.run("apply", "--auto-approve").returncode == 0
+    (files_dir(p) / "old.py").unlink()
+    (p.root / "flows" / "company" / "team" / "old.yml").unlink()
+    write_kv(p, "managed: true\nvalues:\n  region: eu\n")
+    emulator.faults.add("DELETE", r"/flows/company\.team/old$", status=500, count=1)
+
+    failed = p.run("apply", "--auto-approve", "--delete")
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    progress = "\n".join(line for line in failed.stdout.splitlines() if line.startswith("["))
+    line_with(progress, "FAILED", "delete company.team/old")
+    line_with(progress, "skipped", "file /old.py", "delete of company.team/old failed")
+    line_with(progress, "skipped", "kv oldkey", "delete of company.team/old failed")
+    assert server_files(p) == {"/keep.py": b"k", "/old.py": b"o"}
+    assert server_kv(p) == {"region": "eu", "oldkey": "x"}
+
+    again = p.run("apply", "--auto-approve", "--delete")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert server_files(p) == {"/keep.py": b"k"}
+    assert server_kv(p) == {"region": "eu"}
