@@ -227,7 +227,7 @@ def write_order(changes: list[Change], local: Iterable[LocalFlow] = ()) -> dict[
     Subflow's target before its caller (references.dependencies), and the namespace files and
     KV values of a namespace before its flows, which may read them (``read('etl/load.py')``,
     ``kv('region')``). Deletes wait for every write, flows before files and KV pairs (see
-    ``_delete_stage``), so that a flow that stops using a file is gone or updated first."""
+    ``delete_depths``), so that a flow that stops using a file is gone or updated first."""
     flows = [c for c in changes if c.kind == FLOW]
     deps: dict[FlowRef, set] = dict(dependencies(flows, local))
     resources: dict[tuple[str, str], set[FlowRef]] = {}
@@ -242,8 +242,8 @@ def write_order(changes: list[Change], local: Iterable[LocalFlow] = ()) -> dict[
     return deps
 
 
-def _delete_stage(ref: FlowRef) -> int:
-    return 0 if ref.kind == FLOW else 1
+# Files and KV pairs are deleted after every flow (a flow that stops using them goes first).
+_RESOURCE_STAGE = 1 << 30
 
 
 def _dependency_error(dependency: FlowRef, why: str) -> str:
@@ -370,6 +370,8 @@ def apply_plan(
     outcomes = {c.ref: Outcome(c) for c in changes}
     workers = max(1, parallelism)
     sender = _Sender(client, parallelism, throttle or Throttle(parallelism), cancel, changes)
+    # Filled by the delete guard: a flow deleted after the deleted flows that call it.
+    depths: dict[FlowRef, int] = {}
 
     def settle(ref: FlowRef, outcome: Outcome) -> None:
         outcomes[ref] = outcome
@@ -382,7 +384,7 @@ def apply_plan(
         (c.ref for c in changes if c.action == DELETE),
         order=_order,
         run=lambda ref: sender.send(outcomes[ref].change),
-        guard=lambda deletes: delete_guard(plan, outcomes, deletes, client, workers),
+        guard=lambda deletes: delete_guard(plan, outcomes, deletes, client, workers, depths),
         blocked=lambda ref, error: Outcome(outcomes[ref].change, error=error),
         workers=workers,
         throttle=sender.throttle,
@@ -390,7 +392,7 @@ def apply_plan(
         cancel=cancel,
         fail_fast=fail_fast,
         stop_reason=sender.server_gone,
-        delete_stage=_delete_stage,
+        delete_stage=lambda ref: depths.get(ref, 0) if ref.kind == FLOW else _RESOURCE_STAGE,
         dependency_error=_dependency_error,
     )
     sender.schedule = schedule

@@ -25,9 +25,15 @@ CHANGED_SINCE_PLAN = "not attempted: changed on the server since the plan"
 
 
 def delete_guard(
-    plan: Plan, outcomes: Mapping[FlowRef, Any], deletes: list[FlowRef], client, parallelism: int
+    plan: Plan,
+    outcomes: Mapping[FlowRef, Any],
+    deletes: list[FlowRef],
+    client,
+    parallelism: int,
+    depths: dict[FlowRef, int] | None = None,
 ) -> dict[FlowRef, str]:
-    """Which deletes must not run, and why; called once every write has its outcome."""
+    """Which deletes must not run, and why; called once every write has its outcome.
+    ``depths`` is filled with the order of the flow deletes (callers first, delete_depths)."""
     writes = [o for o in outcomes.values() if o.change.action in (CREATE, UPDATE)]
     unwritten = [o for o in writes if o.status != DONE]
     if unwritten:
@@ -39,7 +45,7 @@ def delete_guard(
         )
         return {ref: why for ref in deletes}
     changes = [outcomes[r].change for r in deletes]
-    return _blocked_deletes(plan, changes, client, parallelism)
+    return _blocked_deletes(plan, changes, client, parallelism, {} if depths is None else depths)
 
 
 def _scopes(plan: Plan, deletes: list[Change]) -> list[Scope]:
@@ -60,7 +66,7 @@ def _scopes(plan: Plan, deletes: list[Change]) -> list[Scope]:
 
 
 def _blocked_deletes(
-    plan: Plan, deletes: list[Change], client, parallelism: int
+    plan: Plan, deletes: list[Change], client, parallelism: int, depths: dict[FlowRef, int]
 ) -> dict[FlowRef, str]:
     """Read the server again right before deleting; return the deletes that must not run and
     why."""
@@ -104,6 +110,7 @@ def _blocked_deletes(
     ]
     keep_referenced(staying, referenced_flows)
     keep_used(staying)
+    depths.update(delete_depths([c for c in staying if c.action == DELETE and c.kind == FLOW]))
     for change in staying:
         if change.ref in planned and change.action != DELETE and change.ref not in blocked:
             blocked[change.ref] = "not attempted: " + change.note
@@ -139,3 +146,36 @@ def _changed_resources(
         elif current is not None and current.digest != change.server_digest:
             blocked[change.ref] = f"{CHANGED_SINCE_PLAN} (its content changed)"
     return blocked
+
+
+def delete_depths(deleted: list[Change]) -> dict[FlowRef, int]:
+    """For flows deleted together, the order their deletes go in: a flow after every deleted
+    flow that calls it (its depth in the caller graph), so that when a caller's delete fails
+    the flows it calls are not deleted (the scheduler runs no later stage after a failure).
+    A cycle is cut where it closes."""
+    refs = {c.ref for c in deleted}
+    callers: dict[FlowRef, set[FlowRef]] = {}
+    for change in deleted:
+        if change.server_source is None:
+            continue
+        for called in referenced_flows(
+            change.server_source, change.ref.tenant, change.ref.namespace
+        ):
+            if called in refs and called != change.ref:
+                callers.setdefault(called, set()).add(change.ref)
+    depths: dict[FlowRef, int] = {}
+    for start in sorted(callers):
+        stack, path = [(start, iter(sorted(callers[start])))], {start}
+        while stack:  # depth-first, iterative: a long chain of callers never overflows
+            node, pending = stack[-1]
+            nxt = next((r for r in pending if r not in path and r not in depths), None)
+            if nxt is not None:
+                path.add(nxt)
+                stack.append((nxt, iter(sorted(callers.get(nxt, ())))))
+                continue
+            stack.pop()
+            path.discard(node)
+            depths[node] = 1 + max(
+                (depths.get(r, -1) for r in callers.get(node, ()) if r in depths), default=-1
+            )
+    return depths

@@ -291,7 +291,12 @@ class Scheduler(Generic[Ref, Out]):
         try:
             blocked = self._guard(deletes)
             with self._cond:
-                self._deletes = [ref for ref in self._deletes if ref not in blocked]
+                # The guard may have ordered the deletes (delete_stage): sort them again.
+                self._deletes = sorted(
+                    (ref for ref in self._deletes if ref not in blocked),
+                    key=lambda r: (self._stage(r), self._order(r)),
+                    reverse=True,
+                )
                 blocked_in_order = sorted(blocked.items(), key=lambda item: self._order(item[0]))
                 for ref, why in [] if self._abandoned else blocked_in_order:
                     self._settle(ref, self._blocked(ref, why))

@@ -96,3 +96,41 @@ def test_a_failed_flow_delete_keeps_the_file_and_kv_pair_it_still_uses(tmp_path,
     assert again.returncode == 0, again.stdout + again.stderr
     assert server_files(p) == {"/keep.py": b"k"}
     assert server_kv(p) == {"region": "eu"}
+
+
+CALLER = """id: a_caller
+namespace: company.team
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: company.team
+    flowId: z_sub
+"""
+
+
+def test_a_failed_caller_delete_keeps_the_subflow_it_calls(tmp_path, emulator):
+    """Both removed from git: the guard lets the subflow go because its caller goes too; when
+    the caller's delete fails, the subflow it still calls must stay."""
+    p = Project(tmp_path, emulator)
+    p.config("directory: flows\nlayout: nested\n")
+    nested_flow(p, flow("etl"))
+    nested_flow(p, flow("z_sub"))
+    nested_flow(p, CALLER)
+    assert p.run("apply", "--auto-approve").returncode == 0
+    for fid in ("a_caller", "z_sub"):
+        (p.root / "flows" / "company" / "team" / f"{fid}.yml").unlink()
+    emulator.faults.add("DELETE", r"/flows/company\.team/a_caller$", status=500, count=1)
+
+    failed = p.run("apply", "--auto-approve", "--delete", "--parallelism", "4")
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    progress = "\n".join(line for line in failed.stdout.splitlines() if line.startswith("["))
+    line_with(progress, "FAILED", "delete company.team/a_caller")
+    line_with(progress, "skipped", "company.team/z_sub", "delete of company.team/a_caller failed")
+    with client(emulator) as c:
+        assert sorted(f.id for f in c.search_flows(NS)) == ["a_caller", "etl", "z_sub"]
+
+    again = p.run("apply", "--auto-approve", "--delete")
+    assert again.returncode == 0, again.stdout + again.stderr
+    with client(emulator) as c:
+        assert [f.id for f in c.search_flows(NS)] == ["etl"]
