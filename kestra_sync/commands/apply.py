@@ -56,7 +56,11 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     from ..settings.environments import note as environment_note
 
     target = params.get("directory")
-    saved = target is not None and target.is_file()
+    # A missing `plan.json` is a plan file that is not there (a failed `plan --out` step), not
+    # a flow directory to create.
+    saved = target is not None and (
+        target.is_file() or (target.suffix.lower() == ".json" and not target.exists())
+    )
     if saved:
         params["directory"] = None
         _refuse_plan_options(params)

@@ -74,3 +74,12 @@ def test_a_partial_plan_of_one_file_saves_and_applies_and_names_a_file_delete(pr
         "a partial plan that deletes (company.team file /load.py) cannot be saved" in refused.stderr
     )
     assert not (project.root / "gone.json").exists()
+
+
+def test_applying_a_plan_file_that_is_not_there_says_so(project):
+    missing = project.run("apply", "nothere.json", "--auto-approve")
+
+    assert missing.returncode == 1
+    assert "nothere.json: plan file not found" in missing.stderr
+    assert "flow directory" not in missing.stderr
+    assert server_files(project) == {}
