@@ -102,8 +102,25 @@ def _saved_plan(target, client, settings):
 
     plan_obj, meta = load_plan_file(target)
     check_saved(meta.get("environment"), settings)
+    _refuse_other_tenant(meta, settings)
     plan_obj = check_saved_plan(plan_obj, client, meta, parallelism=settings.parallelism)
     return plan_obj, meta, []  # no scanned flows: a saved plan carries its sources
+
+
+def _refuse_other_tenant(meta, settings) -> None:
+    """A saved plan writes to the tenants it was made for. A tenant named now (--tenant,
+    KESTRA_TENANT) that is not one of them is refused, as another server is: the user meant
+    that tenant, and the plan would write elsewhere without a word."""
+    from ..errors import PlanError
+
+    origin = settings.origin.get("tenant", "default")
+    planned = sorted(meta["options"]["tenants"])
+    if origin.startswith(("flag", "env")) and settings.tenant not in planned:
+        raise PlanError(
+            f"the saved plan was made for tenant {', '.join(planned)}, not {settings.tenant} "
+            f"({'--tenant' if origin.startswith('flag') else origin.removeprefix('env ')})",
+            hint="apply it without naming another tenant, or make a plan for this one",
+        )
 
 
 def _fresh_plan(settings, client, params, show_plan, fmt, color):

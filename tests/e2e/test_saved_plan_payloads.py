@@ -83,3 +83,26 @@ def test_applying_a_plan_file_that_is_not_there_says_so(project):
     assert "nothere.json: plan file not found" in missing.stderr
     assert "flow directory" not in missing.stderr
     assert server_files(project) == {}
+
+
+def test_a_saved_plan_is_not_applied_to_a_tenant_other_than_the_one_named(tmp_path, make_emulator):
+    # Made for tenant t1; KESTRA_TENANT=t2 at apply time means the user expects t2: refused,
+    # as another server is, instead of writing to t1 without a word.
+    from tests.support.cli import run_cli
+
+    emu = make_emulator(edition="ee", tokens=["tok"])
+    flows = tmp_path / "flows/company/team"
+    flows.mkdir(parents=True)
+    (flows / "a.yml").write_text(
+        "id: a\nnamespace: company.team\ntasks:\n"
+        "  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
+    env = {"KESTRA_URL": emu.url, "KESTRA_API_TOKEN": "tok", "KESTRA_TENANT": "t1"}
+    saved = run_cli("plan", "flows", "--out", "plan.json", cwd=tmp_path, env=env)
+    assert saved.returncode == 0, saved.stderr
+    other = run_cli("apply", "plan.json", cwd=tmp_path, env={**env, "KESTRA_TENANT": "t2"})
+    assert other.returncode == 1
+    assert "the saved plan was made for tenant t1, not t2 (KESTRA_TENANT)" in other.stderr
+    assert emu.stats.count(method="POST") == 0  # nothing written anywhere
+    same = run_cli("apply", "plan.json", cwd=tmp_path, env=env)
+    assert same.returncode == 0, same.stderr
