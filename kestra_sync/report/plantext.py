@@ -142,9 +142,10 @@ def partial_plan_note(targets: list[str]) -> str:
 
 
 def other_namespaces_lines(plan: Plan) -> list[str]:
-    """Namespaces with flows on the server that the plan did not read: git has no flow there
-    (a folder removed?) and they are not managed. Named, with the command that would retire
-    one, because `--delete` alone never reaches them."""
+    """Namespaces under the repository's roots with flows on the server that the plan did not
+    read: git has no folder for them (renamed or removed?). Named, with the command that would
+    remove them (flows, files and KV pairs, under every guard), because neither the plan nor
+    `--delete` alone ever reaches them."""
     lines = []
     for tenant, namespaces in sorted(plan.other_namespaces.items()):
         where = "" if tenant == "main" else f" (tenant {tenant})"
@@ -152,12 +153,11 @@ def other_namespaces_lines(plan: Plan) -> list[str]:
             f" and {len(namespaces) - 10} more" if len(namespaces) > 10 else ""
         )
         lines.append(
-            f"Not in git and not managed{where}, so not read or changed: {len(namespaces)} "
-            f"namespace{'s' if len(namespaces) != 1 else ''} with flows on the server: {shown}."
+            f"Not in git{where}: {len(namespaces)} "
+            f"namespace{'s' if len(namespaces) != 1 else ''} with flows on the server that git "
+            f"has no folder for, not read or changed: {shown}."
         )
-        example = namespaces[0]
-        lines.append(
-            f"  To retire one: kestra-sync plan --delete --namespace {example} "
-            "--allow-empty-namespace"
-        )
+        command = plan.retire_commands.get(tenant)
+        if command:
+            lines.append(f"  To remove {'them' if len(namespaces) != 1 else 'it'}: {command}")
     return lines
