@@ -23,7 +23,8 @@ def repository_roots(
         roots.setdefault(tenant, set()).add(namespace.split(".", 1)[0])
 
     for flow in local:
-        add(flow.tenant, flow.namespace)
+        if flow.namespace:
+            add(flow.tenant, flow.namespace)
     for scan in scans.values():
         for tenant, namespace in scan.namespaces:
             add(tenant, namespace)

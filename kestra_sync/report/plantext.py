@@ -147,17 +147,27 @@ def other_namespaces_lines(plan: Plan) -> list[str]:
     remove them (flows, files and KV pairs, under every guard), because neither the plan nor
     `--delete` alone ever reaches them."""
     lines = []
+    for sentence, lead, command in other_namespaces_parts(plan):
+        lines.append(sentence)
+        if command:
+            lines.append(f"  {lead} {command}")
+    return lines
+
+
+def other_namespaces_parts(plan: Plan) -> list[tuple[str, str, str | None]]:
+    """Per tenant: the sentence naming its namespaces not in git, the words before the command
+    ("To remove it:") and the command (None when the plan file has none), for each format."""
+    parts = []
     for tenant, namespaces in sorted(plan.other_namespaces.items()):
         where = "" if tenant == "main" else f" (tenant {tenant})"
         shown = ", ".join(namespaces[:10]) + (
             f" and {len(namespaces) - 10} more" if len(namespaces) > 10 else ""
         )
-        lines.append(
+        sentence = (
             f"Not in git{where}: {len(namespaces)} "
             f"namespace{'s' if len(namespaces) != 1 else ''} with flows on the server that git "
             f"has no folder for, not read or changed: {shown}."
         )
-        command = plan.retire_commands.get(tenant)
-        if command:
-            lines.append(f"  To remove {'them' if len(namespaces) != 1 else 'it'}: {command}")
-    return lines
+        lead = f"To remove {'them' if len(namespaces) != 1 else 'it'}:"
+        parts.append((sentence, lead, plan.retire_commands.get(tenant)))
+    return parts
