@@ -67,7 +67,9 @@ def test_a_renamed_namespace_is_named_without_delete_and_its_command_removes_it(
     assert retire.returncode == 0, retire.stderr
     for shown in ("- signup", "- newsletter", "- file /sql/leads.sql", "- kv campaign"):
         assert shown in retire.stdout, retire.stdout
-    applied = project.run("apply", *words[1:], "--auto-approve")
+    saved = project.run(*words, "--out", "retire.json")
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    applied = project.run("apply", "retire.json", "--auto-approve")  # every guard re-checked
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert left_on_server(emulator) == ([], [], [])
 
