@@ -138,13 +138,16 @@ def make_plan(
     *,
     targets: list[str] | None = None,
     files: list[Path] | None = None,
+    name_leftovers: bool = True,
 ) -> PlanResult:
     """Ask the server its version (one request; a pinned version wins), scan and validate for
     that version (unless ``local`` is given), read the server per namespace, and compare, for
     every kind. ``scans``: the namespace files and KV pairs to plan, already as the
     environment deploys them (`diff` passes another server's content); default: git's, from
     the one scan validation made. With ``targets`` (``--target``) or ``files`` (flow files
-    named on the command line), the same plan reduced to what they name (targeting.py)."""
+    named on the command line), the same plan reduced to what they name (targeting.py).
+    ``name_leftovers``: list the server's namespaces that left git (False for `diff`, which
+    compares what git manages between two servers)."""
     from ..kinds import problems as kind_problems
     from ..source.environments import for_environment
     from .semantic import summarize
@@ -179,7 +182,8 @@ def make_plan(
     plan = plan_everything(
         local, scans, options, client, settings.parallelism, summarize, targets=targets or []
     )
-    warnings = warnings + _name_other_namespaces(plan, client, settings, local, scans)
+    if name_leftovers:
+        warnings = warnings + _name_other_namespaces(plan, client, settings, local, scans)
     return PlanResult(plan, meta, local, warnings, target)
 
 
