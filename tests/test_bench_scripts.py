@@ -49,13 +49,14 @@ def test_bench_apply_prints_kestra_sync_and_both_naive_loops_side_by_side():
     # 12 flows in one namespace: a plan is the server's version (one per run), one search and
     # one export, the naive loops one request per flow, the apply its plan plus one create per
     # flow.
-    assert requests["kestra-sync plan, server in sync"] == 1 + 2
+    # ... and one listing of the tenant's namespaces (those that left git are named).
+    assert requests["kestra-sync plan, server in sync"] == 1 + 2 + 1
     assert requests["naive: GET each flow and compare"] == 12
-    # its plan (1 + 2 per namespace), one listing of the namespace before writing, 12 creates
-    assert requests["kestra-sync apply (first deploy)"] == 1 + 2 + 1 + 12
+    # its plan (1 + 2 per namespace + 1), one listing of the namespace before writing, 12 creates
+    assert requests["kestra-sync apply (first deploy)"] == 1 + 2 + 1 + 1 + 12
     # the result cache saves CPU, never a request
-    assert requests["kestra-sync plan in sync, no cache"] == 1 + 2
-    assert requests["kestra-sync first deploy, no cache"] == 1 + 2 + 1 + 12
+    assert requests["kestra-sync plan in sync, no cache"] == 1 + 2 + 1
+    assert requests["kestra-sync first deploy, no cache"] == 1 + 2 + 1 + 1 + 12
 
 
 def test_bench_validate_runs_on_a_few_flows():

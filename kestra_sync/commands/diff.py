@@ -55,7 +55,9 @@ def diff(envs, config_file, fmt, color, detailed_exitcode, show_unchanged, no_di
     target.delete = False  # a promotion never deletes: what only the target has is kept
     source_client, target_client = make_client(source), make_client(target)
     carried = promoted(source, target, source_client)
-    result = make_plan(target, target_client, local=carried.local, scans=carried.scans)
+    result = make_plan(
+        target, target_client, local=carried.local, scans=carried.scans, name_leftovers=False
+    )
     print_warnings(carried.warnings + result.warnings)
     plan = result.plan
     note = (

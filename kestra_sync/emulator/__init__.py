@@ -124,6 +124,9 @@ KNOWN_GAPS = [
     "JsonProcessingException): that Jackson's Ion parser applies the limit is inferred. A number "
     'beyond a double\'s range (1e400) is a NUMBER answered as "Infinity" (Ion reads a float, '
     "Jackson writes a non-finite double as text by default): inferred, not observed.",
+    "Not emulated: `GET /api/v1/{tenant}/namespaces/search`; whether it lists a namespace that "
+    "holds only namespace files or KV pairs (no flow) on OSS is not established, so kestra-sync "
+    "names leftover namespaces from `flows/distinct-namespaces` (flows only).",
     "Bounded work (emulator, not Kestra): a fault's path pattern may hold one quantifier, on one "
     "character or class, and is matched against paths of up to 4,096 characters.",
 ]

@@ -138,13 +138,16 @@ def make_plan(
     *,
     targets: list[str] | None = None,
     files: list[Path] | None = None,
+    name_leftovers: bool = True,
 ) -> PlanResult:
     """Ask the server its version (one request; a pinned version wins), scan and validate for
     that version (unless ``local`` is given), read the server per namespace, and compare, for
     every kind. ``scans``: the namespace files and KV pairs to plan, already as the
     environment deploys them (`diff` passes another server's content); default: git's, from
     the one scan validation made. With ``targets`` (``--target``) or ``files`` (flow files
-    named on the command line), the same plan reduced to what they name (targeting.py)."""
+    named on the command line), the same plan reduced to what they name (targeting.py).
+    ``name_leftovers``: list the server's namespaces that left git (False for `diff`, which
+    compares what git manages between two servers)."""
     from ..kinds import problems as kind_problems
     from ..source.environments import for_environment
     from .semantic import summarize
@@ -174,12 +177,13 @@ def make_plan(
         targets = sorted(set(named))
     meta = plan_meta(settings, client, target)
     options = read_options(meta["options"])
+    if options.delete:
+        scans = with_retired_namespaces(scans, local, options.managed)
     plan = plan_everything(
         local, scans, options, client, settings.parallelism, summarize, targets=targets or []
     )
-    if settings.delete:
-        warnings = warnings + _name_other_namespaces(plan, client, list(settings.directories()))
-        _leave_other_environments(plan, settings)
+    if name_leftovers:
+        warnings = warnings + _name_other_namespaces(plan, client, settings, local, scans)
     return PlanResult(plan, meta, local, warnings, target)
 
 
@@ -324,7 +328,77 @@ def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:
     return bool(snapshot.failed())
 
 
-def _leave_other_environments(plan: Plan, settings: Settings) -> None:
+def with_retired_namespaces(
+    scans: dict[str, LocalScan], local: list[LocalFlow], managed: dict[str, list[str]]
+) -> dict[str, LocalScan]:
+    """A managed namespace (`--namespace`, `namespaces:`) of which git holds nothing at all (no
+    flow, no `_files`, no kv.yml) is being retired: its namespace files and KV pairs are read
+    and, like its flows, deleted under the same guards (--delete, --allow-empty-namespace, the
+    one cap, what a flow that stays still uses). KV pairs too, although elsewhere only a
+    kv.yml with `managed: true` lets undeclared keys go: git no longer has the namespace, so
+    nothing in git can declare which keys are kept. A namespace git still holds anything for
+    keeps its own rules. Copies: the scans given are not changed."""
+    from dataclasses import replace
+
+    held = {(f.tenant, f.namespace) for f in local} | {
+        where for scan in scans.values() for where in scan.namespaces
+    }
+    retired = {(t, ns) for t, names in managed.items() for ns in names} - held
+    if not retired:
+        return scans
+    return {
+        name: replace(
+            scan,
+            namespaces=scan.namespaces | retired,
+            deletable=None if scan.deletable is None else scan.deletable | retired,
+        )
+        for name, scan in scans.items()
+    }
+
+
+def _name_other_namespaces(
+    plan: Plan,
+    client,
+    settings: Settings,
+    local: list[LocalFlow],
+    scans: dict[str, LocalScan],
+) -> list[Diagnostic]:
+    """Name the namespaces under the repository's roots that hold flows on the server but
+    that the plan did not read (one request per tenant), with the command that would remove
+    them, with or without --delete: a namespace renamed or removed in git keeps running on the
+    server otherwise unmentioned. Not being able to list them (an EE token without the right)
+    does not stop the plan: it is said on stderr, once."""
+    from ..models import WARNING
+    from .leftovers import repository_roots, retire_command
+    from .snapshot import namespaces_outside
+
+    tenants = list(settings.directories())
+    roots = repository_roots(local, scans, settings.managed_namespaces())
+    try:
+        found = namespaces_outside(client, plan.scopes, tenants, roots)
+    except KestraSyncError as err:
+        return [
+            Diagnostic(
+                client.display_url,
+                f"could not list the server's namespaces ({err.message}); a namespace removed "
+                "from git or renamed would not be named in this plan",
+                severity=WARNING,
+            )
+        ]
+    # A namespace git holds only files or KV pairs for is git's, whatever flows it has.
+    held = {(t, ns) for _, t, ns, _ in plan.kind_scopes}
+    found = {t: [ns for ns in names if (t, ns) not in held] for t, names in found.items()}
+    plan.other_namespaces = _not_other_environments(found, settings)
+    plan.retire_commands = {
+        tenant: retire_command(
+            names, tenant, environment=settings.environment, many_tenants=len(tenants) > 1
+        )
+        for tenant, names in plan.other_namespaces.items()
+    }
+    return []
+
+
+def _not_other_environments(found: dict[str, list[str]], settings: Settings) -> dict:
     """Environments sharing one server (namespace_map): another environment's namespaces are
     not this one's leftovers, and are not offered for retiring (its command would delete
     them)."""
@@ -337,29 +411,8 @@ def _leave_other_environments(plan: Plan, settings: Settings) -> None:
 
         return any(under(p) for p in prefixes) and not any(under(p) for p in own)
 
-    kept = {t: [n for n in names if not elsewhere(n)] for t, names in plan.other_namespaces.items()}
-    plan.other_namespaces = {t: names for t, names in kept.items() if names}
-
-
-def _name_other_namespaces(plan: Plan, client, tenants: list[str]) -> list[Diagnostic]:
-    """With --delete, list the server's namespaces outside the plan (one request per tenant),
-    so a namespace removed from git is named. Not being able to list them (an EE token
-    without the right) does not stop the plan: it is said on stderr."""
-    from ..models import WARNING
-    from .snapshot import namespaces_outside
-
-    try:
-        plan.other_namespaces = namespaces_outside(client, plan.scopes, tenants)
-    except KestraSyncError as err:
-        return [
-            Diagnostic(
-                client.display_url,
-                f"could not list the server's namespaces ({err.message}); a namespace removed "
-                "from git would not be named in this plan",
-                severity=WARNING,
-            )
-        ]
-    return []
+    kept = {t: [n for n in names if not elsewhere(n)] for t, names in found.items()}
+    return {t: names for t, names in kept.items() if names}
 
 
 @dataclass

@@ -96,9 +96,11 @@ class Plan:
     # `--target NAMESPACE/ID` or `NAMESPACE/*`: a partial plan holds only those flows (empty:
     # everything in scope). See targeting.py.
     targets: list[str] = field(default_factory=list)
-    # tenant -> namespaces with flows on the server that the plan did not read (with --delete:
-    # a namespace whose folder left git is one of them; it is named, never touched).
+    # tenant -> namespaces under the repository's roots with flows on the server that the plan
+    # did not read (a namespace whose folder left git is one of them; it is named, never
+    # touched), and the command that would remove them (pipeline.py).
     other_namespaces: dict[str, list[str]] = field(default_factory=dict)
+    retire_commands: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTIONS, 0)

@@ -64,18 +64,28 @@ def read_snapshot(
     return Snapshot(listings=listings)
 
 
-def namespaces_outside(client, scopes: list[Scope], tenants: list[str]) -> dict[str, list[str]]:
-    """tenant -> namespaces that hold flows on the server but are not in the plan's scope:
-    never read, never changed. A namespace whose folder was removed from git is among them, so
-    `plan --delete` names it instead of saying nothing (issue 11 item 3). One request per
-    tenant: `GET /flows/distinct-namespaces` (namespaces of live flows, last revision, not
-    deleted: AbstractJdbcFlowRepository.findDistinctNamespace, kestra 58c1ca2d)."""
+def namespaces_outside(
+    client, scopes: list[Scope], tenants: list[str], roots: dict[str, set[str]]
+) -> dict[str, list[str]]:
+    """tenant -> namespaces under the repository's ``roots`` (leftovers.py) that hold flows on
+    the server but are not in the plan's scope: never read, never changed. A namespace whose
+    folder was removed from git, or renamed, is among them, so the plan names it (issue 22
+    item 5). One request per tenant: `GET /flows/distinct-namespaces` (namespaces of live
+    flows, last revision, not deleted: AbstractJdbcFlowRepository.findDistinctNamespace,
+    kestra 58c1ca2d). A namespace holding only files or KV pairs is not listed there."""
+    from .leftovers import under_roots
+
     out: dict[str, list[str]] = {}
     for tenant in tenants:
+        mine = roots.get(tenant, set())
+        if not mine:
+            continue  # git holds nothing in this tenant: nothing of it can have left git
         tenant_client = client if tenant == client.tenant else client.with_tenant(tenant)
         names = tenant_client.distinct_namespaces()
         covered = [s for s in scopes if s.tenant == tenant]
-        outside = sorted(n for n in names if not any(s.covers(n) for s in covered))
+        outside = sorted(
+            n for n in names if under_roots(n, mine) and not any(s.covers(n) for s in covered)
+        )
         if outside:
             out[tenant] = outside
     return out

@@ -13,7 +13,7 @@ from .escape import block, line, md_code, md_fence, md_text
 from .plantext import (
     WORD,
     no_changes_line,
-    other_namespaces_lines,
+    other_namespaces_parts,
     partial_plan_note,
     summary_line,
 )
@@ -77,8 +77,10 @@ def render_plan_markdown(
         lines.append("")
     if plan.targets:
         lines += [f"> [!NOTE]\n> {md_text(partial_plan_note(plan.targets))}", ""]
-    for text in other_namespaces_lines(plan):
-        lines.append(f"_{md_text(text.strip())}_" + "  ")
+    for sentence, lead, command in other_namespaces_parts(plan):
+        lines.append(f"_{md_text(sentence)}_" + ("  " if command else ""))
+        if command:
+            lines.append(f"{md_text(lead)} {md_code(command)}")
     if plan.other_namespaces:
         lines.append("")
     size = sum(len(line) + 1 for line in lines)

@@ -25,7 +25,7 @@ validate every plan they make against it; change both together):
 
 Version 2 added `checksum` and `options.tenants` (version 1 plans carry no checksum, so they
 cannot be told apart from an edited one: `apply` refuses them), `options.ownership_label`,
-`targets` (a partial plan) and `other_namespaces`; `apply --format json` adds an "apply" section
+`targets` (a partial plan), `other_namespaces` and `retire_commands`; `apply --format json` adds an "apply" section
 with snake_case keys ("not_attempted"), and a command that stops on an error prints the error
 document of report/errordoc.py.
 """
@@ -98,6 +98,7 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         "errors": list(plan.errors),
         "targets": list(plan.targets),
         "other_namespaces": {t: list(ns) for t, ns in plan.other_namespaces.items()},
+        "retire_commands": dict(plan.retire_commands),
         "changes": changes,
     }
     data["checksum"] = content_checksum(data)
@@ -267,6 +268,7 @@ def _read(data: dict, *, for_apply: bool = True) -> tuple[Plan, dict[str, Any]]:
         kind_scopes=kind_scopes,
         targets=targets,
         other_namespaces={str(t): _strings(ns, "other_namespaces") for t, ns in others.items()},
+        retire_commands=_retire_commands(data.get("retire_commands", {})),
     )
     return plan, data
 
@@ -305,3 +307,11 @@ def _resource_change(entry: dict, action: str, entry_kind: str, where: str) -> C
         digest=digest,
         server_digest=_field(entry, "server_digest", (str, type(None)), where),
     )
+
+
+def _retire_commands(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(t, str) and isinstance(c, str) for t, c in value.items()
+    ):
+        raise _Damaged("retire_commands must map tenants to commands")
+    return dict(value)

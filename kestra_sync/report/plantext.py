@@ -142,22 +142,32 @@ def partial_plan_note(targets: list[str]) -> str:
 
 
 def other_namespaces_lines(plan: Plan) -> list[str]:
-    """Namespaces with flows on the server that the plan did not read: git has no flow there
-    (a folder removed?) and they are not managed. Named, with the command that would retire
-    one, because `--delete` alone never reaches them."""
+    """Namespaces under the repository's roots with flows on the server that the plan did not
+    read: git has no folder for them (renamed or removed?). Named, with the command that would
+    remove them (flows, files and KV pairs, under every guard), because neither the plan nor
+    `--delete` alone ever reaches them."""
     lines = []
+    for sentence, lead, command in other_namespaces_parts(plan):
+        lines.append(sentence)
+        if command:
+            lines.append(f"  {lead} {command}")
+    return lines
+
+
+def other_namespaces_parts(plan: Plan) -> list[tuple[str, str, str | None]]:
+    """Per tenant: the sentence naming its namespaces not in git, the words before the command
+    ("To remove it:") and the command (None when the plan file has none), for each format."""
+    parts = []
     for tenant, namespaces in sorted(plan.other_namespaces.items()):
         where = "" if tenant == "main" else f" (tenant {tenant})"
         shown = ", ".join(namespaces[:10]) + (
             f" and {len(namespaces) - 10} more" if len(namespaces) > 10 else ""
         )
-        lines.append(
-            f"Not in git and not managed{where}, so not read or changed: {len(namespaces)} "
-            f"namespace{'s' if len(namespaces) != 1 else ''} with flows on the server: {shown}."
+        sentence = (
+            f"Not in git{where}: {len(namespaces)} "
+            f"namespace{'s' if len(namespaces) != 1 else ''} with flows on the server that git "
+            f"has no folder for, not read or changed: {shown}."
         )
-        example = namespaces[0]
-        lines.append(
-            f"  To retire one: kestra-sync plan --delete --namespace {example} "
-            "--allow-empty-namespace"
-        )
-    return lines
+        lead = f"To remove {'them' if len(namespaces) != 1 else 'it'}:"
+        parts.append((sentence, lead, plan.retire_commands.get(tenant)))
+    return parts

@@ -158,9 +158,12 @@ def test_environments_sharing_a_server_never_offer_to_retire_each_others_namespa
         assert done.returncode == 0, done.stdout + done.stderr
         assert json.loads(done.stdout)["other_namespaces"] == {"main": [own]}, env
         text = run_cli("plan", "--env", env, "--delete", cwd=tmp_path).stdout
-        named = [x for x in text.splitlines() if x.startswith(("Not in git", "  To retire"))]
-        assert named[0].endswith(f"1 namespace with flows on the server: {own}."), text
-        assert named[1].startswith(f"  To retire one: kestra-sync plan --delete --namespace {own} ")
+        named = [x for x in text.splitlines() if x.startswith(("Not in git", "  To remove"))]
+        assert named[0].endswith(f"git has no folder for, not read or changed: {own}."), text
+        assert named[1] == (
+            f"  To remove it: kestra-sync plan --env {env} --delete --namespace {own} "
+            "--allow-empty-namespace"
+        )
         assert other not in "\n".join(named)
 
 

@@ -298,9 +298,11 @@ def test_planning_a_namespace_costs_the_same_two_requests_for_3_or_300_flows(pro
     line_with(done.stdout, f"0 to create, 1 to update, 0 to delete, {n - 1} unchanged")
     stats = project.emu.stats.snapshot()
     # One search page and one export for the namespace; never a GET per flow. Plus one
-    # GET /api/v1/configs per run: the server's Kestra version, whose rules validate follows.
+    # GET /api/v1/configs per run (the server's Kestra version, whose rules validate follows)
+    # and one listing of the tenant's namespaces (those that left git are named).
     assert stats["requests"] == {
         "GET /api/v1/configs": 1,
         "GET /api/v1/{tenant}/flows/search": 1,
         "GET /api/v1/{tenant}/flows/export/by-query": 1,
+        "GET /api/v1/{tenant}/flows/distinct-namespaces": 1,
     }

@@ -73,7 +73,7 @@ def test_managed_namespaces_by_flag_and_config_and_the_empty_namespace_guard(pro
     plain = project.plan("--delete")
     assert plain.returncode == 0 and "\nnamespace company.old" not in plain.stdout
     assert "old-1" not in plain.stdout
-    line_with(plain.stdout, "Not in git and not managed", "company.old")
+    line_with(plain.stdout, "Not in git:", "company.old")
 
     # Managed by flag: shown, but never deleted from a namespace git has nothing in...
     guarded = project.plan("--namespace", "company.old", "--delete", "--detailed-exitcode")
@@ -100,12 +100,10 @@ def test_an_empty_flow_directory_compares_nothing_and_says_so(project):
     line_with(done.stdout, "Plan: 0 to create, 0 to update, 0 to delete, 0 unchanged.")
     line_with(done.stdout, "nothing was compared")
     assert "matches git" not in done.stdout
-    # No namespace in scope: no flow is read; with --delete the server's namespaces are listed
-    # (one request) and named, since a wrong flow directory is one way to "leave git".
-    assert project.emu.stats.snapshot()["requests"] == {
-        "GET /api/v1/{tenant}/flows/distinct-namespaces": 1
-    }
-    line_with(done.stdout, "Not in git and not managed", "company.team")
+    # No namespace in scope: nothing is read. Git names no namespace, so no root of the
+    # server's namespaces is this repository's: none is listed or named as left behind.
+    assert project.emu.stats.snapshot()["requests"] == {}
+    assert "Not in git" not in done.stdout
 
 
 def test_include_children_reads_child_namespaces_once_and_not_siblings(project):
