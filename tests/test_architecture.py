@@ -1,7 +1,9 @@
 """The tree shows the pipeline (README "Layout"): each stage of kestra_sync imports only the
 stages before it, the shared foundation, and itself. An import that runs back up the pipeline
 makes a stage depend on one that depends on it; the few there are are listed below, each with
-its reason, so that a new one is a decision and not an accident."""
+its reason, so that a new one is a decision and not an accident. Imports for annotations only
+(under ``if TYPE_CHECKING:``, such as a kind's ``write(change: Change)``) never run and are not
+counted."""
 
 from __future__ import annotations
 
@@ -37,21 +39,11 @@ FOUNDATION = {
 }
 # Imports that run back up the pipeline, and why each is there.
 ALLOWED_BACK = {
-    # The plan's vocabulary (Change, Plan, the actions) lives with the planning code; every
-    # kind's compare produces Changes.
-    ("kinds.base", "planning.plan"): "a kind's compare produces the plan's Changes",
-    ("kinds.flows", "planning.plan"): "a kind's compare produces the plan's Changes",
-    ("kinds.kv", "planning.plan"): "a kind's compare produces the plan's Changes",
-    ("kinds.nsfiles", "planning.plan"): "a kind's compare produces the plan's Changes",
     ("models", "source.yamlindex"): "a flow kept from the cache is parsed when first used",
     ("rules.validate", "kinds"): "the project check validates every kind's scan",
     ("rules.validate", "kinds.nsfiles"): "the project check validates every kind's scan",
     ("settings.config", "planning.ownership"): "the ownership_label setting is checked as read",
     ("settings.config", "rules.kestraversion"): "the kestra_version setting is checked as read",
-    ("settings.scaffold", "rules.validate"): "init lays a config out by what the tree holds",
-    ("settings.scaffold", "source.flowscan"): "init lays a config out by what the tree holds",
-    ("settings.scaffold", "source.ignorefile"): "init lays a config out by what the tree holds",
-    ("settings.scaffold", "source.walk"): "init lays a config out by what the tree holds",
     ("source.resultcache", "planning.ownership"): "the cache keeps each flow's labels",
     # An environment's overlays (kv.<env>.yml, _files.<env>/) are read by the kinds' own
     # readers, for validate (rules) as for plan.
@@ -68,14 +60,27 @@ def _module(path: Path) -> str:
     return ".".join(parts)
 
 
+def _annotation_only(tree: ast.Module) -> set[ast.AST]:
+    """The imports under ``if TYPE_CHECKING:``: for annotations, never run."""
+    return {
+        child
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for statement in node.body
+        for child in ast.walk(statement)
+    }
+
+
 def _imports(path: Path) -> set[str]:
-    """The kestra_sync modules ``path`` imports (relative imports resolved, also those inside
-    functions), as dotted names under kestra_sync."""
+    """The kestra_sync modules ``path`` imports when it runs (relative imports resolved, also
+    those inside functions), as dotted names under kestra_sync."""
     module = _module(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if not isinstance(node, ast.ImportFrom) or not node.level:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = _annotation_only(tree)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or not node.level or node in typing_only:
             continue
         base = package.split(".") if package else []
         base = base[: len(base) - (node.level - 1)]

@@ -31,7 +31,7 @@ def init(pre_commit, workflow):
     a config that already applies here (in this folder or above it) is used as it is.
     .pre-commit-config.yaml and the workflow go to the git root, where pre-commit and GitHub
     read them."""
-    from ..settings.scaffold import config_text, git_root, pre_commit_text, workflow_text
+    from .scaffold import config_text, git_root, pre_commit_text, workflow_text
 
     here = Path(".").resolve()
     existing, detected = _existing_or_detected(here)
@@ -77,7 +77,7 @@ def _existing_or_detected(here: Path):
     """(the config that already applies here, or None; the flow directory and layout). An
     existing config is respected: its directory and layout, never a scan of the folder."""
     from ..settings.config import find_config_file, load_settings
-    from ..settings.scaffold import Detected, detect
+    from .scaffold import Detected, detect
 
     existing = find_config_file(here)
     if existing is None:
@@ -108,7 +108,7 @@ def _ignore_file(detected, todo: list) -> tuple[Path | None, list[str]]:
     """validate reads every *.yml of the flow directory as a flow: when that directory also
     holds other YAML (flows in sibling folders make it the repository root, where this
     config and docker-compose.yml live), exclude them, or the config written would fail."""
-    from ..settings.scaffold import ignore_lines
+    from .scaffold import ignore_lines
 
     if not detected.found:
         return None, []

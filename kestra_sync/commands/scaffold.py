@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .placement import looks_like_flow
+from ..settings.placement import looks_like_flow
 
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", ".github", ".tox", "__pycache__", ".cache"}
 MAX_FILES = 20_000  # a scan of a huge monorepo stops here; the guess is made from what was seen
