@@ -172,5 +172,5 @@ def main(argv: list[str] | None = None) -> None:
         gc.set_threshold(*previous)  # main() may run inside another program (tests)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+if __name__ == "__main__":  # pragma: no cover - main() exits through click
+    main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from .common import (
     server_options,
     settings_from,
 )
+
+if TYPE_CHECKING:
+    from ..models import FlowRef, RemoteFlow
 
 
 @click.command()
@@ -117,8 +121,9 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
 
 def _read_flows(client, namespaces, children: bool):
     """The server's flows of the namespaces by reference, and the namespaces that have none."""
-    by_ref = {}  # overlapping namespaces (acme and acme.sub with children) list flows twice
-    empty = []
+    # overlapping namespaces (acme and acme.sub with children) list flows twice
+    by_ref: dict[FlowRef, RemoteFlow] = {}
+    empty: list[str] = []
     for namespace in namespaces:
         found = client.namespace_flows(namespace, include_children=children)
         if not found:

@@ -14,7 +14,7 @@ from typing import Any
 try:  # the parser `re` compiles with (Python 3.11+); `sre_parse` before
     from re import _parser as sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse  # type: ignore[no-redef]
+    import sre_parse
 
 
 # Bounded work per request: a fault's pattern is matched by Python's backtracking `re`, which

@@ -7,6 +7,7 @@ delete by ids. Each takes the request handler (its query, headers, server) and a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -191,10 +192,7 @@ def search(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:
             "updated": "updated",
         }.get(fieldname)
         if key:
-            revs.sort(
-                key=lambda r, k=key: (getattr(r, k) is None, getattr(r, k) or ""),
-                reverse=direction != "asc",
-            )
+            revs.sort(key=_unset_last(key), reverse=direction != "asc")
     assert page is not None and size is not None
     window = revs[(page - 1) * size : page * size]
     return ok(
@@ -203,6 +201,11 @@ def search(h: Any, tenant: str, p: dict[str, str], body: bytes) -> Answer:
             "total": len(revs),
         }
     )
+
+
+def _unset_last(attr: str) -> Callable[[Any], tuple[bool, Any]]:
+    """Sort key on a revision's ``attr``; revisions without one come last in ascending order."""
+    return lambda r: (getattr(r, attr) is None, getattr(r, attr) or "")
 
 
 def _filtered(h: Any, tenant: str, export: bool = False) -> list[Any]:

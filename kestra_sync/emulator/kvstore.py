@@ -8,6 +8,7 @@ import json
 import math
 import re
 from datetime import timedelta
+from operator import itemgetter
 from typing import Any
 
 from . import rules
@@ -328,6 +329,6 @@ def list_all_keys(handler: Any, tenant: str) -> Any:
     for spec in reversed(handler.params("sort")):
         field, _, direction = spec.partition(":")
         if field in ("key", "namespace"):
-            entries.sort(key=lambda e, f=field: e[f], reverse=direction != "asc")
+            entries.sort(key=itemgetter(field), reverse=direction != "asc")
     window = entries[(page - 1) * size : page * size]
     return _json({"results": window, "total": len(entries)})

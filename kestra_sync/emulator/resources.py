@@ -36,7 +36,7 @@ from datetime import datetime, timezone
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from ..rules import knowledge as K
 from . import rules
@@ -188,6 +188,10 @@ def _not_found(message: str) -> rules.Rejection:
     return rules.Rejection(404, "Not Found", f"Not Found: {message}")
 
 
+@overload
+def _path_param(handler: Any, required: Literal[True]) -> str: ...
+@overload
+def _path_param(handler: Any, required: Literal[False]) -> str | None: ...
 def _path_param(handler: Any, required: bool) -> str | None:
     raw = handler.param("path")
     if raw is None:
@@ -294,7 +298,8 @@ def _multipart_file(handler: Any, body: bytes) -> tuple[str, bytes]:
     for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == "fileContent":
             filename = part.get_filename() or ""
-            return filename, part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)  # None for a part that is multipart itself
+            return filename, payload if isinstance(payload, bytes) else b""
     # @Part CompletedFileUpload fileContent missing: Micronaut's unsatisfied route (inferred).
     raise rules.Rejection(
         400, "Bad Request", "Bad Request: Required Part [fileContent] not specified"

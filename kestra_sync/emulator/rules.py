@@ -68,8 +68,9 @@ class ParsedFlow:
     disabled: bool
     revision_in_source: int | None
 
-    def labels(self) -> list[dict[str, str]] | None:
-        """Labels as a list of {key, value} (ListOrMapOfLabelDeserializer), values as strings."""
+    def labels(self) -> list[dict[str, str | None]] | None:
+        """Labels as a list of {key, value} (ListOrMapOfLabelDeserializer), values as strings;
+        the key is None where a label in a list has none."""
         raw = self.data.get("labels")
         if raw is None:
             return None

@@ -38,6 +38,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     # default) met a loaded machine: the kernel answered with SYN cookies and a create's
     # connection was closed before its reply ("Possible SYN flooding" in dmesg on that port).
     request_queue_size = 128
+    server_address: tuple[str, int]  # an AF_INET socket's name (TCPServer's default family)
 
     def __init__(self, address: tuple[str, int], store: Store, config: Config):
         self.store = store
@@ -70,6 +71,9 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: EmulatorHTTPServer
     server_version = "kestra-sync-emulator"
+    # BaseHTTPRequestHandler's head lines, created by send_response (private, so not in the
+    # stubs): _send appends the body to it to write head and body at once.
+    _headers_buffer: list[bytes]
 
     def version_string(self) -> str:
         return self.server_version

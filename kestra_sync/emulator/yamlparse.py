@@ -40,11 +40,13 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
+def _construct_text(loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.ScalarNode) -> Any:
+    return loader.construct_scalar(node)
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 # Jackson reads timestamps and other tagged scalars as strings in maps: keep them as text.
-_StrictLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_text)
 
 
 def _snake_mark(mark: Any) -> str:
@@ -129,13 +131,21 @@ def _not_a_mapping(value: Any, cls: str) -> str:
 # The same rules on libyaml's parser when PyYAML has it: about 10x faster, so the emulator keeps
 # up with a client's parallel writes. Any source it cannot load is parsed again by the pure-Python
 # loader above, whose marks and messages the Jackson texts below are built from.
-_FastStrictLoader = type("_FastStrictLoader", (getattr(yaml, "CSafeLoader", _StrictLoader),), {})
+# Which class that is is only known at run time (PyYAML built with libyaml or not): Any to mypy.
+_FAST_BASE: Any = getattr(yaml, "CSafeLoader", _StrictLoader)
+
+
+class _FastStrictLoader(_FAST_BASE):
+    """_StrictLoader's constructors (added below) on libyaml's parser when PyYAML has it."""
+
+
 _FastStrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
 )
-_FastStrictLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
+_FastStrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_text)
+
+
+_NO_PATH_RESOLVERS: dict[Any, Any] = {}
 
 
 # The fast path below builds the data straight from the composed nodes when every node is
@@ -145,14 +155,14 @@ _FastStrictLoader.add_constructor(
 # data and every error text are theirs. PyYAML's constructor (generators and a state stack per
 # node) was most of the emulator's CPU per create: reading bench_apply.py's flow went from about
 # 0.6 ms to 0.23 ms, most of which is now libyaml composing the nodes.
-class _Composer(_FastStrictLoader):  # type: ignore[misc, valid-type]
+class _Composer(_FastStrictLoader):
     """Composes the nodes only, for ``_plain``. Even with libyaml, composing calls three
     resolver hooks through Python for every node; here they are C builtins: ``resolve`` keeps
     its arguments in a slice (kind, value, implicit) for ``_tag`` to decide, only where a tag
     was not written, and the path-resolver hooks do nothing (no path resolver is registered)."""
 
     resolve = slice
-    descend_resolver = {}.get  # (parent, index) -> None
+    descend_resolver = _NO_PATH_RESOLVERS.get  # (parent, index) -> None
     ascend_resolver = [].clear  # () -> None
 
 

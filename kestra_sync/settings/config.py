@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -357,7 +357,7 @@ def _tenant_entry(tenant: Any, value: Any, where: str) -> dict[str, Any]:
 def load_settings(
     flags: dict[str, Any] | None = None,
     *,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
     cwd: Path | None = None,
 ) -> Settings:
@@ -474,7 +474,7 @@ def _resolve_file_paths(settings: Settings, data: dict[str, Any], path: Path, cw
         settings.verify = str(base / settings.verify)  # a CA bundle kept next to the file
 
 
-def _apply_environment(settings: Settings, env: dict[str, str]) -> None:
+def _apply_environment(settings: Settings, env: Mapping[str, str]) -> None:
     """Environment variables override the config file."""
     for name, var in {**ENV, **TRANSPORT_ENV, **OPTION_ENV}.items():
         if env.get(var):
