@@ -14,7 +14,7 @@ import pytest
 import responses
 
 from kestra_sync.client import KestraClient
-from kestra_sync.errors import ServerError, UnexpectedResponseError
+from kestra_sync.errors import IncompleteListingError, ServerError, UnexpectedResponseError
 
 URL = "http://kestra.test:8080"
 NS_URL = f"{URL}/api/v1/main/namespaces/company.team"
@@ -189,6 +189,29 @@ def test_kv_keys_are_listed_at_the_tenant_kv_path_where_the_namespace_listing_is
 
     responses.add_callback(responses.GET, f"{URL}/api/v1/main/kv", callback=page)
     assert [e["key"] for e in client._list_all_keys("company.team", page_size=2)] == ["a", "b"]
+
+
+@responses.activate
+def test_a_tenant_kv_listing_that_repeats_a_page_stops_at_the_repeat(client):
+    # A hostile server claims a huge total and serves the same full page again and again: the
+    # client must stop at the first key it has seen, not page (and hold it all) until `total`.
+    calls = []
+
+    def page(request):
+        calls.append(request.url)
+        body = {
+            "results": [
+                {"key": "a", "namespace": "company.team"},
+                {"key": "x", "namespace": "other"},  # another namespace's: counted too
+            ],
+            "total": 10**9,
+        }
+        return 200, {}, json.dumps(body)
+
+    responses.add_callback(responses.GET, f"{URL}/api/v1/main/kv", callback=page)
+    with pytest.raises(IncompleteListingError, match="twice"):
+        client._list_all_keys("company.team", page_size=2)
+    assert len(calls) == 2
 
 
 @responses.activate

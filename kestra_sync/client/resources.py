@@ -247,6 +247,7 @@ class NamespaceResourcesMixin:
         found: list[dict] = []
         listed = 0  # entries of every namespace the pages held, against `total`
         total: int | None = None
+        seen: set[tuple[str, str]] = set()  # (namespace, key) of every entry listed so far
         page = 1
         while True:
             params = [
@@ -277,11 +278,24 @@ class NamespaceResourcesMixin:
                     f"the number of keys changed from {total} to {page_total} while paging"
                 )
             listed += len(results)
+            self._refuse_repeats(results, namespace, seen)
             found += [e for e in results if e.get("namespace", namespace) == namespace]
             if last_page(listed, total, page, len(results), page_size, "keys", self._kv_incomplete):
                 self._check_keys(path, resp, found)
                 return found
             page += 1
+
+    def _refuse_repeats(
+        self, results: list[dict], namespace: str, seen: set[tuple[str, str]]
+    ) -> None:
+        """A key listed twice ends the listing at once: pages repeated under an inflated
+        `total` would otherwise be read (and held) until that total."""
+        for entry in results:
+            listed_in = entry.get("namespace", namespace)
+            item = (listed_in if isinstance(listed_in, str) else repr(listed_in), entry["key"])
+            if item in seen:
+                raise self._kv_incomplete(f"the key {entry['key']!r} was listed twice")
+            seen.add(item)
 
     @staticmethod
     def _kv_incomplete(why: str) -> IncompleteListingError:
