@@ -7,10 +7,7 @@ counted."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
-PACKAGE = Path(__file__).resolve().parents[1] / "kestra_sync"
+from tests.support.imports import PACKAGE, kestra_imports, module_name
 
 # In the order a run goes through them; a stage may import those before it.
 STAGES = [
@@ -53,51 +50,9 @@ ALLOWED_BACK = {
 }
 
 
-def _module(path: Path) -> str:
-    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
-
-
-def _annotation_only(tree: ast.Module) -> set[ast.AST]:
-    """The imports under ``if TYPE_CHECKING:``: for annotations, never run."""
-    return {
-        child
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-        for statement in node.body
-        for child in ast.walk(statement)
-    }
-
-
-def _imports(path: Path) -> set[str]:
-    """The kestra_sync modules ``path`` imports when it runs (relative imports resolved, also
-    those inside functions), as dotted names under kestra_sync."""
-    module = _module(path)
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = _annotation_only(tree)
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.ImportFrom) or not node.level or node in typing_only:
-            continue
-        base = package.split(".") if package else []
-        base = base[: len(base) - (node.level - 1)]
-        target = ".".join([*base, node.module] if node.module else base)
-        if node.module and not (PACKAGE / target.replace(".", "/")).is_dir():
-            found.add(target)
-        else:  # from a package: each name is a module of it, or a name it exports
-            for alias in node.names:
-                name = f"{target}.{alias.name}".strip(".")
-                where = PACKAGE / name.replace(".", "/")
-                is_module = where.is_dir() or where.with_suffix(".py").is_file()
-                found.add(name if is_module or not target else target)
-    return found
-
-
 def _stage(module: str) -> int | None:
-    """The stage's index; -1 for the foundation; None for the emulator (checked apart)."""
+    """The stage's index; -1 for the foundation; None for the emulator, which may import only
+    the rule table's facts (tests/test_versions.py holds that)."""
     if module in FOUNDATION or any(module.startswith(f + ".") for f in FOUNDATION if f):
         return -1
     top = module.split(".")[0]
@@ -108,15 +63,15 @@ def _stage(module: str) -> int | None:
 
 def _edges() -> list[tuple[str, str]]:
     return sorted(
-        (_module(path), target)
+        (module_name(path), target)
         for path in PACKAGE.rglob("*.py")
-        for target in _imports(path)
-        if target.split(".")[0] != _module(path).split(".")[0]
+        for target in kestra_imports(path)
+        if target.split(".")[0] != module_name(path).split(".")[0]
     )
 
 
 def test_every_module_belongs_to_a_stage():
-    tops = {_module(p).split(".")[0] for p in PACKAGE.rglob("*.py")} - {""}
+    tops = {module_name(p).split(".")[0] for p in PACKAGE.rglob("*.py")} - {""}
     assert tops <= set(STAGES) | {"__main__", "emulator", "models", "errors", "atomic"}
 
 
@@ -128,13 +83,3 @@ def test_each_stage_imports_only_the_stages_before_it():
     }
     assert back - set(ALLOWED_BACK) == set(), "a new import back up the pipeline"
     assert set(ALLOWED_BACK) - back == set(), "an allowed exception that no longer exists"
-
-
-def test_the_emulator_imports_only_the_foundation():
-    # It stands in for a real Kestra: sharing the validator's code would make both wrong together.
-    outside = {
-        (importer, target)
-        for importer, target in _edges()
-        if importer.split(".")[0] == "emulator" and _stage(target) != -1
-    }
-    assert outside == set()

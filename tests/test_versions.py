@@ -385,23 +385,11 @@ def test_the_emulator_imports_of_the_tool_only_the_standalone_fact_modules():
     import ast
     import sys
 
-    package = Path(__file__).parent.parent / "kestra_sync"
+    from tests.support.imports import PACKAGE as package
+    from tests.support.imports import kestra_imports
 
     def tool_imports(path: Path) -> set[str]:
-        """The kestra_sync modules ``path`` imports, as dotted names under kestra_sync."""
-        here = path.parent.relative_to(package).parts
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                base = list(here[: len(here) - (node.level - 1)])
-                module = ".".join([*base, node.module or ""]).strip(".")
-                if node.module and not (package / module.replace(".", "/")).is_dir():
-                    found.add(module)
-                else:  # from a package: the names are its modules
-                    found |= {f"{module}.{a.name}".strip(".") for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kestra_sync"):
-                found.add(node.module.removeprefix("kestra_sync."))
-        return found
+        return kestra_imports(path, annotations=True)  # a type-only import counts here too
 
     for path in (package / "emulator").glob("*.py"):
         outside = {m for m in tool_imports(path) if not m.startswith("emulator.")}
