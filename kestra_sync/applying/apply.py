@@ -32,6 +32,8 @@ from typing import Any
 
 from ..errors import ApiError, KestraSyncError, TransportError
 from ..kinds import writer
+from ..kinds.testsuites import KIND as TEST_KIND
+from ..kinds.testsuites import tested_flow
 from ..models import DEFAULT_PARALLELISM, FLOW, FlowRef, LocalFlow
 from ..planning.plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
 from ..planning.references import dependencies
@@ -226,13 +228,17 @@ def write_order(changes: list[Change], local: Iterable[LocalFlow] = ()) -> dict[
     """For each create/update of any kind, the other writes that must be done first: a
     Subflow's target before its caller (references.dependencies), and the namespace files and
     KV values of a namespace before its flows, which may read them (``read('etl/load.py')``,
-    ``kv('region')``). Deletes wait for every write, flows before files and KV pairs (see
+    ``kv('region')``), and a flow before the test suites that test it. Deletes wait for every write, flows before files and KV pairs (see
     ``delete_depths``), so that a flow that stops using a file is gone or updated first."""
     flows = [c for c in changes if c.kind == FLOW]
     deps: dict[FlowRef, set] = dict(dependencies(flows, local))
     resources: dict[tuple[str, str], set[FlowRef]] = {}
     for change in changes:
         if change.kind != FLOW and change.action in (CREATE, UPDATE):
+            tested = tested_flow(change)
+            if tested is not None:  # a test suite: after the flow it tests, when written too
+                deps[change.ref] = {tested} if tested in deps else set()
+                continue
             deps[change.ref] = set()
             key = (change.ref.tenant, change.ref.namespace)
             resources.setdefault(key, set()).add(change.ref)
@@ -242,8 +248,16 @@ def write_order(changes: list[Change], local: Iterable[LocalFlow] = ()) -> dict[
     return deps
 
 
-# Files and KV pairs are deleted after every flow (a flow that stops using them goes first).
+# Files and KV pairs are deleted after every flow (a flow that stops using them goes first);
+# test suites before every flow (a suite never outlives the flow it tests).
 _RESOURCE_STAGE = 1 << 30
+_TEST_STAGE = -1
+
+
+def _delete_stage(ref: FlowRef, depths: dict[FlowRef, int]) -> int:
+    if ref.kind == FLOW:
+        return depths.get(ref, 0)
+    return _TEST_STAGE if ref.kind == TEST_KIND else _RESOURCE_STAGE
 
 
 def _dependency_error(dependency: FlowRef, why: str) -> str:
@@ -392,7 +406,7 @@ def apply_plan(
         cancel=cancel,
         fail_fast=fail_fast,
         stop_reason=sender.server_gone,
-        delete_stage=lambda ref: depths.get(ref, 0) if ref.kind == FLOW else _RESOURCE_STAGE,
+        delete_stage=lambda ref: _delete_stage(ref, depths),
         dependency_error=_dependency_error,
     )
     sender.schedule = schedule

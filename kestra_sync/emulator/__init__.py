@@ -36,6 +36,7 @@ from typing import Any
 from ..rules import knowledge as K
 from .faults import Fault, FaultPlan, Stats
 from .server import EmulatorHTTPServer
+from . import testsuites
 from .settings import Config
 from .state import Store
 
@@ -249,6 +250,7 @@ class Emulator:
         if self._server is not None:
             self._server.faults.clear()
             self._server.stats.reset()
+            testsuites.store_of(self._server).reset()
 
     def describe(self) -> str:
         """The start-up line: URL, version, edition and auth mode."""

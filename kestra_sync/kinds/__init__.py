@@ -1,5 +1,6 @@
 """The kinds of resource kestra-sync manages, one module each behind the typed seam of
-``base``: flows (``flows``), namespace files (``nsfiles``) and KV pairs (``kv``). Every kind
+``base``: flows (``flows``), namespace files (``nsfiles``), KV pairs (``kv``) and flow test
+suites (``testsuites``, Enterprise). Every kind
 is written through ``writer(name)`` by apply's one scheduler; the kinds compared by content
 digest are ``KINDS`` (a new kind is a new module added there: plan, apply, the reports and the
 saved plan take it as it is). Flows are compared by planning.plan (revisions, references).
@@ -15,8 +16,9 @@ from .base import Kind, KindClient, KindListing, LocalScan, Writer
 from .flows import Flows
 from .kv import KeyValues
 from .nsfiles import NamespaceFiles
+from .testsuites import TestSuites
 
-KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues())}
+KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues(), TestSuites())}
 WRITERS: dict[str, Writer] = {"flow": Flows(), **KINDS}
 
 

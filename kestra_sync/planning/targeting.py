@@ -4,7 +4,8 @@
 - ``NAMESPACE/ID``: the flow ID of NAMESPACE;
 - ``NAMESPACE/*``: everything of NAMESPACE, flows, namespace files and KV pairs;
 - ``file:NAMESPACE/PATH``: the namespace file PATH (``file:company.team/etl/load.py``);
-- ``kv:NAMESPACE/KEY``: the KV pair KEY.
+- ``kv:NAMESPACE/KEY``: the KV pair KEY;
+- ``test:NAMESPACE/ID``: the flow test suite ID (Enterprise).
 
 A partial plan is the whole plan, made as without targets (every namespace read, every
 guard applied: references, ownership, the empty-namespace rule), then reduced to the targeted
@@ -23,8 +24,8 @@ from ..errors import InputError
 from ..models import FLOW, FlowRef, LocalFlow
 from ..settings.config import Settings
 
-_TARGET = re.compile(r"^(?:(?P<kind>file|kv):)?(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
-_KINDS = {"file": "namespace file", "kv": "KV pair"}
+_TARGET = re.compile(r"^(?:(?P<kind>file|kv|test):)?(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
+_KINDS = {"file": "namespace file", "kv": "KV pair", "test": "test suite"}
 
 
 def parse_targets(texts: list[str]) -> list[str]:
@@ -36,7 +37,7 @@ def parse_targets(texts: list[str]) -> list[str]:
         if not flow_like or (match is not None and match["kind"] and match["id"] == "*"):
             raise InputError(
                 f"--target {text!r}: expected NAMESPACE/ID, NAMESPACE/*, "
-                "file:NAMESPACE/PATH or kv:NAMESPACE/KEY",
+                "file:NAMESPACE/PATH, kv:NAMESPACE/KEY or test:NAMESPACE/ID",
                 hint="for example --target company.team/orders-etl, --target company.team/*, "
                 "--target file:company.team/etl/load.py or --target kv:company.team/region",
             )
@@ -104,5 +105,5 @@ def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
         what = _KINDS[kind] if kind else "flow"
         plan.errors.append(
             f"--target {', '.join(missing)} matches no {what} in git or on the server; "
-            "check the namespace and " + ("path" if kind == "file" else "key" if kind else "id")
+            "check the namespace and " + {"file": "path", "kv": "key"}.get(kind or "", "id")
         )

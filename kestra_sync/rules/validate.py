@@ -358,6 +358,12 @@ def check_project(
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
     check.resources = scan_all(settings)  # namespace files, KV pairs: scanned once per run
+    if given is None and "test" in check.resources:
+        from ..kinds.testsuites import check_against_flows
+
+        # The flows a suite names must be git's: known only when every flow was scanned.
+        suites = check.resources["test"]
+        suites.diagnostics += check_against_flows(suites, result.flows)
     check.diagnostics = list(
         dict.fromkeys(check.diagnostics + _resources_judged(check, settings, given, version))
     )

@@ -53,6 +53,10 @@ def for_environment(
         local = [map_flow(flow, settings.namespace_map, problems) for flow in local]
         for scan in scans.values():
             _map_scan(scan, settings.namespace_map)
+        if "test" in scans:  # a suite's YAML names its namespace: moved with it
+            from ..kinds.testsuites import rewrite_namespaces
+
+            problems += rewrite_namespaces(scans["test"], settings.namespace_map, map_source)
         problems += _collisions(local)
     return local, scans, problems
 

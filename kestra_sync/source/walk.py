@@ -16,6 +16,7 @@ FLOW_SUFFIXES = (".yml", ".yaml")
 # (kinds.kv). Neither is ever scanned as a flow.
 FILES_DIR = "_files"
 KV_FILE_NAMES = ("kv.yml", "kv.yaml")
+TESTS_DIR = "_tests"  # a namespace's flow test suites (kinds/testsuites.py), never flows
 # Per-environment overlays (kestra_sync/source/environments.py): `kv.prod.yml` beside kv.yml and
 # `_files.prod/` beside _files. Not flows either; one whose environment is not configured is an
 # error there, so a flow named like one is never skipped in silence.
@@ -57,8 +58,8 @@ def _is_flow_file(name: str) -> bool:
 
 def enters_flow_dir(name: str) -> bool:
     """The folders the flow scan enters (and the KV scan, kinds/kv.py): not hidden, not `_files`
-    (nor an environment's `_files.<env>`)."""
-    return not name.startswith(".") and not is_files_dir(name)
+    (nor an environment's `_files.<env>`), not `_tests` (test suites)."""
+    return not name.startswith(".") and not is_files_dir(name) and name != TESTS_DIR
 
 
 def walk_flow_files(
