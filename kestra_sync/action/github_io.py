@@ -28,6 +28,8 @@ INPUTS = (
     "delete",
     "max-deletes",
     "plan-file",
+    "run-tests",
+    "test-timeout",
     "fail-on-changes",
     "args",
     "summary",

@@ -59,7 +59,13 @@ def apply_result_from_dict(data: dict):
         )
         for o in (data.get("apply") or {}).get("outcomes", [])
     ]
-    return ApplyResult(outcomes)
+    result = ApplyResult(outcomes)
+    tests = (data.get("apply") or {}).get("tests")
+    if isinstance(tests, dict):
+        from ..applying.testrun import TestRun
+
+        result.tests = TestRun.from_dict(tests)
+    return result
 
 
 def failure_banner(command: str, why: str, detail: str = "") -> str:

@@ -91,7 +91,9 @@ class TestRun:
         return cls(suites, float(data.get("timeout_seconds") or 0), data.get("rollback") or "")
 
 
-def suites_to_run(changes: list[Change], outcomes: dict[FlowRef, Any]) -> list[SuiteResult | Change]:
+def suites_to_run(
+    changes: list[Change], outcomes: dict[FlowRef, Any]
+) -> list[SuiteResult | Change]:
     """The suites of what this apply changed, in the plan's order: a ``Change`` to run, or a
     ``SuiteResult`` saying why it is not run (it, or the flow it tests, was not deployed)."""
     flow_writes = {

@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from ..rules import knowledge as K
+from . import testsuites
 from .faults import Fault, FaultPlan, Stats
 from .server import EmulatorHTTPServer
-from . import testsuites
 from .settings import Config
 from .state import Store
 

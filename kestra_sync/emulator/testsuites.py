@@ -109,7 +109,9 @@ def _parse(body: bytes) -> dict:
         raise ConstraintViolations([Violation("testSuite", "must be an object")])
     missing = [k for k in ("id", "namespace", "flowId", "testCases") if not data.get(k)]
     if missing:
-        raise ConstraintViolations([Violation(f"testSuite.{k}", "must not be null") for k in missing])
+        raise ConstraintViolations(
+            [Violation(f"testSuite.{k}", "must not be null") for k in missing]
+        )
     return data
 
 
@@ -229,7 +231,9 @@ def _case_result(h: Any, suite: dict, case: dict, outcome: dict) -> dict:
         "description": None,
         "errorMessage": outcome.get("message") if failed else None,
     }
-    errors = [{"message": outcome.get("message", "the execution failed")}] if state == "ERROR" else []
+    errors = (
+        [{"message": outcome.get("message", "the execution failed")}] if state == "ERROR" else []
+    )
     return {
         "testId": case.get("id"),
         "testType": case.get("type"),

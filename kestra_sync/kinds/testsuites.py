@@ -208,7 +208,9 @@ def check_against_flows(scan: LocalScan, flows: list[LocalFlow]) -> list[Diagnos
             trigger = (case.get("fixtures") or {}).get("trigger")
             if isinstance(trigger, dict) and trigger.get("id") not in triggers:
                 found.append(
-                    _unknown_task(item, case["id"], "the trigger fixture", trigger.get("id"), flow_ref)
+                    _unknown_task(
+                        item, case["id"], "the trigger fixture", trigger.get("id"), flow_ref
+                    )
                 )
     return found
 
@@ -275,8 +277,7 @@ class TestSuites:
                 continue
             out.append((rel.replace("/", "."), tests_dir))
         scan.diagnostics += [
-            second_path_is_an_error(d, out, "test suites", "test-two-namespaces")
-            for d in problems
+            second_path_is_an_error(d, out, "test suites", "test-two-namespaces") for d in problems
         ]
         return out
 
@@ -314,9 +315,7 @@ class TestSuites:
         if other is not None:
             problem(f"test suite {data['id']} of {data['namespace']} is also declared in {other}")
             return
-        scan.items.append(
-            LocalItem(ref, shown, payload_of(source, data["flowId"]), digest(source))
-        )
+        scan.items.append(LocalItem(ref, shown, payload_of(source, data["flowId"]), digest(source)))
 
     # -- server -----------------------------------------------------------------------------
 
@@ -403,4 +402,3 @@ def rewrite_namespaces(scan: LocalScan, mapping: dict[str, str], map_source: Any
         item.payload = payload_of(source, item.payload["flowId"])
         item.digest = digest(source)
     return problems
-

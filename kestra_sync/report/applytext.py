@@ -134,7 +134,9 @@ def render_tests(run, *, color: bool = False) -> list[str]:
         return ["Tests: none to run (this apply changed no flow with a test suite, and no suite)."]
     counts = run.counts()
     headline = f"Tests: {counts['passed']} suite(s) passed, {counts['failed']} failed."
-    lines = [click.style(headline, fg="green" if run.ok else "red", bold=True) if color else headline]
+    lines = [
+        click.style(headline, fg="green" if run.ok else "red", bold=True) if color else headline
+    ]
     for suite in run.suites:
         mark = "PASS" if suite.passed else "FAIL"
         text = f"  {mark} {suite.name} (flow {suite.flow_id}): {suite.state}"
@@ -143,7 +145,9 @@ def render_tests(run, *, color: bool = False) -> list[str]:
         text = escape.line(text)
         lines.append(click.style(text, fg="green" if suite.passed else "red") if color else text)
         for case in suite.cases:
-            words = f"      {case.state:<8} {case.id}" + (f": {case.message}" if case.message else "")
+            words = f"      {case.state:<8} {case.id}" + (
+                f": {case.message}" if case.message else ""
+            )
             if case.url and case.state not in ("SUCCESS", "SKIPPED"):
                 words += f" ({case.url})"
             lines.append(escape.line(words))
