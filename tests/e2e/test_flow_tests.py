@@ -109,7 +109,10 @@ def test_an_edited_suite_is_an_update_with_its_diff(project):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (("flowId: orders", "flowId: ordres"), "tests flow company.team/ordres, which is not a flow"),
+        (
+            ("flowId: orders", "flowId: ordres"),
+            "tests flow company.team/ordres, which is not a flow",
+        ),
         (("taskId: load", "taskId: lod"), "an assertion names 'lod', which is not a task"),
         (("- id: extract", "- id: extrct"), "a task fixture names 'extrct', which is not a task"),
         (("testCases:", "cases:"), "a test suite needs testCases"),
@@ -269,9 +272,7 @@ def test_pull_writes_the_suite_back_byte_for_byte(project, tmp_path):
     assert plan.returncode == 0 and "No changes" in plan.stdout, plan.stdout + plan.stderr
 
 
-def test_an_oss_server_answers_404_and_the_plan_says_flow_tests_need_enterprise(
-    tmp_path, emulator
-):
+def test_an_oss_server_answers_404_and_the_plan_says_flow_tests_need_enterprise(tmp_path, emulator):
     p = Project(tmp_path, emulator)
     p.config("directory: flows\nlayout: nested\n")
     write_flow(p)
