@@ -291,6 +291,7 @@ class Context:
     # annotation), the report for the summary and comment, and whether the plan changes anything.
     failure: str = ""
     failure_detail: str = ""  # the CLI's own words, shown verbatim under the failure
+    tests_ran: bool = False  # apply --run-tests ran: its results go to a PR comment too
     markdown: str = ""
     changed: bool = False
 

@@ -406,6 +406,7 @@ def do_apply(ctx: Context) -> int:
             f"were not attempted ({apply_counts['done']} done); a re-run picks up from here."
         )
     if result.tests is not None:
+        ctx.tests_ran = True
         _report_tests(ctx, result.tests, annotations)
     for o in result.outcomes:
         if o.status == "failed":
@@ -563,6 +564,8 @@ def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int
         runner.summary(report)
     if command == "plan" and ctx.markdown:
         comment(ctx, report)
+    elif command == "apply" and ctx.markdown and ctx.tests_ran:
+        comment(ctx, report, kind="apply")  # the flow tests' results, on the pull request
     return code
 
 
