@@ -119,6 +119,8 @@ class TestSuitesMixin:
         path = self._tests_path(namespace, suite_id, "run")
         resp = self.http.request("POST", path, json_body={})
         data = self.http.json("POST", path, resp, write=True)
+        if isinstance(data, list) and len(data) == 1:
+            data = data[0]  # before Kestra 1.0: a list of one (knowledge.TESTS_RUN_ANSWERS_ONE)
         if not isinstance(data, dict) or not isinstance(data.get("state"), str):
             raise self.http.unexpected(
                 "POST", path, resp, "expected a TestSuiteRunResult", write=True
