@@ -380,8 +380,23 @@ def check_project(
         whole, _ = scan_settings(settings, ignore_file=ignore_file, caches=caches)
         everything += [f for f in whole.flows if Path(f.path).resolve() not in known]
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
+    check.diagnostics += _suites_checked(check.resources, everything, given)
     check.save_caches()
     return check
+
+
+def _suites_checked(resources: dict[str, Any], flows: list, given: list) -> list[Diagnostic]:
+    """With PATHS (pre-commit): the suites under them checked against every flow of git."""
+    from ..kinds.testsuites import check_against_flows
+
+    if "test" not in resources:
+        return []
+    roots = [Path(p).resolve() for p in given]
+    return [
+        d
+        for d in check_against_flows(resources["test"], flows)
+        if any(Path(d.path).resolve() == r or r in Path(d.path).resolve().parents for r in roots)
+    ]
 
 
 def _resources_judged(

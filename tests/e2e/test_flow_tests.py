@@ -288,3 +288,25 @@ def test_an_oss_server_answers_404_and_the_plan_says_flow_tests_need_enterprise(
     done = p.run("apply", "--auto-approve", "--run-tests")
     assert done.returncode == 1
     assert client(emulator).list_namespace(NS) == []  # nothing was written
+
+
+def test_validate_given_a_suite_checks_it_as_a_suite_against_every_flow(project):
+    """pre-commit passes the changed files only: a suite among them is a suite, not a flow,
+    and is still checked against the flows of the whole tree."""
+    path = write_suite(project)
+    given = str(path.relative_to(project.root))
+    done = project.run("validate", given)
+    assert done.returncode == 0, done.stdout
+    write_suite(project, SUITE.replace("taskId: load", "taskId: lod"))
+    done = project.run("validate", given)
+    assert done.returncode == 1
+    assert "missing-tasks" not in done.stdout and "unknown top-level key" not in done.stdout
+    line_with(done.stdout, given, "an assertion names 'lod'", "[test-unknown-task]")
+
+
+def test_init_does_not_take_a_suite_for_a_yaml_file_that_is_not_a_flow(project):
+    (project.root / "kestra-sync.yml").unlink()
+    done = project.run("init")
+    assert done.returncode == 0, done.stderr
+    assert not (project.root / "flows" / ".kestraignore").exists()
+    assert "layout: nested" in (project.root / "kestra-sync.yml").read_text()
