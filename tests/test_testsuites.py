@@ -330,3 +330,26 @@ def test_namespace_map_moves_the_suites_source_with_it():
     (item,) = scan.items
     assert "namespace: staging.company.team\n" in item.payload["source"]
     assert item.digest == digest(item.payload["source"])
+
+
+# -- a server without the API (OSS) -----------------------------------------------------------
+
+
+def test_a_server_without_the_tests_api_is_an_error_only_where_git_has_suites():
+    from kestra_sync.kinds.base import KindListing
+    from kestra_sync.kinds.testsuites import TestSuites
+    from kestra_sync.planning.resourceplan import compare_kind
+
+    def listing(namespace: str) -> KindListing:
+        return KindListing(KIND, "main", namespace, unsupported="flow tests need Kestra Enterprise")
+
+    scan = scan_of()
+    scan.namespaces.add(("main", "company.retired"))  # a namespace leaving git: nothing to read
+    changes, errors = compare_kind(
+        TestSuites(), scan, [listing(NS), listing("company.retired")], delete=True
+    )
+    assert changes == []
+    assert errors == [
+        "could not read the test suites of namespace company.team: flow tests need Kestra "
+        "Enterprise; none of them will be created, updated or deleted"
+    ]

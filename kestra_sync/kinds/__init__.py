@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
-from .base import Kind, KindClient, KindListing, LocalScan, Writer
+from .base import Kind, KindClient, KindListing, KindUnsupported, LocalScan, Writer
 from .flows import Flows
 from .kv import KeyValues
 from .nsfiles import NamespaceFiles
@@ -63,6 +63,8 @@ def read_listings(
         tenant_client = client if tenant == client.tenant else client.with_tenant(tenant)
         try:
             listing.items = KINDS[name].read(tenant_client, tenant, namespace)
+        except KindUnsupported as err:
+            listing.unsupported = err.message
         except (TransportError, BadRequestError) as err:
             fatal.append(err)
             listing.error = err.message

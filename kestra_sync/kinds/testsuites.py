@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import KestraSyncError, NotFoundError
+from ..errors import NotFoundError
 from ..models import ERROR, Diagnostic, FlowRef, LocalFlow
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules
 from ..source.walk import FLOW_SUFFIXES, TESTS_DIR, walk_files
@@ -45,6 +45,7 @@ from ..source.yamlindex import parse_yaml
 from .base import (
     Described,
     KindClient,
+    KindUnsupported,
     LocalItem,
     LocalScan,
     RemoteItem,
@@ -200,6 +201,8 @@ def check_against_flows(scan: LocalScan, flows: list[LocalFlow]) -> list[Diagnos
                 )
             )
             continue
+        if not isinstance(flow.data, dict):
+            continue  # a flow that does not parse is reported as such
         tasks, triggers = task_ids(flow.data)
         for case in data.get("testCases") or []:
             for where, task_id in _named_tasks(case):
@@ -323,7 +326,7 @@ class TestSuites:
         try:
             suites = client.list_test_suites(namespace)
         except NotFoundError as err:
-            raise KestraSyncError(
+            raise KindUnsupported(
                 ENTERPRISE_ONLY.format(what=f"the test suites of {namespace}"),
                 hint=ENTERPRISE_HINT,
             ) from err

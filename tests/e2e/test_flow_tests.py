@@ -310,3 +310,14 @@ def test_init_does_not_take_a_suite_for_a_yaml_file_that_is_not_a_flow(project):
     assert done.returncode == 0, done.stderr
     assert not (project.root / "flows" / ".kestraignore").exists()
     assert "layout: nested" in (project.root / "kestra-sync.yml").read_text()
+
+
+def test_retiring_a_namespace_on_oss_is_not_stopped_by_the_missing_tests_api(tmp_path, emulator):
+    p = Project(tmp_path, emulator)
+    p.config("directory: flows\nlayout: nested\n")
+    write_flow(p)
+    with client(emulator) as c:
+        c.create_flow(FLOW.replace("company.team", "company.old"))
+    done = p.plan("--delete", "--namespace", "company.old", "--allow-empty-namespace")
+    assert done.returncode == 0, done.stdout + done.stderr
+    line_with(done.stdout, "- orders", "delete")
