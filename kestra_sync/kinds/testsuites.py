@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NotFoundError
 from ..models import ERROR, Diagnostic, FlowRef, LocalFlow
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules
-from ..source.walk import FLOW_SUFFIXES, TESTS_DIR, walk_files
+from ..source.walk import FLOW_SUFFIXES, TESTS_DIR, is_files_dir, walk_files
 from ..source.yamlindex import parse_yaml
 from .base import (
     Described,
@@ -90,8 +90,9 @@ def _no_file(name: str) -> bool:
     return False
 
 
-def _visible(name: str) -> bool:
-    return not name.startswith(".")
+def _holds_suites(name: str) -> bool:
+    """The folders searched for `_tests`: not hidden, not a namespace's files (`_files`)."""
+    return not name.startswith(".") and not is_files_dir(name)
 
 
 def _is_tests_dir(name: str) -> bool:
@@ -265,7 +266,7 @@ class TestSuites:
         """(namespace, path) of each ``_tests`` folder, found by the flow scan's walker (the
         same rules for links, unreadable folders and .kestraignore)."""
         found, problems = walk_files(
-            directory, ignore, wanted=_no_file, enter=_visible, collect_dir=_is_tests_dir
+            directory, ignore, wanted=_no_file, enter=_holds_suites, collect_dir=_is_tests_dir
         )
         out: list[tuple[str, Path]] = []
         for tests_dir in found:
