@@ -321,3 +321,16 @@ def test_retiring_a_namespace_on_oss_is_not_stopped_by_the_missing_tests_api(tmp
     done = p.plan("--delete", "--namespace", "company.old", "--allow-empty-namespace")
     assert done.returncode == 0, done.stdout + done.stderr
     line_with(done.stdout, "- orders", "delete")
+
+
+def test_pull_without_the_test_permission_still_pulls_the_flows(project, tmp_path):
+    applied(project)
+    project.emu.faults.add(method="GET", path=r"/tests/search", status=403, count=5)
+    (tmp_path / "pulled").mkdir()
+    pulled = Project(tmp_path / "pulled", project.emu)
+    pulled.config("directory: flows\nlayout: nested\n")
+    done = pulled.run("pull", "--namespace", NS)
+    assert done.returncode == 0, done.stderr
+    line_with(done.stderr, "not pulled company.team test suites", "403")
+    assert (pulled.root / "flows/company/team/orders.yml").read_text(encoding="utf-8") == FLOW
+    assert not (pulled.root / "flows/company/team/_tests").exists()
