@@ -105,12 +105,7 @@ def apply(
     show_plan(plan_obj)
     tests = _TestOptions(run_tests, test_timeout, None if saved else target)
     if not plan_obj.has_changes:
-        from ..applying.apply import ApplyResult
-
-        outcome = ApplyResult()
-        if run_tests:
-            outcome.tests = _run_tests(plan_obj, outcome, result_meta, settings, tests)
-        _report_apply(outcome, plan_obj, result_meta, fmt, color)
+        _nothing_to_apply(plan_obj, result_meta, settings, tests, fmt, color)
         return
     if not auto_approve and not saved:
         _confirm(plan_obj, result_meta, client, settings, fmt, color)
@@ -216,6 +211,16 @@ def _write(plan_obj, meta, client, settings, local, fail_fast, fmt, color, out, 
         sys.exit(EXIT_INTERRUPTED)
     if not outcome.ok or (outcome.tests is not None and not outcome.tests.ok):
         sys.exit(EXIT_FAILURE)
+
+
+def _nothing_to_apply(plan_obj, meta, settings, tests, fmt, color) -> None:
+    """The server matches git: the report (with --run-tests: that no suite changed)."""
+    from ..applying.apply import ApplyResult
+
+    outcome = ApplyResult()
+    if tests.run:
+        outcome.tests = _run_tests(plan_obj, outcome, meta, settings, tests)
+    _report_apply(outcome, plan_obj, meta, fmt, color)
 
 
 class _TestOptions:

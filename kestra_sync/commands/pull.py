@@ -102,8 +102,9 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         )
         shown += [path for _, path in result.written]
         _report_flows(result, len(remote))
-        files_kept = _write_resources(resources, settings, layout, overwrite, shown)
-        files_kept += _write_suites(suites, settings, layout, overwrite, shown)
+        files_kept = _write_resources(resources, settings, layout, overwrite, shown) + (
+            _write_suites(suites, settings, layout, overwrite, shown)
+        )
     except PullWriteError as err:
         for path in err.written:
             _echo(f"wrote      {path}")
