@@ -209,3 +209,129 @@ class Kind(Writer, Protocol, Generic[Payload]):
     def payload_digest(self, payload: Payload) -> str:
         """The digest the plan compares and shows for ``payload``."""
         ...
+
+
+NAMESPACE_LEVEL = "namespace"  # an item lives in a namespace: FlowRef(tenant, namespace, id)
+TENANT_LEVEL = "tenant"  # an item belongs to the tenant (a dashboard): its ref's namespace is ""
+
+
+class KindFacts(Protocol):
+    """What shared code (targets, reports, apply's order, promotion) asks of a kind besides
+    its seam. ``KindBase`` gives every fact a default; ``facts(kind)`` gives them to a kind
+    that does not derive from it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def noun(self) -> str: ...
+
+    @property
+    def plural(self) -> str:
+        """The words of the delete cap: "files", "KV pairs"."""
+        ...
+
+    @property
+    def target_prefix(self) -> str:
+        """`--target PREFIX:NAMESPACE/ID` names an item; "" for flows (`NAMESPACE/ID`)."""
+        ...
+
+    @property
+    def target_word(self) -> str:
+        """What follows NAMESPACE/ in a target: "ID", "PATH", "KEY"."""
+        ...
+
+    @property
+    def target_example(self) -> str:
+        """``company.team/etl/load.py``: an example target, for the hint of a bad one."""
+        ...
+
+    @property
+    def level(self) -> str:
+        """NAMESPACE_LEVEL, or TENANT_LEVEL (`--target PREFIX:ID`)."""
+        ...
+
+    @property
+    def write_phase(self) -> int:
+        """In a namespace, the writes of a lower phase go first, and its deletes last."""
+        ...
+
+    @property
+    def inherited_by_children(self) -> bool:
+        """A flow of a child namespace may use the item (Kestra's ``kv()`` climbs up)."""
+        ...
+
+    def target_id(self, item_id: str) -> str:
+        """The id as a target spells it (a namespace file's path without its leading /)."""
+        ...
+
+    def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
+        """The payload to plan when `plan --from ENV` carries ``remote`` (the source
+        environment's copy of git's ``local``) to the target environment."""
+        ...
+
+
+class KindBase:
+    """The defaults of ``KindFacts`` (and of ``encode``/``decode``): a new kind derives from
+    it and overrides what differs. Its ``target_prefix`` defaults to its ``name``."""
+
+    name: str
+    noun: str
+    undeclared_note = "not in git (deletion is off: --delete would remove it)"
+    target_word = "ID"
+    target_example = "my-item"
+    level = NAMESPACE_LEVEL
+    # Namespace files and KV pairs: 0 (a flow may read them), flows: 1. A kind that a flow
+    # must exist for (a flow's tests) would take 2: written after the flows, deleted before.
+    write_phase = 0
+    inherited_by_children = False
+
+    @property
+    def plural(self) -> str:
+        return self.noun + "s"
+
+    @property
+    def target_prefix(self) -> str:
+        return self.name
+
+    def target_id(self, item_id: str) -> str:
+        return item_id
+
+    def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
+        return remote.payload
+
+    def encode(self, payload: Any) -> Any:
+        return payload
+
+    def decode(self, data: Any) -> Any:
+        return data
+
+
+_FACTS = (
+    "undeclared_note",
+    "target_word",
+    "target_example",
+    "level",
+    "write_phase",
+    "inherited_by_children",
+    "target_id",
+    "promoted",
+    "encode",
+    "decode",
+)
+
+
+def facts(kind: Any) -> KindFacts:
+    """``kind`` with every fact ``KindBase`` defaults: a kind written against the seam alone
+    (without deriving from ``KindBase``) gets the defaults set on it, once."""
+    if isinstance(kind, KindBase):
+        return kind
+    if not hasattr(kind, "target_prefix"):
+        kind.target_prefix = kind.name
+    if not hasattr(kind, "plural"):
+        kind.plural = kind.noun + "s"
+    for fact in _FACTS:
+        if not hasattr(kind, fact):
+            default = getattr(KindBase, fact)
+            setattr(kind, fact, default.__get__(kind) if callable(default) else default)
+    return kind

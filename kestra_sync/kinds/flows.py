@@ -14,15 +14,19 @@ from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError
 from ..models import FLOW
-from .base import KindClient, Written
+from .base import KindBase, KindClient, Written
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
 
 
-class Flows:
+class Flows(KindBase):
     name = FLOW
     noun = "flow"
+    undeclared_note = "not managed by git (deletion is off: --delete would remove it)"
+    target_prefix = ""  # a flow's target is NAMESPACE/ID
+    target_example = "company.team/orders-etl"
+    write_phase = 1  # after the namespace files and KV pairs it may read
 
     def write(self, client: KindClient, change: Change) -> Written:
         ref, source = change.ref, change.source or ""

@@ -46,6 +46,7 @@ from ..source.walk import KV_FILE_NAMES, enters_flow_dir, walk_files
 from ..source.yamlindex import ParsedYaml, parse_yaml
 from .base import (
     Described,
+    KindBase,
     KindClient,
     LocalItem,
     LocalScan,
@@ -206,9 +207,13 @@ def _sensitive_keys(raw: Any, problem: Any) -> set[str] | None:
     return set(raw)
 
 
-class KeyValues:
+class KeyValues(KindBase):
     name = KIND
     noun = "KV pair"
+    target_word = "KEY"
+    target_example = "company.team/region"
+    # Kestra's kv() looks in the flow's namespace, then in each parent (planning/uses.py).
+    inherited_by_children = True
     undeclared_note = (
         "not in kv.yml, kept: undeclared keys are deleted only where kv.yml says "
         "`managed: true` (and with --delete)"
@@ -476,6 +481,16 @@ class KeyValues:
 
     def payload_digest(self, payload: Any) -> str:
         return digest(payload["value"])
+
+    def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
+        """The source server's KV value as a payload to plan. It is a value only that server
+        holds: sensitive (never shown, only "changed") when git marks the key sensitive or the
+        value looks like a secret, as pull would treat it."""
+        value = remote.payload["value"]
+        payload = {"value": value, "ttl": None}
+        if local.payload.get("sensitive") or looks_secret(local.ref.id, value):
+            payload["sensitive"] = True
+        return payload
 
 
 def _shown(value: Any) -> str:

@@ -33,6 +33,7 @@ from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..source.walk import FILES_DIR, walk_files
 from .base import (
     Described,
+    KindBase,
     KindClient,
     LocalItem,
     LocalScan,
@@ -217,10 +218,16 @@ def refused_path(path: str) -> str | None:
 _Root = tuple[str, str, Path, IgnoreRules | None, Path | None]
 
 
-class NamespaceFiles:
+class NamespaceFiles(KindBase):
     name = KIND
     noun = "namespace file"
-    undeclared_note = "not in git (deletion is off: --delete would remove it)"
+    plural = "files"
+    target_word = "PATH"
+    target_example = "company.team/etl/load.py"
+
+    def target_id(self, item_id: str) -> str:
+        """``file:company.team/etl/load.py`` names ``/etl/load.py``."""
+        return item_id.lstrip("/")
 
     # -- git --------------------------------------------------------------------------------
 

@@ -283,14 +283,17 @@ def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:
     ``kv()`` looks in the flow's namespace, then each parent). Read those flows (one listing
     per such namespace, only to look) and keep what they use, as the apply's delete guard
     does. True when a listing failed: its deletes are then kept."""
+    from ..kinds import facts_of
     from .guards import keep_used
     from .plan import DELETE, Change, Scope
 
     def seen(change: Change) -> bool:
+        kind = facts_of(change.kind)
+        inherited = kind is not None and kind.inherited_by_children
         return any(
             s.tenant == change.ref.tenant
             and s.covers(change.ref.namespace)
-            and (s.include_children or change.kind != "kv")
+            and (s.include_children or not inherited)
             for s in plan.scopes
         )
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import kinds
 from ..models import FLOW, FlowRef, LocalFlow, RemoteFlow
 from .sameness import diff_text, normalize_source, sources_equal
 from .targeting import is_targeted
@@ -291,11 +292,16 @@ def check_delete_cap(plan: Plan, max_deletes: int | None) -> None:
     if all(c.kind == FLOW for c in deletes):
         what, where = f"{len(deletes)} flow{'s' if len(deletes) != 1 else ''}", "flow directory"
     else:
-        what, where = f"{len(deletes)} flows, files and KV pairs together", "directory"
+        what, where = f"{len(deletes)} {_either(kinds.every_kind())} together", "directory"
     plan.errors.append(
         f"the plan would delete {what}, more than the limit of {max_deletes}; check that the "
         f"{where} is complete, then raise --max-deletes if intended"
     )
+
+
+def _either(every: list) -> str:
+    words = [k.plural for k in every]
+    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _allowed(setting: bool | set[str] | frozenset[str], tenant: str) -> bool:

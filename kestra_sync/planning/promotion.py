@@ -139,8 +139,9 @@ def _kinds_from_server(scans, settings, client, carry: _Carry, own: dict) -> dic
     out: promotion would not bring it), in the target's namespaces. ``own``: each item as git
     deploys it to the target; where that differs from the source environment's (an overlay),
     the value is the target's own and promotion keeps it: the target's is planned instead."""
+    from .. import kinds
     from ..kinds import read_listings
-    from ..kinds.base import LocalItem, LocalScan
+    from ..kinds.base import LocalItem, LocalScan, facts
 
     scopes = sorted(
         (name, tenant, namespace, False)
@@ -167,7 +168,7 @@ def _kinds_from_server(scans, settings, client, carry: _Carry, own: dict) -> dic
             remote = held.get(local.ref)
             if remote is None:
                 continue
-            payload = _kv_payload(local, remote) if name == "kv" else remote.payload
+            payload = facts(kinds.KINDS[name]).promoted(local, remote)
             items.append(
                 LocalItem(
                     carry.ref(local.ref),
@@ -184,16 +185,3 @@ def _kinds_from_server(scans, settings, client, carry: _Carry, own: dict) -> dic
             deletable=set(),
         )
     return out
-
-
-def _kv_payload(local: Any, remote: Any) -> dict[str, Any]:
-    """The source server's KV value as a payload to plan. It is a value only that server
-    holds: sensitive (never shown, only "changed") when git marks the key sensitive or the
-    value looks like a secret, as pull would treat it."""
-    from ..kinds.kv import looks_secret
-
-    value = remote.payload["value"]
-    payload = {"value": value, "ttl": None}
-    if local.payload.get("sensitive") or looks_secret(local.ref.id, value):
-        payload["sensitive"] = True
-    return payload

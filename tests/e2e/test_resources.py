@@ -212,7 +212,7 @@ def test_a_failed_upload_half_way_stops_flows_and_deletes_and_a_rerun_converges(
     progress = "\n".join(line for line in failed.stdout.splitlines() if line.startswith("["))
     line_with(progress, "FAILED", "file /a.py")
     # The flow of that namespace waits for its files; another namespace's flow goes ahead.
-    line_with(progress, "company.team/etl", "a namespace file or KV write of its namespace")
+    line_with(progress, "company.team/etl", "a namespace file write of its namespace")
     line_with(progress, "ok", "company.other/other: created")
     line_with(progress, "file /gone.py", "nothing is deleted")
     # Nor a flow: the guarantee holds across kinds (no delete after any failed write).
