@@ -265,9 +265,29 @@ class KindFacts(Protocol):
         """The id as a target spells it (a namespace file's path without its leading /)."""
         ...
 
+    def compare(self, comparisons: Comparisons) -> None:
+        """Compare git's side of the kind with the server's (``Comparisons``)."""
+        ...
+
     def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
         """The payload to plan when `plan --from ENV` carries ``remote`` (the source
         environment's copy of git's ``local``) to the target environment."""
+        ...
+
+
+class Comparisons(Protocol):
+    """The planning core's comparisons, as the pipeline hands them to a kind's ``compare``
+    (planning/compare.py): each compares git's side of a kind with what the server holds and
+    adds the changes and errors to the plan, under the plan's options. (The kinds stage comes
+    before planning: it is handed the comparisons rather than importing them.)"""
+
+    def by_digest(self, kind: Kind[Any]) -> None:
+        """Item by item, by content digest (planning/resourceplan.py)."""
+        ...
+
+    def by_source(self) -> None:
+        """Flows: by source and revision, with the references between flows and the
+        ownership rule (planning/plan.py ``build_plan``)."""
         ...
 
 
@@ -300,6 +320,10 @@ class KindBase:
     def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
         return remote.payload
 
+    def compare(self, comparisons: Comparisons) -> None:
+        """The compare step: by content digest, unless a kind specialises it."""
+        comparisons.by_digest(self)  # type: ignore[arg-type]  # KindBase is half of a Kind
+
     def encode(self, payload: Any) -> Any:
         return payload
 
@@ -316,6 +340,7 @@ _FACTS = (
     "inherited_by_children",
     "target_id",
     "promoted",
+    "compare",
     "encode",
     "decode",
 )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError
 from ..models import FLOW
-from .base import KindBase, KindClient, Written
+from .base import Comparisons, KindBase, KindClient, Written
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
@@ -27,6 +27,11 @@ class Flows(KindBase):
     target_prefix = ""  # a flow's target is NAMESPACE/ID
     target_example = "company.team/orders-etl"
     write_phase = 1  # after the namespace files and KV pairs it may read
+
+    def compare(self, comparisons: Comparisons) -> None:
+        """By source and revision, not by digest: Kestra keeps a revision when the source is
+        the same, a flow's references to other flows and its ownership label are guards."""
+        comparisons.by_source()
 
     def write(self, client: KindClient, change: Change) -> Written:
         ref, source = change.ref, change.source or ""

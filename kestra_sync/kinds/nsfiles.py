@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PlanError
 from ..models import ERROR, WARNING, Diagnostic, FlowRef
+from ..rules.validate import SPACE_IN_PATH
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..source.walk import FILES_DIR, walk_files
 from .base import (
@@ -56,7 +57,6 @@ DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
 CHUNK = 1 << 20  # bytes read at a time when hashing
 # A space in a path: Kestra before 2.0 stores it as '+' (knowledge.NSFILE_SPACE_AS_PLUS). The
 # scan knows no version: rules/validate.py judges this warning for the target version.
-SPACE_IN_PATH = "nsfile-space"
 
 
 def _wanted_file(name: str) -> bool:

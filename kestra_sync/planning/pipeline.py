@@ -27,7 +27,6 @@ from .plan import (
     UPDATE,
     Plan,
     Snapshot,
-    build_plan,
     check_delete_cap,
     find_drift,
     scopes_for,
@@ -80,11 +79,12 @@ def load_local(
     pinned version (or every version) refuses stops the run with no request sent. A namespace
     file or kv.yml that cannot be read or is refused stops it too: a plan must never delete
     what a scan could not see."""
+    from ..kinds import scan_all
     from ..rules import kestraversion as versions
     from ..rules.validate import check_project, rejudge
 
     target = versions.pinned(settings)
-    check = check_project(settings, version=target.version)
+    check = check_project(settings, version=target.version, scan_kinds=scan_all)
     if not check.ok:
         raise InvalidFlowsError(check.diagnostics)
     if client is not None and check.flows:  # no flow to judge: no need to ask
@@ -210,29 +210,32 @@ def plan_everything(
     targets: list[str] | None = None,
 ) -> Plan:
     """The one way a plan is computed, for `plan`, a partial plan and again for `apply
-    plan.json`: flows compared (with their references and the ownership rule), then every
-    other kind, then the guards that look across kinds, then the targets, then the one delete
-    cap. ``snapshot``/``listings``: the server as already read (a saved plan's check)."""
+    plan.json`: the server read for every kind, then each kind's compare step (flows with
+    their references and the ownership rule, the others by digest), then the guards that look
+    across kinds, then the targets, then the one delete cap. ``snapshot``/``listings``: the
+    server as already read (a saved plan's check)."""
+    from ..kinds import every_kind
+    from .compare import PlanComparisons
     from .guards import keep_used
-    from .ownership import ownership_rule
-    from .references import referenced_flows
     from .targeting import keep_targeted
 
     if snapshot is None:
         scopes = scopes_for(local, options.managed, include_children=options.include_children)
         snapshot = read_snapshot(client, scopes, parallelism=parallelism, local=local)
-    plan = build_plan(
-        local,
-        snapshot,
-        delete=options.delete,
-        allow_empty_namespace=options.empty_allowed,
-        max_deletes=None,  # counted once, over every kind, below
+    plan = Plan(changes=[])
+    listings = _read_kinds(plan, scans, client, parallelism, listings)
+    comparisons = PlanComparisons(
+        plan,
+        options,
+        local=local,
+        snapshot=snapshot,
+        scans=scans,
+        listings=listings,
         summarize=summarize,
-        references=referenced_flows,
-        owns=ownership_rule(options.ownership_label),
     )
-    failed = bool(snapshot.failed())
-    failed |= _plan_kinds(plan, scans, options, client, parallelism, listings)
+    for kind in every_kind():
+        kind.compare(comparisons)
+    failed = bool(snapshot.failed()) or any(lst.error for lst in listings)
     keep_used(plan.changes, local)
     failed |= _keep_used_by_children(plan, client, parallelism)  # after keep_used: fewer reads
     if targets:
@@ -241,18 +244,17 @@ def plan_everything(
     return plan
 
 
-def _plan_kinds(
+def _read_kinds(
     plan: Plan,
     scans: dict[str, LocalScan],
-    options: PlanOptions,
     client,
     parallelism: int,
     listings: list[KindListing] | None,
-) -> bool:
-    """Add the namespace-file and KV changes: one request per namespace for files (the
-    export); one listing plus one GET per key for KV. True when a listing failed."""
-    from ..kinds import KINDS, read_listings
-    from .resourceplan import compare_kind
+) -> list[KindListing]:
+    """Read the server for the kinds compared by digest, where git declares something of
+    them: one request per namespace for files (the export); one listing plus one GET per key
+    for KV."""
+    from ..kinds import read_listings
 
     plan.kind_scopes = sorted(
         (name, tenant, namespace, scan.deletable is None or (tenant, namespace) in scan.deletable)
@@ -263,17 +265,7 @@ def _plan_kinds(
     # of a namespace in reach of --delete (it takes --namespace, as for any namespace).
     if listings is None:
         listings = read_listings(client, plan.kind_scopes, parallelism=parallelism)
-    for name, scan in scans.items():
-        changes, errors = compare_kind(
-            KINDS[name],
-            scan,
-            listings,
-            delete=options.delete,
-            allow_empty_namespace=options.empty_allowed,
-        )
-        plan.changes += changes
-        plan.errors += errors
-    return any(lst.error for lst in listings)
+    return listings
 
 
 def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..kinds.nsfiles import SPACE_IN_PATH
 from ..models import ERROR, WARNING, Diagnostic, FlowParsedOnUse, LocalFlow
 from ..models import diag_at as _diag
 from ..source import resultcache
@@ -318,14 +317,16 @@ def check_project(
     ignore_file: Path | str | None = None,
     schema: dict | Path | str | None = None,
     version: str | None = None,
+    scan_kinds: Callable[[Any], dict[str, Any]] | None = None,
 ) -> ProjectCheck:
     """Scan the configured flow directories (or only ``paths``) and run every offline check.
+    ``scan_kinds(settings)``: the other kinds' scans (``kinds.scan_all``), whose problems are
+    judged with the flows' (the rules stage comes before the kinds and does not import them).
 
     With ``paths`` (as pre-commit passes them) only those files are reported, but the
     configured directories are still read to find the same namespace/id in another file:
     pre-commit passes only changed files, and a copy in an untouched file must still be found.
     """
-    from ..kinds import scan_all
     from ..source.flowscan import scan_settings
 
     given = list(paths) if paths else None
@@ -357,7 +358,8 @@ def check_project(
         )
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
-    check.resources = scan_all(settings)  # namespace files, KV pairs: scanned once per run
+    # namespace files, KV pairs: scanned once per run
+    check.resources = scan_kinds(settings) if scan_kinds is not None else {}
     check.diagnostics = list(
         dict.fromkeys(check.diagnostics + _resources_judged(check, settings, given, version))
     )
@@ -387,6 +389,10 @@ def _resources_judged(
     check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
     resources = [d for d in resources if d.code != SPACE_IN_PATH]
     return resources + judge_resources(check.resource_versioned, version)
+
+
+# The code of a namespace file's path with a space (kinds.nsfiles), judged per version below.
+SPACE_IN_PATH = "nsfile-space"
 
 
 def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
@@ -423,10 +429,11 @@ def _resource_problems(
     """Namespace files (`_files`, `namespace_files:`) and kv.yml: paths Kestra refuses, files
     over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
     With PATHS, only problems in files under them."""
-    from ..kinds import problems
     from ..source.environments import overlay_problems
 
-    found = problems(scans) + overlay_problems(settings)
+    # Each once: every kind walks the same tree, so a broken link is found by each.
+    found = list(dict.fromkeys(d for scan in scans.values() for d in scan.diagnostics))
+    found += overlay_problems(settings)
     if given is None:
         return found
     roots = [Path(p).resolve() for p in given]
