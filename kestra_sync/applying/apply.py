@@ -31,7 +31,7 @@ from operator import attrgetter
 from typing import Any
 
 from ..errors import ApiError, KestraSyncError, TransportError
-from ..kinds import facts_of, writer
+from ..kinds import FLOWS, facts_of, writer
 from ..models import DEFAULT_PARALLELISM, FLOW, FlowRef, LocalFlow
 from ..planning.plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
 from ..planning.references import dependencies
@@ -130,8 +130,8 @@ class _Listings:
         with ns_lock:  # the first to ask lists it, the others in this namespace wait for it
             if key not in self.listed:
                 try:
-                    flows = self.client_for(key[0]).search_flows(key[1])
-                    self.listed[key] = {f.id: f.revision for f in flows if not f.deleted}
+                    flows = FLOWS.read(self.client_for(key[0]), *key)
+                    self.listed[key] = {f.ref.id: f.payload.revision for f in flows}
                 except KestraSyncError as err:
                     self.listed[key] = err
             return self.listed[key]

@@ -79,12 +79,13 @@ def load_local(
     pinned version (or every version) refuses stops the run with no request sent. A namespace
     file or kv.yml that cannot be read or is refused stops it too: a plan must never delete
     what a scan could not see."""
-    from ..kinds import scan_all
+    from ..kinds import FLOWS
     from ..rules import kestraversion as versions
-    from ..rules.validate import check_project, rejudge
+    from ..rules.validate import rejudge
 
     target = versions.pinned(settings)
-    check = check_project(settings, version=target.version, scan_kinds=scan_all)
+    check = FLOWS.scan(settings, version=target.version).check
+    assert check is not None
     if not check.ok:
         raise InvalidFlowsError(check.diagnostics)
     if client is not None and check.flows:  # no flow to judge: no need to ask
