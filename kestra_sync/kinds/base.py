@@ -1,17 +1,27 @@
-"""The seam every kind of resource goes through, typed, and the plain data it works on.
+"""The seam every kind of resource goes through, typed, and the plain data it works on
+(docs/kinds.md: adding a kind).
 
-Every kind writes and deletes through ``Writer`` (flows too: ``kinds.flows``), so that apply
-runs one scheduler for all of them. The kinds compared by content digest (namespace files, KV
-pairs) are full ``Kind``s:
-- ``scan(settings)``: read git's tree -> ``LocalScan`` (items, problems, namespaces it covers);
+A kind (``Kind``; flows, namespace files, KV pairs, one module each) has four steps:
+- ``scan(settings)``: read git's tree -> ``LocalScan`` (items, problems, namespaces it covers,
+  where undeclared server items may be deleted);
 - ``read(client, tenant, namespace)``: read the server cheaply -> ``[RemoteItem]`` (raises a
   ``KestraSyncError`` when it cannot: the namespace is then left alone, never emptied);
-- ``describe(local, remote)``: pure, the words and diff a reviewer sees for a change;
-- ``write(client, change)`` / ``delete(client, change)``: one REST call or so -> ``Written``
-  (the word for the outcome: "created", "updated", "deleted", and a flow's new revision);
-- ``encode(payload)`` / ``decode(data)``: the payload in a saved plan's JSON.
-Their comparison is generic (``kestra_sync.planning.resourceplan``). Flows are compared by
-``planning.plan.build_plan`` (revisions, references, ownership), the rest of their seam is here.
+- ``compare(comparisons)``: pick the planning core's comparison (``Comparisons``, handed in by
+  the pipeline): ``KindBase`` compares by content digest, item by item
+  (``planning.resourceplan``); flows by source and revision, with the references between
+  flows and the ownership rule (``planning.plan.build_plan``). ``describe(local, remote)``,
+  pure, gives the words and diff a reviewer sees for a digest kind's change;
+- ``write(client, change)`` / ``delete(client, change)`` (``Writer``): one REST call or so
+  -> ``Written`` (the word for the outcome: "created", "updated", "deleted", and a flow's new
+  revision), run by apply's one scheduler;
+and ``encode(payload)`` / ``decode(data)``: the payload in a saved plan's JSON.
+
+What the planning pipeline applies once, for every kind, is not the kind's business: scopes,
+the deletion opt-in, the empty-namespace rule, a failed listing, what a flow that stays still
+uses, ``--target``, the one delete cap, the write order and the delete guard. What shared code
+needs to know of a kind besides its steps are its facts (``KindFacts``: target prefix and
+words, nouns, write phase...), with defaults in ``KindBase``; ``facts(kind)`` gives those
+defaults to a kind written against the steps alone.
 
 ``KindClient`` is what a kind may ask of the client (``client.KestraClient`` provides it):
 the kinds are typed against it, not against ``Any``.
