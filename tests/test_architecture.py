@@ -40,11 +40,6 @@ ALLOWED_BACK = {
     ("settings.config", "planning.ownership"): "the ownership_label setting is checked as read",
     ("settings.config", "rules.kestraversion"): "the kestra_version setting is checked as read",
     ("source.resultcache", "planning.ownership"): "the cache keeps each flow's labels",
-    # An environment's overlays (kv.<env>.yml, _files.<env>/) are read by the kinds' own
-    # readers, for validate (rules) as for plan.
-    ("source.environments", "kinds.base"): "overlays are read by the kinds' own readers",
-    ("source.environments", "kinds.kv"): "overlays are read by the kinds' own readers",
-    ("source.environments", "kinds.nsfiles"): "overlays are read by the kinds' own readers",
 }
 
 

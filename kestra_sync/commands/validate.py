@@ -174,7 +174,7 @@ def _report(diagnostics, files: int, target, fmt: str, color: str) -> None:
 
 def _check_group(settings, paths, ignore_file, schema, target, fix):
     """check_project for one config's files, after --fix's rewrites when asked."""
-    from ..kinds import scan_all
+    from ..kinds import KINDS
     from ..rules.validate import check_project
 
     def check():
@@ -184,7 +184,7 @@ def _check_group(settings, paths, ignore_file, schema, target, fix):
             ignore_file=ignore_file,
             schema=schema,
             version=target.version,
-            scan_kinds=scan_all,
+            kinds=list(KINDS.values()),
         )
 
     result = check()

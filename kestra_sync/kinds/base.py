@@ -41,6 +41,7 @@ from ..source.walk import special_kind
 if TYPE_CHECKING:
     from ..models import RemoteFlow
     from ..planning.plan import Change
+    from ..source.environments import Overlays
 
 
 def bad_namespace(namespace: str) -> str | None:
@@ -97,6 +98,28 @@ def second_path_is_an_error(
                 code=code,
             )
     return problem
+
+
+def any_of(checks: list[Callable[[str], str | None]]) -> Callable[[str], str | None]:
+    """The first reason any of ``checks`` gives for a path, or None."""
+
+    def why(path: str) -> str | None:
+        return next((w for w in (check(path) for check in checks) if w), None)
+
+    return why
+
+
+def merge_overlay(scan: LocalScan, own: LocalScan) -> None:
+    """An environment overlay's scan (``own``) over the shared one: its items replace those
+    of the same ref, or are added; what it never reads (`.gitignore`) is kept on the server."""
+    replaced = {item.ref: item for item in own.items}
+    scan.items = [replaced.pop(item.ref, item) for item in scan.items] + list(replaced.values())
+    scan.namespaces |= own.namespaces
+    if scan.deletable is not None:
+        scan.deletable |= own.deletable if own.deletable is not None else own.namespaces
+    for where, why in own.never_read.items():
+        mine = scan.never_read.get(where)
+        scan.never_read[where] = why if mine is None else any_of([mine, why])
 
 
 @dataclass
@@ -281,6 +304,17 @@ class KindFacts(Protocol):
         """Compare git's side of the kind with the server's (``Comparisons``)."""
         ...
 
+    def overlay(
+        self, scan: LocalScan, overlays: Overlays, settings: Any, problems: list[Diagnostic]
+    ) -> None:
+        """Merge the selected environment's overlays of this kind (``kv.<env>.yml``,
+        ``_files.<env>/``) into its scan, adding what they hold wrong to ``problems``."""
+        ...
+
+    def overlay_problems(self, overlays: Overlays, settings: Any) -> list[Diagnostic]:
+        """For `validate`: what this kind's rules find in every environment's overlays."""
+        ...
+
     def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
         """The payload to plan when `plan --from ENV` carries ``remote`` (the source
         environment's copy of git's ``local``) to the target environment."""
@@ -332,6 +366,15 @@ class KindBase:
     def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
         return remote.payload
 
+    def overlay(
+        self, scan: LocalScan, overlays: Overlays, settings: Any, problems: list[Diagnostic]
+    ) -> None:
+        """Merge the selected environment's overlays of this kind into ``scan`` (none)."""
+
+    def overlay_problems(self, overlays: Overlays, settings: Any) -> list[Diagnostic]:
+        """For `validate`: what this kind's rules find in every environment's overlays."""
+        return []
+
     def compare(self, comparisons: Comparisons) -> None:
         """The compare step: by content digest, unless a kind specialises it."""
         comparisons.by_digest(self)  # type: ignore[arg-type]  # KindBase is half of a Kind
@@ -352,6 +395,8 @@ _FACTS = (
     "inherited_by_children",
     "target_id",
     "promoted",
+    "overlay",
+    "overlay_problems",
     "compare",
     "encode",
     "decode",

@@ -51,9 +51,9 @@ class Flows(KindBase):
     def scan(self, settings: Any, *, version: str | None = None) -> FlowScan:
         """Scan and validate for ``version`` (None: every supported one)."""
         from ..rules.validate import check_project
-        from . import scan_all
+        from . import KINDS
 
-        check = check_project(settings, version=version, scan_kinds=scan_all)
+        check = check_project(settings, version=version, kinds=list(KINDS.values()))
         return FlowScan(
             [LocalItem(f.ref, str(f.path), f.source, None) for f in check.flows if f.ref],
             check.diagnostics,

@@ -149,6 +149,7 @@ def make_plan(
     named on the command line), the same plan reduced to what they name (targeting.py).
     ``name_leftovers``: list the server's namespaces that left git (False for `diff`, which
     compares what git manages between two servers)."""
+    from ..kinds import every_kind
     from ..kinds import problems as kind_problems
     from ..source.environments import for_environment
     from .semantic import summarize
@@ -167,7 +168,7 @@ def make_plan(
     if scans is None:
         scans = scanned if scanned is not None else _scan_kinds(settings)
         # The selected environment's overlays and namespace mapping, before anything is planned.
-        local, scans, env_problems = for_environment(settings, local, scans)
+        local, scans, env_problems = for_environment(settings, local, scans, every_kind())
     problems = kind_problems(scans) + env_problems
     if any(d.is_error for d in problems):
         raise InvalidFlowsError(problems)

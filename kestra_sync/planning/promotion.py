@@ -32,18 +32,22 @@ class Promoted:
 def promoted(source_settings: Any, target_settings: Any, source_client: Any) -> Promoted:
     """What the source environment's server holds of what git manages, as the target
     environment would receive it (see the module)."""
-    from ..kinds import scan_all
+    from ..kinds import every_kind, scan_all
     from ..source.environments import for_environment
     from .pipeline import InvalidFlowsError, load_local_flows
 
     local, _, _ = load_local_flows(source_settings)  # offline: git's managed flows
-    local, scans, problems = for_environment(source_settings, local, scan_all(source_settings))
+    local, scans, problems = for_environment(
+        source_settings, local, scan_all(source_settings), every_kind()
+    )
     problems += [d for scan in scans.values() for d in scan.diagnostics]
     if any(d.is_error for d in problems):
         raise InvalidFlowsError(problems)
     carry = _Carry(source_settings, target_settings)
     flows, missing = _flows_from_server(local, source_settings, source_client, carry)
-    _, target_scans, _ = for_environment(target_settings, [], scan_all(target_settings))
+    _, target_scans, _ = for_environment(
+        target_settings, [], scan_all(target_settings), every_kind()
+    )
     # A KV value or file git sets per environment (an overlay) is meant to differ: kept.
     own = {item.ref: item for scan in target_scans.values() for item in scan.items}
     promoted_scans = _kinds_from_server(scans, source_settings, source_client, carry, own)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -317,11 +317,12 @@ def check_project(
     ignore_file: Path | str | None = None,
     schema: dict | Path | str | None = None,
     version: str | None = None,
-    scan_kinds: Callable[[Any], dict[str, Any]] | None = None,
+    kinds: Sequence[Any] = (),
 ) -> ProjectCheck:
     """Scan the configured flow directories (or only ``paths``) and run every offline check.
-    ``scan_kinds(settings)``: the other kinds' scans (``kinds.scan_all``), whose problems are
-    judged with the flows' (the rules stage comes before the kinds and does not import them).
+    ``kinds``: the other kinds (``kinds.KINDS``), scanned here with their environment
+    overlays, so that their problems are judged with the flows' (the rules stage comes before
+    the kinds and does not import them).
 
     With ``paths`` (as pre-commit passes them) only those files are reported, but the
     configured directories are still read to find the same namespace/id in another file:
@@ -359,10 +360,9 @@ def check_project(
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
     # namespace files, KV pairs: scanned once per run
-    check.resources = scan_kinds(settings) if scan_kinds is not None else {}
-    check.diagnostics = list(
-        dict.fromkeys(check.diagnostics + _resources_judged(check, settings, given, version))
-    )
+    check.resources = {kind.name: kind.scan(settings) for kind in kinds}
+    judged = _resources_judged(check, settings, given, version, kinds)
+    check.diagnostics = list(dict.fromkeys(check.diagnostics + judged))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     check.diagnostics = summarize_2_0(check.diagnostics)
     if given is None:
@@ -381,11 +381,17 @@ def check_project(
 
 
 def _resources_judged(
-    check: ProjectCheck, settings: Any, given: list | None, version: str | None
+    check: ProjectCheck,
+    settings: Any,
+    given: list | None,
+    version: str | None,
+    kinds: Sequence[Any],
 ) -> list[Diagnostic]:
     """The scans' problems, those that depend on the version judged for ``version`` (and
     kept as the scan made them, for ``rejudge``)."""
-    resources = _resource_problems(check.resources, given, settings)
+    if not kinds:
+        return []
+    resources = _resource_problems(check.resources, given, settings, kinds)
     check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
     resources = [d for d in resources if d.code != SPACE_IN_PATH]
     return resources + judge_resources(check.resource_versioned, version)
@@ -424,7 +430,7 @@ def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnost
 
 
 def _resource_problems(
-    scans: dict[str, Any], given: list | None, settings: Any
+    scans: dict[str, Any], given: list | None, settings: Any, kinds: Sequence[Any]
 ) -> list[Diagnostic]:
     """Namespace files (`_files`, `namespace_files:`) and kv.yml: paths Kestra refuses, files
     over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
@@ -433,7 +439,7 @@ def _resource_problems(
 
     # Each once: every kind walks the same tree, so a broken link is found by each.
     found = list(dict.fromkeys(d for scan in scans.values() for d in scan.diagnostics))
-    found += overlay_problems(settings)
+    found += overlay_problems(settings, kinds)
     if given is None:
         return found
     roots = [Path(p).resolve() for p in given]
