@@ -69,7 +69,8 @@ class Notes(KindBase):
         return Written("deleted" if existed else "already deleted")
 
     def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
-        return Described([f"{len(local.payload if local else remote.payload)} characters"])  # type: ignore[union-attr]
+        shown = local if local is not None else remote
+        return Described([f"{len(shown.payload) if shown else 0} characters"])
 
     def payload_digest(self, payload: Any) -> str:
         return _sha(payload)
@@ -182,3 +183,56 @@ def test_an_unregistered_kind_is_gone_from_every_stage(project):
     assert kinds.prefixed("note") is None
     code, out = run("plan", "--target", "note:company.team/welcome")
     assert code == 1 and "expected NAMESPACE/ID" in out, out
+
+
+class Boards:
+    """A kind written against the seam's steps alone (no KindBase), that belongs to the
+    tenant rather than to a namespace: its facts get the defaults, and `level` says how it
+    is targeted."""
+
+    name = "board"
+    noun = "board"
+    level = "tenant"
+
+    def scan(self, settings: Any) -> LocalScan:
+        return LocalScan()
+
+    def read(self, client: KindClient, tenant: str, namespace: str) -> list[RemoteItem]:
+        return []
+
+    def write(self, client: KindClient, change: Any) -> Written:
+        return Written("created")
+
+    def delete(self, client: KindClient, change: Any) -> Written:
+        return Written("deleted")
+
+    def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
+        return Described()
+
+    def payload_digest(self, payload: Any) -> str:
+        return _sha(payload)
+
+
+@pytest.fixture
+def boards():
+    kind = kinds.register(Boards())  # no encode/decode, no facts: the defaults
+    yield kind
+    kinds.unregister(kind.name)
+
+
+def test_a_kind_without_kindbase_gets_default_facts_and_tenant_level_targets(boards):
+    from kestra_sync.planning.targeting import is_targeted, parse_targets, target_of
+
+    assert parse_targets(["board:sales-overview"]) == ["board:sales-overview"]
+    board = FlowRef("main", "", "sales-overview", "board")
+    assert target_of(board) == "board:sales-overview"
+    assert is_targeted(board, ["board:sales-overview"])
+    assert not is_targeted(board, ["board:other"])
+    assert boards.encode({"a": 1}) == {"a": 1} and boards.write_phase == 0
+    with pytest.raises(Exception, match="board:ID"):
+        parse_targets(["board:"])
+
+
+def test_a_kind_name_or_target_prefix_is_registered_once(notes):
+    with pytest.raises(ValueError, match="exists"):
+        kinds.register(Notes())

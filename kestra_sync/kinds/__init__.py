@@ -22,6 +22,8 @@ from .nsfiles import NamespaceFiles
 FLOWS = Flows()
 KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues())}
 WRITERS: dict[str, Writer] = {FLOWS.name: FLOWS, **KINDS}
+for _kind in KINDS.values():
+    facts(_kind)  # a kind not derived from base.KindBase gets the defaults of its facts
 
 
 def register(new: Kind[Any]) -> Kind[Any]:
@@ -32,7 +34,7 @@ def register(new: Kind[Any]) -> Kind[Any]:
         raise ValueError(f"a kind named {new.name!r} (or with its target prefix) exists")
     KINDS[new.name] = new
     WRITERS[new.name] = new
-    return new
+    return new  # facts(new) above gave it the defaults of its facts
 
 
 def unregister(name: str) -> None:
