@@ -335,28 +335,7 @@ def check_project(
     caches = {tenant: resultcache.for_directory(root) for tenant, root in roots.items()}
     result, skipped = scan_settings(settings, given, ignore_file=ignore_file, caches=caches)
     check = ProjectCheck(result.flows, list(result.diagnostics), skipped, result.parsed, caches)
-    for tenant, root in roots.items():
-        check.diagnostics += validate_offline(
-            [f for f in result.flows if f.tenant == tenant],
-            layout=settings.layout,
-            root=root,
-            schema=schema,
-            parsed=result.parsed,
-            check_duplicate_flows=False,
-            version=version,
-            cache=check.caches[tenant],
-            findings=check.findings,
-        )
-    others = [f for f in result.flows if f.tenant not in roots]
-    if others:
-        check.diagnostics += validate_offline(
-            others,
-            schema=schema,
-            parsed=result.parsed,
-            check_duplicate_flows=False,
-            version=version,
-            findings=check.findings,
-        )
+    check.diagnostics += _check_flows(check, settings.layout, roots, schema, version)
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
     # namespace files, KV pairs: scanned once per run
@@ -378,6 +357,41 @@ def check_project(
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
     check.save_caches()
     return check
+
+
+def _check_flows(
+    check: ProjectCheck,
+    layout: str,
+    roots: dict[str, Path],
+    schema: dict | Path | str | None,
+    version: str | None,
+) -> list[Diagnostic]:
+    """Every offline check of the scanned flows, per flow directory (its layout and cache),
+    then those of no configured directory."""
+    found: list[Diagnostic] = []
+    for tenant, root in roots.items():
+        found += validate_offline(
+            [f for f in check.flows if f.tenant == tenant],
+            layout=layout,
+            root=root,
+            schema=schema,
+            parsed=check.parsed,
+            check_duplicate_flows=False,
+            version=version,
+            cache=check.caches[tenant],
+            findings=check.findings,
+        )
+    others = [f for f in check.flows if f.tenant not in roots]
+    if others:
+        found += validate_offline(
+            others,
+            schema=schema,
+            parsed=check.parsed,
+            check_duplicate_flows=False,
+            version=version,
+            findings=check.findings,
+        )
+    return found
 
 
 def _resources_judged(
