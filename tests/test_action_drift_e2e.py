@@ -146,3 +146,28 @@ def test_an_unreachable_server_fails_the_step_and_leaves_the_pull_request(
     assert branch_commit(origin, BRANCH) == pushed
     summary = (tmp_path / "summary.md").read_text()
     assert "no pull request or issue was changed" in summary
+
+
+def test_a_kv_value_alone_opens_no_pull_request_but_says_so(setup, emulator, github, tmp_path):
+    repo, origin = setup
+    (repo / "flows/company/team/kv.yml").write_text("values:\n  region: eu\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "kv")
+    assert (
+        run_cli("apply", "--auto-approve", cwd=repo, env={"KESTRA_URL": emulator.url}).returncode
+        == 0
+    )
+    from kestra_sync.client import KestraClient
+
+    with KestraClient(emulator.url) as c:
+        c.put_kv("company.team", "region", "us")
+    code, log, outputs = drift_action(tmp_path, repo, github, emulator.url)
+    assert code == 0, log
+    assert FakeGitHub.writes == [] and outputs["drift"] == "false"
+    assert "::warning title=kestra-sync drift::1 item(s) differ on the server" in log
+
+    code, log, outputs = drift_action(tmp_path, repo, github, emulator.url, drift_report="issue")
+    assert code == 0 and outputs["drift"] == "true", log
+    (issue,) = FakeGitHub.threads
+    assert "| KV pair | `company.team region` |" in issue["body"]
+    assert "not rewritten, edit it by hand" in issue["body"]

@@ -21,17 +21,17 @@ from __future__ import annotations
 import json
 import subprocess
 
-from .github_io import Context, InputProblem
+from .github_io import Annotation, Context, InputProblem
 from .render_drift import drift_body, drift_title, gone_comment
 
 REPORTS = ("pull-request", "issue")
 DEFAULT_BRANCH = "kestra-sync/drift"
+NO_DRIFT = "### kestra-sync drift\n\nNo drift: the server matches git for what git manages.\n"
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 
 
 def do_drift(ctx: Context) -> int:
     from ..report.github_comment import CommentError, marker_for
-    from .run import cli_failure, hide_server, run_cli
 
     inputs, runner = ctx.inputs, ctx.runner
     report = inputs.get("drift-report") or "pull-request"
@@ -41,22 +41,14 @@ def do_drift(ctx: Context) -> int:
     token, repo, base = inputs.get("github-token"), ctx.env.get("GITHUB_REPOSITORY", ""), _base(ctx)
     if not token or not repo:
         raise InputProblem("command: drift needs `github-token` and GITHUB_REPOSITORY")
-    hide_server(ctx, None)  # the body and the summary are published
-    if report == "pull-request":
-        _fetch_branch(ctx, branch)
-    run = run_cli(_pull_args(ctx, branch), _pull_env(ctx), runner)
-    document = _parse(run.stdout)
-    runner.set_output("exit-code", run.returncode)
-    if run.returncode != 0 or document is None:
-        ctx.failure = "the drift could not be read: no pull request or issue was changed."
-        ctx.failure_detail = runner.redact(cli_failure(run))
-        ctx.markdown = "### kestra-sync drift\n\nSee the error above and the job log.\n"
-        return run.returncode or 1
-    drifted = document["status"] != "no-drift"  # committed, or already on the branch
+    document = _read_drift(ctx, branch, fetch=report == "pull-request")
+    if document is None:
+        return int(runner.outputs.get("exit-code") or 1) or 1
+    drifted = _reported(document, report)
     runner.set_output("drift", drifted)
     marker = marker_for("drift", branch)
     body = runner.publish(drift_body(document, marker, report, ctx.environment, ctx.run_link()))
-    ctx.markdown = body.split("\n", 1)[1]
+    ctx.markdown = body.split("\n", 1)[1] if drifted else NO_DRIFT + _unwritten(ctx, document)
     try:
         thread = _thread(ctx, token, repo)
         found = thread.open_pull(branch) if report == "pull-request" else thread.open_issue(marker)
@@ -66,6 +58,46 @@ def do_drift(ctx: Context) -> int:
     except (CommentError, GitError) as err:
         ctx.failure = f"the drift {report} could not be written: {runner.redact(str(err))}"
         return 1
+
+
+def _read_drift(ctx: Context, branch: str, *, fetch: bool) -> dict | None:
+    """`pull --branch` in a child process: its JSON document, or None (the step fails, and
+    nothing is changed on GitHub)."""
+    from .run import cli_failure, hide_server, run_cli
+
+    hide_server(ctx, None)  # the body and the summary are published
+    if fetch:
+        _fetch_branch(ctx, branch)
+    run = run_cli(_pull_args(ctx, branch), _pull_env(ctx), ctx.runner)
+    document = _parse(run.stdout)
+    ctx.runner.set_output("exit-code", run.returncode)
+    if run.returncode == 0 and document is not None:
+        return document
+    ctx.failure = "the drift could not be read: no pull request or issue was changed."
+    ctx.failure_detail = ctx.runner.redact(cli_failure(run))
+    ctx.markdown = "### kestra-sync drift\n\nSee the error above and the job log.\n"
+    return None
+
+
+def _unwritten(ctx: Context, document: dict) -> str:
+    """Nothing a commit can carry, but something differs (a KV value): say so."""
+    if not document["items"]:
+        return ""
+    text = (
+        f"{len(document['items'])} item(s) differ on the server that no commit carries (KV "
+        "values are not written back): edit them in git by hand, or set "
+        "`drift-report: issue` to have them reported in an issue."
+    )
+    ctx.runner.annotate([Annotation("warning", text, title="kestra-sync drift")])
+    return "\n" + text + "\n"
+
+
+def _reported(document: dict, report: str) -> bool:
+    """Whether there is drift to report: files on the branch (committed now or already), or
+    for an issue anything that differs (a KV value too, which no branch carries)."""
+    if report == "issue":
+        return bool(document["items"])
+    return document["status"] != "no-drift"
 
 
 def _publish(ctx, thread, found, document, body, branch, base) -> int:
