@@ -29,12 +29,14 @@ def pull_to_branch(settings, client, branch: str, message: str | None, fmt: str)
     repo = open_repository(settings.directory)
     check_branch_name(repo, branch)
     refuse_uncommitted(repo, _compared_paths(settings))  # before the server is asked
-    result = make_plan(settings, client)
+    settings.delete = False  # drift writes back, never deletes: no delete cap to trip
+    result = make_plan(settings, client, name_leftovers=False)
     print_target(result.target)  # stderr: which Kestra version's rules read git's side
     print_warnings(result.warnings)
     if result.plan.errors:
         raise PlanError(
-            "the server could not be read in full: " + "; ".join(result.plan.errors[:3]),
+            "the server could not be compared with git in full: "
+            + "; ".join(result.plan.errors[:3]),
             hint="nothing was committed; run it again once the server answers",
         )
     drift = drift_of(result.plan)

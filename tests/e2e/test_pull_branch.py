@@ -132,3 +132,31 @@ def test_outside_a_git_repository_it_says_so(emulator, tmp_path):
     done = kestra(emulator, tmp_path, "pull", "--branch", BRANCH)
     assert done.returncode == 1
     assert "is not in a git repository" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_environment_named_is_the_one_compared_and_deletes_never_matter(
+    make_emulator, tmp_path
+):
+    staging, prod = make_emulator(), make_emulator()
+    config = (
+        "directory: flows\ndelete: true\nmax_deletes: 0\ndefault_env: staging\nenvironments:\n"
+        f"  staging:\n    url: {staging.url}\n  prod:\n    url: {prod.url}\n"
+    )
+    root = make_repo(tmp_path / "repo", {A: flow("a"), "kestra-sync.yml": config})
+    for env in ("staging", "prod"):
+        applied = run_cli("apply", "--auto-approve", "--env", env, cwd=root, env=IDENTITY)
+        assert applied.returncode == 0, applied.stderr
+    edit_on_server(prod, "company.team", "a", "message: hi", "message: prod only")
+    with client(prod) as c:  # made in the UI: would be a delete over the cap of 0
+        c.create_flow(flow("ui-only"))
+
+    staged = run_cli("pull", "--branch", BRANCH, cwd=root, env=IDENTITY)
+    assert staged.returncode == 0 and "No drift to commit" in staged.stdout, staged.stderr
+    done = run_cli("pull", "--branch", BRANCH, "--env", "prod", cwd=root, env=IDENTITY)
+    assert done.returncode == 0, done.stderr
+    assert show(root, BRANCH, A).decode() == flow("a", message="prod only")
+    assert "1 on the server only (pull --namespace adopts them)" in done.stderr
+    assert git(root, "ls-tree", "-r", "--name-only", BRANCH).splitlines() == [
+        A,
+        "kestra-sync.yml",
+    ]
