@@ -171,3 +171,17 @@ def test_a_kv_value_alone_opens_no_pull_request_but_says_so(setup, emulator, git
     (issue,) = FakeGitHub.threads
     assert "| KV pair | `company.team region` |" in issue["body"]
     assert "not rewritten, edit it by hand" in issue["body"]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"drift_report": "comment"}, "input `drift-report` must be pull-request or issue"),
+        ({"drift_branch": "x:refs/heads/main"}, "input `drift-branch` must be a plain branch"),
+        ({"drift_branch": "-f"}, "input `drift-branch` must be a plain branch"),
+    ],
+)
+def test_bad_drift_inputs_fail_before_anything_runs(github, tmp_path, inputs, message):
+    code, log, _ = drift_action(tmp_path, tmp_path, github, "http://127.0.0.1:9", **inputs)
+    assert code == 1 and message in log
+    assert "$ kestra-sync" not in log and FakeGitHub.writes == []

@@ -19,12 +19,14 @@ remote URL or a command line.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 from .github_io import Annotation, Context, InputProblem
 from .render_drift import drift_body, drift_title, gone_comment
 
 REPORTS = ("pull-request", "issue")
+BRANCH_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]*")
 DEFAULT_BRANCH = "kestra-sync/drift"
 NO_DRIFT = "### kestra-sync drift\n\nNo drift: the server matches git for what git manages.\n"
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
@@ -38,12 +40,17 @@ def do_drift(ctx: Context) -> int:
     if report not in REPORTS:
         raise InputProblem(f"input `drift-report` must be pull-request or issue, not {report!r}")
     branch = inputs.get("drift-branch") or DEFAULT_BRANCH
+    if not BRANCH_NAME.fullmatch(branch) or ".." in branch or branch.endswith((".", "/", ".lock")):
+        raise InputProblem(
+            f"input `drift-branch` must be a plain branch name such as {DEFAULT_BRANCH} "
+            "(letters, digits, '.', '_', '-', '/')"
+        )
     token, repo, base = inputs.get("github-token"), ctx.env.get("GITHUB_REPOSITORY", ""), _base(ctx)
     if not token or not repo:
         raise InputProblem("command: drift needs `github-token` and GITHUB_REPOSITORY")
-    document = _read_drift(ctx, branch, fetch=report == "pull-request")
+    document, code = _read_drift(ctx, branch, fetch=report == "pull-request")
     if document is None:
-        return int(runner.outputs.get("exit-code") or 1) or 1
+        return code or 1
     drifted = _reported(document, report)
     runner.set_output("drift", drifted)
     marker = marker_for("drift", branch)
@@ -60,9 +67,9 @@ def do_drift(ctx: Context) -> int:
         return 1
 
 
-def _read_drift(ctx: Context, branch: str, *, fetch: bool) -> dict | None:
-    """`pull --branch` in a child process: its JSON document, or None (the step fails, and
-    nothing is changed on GitHub)."""
+def _read_drift(ctx: Context, branch: str, *, fetch: bool) -> tuple[dict | None, int]:
+    """`pull --branch` in a child process: its JSON document (None: the step fails, and
+    nothing is changed on GitHub) and its exit code."""
     from .run import cli_failure, hide_server, run_cli
 
     hide_server(ctx, None)  # the body and the summary are published
@@ -72,11 +79,11 @@ def _read_drift(ctx: Context, branch: str, *, fetch: bool) -> dict | None:
     document = _parse(run.stdout)
     ctx.runner.set_output("exit-code", run.returncode)
     if run.returncode == 0 and document is not None:
-        return document
+        return document, 0
     ctx.failure = "the drift could not be read: no pull request or issue was changed."
     ctx.failure_detail = ctx.runner.redact(cli_failure(run))
     ctx.markdown = "### kestra-sync drift\n\nSee the error above and the job log.\n"
-    return None
+    return None, run.returncode
 
 
 def _unwritten(ctx: Context, document: dict) -> str:
@@ -102,7 +109,7 @@ def _reported(document: dict, report: str) -> bool:
 
 def _publish(ctx, thread, found, document, body, branch, base) -> int:
     pull = ctx.inputs.get("drift-report") != "issue"
-    if pull and document["status"] == "committed":
+    if pull:  # a no-op when origin has that commit already (fetched, nothing committed)
         _git(
             ctx,
             "push",

@@ -80,7 +80,11 @@ class DriftThread:
             except requests.RequestException as err:
                 raise CommentError(f"GitHub API GET {path}: {type(err).__name__}") from None
             check_reply(resp, "GET", path, NEEDS)
-            for issue in resp.json() if isinstance(resp.json(), list) else []:
+            try:
+                issues = resp.json()
+            except ValueError:
+                raise CommentError(f"GitHub API GET {path}: reply is not JSON") from None
+            for issue in issues if isinstance(issues, list) else []:
                 body = (issue.get("body") or "").lstrip()
                 if "pull_request" not in issue and body.startswith(marker):
                     return issue
