@@ -78,3 +78,12 @@ def test_paths_outside_the_repository_have_no_repository_path(tmp_path):
     repo = open_repository(root)
     assert repo_path(repo, root / "flows" / "a.yml") == "flows/a.yml"
     assert repo_path(repo, tmp_path / "elsewhere.yml") is None
+
+
+def test_a_git_failure_is_one_line_with_git_s_own_words(tmp_path):
+    root = make_repo(tmp_path / "r", {"flows/a.yml": "id: a\n"})
+    repo = open_repository(root)
+    (root / ".git/index").write_bytes(b"garbage")
+    with pytest.raises(InputError, match=r"^git status failed in .*: fatal: .*index") as err:
+        refuse_uncommitted(repo, [root / "flows"])
+    assert "\n" not in err.value.message and "stderr" not in err.value.message

@@ -37,7 +37,12 @@ class BranchResult:
 
 def open_repository(directory: Path) -> Any:
     """The git repository holding ``directory``, with at least one commit."""
-    import git
+    try:
+        import git
+    except ImportError:  # gitpython refuses to load without a git executable
+        raise InputError(
+            "pull --branch needs git, which was not found", hint="install git, then run it again"
+        ) from None
 
     try:
         repo = git.Repo(directory, search_parent_directories=True)
@@ -82,7 +87,7 @@ def check_branch_name(repo: Any, branch: str) -> None:
             f"--branch {branch!r} is not a valid git branch name",
             hint="use a name such as kestra-sync/drift",
         ) from None
-    listing = repo.git.worktree("list", "--porcelain").splitlines()
+    listing = _git(repo, "worktree", "list", "--porcelain").splitlines()
     if f"branch refs/heads/{branch}" in listing:
         raise InputError(
             f"branch {branch} is checked out: pull --branch writes to a branch that is not",
@@ -96,7 +101,7 @@ def refuse_uncommitted(repo: Any, paths: list[Path]) -> None:
     inside = [p for p in (repo_path(repo, path) for path in paths if path.exists()) if p]
     if not inside:
         return
-    status = repo.git.status("--porcelain", "--untracked-files=normal", "--", *inside)
+    status = _git(repo, "status", "--porcelain", "--untracked-files=normal", "--", *inside)
     changed = [line[3:] for line in status.splitlines() if line.strip()]
     if changed:
         shown = ", ".join(changed[:3]) + (
@@ -107,6 +112,22 @@ def refuse_uncommitted(repo: Any, paths: list[Path]) -> None:
             "with the last commit, so pull --branch needs them committed; nothing was written",
             hint="commit (or discard) them, then run it again",
         )
+
+
+def _git(repo: Any, command: str, *args: str) -> str:
+    """A git command's output; its failure (e.g. git's "dubious ownership" refusal of a
+    checkout owned by another user) as a one-line error with git's own last line."""
+    import git
+
+    try:
+        return getattr(repo.git, command.replace("-", "_"))(*args)
+    except git.GitCommandError as err:
+        said = (str(err.stderr or "").strip().splitlines() or ["no message"])[-1]
+        said = said.strip().removeprefix("stderr:").strip().strip("'")  # gitpython's quoting
+        raise InputError(
+            f"git {command} failed in {repo.working_tree_dir}: {said}",
+            hint="fix what git says, then run it again",
+        ) from None
 
 
 def commit_files(repo: Any, branch: str, files: dict[str, bytes], message: str) -> BranchResult:
