@@ -62,6 +62,8 @@ def test_one_pull_request_is_opened_updated_and_closed_with_its_branch(
     assert "| flow | `company.team/a` | `flows/company/team/a.yml` |" in pull["body"]
     assert show(origin, BRANCH, A).decode() == flow("a", message="hotfix")
     assert (outputs["drift"], outputs["drift-number"]) == ("true", "1")
+    author = git(origin, "log", "-1", "--format=%an <%ae>", BRANCH)
+    assert author == "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
     pushed = branch_commit(origin, BRANCH)
 
     code, log, _ = drift_action(tmp_path, repo, github, emulator.url)  # the same drift
