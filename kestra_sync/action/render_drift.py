@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 
+from ..kinds import facts_of
 from ..report.escape import block, line, md_code, md_fence, md_text
 
 DIFF_BUDGET = 40_000  # characters of diffs in a body (GitHub takes 65,536 in all)
@@ -73,7 +74,8 @@ def _row(item: dict) -> str:
     ref = f"{item['namespace']}/{item['id']}" if item["kind"] == "flow" else item["id"]
     name = ref if item["kind"] == "flow" else f"{item['namespace']} {ref}"
     note = "" if item["written"] else md_text(item["note"])
-    kind = {"flow": "flow", "file": "namespace file", "kv": "KV pair"}.get(item["kind"], "item")
+    facts = facts_of(item["kind"])
+    kind = facts.noun if facts is not None else "item"
     return f"| {kind} | {md_code(name)} | {md_code(item['path'])} | {note} |"
 
 
