@@ -150,6 +150,7 @@ def make_plan(
     compares what git manages between two servers)."""
     from ..kinds import problems as kind_problems
     from ..source.environments import for_environment
+    from .renames import caller_warnings, find_renames
     from .semantic import summarize
     from .targeting import parse_targets, refuse_widening, targets_from_files
 
@@ -179,9 +180,21 @@ def make_plan(
     options = read_options(meta["options"])
     if options.delete:
         scans = with_retired_namespaces(scans, local, options.managed)
+    # --- renames (renames.py): what git moved since the deployed commit ---
+    renames, notices = find_renames(settings, client, local, meta["git"])
+    warnings = warnings + notices
+    # --- end renames ---
     plan = plan_everything(
-        local, scans, options, client, settings.parallelism, summarize, targets=targets or []
+        local,
+        scans,
+        options,
+        client,
+        settings.parallelism,
+        summarize,
+        targets=targets or [],
+        renames=renames,
     )
+    warnings = warnings + caller_warnings(plan, local)  # renames.py: callers of an old name
     if name_leftovers:
         warnings = warnings + _name_other_namespaces(plan, client, settings, local, scans)
     return PlanResult(plan, meta, local, warnings, target)
@@ -208,18 +221,22 @@ def plan_everything(
     snapshot: Snapshot | None = None,
     listings: list[KindListing] | None = None,
     targets: list[str] | None = None,
+    renames: list | None = None,
 ) -> Plan:
     """The one way a plan is computed, for `plan`, a partial plan and again for `apply
     plan.json`: flows compared (with their references and the ownership rule), then every
     other kind, then the guards that look across kinds, then the targets, then the one delete
-    cap. ``snapshot``/``listings``: the server as already read (a saved plan's check)."""
+    cap. ``snapshot``/``listings``: the server as already read (a saved plan's check).
+    ``renames``: flows git moved since the deployed commit (renames.py)."""
     from .guards import keep_used
     from .ownership import ownership_rule
     from .references import referenced_flows
+    from .renames import mark_renames, rename_scopes
     from .targeting import keep_targeted
 
     if snapshot is None:
         scopes = scopes_for(local, options.managed, include_children=options.include_children)
+        scopes += rename_scopes(renames or [], scopes)  # a renamed namespace's old flows
         snapshot = read_snapshot(client, scopes, parallelism=parallelism, local=local)
     plan = build_plan(
         local,
@@ -231,6 +248,7 @@ def plan_everything(
         references=referenced_flows,
         owns=ownership_rule(options.ownership_label),
     )
+    mark_renames(plan, renames or [], snapshot, options)  # "rename a → b" (renames.py)
     failed = bool(snapshot.failed())
     failed |= _plan_kinds(plan, scans, options, client, parallelism, listings)
     keep_used(plan.changes, local)
@@ -476,6 +494,7 @@ def check_saved_plan(
         snapshot=snapshot,
         listings=listings,
         targets=plan.targets,
+        renames=plan.renames,
     )
     _refuse_different(plan, again)
     return plan
@@ -536,7 +555,10 @@ def _check_saved_scopes(plan: Plan, local: list[LocalFlow], options: PlanOptions
             + ", which it was not made for",
             hint=_REMAKE,
         )
+    from .renames import rename_scopes
+
     expected = set(scopes_for(local, options.managed, include_children=options.include_children))
+    expected |= set(rename_scopes(plan.renames, sorted(expected, key=lambda s: s.namespace)))
     # A partial plan read every namespace of git (its guards look at the whole tree) but
     # carries only the targeted flows: its scopes hold at least theirs.
     if set(plan.scopes) != expected and not (plan.targets and expected <= set(plan.scopes)):
