@@ -159,6 +159,7 @@ def make_plan(
         refuse_widening(settings)
     warnings: list[Diagnostic] = []
     target = None
+    from_git = local is None  # `diff` passes another server's flows: no history to read
     if local is None:
         local, warnings, target, scanned = load_local(settings, client)
     else:
@@ -180,21 +181,14 @@ def make_plan(
     options = read_options(meta["options"])
     if options.delete:
         scans = with_retired_namespaces(scans, local, options.managed)
-    # --- renames (renames.py): what git moved since the deployed commit ---
-    renames, notices = find_renames(settings, client, local, meta["git"])
-    warnings = warnings + notices
-    # --- end renames ---
-    plan = plan_everything(
-        local,
-        scans,
-        options,
-        client,
-        settings.parallelism,
-        summarize,
-        targets=targets or [],
-        renames=renames,
+    # renames.py: the flows git moved since the deployed commit (not for `diff`'s flows)
+    options.renames, moved = (
+        find_renames(settings, client, local, meta["git"]) if from_git else ([], [])
     )
-    warnings = warnings + caller_warnings(plan, local)  # renames.py: callers of an old name
+    plan = plan_everything(
+        local, scans, options, client, settings.parallelism, summarize, targets=targets or []
+    )
+    warnings = warnings + moved + caller_warnings(plan, local)
     if name_leftovers:
         warnings = warnings + _name_other_namespaces(plan, client, settings, local, scans)
     return PlanResult(plan, meta, local, warnings, target)
@@ -221,13 +215,11 @@ def plan_everything(
     snapshot: Snapshot | None = None,
     listings: list[KindListing] | None = None,
     targets: list[str] | None = None,
-    renames: list | None = None,
 ) -> Plan:
     """The one way a plan is computed, for `plan`, a partial plan and again for `apply
     plan.json`: flows compared (with their references and the ownership rule), then every
     other kind, then the guards that look across kinds, then the targets, then the one delete
-    cap. ``snapshot``/``listings``: the server as already read (a saved plan's check).
-    ``renames``: flows git moved since the deployed commit (renames.py)."""
+    cap. ``snapshot``/``listings``: the server as already read (a saved plan's check)."""
     from .guards import keep_used
     from .ownership import ownership_rule
     from .references import referenced_flows
@@ -236,7 +228,7 @@ def plan_everything(
 
     if snapshot is None:
         scopes = scopes_for(local, options.managed, include_children=options.include_children)
-        scopes += rename_scopes(renames or [], scopes)  # a renamed namespace's old flows
+        scopes += rename_scopes(options.renames, scopes)  # a renamed namespace's old flows
         snapshot = read_snapshot(client, scopes, parallelism=parallelism, local=local)
     plan = build_plan(
         local,
@@ -248,7 +240,7 @@ def plan_everything(
         references=referenced_flows,
         owns=ownership_rule(options.ownership_label),
     )
-    mark_renames(plan, renames or [], snapshot, options)  # "rename a → b" (renames.py)
+    mark_renames(plan, options.renames, snapshot, options)  # "rename a → b" (renames.py)
     failed = bool(snapshot.failed())
     failed |= _plan_kinds(plan, scans, options, client, parallelism, listings)
     keep_used(plan.changes, local)
@@ -443,6 +435,7 @@ class PlanOptions:
     managed: dict[str, list[str]]  # tenant -> managed namespaces
     empty_allowed: set[str]  # tenants where a namespace may be emptied
     ownership_label: str | None = None  # delete only flows carrying it (ownership.py)
+    renames: list = field(default_factory=list)  # what git moved (renames.py), not an option
 
 
 def read_options(options: dict[str, Any]) -> PlanOptions:
@@ -478,6 +471,7 @@ def check_saved_plan(
     stale."""
     _refuse_foreign(plan, client, meta)
     options = read_options(meta["options"])
+    options.renames = plan.renames  # as the plan recognised them (renames.py)
     local = _saved_flows(plan)
     _check_saved_scopes(plan, local, options)
     snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
@@ -494,7 +488,6 @@ def check_saved_plan(
         snapshot=snapshot,
         listings=listings,
         targets=plan.targets,
-        renames=plan.renames,
     )
     _refuse_different(plan, again)
     return plan

@@ -101,11 +101,7 @@ def render_plan(
                         out.append(style((pad + line).rstrip(), fg, tabs=True))
     if out:
         out.append("")
-    for sentence, warnings in rename_parts(plan):
-        out.append(style(sentence, "cyan"))
-        out.extend(style(f"  warning: {w}", "yellow") for w in warnings)
-    if plan.renames:
-        out.append("")
+    out.extend(rename_lines(plan, style))
     out.append(style(summary_line(plan.counts()), bold=True))
     if not plan.has_changes and not plan.errors:
         out.append(no_changes_line(plan))
@@ -176,6 +172,14 @@ def other_namespaces_parts(plan: Plan) -> list[tuple[str, str, str | None]]:
         lead = f"To remove {'them' if len(namespaces) != 1 else 'it'}:"
         parts.append((sentence, lead, plan.retire_commands.get(tenant)))
     return parts
+
+
+def rename_lines(plan: Plan, style) -> list[str]:
+    lines = []
+    for sentence, warnings in rename_parts(plan):
+        lines.append(style(sentence, "cyan"))
+        lines.extend(style(f"  warning: {w}", "yellow") for w in warnings)
+    return lines + [""] if lines else []
 
 
 def rename_parts(plan: Plan) -> list[tuple[str, list[str]]]:
