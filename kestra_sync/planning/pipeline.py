@@ -150,7 +150,7 @@ def make_plan(
     compares what git manages between two servers)."""
     from ..kinds import problems as kind_problems
     from ..source.environments import for_environment
-    from .renames import caller_warnings, find_renames
+    from .renames import caller_warnings, find_renames, protect_state_keys
     from .semantic import summarize
     from .targeting import parse_targets, refuse_widening, targets_from_files
 
@@ -181,6 +181,7 @@ def make_plan(
     options = read_options(meta["options"])
     if options.delete:
         scans = with_retired_namespaces(scans, local, options.managed)
+    scans = protect_state_keys(scans, settings)  # renames.py: apply's own KV record stays
     # renames.py: the flows git moved since the deployed commit (not for `diff`'s flows)
     options.renames, moved = (
         find_renames(settings, client, local, meta["git"]) if from_git else ([], [])

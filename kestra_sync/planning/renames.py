@@ -51,6 +51,28 @@ def deployed_commit_key(environment: str | None) -> str:
     return f"{STATE_KEY}_{safe}"
 
 
+def protect_state_keys(scans: dict, settings) -> dict:
+    """The deployed-commit records (every environment's) are kestra-sync's, not git's: a
+    `kv.yml` with `managed: true` in the state namespace must not delete them. Kept as what
+    the scan never reads, which a saved plan carries (resourceplan.KEPT_PREFIX). Copies."""
+    from dataclasses import replace
+
+    namespace, kv = settings.state_namespace, scans.get("kv")
+    if not namespace or kv is None:
+        return scans
+    never_read = dict(kv.never_read)
+    for tenant in settings.directories():
+        before = never_read.get((tenant, namespace))
+
+        def why(key: str, before=before) -> str | None:
+            if key.startswith(STATE_KEY):
+                return "kestra-sync's record of the deployed commit (state_namespace)"
+            return before(key) if before is not None else None
+
+        never_read[(tenant, namespace)] = why
+    return {**scans, "kv": replace(kv, never_read=never_read)}
+
+
 def read_deployed_commit(client, namespace: str, key: str) -> str | None:
     """The commit the last successful apply recorded, or None when none is."""
     found = client.get_kv(namespace, key)

@@ -233,3 +233,23 @@ def test_outside_git_or_before_the_first_apply_the_plan_says_so(tmp_path, emulat
     assert f"no deployed commit is recorded in KV {STATE}/{KEY} yet" in done.stderr, done.stderr
     assert project.run("apply", "--auto-approve").returncode == 0
     assert "Recorded the deployed commit" in project.run("apply", "--auto-approve").stderr
+
+
+def test_a_managed_kv_yml_in_the_state_namespace_never_deletes_the_record(tmp_path, emulator):
+    state = tmp_path / "flows" / STATE
+    state.mkdir(parents=True)
+    (state / "kv.yml").write_text("managed: true\nvalues:\n  owner: data\n", encoding="utf-8")
+    project = deployed(tmp_path, emulator, flow("load"))
+    head = recorded(emulator)
+
+    done = project.plan("--delete")
+    assert done.returncode == 0, done.stderr
+    assert "- kv" not in done.stdout, done.stdout
+    kept = line_with(done.stdout, "? kv kestra_sync_deployed_commit")
+    assert "keep" in kept
+    assert "kestra-sync's record of the deployed commit (state_namespace)" in done.stdout
+    saved = project.plan("--delete", "--out", "plan.json")
+    assert saved.returncode == 0, saved.stderr
+    applied = project.run("apply", "plan.json", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert recorded(emulator) == head
