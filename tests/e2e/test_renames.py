@@ -253,3 +253,17 @@ def test_a_managed_kv_yml_in_the_state_namespace_never_deletes_the_record(tmp_pa
     applied = project.run("apply", "plan.json", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert recorded(emulator) == head
+
+
+def test_a_record_the_server_refuses_is_a_warning_and_the_apply_still_succeeds(tmp_path, emulator):
+    project = deployed(tmp_path, emulator, flow("load"))
+    before = recorded(emulator)
+    project.write(flow("load", message="changed"))
+    gitrepo.commit_all(tmp_path, "edit")
+    emulator.faults.add("PUT", rf"/namespaces/{STATE}/kv/", status=403)
+    done = project.run("apply", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"warning: could not record the deployed commit in KV {STATE}/{KEY}:" in done.stderr, (
+        done.stderr
+    )
+    assert recorded(emulator) == before
