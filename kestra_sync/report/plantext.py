@@ -189,7 +189,9 @@ def rename_parts(plan: Plan) -> list[tuple[str, list[str]]]:
     parts = []
     for rename in plan.renames:
         old = actions.get(rename.old)
-        if old is not None and old.action == DELETE:
+        if old is None:  # a partial plan that does not target it
+            fate = f"{rename.old} is not in this partial plan, and stays"
+        elif old.action == DELETE:
             fate = f"{rename.old} is deleted once {rename.new} is created"
         else:
             why = old.note if old is not None else ""

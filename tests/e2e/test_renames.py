@@ -267,3 +267,63 @@ def test_a_record_the_server_refuses_is_a_warning_and_the_apply_still_succeeds(t
         done.stderr
     )
     assert recorded(emulator) == before
+
+
+def test_a_partial_plan_of_the_new_flow_leaves_the_old_one_and_says_so(tmp_path, emulator):
+    project = deployed(tmp_path, emulator, flow("load"))
+    gitrepo.move(
+        tmp_path, "flows/company.team/load.yml", "flows/company.team/ingest.yml", ("load", "ingest")
+    )
+    gitrepo.commit_all(tmp_path, "rename")
+    done = project.plan("--delete", "--target", "company.team/ingest")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "rename company.team/load → company.team/ingest: company.team/load is not in this "
+        "partial plan, and stays" in done.stdout
+    ), done.stdout
+    assert "Plan: 1 to create, 0 to update, 0 to delete" in done.stdout
+    both = project.plan(
+        "--delete", "--target", "company.team/ingest", "--target", "company.team/load"
+    )
+    assert "company.team/load is deleted once company.team/ingest is created" in both.stdout
+
+
+def test_environments_sharing_a_server_keep_their_own_record_and_map_the_old_name(
+    tmp_path, emulator
+):
+    project = Project(tmp_path, emulator)
+    project.config(
+        f"""directory: flows
+state_namespace: {STATE}
+default_env: prod
+environments:
+  staging:
+    url: {emulator.url}
+    namespace_map: {{company: staging.company}}
+  prod:
+    url: {emulator.url}
+"""
+    )
+    project.write(flow("load"))
+    gitrepo.init(tmp_path)
+    head = gitrepo.commit_all(tmp_path, "first deploy")
+    for env in ("staging", "prod"):
+        done = project.run("apply", "--env", env, "--auto-approve")
+        assert done.returncode == 0, done.stdout + done.stderr
+    with client(emulator) as c:
+        assert c.get_kv(STATE, f"{KEY}_staging") == ("STRING", head)
+        assert c.get_kv(STATE, f"{KEY}_prod") == ("STRING", head)
+    gitrepo.move(
+        tmp_path, "flows/company.team/load.yml", "flows/company.team/ingest.yml", ("load", "ingest")
+    )
+    gitrepo.commit_all(tmp_path, "rename")
+    staged = project.plan("--env", "staging", "--delete")
+    assert (
+        "rename staging.company.team/load → staging.company.team/ingest: "
+        "staging.company.team/load is deleted once staging.company.team/ingest is created"
+    ) in staged.stdout, staged.stdout
+    assert project.run("apply", "--env", "staging", "--delete", "--auto-approve").returncode == 0
+    # prod's record did not move: its plan still shows its own rename
+    prod = project.plan("--env", "prod", "--delete")
+    assert "rename company.team/load → company.team/ingest" in prod.stdout, prod.stdout
+    assert live_flows(emulator, "staging.company.team") == ["ingest"]
