@@ -120,3 +120,23 @@ def test_a_plan_without_renames_never_imports_gitpython():
         [sys.executable, "-c", code], cwd=Path(ROOT), capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_only_a_name_kestra_accepts_is_taken_from_history(tmp_path):
+    """The old name is read from the server: one from history that Kestra would refuse (a
+    path segment, upper case) is not a rename."""
+    from kestra_sync.models import LocalFlow
+    from kestra_sync.planning.renames import _renames_in
+    from kestra_sync.source.githistory import MovedFile
+
+    new = tmp_path / "ingest.yml"
+    local = [LocalFlow(new, flow("ingest"), None, "company.team", "ingest")]
+    moves = [
+        MovedFile("flows/a.yml", new, flow("load", ns="../../x")),
+        MovedFile("flows/b.yml", new, flow("load", ns="Company.Team")),
+    ]
+    assert _renames_in(moves, "main", local, {}) == []
+    good = [MovedFile("flows/a.yml", new, flow("load"))]
+    assert [(r.old, r.new) for r in _renames_in(good, "main", local, {})] == [
+        (ref("company.team", "load"), ref("company.team", "ingest"))
+    ]

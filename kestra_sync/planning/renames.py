@@ -19,6 +19,7 @@ is what the cap cannot know of a plain delete (a directory scanned incompletely)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,13 +155,22 @@ def _renames_in(moved, tenant: str, local: list[LocalFlow], mapping: dict) -> li
 
 def _identity(source: str) -> tuple[str, str] | None:
     """(namespace, id) of a flow source, or None when it is not one."""
+    from ..rules import knowledge as K
     from ..source.yamlindex import parse_yaml
 
     data: Any = parse_yaml(source).data
     if not isinstance(data, dict):
         return None
     namespace, flow_id = data.get("namespace"), data.get("id")
-    if isinstance(namespace, str) and isinstance(flow_id, str):
+    # Only a name Kestra accepts is read from the server: history is not validated as HEAD is.
+    if (
+        isinstance(namespace, str)
+        and isinstance(flow_id, str)
+        and re.fullmatch(K.NAMESPACE_PATTERN[1:], namespace)
+        and re.fullmatch(K.FLOW_ID_PATTERN[1:], flow_id)
+        and len(namespace) <= K.NAMESPACE_MAX
+        and len(flow_id) <= K.FLOW_ID_MAX
+    ):
         return namespace, flow_id
     return None
 
