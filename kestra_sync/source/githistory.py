@@ -72,6 +72,9 @@ def _commits(repo, since: str):
     try:
         repo.git.cat_file("-e", f"{since}^{{commit}}")  # present, and a commit
         return repo.commit(since), repo.head.commit
+    except git.GitCommandError as err:
+        if "safe.directory" in str(err.stderr):  # owned by another user: git says how to trust it
+            raise HistoryUnavailable(f"git refuses the repository: {_first_line(err)}") from None
     except (git.GitError, ValueError):
         pass
     shallow = _is_shallow(repo)
@@ -96,4 +99,5 @@ def _text(blob) -> str:
 
 def _first_line(err: Exception) -> str:
     text = str(getattr(err, "stderr", "") or err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0].removeprefix("stderr: ").strip("'") if lines else type(err).__name__
