@@ -166,6 +166,8 @@ def test_a_renamed_namespace_folder_moves_with_delete_alone_and_a_saved_plan(tmp
         ) in saved.stdout, saved.stdout
     assert "Plan: 2 to create, 0 to update, 2 to delete, 0 unchanged." in saved.stdout
     assert "Not in git" not in saved.stdout  # the old namespace is the renames', not a leftover
+    shown = project.run("show", "plan.json")  # the saved plan carries its renames
+    assert "rename company.marketing/signup → company.growth/signup" in shown.stdout, shown.stdout
 
     emulator.stats.reset()
     applied = project.run("apply", "plan.json", "--auto-approve")  # every guard re-checked
