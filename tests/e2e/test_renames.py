@@ -6,7 +6,7 @@ before it deletes a; a re-plan converges. Real git repositories, the real CLI, t
 from __future__ import annotations
 
 from tests.support import gitrepo
-from tests.support.project import Project, client, flow, line_with
+from tests.support.project import Project, client, edit_on_server, flow, line_with
 
 STATE = "company.kestra_sync"
 KEY = "kestra_sync_deployed_commit"
@@ -329,3 +329,28 @@ environments:
     prod = project.plan("--env", "prod", "--delete")
     assert "rename company.team/load → company.team/ingest" in prod.stdout, prod.stdout
     assert live_flows(emulator, "staging.company.team") == ["ingest"]
+
+
+def test_the_ownership_label_guards_a_renames_delete_too(tmp_path, emulator):
+    labelled = "id: {id}\nnamespace: company.team\nlabels:\n  managed-by: git\n" + (
+        "tasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
+    project = Project(tmp_path, emulator)
+    project.config(f"directory: flows\nstate_namespace: {STATE}\nownership_label: managed-by=git\n")
+    project.write(labelled.format(id="load"))
+    project.write(labelled.format(id="other"))
+    gitrepo.init(tmp_path)
+    gitrepo.commit_all(tmp_path, "first deploy")
+    assert project.run("apply", "--auto-approve").returncode == 0
+    # someone took the flow over in the UI: it no longer carries the label
+    edit_on_server(emulator, "company.team", "load", "labels:\n  managed-by: git\n", "")
+    gitrepo.move(
+        tmp_path, "flows/company.team/load.yml", "flows/company.team/ingest.yml", ("load", "ingest")
+    )
+    gitrepo.commit_all(tmp_path, "rename")
+    done = project.plan("--delete")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "rename company.team/load → company.team/ingest: company.team/load is kept: it does not "
+        "carry the ownership label managed-by=git" in done.stdout
+    ), done.stdout
