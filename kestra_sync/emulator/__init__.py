@@ -114,6 +114,9 @@ KNOWN_GAPS = [
     "/files/search, no move (PUT), no flow import from `_flows/` upload entries, no zip-bomb "
     "check on an extracted .zip upload. The 404 "
     "texts for a missing file or directory, and 200 for a DELETE of a missing path, are inferred.",
+    "KV in a namespace that holds no flow (the deployed-commit record of `state_namespace`) is "
+    "accepted, as KVController addresses KV pairs by namespace name on OSS; whether an Enterprise "
+    "server that manages namespaces refuses one not created yet is not established.",
     "KV: Ion beyond JSON is emulated only for bare timestamps and symbols; no /kv/inheritance, "
     "no `description` on GET. The key listings follow the profile (knowledge.KV_NAMESPACE_LISTING, "
     "KV_TENANT_LISTING); for GET /api/v1/{tenant}/kv the first version (1.1.4 at the latest, 1.1.0 "

@@ -122,7 +122,7 @@ class Handler(BaseHTTPRequestHandler):
         if cfg.latency > 0:
             time.sleep(cfg.latency)
         route, params = routing.match(method, split.path)
-        self.server.stats.record(method, route)
+        self.server.stats.record(method, route, path)
         fault = self.server.faults.take(method, path)
         if fault is not None:
             if fault.drop:

@@ -152,6 +152,7 @@ def make_plan(
     from ..kinds import every_kind
     from ..kinds import problems as kind_problems
     from ..source.environments import for_environment
+    from .renames import caller_warnings, find_renames, protect_state_keys
     from .semantic import summarize
     from .targeting import parse_targets, refuse_widening, targets_from_files
 
@@ -160,6 +161,7 @@ def make_plan(
         refuse_widening(settings)
     warnings: list[Diagnostic] = []
     target = None
+    from_git = local is None  # `diff` passes another server's flows: no history to read
     if local is None:
         local, warnings, target, scanned = load_local(settings, client)
     else:
@@ -181,9 +183,15 @@ def make_plan(
     options = read_options(meta["options"])
     if options.delete:
         scans = with_retired_namespaces(scans, local, options.managed)
+    scans = protect_state_keys(scans, settings)  # renames.py: apply's own KV record stays
+    # renames.py: the flows git moved since the deployed commit (not for `diff`'s flows)
+    options.renames, moved = (
+        find_renames(settings, client, local, meta["git"]) if from_git else ([], [])
+    )
     plan = plan_everything(
         local, scans, options, client, settings.parallelism, summarize, targets=targets or []
     )
+    warnings = warnings + moved + caller_warnings(plan, local)
     if name_leftovers:
         warnings = warnings + _name_other_namespaces(plan, client, settings, local, scans)
     return PlanResult(plan, meta, local, warnings, target)
@@ -219,10 +227,12 @@ def plan_everything(
     from ..kinds import every_kind
     from .compare import PlanComparisons
     from .guards import keep_used
+    from .renames import mark_renames, rename_scopes
     from .targeting import keep_targeted
 
     if snapshot is None:
         scopes = scopes_for(local, options.managed, include_children=options.include_children)
+        scopes += rename_scopes(options.renames, scopes)  # a renamed namespace's old flows
         snapshot = read_snapshot(client, scopes, parallelism=parallelism, local=local)
     plan = Plan(changes=[])
     listings = _read_kinds(plan, scans, client, parallelism, listings)
@@ -237,6 +247,7 @@ def plan_everything(
     )
     for kind in every_kind():
         kind.compare(comparisons)
+    mark_renames(plan, options.renames, snapshot, options)  # "rename a → b" (renames.py)
     failed = bool(snapshot.failed()) or any(lst.error for lst in listings)
     keep_used(plan.changes, local)
     failed |= _keep_used_by_children(plan, client, parallelism)  # after keep_used: fewer reads
@@ -422,6 +433,7 @@ class PlanOptions:
     managed: dict[str, list[str]]  # tenant -> managed namespaces
     empty_allowed: set[str]  # tenants where a namespace may be emptied
     ownership_label: str | None = None  # delete only flows carrying it (ownership.py)
+    renames: list = field(default_factory=list)  # what git moved (renames.py), not an option
 
 
 def read_options(options: dict[str, Any]) -> PlanOptions:
@@ -457,6 +469,7 @@ def check_saved_plan(
     stale."""
     _refuse_foreign(plan, client, meta)
     options = read_options(meta["options"])
+    options.renames = plan.renames  # as the plan recognised them (renames.py)
     local = _saved_flows(plan)
     _check_saved_scopes(plan, local, options)
     snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
@@ -533,7 +546,10 @@ def _check_saved_scopes(plan: Plan, local: list[LocalFlow], options: PlanOptions
             + ", which it was not made for",
             hint=_REMAKE,
         )
+    from .renames import rename_scopes
+
     expected = set(scopes_for(local, options.managed, include_children=options.include_children))
+    expected |= set(rename_scopes(plan.renames, sorted(expected, key=lambda s: s.namespace)))
     # A partial plan read every namespace of git (its guards look at the whole tree) but
     # carries only the targeted flows: its scopes hold at least theirs.
     if set(plan.scopes) != expected and not (plan.targets and expected <= set(plan.scopes)):

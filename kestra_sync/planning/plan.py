@@ -105,6 +105,8 @@ class Plan:
     # touched), and the command that would remove them (pipeline.py).
     other_namespaces: dict[str, list[str]] = field(default_factory=dict)
     retire_commands: dict[str, str] = field(default_factory=dict)
+    # Flows git moved to another id or namespace since the deployed commit (renames.Rename).
+    renames: list[Any] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTIONS, 0)
@@ -289,7 +291,8 @@ def check_delete_cap(plan: Plan, max_deletes: int | None) -> None:
     """``--max-deletes``: the deletes of every kind together; a plan over it applies nothing."""
     if max_deletes is None:
         return
-    deletes = [c for c in plan.changes if c.action == DELETE]
+    moved = {r.old for r in plan.renames}  # a rename's delete: git shows where it went
+    deletes = [c for c in plan.changes if c.action == DELETE and c.ref not in moved]
     if len(deletes) <= max_deletes:
         return
     if all(c.kind == FLOW for c in deletes):

@@ -17,6 +17,7 @@ from .plantext import (
     no_changes_line,
     other_namespaces_parts,
     partial_plan_note,
+    rename_parts,
     summary_line,
 )
 
@@ -79,6 +80,11 @@ def render_plan_markdown(
         lines.append("")
     if not shown and not plan.errors:
         lines.append(no_changes_line(plan))
+        lines.append("")
+    for sentence, warnings in rename_parts(plan):
+        lines.append(f"- 🔀 {md_text(sentence)}")
+        lines.extend(f"  - ⚠️ {md_text(w)}" for w in warnings)
+    if plan.renames:
         lines.append("")
     if plan.targets:
         lines += [f"> [!NOTE]\n> {md_text(partial_plan_note(plan.targets))}", ""]

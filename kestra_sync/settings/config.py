@@ -83,6 +83,9 @@ class Settings:
     # Delete only server flows carrying this label (KEY or KEY=VALUE); validate requires it on
     # every flow in git. None: every flow in scope that git lacks is deletable. (ownership.py)
     ownership_label: str | None = None
+    # Where apply records the commit it deployed (a KV pair, per tenant), so that the next plan
+    # recognises what git renamed since (planning/renames.py). None: not recorded.
+    state_namespace: str | None = None
     # Per-tenant scope from `tenants: {t: {directory, namespaces, allow_empty_namespace}}`:
     # tenant -> the keys given there; a key not given falls back to the global setting.
     tenant_scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -293,6 +296,21 @@ def _ownership_label(value: Any, where: str, bad: ConfigError) -> str:
     return str(value).strip()
 
 
+def _state_namespace(value: Any, where: str, bad: ConfigError) -> str | None:
+    import re
+
+    if value is None or value == "":
+        return None
+    # AbstractFlow.namespace's pattern (rules/knowledge.py NAMESPACE_PATTERN).
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", value):
+        raise ConfigError(
+            f"{where}: state_namespace must be a namespace such as company.kestra_sync, "
+            f"not {value!r}",
+            hint="name the namespace where apply records the deployed commit (a KV pair)",
+        )
+    return value
+
+
 def _kestra_version(value: Any, where: str, bad: ConfigError) -> str | None:
     from ..rules.kestraversion import normalize
 
@@ -322,6 +340,7 @@ _COERCERS: dict[str, Callable[[Any, str, ConfigError], Any]] = {
     "tenants": _tenants,
     "layout": _layout,
     "ownership_label": _ownership_label,
+    "state_namespace": _state_namespace,
     "kestra_version": _kestra_version,
     "verify": _verify,
 }

@@ -55,3 +55,26 @@ def branch_commit(root: Path, branch: str) -> str | None:
     """The commit ``branch`` points at, or None when it does not exist."""
     out = git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
     return None if out != "0" else git(root, "rev-parse", f"refs/heads/{branch}")
+
+
+def init(root: Path) -> None:
+    git(root, "init", "-q", "-b", "main")
+
+
+def commit_all(root: Path, message: str) -> str:
+    """Commit everything under ``root``; the new commit."""
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+def move(root: Path, old: str, new: str, replace: tuple[str, str] | None = None) -> None:
+    """`git mv old new`, then edit the moved file(s) (a flow's id or namespace line)."""
+    (root / new).parent.mkdir(parents=True, exist_ok=True)
+    git(root, "mv", old, new)
+    if replace is None:
+        return
+    target = root / new
+    files = [target] if target.is_file() else sorted(target.rglob("*.yml"))
+    for path in files:
+        path.write_text(path.read_text(encoding="utf-8").replace(*replace), encoding="utf-8")
