@@ -38,6 +38,7 @@ FOUNDATION = {
 ALLOWED_BACK = {
     ("models", "source.yamlindex"): "a flow kept from the cache is parsed when first used",
     ("rules.validate", "kinds"): "the project check validates every kind's scan",
+    ("rules.validate", "kinds.dashboards"): "the project check judges the dashboards by version",
     ("rules.validate", "kinds.nsfiles"): "the project check validates every kind's scan",
     ("settings.config", "planning.ownership"): "the ownership_label setting is checked as read",
     ("settings.config", "rules.kestraversion"): "the kestra_version setting is checked as read",

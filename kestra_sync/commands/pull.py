@@ -37,6 +37,13 @@ if TYPE_CHECKING:
     help="Pull every namespace of the tenant (one request lists them).",
 )
 @click.option(
+    "--dashboards/--no-dashboards",
+    "with_dashboards",
+    default=None,
+    help="Also pull the tenant's dashboards into the dashboards folder (`_dashboards/`) "
+    "[default: with --all only].",
+)
+@click.option(
     "--include-children/--no-include-children",
     default=None,
     help="Also pull the child namespaces (ns.*).",
@@ -54,11 +61,12 @@ if TYPE_CHECKING:
 )
 @server_options
 @kestra_version_option
-def pull(namespaces, all_namespaces, layout, overwrite, **params):
+def pull(namespaces, all_namespaces, with_dashboards, layout, overwrite, **params):
     """Write the server's flows, namespace files and KV pairs into DIRECTORY, byte for byte, to
     adopt kestra-sync on a server that already has flows. Files go to `<namespace
     folder>/_files` (or the configured `namespace_files:` directory), KV pairs to
-    `<namespace folder>/kv.yml` (without TTLs). A `plan` right after a `pull` shows no
+    `<namespace folder>/kv.yml` (without TTLs), and with --all (or --dashboards) the tenant's
+    dashboards to `_dashboards/<id>.yml`. A `plan` right after a `pull` shows no
     changes. With a `tenants:` map, it pulls the tenant --tenant names (needed when the map has
     several) into that tenant's directory. Without a kestra-sync.yml, it ends with the
     `kestra-sync init` command that writes one."""
@@ -72,7 +80,8 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     client = make_client(settings)
     # Pull writes what the server holds, whatever its version; saying which version it runs
     # (and whether a pinned one differs) tells the user which rules the next plan follows.
-    print_target(resolve(settings, client))
+    target = resolve(settings, client)
+    print_target(target)
     if all_namespaces:
         # Every namespace with flows; each is pulled on its own (children are listed too).
         namespaces = tuple(client.distinct_namespaces())
@@ -91,6 +100,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
     resources = _read_resources(client, namespaces, by_ref)
     _refuse_whole_pull(resources, settings, layout)  # before anything is written
+    dashboards = _read_dashboards(client, settings, target, with_dashboards, all_namespaces)
     # Read now too, for the hint printed at the end (one request lists the namespaces).
     known = client.distinct_namespaces() if empty and not children else []
 
@@ -102,6 +112,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         shown += [path for _, path in result.written]
         _report_flows(result, len(remote))
         files_kept = _write_resources(resources, settings, layout, overwrite, shown)
+        files_kept += _write_dashboards(dashboards, settings, overwrite, shown)
     except PullWriteError as err:
         for path in err.written:
             _echo(f"wrote      {path}")
@@ -117,6 +128,53 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         _suggest_config(directory, layout)
     if result.kept or files_kept:
         sys.exit(EXIT_FAILURE)
+
+
+def _read_dashboards(client, settings, target, wanted, all_namespaces) -> dict[str, str] | None:
+    """id -> source of the tenant's dashboards when they are pulled (--all, or --dashboards),
+    else None. A server before 1.0 makes up dashboard ids, so its dashboards cannot be
+    deployed from git: they are not pulled (said once)."""
+    from ..rules import knowledge as K
+
+    if not (all_namespaces if wanted is None else wanted):
+        return None
+    if target.version is not None and target.version not in K.DASHBOARD_IDS.versions:
+        _echo(
+            f"skipped    dashboards: Kestra {target.version} makes up their ids, so they "
+            "cannot be deployed from git (Kestra 1.0 or later)",
+            err=True,
+        )
+        return None
+    return client.tenant_dashboards()
+
+
+def _write_dashboards(dashboards, settings, overwrite, shown: list[Path]) -> int:
+    """Write what ``_read_dashboards`` read; returns how many were kept."""
+    from ..kinds.dashboards import Dashboards, dashboards_dir
+    from ..pull.dashboards import dashboard_targets, write_dashboards
+
+    if dashboards is None:
+        return 0
+    folder = settings.directory / dashboards_dir(settings)
+    existing = {i.ref.id: i.path for i in Dashboards().scan(settings).items}
+    targets, refused = dashboard_targets(dashboards, folder, settings.directory, existing)
+    for line in refused:
+        _echo(f"refused    {line}", err=True)
+    result = write_dashboards(dashboards, targets, overwrite=overwrite)
+    shown += result.written
+    for path in result.written:
+        _echo(f"wrote      {path}  (dashboard)")
+    for path in result.unchanged:
+        _echo(f"unchanged  {path}  (dashboard)")
+    for path in result.conflicts:
+        _echo(f"conflict   {path}  (dashboard): differs from the server; kept", err=True)
+    _echo(
+        f"Pulled {len(dashboards)} dashboard(s) of tenant {settings.tenant}: "
+        f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
+        f"{len(result.conflicts) + len(refused)} kept.",
+        err=True,
+    )
+    return len(result.conflicts) + len(refused)
 
 
 def _read_flows(client, namespaces, children: bool):

@@ -2,7 +2,8 @@
 ``base``: flows (``flows``), namespace files (``nsfiles``) and KV pairs (``kv``). Every kind
 is written through ``writer(name)`` by apply's one scheduler; the kinds compared by content
 digest are ``KINDS`` (a new kind is a new module added there: plan, apply, the reports and the
-saved plan take it as it is). Flows are compared by planning.plan (revisions, references).
+saved plan take it as it is); dashboards (``dashboards``) belong to a tenant, not a namespace:
+their one scope per tenant has the namespace "". Flows are compared by planning.plan (revisions, references).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
 from .base import Kind, KindClient, KindListing, LocalScan, Writer
+from .dashboards import Dashboards
 from .flows import Flows
 from .kv import KeyValues
 from .nsfiles import NamespaceFiles
 
-KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues())}
+KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues(), Dashboards())}
 WRITERS: dict[str, Writer] = {"flow": Flows(), **KINDS}
 
 

@@ -4,7 +4,8 @@
 - ``NAMESPACE/ID``: the flow ID of NAMESPACE;
 - ``NAMESPACE/*``: everything of NAMESPACE, flows, namespace files and KV pairs;
 - ``file:NAMESPACE/PATH``: the namespace file PATH (``file:company.team/etl/load.py``);
-- ``kv:NAMESPACE/KEY``: the KV pair KEY.
+- ``kv:NAMESPACE/KEY``: the KV pair KEY;
+- ``dashboard:ID``: the dashboard ID (a tenant's, so no namespace).
 
 A partial plan is the whole plan, made as without targets (every namespace read, every
 guard applied: references, ownership, the empty-namespace rule), then reduced to the targeted
@@ -24,19 +25,23 @@ from ..models import FLOW, FlowRef, LocalFlow
 from ..settings.config import Settings
 
 _TARGET = re.compile(r"^(?:(?P<kind>file|kv):)?(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
-_KINDS = {"file": "namespace file", "kv": "KV pair"}
+_KINDS = {"file": "namespace file", "kv": "KV pair", "dashboard": "dashboard"}
+_DASHBOARD = re.compile(r"^dashboard:(?P<id>[^/\s:]+)$")
 
 
 def parse_targets(texts: list[str]) -> list[str]:
     targets = []
     for text in texts:
         text = text.strip()
+        if _DASHBOARD.match(text):
+            targets.append(text)
+            continue
         match = _TARGET.match(text)
         flow_like = match is not None and (match["kind"] or "/" not in match["id"])
         if not flow_like or (match is not None and match["kind"] and match["id"] == "*"):
             raise InputError(
                 f"--target {text!r}: expected NAMESPACE/ID, NAMESPACE/*, "
-                "file:NAMESPACE/PATH or kv:NAMESPACE/KEY",
+                "file:NAMESPACE/PATH, kv:NAMESPACE/KEY or dashboard:ID",
                 hint="for example --target company.team/orders-etl, --target company.team/*, "
                 "--target file:company.team/etl/load.py or --target kv:company.team/region",
             )
@@ -51,6 +56,8 @@ def target_of(ref: FlowRef) -> str:
     """The ``--target`` that names exactly ``ref``."""
     if ref.kind == FLOW:
         return f"{ref.namespace}/{ref.id}"
+    if not ref.namespace:  # a tenant's resource (a dashboard)
+        return f"{ref.kind}:{ref.id}"
     return f"{ref.kind}:{ref.namespace}/{ref.id.lstrip('/') if ref.kind == 'file' else ref.id}"
 
 
@@ -58,7 +65,7 @@ def is_targeted(ref: FlowRef, targets: list[str]) -> bool:
     """No targets: everything. Else ``ref`` itself or its namespace (``NAMESPACE/*``) is one."""
     if not targets:
         return True
-    return target_of(ref) in targets or f"{ref.namespace}/*" in targets
+    return target_of(ref) in targets or (bool(ref.namespace) and f"{ref.namespace}/*" in targets)
 
 
 def refuse_widening(settings: Settings) -> None:
@@ -96,7 +103,7 @@ def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
     plan.changes = [c for c in plan.changes if is_targeted(c.ref, targets)]
     plan.targets = list(targets)
     found = {target_of(c.ref) for c in plan.changes} | {
-        f"{c.ref.namespace}/*" for c in plan.changes
+        f"{c.ref.namespace}/*" for c in plan.changes if c.ref.namespace
     }
     missing = [t for t in targets if t not in found]
     if missing and not listings_failed:
@@ -104,5 +111,10 @@ def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
         what = _KINDS[kind] if kind else "flow"
         plan.errors.append(
             f"--target {', '.join(missing)} matches no {what} in git or on the server; "
-            "check the namespace and " + ("path" if kind == "file" else "key" if kind else "id")
+            + (
+                "check the id"
+                if kind == "dashboard"
+                else "check the namespace and "
+                + ("path" if kind == "file" else "key" if kind else "id")
+            )
         )

@@ -20,14 +20,17 @@ from .plantext import (
 
 MAX_CHARS = 60_000
 ICON = {CREATE: "➕", UPDATE: "✏️", DELETE: "🗑️", UNCHANGED: "✅", UNMANAGED: "❔"}
-KIND = {"flow": "flow", "file": "namespace file", "kv": "KV pair"}
+KIND = {"flow": "flow", "file": "namespace file", "kv": "KV pair", "dashboard": "dashboard"}
 # Every name, path and message below comes from git or the server: each is escaped for where
 # it goes (report/escape.py), code spans for names, escaped text for the rest.
 TABLE_HEAD = ["| | Kind | Name | Action | Details |", "|---|---|---|---|---|"]
 
 
 def kind_word(change) -> str:
-    return KIND.get(change.kind, change.kind)
+    word = KIND.get(change.kind, change.kind)
+    if not change.ref.namespace:  # a tenant's resource (a dashboard): say whose
+        return f"{word} of tenant {md_code(change.ref.tenant)}"
+    return word
 
 
 def name_cell(change, *, tenant: bool = False) -> str:
@@ -37,6 +40,8 @@ def name_cell(change, *, tenant: bool = False) -> str:
     prefix = f"{ref.tenant}:" if tenant and ref.tenant != "main" else ""
     if change.kind == "flow":
         return md_code(f"{prefix}{ref.namespace}/{ref.id}")
+    if not ref.namespace:
+        return md_code(prefix + ref.id)
     return f"{md_code(prefix + ref.namespace)} {md_code(ref.id)}"
 
 

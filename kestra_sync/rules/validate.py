@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..kinds import dashboards
 from ..kinds.nsfiles import SPACE_IN_PATH
 from ..models import ERROR, WARNING, Diagnostic, FlowParsedOnUse, LocalFlow
 from ..models import diag_at as _diag
@@ -265,7 +266,7 @@ def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     """The same check with the version table judged for ``version`` (e.g. once the server said
     which version it runs): no file is read or parsed again, and the findings ``check_project``
     kept are judged again rather than looked for again."""
-    kept = [d for d in check.diagnostics if not d.versioned and d.code != SPACE_IN_PATH]
+    kept = [d for d in check.diagnostics if not d.versioned and d.code not in VERSIONED_CODES]
     kept += judge_resources(check.resource_versioned, version)
     for flow in check.flows:
         cache = check.caches.get(flow.tenant)
@@ -384,9 +385,13 @@ def _resources_judged(
     """The scans' problems, those that depend on the version judged for ``version`` (and
     kept as the scan made them, for ``rejudge``)."""
     resources = _resource_problems(check.resources, given, settings)
-    check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
-    resources = [d for d in resources if d.code != SPACE_IN_PATH]
+    check.resource_versioned = [d for d in resources if d.code in VERSIONED_CODES]
+    resources = [d for d in resources if d.code not in VERSIONED_CODES]
     return resources + judge_resources(check.resource_versioned, version)
+
+
+# The scans' findings whose verdict depends on the Kestra version (judged by judge_resources).
+VERSIONED_CODES = (SPACE_IN_PATH, dashboards.NEEDS_IDS)
 
 
 def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
@@ -395,10 +400,10 @@ def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnost
     matches the server's copy (a plan that never converges) and a --delete of the '+' copy
     would remove the file just uploaded: an error; fine on 2.0; a warning with no version."""
     fact = K.NSFILE_SPACE_AS_PLUS
+    out = dashboards.judge(raw, version)
     if version is not None and version not in fact.versions:
-        return []
-    out = []
-    for d in raw:
+        return out
+    for d in (d for d in raw if d.code == SPACE_IN_PATH):
         remote = d.message.split(": ", 1)[0]
         who = (
             f"Kestra {version} stores"
