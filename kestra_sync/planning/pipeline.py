@@ -294,7 +294,10 @@ def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:
             for s in plan.scopes
         )
 
-    deletes = [c for c in plan.changes if c.action == DELETE and c.kind != "flow"]
+    # A tenant's resources (dashboards, no namespace) are used by no flow: not looked at.
+    deletes = [
+        c for c in plan.changes if c.action == DELETE and c.kind != "flow" and c.ref.namespace
+    ]
     scopes = sorted(
         {
             Scope(c.ref.tenant, c.ref.namespace, include_children=True)
