@@ -87,7 +87,8 @@ def load_local(
     check = check_project(settings, version=target.version)
     if not check.ok:
         raise InvalidFlowsError(check.diagnostics)
-    if client is not None and check.flows:  # no flow to judge: no need to ask
+    # Nothing the version decides (no flow, no dashboard or path judged by it): no need to ask.
+    if client is not None and (check.flows or check.resource_versioned):
         target = versions.resolve(settings, client)
         if target.version is not None and target.origin.startswith("reported"):
             check = rejudge(check, target.version)

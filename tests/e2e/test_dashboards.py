@@ -137,3 +137,34 @@ def test_an_emptied_folder_deletes_nothing_without_allow_empty_namespace(project
     assert guarded.count("not deleted: git has no dashboard in this tenant") == 2, guarded
     must(project.run("apply", "--auto-approve", "--delete", "--allow-empty-namespace"))
     assert server_boards(project) == {}
+
+
+def test_on_enterprise_each_tenant_gets_its_own_dashboards(make_emulator, tmp_path):
+    emu = make_emulator(edition="ee")
+    p = Project(tmp_path, emu)
+    p.config("tenants:\n  staging: staging\n  prod: prod\n")
+    for tenant in ("staging", "prod"):
+        folder = tmp_path / tenant / "_dashboards"
+        folder.mkdir(parents=True)
+        (folder / "ops.yml").write_text(board("ops", f"Ops {tenant}"), encoding="utf-8")
+    (tmp_path / "prod" / "_dashboards" / "sla.yml").write_text(board("sla"), encoding="utf-8")
+    planned = must(p.plan())
+    line_with(planned, "tenant prod (dashboards)")
+    line_with(planned, "tenant staging (dashboards)")
+    must(p.run("apply", "--auto-approve"))
+    with client(emu, "staging") as c:
+        assert c.tenant_dashboards() == {"ops": board("ops", "Ops staging")}
+    with client(emu, "prod") as c:
+        assert sorted(c.tenant_dashboards()) == ["ops", "sla"]
+    again = p.plan("--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_a_server_before_1_0_is_refused_before_any_write(make_emulator, tmp_path):
+    emu = make_emulator(version="0.22")
+    p = Project(tmp_path, emu)
+    put_board(p, "ops")
+    refused = p.run("apply", "--auto-approve")
+    assert refused.returncode != 0
+    assert "dashboards need Kestra 1.0 or later" in refused.stderr, refused.stderr
+    assert emu.stats.count("POST") == 0
