@@ -11,7 +11,9 @@ import shutil
 import jsonschema
 import pytest
 
+from tests.e2e import test_environments
 from tests.e2e.test_plan import SCHEMA
+from tests.support.cli import run_cli
 from tests.support.project import Project, client, flow, line_with
 
 TS = "io.kestra.plugin.core.dashboard.chart.TimeSeries"
@@ -168,3 +170,27 @@ def test_a_server_before_1_0_is_refused_before_any_write(make_emulator, tmp_path
     assert refused.returncode != 0
     assert "dashboards need Kestra 1.0 or later" in refused.stderr, refused.stderr
     assert emu.stats.count("POST") == 0
+
+
+@pytest.fixture
+def environments(tmp_path, make_emulator):
+    """test_environments' staging and prod, each on its own emulator."""
+    return test_environments.two.__wrapped__(tmp_path, make_emulator)
+
+
+def test_diff_between_environments_shows_a_dashboard_staging_has_and_prod_lacks(environments):
+    root, staging, prod, env = environments
+    folder = root / "flows" / "_dashboards"
+    folder.mkdir()
+    (folder / "ops.yml").write_text(board("ops"), encoding="utf-8")
+    assert run_cli("apply", "--auto-approve", cwd=root, env=env).returncode == 0
+    prod_env = ("apply", "--env", "prod", "--auto-approve")
+    assert run_cli(*prod_env, cwd=root, env=env).returncode == 0
+    # a newer dashboard reaches staging only, git and prod stay as they were
+    (folder / "ops.yml").write_text(board("ops", "Ops v2"), encoding="utf-8")
+    assert run_cli("apply", "--auto-approve", cwd=root, env=env).returncode == 0
+    (folder / "ops.yml").write_text(board("ops"), encoding="utf-8")
+    promoted = run_cli("diff", "--env", "staging", "--env", "prod", cwd=root, env=env)
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    line_with(promoted.stdout, "~ dashboard ops", "update")
+    line_with(promoted.stdout, "+title: Ops v2   # the comment stays")
