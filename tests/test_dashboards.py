@@ -3,6 +3,7 @@ model, the version they need, and the flow scan leaving the folder alone."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,10 @@ def test_target_dashboard_id_names_only_that_dashboard():
     assert target_of(ref) == "dashboard:ops"
     assert is_targeted(ref, ["dashboard:ops"])
     assert not is_targeted(ref, ["dashboard:other", "company.team/*"])
+
+
+def test_a_fifo_in_the_folder_is_an_error_not_a_dashboard_to_delete(tmp_path):
+    settings = repo(tmp_path, {"ops.yml": board()})
+    os.mkfifo(settings.directory / "_dashboards" / "pipe.yml")
+    found = messages(settings)
+    assert any(m.startswith("error") and "its dashboard is unknown" in m for m in found), found

@@ -37,7 +37,15 @@ from ..rules import knowledge as K
 from ..source.ignorefile import IgnoreRules
 from ..source.walk import DASHBOARDS_DIR, FLOW_SUFFIXES, walk_files
 from ..source.yamlindex import parse_yaml
-from .base import Described, KindClient, LocalItem, LocalScan, RemoteItem, Written
+from .base import (
+    Described,
+    KindClient,
+    LocalItem,
+    LocalScan,
+    RemoteItem,
+    Written,
+    not_regular_is_an_error,
+)
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
@@ -69,7 +77,8 @@ def _is_yaml(name: str) -> bool:
 class Dashboards:
     name = KIND
     noun = "dashboard"
-    undeclared_note = "not in git (deletion is off: --delete would remove it)"
+    # Every tenant with a dashboards folder allows deletes (with --delete): never used.
+    undeclared_note = "not in git"
 
     # -- git --------------------------------------------------------------------------------
 
@@ -89,7 +98,14 @@ class Dashboards:
                 enter=lambda name: not name.startswith("."),
                 boundary=Path(directory),
             )
-            scan.diagnostics += problems
+            scan.diagnostics += [
+                not_regular_is_an_error(
+                    problem,
+                    "its dashboard is unknown; replace it with a regular file, or remove it",
+                    "dashboard-not-a-file",
+                )
+                for problem in problems
+            ]
             scan.namespaces.add((tenant, ""))
             for file in files:
                 self._load(scan, tenant, file)
