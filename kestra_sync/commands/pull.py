@@ -10,6 +10,7 @@ import click
 
 from .common import (
     EXIT_FAILURE,
+    json_on_error,
     kestra_version_option,
     make_client,
     print_target,
@@ -59,9 +60,38 @@ if TYPE_CHECKING:
     help="Replace local files whose content differs (and a FIFO, broken link or the like "
     "standing where a file goes).",
 )
+@click.option(
+    "--branch",
+    metavar="NAME",
+    help="Commit the server's drift (its edits to what git manages) to branch NAME, on top "
+    "of the current commit, without touching the working tree; a re-run updates the branch.",
+)
+@click.option(
+    "--commit-message",
+    metavar="TEXT",
+    help="--branch: the commit's subject line (the files are listed below it).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="--branch: json prints what was committed as one JSON document on stdout.",
+)
 @server_options
 @kestra_version_option
-def pull(namespaces, all_namespaces, with_dashboards, layout, overwrite, **params):
+@json_on_error("pull")
+def pull(
+    namespaces,
+    all_namespaces,
+    with_dashboards,
+    layout,
+    overwrite,
+    branch,
+    commit_message,
+    fmt,
+    **params,
+):
     """Write the server's flows, namespace files and KV pairs into DIRECTORY, byte for byte, to
     adopt kestra-sync on a server that already has flows. Files go to `<namespace
     folder>/_files` (or the configured `namespace_files:` directory), KV pairs to
@@ -69,11 +99,20 @@ def pull(namespaces, all_namespaces, with_dashboards, layout, overwrite, **param
     dashboards to `_dashboards/<id>.yml`. A `plan` right after a `pull` shows no
     changes. With a `tenants:` map, it pulls the tenant --tenant names (needed when the map has
     several) into that tenant's directory. Without a kestra-sync.yml, it ends with the
-    `kestra-sync init` command that writes one."""
+    `kestra-sync init` command that writes one.
+
+    With --branch NAME: the drift instead (what the server holds differently for the flows,
+    namespace files and KV pairs git manages, as `plan` compares them), committed to branch
+    NAME on top of the current commit; the working tree and the index are left alone."""
     from ..pull.flows import PullWriteError, check_server_names, write_flows
     from ..rules.kestraversion import resolve
     from ..source.flowscan import scan
 
+    if branch is not None:
+        picked = with_dashboards is not None
+        return _pull_branch(namespaces, all_namespaces or picked, layout, overwrite, branch, params)
+    if commit_message is not None or fmt != "text":
+        raise click.UsageError("--commit-message and --format go with --branch")
     if bool(namespaces) == all_namespaces:
         raise click.UsageError("give --namespace NS (repeatable) or --all")
     settings = _one_tenant(settings_from(params))
@@ -175,6 +214,22 @@ def _write_dashboards(dashboards, settings, overwrite, shown: list[Path]) -> int
         err=True,
     )
     return len(result.conflicts) + len(refused)
+
+
+def _pull_branch(namespaces, all_namespaces, layout, overwrite, branch, params) -> None:
+    """--branch: the scope is what git manages, as for `plan`; no option that picks files."""
+    from .pull_branch import pull_to_branch
+
+    picked = namespaces or all_namespaces or layout or overwrite
+    if picked or params.get("include_children") is not None:
+        raise click.UsageError(
+            "--branch takes what git manages (as plan does): no --namespace, --all, "
+            "--dashboards, --include-children, --layout or --overwrite"
+        )
+    ctx = click.get_current_context()
+    settings = _one_tenant(settings_from(params))
+    client = make_client(settings)
+    pull_to_branch(settings, client, branch, ctx.params["commit_message"], ctx.params["fmt"])
 
 
 def _read_flows(client, namespaces, children: bool):

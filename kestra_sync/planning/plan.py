@@ -79,6 +79,9 @@ class Change:
     payload: Any = None
     digest: str | None = None
     server_digest: str | None = None
+    # The server's content of an updated file or KV pair, for `pull --branch` (drift back into
+    # git); never saved in a plan file.
+    server_payload: Any = None
 
     @property
     def kind(self) -> str:

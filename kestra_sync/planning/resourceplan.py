@@ -91,6 +91,7 @@ def _compare_item(kind: Kind, item: LocalItem, server: RemoteItem | None) -> Cha
     )
     if server is not None and server.digest != item.digest:
         change.action = UPDATE
+        change.server_payload = server.payload
     if change.action != UNCHANGED:
         described = kind.describe(item, server)
         change.summary, change.diff = described.summary, described.diff

@@ -194,3 +194,18 @@ def test_diff_between_environments_shows_a_dashboard_staging_has_and_prod_lacks(
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
     line_with(promoted.stdout, "~ dashboard ops", "update")
     line_with(promoted.stdout, "+title: Ops v2   # the comment stays")
+
+
+def test_a_dashboard_edited_in_the_ui_is_committed_back_by_pull_branch(emulator, tmp_path):
+    from tests.support.gitrepo import IDENTITY, make_repo, show
+
+    path = "flows/_dashboards/ops.yml"
+    root = make_repo(tmp_path / "repo", {"flows/company/team/a.yml": flow("a"), path: board("ops")})
+    env = {"KESTRA_URL": emulator.url, **IDENTITY}
+    assert run_cli("apply", "--auto-approve", cwd=root, env=env).returncode == 0
+    with client(emulator) as c:
+        c.update_dashboard("ops", board("ops", "Fixed in the UI"))
+    done = run_cli("pull", "--branch", "kestra-sync/drift", cwd=root, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert show(root, "kestra-sync/drift", path).decode() == board("ops", "Fixed in the UI")
+    assert (root / path).read_text(encoding="utf-8") == board("ops")  # the checkout untouched
