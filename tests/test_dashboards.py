@@ -133,3 +133,21 @@ def test_a_fifo_in_the_folder_is_an_error_not_a_dashboard_to_delete(tmp_path):
     os.mkfifo(settings.directory / "_dashboards" / "pipe.yml")
     found = messages(settings)
     assert any(m.startswith("error") and "its dashboard is unknown" in m for m in found), found
+
+
+def test_the_drift_report_names_a_dashboard_by_its_id_and_kind():
+    from kestra_sync.action.render_drift import drift_body
+
+    item = {
+        "kind": "dashboard",
+        "tenant": "main",
+        "namespace": "",
+        "id": "ops",
+        "path": "flows/_dashboards/ops.yml",
+        "written": True,
+        "note": "",
+        "diff": "",
+    }
+    document = {"items": [item], "branch": "kestra-sync/drift", "missing": 0, "server_only": 0}
+    body = drift_body(document, "<!-- m -->", "pull-request", "", "")
+    assert "| dashboard | `ops` | `flows/_dashboards/ops.yml` |  |" in body

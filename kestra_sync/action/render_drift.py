@@ -71,9 +71,11 @@ def _plain(name: str) -> bool:
 
 def _row(item: dict) -> str:
     ref = f"{item['namespace']}/{item['id']}" if item["kind"] == "flow" else item["id"]
-    name = ref if item["kind"] == "flow" else f"{item['namespace']} {ref}"
+    # A tenant's dashboard has no namespace: its id alone.
+    name = ref if item["kind"] == "flow" or not item["namespace"] else f"{item['namespace']} {ref}"
     note = "" if item["written"] else md_text(item["note"])
-    kind = {"flow": "flow", "file": "namespace file", "kv": "KV pair"}.get(item["kind"], "item")
+    kinds = {"flow": "flow", "file": "namespace file", "kv": "KV pair", "dashboard": "dashboard"}
+    kind = kinds.get(item["kind"], "item")
     return f"| {kind} | {md_code(name)} | {md_code(item['path'])} | {note} |"
 
 
