@@ -176,7 +176,7 @@ def test_the_cap_counts_a_registered_kinds_deletes_with_the_others(notes, projec
     write_note(project, "keep", "x")  # the namespace is not emptied
     code, out = run("plan", "--delete", "--max-deletes", "1")
     assert code == 1, out
-    assert "would delete 2 flows, files, KV pairs and notes together" in out
+    assert "would delete 2 notes, more than the limit of 1" in out
 
 
 def test_an_unregistered_kind_is_gone_from_every_stage(project):

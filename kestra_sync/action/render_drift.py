@@ -72,7 +72,8 @@ def _plain(name: str) -> bool:
 
 def _row(item: dict) -> str:
     ref = f"{item['namespace']}/{item['id']}" if item["kind"] == "flow" else item["id"]
-    name = ref if item["kind"] == "flow" else f"{item['namespace']} {ref}"
+    # A tenant's dashboard has no namespace: its id alone.
+    name = ref if item["kind"] == "flow" or not item["namespace"] else f"{item['namespace']} {ref}"
     note = "" if item["written"] else md_text(item["note"])
     facts = facts_of(item["kind"])
     kind = facts.noun if facts is not None else "item"

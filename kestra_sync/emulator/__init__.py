@@ -127,6 +127,11 @@ KNOWN_GAPS = [
     "JsonProcessingException): that Jackson's Ion parser applies the limit is inferred. A number "
     'beyond a double\'s range (1e400) is a NUMBER answered as "Infinity" (Ion reads a float, '
     "Jackson writes a non-finite double as text by default): inferred, not observed.",
+    "Dashboards (emulator/dashboards.py): the listing's entries carry no `sourceCode` (whether "
+    "Kestra's does depends on how the repository serialised the row, not established); the "
+    "parsed `charts` and `timeWindow` are not echoed; a chart type the version has no class for "
+    "is refused with an inferred text; no chart data, preview, CSV export, `validate/chart` or "
+    "default-dashboard settings.",
     "Not emulated: `GET /api/v1/{tenant}/namespaces/search`; whether it lists a namespace that "
     "holds only namespace files or KV pairs (no flow) on OSS is not established, so kestra-sync "
     "names leftover namespaces from `flows/distinct-namespaces` (flows only).",

@@ -6,6 +6,8 @@ Adding a kind is one module and one entry in the tuple below (or ``register`` at
 the tests do): plan, apply, ``--target``, the reports and the saved plan take it from here and
 from its facts (``base.KindFacts``). ``every_kind()`` is every kind, flows first;
 ``writer(name)`` how one is written; ``prefixed(prefix)`` the kind a ``--target`` names.
+Dashboards (``dashboards``) belong to a tenant, not a namespace (``level``): their one
+scope per tenant has the namespace "".
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
 from .base import Kind, KindClient, KindFacts, KindListing, LocalScan, Writer, facts
+from .dashboards import Dashboards
 from .flows import Flows
 from .kv import KeyValues
 from .nsfiles import NamespaceFiles
 
 FLOWS = Flows()
-KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues())}
+KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues(), Dashboards())}
 WRITERS: dict[str, Writer] = {FLOWS.name: FLOWS, **KINDS}
 for _kind in KINDS.values():
     facts(_kind)  # a kind not derived from base.KindBase gets the defaults of its facts

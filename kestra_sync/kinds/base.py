@@ -202,6 +202,15 @@ class KindClient(Protocol):
 
     def delete_kv(self, namespace: str, key: str) -> bool: ...
 
+    # dashboards (a tenant's)
+    def tenant_dashboards(self) -> dict[str, str]: ...
+
+    def create_dashboard(self, source: str) -> None: ...
+
+    def update_dashboard(self, dashboard_id: str, source: str) -> None: ...
+
+    def delete_dashboard(self, dashboard_id: str) -> bool: ...
+
 
 @dataclass
 class Written:
@@ -263,7 +272,7 @@ class KindFacts(Protocol):
 
     @property
     def plural(self) -> str:
-        """The words of the delete cap: "files", "KV pairs"."""
+        """More than one, in the delete cap's words: "namespace files", "KV pairs"."""
         ...
 
     @property

@@ -241,7 +241,7 @@ _Root = tuple[str, str, Path, IgnoreRules | None, Path | None]
 class NamespaceFiles(KindBase):
     name = KIND
     noun = "namespace file"
-    plural = "files"
+    plural = "namespace files"
     target_word = "PATH"
     target_example = "company.team/etl/load.py"
 

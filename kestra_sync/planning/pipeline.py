@@ -88,7 +88,8 @@ def load_local(
     assert check is not None
     if not check.ok:
         raise InvalidFlowsError(check.diagnostics)
-    if client is not None and check.flows:  # no flow to judge: no need to ask
+    # Nothing the version decides (no flow, no dashboard or path judged by it): no need to ask.
+    if client is not None and (check.flows or check.resource_versioned):
         target = versions.resolve(settings, client)
         if target.version is not None and target.origin.startswith("reported"):
             check = rejudge(check, target.version)
@@ -302,7 +303,10 @@ def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:
             for s in plan.scopes
         )
 
-    deletes = [c for c in plan.changes if c.action == DELETE and c.kind != "flow"]
+    # A tenant's resources (dashboards, no namespace) are used by no flow: not looked at.
+    deletes = [
+        c for c in plan.changes if c.action == DELETE and c.kind != "flow" and c.ref.namespace
+    ]
     scopes = sorted(
         {
             Scope(c.ref.tenant, c.ref.namespace, include_children=True)

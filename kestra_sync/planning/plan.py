@@ -13,6 +13,7 @@ The rules a reviewer relies on live here:
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -295,19 +296,32 @@ def check_delete_cap(plan: Plan, max_deletes: int | None) -> None:
     deletes = [c for c in plan.changes if c.action == DELETE and c.ref not in moved]
     if len(deletes) <= max_deletes:
         return
-    if all(c.kind == FLOW for c in deletes):
-        what, where = f"{len(deletes)} flow{'s' if len(deletes) != 1 else ''}", "flow directory"
-    else:
-        what, where = f"{len(deletes)} {_either(kinds.every_kind())} together", "directory"
+    where = "flow directory" if all(c.kind == FLOW for c in deletes) else "directory"
     plan.errors.append(
-        f"the plan would delete {what}, more than the limit of {max_deletes}; check that the "
-        f"{where} is complete, then raise --max-deletes if intended"
+        f"the plan would delete {_counted(deletes)}, more than the limit of {max_deletes}; "
+        f"check that the {where} is complete, then raise --max-deletes if intended"
     )
 
 
-def _either(every: list) -> str:
-    words = [k.plural for k in every]
-    return ", ".join(words[:-1]) + " and " + words[-1]
+def _counted(deletes: list[Change]) -> str:
+    """ "3 flows", or "1 flow and 2 namespace files together": each kind's count, in the
+    order of the kinds."""
+    counts = Counter(c.kind for c in deletes)
+    parts = []
+    for name, count in sorted(counts.items(), key=lambda kv: _kind_order(kv[0])):
+        facts = kinds.facts_of(name)
+        if facts is None:  # a kind this version does not know (an old saved plan)
+            parts.append(f"{count} {name}")
+        else:
+            parts.append(f"{count} {facts.noun if count == 1 else facts.plural}")
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " and " + parts[-1] + " together"
+
+
+def _kind_order(name: str) -> int:
+    names = [k.name for k in kinds.every_kind()]
+    return names.index(name) if name in names else len(names)
 
 
 def _allowed(setting: bool | set[str] | frozenset[str], tenant: str) -> bool:

@@ -1,7 +1,7 @@
 """Drift back into git: from a plan, what the server holds differently from git, for what git
 manages, as the files git would hold if it took the server's version.
 
-Only an *update* is drift written back: a flow, namespace file or KV pair git holds that the
+Only an *update* is drift written back: a flow, namespace file, dashboard or KV pair git holds that the
 server holds with other content (an edit made in the UI). What git holds and the server does
 not (deleted in the UI, or never applied) is not written as a deletion, and what only the
 server holds is not adopted (``pull --namespace`` does that): both are counted, so a report
@@ -65,6 +65,11 @@ def _item(change) -> DriftItem:
         server_bytes = bytes(change.server_payload or b"")
         local = content_of(change.payload)
         return DriftItem(change.ref, path, server_bytes, file_diff(local, server_bytes, path))
+    if change.kind == "dashboard":  # its YAML source, byte for byte, as for a flow
+        board = str(change.server_payload or "")
+        return DriftItem(
+            change.ref, path, board.encode("utf-8"), unified(change.payload, board, path)
+        )
     return DriftItem(change.ref, path, None, "", note=KV_NOT_WRITTEN)
 
 

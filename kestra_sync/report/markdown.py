@@ -30,7 +30,10 @@ TABLE_HEAD = ["| | Kind | Name | Action | Details |", "|---|---|---|---|---|"]
 
 def kind_word(change) -> str:
     kind = facts_of(change.kind)
-    return kind.noun if kind is not None else change.kind
+    word = kind.noun if kind is not None else change.kind
+    if kind is not None and kind.level == TENANT_LEVEL:  # say whose (a dashboard)
+        return f"{word} of tenant {md_code(change.ref.tenant)}"
+    return word
 
 
 def name_cell(change, *, tenant: bool = False) -> str:

@@ -75,7 +75,9 @@ def render_plan(
             shown = [c for c in changes if show_unchanged or c.action != UNCHANGED]
             if not shown:
                 continue
-            out.append(style(f"{indent}namespace {namespace}", bold=True))
+            # A tenant's own resources (dashboards) have no namespace: say whose they are.
+            heading = f"namespace {namespace}" if namespace else f"tenant {tenant} (dashboards)"
+            out.append(style(indent + heading, bold=True))
             for change in shown:
                 name = change_name(change)
                 head = f"{indent}  {SYMBOL[change.action]} {name}"

@@ -264,7 +264,7 @@ def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     """The same check with the version table judged for ``version`` (e.g. once the server said
     which version it runs): no file is read or parsed again, and the findings ``check_project``
     kept are judged again rather than looked for again."""
-    kept = [d for d in check.diagnostics if not d.versioned and d.code != SPACE_IN_PATH]
+    kept = [d for d in check.diagnostics if not d.versioned and d.code not in VERSIONED_CODES]
     kept += judge_resources(check.resource_versioned, version)
     for flow in check.flows:
         cache = check.caches.get(flow.tenant)
@@ -406,13 +406,35 @@ def _resources_judged(
     if not kinds:
         return []
     resources = _resource_problems(check.resources, given, settings, kinds)
-    check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
-    resources = [d for d in resources if d.code != SPACE_IN_PATH]
+    check.resource_versioned = [d for d in resources if d.code in VERSIONED_CODES]
+    resources = [d for d in resources if d.code not in VERSIONED_CODES]
     return resources + judge_resources(check.resource_versioned, version)
 
 
-# The code of a namespace file's path with a space (kinds.nsfiles), judged per version below.
+# The scans' findings whose verdict depends on the Kestra version (judged by judge_resources):
+# a namespace file's path with a space (kinds.nsfiles), a dashboard (kinds.dashboards).
 SPACE_IN_PATH = "nsfile-space"
+DASHBOARD_NEEDS_IDS = "dashboard-needs-1.0"
+VERSIONED_CODES = (SPACE_IN_PATH, DASHBOARD_NEEDS_IDS)
+
+
+def _judge_dashboards(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
+    """The dashboards folders, judged for ``version``: before 1.0 Kestra makes up every
+    dashboard id and refuses a YAML that names one (knowledge.DASHBOARD_IDS)."""
+    if version is None or version in K.DASHBOARD_IDS.versions:
+        return []
+    return [
+        Diagnostic(
+            d.path,
+            f"{d.message}: Kestra {version} cannot deploy dashboards by id (it makes up every "
+            "id and refuses a YAML naming one); dashboards need Kestra 1.0 or later",
+            ERROR,
+            code=d.code,
+            versioned=True,
+        )
+        for d in raw
+        if d.code == DASHBOARD_NEEDS_IDS
+    ]
 
 
 def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
@@ -421,10 +443,10 @@ def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnost
     matches the server's copy (a plan that never converges) and a --delete of the '+' copy
     would remove the file just uploaded: an error; fine on 2.0; a warning with no version."""
     fact = K.NSFILE_SPACE_AS_PLUS
+    out = _judge_dashboards(raw, version)
     if version is not None and version not in fact.versions:
-        return []
-    out = []
-    for d in raw:
+        return out
+    for d in (d for d in raw if d.code == SPACE_IN_PATH):
         remote = d.message.split(": ", 1)[0]
         who = (
             f"Kestra {version} stores"

@@ -98,6 +98,8 @@ class Settings:
     parallelism: int = DEFAULT_PARALLELISM
     # Namespace files kept outside `<namespace folder>/_files`: namespace -> directory.
     namespace_files: dict[str, Path] = field(default_factory=dict)
+    # The folder, at the top of each flow directory, that holds the tenant's dashboards.
+    dashboards_dir: str = "_dashboards"
     # Largest namespace file validate accepts: Kestra's micronaut.server.multipart
     # .max-file-size default, 10GB (cli/src/main/resources/application.yml); servers may lower it.
     max_file_size: int = 10 * 1024**3
@@ -280,6 +282,19 @@ def _tenants(value: Any, where: str, bad: ConfigError) -> dict[str, Path]:
     return {str(t): Path(str(_tenant_entry(t, d, where)["directory"])) for t, d in value.items()}
 
 
+def _dashboards_dir(value: Any, where: str, bad: ConfigError) -> str:
+    """A folder name at the top of the flow directory, starting with `_`: no namespace folder
+    can be named so (a Kestra namespace starts with a letter or a digit)."""
+    text = str(value)
+    if not text.startswith("_") or "/" in text or "\\" in text or text.strip() != text:
+        raise ConfigError(
+            f"{where}: dashboards_dir must be one folder name starting with '_' "
+            f"(e.g. _dashboards), not {value!r}",
+            hint="it names a folder at the top of the flow directory",
+        )
+    return text
+
+
 def _layout(value: Any, where: str, bad: ConfigError) -> Any:
     if value not in LAYOUTS:
         raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
@@ -339,6 +354,7 @@ _COERCERS: dict[str, Callable[[Any, str, ConfigError], Any]] = {
     "namespaces": _namespaces,
     "tenants": _tenants,
     "layout": _layout,
+    "dashboards_dir": _dashboards_dir,
     "ownership_label": _ownership_label,
     "state_namespace": _state_namespace,
     "kestra_version": _kestra_version,

@@ -128,9 +128,7 @@ def test_file_deletes_are_opt_in_scoped_capped_and_never_from_an_empty_tree(proj
 
     capped = project.plan("--delete", "--max-deletes", "1")
     assert capped.returncode == 1
-    assert "would delete 2 flows, files and KV pairs together, more than the limit of 1" in (
-        capped.stdout
-    )
+    assert "would delete 2 namespace files, more than the limit of 1" in (capped.stdout)
 
     deleted = project.run("apply", "--auto-approve", "--delete")
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
