@@ -8,7 +8,7 @@ import threading
 
 import responses
 
-from kestra_sync.applying.apply import DONE, FAILED, Outcome, _delete_stage, write_order
+from kestra_sync.applying.apply import DONE, FAILED, Outcome, delete_stage, write_order
 from kestra_sync.applying.testrun import (
     NOT_RUN,
     TIMEOUT,
@@ -123,8 +123,9 @@ def test_the_model_kestra_requires():
 
 def test_a_suite_is_written_after_the_flow_it_tests_when_both_are_written():
     flow = Change(UPDATE, flow_ref(), source="id: etl\nnamespace: company.team\n")
-    deps = write_order([flow, suite_change()])
-    assert deps[suite_ref()] == {flow_ref()}
+    file = Change(UPDATE, FlowRef("main", NS, "/a.py", "file"))
+    deps = write_order([flow, suite_change(), file])
+    assert deps[suite_ref()] == {flow_ref(), file.ref}  # a later write phase than both
     assert suite_ref() not in deps[flow_ref()]  # unlike files and KV pairs, not before it
 
 
@@ -135,7 +136,7 @@ def test_a_suite_of_an_unchanged_flow_waits_for_nothing():
 def test_suites_are_deleted_before_every_flow_and_files_after():
     depths = {flow_ref(): 0}
     stages = [
-        _delete_stage(ref, depths)
+        delete_stage(ref, depths)
         for ref in (suite_ref(), flow_ref(), FlowRef("main", NS, "/a.py", "file"))
     ]
     assert stages == sorted(stages) and len(set(stages)) == 3

@@ -31,9 +31,7 @@ from operator import attrgetter
 from typing import Any
 
 from ..errors import ApiError, KestraSyncError, TransportError
-from ..kinds import writer
-from ..kinds.testsuites import KIND as TEST_KIND
-from ..kinds.testsuites import tested_flow
+from ..kinds import FLOWS, facts_of, writer
 from ..models import DEFAULT_PARALLELISM, FLOW, FlowRef, LocalFlow
 from ..planning.plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
 from ..planning.references import dependencies
@@ -133,8 +131,8 @@ class _Listings:
         with ns_lock:  # the first to ask lists it, the others in this namespace wait for it
             if key not in self.listed:
                 try:
-                    flows = self.client_for(key[0]).search_flows(key[1])
-                    self.listed[key] = {f.id: f.revision for f in flows if not f.deleted}
+                    flows = FLOWS.read(self.client_for(key[0]), *key)
+                    self.listed[key] = {f.ref.id: f.payload.revision for f in flows}
                 except KestraSyncError as err:
                     self.listed[key] = err
             return self.listed[key]
@@ -227,43 +225,48 @@ def _tenant_clients(client) -> Callable[[str], Any]:
 
 def write_order(changes: list[Change], local: Iterable[LocalFlow] = ()) -> dict[FlowRef, set]:
     """For each create/update of any kind, the other writes that must be done first: a
-    Subflow's target before its caller (references.dependencies), and the namespace files and
-    KV values of a namespace before its flows, which may read them (``read('etl/load.py')``,
-    ``kv('region')``), and a flow before the test suites that test it. Deletes wait for every write, flows before files and KV pairs (see
-    ``delete_depths``), so that a flow that stops using a file is gone or updated first."""
+    Subflow's target before its caller (references.dependencies), and in a namespace the
+    writes of a kind of a lower ``write_phase`` first (its namespace files and KV values
+    before its flows, which may read them: ``read('etl/load.py')``, ``kv('region')``).
+    Deletes wait for every write, the higher phases first (see ``delete_stage``), so that a
+    flow that stops using a file is gone or updated first."""
     flows = [c for c in changes if c.kind == FLOW]
     deps: dict[FlowRef, set] = dict(dependencies(flows, local))
-    resources: dict[tuple[str, str], set[FlowRef]] = {}
+    # (tenant, namespace) -> phase -> the writes of that phase there
+    phases: dict[tuple[str, str], dict[int, set[FlowRef]]] = {}
     for change in changes:
-        if change.kind != FLOW and change.action in (CREATE, UPDATE):
-            tested = tested_flow(change)
-            if tested is not None:  # a test suite: after the flow it tests, when written too
-                deps[change.ref] = {tested} if tested in deps else set()
-                continue
-            deps[change.ref] = set()
+        if change.action in (CREATE, UPDATE):
+            deps.setdefault(change.ref, set())
             key = (change.ref.tenant, change.ref.namespace)
-            resources.setdefault(key, set()).add(change.ref)
+            phase = _phase(change.ref)
+            phases.setdefault(key, {}).setdefault(phase, set()).add(change.ref)
     for ref in deps:
-        if ref.kind == FLOW:
-            deps[ref] = deps[ref] | resources.get((ref.tenant, ref.namespace), set())
+        here = phases.get((ref.tenant, ref.namespace), {})
+        phase = _phase(ref)
+        for earlier in (p for p in here if p < phase):
+            deps[ref] = deps[ref] | here[earlier]
     return deps
 
 
-# Files and KV pairs are deleted after every flow (a flow that stops using them goes first);
-# test suites before every flow (a suite never outlives the flow it tests).
-_RESOURCE_STAGE = 1 << 30
-_TEST_STAGE = -1
+def _phase(ref: FlowRef) -> int:
+    kind = facts_of(ref.kind)
+    return kind.write_phase if kind is not None else 0
 
 
-def _delete_stage(ref: FlowRef, depths: dict[FlowRef, int]) -> int:
-    if ref.kind == FLOW:
-        return depths.get(ref, 0)
-    return _TEST_STAGE if ref.kind == TEST_KIND else _RESOURCE_STAGE
+# Deletes go by stage: the kinds of a higher write phase first, a flow after the deleted flows
+# that call it (``depths``) within its phase.
+_PHASE_STAGE = 1 << 30
+
+
+def delete_stage(ref: FlowRef, depths: dict[FlowRef, int]) -> int:
+    return depths.get(ref, 0) - _phase(ref) * _PHASE_STAGE
 
 
 def _dependency_error(dependency: FlowRef, why: str) -> str:
     if dependency.kind != FLOW:
-        return "not attempted: a namespace file or KV write of its namespace " + why
+        kind = facts_of(dependency.kind)
+        noun = kind.noun if kind is not None else dependency.kind
+        return f"not attempted: a {noun} write of its namespace {why}"
     return f"not attempted: it depends on {dependency}, which {why}"
 
 
@@ -407,7 +410,7 @@ def apply_plan(
         cancel=cancel,
         fail_fast=fail_fast,
         stop_reason=sender.server_gone,
-        delete_stage=lambda ref: _delete_stage(ref, depths),
+        delete_stage=lambda ref: delete_stage(ref, depths),
         dependency_error=_dependency_error,
     )
     sender.schedule = schedule

@@ -106,12 +106,23 @@ def apply(
     tests = _TestOptions(run_tests, test_timeout, None if saved else target)
     if not plan_obj.has_changes:
         _nothing_to_apply(plan_obj, result_meta, settings, tests, fmt, color)
+        _record_commit(settings, client, plan_obj, result_meta)
         return
     if not auto_approve and not saved:
         _confirm(plan_obj, result_meta, client, settings, fmt, color)
     _write(
         plan_obj, result_meta, client, settings, local, fail_fast, fmt, color, out, color_out, tests
     )
+    _record_commit(settings, client, plan_obj, result_meta)  # _write exits on a failure
+
+
+def _record_commit(settings, client, plan_obj, meta) -> None:
+    """Where the next plan diffs from to recognise renames (applying/deployedcommit.py)."""
+    from ..applying.deployedcommit import record_deployed_commit
+
+    said = record_deployed_commit(settings, client, plan_obj, meta)
+    if said:
+        click.echo(escape.line(said), err=True)
 
 
 def _saved_plan(target, client, settings):

@@ -44,6 +44,7 @@ from ..source.walk import FLOW_SUFFIXES, TESTS_DIR, is_files_dir, walk_files
 from ..source.yamlindex import parse_yaml
 from .base import (
     Described,
+    KindBase,
     KindClient,
     KindUnsupported,
     LocalItem,
@@ -229,10 +230,22 @@ def _unknown_task(item: LocalItem, case: str, where: str, task: Any, flow: FlowR
     )
 
 
-class TestSuites:
+class TestSuites(KindBase):
     name = KIND
     noun = "test suite"
-    undeclared_note = "not in git (deletion is off: --delete would remove it)"
+    target_example = "orders-smoke"
+    # Written after the flows of its namespace (the one it tests among them), deleted before.
+    write_phase = 2
+
+    @staticmethod
+    def map_sources(scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:
+        """For an environment's namespace_map (source.environments): each suite's source."""
+        return rewrite_namespaces(scan, mapping, map_source)
+
+    @staticmethod
+    def check_against_flows(scan: LocalScan, flows: list[LocalFlow]) -> list[Diagnostic]:
+        """For validate (rules.validate): the flow and task ids each suite names exist."""
+        return check_against_flows(scan, flows)
 
     # -- git --------------------------------------------------------------------------------
 

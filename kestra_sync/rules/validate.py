@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..kinds.nsfiles import SPACE_IN_PATH
 from ..models import ERROR, WARNING, Diagnostic, FlowParsedOnUse, LocalFlow
 from ..models import diag_at as _diag
+from ..settings.values import LAYOUTS
 from ..source import resultcache
 from ..source.flowscan import collector_paused
 from ..source.resultcache import ResultCache
@@ -30,8 +30,6 @@ from . import knowledge as K
 from .flowchecks import check_flow
 from .guidance import collapse_non_flows
 from .schemacheck import check_schema, load_schema
-
-LAYOUTS = ("none", "nested", "dotted")
 
 # ---------------------------------------------------------------------------------------------
 # whole-directory checks
@@ -265,7 +263,7 @@ def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     """The same check with the version table judged for ``version`` (e.g. once the server said
     which version it runs): no file is read or parsed again, and the findings ``check_project``
     kept are judged again rather than looked for again."""
-    kept = [d for d in check.diagnostics if not d.versioned and d.code != SPACE_IN_PATH]
+    kept = [d for d in check.diagnostics if not d.versioned and d.code not in VERSIONED_CODES]
     kept += judge_resources(check.resource_versioned, version)
     for flow in check.flows:
         cache = check.caches.get(flow.tenant)
@@ -318,14 +316,17 @@ def check_project(
     ignore_file: Path | str | None = None,
     schema: dict | Path | str | None = None,
     version: str | None = None,
+    kinds: Sequence[Any] = (),
 ) -> ProjectCheck:
     """Scan the configured flow directories (or only ``paths``) and run every offline check.
+    ``kinds``: the other kinds (``kinds.KINDS``), scanned here with their environment
+    overlays, so that their problems are judged with the flows' (the rules stage comes before
+    the kinds and does not import them).
 
     With ``paths`` (as pre-commit passes them) only those files are reported, but the
     configured directories are still read to find the same namespace/id in another file:
     pre-commit passes only changed files, and a copy in an untouched file must still be found.
     """
-    from ..kinds import scan_all
     from ..source.flowscan import scan_settings
 
     given = list(paths) if paths else None
@@ -333,40 +334,16 @@ def check_project(
     caches = {tenant: resultcache.for_directory(root) for tenant, root in roots.items()}
     result, skipped = scan_settings(settings, given, ignore_file=ignore_file, caches=caches)
     check = ProjectCheck(result.flows, list(result.diagnostics), skipped, result.parsed, caches)
-    for tenant, root in roots.items():
-        check.diagnostics += validate_offline(
-            [f for f in result.flows if f.tenant == tenant],
-            layout=settings.layout,
-            root=root,
-            schema=schema,
-            parsed=result.parsed,
-            check_duplicate_flows=False,
-            version=version,
-            cache=check.caches[tenant],
-            findings=check.findings,
-        )
-    others = [f for f in result.flows if f.tenant not in roots]
-    if others:
-        check.diagnostics += validate_offline(
-            others,
-            schema=schema,
-            parsed=result.parsed,
-            check_duplicate_flows=False,
-            version=version,
-            findings=check.findings,
-        )
+    check.diagnostics += _check_flows(check, settings.layout, roots, schema, version)
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
-    check.resources = scan_all(settings)  # namespace files, KV pairs: scanned once per run
-    if given is None and "test" in check.resources:
-        from ..kinds.testsuites import check_against_flows
-
-        # The flows a suite names must be git's: known only when every flow was scanned.
-        suites = check.resources["test"]
-        suites.diagnostics += check_against_flows(suites, result.flows)
-    check.diagnostics = list(
-        dict.fromkeys(check.diagnostics + _resources_judged(check, settings, given, version))
-    )
+    # namespace files, KV pairs: scanned once per run
+    check.resources = {kind.name: kind.scan(settings) for kind in kinds}
+    if given is None:  # every flow was scanned: what a kind's items name is checked against them
+        for kind, found in _against_flows(kinds, check.resources, result.flows):
+            check.resources[kind].diagnostics += found
+    judged = _resources_judged(check, settings, given, version, kinds)
+    check.diagnostics = list(dict.fromkeys(check.diagnostics + judged))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     check.diagnostics = summarize_2_0(check.diagnostics)
     if given is None:
@@ -380,34 +357,104 @@ def check_project(
         whole, _ = scan_settings(settings, ignore_file=ignore_file, caches=caches)
         everything += [f for f in whole.flows if Path(f.path).resolve() not in known]
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
-    check.diagnostics += _suites_checked(check.resources, everything, given)
+    roots_given = [Path(p).resolve() for p in given]
+    check.diagnostics += [
+        d
+        for _, found in _against_flows(kinds, check.resources, everything)
+        for d in found
+        if any(
+            Path(d.path).resolve() == r or r in Path(d.path).resolve().parents for r in roots_given
+        )
+    ]
     check.save_caches()
     return check
 
 
-def _suites_checked(resources: dict[str, Any], flows: list, given: list) -> list[Diagnostic]:
-    """With PATHS (pre-commit): the suites under them checked against every flow of git."""
-    from ..kinds.testsuites import check_against_flows
+def _against_flows(kinds: Sequence[Any], resources: dict[str, Any], flows: list):
+    """(kind name, problems) of each kind whose items name flows of git and their tasks (a
+    flow test suite: ``check_against_flows``), checked against ``flows``."""
+    for kind in kinds:
+        against = getattr(kind, "check_against_flows", None)
+        if against is not None and kind.name in resources:
+            yield kind.name, against(resources[kind.name], flows)
 
-    if "test" not in resources:
-        return []
-    roots = [Path(p).resolve() for p in given]
-    return [
-        d
-        for d in check_against_flows(resources["test"], flows)
-        if any(Path(d.path).resolve() == r or r in Path(d.path).resolve().parents for r in roots)
-    ]
+
+def _check_flows(
+    check: ProjectCheck,
+    layout: str,
+    roots: dict[str, Path],
+    schema: dict | Path | str | None,
+    version: str | None,
+) -> list[Diagnostic]:
+    """Every offline check of the scanned flows, per flow directory (its layout and cache),
+    then those of no configured directory."""
+    found: list[Diagnostic] = []
+    for tenant, root in roots.items():
+        found += validate_offline(
+            [f for f in check.flows if f.tenant == tenant],
+            layout=layout,
+            root=root,
+            schema=schema,
+            parsed=check.parsed,
+            check_duplicate_flows=False,
+            version=version,
+            cache=check.caches[tenant],
+            findings=check.findings,
+        )
+    others = [f for f in check.flows if f.tenant not in roots]
+    if others:
+        found += validate_offline(
+            others,
+            schema=schema,
+            parsed=check.parsed,
+            check_duplicate_flows=False,
+            version=version,
+            findings=check.findings,
+        )
+    return found
 
 
 def _resources_judged(
-    check: ProjectCheck, settings: Any, given: list | None, version: str | None
+    check: ProjectCheck,
+    settings: Any,
+    given: list | None,
+    version: str | None,
+    kinds: Sequence[Any],
 ) -> list[Diagnostic]:
     """The scans' problems, those that depend on the version judged for ``version`` (and
     kept as the scan made them, for ``rejudge``)."""
-    resources = _resource_problems(check.resources, given, settings)
-    check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
-    resources = [d for d in resources if d.code != SPACE_IN_PATH]
+    if not kinds:
+        return []
+    resources = _resource_problems(check.resources, given, settings, kinds)
+    check.resource_versioned = [d for d in resources if d.code in VERSIONED_CODES]
+    resources = [d for d in resources if d.code not in VERSIONED_CODES]
     return resources + judge_resources(check.resource_versioned, version)
+
+
+# The scans' findings whose verdict depends on the Kestra version (judged by judge_resources):
+# a namespace file's path with a space (kinds.nsfiles), a dashboard (kinds.dashboards).
+SPACE_IN_PATH = "nsfile-space"
+DASHBOARD_NEEDS_IDS = "dashboard-needs-1.0"
+VERSIONED_CODES = (SPACE_IN_PATH, DASHBOARD_NEEDS_IDS)
+
+
+def _judge_dashboards(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
+    """The dashboards folders, judged for ``version``: before 1.0 Kestra makes up every
+    dashboard id and refuses a YAML that names one (knowledge.DASHBOARD_IDS)."""
+    if version is None or version in K.DASHBOARD_IDS.versions:
+        return []
+    return [
+        Diagnostic(
+            d.path,
+            f"{d.message}: Kestra {version} cannot deploy dashboards by id (it makes up every "
+            "id and refuses a YAML naming one); dashboards need Kestra 1.0 or later",
+            ERROR,
+            code=d.code,
+            versioned=True,
+        )
+        for d in raw
+        if d.code == DASHBOARD_NEEDS_IDS
+    ]
 
 
 def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
@@ -416,10 +463,10 @@ def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnost
     matches the server's copy (a plan that never converges) and a --delete of the '+' copy
     would remove the file just uploaded: an error; fine on 2.0; a warning with no version."""
     fact = K.NSFILE_SPACE_AS_PLUS
+    out = _judge_dashboards(raw, version)
     if version is not None and version not in fact.versions:
-        return []
-    out = []
-    for d in raw:
+        return out
+    for d in (d for d in raw if d.code == SPACE_IN_PATH):
         remote = d.message.split(": ", 1)[0]
         who = (
             f"Kestra {version} stores"
@@ -439,15 +486,16 @@ def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnost
 
 
 def _resource_problems(
-    scans: dict[str, Any], given: list | None, settings: Any
+    scans: dict[str, Any], given: list | None, settings: Any, kinds: Sequence[Any]
 ) -> list[Diagnostic]:
     """Namespace files (`_files`, `namespace_files:`) and kv.yml: paths Kestra refuses, files
     over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
     With PATHS, only problems in files under them."""
-    from ..kinds import problems
     from ..source.environments import overlay_problems
 
-    found = problems(scans) + overlay_problems(settings)
+    # Each once: every kind walks the same tree, so a broken link is found by each.
+    found = list(dict.fromkeys(d for scan in scans.values() for d in scan.diagnostics))
+    found += overlay_problems(settings, kinds)
     if given is None:
         return found
     roots = [Path(p).resolve() for p in given]

@@ -17,6 +17,10 @@ FLOW_SUFFIXES = (".yml", ".yaml")
 FILES_DIR = "_files"
 KV_FILE_NAMES = ("kv.yml", "kv.yaml")
 TESTS_DIR = "_tests"  # a namespace's flow test suites (kinds/testsuites.py), never flows
+# The tenant's dashboards (kinds/dashboards.py): one folder at the top of the flow directory
+# (kestra-sync.yml `dashboards_dir`), never scanned as flows. Its name starts with `_`, which no
+# Kestra namespace does, so it can never be a namespace's folder.
+DASHBOARDS_DIR = "_dashboards"
 # Per-environment overlays (kestra_sync/source/environments.py): `kv.prod.yml` beside kv.yml and
 # `_files.prod/` beside _files. Not flows either; one whose environment is not configured is an
 # error there, so a flow named like one is never skipped in silence.
