@@ -87,3 +87,51 @@ def test_a_git_failure_is_one_line_with_git_s_own_words(tmp_path):
     with pytest.raises(InputError, match=r"^git status failed in .*: fatal: .*index") as err:
         refuse_uncommitted(repo, [root / "flows"])
     assert "\n" not in err.value.message and "stderr" not in err.value.message
+
+
+def test_a_name_git_would_expand_or_read_as_a_full_ref_is_refused(tmp_path):
+    # `@{-1}` is "the branch checked out before" to git (check-ref-format --branch expands
+    # it), and `refs/heads/x` would be written as refs/heads/x, not refs/heads/refs/heads/x:
+    # neither names the branch the user sees in the report.
+    root = make_repo(tmp_path / "r", {"flows/a.yml": "id: a\n"})
+    git(root, "checkout", "-q", "-b", "before")
+    git(root, "checkout", "-q", "main")
+    repo = open_repository(root)
+    for name in ("@{-1}", "refs/heads/x", "@"):
+        with pytest.raises(InputError, match="not a valid git branch name"):
+            check_branch_name(repo, name)
+    check_branch_name(repo, "kestra-sync/drift")  # a plain name is fine
+
+
+def test_a_branch_holding_someone_elses_commits_is_not_replaced(tmp_path):
+    root = make_repo(tmp_path / "r", {"flows/a.yml": "id: a\n"})
+    git(root, "checkout", "-q", "-b", "feature")
+    (root / "notes.md").write_text("my work\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "someone's work")
+    theirs = git(root, "rev-parse", "HEAD")
+    git(root, "checkout", "-q", "main")
+    repo = open_repository(root)
+
+    with pytest.raises(InputError, match=r"branch feature holds 1 commit.*someone's work") as err:
+        commit_files(repo, "feature", {"flows/a.yml": b"id: a\nx: 1\n"}, "edits")
+    assert "nothing was committed" in err.value.message
+    assert git(root, "rev-parse", "feature") == theirs
+
+    # A branch this command wrote is rebuilt freely (a re-run on a newer HEAD).
+    mine = commit_files(repo, "drift", {"flows/a.yml": b"id: a\nx: 1\n"}, written_message("e"))
+    (root / "b.txt").write_text("b\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "main moves on")
+    again = commit_files(repo, "drift", {"flows/a.yml": b"id: a\nx: 2\n"}, written_message("e"))
+    assert again.status == "committed" and again.commit != mine.commit
+    # ...and once merged into HEAD, nothing of it is lost either.
+    git(root, "merge", "-q", "--no-edit", "feature")
+    replaced = commit_files(repo, "feature", {"flows/a.yml": b"id: a\nx: 3\n"}, "edits")
+    assert replaced.status == "committed"
+
+
+def written_message(subject: str) -> str:
+    from kestra_sync.pull.gitbranch import WRITTEN_BY
+
+    return f"{subject}\n\n{WRITTEN_BY}: the server's version\n"

@@ -25,6 +25,9 @@ from typing import Any
 from ..errors import InputError
 
 REGULAR_FILE = 0o100644
+# In the body of every commit this command writes: a branch whose own commits all carry it is
+# this command's to rebuild; one with any other commit holds someone's work.
+WRITTEN_BY = "Written by `kestra-sync pull --branch`"
 
 
 @dataclass
@@ -81,12 +84,16 @@ def check_branch_name(repo: Any, branch: str) -> None:
     import git
 
     try:
-        repo.git.check_ref_format("--branch", branch)
+        # git expands `@{-1}` (the branch checked out before) and accepts `refs/heads/x`,
+        # which would then be written as another ref than the one named: only a plain name.
+        plain = repo.git.check_ref_format("--branch", branch).strip() == branch
     except git.GitCommandError:
+        plain = False
+    if not plain or branch == "@" or branch.startswith("refs/"):
         raise InputError(
             f"--branch {branch!r} is not a valid git branch name",
             hint="use a name such as kestra-sync/drift",
-        ) from None
+        )
     listing = _git(repo, "worktree", "list", "--porcelain").splitlines()
     if f"branch refs/heads/{branch}" in listing:
         raise InputError(
@@ -146,9 +153,31 @@ def commit_files(repo: Any, branch: str, files: dict[str, bytes], message: str) 
             base.binsha
         ]:
             return BranchResult("unchanged", branch, current.hexsha, base.hexsha)
+        _refuse_others_work(repo, branch, current, base)
     commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)
     repo.create_head(branch, commit, force=True)
     return BranchResult("committed", branch, commit.hexsha, base.hexsha)
+
+
+def _refuse_others_work(repo: Any, branch: str, current: Any, base: Any) -> None:
+    """The branch is rebuilt on HEAD each run, which drops its commits HEAD does not hold:
+    fine for the ones this command wrote, not for anyone else's (a reviewer's fix pushed to
+    the drift pull request, or a branch that happened to have this name)."""
+    others = [
+        c
+        for c in repo.iter_commits(f"{base.hexsha}..{current.hexsha}", max_count=100)
+        if WRITTEN_BY not in str(c.message)
+    ]
+    if others:
+        from ..report.escape import line
+
+        first = line((str(others[-1].message).strip().splitlines() or [""])[0])
+        raise InputError(
+            f"branch {branch} holds {len(others)} commit(s) not written by pull --branch "
+            f"({others[-1].hexsha[:12]} '{first}'): rebuilding it would drop them; "
+            "nothing was committed",
+            hint="merge or delete that branch, or name another one with --branch",
+        )
 
 
 def _tree_with(repo: Any, tree: Any, files: dict[str, bytes]) -> Any:
