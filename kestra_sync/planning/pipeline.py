@@ -228,7 +228,7 @@ def plan_everything(
     from ..kinds import every_kind
     from .compare import PlanComparisons
     from .guards import keep_used
-    from .renames import mark_renames, rename_scopes
+    from .renames import hold_partial_renames, mark_renames, rename_scopes
     from .targeting import keep_targeted
 
     if snapshot is None:
@@ -253,7 +253,9 @@ def plan_everything(
     keep_used(plan.changes, local)
     failed |= _keep_used_by_children(plan, client, parallelism)  # after keep_used: fewer reads
     if targets:
+        whole = list(plan.changes)
         keep_targeted(plan, targets, failed)
+        hold_partial_renames(plan, whole)  # never the old name deleted before the new exists
     check_delete_cap(plan, options.max_deletes)
     return plan
 

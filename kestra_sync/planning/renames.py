@@ -221,6 +221,22 @@ def mark_renames(plan: Plan, renames: list[Rename], snapshot, options) -> None:
     plan.renames = kept
 
 
+def hold_partial_renames(plan: Plan, whole: list[Change]) -> None:
+    """After ``--target``: a rename's old flow targeted without its new one (which the server
+    does not hold yet) is kept. Deleting it alone would leave neither name on the server; the
+    full plan creates the new flow first, and a narrower run is never less safe."""
+    from .plan import CREATE, UPDATE
+
+    by_ref = {c.ref: c for c in whole if c.kind == FLOW}
+    in_plan = {c.ref for c in plan.changes}
+    for rename in plan.renames:
+        old, new = by_ref.get(rename.old), by_ref.get(rename.new)
+        pending = new is not None and new.action in (CREATE, UPDATE)
+        if old and old.action == DELETE and rename.new not in in_plan and pending:
+            old.action = UNMANAGED
+            old.note = f"kept: {rename.new} is not in this partial plan (target both)"
+
+
 def callers_of(ref: FlowRef, changes: list[Change]) -> list[FlowRef]:
     """The flows that stay (with the source they will have) and still call or listen to
     ``ref``."""

@@ -290,6 +290,30 @@ def test_a_partial_plan_of_the_new_flow_leaves_the_old_one_and_says_so(tmp_path,
     assert "company.team/load is deleted once company.team/ingest is created" in both.stdout
 
 
+def test_a_partial_apply_of_the_old_flow_alone_does_not_delete_it_before_the_new_one_exists(
+    tmp_path, emulator
+):
+    # A narrower run is never less safe: targeting the old name alone must not delete the
+    # flow while its new name is not created (the full plan creates first).
+    project = deployed(tmp_path, emulator, flow("load"))
+    gitrepo.move(
+        tmp_path, "flows/company.team/load.yml", "flows/company.team/ingest.yml", ("load", "ingest")
+    )
+    gitrepo.commit_all(tmp_path, "rename")
+    done = project.run("apply", "--delete", "--auto-approve", "--target", "company.team/load")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert live_flows(emulator, "company.team") == ["load"]
+    assert (
+        "rename company.team/load → company.team/ingest: company.team/load is kept: "
+        "company.team/ingest is not in this partial plan" in done.stdout
+    ), done.stdout
+    # Once the new flow exists, the old one alone may go: nothing is lost.
+    assert project.run("apply", "--auto-approve", "--target", "company.team/ingest").returncode == 0
+    done = project.run("apply", "--delete", "--auto-approve", "--target", "company.team/load")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert live_flows(emulator, "company.team") == ["ingest"]
+
+
 def test_environments_sharing_a_server_keep_their_own_record_and_map_the_old_name(
     tmp_path, emulator
 ):
