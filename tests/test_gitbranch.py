@@ -125,6 +125,16 @@ def test_a_branch_holding_someone_elses_commits_is_not_replaced(tmp_path):
     git(root, "commit", "-q", "-m", "main moves on")
     again = commit_files(repo, "drift", {"flows/a.yml": b"id: a\nx: 2\n"}, written_message("e"))
     assert again.status == "committed" and again.commit != mine.commit
+    # A merge of HEAD's own commits into it (GitHub's "Update branch") brings in no work.
+    (root / "c.txt").write_text("c\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "main moves again")
+    git(root, "checkout", "-q", "drift")
+    git(root, "merge", "-q", "--no-edit", "--no-ff", "main")
+    git(root, "checkout", "-q", "main")
+    assert len(git(root, "rev-parse", "drift^@").split()) == 2  # a merge commit
+    updated = commit_files(repo, "drift", {"flows/a.yml": b"id: a\nx: 4\n"}, written_message("e"))
+    assert updated.status == "committed"
     # ...and once merged into HEAD, nothing of it is lost either.
     git(root, "merge", "-q", "--no-edit", "feature")
     replaced = commit_files(repo, "feature", {"flows/a.yml": b"id: a\nx: 3\n"}, "edits")

@@ -166,7 +166,7 @@ def _refuse_others_work(repo: Any, branch: str, current: Any, base: Any) -> None
     others = [
         c
         for c in repo.iter_commits(f"{base.hexsha}..{current.hexsha}", max_count=100)
-        if WRITTEN_BY not in str(c.message)
+        if WRITTEN_BY not in str(c.message) and not _brings_in_only(repo, c, base)
     ]
     if others:
         from ..report.escape import line
@@ -178,6 +178,19 @@ def _refuse_others_work(repo: Any, branch: str, current: Any, base: Any) -> None
             "nothing was committed",
             hint="merge or delete that branch, or name another one with --branch",
         )
+
+
+def _brings_in_only(repo: Any, commit: Any, base: Any) -> bool:
+    """A merge of commits HEAD already holds into the branch (GitHub's "Update branch"):
+    rebuilding on HEAD keeps what it brought. Unknown parents (a shallow clone) count as work."""
+    import git
+
+    if len(commit.parents) < 2:
+        return False
+    try:
+        return all(repo.is_ancestor(p, base) for p in commit.parents[1:])
+    except (git.GitCommandError, ValueError):
+        return False
 
 
 def _tree_with(repo: Any, tree: Any, files: dict[str, bytes]) -> Any:
