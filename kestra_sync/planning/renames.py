@@ -29,6 +29,9 @@ from ..models import FLOW, WARNING, Diagnostic, FlowRef, LocalFlow
 from .plan import DELETE, UNMANAGED, Change, Plan, Scope
 
 NOTE = "note"  # a Diagnostic severity: said, not a problem
+# What apply records: a full commit id (SHA-1, or SHA-256 in a repository that uses it). Any
+# other value is not handed to git, which would read it as a revision or an option.
+COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 STATE_KEY = "kestra_sync_deployed_commit"
 KEPT_DELETION_OFF = "kept: deletion is off (--delete deletes it once {new} is created)"
 
@@ -114,6 +117,12 @@ def find_renames(
                 "recognised from the next plan on (a successful apply records it)"
             )
             notices.append(Diagnostic(str(directory), message, NOTE))
+        elif not COMMIT_ID.fullmatch(base):
+            message = (
+                f"renames are not recognised: the value of KV {namespace}/{key} is not a commit "
+                "id (the next successful apply records one)"
+            )
+            notices.append(Diagnostic(str(directory), message, WARNING))
         elif base != head:
             renamed, notice = _moved_flows(Path(directory), base, tenant, local, settings)
             found += renamed

@@ -221,6 +221,28 @@ def test_without_the_history_the_plan_says_why_and_plans_as_before(tmp_path, emu
     assert "rename" not in done.stdout
 
 
+def test_a_recorded_value_that_is_not_a_commit_id_is_said_and_never_handed_to_git(
+    tmp_path, emulator
+):
+    # The KV pair is writable by anyone with KV rights: "HEAD~1" would be read by git as a
+    # revision (renames from whatever it names), "--output=..." as an option.
+    project = deployed(tmp_path, emulator, flow("load"))
+    gitrepo.move(
+        tmp_path, "flows/company.team/load.yml", "flows/company.team/ingest.yml", ("load", "ingest")
+    )
+    gitrepo.commit_all(tmp_path, "rename")
+    for value in ("HEAD~1", "--output=x", "main"):
+        with client(emulator) as c:
+            c.put_kv(STATE, KEY, value)
+        done = project.plan("--delete")
+        assert done.returncode == 0, done.stderr
+        assert (
+            f"renames are not recognised: the value of KV {STATE}/{KEY} is not a commit id"
+            in done.stderr
+        ), done.stderr
+        assert "rename company.team/load" not in done.stdout
+
+
 def test_outside_git_or_before_the_first_apply_the_plan_says_so(tmp_path, emulator):
     project = Project(tmp_path, emulator)
     project.config(f"directory: flows\nstate_namespace: {STATE}\n")
