@@ -145,7 +145,10 @@ def _moved_flows(
 def _renames_in(moved, tenant: str, local: list[LocalFlow], mapping: dict) -> list[Rename]:
     """Each moved file that is a flow of git's now and named another flow at the deployed
     commit (its namespace mapped as the environment deploys it); not one whose old name git
-    still has (a copy, or another file took the name)."""
+    still has (a copy, or another file took the name), nor one that changed both its id and
+    its namespace: git pairs files only half the same, which two unrelated flows made from one
+    template are, and such a pair would delete a flow of another namespace with --delete
+    alone. A flow renamed in place keeps its namespace; a namespace renamed keeps the ids."""
     from ..settings.environments import map_namespace
 
     in_git = {f.ref for f in local if f.ref is not None}
@@ -157,7 +160,8 @@ def _renames_in(moved, tenant: str, local: list[LocalFlow], mapping: dict) -> li
         if flow is None or flow.ref is None or identity is None:
             continue
         old = FlowRef(tenant, map_namespace(identity[0], mapping), identity[1])
-        if old != flow.ref and old not in in_git:
+        one_kept = old.namespace == flow.ref.namespace or old.id == flow.ref.id
+        if old != flow.ref and old not in in_git and one_kept:
             found.append(Rename(old, flow.ref))
     return found
 

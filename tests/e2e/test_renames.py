@@ -184,6 +184,50 @@ def test_a_renamed_namespace_folder_moves_with_delete_alone_and_a_saved_plan(tmp
     assert "No changes: the server matches git." in again.stdout, again.stdout
 
 
+TEMPLATE = """tasks:
+  - id: extract
+    type: io.kestra.plugin.scripts.python.Script
+    containerImage: python:3.12-slim
+    script: |
+      import requests
+      print("extract")
+  - id: load
+    type: io.kestra.plugin.core.log.Log
+    message: {sql}
+triggers:
+  - id: daily
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "{cron}"
+"""
+
+
+def test_a_new_flow_from_the_same_template_is_not_a_rename_of_a_removed_one(tmp_path, emulator):
+    # Git pairs a removed file with an added one at least half the same: two unrelated flows
+    # built from one template (a blueprint) are. Taking that as a rename would delete the old
+    # namespace's flow with --delete alone (no --namespace, no --allow-empty-namespace, not
+    # counted by --max-deletes). A rename keeps its id or its namespace; this one keeps neither.
+    report = "id: report\nnamespace: company.legacy\n" + TEMPLATE.format(
+        sql="select 1", cron="0 9 * * *"
+    )
+    project = deployed(tmp_path, emulator, report)
+    gitrepo.git(tmp_path, "rm", "-q", "-r", "flows/company.legacy")
+    project.write(
+        "id: signup\nnamespace: company.growth\n"
+        + TEMPLATE.format(sql="select count(*) from signups", cron="0 10 * * *")
+    )
+    gitrepo.commit_all(tmp_path, "retire the legacy report; a signup job")
+    moved = gitrepo.git(tmp_path, "diff", "-M50%", "--summary", "HEAD~1", "HEAD")
+    assert "rename flows/{company.legacy/report.yml => company.growth/signup.yml}" in moved
+
+    done = project.plan("--delete")
+    assert done.returncode == 0, done.stderr
+    assert "rename company.legacy/report" not in done.stdout, done.stdout
+    assert "Plan: 1 to create, 0 to update, 0 to delete" in done.stdout, done.stdout
+    applied = project.run("apply", "--delete", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert live_flows(emulator, "company.legacy") == ["report"]  # its namespace's guards apply
+
+
 def test_a_failed_apply_does_not_move_the_recorded_commit(tmp_path, emulator):
     project = deployed(tmp_path, emulator, flow("load"))
     before = recorded(emulator)
