@@ -4,10 +4,12 @@ only, so the user's index and working tree (staged work included) stay exactly a
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
 from kestra_sync.errors import InputError
+from kestra_sync.pull import gitbranch
 from kestra_sync.pull.gitbranch import (
     check_branch_name,
     commit_files,
@@ -22,6 +24,22 @@ from tests.support.gitrepo import IDENTITY, git, make_repo, show
 def identity(monkeypatch):
     for name, value in IDENTITY.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(autouse=True)
+def close_repositories(monkeypatch):
+    """Each repository a test opens is closed after it: gitpython keeps `git cat-file`
+    processes open, which warnings-as-errors reports at exit (the CLI's process just ends)."""
+    opened = []
+
+    def tracked(directory):
+        opened.append(gitbranch.open_repository(directory))
+        return opened[-1]
+
+    monkeypatch.setattr(sys.modules[__name__], "open_repository", tracked)
+    yield
+    for repo in opened:
+        repo.close()
 
 
 def test_staged_and_unstaged_work_outside_the_flows_survives_and_modes_are_kept(tmp_path):
@@ -145,3 +163,16 @@ def written_message(subject: str) -> str:
     from kestra_sync.pull.gitbranch import WRITTEN_BY
 
     return f"{subject}\n\n{WRITTEN_BY}: the server's version\n"
+
+
+def test_a_ref_git_has_locked_is_a_one_line_error_and_the_branch_is_left_alone(tmp_path):
+    # Another git process (or one that crashed) holds the branch's lock file.
+    root = make_repo(tmp_path / "r", {"flows/a.yml": "id: a\n"})
+    git(root, "branch", "drift")
+    before = git(root, "rev-parse", "drift")
+    (root / ".git/refs/heads/drift.lock").write_text("")
+    repo = open_repository(root)
+    with pytest.raises(InputError, match=r"could not write branch drift: .*drift\.lock") as err:
+        commit_files(repo, "drift", {"flows/a.yml": b"id: b\n"}, written_message("e"))
+    assert "\n" not in err.value.message and "lock" in (err.value.hint or "")
+    assert git(root, "rev-parse", "drift") == before

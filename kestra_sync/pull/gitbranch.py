@@ -143,7 +143,12 @@ def commit_files(repo: Any, branch: str, files: dict[str, bytes], message: str) 
     import git
 
     base = repo.head.commit
-    tree = _tree_with(repo, base.tree, files)
+    try:
+        tree = _tree_with(repo, base.tree, files)
+    except OSError as err:  # the object store cannot be written (a full disk, permissions)
+        raise InputError(
+            f"could not store the server's files in git: {err}; no branch was written"
+        ) from None
     if tree.binsha == base.tree.binsha:
         return BranchResult("no-drift", branch, None, base.hexsha)
     head = git.Head(repo, f"refs/heads/{branch}")
@@ -154,8 +159,15 @@ def commit_files(repo: Any, branch: str, files: dict[str, bytes], message: str) 
         ]:
             return BranchResult("unchanged", branch, current.hexsha, base.hexsha)
         _refuse_others_work(repo, branch, current, base)
-    commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)
-    repo.create_head(branch, commit, force=True)
+    try:
+        commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)
+        repo.create_head(branch, commit, force=True)
+    except (OSError, git.GitError) as err:  # a lock another git holds, a full disk
+        raise InputError(
+            f"could not write branch {branch}: {err}; the branch is as it was",
+            hint="if no other git command is running, remove the .lock file named, then run "
+            "it again",
+        ) from None
     return BranchResult("committed", branch, commit.hexsha, base.hexsha)
 
 
