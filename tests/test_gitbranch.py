@@ -176,3 +176,14 @@ def test_a_ref_git_has_locked_is_a_one_line_error_and_the_branch_is_left_alone(t
         commit_files(repo, "drift", {"flows/a.yml": b"id: b\n"}, written_message("e"))
     assert "\n" not in err.value.message and "lock" in (err.value.hint or "")
     assert git(root, "rev-parse", "drift") == before
+
+
+def test_uncommitted_changes_are_refused_when_the_flows_are_the_repository_root(tmp_path):
+    root = make_repo(tmp_path / "r", {"company/team/a.yml": "id: a\n"})
+    repo = open_repository(root)
+    refuse_uncommitted(repo, [root])  # clean
+    (root / "company/team/a.yml").write_text("id: a\nedited: true\n")
+    with pytest.raises(
+        InputError, match=r"uncommitted changes in 1 file\(s\) \(company/team/a.yml\)"
+    ):
+        refuse_uncommitted(repo, [root])

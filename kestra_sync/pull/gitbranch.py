@@ -105,7 +105,13 @@ def check_branch_name(repo: Any, branch: str) -> None:
 def refuse_uncommitted(repo: Any, paths: list[Path]) -> None:
     """The drift is what the server holds that the current commit does not: the directory
     compared must hold exactly that commit's files (no modified, staged or untracked file)."""
-    inside = [p for p in (repo_path(repo, path) for path in paths if path.exists()) if p]
+    root = os.path.realpath(str(repo.working_tree_dir))
+    found = [
+        "." if os.path.realpath(path) == root else repo_path(repo, path)  # flows at the root
+        for path in paths
+        if path.exists()
+    ]
+    inside = [p for p in found if p is not None]
     if not inside:
         return
     status = _git(repo, "status", "--porcelain", "--untracked-files=normal", "--", *inside)
