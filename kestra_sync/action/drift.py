@@ -70,7 +70,7 @@ def do_drift(ctx: Context) -> int:
 def _read_drift(ctx: Context, branch: str, *, fetch: bool) -> tuple[dict | None, int]:
     """`pull --branch` in a child process: its JSON document (None: the step fails, and
     nothing is changed on GitHub) and its exit code."""
-    from .run import cli_failure, hide_server, run_cli
+    from .child import cli_failure, hide_server, run_cli
 
     hide_server(ctx, None)  # the body and the summary are published
     if fetch:
@@ -169,7 +169,7 @@ def _base(ctx: Context) -> str:
 
 
 def _pull_args(ctx: Context, branch: str) -> list[str]:
-    from .run import extra_args
+    from .child import extra_args
 
     args = ["pull"]
     if ctx.inputs.get("directory"):
@@ -179,7 +179,7 @@ def _pull_args(ctx: Context, branch: str) -> list[str]:
 
 def _pull_env(ctx: Context) -> dict[str, str]:
     """The CLI's environment, with the bot as the commit's author unless git has one."""
-    from .run import child_env
+    from .child import child_env
 
     env = child_env(ctx.env, ctx.inputs)
     configured = subprocess.run(
@@ -199,7 +199,7 @@ class GitError(Exception):
 def _git(ctx: Context, *args: str, check: bool = False) -> str:
     """Run git in the working directory; its output. ``check``: a failure raises GitError
     with git's last line (the caller redacts it)."""
-    from .run import child_env
+    from .child import child_env
 
     done = subprocess.run(
         ["git", *args],

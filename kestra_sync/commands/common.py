@@ -51,6 +51,14 @@ def print_error(err: KestraSyncError) -> None:
         click.echo(f"hint: {line(err.hint)}", err=True)
 
 
+def echo_line(text: str, err: bool = False) -> None:
+    """A line naming flows, files or keys the server chose: one line, control characters
+    escaped (report/escape.py)."""
+    from ..report.escape import line
+
+    click.echo(line(text), err=err)
+
+
 def server_options(func):
     """Connection and config options shared by every command that talks to a server.
     Secrets are better given as KESTRA_PASSWORD / KESTRA_API_TOKEN: flags show up in `ps`."""

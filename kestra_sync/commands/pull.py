@@ -10,6 +10,7 @@ import click
 
 from .common import (
     EXIT_FAILURE,
+    echo_line,
     json_on_error,
     kestra_version_option,
     make_client,
@@ -156,7 +157,7 @@ def pull(
         files_kept += _write_dashboards(dashboards, settings, overwrite, shown)
     except PullWriteError as err:
         for path in err.written:
-            _echo(f"wrote      {path}")
+            echo_line(f"wrote      {path}")
         count = len(shown) + len(err.written)
         err.message += (
             f"; {count} file(s) were written before it (the `wrote` lines above), nothing after"
@@ -180,7 +181,7 @@ def _read_dashboards(client, settings, target, wanted, all_namespaces) -> dict[s
     if not (all_namespaces if wanted is None else wanted):
         return None
     if target.version is not None and target.version not in K.DASHBOARD_IDS.versions:
-        _echo(
+        echo_line(
             f"skipped    dashboards: Kestra {target.version} makes up their ids, so they "
             "cannot be deployed from git (Kestra 1.0 or later)",
             err=True,
@@ -200,16 +201,16 @@ def _write_dashboards(dashboards, settings, overwrite, shown: list[Path]) -> int
     existing = {i.ref.id: i.path for i in Dashboards().scan(settings).items}
     targets, refused = dashboard_targets(dashboards, folder, settings.directory, existing)
     for line in refused:
-        _echo(f"refused    {line}", err=True)
+        echo_line(f"refused    {line}", err=True)
     result = write_dashboards(dashboards, targets, overwrite=overwrite)
     shown += result.written
     for path in result.written:
-        _echo(f"wrote      {path}  (dashboard)")
+        echo_line(f"wrote      {path}  (dashboard)")
     for path in result.unchanged:
-        _echo(f"unchanged  {path}  (dashboard)")
+        echo_line(f"unchanged  {path}  (dashboard)")
     for path in result.conflicts:
-        _echo(f"conflict   {path}  (dashboard): differs from the server; kept", err=True)
-    _echo(
+        echo_line(f"conflict   {path}  (dashboard): differs from the server; kept", err=True)
+    echo_line(
         f"Pulled {len(dashboards)} dashboard(s) of tenant {settings.tenant}: "
         f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
         f"{len(result.conflicts) + len(refused)} kept.",
@@ -252,24 +253,16 @@ def _closing_hints(result, known, empty) -> None:
     """What to do about files left as they were; ``known`` (the server's namespaces) when an
     empty namespace may be a parent of the flows' ones."""
     if result.occupied or result.duplicates:
-        _echo(
+        echo_line(
             "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
             err=True,
         )
     if result.conflicts:
-        _echo(
+        echo_line(
             "hint: review those files, or pass --overwrite to take the server's version", err=True
         )
     if known is not None:
         _hint_parent_namespaces(known, empty)
-
-
-def _echo(text: str, err: bool = False) -> None:
-    """Every line pull prints names flows, files or keys the server chose: one line each,
-    control characters escaped (report/escape.py)."""
-    from ..report.escape import line
-
-    click.echo(line(text), err=err)
 
 
 def _one_tenant(settings):
@@ -332,20 +325,20 @@ def _refuse_overlays(settings) -> None:
 
 def _report_flows(result, pulled: int) -> None:
     for ref, path in result.written:
-        _echo(f"wrote      {path}  ({ref})")
+        echo_line(f"wrote      {path}  ({ref})")
     for ref, path in result.unchanged:
-        _echo(f"unchanged  {path}  ({ref})")
+        echo_line(f"unchanged  {path}  ({ref})")
     for ref, path in result.conflicts:
-        _echo(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
+        echo_line(f"conflict   {path}  ({ref}): differs from the server; kept", err=True)
     for ref, path, other in result.occupied:
-        _echo(
+        echo_line(
             f"conflict   {path}  ({ref}): the file holds {other}; kept, {ref} not written",
             err=True,
         )
     for ref, paths in result.duplicates:
         listed = ", ".join(str(p) for p in paths)
-        _echo(f"conflict   {ref} is defined in {len(paths)} files: {listed}; kept", err=True)
-    _echo(
+        echo_line(f"conflict   {ref} is defined in {len(paths)} files: {listed}; kept", err=True)
+    echo_line(
         f"Pulled {pulled} flow(s): {len(result.written)} written, "
         f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
         err=True,
@@ -381,7 +374,7 @@ def _read_suites(client, namespaces: list[str]) -> list[tuple[str, dict[str, byt
             if err.status != 403:
                 raise
             # A token without the TEST permission still pulls the flows, files and KV pairs.
-            _echo(f"not pulled {namespace} test suites: {err.message}", err=True)
+            echo_line(f"not pulled {namespace} test suites: {err.message}", err=True)
             continue
         if suites:
             out.append((namespace, suites_as_files(suites)))
@@ -398,11 +391,11 @@ def _write_suites(suites, settings, layout, overwrite, shown: list[Path]) -> int
         result = write_namespace_files(files, root, overwrite=overwrite, confine=settings.directory)
         shown += result.written
         for path in result.written:
-            _echo(f"wrote      {path}  ({namespace} test suite)")
+            echo_line(f"wrote      {path}  ({namespace} test suite)")
         for path in result.unchanged:
-            _echo(f"unchanged  {path}  ({namespace} test suite)")
+            echo_line(f"unchanged  {path}  ({namespace} test suite)")
         for path in result.conflicts:
-            _echo(
+            echo_line(
                 f"conflict   {path}  ({namespace} test suite): differs from the server; kept",
                 err=True,
             )
@@ -448,7 +441,7 @@ def _refuse_whole_pull(resources, settings, layout, suites=()) -> None:
         ]
     if refused:
         for line in refused:
-            _echo(f"refused    {line}", err=True)
+            echo_line(f"refused    {line}", err=True)
         raise InputError(
             f"pull refused {len(refused)} server entr{'y' if len(refused) == 1 else 'ies'} "
             "(above): nothing was written",
@@ -468,31 +461,33 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
         result = write_namespace_files(files, root, overwrite=overwrite, confine=confine)
         shown += result.written
         for path in result.written:
-            _echo(f"wrote      {path}  ({namespace} file)")
+            echo_line(f"wrote      {path}  ({namespace} file)")
         for path in result.unchanged:
-            _echo(f"unchanged  {path}  ({namespace} file)")
+            echo_line(f"unchanged  {path}  ({namespace} file)")
         for path in result.conflicts:
-            _echo(f"conflict   {path}  ({namespace} file): differs from the server; kept", err=True)
+            echo_line(
+                f"conflict   {path}  ({namespace} file): differs from the server; kept", err=True
+            )
         for remote in result.skipped:
-            _echo(
+            echo_line(
                 f"skipped    {namespace} file {remote}: a name starting with .git is git's own, "
                 "never deployed from _files; the server's copy stays",
                 err=True,
             )
         for remote in result.refused:
-            _echo(
+            echo_line(
                 f"refused    {namespace} file {remote}: it would be written outside {root}",
                 err=True,
             )
         for remote in result.unnamable:
-            _echo(
+            echo_line(
                 f"refused    {namespace} file {remote}: its name holds control characters, "
                 "which validate refuses; rename it on the server, then pull again",
                 err=True,
             )
         refused = len(result.refused) + len(result.unnamable)
         if files:
-            _echo(
+            echo_line(
                 f"Pulled {len(files)} namespace file(s) of {namespace}: "
                 f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
                 f"{len(result.conflicts) + refused} kept"
@@ -507,12 +502,12 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
                 values, settings.directory, namespace, layout, overwrite=overwrite, held=held
             )
             if status == "conflict":
-                _echo(
+                echo_line(
                     f"conflict   {path}  ({namespace} KV): differs from the server; kept", err=True
                 )
                 kept += 1
             elif status == "refused":
-                _echo(
+                echo_line(
                     f"refused    {path}  ({namespace} KV): a symbolic link on the way leads "
                     f"outside {settings.directory}; kept",
                     err=True,
@@ -521,9 +516,9 @@ def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) 
             else:
                 if status == "written":
                     shown.append(path)
-                _echo(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
+                echo_line(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
                 for key in held:
-                    _echo(
+                    echo_line(
                         f"not pulled {namespace} KV {key}: its value looks like a secret (or "
                         f"{path.name} marks it sensitive), so {path.name} lists the key under "
                         "`sensitive:` without it (plans leave the server's value as it is, "
@@ -540,20 +535,20 @@ def _hint_parent_namespaces(known: list[str], empty: list[str]) -> None:
         below = sorted(n for n in known if n.startswith(namespace + "."))
         if below:
             shown = ", ".join(below[:5]) + (f" and {len(below) - 5} more" if len(below) > 5 else "")
-            _echo(
+            echo_line(
                 f"hint: namespace {namespace} has no flows of its own, but its children do "
                 f"({shown}): add --include-children",
                 err=True,
             )
         elif namespace not in known:
-            _echo(f"hint: namespace {namespace} has no flows on this server", err=True)
+            echo_line(f"hint: namespace {namespace} has no flows on this server", err=True)
 
 
 def _suggest_config(directory: Path, layout: str) -> None:
     """No kestra-sync.yml found: say how to get one, so the next validate enforces the layout
     the files were written in. pull writes nothing outside DIR, so it does not write it itself;
     `init` (run where the config belongs) detects this directory and layout."""
-    _echo(
+    echo_line(
         f"hint: no kestra-sync.yml: run `kestra-sync init` to write one (it finds "
         f"{directory.as_posix()}/ and the {layout} layout), so validate enforces the layout "
         "from now on",

@@ -121,15 +121,15 @@ def _document(outcome, drift) -> dict:
 
 def _report(outcome, drift, *, json_out: bool) -> None:
     """One line per drifted item, then what was committed (on stderr with --format json)."""
-    from .pull import _echo
+    from .common import echo_line
 
     for item in drift.items:
         if item.content is not None:
-            _echo(f"drift      {item.path}  ({item.ref})", err=json_out)
+            echo_line(f"drift      {item.path}  ({item.ref})", err=json_out)
         else:
-            _echo(f"not written {item.path}  ({item.ref}): {item.note}", err=True)
+            echo_line(f"not written {item.path}  ({item.ref}): {item.note}", err=True)
     if drift.missing or drift.server_only:
-        _echo(
+        echo_line(
             f"not drift written back: {drift.missing} in git but not on the server (apply "
             f"creates them), {drift.server_only} on the server only (pull --namespace adopts "
             "them)",
@@ -139,14 +139,14 @@ def _report(outcome, drift, *, json_out: bool) -> None:
     if outcome.status == "no-drift":
         text = "No drift to commit: the server matches git for what git manages"
         left = f" (branch {outcome.branch} left as it is)." if drift.items else "."
-        _echo(text + left, err=json_out)
+        echo_line(text + left, err=json_out)
     elif outcome.status == "unchanged":
-        _echo(
+        echo_line(
             f"Branch {outcome.branch} already holds this drift ({short}): nothing committed.",
             err=json_out,
         )
     else:
-        _echo(
+        echo_line(
             f"Committed the server's edits to {len(drift.written)} file(s) to branch "
             f"{outcome.branch} ({short}), on top of {outcome.base[:12]}; the working tree "
             "was not touched.",
