@@ -224,21 +224,29 @@ def _tenant_clients(client) -> Callable[[str], Any]:
 
 def write_order(changes: list[Change], local: Iterable[LocalFlow] = ()) -> dict[FlowRef, set]:
     """For each create/update of any kind, the other writes that must be done first: a
-    Subflow's target before its caller (references.dependencies), and the namespace files and
-    KV values of a namespace before its flows, which may read them (``read('etl/load.py')``,
-    ``kv('region')``). Deletes wait for every write, flows before files and KV pairs (see
+    Subflow's target before its caller (references.dependencies), the namespace files, KV
+    values, settings and secrets of a namespace before its flows, which may read them
+    (``read('etl/load.py')``, ``kv('region')``), and the kinds marked ``after_flows`` (apps)
+    after the flows of their namespace. Deletes wait for every write, flows before files and KV pairs (see
     ``delete_depths``), so that a flow that stops using a file is gone or updated first."""
     flows = [c for c in changes if c.kind == FLOW]
     deps: dict[FlowRef, set] = dict(dependencies(flows, local))
     resources: dict[tuple[str, str], set[FlowRef]] = {}
+    flow_writes: dict[tuple[str, str], set[FlowRef]] = {}
     for change in changes:
-        if change.kind != FLOW and change.action in (CREATE, UPDATE):
+        key = (change.ref.tenant, change.ref.namespace)
+        if change.kind == FLOW and change.action in (CREATE, UPDATE):
+            flow_writes.setdefault(key, set()).add(change.ref)
+        elif change.kind != FLOW and change.action in (CREATE, UPDATE):
             deps[change.ref] = set()
-            key = (change.ref.tenant, change.ref.namespace)
-            resources.setdefault(key, set()).add(change.ref)
+            if not getattr(writer(change.kind), "after_flows", False):
+                resources.setdefault(key, set()).add(change.ref)
     for ref in deps:
         if ref.kind == FLOW:
             deps[ref] = deps[ref] | resources.get((ref.tenant, ref.namespace), set())
+        elif getattr(writer(ref.kind), "after_flows", False):
+            # An app runs a flow of its namespace: written once that flow is.
+            deps[ref] = flow_writes.get((ref.tenant, ref.namespace), set())
     return deps
 
 
@@ -367,6 +375,7 @@ def apply_plan(
     (``PlanResult.local``), whose parses are reused to order the changes. A write the server
     refuses with 429/503 is tried again later with fewer writes in flight (``throttle``)."""
     changes = [c for c in plan.changes if c.action in CHANGING]
+    check_before_writes(changes)
     outcomes = {c.ref: Outcome(c) for c in changes}
     workers = max(1, parallelism)
     sender = _Sender(client, parallelism, throttle or Throttle(parallelism), cancel, changes)
@@ -405,6 +414,19 @@ def apply_plan(
     _explain_unstarted(schedule, outcomes)
     ordered = [outcomes[c.ref] for c in sorted(changes, key=lambda c: _order(c.ref))]
     return ApplyResult(ordered, interrupted=schedule.interrupted)
+
+
+def check_before_writes(changes: list[Change]) -> None:
+    """What a kind must know before anything is written (a secret's environment variable):
+    raises, with nothing applied, when it is missing."""
+    by_kind: dict[str, list[Change]] = {}
+    for change in changes:
+        if change.action != DELETE:
+            by_kind.setdefault(change.kind, []).append(change)
+    for name, of_kind in sorted(by_kind.items()):
+        check = getattr(writer(name), "check_before_writes", None)
+        if check is not None:
+            check(of_kind)
 
 
 def _explain_unstarted(schedule: Scheduler, outcomes: dict[FlowRef, Outcome]) -> None:

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from .answers import Answer, json_answer
+from .enterprise import store_of as enterprise_store
 from .resources import store_of
 
 
@@ -34,6 +35,7 @@ def control(h: Any, method: str, path: str, body: bytes) -> Answer:
     if path == "/_emulator/reset" and method == "POST":
         srv.store.reset()
         store_of(srv).reset()
+        enterprise_store(srv).reset()
         srv.faults.clear()
         srv.stats.reset()
         return Answer(204, None, b"", None)

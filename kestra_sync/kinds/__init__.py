@@ -1,5 +1,6 @@
 """The kinds of resource kestra-sync manages, one module each behind the typed seam of
-``base``: flows (``flows``), namespace files (``nsfiles``) and KV pairs (``kv``). Every kind
+``base``: flows (``flows``), namespace files (``nsfiles``), KV pairs (``kv``), and on Kestra
+Enterprise apps (``apps``), namespace settings and secrets (``namespaces``). Every kind
 is written through ``writer(name)`` by apply's one scheduler; the kinds compared by content
 digest are ``KINDS`` (a new kind is a new module added there: plan, apply, the reports and the
 saved plan take it as it is). Flows are compared by planning.plan (revisions, references).
@@ -11,12 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
+from .apps import Apps
 from .base import Kind, KindClient, KindListing, LocalScan, Writer
 from .flows import Flows
 from .kv import KeyValues
+from .namespaces import NamespaceSecrets, NamespaceSettings
 from .nsfiles import NamespaceFiles
 
-KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues())}
+KINDS: dict[str, Kind[Any]] = {
+    k.name: k
+    for k in (NamespaceFiles(), KeyValues(), Apps(), NamespaceSettings(), NamespaceSecrets())
+}
 WRITERS: dict[str, Writer] = {"flow": Flows(), **KINDS}
 
 

@@ -4,7 +4,10 @@
 - ``NAMESPACE/ID``: the flow ID of NAMESPACE;
 - ``NAMESPACE/*``: everything of NAMESPACE, flows, namespace files and KV pairs;
 - ``file:NAMESPACE/PATH``: the namespace file PATH (``file:company.team/etl/load.py``);
-- ``kv:NAMESPACE/KEY``: the KV pair KEY.
+- ``kv:NAMESPACE/KEY``: the KV pair KEY;
+- ``app:NAMESPACE/ID``: the app ID (Enterprise);
+- ``namespace:NAMESPACE``: the namespace's settings from its namespace.yml (Enterprise);
+- ``secret:NAMESPACE/KEY``: the namespace secret KEY (Enterprise).
 
 A partial plan is the whole plan, made as without targets (every namespace read, every
 guard applied: references, ownership, the empty-namespace rule), then reduced to the targeted
@@ -23,20 +26,30 @@ from ..errors import InputError
 from ..models import FLOW, FlowRef, LocalFlow
 from ..settings.config import Settings
 
-_TARGET = re.compile(r"^(?:(?P<kind>file|kv):)?(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
-_KINDS = {"file": "namespace file", "kv": "KV pair"}
+_TARGET = re.compile(r"^(?:(?P<kind>file|kv|app|namespace|secret):)?(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
+_KINDS = {
+    "file": "namespace file",
+    "kv": "KV pair",
+    "app": "app",
+    "namespace": "namespace settings",
+    "secret": "namespace secret",
+}
+SETTINGS_ID = "settings"  # kinds.namespaces: the one item of a namespace's settings
 
 
 def parse_targets(texts: list[str]) -> list[str]:
     targets = []
     for text in texts:
         text = text.strip()
+        if text.startswith("namespace:") and "/" not in text:
+            text += "/" + SETTINGS_ID  # namespace:NS names its settings
         match = _TARGET.match(text)
         flow_like = match is not None and (match["kind"] or "/" not in match["id"])
         if not flow_like or (match is not None and match["kind"] and match["id"] == "*"):
             raise InputError(
                 f"--target {text!r}: expected NAMESPACE/ID, NAMESPACE/*, "
-                "file:NAMESPACE/PATH or kv:NAMESPACE/KEY",
+                "file:NAMESPACE/PATH, kv:NAMESPACE/KEY, app:NAMESPACE/ID, namespace:NAMESPACE "
+                "or secret:NAMESPACE/KEY",
                 hint="for example --target company.team/orders-etl, --target company.team/*, "
                 "--target file:company.team/etl/load.py or --target kv:company.team/region",
             )
@@ -104,5 +117,6 @@ def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
         what = _KINDS[kind] if kind else "flow"
         plan.errors.append(
             f"--target {', '.join(missing)} matches no {what} in git or on the server; "
-            "check the namespace and " + ("path" if kind == "file" else "key" if kind else "id")
+            "check the namespace and "
+            + ("path" if kind == "file" else "key" if kind in ("kv", "secret") else "id")
         )

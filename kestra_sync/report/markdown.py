@@ -20,7 +20,14 @@ from .plantext import (
 
 MAX_CHARS = 60_000
 ICON = {CREATE: "➕", UPDATE: "✏️", DELETE: "🗑️", UNCHANGED: "✅", UNMANAGED: "❔"}
-KIND = {"flow": "flow", "file": "namespace file", "kv": "KV pair"}
+KIND = {
+    "flow": "flow",
+    "file": "namespace file",
+    "kv": "KV pair",
+    "app": "app",
+    "namespace": "namespace settings",
+    "secret": "namespace secret",
+}
 # Every name, path and message below comes from git or the server: each is escaped for where
 # it goes (report/escape.py), code spans for names, escaped text for the rest.
 TABLE_HEAD = ["| | Kind | Name | Action | Details |", "|---|---|---|---|---|"]

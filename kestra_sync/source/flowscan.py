@@ -33,7 +33,9 @@ from ..models import (
 from . import resultcache
 from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from .walk import (
+    APPS_DIR,
     KV_FILE_NAMES,
+    NAMESPACE_FILE_NAMES,
     bad_name,
     is_files_dir,
     kv_overlay_env,
@@ -47,12 +49,14 @@ from .yamlindex import ParsedYaml, parse_yaml
 
 
 def is_flow_candidate(path: Path) -> bool:
-    """A YAML file that is not a namespace file (under `_files`) nor a namespace's kv.yml
-    (kestra_sync.kinds), nor an environment's overlay of either: pre-commit passes those too."""
+    """A YAML file that is not a namespace file (under `_files`) nor a namespace's kv.yml, app
+    (under `_apps`) or namespace.yml (kestra_sync.kinds), nor an environment's overlay of
+    either: pre-commit passes those too."""
     return (
         path.name not in KV_FILE_NAMES
+        and path.name not in NAMESPACE_FILE_NAMES
         and kv_overlay_env(path.name) is None
-        and not any(is_files_dir(part) for part in path.parts[:-1])
+        and not any(is_files_dir(part) or part == APPS_DIR for part in path.parts[:-1])
     )
 
 

@@ -16,6 +16,10 @@ FLOW_SUFFIXES = (".yml", ".yaml")
 # (kinds.kv). Neither is ever scanned as a flow.
 FILES_DIR = "_files"
 KV_FILE_NAMES = ("kv.yml", "kv.yaml")
+# Enterprise kinds kept beside the flows: a namespace's apps (kinds.apps) and its settings
+# (kinds.namespaces). Neither is ever scanned as a flow.
+APPS_DIR = "_apps"
+NAMESPACE_FILE_NAMES = ("namespace.yml", "namespace.yaml")
 # Per-environment overlays (kestra_sync/source/environments.py): `kv.prod.yml` beside kv.yml and
 # `_files.prod/` beside _files. Not flows either; one whose environment is not configured is an
 # error there, so a flow named like one is never skipped in silence.
@@ -51,14 +55,17 @@ def display_path(path: Path) -> str:
 
 def _is_flow_file(name: str) -> bool:
     return (
-        name.endswith(FLOW_SUFFIXES) and name not in KV_FILE_NAMES and kv_overlay_env(name) is None
+        name.endswith(FLOW_SUFFIXES)
+        and name not in KV_FILE_NAMES
+        and name not in NAMESPACE_FILE_NAMES
+        and kv_overlay_env(name) is None
     )
 
 
 def enters_flow_dir(name: str) -> bool:
     """The folders the flow scan enters (and the KV scan, kinds/kv.py): not hidden, not `_files`
-    (nor an environment's `_files.<env>`)."""
-    return not name.startswith(".") and not is_files_dir(name)
+    (nor an environment's `_files.<env>`), not `_apps`."""
+    return not name.startswith(".") and not is_files_dir(name) and name != APPS_DIR
 
 
 def walk_flow_files(
