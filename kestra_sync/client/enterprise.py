@@ -2,7 +2,8 @@
 ``KestraClient``. Paths and bodies follow Kestra's Enterprise OpenAPI description (vendored in
 tests/data/openapi/, docs/enterprise-kinds.md):
 
-- apps: ``GET /apps/search`` (paged, ``filters[namespace][EQUALS]``) lists ``ApiApp`` (uid, id,
+- apps: ``GET /apps/search`` (paged; ``namespace`` up to 1.3, ``filters[namespace][EQUALS]``
+  from 2.0) lists ``ApiApp`` (uid, id,
   namespace, ...) without the source; ``GET /apps/{uid}`` answers ``ApiAppSource`` (the YAML
   as sent); ``POST /apps`` creates from YAML (``application/x-yaml``) and answers the new uid;
   ``PUT /apps/{uid}`` replaces the source; ``DELETE /apps/{uid}``.
@@ -73,9 +74,12 @@ class EnterpriseResourcesMixin:
         found: list[dict] = []
         page, listed = 1, 0
         while True:
+            # `namespace` up to 1.3, `filters[...]` from 2.0 (the legacy parameters were
+            # removed); each server ignores the other, and the results are filtered here.
             params = [
                 ("page", str(page)),
                 ("size", str(APPS_PAGE)),
+                ("namespace", namespace),
                 ("filters[namespace][EQUALS]", namespace),
             ]
             with enterprise_only("apps"):

@@ -194,13 +194,18 @@ def _create_app(h: Any, store: EnterpriseStore, tenant: str, p: dict, body: byte
 
 
 def _search_apps(h: Any, store: EnterpriseStore, tenant: str, p: dict, body: bytes) -> Answer:
-    namespace = h.param("filters[namespace][EQUALS]")
+    # searchApps: `namespace` (a prefix, as the flows' search) up to 1.3, `filters` from 2.0.
+    legacy = h.server.config.version in K.before("2.0")
+    namespace = h.param("namespace") if legacy else h.param("filters[namespace][EQUALS]")
     page, size = h.int_param("page", 1) or 1, h.int_param("size", 10) or 10
     with store.lock:
         rows = []
         for uid, row in sorted(store.apps.get(tenant, {}).items()):
             data = _parse_app(row["source"].encode("utf-8"))
-            if namespace is not None and data["namespace"] != namespace:
+            if namespace is not None and not (
+                data["namespace"] == namespace
+                or (legacy and data["namespace"].startswith(namespace + "."))
+            ):
                 continue
             rows.append(
                 {
