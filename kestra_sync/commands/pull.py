@@ -266,7 +266,7 @@ def _read_enterprise(client, namespaces: list[str]):
 
     states = read_enterprise(client, namespaces)
     if states is None:
-        _echo("Kestra OSS: no apps, namespace settings or secrets to pull.", err=True)
+        _echo("Not Kestra Enterprise: no apps, namespace settings or secrets pulled.", err=True)
         return []
     return states
 

@@ -98,6 +98,7 @@ class Apps:
     noun = "app"
     undeclared_note = "not in git (deletion is off: --delete would remove it)"
     after_flows = True  # an app runs a flow: written once the namespace's flows are
+    enterprise = True  # not read for a namespace retired from git (planning.pipeline)
 
     # -- git --------------------------------------------------------------------------------
 
@@ -110,13 +111,15 @@ class Apps:
             ignore = IgnoreRules.load(directory / IGNORE_FILE)
             files, problems = walk_files(directory, ignore, wanted=_is_yaml, enter=_enter)
             for problem in problems:
-                scan.diagnostics.append(
-                    not_regular_is_an_error(
-                        problem,
-                        "the app is unknown; replace it with a regular file, or remove it",
-                        "app-not-a-file",
+                # Outside `_apps/` the flow scan walks the same folders and says it.
+                if APPS_DIR in Path(problem.path).parts:
+                    scan.diagnostics.append(
+                        not_regular_is_an_error(
+                            problem,
+                            "the app is unknown; replace it with a regular file, or remove it",
+                            "app-not-a-file",
+                        )
                     )
-                )
             for file in files:
                 if APPS_DIR in file.relative_to(directory).parts[:-1]:
                     self._load(scan, tenant, directory, file)

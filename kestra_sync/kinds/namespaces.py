@@ -314,6 +314,7 @@ class NamespaceSettings:
     name = SETTINGS
     noun = "namespace setting"
     undeclared_note = "kept"  # never happens: one item per namespace.yml
+    enterprise = True  # not read for a namespace retired from git (planning.pipeline)
 
     def scan(self, settings: Any) -> LocalScan:
         files, problems = scan_files(settings)
@@ -379,6 +380,7 @@ class NamespaceSecrets:
     undeclared_note = (
         "on the server, not named in namespace.yml: kept (kestra-sync never deletes a secret)"
     )
+    enterprise = True  # not read for a namespace retired from git (planning.pipeline)
 
     def scan(self, settings: Any) -> LocalScan:
         files, _ = scan_files(settings)  # the problems are reported once, by the settings

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..source.walk import display_path
 from ..source.yamlindex import ParsedYaml, parse_yaml
 
 # problem(message, line, code)
@@ -44,10 +43,6 @@ def read_yaml(file: Path, problem: Problem) -> tuple[str, ParsedYaml] | None:
             problem(f"invalid YAML: {p.message}", p.line, "yaml-syntax")
             failed = True
     return None if failed else (text, parsed)
-
-
-def shown(file: Path) -> str:
-    return display_path(file)
 
 
 def line_of(parsed: ParsedYaml, *path: Any) -> int | None:

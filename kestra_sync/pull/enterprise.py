@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from ..client.enterprise import EnterpriseOnlyError
+from ..errors import KestraSyncError
 from ..kinds.apps import APP_ID, Apps
 from ..kinds.namespaces import NamespaceSecrets, NamespaceSettings, from_server
 from ..kinds.namespaces import digest as settings_digest
@@ -38,20 +40,29 @@ class EnterpriseState:
 
 
 def read_enterprise(client: Any, namespaces: list[str]) -> list[EnterpriseState] | None:
-    """Every namespace's apps, settings and secret keys; None when the server is Kestra OSS."""
-    if client.server_edition() == "OSS":
+    """Every namespace's apps, settings and secret keys; None unless the server says it is
+    Kestra Enterprise (an OSS server, or one whose configuration cannot be read: pull then
+    writes what the other kinds hold, as before)."""
+    try:
+        if client.server_edition() != "EE":
+            return None
+    except KestraSyncError:
         return None
-    out = []
-    for namespace in sorted(namespaces):
-        state = EnterpriseState(namespace)
-        for app in client.list_apps(namespace):
-            source = client.get_app_source(app["uid"])
-            if isinstance(app.get("id"), str) and source is not None:
-                state.apps[app["id"]] = source
-        state.settings = from_server(client.get_namespace(namespace))
-        state.secret_keys = client.secret_keys(namespace)
-        out.append(state)
-    return out
+    try:
+        return [_read_one(client, namespace) for namespace in sorted(namespaces)]
+    except EnterpriseOnlyError:  # a server that does not say its edition, without the API
+        return None
+
+
+def _read_one(client: Any, namespace: str) -> EnterpriseState:
+    state = EnterpriseState(namespace)
+    for app in client.list_apps(namespace):
+        source = client.get_app_source(app["uid"])
+        if isinstance(app.get("id"), str) and source is not None:
+            state.apps[app["id"]] = source
+    state.settings = from_server(client.get_namespace(namespace))
+    state.secret_keys = client.secret_keys(namespace)
+    return state
 
 
 def refused_enterprise(states: list[EnterpriseState]) -> list[str]:
