@@ -181,7 +181,11 @@ def _structure_problems(parsed: ParsedYaml) -> list[tuple[str, int | None, str]]
             out.append((message, p.line, "kv-duplicate"))
         elif p.severity == "error":
             code = "yaml-syntax" if p.code.startswith("yaml") else p.code
-            out.append((f"invalid YAML: {p.message}", p.line, code))
+            # The positioned reader's message already says "invalid YAML".
+            message = (
+                p.message if p.message.startswith("invalid YAML") else f"invalid YAML: {p.message}"
+            )
+            out.append((message, p.line, code))
     return out
 
 
