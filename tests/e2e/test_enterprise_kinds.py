@@ -208,3 +208,26 @@ def test_invalid_files_are_refused_offline_with_their_line(project):
     line_with(out, "request.yml", "an Execution app needs `flowId`")
     line_with(out, "namespace.yml:3", "a secret's value is never kept in git")
     assert "hunter2" not in out
+
+
+def test_a_namespace_retired_from_git_keeps_its_apps_settings_and_secrets(project):
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    for path in sorted(ns_dir(project).rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    done = project.run(
+        "apply", "--auto-approve", "--delete", "--allow-empty-namespace", "--namespace", NS
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert server_source(project.emu, NS, "hello") is None  # the flow went
+    assert ee(project).secrets["main"][NS] == {"DB_PASSWORD": SECRET}
+    assert len(ee(project).apps["main"]) == 1
+    assert ee(project).namespaces["main"][NS]["description"] == "Orders team"
+
+
+def test_pull_from_oss_says_it_pulls_none_of_them(tmp_path, make_emulator):
+    p = Project(tmp_path, make_emulator())
+    p.config("directory: flows\nlayout: nested\n")
+    done = p.run("pull", "--namespace", NS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    line_with(done.stderr, "Not Kestra Enterprise: no apps, namespace settings or secrets pulled.")
+    assert not (ns_dir(p) / "namespace.yml").exists()
