@@ -231,3 +231,19 @@ def test_pull_from_oss_says_it_pulls_none_of_them(tmp_path, make_emulator):
     assert done.returncode == 0, done.stdout + done.stderr
     line_with(done.stderr, "Not Kestra Enterprise: no apps, namespace settings or secrets pulled.")
     assert not (ns_dir(p) / "namespace.yml").exists()
+
+
+def test_init_names_them_and_does_not_ignore_them(tmp_path, make_emulator):
+    p = Project(tmp_path, make_emulator(edition="ee"))
+    write_repo(p)
+    (p.root / "kestra-sync.yml").unlink()
+    done = p.run("init")
+    assert done.returncode == 0, done.stdout + done.stderr
+    line_with(done.stdout, "Found 1 flow file(s) under flows/ (layout: nested).")
+    line_with(
+        done.stdout,
+        "Also found 1 app(s) in _apps/ and 1 namespace.yml file(s): plan and apply manage them "
+        "on Kestra Enterprise only.",
+    )
+    assert not (p.root / "flows" / ".kestraignore").exists()
+    assert p.run("validate").returncode == 0
