@@ -247,3 +247,21 @@ def test_init_names_them_and_does_not_ignore_them(tmp_path, make_emulator):
     )
     assert not (p.root / "flows" / ".kestraignore").exists()
     assert p.run("validate").returncode == 0
+
+
+def test_a_namespace_map_deploys_an_app_where_its_mapped_namespace_says(tmp_path, make_emulator):
+    emu = make_emulator(edition="ee")
+    p = Project(tmp_path, emu)
+    write_repo(p, settings="description: Orders team\n")
+    p.config(
+        "directory: flows\nlayout: nested\ndefault_env: prod\nenvironments:\n"
+        f"  staging:\n    url: {emu.url}\n    namespace_map: {{company: staging.company}}\n"
+        f"  prod:\n    url: {emu.url}\n"
+    )
+    done = p.run("apply", "--env", "staging", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = store_of(emu.server).apps["main"].values()
+    assert row["source"] == APP.replace(f"namespace: {NS}", f"namespace: staging.{NS}")
+    assert list(store_of(emu.server).namespaces["main"]) == [f"staging.{NS}"]
+    again = p.run("plan", "--env", "staging", "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
