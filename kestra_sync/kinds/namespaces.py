@@ -95,12 +95,14 @@ def digest(settings: dict) -> str:
 
 
 def _unknown_for_version(version: str | None) -> dict[str, str]:
-    """Settings the target Kestra version does not keep, with why (none when it is unknown)."""
-    if not version:
+    """Settings the target Kestra version does not keep, with why (none when it is unknown).
+    ``version`` as pinned ("1.3.2", "v2.0"): judged by the table row it follows."""
+    row = K.supported_version(str(version)) if version else None
+    if row is None:
         return {}
-    if version in K.NAMESPACE_PLUGIN_DEFAULTS.versions:
-        return {"defaultWorkerSelector": f"Kestra {version} has no defaultWorkerSelector"}
-    why = f"Kestra {version} keeps no {{}} on a namespace (use defaultWorkerSelector)"
+    if row in K.NAMESPACE_PLUGIN_DEFAULTS.versions:
+        return {"defaultWorkerSelector": f"Kestra {row} has no defaultWorkerSelector"}
+    why = f"Kestra {row} keeps no {{}} on a namespace (use defaultWorkerSelector)"
     return {f: why.format(f) for f in ("pluginDefaults", "workerGroup")}
 
 
