@@ -63,7 +63,8 @@ FLOW = "flow"
 class FlowRef:
     """Where a resource lives on a server: tenant, namespace and id, for a ``kind`` of
     resource: a flow (the default; ``id`` is the flow id), a namespace file (``"file"``; ``id``
-    is its path, ``/etl/load.py``) or a KV pair (``"kv"``; ``id`` is the key)."""
+    is its path, ``/etl/load.py``), a KV pair (``"kv"``; ``id`` is the key) or a dashboard
+    (``"dashboard"``; a tenant's, so ``namespace`` is "")."""
 
     tenant: str
     namespace: str
@@ -73,11 +74,12 @@ class FlowRef:
     def __str__(self) -> str:
         """``namespace/id`` for a flow, ``namespace file /path`` or ``namespace kv key`` for the
         other kinds, prefixed with ``tenant:`` when not the default tenant."""
-        base = (
-            f"{self.namespace}/{self.id}"
-            if self.kind == FLOW
-            else (f"{self.namespace} {self.kind} {self.id}")
-        )
+        if self.kind == FLOW:
+            base = f"{self.namespace}/{self.id}"
+        elif not self.namespace:  # a tenant's resource (a dashboard)
+            base = f"{self.kind} {self.id}"
+        else:
+            base = f"{self.namespace} {self.kind} {self.id}"
         return base if self.tenant == DEFAULT_TENANT else f"{self.tenant}:{base}"
 
 

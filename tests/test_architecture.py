@@ -37,16 +37,9 @@ FOUNDATION = {
 # Imports that run back up the pipeline, and why each is there.
 ALLOWED_BACK = {
     ("models", "source.yamlindex"): "a flow kept from the cache is parsed when first used",
-    ("rules.validate", "kinds"): "the project check validates every kind's scan",
-    ("rules.validate", "kinds.nsfiles"): "the project check validates every kind's scan",
     ("settings.config", "planning.ownership"): "the ownership_label setting is checked as read",
     ("settings.config", "rules.kestraversion"): "the kestra_version setting is checked as read",
     ("source.resultcache", "planning.ownership"): "the cache keeps each flow's labels",
-    # An environment's overlays (kv.<env>.yml, _files.<env>/) are read by the kinds' own
-    # readers, for validate (rules) as for plan.
-    ("source.environments", "kinds.base"): "overlays are read by the kinds' own readers",
-    ("source.environments", "kinds.kv"): "overlays are read by the kinds' own readers",
-    ("source.environments", "kinds.nsfiles"): "overlays are read by the kinds' own readers",
 }
 
 

@@ -118,7 +118,7 @@ def test_apps_are_written_after_their_namespace_flows_and_settings_before():
     flow, app = change("flow", "hello"), change("app", "request")
     settings, secret = change("namespace", "settings"), change("secret", "K", UPDATE)
     deps = write_order([flow, app, settings, secret])
-    assert deps[app.ref] == {flow.ref}
+    assert deps[app.ref] == {flow.ref, settings.ref, secret.ref}
     assert deps[flow.ref] == {settings.ref, secret.ref}
 
 
@@ -143,7 +143,8 @@ def test_secrets_missing_from_the_environment_stop_the_apply_before_any_write(mo
 
 
 def test_targets_name_the_enterprise_kinds():
-    assert parse_targets([f"app:{NS}/request", f"namespace:{NS}", f"secret:{NS}/K"]) == [
+    found = parse_targets([f"app:{NS}/request", f"namespace:{NS}/settings", f"secret:{NS}/K"])
+    assert found == [
         f"app:{NS}/request",
         f"namespace:{NS}/settings",
         f"secret:{NS}/K",

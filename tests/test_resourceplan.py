@@ -83,7 +83,7 @@ def test_the_delete_cap_counts_every_kind():
     changes, _ = compare_kind(FILES, scan, server, delete=True)
     plan = Plan(changes)
     check_delete_cap(plan, 1)
-    assert "would delete 2 flows, files and KV pairs together" in plan.errors[0]
+    assert "would delete 2 namespace files" in plan.errors[0]
 
 
 def test_saved_plan_drift_and_already_applied_changes():

@@ -35,6 +35,8 @@ INPUTS = (
     "comment-key",
     "github-token",
     "show-server",
+    "drift-report",
+    "drift-branch",
 )
 SERVER_PLACEHOLDER = "[server]"
 # Inputs only action.yml itself uses (Python set-up, working directory).

@@ -18,6 +18,7 @@ MAX_SUMMARY_ROWS = 1000  # the job summary is capped at 1 MiB per step
 def plan_from_dict(data: dict):
     from ..models import FlowRef
     from ..planning.plan import Change, Plan, Scope
+    from ..planning.renames import rename_from_dict
 
     # The kind too (a KV pair's delete must never read as a flow's).
     changes = [
@@ -37,7 +38,15 @@ def plan_from_dict(data: dict):
         Scope(s["tenant"], s["namespace"], bool(s.get("include_children")))
         for s in data.get("scopes", [])
     ]
-    return Plan(changes=changes, errors=list(data.get("errors", [])), scopes=scopes)
+    return Plan(
+        changes=changes,
+        errors=list(data.get("errors", [])),
+        scopes=scopes,
+        # The namespaces that left git, and the renames: the summary and the comment show them.
+        other_namespaces={t: list(ns) for t, ns in (data.get("other_namespaces") or {}).items()},
+        retire_commands=dict(data.get("retire_commands") or {}),
+        renames=[rename_from_dict(r) for r in data.get("renames") or []],
+    )
 
 
 def apply_result_from_dict(data: dict):

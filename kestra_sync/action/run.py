@@ -62,7 +62,7 @@ from .render import (
     validate_markdown,
 )
 
-COMMANDS = ("validate", "plan", "apply")
+COMMANDS = ("validate", "plan", "apply", "drift")
 
 
 # `path[:line[:col]]: severity: message` lines: plan's warnings on stderr (cli._print_warnings)
@@ -498,7 +498,10 @@ def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int
             raise InputProblem(
                 f"input `command` must be one of {', '.join(COMMANDS)}, not {command!r}"
             )
-        code = {"validate": do_validate, "plan": do_plan, "apply": do_apply}[command](ctx)
+        from .drift import do_drift
+
+        commands = {"validate": do_validate, "plan": do_plan, "apply": do_apply, "drift": do_drift}
+        code = commands[command](ctx)
     except InputProblem as err:
         ctx.failure, ctx.markdown, code = str(err), "", 1
     except Exception as err:  # a bug here must still end in an annotation, not a bare traceback

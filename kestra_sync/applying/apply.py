@@ -31,7 +31,7 @@ from operator import attrgetter
 from typing import Any
 
 from ..errors import ApiError, KestraSyncError, TransportError
-from ..kinds import writer
+from ..kinds import FLOWS, facts_of, writer
 from ..models import DEFAULT_PARALLELISM, FLOW, FlowRef, LocalFlow
 from ..planning.plan import CHANGING, CREATE, DELETE, UPDATE, Change, Plan
 from ..planning.references import dependencies
@@ -130,8 +130,8 @@ class _Listings:
         with ns_lock:  # the first to ask lists it, the others in this namespace wait for it
             if key not in self.listed:
                 try:
-                    flows = self.client_for(key[0]).search_flows(key[1])
-                    self.listed[key] = {f.id: f.revision for f in flows if not f.deleted}
+                    flows = FLOWS.read(self.client_for(key[0]), *key)
+                    self.listed[key] = {f.ref.id: f.payload.revision for f in flows}
                 except KestraSyncError as err:
                     self.listed[key] = err
             return self.listed[key]
@@ -224,39 +224,48 @@ def _tenant_clients(client) -> Callable[[str], Any]:
 
 def write_order(changes: list[Change], local: Iterable[LocalFlow] = ()) -> dict[FlowRef, set]:
     """For each create/update of any kind, the other writes that must be done first: a
-    Subflow's target before its caller (references.dependencies), the namespace files, KV
-    values, settings and secrets of a namespace before its flows, which may read them
-    (``read('etl/load.py')``, ``kv('region')``), and the kinds marked ``after_flows`` (apps)
-    after the flows of their namespace. Deletes wait for every write, flows before files and KV pairs (see
-    ``delete_depths``), so that a flow that stops using a file is gone or updated first."""
+    Subflow's target before its caller (references.dependencies), and in a namespace the
+    writes of a kind of a lower ``write_phase`` first (its namespace files and KV values
+    before its flows, which may read them: ``read('etl/load.py')``, ``kv('region')``).
+    Deletes wait for every write, the higher phases first (see ``delete_stage``), so that a
+    flow that stops using a file is gone or updated first."""
     flows = [c for c in changes if c.kind == FLOW]
     deps: dict[FlowRef, set] = dict(dependencies(flows, local))
-    resources: dict[tuple[str, str], set[FlowRef]] = {}
-    flow_writes: dict[tuple[str, str], set[FlowRef]] = {}
+    # (tenant, namespace) -> phase -> the writes of that phase there
+    phases: dict[tuple[str, str], dict[int, set[FlowRef]]] = {}
     for change in changes:
-        key = (change.ref.tenant, change.ref.namespace)
-        if change.kind == FLOW and change.action in (CREATE, UPDATE):
-            flow_writes.setdefault(key, set()).add(change.ref)
-        elif change.kind != FLOW and change.action in (CREATE, UPDATE):
-            deps[change.ref] = set()
-            if not getattr(writer(change.kind), "after_flows", False):
-                resources.setdefault(key, set()).add(change.ref)
+        if change.action in (CREATE, UPDATE):
+            deps.setdefault(change.ref, set())
+            key = (change.ref.tenant, change.ref.namespace)
+            phase = _phase(change.ref)
+            phases.setdefault(key, {}).setdefault(phase, set()).add(change.ref)
     for ref in deps:
-        if ref.kind == FLOW:
-            deps[ref] = deps[ref] | resources.get((ref.tenant, ref.namespace), set())
-        elif getattr(writer(ref.kind), "after_flows", False):
-            # An app runs a flow of its namespace: written once that flow is.
-            deps[ref] = flow_writes.get((ref.tenant, ref.namespace), set())
+        here = phases.get((ref.tenant, ref.namespace), {})
+        phase = _phase(ref)
+        for earlier in (p for p in here if p < phase):
+            deps[ref] = deps[ref] | here[earlier]
     return deps
 
 
-# Files and KV pairs are deleted after every flow (a flow that stops using them goes first).
-_RESOURCE_STAGE = 1 << 30
+def _phase(ref: FlowRef) -> int:
+    kind = facts_of(ref.kind)
+    return kind.write_phase if kind is not None else 0
+
+
+# Deletes go by stage: the kinds of a higher write phase first, a flow after the deleted flows
+# that call it (``depths``) within its phase.
+_PHASE_STAGE = 1 << 30
+
+
+def delete_stage(ref: FlowRef, depths: dict[FlowRef, int]) -> int:
+    return depths.get(ref, 0) - _phase(ref) * _PHASE_STAGE
 
 
 def _dependency_error(dependency: FlowRef, why: str) -> str:
     if dependency.kind != FLOW:
-        return "not attempted: a namespace file or KV write of its namespace " + why
+        kind = facts_of(dependency.kind)
+        noun = kind.noun if kind is not None else dependency.kind
+        return f"not attempted: a {noun} write of its namespace {why}"
     return f"not attempted: it depends on {dependency}, which {why}"
 
 
@@ -401,7 +410,7 @@ def apply_plan(
         cancel=cancel,
         fail_fast=fail_fast,
         stop_reason=sender.server_gone,
-        delete_stage=lambda ref: depths.get(ref, 0) if ref.kind == FLOW else _RESOURCE_STAGE,
+        delete_stage=lambda ref: delete_stage(ref, depths),
         dependency_error=_dependency_error,
     )
     sender.schedule = schedule

@@ -57,9 +57,16 @@ def _scopes(plan: Plan, deletes: list[Change]) -> list[Scope]:
     for change in deletes:
         # A scope that covers the namespace but not its children (git has flows there) does
         # not show the child namespaces' flows, which read its KV pairs too.
-        if change.kind != FLOW and not any(
-            s.tenant == change.ref.tenant and s.include_children and s.covers(change.ref.namespace)
-            for s in scopes
+        # A tenant's resource (a dashboard, no namespace) is used by no flow: nothing to read.
+        if (
+            change.kind != FLOW
+            and change.ref.namespace
+            and not any(
+                s.tenant == change.ref.tenant
+                and s.include_children
+                and s.covers(change.ref.namespace)
+                for s in scopes
+            )
         ):
             scopes.append(Scope(change.ref.tenant, change.ref.namespace, include_children=True))
     return sorted(set(scopes), key=lambda s: (s.tenant, s.namespace, s.include_children))

@@ -23,6 +23,7 @@ from ..errors import (
     UnexpectedResponseError,
 )
 from ..models import DEFAULT_TENANT, NAMESPACE_MAX, NAMESPACE_RE, RemoteFlow
+from .dashboards import DashboardsMixin
 from .enterprise import EnterpriseResourcesMixin
 from .http import (
     DEFAULT_MAX_REPLY_MB,
@@ -61,7 +62,7 @@ SEARCH_PAGE_SIZE = 10_000
 VALIDATE_BATCH_SIZE = 100  # kestractl validates 100 sources a request (docs/anchors.md)
 
 
-class KestraClient(NamespaceResourcesMixin, EnterpriseResourcesMixin):
+class KestraClient(NamespaceResourcesMixin, DashboardsMixin, EnterpriseResourcesMixin):
     """A thin client for Kestra's flows API, bound to one server and one tenant."""
 
     def __init__(

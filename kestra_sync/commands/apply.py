@@ -87,10 +87,21 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     show_plan(plan_obj)
     if not plan_obj.has_changes:
         _report_apply(None, plan_obj, result_meta, fmt, color)
+        _record_commit(settings, client, plan_obj, result_meta)
         return
     if not auto_approve and not saved:
         _confirm(plan_obj, result_meta, client, settings, fmt, color)
     _write(plan_obj, result_meta, client, settings, local, fail_fast, fmt, color, out, color_out)
+    _record_commit(settings, client, plan_obj, result_meta)  # _write exits on a failure
+
+
+def _record_commit(settings, client, plan_obj, meta) -> None:
+    """Where the next plan diffs from to recognise renames (applying/deployedcommit.py)."""
+    from ..applying.deployedcommit import record_deployed_commit
+
+    said = record_deployed_commit(settings, client, plan_obj, meta)
+    if said:
+        click.echo(escape.line(said), err=True)
 
 
 def _saved_plan(target, client, settings):

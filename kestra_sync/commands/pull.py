@@ -10,6 +10,7 @@ import click
 
 from .common import (
     EXIT_FAILURE,
+    json_on_error,
     kestra_version_option,
     make_client,
     print_target,
@@ -37,6 +38,13 @@ if TYPE_CHECKING:
     help="Pull every namespace of the tenant (one request lists them).",
 )
 @click.option(
+    "--dashboards/--no-dashboards",
+    "with_dashboards",
+    default=None,
+    help="Also pull the tenant's dashboards into the dashboards folder (`_dashboards/`) "
+    "[default: with --all only].",
+)
+@click.option(
     "--include-children/--no-include-children",
     default=None,
     help="Also pull the child namespaces (ns.*).",
@@ -52,27 +60,67 @@ if TYPE_CHECKING:
     help="Replace local files whose content differs (and a FIFO, broken link or the like "
     "standing where a file goes).",
 )
+@click.option(
+    "--branch",
+    metavar="NAME",
+    help="Commit the server's drift (its edits to what git manages) to branch NAME, on top "
+    "of the current commit, without touching the working tree; a re-run updates the branch.",
+)
+@click.option(
+    "--commit-message",
+    metavar="TEXT",
+    help="--branch: the commit's subject line (the files are listed below it).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="--branch: json prints what was committed as one JSON document on stdout.",
+)
 @server_options
 @kestra_version_option
-def pull(namespaces, all_namespaces, layout, overwrite, **params):
+@json_on_error("pull")
+def pull(
+    namespaces,
+    all_namespaces,
+    with_dashboards,
+    layout,
+    overwrite,
+    branch,
+    commit_message,
+    fmt,
+    **params,
+):
     """Write the server's flows, namespace files and KV pairs into DIRECTORY, byte for byte, to
     adopt kestra-sync on a server that already has flows. Files go to `<namespace
     folder>/_files` (or the configured `namespace_files:` directory), KV pairs to
-    `<namespace folder>/kv.yml` (without TTLs). A `plan` right after a `pull` shows no
+    `<namespace folder>/kv.yml` (without TTLs), and with --all (or --dashboards) the tenant's
+    dashboards to `_dashboards/<id>.yml`. A `plan` right after a `pull` shows no
     changes. With a `tenants:` map, it pulls the tenant --tenant names (needed when the map has
     several) into that tenant's directory. Without a kestra-sync.yml, it ends with the
-    `kestra-sync init` command that writes one."""
+    `kestra-sync init` command that writes one.
+
+    With --branch NAME: the drift instead (what the server holds differently for the flows,
+    namespace files and KV pairs git manages, as `plan` compares them), committed to branch
+    NAME on top of the current commit; the working tree and the index are left alone."""
     from ..pull.flows import PullWriteError, check_server_names, write_flows
     from ..rules.kestraversion import resolve
     from ..source.flowscan import scan
 
+    if branch is not None:
+        picked = with_dashboards is not None
+        return _pull_branch(namespaces, all_namespaces or picked, layout, overwrite, branch, params)
+    if commit_message is not None or fmt != "text":
+        raise click.UsageError("--commit-message and --format go with --branch")
     if bool(namespaces) == all_namespaces:
         raise click.UsageError("give --namespace NS (repeatable) or --all")
     settings = _one_tenant(settings_from(params))
     client = make_client(settings)
     # Pull writes what the server holds, whatever its version; saying which version it runs
     # (and whether a pinned one differs) tells the user which rules the next plan follows.
-    print_target(resolve(settings, client))
+    target = resolve(settings, client)
+    print_target(target)
     if all_namespaces:
         # Every namespace with flows; each is pulled on its own (children are listed too).
         namespaces = tuple(client.distinct_namespaces())
@@ -92,6 +140,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
     resources = _read_resources(client, namespaces, by_ref)
     enterprise = _read_enterprise(client, [r[0] for r in resources])
     _refuse_whole_pull(resources, settings, layout, enterprise)  # before anything is written
+    dashboards = _read_dashboards(client, settings, target, with_dashboards, all_namespaces)
     # Read now too, for the hint printed at the end (one request lists the namespaces).
     known = client.distinct_namespaces() if empty and not children else []
 
@@ -104,6 +153,7 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         _report_flows(result, len(remote))
         files_kept = _write_resources(resources, settings, layout, overwrite, shown)
         files_kept += _write_enterprise(enterprise, settings, layout, overwrite, shown)
+        files_kept += _write_dashboards(dashboards, settings, overwrite, shown)
     except PullWriteError as err:
         for path in err.written:
             _echo(f"wrote      {path}")
@@ -119,6 +169,69 @@ def pull(namespaces, all_namespaces, layout, overwrite, **params):
         _suggest_config(directory, layout)
     if result.kept or files_kept:
         sys.exit(EXIT_FAILURE)
+
+
+def _read_dashboards(client, settings, target, wanted, all_namespaces) -> dict[str, str] | None:
+    """id -> source of the tenant's dashboards when they are pulled (--all, or --dashboards),
+    else None. A server before 1.0 makes up dashboard ids, so its dashboards cannot be
+    deployed from git: they are not pulled (said once)."""
+    from ..rules import knowledge as K
+
+    if not (all_namespaces if wanted is None else wanted):
+        return None
+    if target.version is not None and target.version not in K.DASHBOARD_IDS.versions:
+        _echo(
+            f"skipped    dashboards: Kestra {target.version} makes up their ids, so they "
+            "cannot be deployed from git (Kestra 1.0 or later)",
+            err=True,
+        )
+        return None
+    return client.tenant_dashboards()
+
+
+def _write_dashboards(dashboards, settings, overwrite, shown: list[Path]) -> int:
+    """Write what ``_read_dashboards`` read; returns how many were kept."""
+    from ..kinds.dashboards import Dashboards, dashboards_dir
+    from ..pull.dashboards import dashboard_targets, write_dashboards
+
+    if dashboards is None:
+        return 0
+    folder = settings.directory / dashboards_dir(settings)
+    existing = {i.ref.id: i.path for i in Dashboards().scan(settings).items}
+    targets, refused = dashboard_targets(dashboards, folder, settings.directory, existing)
+    for line in refused:
+        _echo(f"refused    {line}", err=True)
+    result = write_dashboards(dashboards, targets, overwrite=overwrite)
+    shown += result.written
+    for path in result.written:
+        _echo(f"wrote      {path}  (dashboard)")
+    for path in result.unchanged:
+        _echo(f"unchanged  {path}  (dashboard)")
+    for path in result.conflicts:
+        _echo(f"conflict   {path}  (dashboard): differs from the server; kept", err=True)
+    _echo(
+        f"Pulled {len(dashboards)} dashboard(s) of tenant {settings.tenant}: "
+        f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
+        f"{len(result.conflicts) + len(refused)} kept.",
+        err=True,
+    )
+    return len(result.conflicts) + len(refused)
+
+
+def _pull_branch(namespaces, all_namespaces, layout, overwrite, branch, params) -> None:
+    """--branch: the scope is what git manages, as for `plan`; no option that picks files."""
+    from .pull_branch import pull_to_branch
+
+    picked = namespaces or all_namespaces or layout or overwrite
+    if picked or params.get("include_children") is not None:
+        raise click.UsageError(
+            "--branch takes what git manages (as plan does): no --namespace, --all, "
+            "--dashboards, --include-children, --layout or --overwrite"
+        )
+    ctx = click.get_current_context()
+    settings = _one_tenant(settings_from(params))
+    client = make_client(settings)
+    pull_to_branch(settings, client, branch, ctx.params["commit_message"], ctx.params["fmt"])
 
 
 def _read_flows(client, namespaces, children: bool):

@@ -103,9 +103,12 @@ def ignore_lines(directory: Path, also: list[Path]) -> list[str]:
     (this config). A folder holding no flow at all is excluded whole (`/charts/`), so the
     list stays short."""
     from ..source.ignorefile import IGNORE_FILE, IgnoreRules
-    from ..source.walk import FLOW_SUFFIXES, walk_flow_files
+    from ..source.walk import DASHBOARDS_DIR, FLOW_SUFFIXES, walk_flow_files
 
-    found, _ = walk_flow_files(directory, IgnoreRules.load(directory / IGNORE_FILE))
+    rules = IgnoreRules.load(directory / IGNORE_FILE)
+    # The dashboards' folder is never read as flows (source.flowscan): nothing to exclude.
+    rules.rules += IgnoreRules.parse(f"/{DASHBOARDS_DIR}/").rules
+    found, _ = walk_flow_files(directory, rules)
     flows: set[tuple[str, ...]] = set()
     others: list[tuple[str, ...]] = []
     for path in found:
@@ -152,6 +155,7 @@ layout: {detected.layout}   # none, nested (<dir>/<ns as folders>/<id>.yml) or d
 # delete: true                        # remove server flows that git no longer has
 # ownership_label: system.readOnly=true  # ...but only those git put there
 # max_deletes: 10
+# dashboards_dir: _dashboards         # the tenant's dashboards, one YAML each (Kestra 1.0+), in {detected.directory.as_posix()}/
 {version}
 """
 

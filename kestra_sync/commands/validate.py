@@ -174,11 +174,17 @@ def _report(diagnostics, files: int, target, fmt: str, color: str) -> None:
 
 def _check_group(settings, paths, ignore_file, schema, target, fix):
     """check_project for one config's files, after --fix's rewrites when asked."""
+    from ..kinds import KINDS
     from ..rules.validate import check_project
 
     def check():
         return check_project(
-            settings, paths, ignore_file=ignore_file, schema=schema, version=target.version
+            settings,
+            paths,
+            ignore_file=ignore_file,
+            schema=schema,
+            version=target.version,
+            kinds=list(KINDS.values()),
         )
 
     result = check()

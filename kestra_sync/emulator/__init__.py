@@ -114,6 +114,9 @@ KNOWN_GAPS = [
     "/files/search, no move (PUT), no flow import from `_flows/` upload entries, no zip-bomb "
     "check on an extracted .zip upload. The 404 "
     "texts for a missing file or directory, and 200 for a DELETE of a missing path, are inferred.",
+    "KV in a namespace that holds no flow (the deployed-commit record of `state_namespace`) is "
+    "accepted, as KVController addresses KV pairs by namespace name on OSS; whether an Enterprise "
+    "server that manages namespaces refuses one not created yet is not established.",
     "KV: Ion beyond JSON is emulated only for bare timestamps and symbols; no /kv/inheritance, "
     "no `description` on GET. The key listings follow the profile (knowledge.KV_NAMESPACE_LISTING, "
     "KV_TENANT_LISTING); for GET /api/v1/{tenant}/kv the first version (1.1.4 at the latest, 1.1.0 "
@@ -124,6 +127,11 @@ KNOWN_GAPS = [
     "JsonProcessingException): that Jackson's Ion parser applies the limit is inferred. A number "
     'beyond a double\'s range (1e400) is a NUMBER answered as "Infinity" (Ion reads a float, '
     "Jackson writes a non-finite double as text by default): inferred, not observed.",
+    "Dashboards (emulator/dashboards.py): the listing's entries carry no `sourceCode` (whether "
+    "Kestra's does depends on how the repository serialised the row, not established); the "
+    "parsed `charts` and `timeWindow` are not echoed; a chart type the version has no class for "
+    "is refused with an inferred text; no chart data, preview, CSV export, `validate/chart` or "
+    "default-dashboard settings.",
     "Not emulated: `GET /api/v1/{tenant}/namespaces/search`; whether it lists a namespace that "
     "holds only namespace files or KV pairs (no flow) on OSS is not established, so kestra-sync "
     "names leftover namespaces from `flows/distinct-namespaces` (flows only).",

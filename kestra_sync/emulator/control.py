@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from .answers import Answer, json_answer
+from .dashboards import store_of as dashboards_of
 from .enterprise import store_of as enterprise_store
 from .resources import store_of
 
@@ -36,6 +37,7 @@ def control(h: Any, method: str, path: str, body: bytes) -> Answer:
         srv.store.reset()
         store_of(srv).reset()
         enterprise_store(srv).reset()
+        dashboards_of(srv).reset()
         srv.faults.clear()
         srv.stats.reset()
         return Answer(204, None, b"", None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,13 +166,23 @@ class FaultPlan:
 class Stats:
     """Request counts per ``METHOD route`` (route = the matched endpoint template)."""
 
+    # The last requests in arrival order ("METHOD /path"), for a test to check the order of
+    # writes (a rename's create before its delete); bounded, so a benchmark does not grow it.
+    RECENT = 10_000
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._recent: deque[str] = deque(maxlen=self.RECENT)
 
-    def record(self, method: str, route: str) -> None:
+    def record(self, method: str, route: str, path: str = "") -> None:
         with self._lock:
             self._counts[f"{method} {route}"] += 1
+            self._recent.append(f"{method} {path or route}")
+
+    def recent(self) -> list[str]:
+        with self._lock:
+            return list(self._recent)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -191,3 +201,4 @@ class Stats:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._recent.clear()

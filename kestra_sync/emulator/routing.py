@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from . import enterprise, resourceroutes
+from . import dashboards, enterprise, resourceroutes
 
 MAIN_TENANT = "main"
 FLOWS_PREFIX = "/api/v1/{tenant}/flows"
@@ -33,6 +33,10 @@ def match(method: str, raw_path: str) -> tuple[str, dict[str, str]]:
             return flow_route(method, rest, MAIN_TENANT, alias=True)
         if len(segs) == 5 and segs[4] == "kv":  # listAllKeys (from 1.1)
             return resourceroutes.TENANT_KV, {"tenant": segs[3]}
+        if len(segs) >= 5 and segs[4] == "dashboards":  # DashboardController
+            found = dashboards.match(segs[5:])
+            if found is not None:
+                return found[0], {"tenant": segs[3], **found[1]}
         if len(segs) >= 5 and segs[4] == "flows":
             return flow_route(method, segs[5:], segs[3])
         if len(segs) >= 6 and segs[4] == "namespaces":  # namespace files and KV

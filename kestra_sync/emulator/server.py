@@ -1,7 +1,7 @@
 """HTTP layer: the threaded server, request plumbing (body, query, latency, faults, the answer on
 the wire) and dispatch to the routes. The routes live by job: ``routing`` (path -> route),
 ``access`` (auth and tenant filters), ``flowroutes`` (flow endpoints), ``resourceroutes``
-(namespace files and KV), ``control`` (the ``/_emulator`` knobs).
+(namespace files and KV), ``dashboards`` (a tenant's dashboards), ``control`` (the ``/_emulator`` knobs).
 
 Paths, statuses and bodies follow kestra FlowController / ErrorController / AuthenticationFilter /
 TenantValidationFilter (8ecd8337), docs/kestra-api.md. Comments say where a behaviour is inferred.
@@ -19,7 +19,16 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..rules import knowledge as K
-from . import access, control, enterprise, flowroutes, resourceroutes, routing, rules
+from . import (
+    access,
+    control,
+    dashboards,
+    enterprise,
+    flowroutes,
+    resourceroutes,
+    routing,
+    rules,
+)
 from .answers import Answer, json_answer, ok, rejected
 from .faults import FaultPlan, Stats
 from .settings import Config
@@ -122,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
         if cfg.latency > 0:
             time.sleep(cfg.latency)
         route, params = routing.match(method, split.path)
-        self.server.stats.record(method, route)
+        self.server.stats.record(method, route, path)
         fault = self.server.faults.take(method, path)
         if fault is not None:
             if fault.drop:
@@ -187,6 +196,8 @@ class Handler(BaseHTTPRequestHandler):
         if route.startswith("/api/v1/{tenant}/namespaces/") or route == resourceroutes.TENANT_KV:
             self.body = body
             return resourceroutes.dispatch(self, method, route, p)
+        if route.startswith(dashboards.PREFIX):
+            return dashboards.dispatch(self, method, route, p, body)
         if not route.startswith(("/api/v1/{tenant}/flows", "/api/v1/flows")):
             return self._reject(rules.not_found())  # another controller: out of scope
         tail = route.split("/flows", 1)[1]

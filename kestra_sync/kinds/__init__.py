@@ -1,9 +1,14 @@
 """The kinds of resource kestra-sync manages, one module each behind the typed seam of
-``base``: flows (``flows``), namespace files (``nsfiles``), KV pairs (``kv``), and on Kestra
-Enterprise apps (``apps``), namespace settings and secrets (``namespaces``). Every kind
-is written through ``writer(name)`` by apply's one scheduler; the kinds compared by content
-digest are ``KINDS`` (a new kind is a new module added there: plan, apply, the reports and the
-saved plan take it as it is). Flows are compared by planning.plan (revisions, references).
+``base``: flows (``flows``), namespace files (``nsfiles``) and KV pairs (``kv``), and on Kestra
+Enterprise apps (``apps``), namespace settings and secrets (``namespaces``).
+
+The registry: ``FLOWS`` and ``KINDS`` (the kinds compared by content digest, by name).
+Adding a kind is one module and one entry in the tuple below (or ``register`` at run time, as
+the tests do): plan, apply, ``--target``, the reports and the saved plan take it from here and
+from its facts (``base.KindFacts``). ``every_kind()`` is every kind, flows first;
+``writer(name)`` how one is written; ``prefixed(prefix)`` the kind a ``--target`` names.
+Dashboards (``dashboards``) belong to a tenant, not a namespace (``level``): their one
+scope per tenant has the namespace "".
 """
 
 from __future__ import annotations
@@ -13,17 +18,64 @@ from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
 from .apps import Apps
-from .base import Kind, KindClient, KindListing, LocalScan, Writer
+from .base import Kind, KindClient, KindFacts, KindListing, LocalScan, Writer, facts
+from .dashboards import Dashboards
 from .flows import Flows
 from .kv import KeyValues
 from .namespaces import NamespaceSecrets, NamespaceSettings
 from .nsfiles import NamespaceFiles
 
+FLOWS = Flows()
 KINDS: dict[str, Kind[Any]] = {
     k.name: k
-    for k in (NamespaceFiles(), KeyValues(), Apps(), NamespaceSettings(), NamespaceSecrets())
+    for k in (
+        NamespaceFiles(),
+        KeyValues(),
+        Dashboards(),
+        Apps(),
+        NamespaceSettings(),
+        NamespaceSecrets(),
+    )
 }
-WRITERS: dict[str, Writer] = {"flow": Flows(), **KINDS}
+WRITERS: dict[str, Writer] = {FLOWS.name: FLOWS, **KINDS}
+for _kind in KINDS.values():
+    facts(_kind)  # a kind not derived from base.KindBase gets the defaults of its facts
+
+
+def register(new: Kind[Any]) -> Kind[Any]:
+    """Add a kind compared by digest (a plugin, a test's kind): every stage takes it from now
+    on. Its name and target prefix must be new."""
+    known = every_kind()
+    if new.name in WRITERS or facts(new).target_prefix in {k.target_prefix for k in known}:
+        raise ValueError(f"a kind named {new.name!r} (or with its target prefix) exists")
+    KINDS[new.name] = new
+    WRITERS[new.name] = new
+    return new  # facts(new) above gave it the defaults of its facts
+
+
+def unregister(name: str) -> None:
+    """Remove a kind ``register`` added (flows stay)."""
+    if name == FLOWS.name:
+        raise ValueError("flows are not a registered kind")
+    KINDS.pop(name, None)
+    WRITERS.pop(name, None)
+
+
+def every_kind() -> list[KindFacts]:
+    """Every kind, flows first, then the others in the order they were registered."""
+    return [facts(w) for w in WRITERS.values()]
+
+
+def facts_of(name: str) -> KindFacts | None:
+    """The facts of the kind named ``name``, or None for a name no kind has (an entry of a
+    plan saved by a version that had that kind)."""
+    found = WRITERS.get(name)
+    return None if found is None else facts(found)
+
+
+def prefixed(prefix: str) -> KindFacts | None:
+    """The kind whose targets start with ``PREFIX:`` ("" for flows), or None."""
+    return next((k for k in every_kind() if k.target_prefix == prefix), None)
 
 
 def writer(name: str) -> Writer:

@@ -27,6 +27,7 @@ from ..source.ignorefile import IGNORE_FILE, IgnoreRules
 from ..source.walk import APPS_DIR, FLOW_SUFFIXES, is_files_dir, walk_files
 from .base import (
     Described,
+    KindBase,
     KindClient,
     LocalItem,
     LocalScan,
@@ -93,11 +94,11 @@ def check_app(data: Any, folder_ns: str) -> list[tuple[str, tuple]]:
     return out
 
 
-class Apps:
+class Apps(KindBase):
     name = KIND
     noun = "app"
-    undeclared_note = "not in git (deletion is off: --delete would remove it)"
-    after_flows = True  # an app runs a flow: written once the namespace's flows are
+    target_example = "company.team/request"
+    write_phase = 2  # an app runs a flow: written once the namespace's flows are
     enterprise = True  # not read for a namespace retired from git (planning.pipeline)
 
     # -- git --------------------------------------------------------------------------------

@@ -1,17 +1,27 @@
-"""The seam every kind of resource goes through, typed, and the plain data it works on.
+"""The seam every kind of resource goes through, typed, and the plain data it works on
+(docs/kinds.md: adding a kind).
 
-Every kind writes and deletes through ``Writer`` (flows too: ``kinds.flows``), so that apply
-runs one scheduler for all of them. The kinds compared by content digest (namespace files, KV
-pairs) are full ``Kind``s:
-- ``scan(settings)``: read git's tree -> ``LocalScan`` (items, problems, namespaces it covers);
+A kind (``Kind``; flows, namespace files, KV pairs, one module each) has four steps:
+- ``scan(settings)``: read git's tree -> ``LocalScan`` (items, problems, namespaces it covers,
+  where undeclared server items may be deleted);
 - ``read(client, tenant, namespace)``: read the server cheaply -> ``[RemoteItem]`` (raises a
   ``KestraSyncError`` when it cannot: the namespace is then left alone, never emptied);
-- ``describe(local, remote)``: pure, the words and diff a reviewer sees for a change;
-- ``write(client, change)`` / ``delete(client, change)``: one REST call or so -> ``Written``
-  (the word for the outcome: "created", "updated", "deleted", and a flow's new revision);
-- ``encode(payload)`` / ``decode(data)``: the payload in a saved plan's JSON.
-Their comparison is generic (``kestra_sync.planning.resourceplan``). Flows are compared by
-``planning.plan.build_plan`` (revisions, references, ownership), the rest of their seam is here.
+- ``compare(comparisons)``: pick the planning core's comparison (``Comparisons``, handed in by
+  the pipeline): ``KindBase`` compares by content digest, item by item
+  (``planning.resourceplan``); flows by source and revision, with the references between
+  flows and the ownership rule (``planning.plan.build_plan``). ``describe(local, remote)``,
+  pure, gives the words and diff a reviewer sees for a digest kind's change;
+- ``write(client, change)`` / ``delete(client, change)`` (``Writer``): one REST call or so
+  -> ``Written`` (the word for the outcome: "created", "updated", "deleted", and a flow's new
+  revision), run by apply's one scheduler;
+and ``encode(payload)`` / ``decode(data)``: the payload in a saved plan's JSON.
+
+What the planning pipeline applies once, for every kind, is not the kind's business: scopes,
+the deletion opt-in, the empty-namespace rule, a failed listing, what a flow that stays still
+uses, ``--target``, the one delete cap, the write order and the delete guard. What shared code
+needs to know of a kind besides its steps are its facts (``KindFacts``: target prefix and
+words, nouns, write phase...), with defaults in ``KindBase``; ``facts(kind)`` gives those
+defaults to a kind written against the steps alone.
 
 ``KindClient`` is what a kind may ask of the client (``client.KestraClient`` provides it):
 the kinds are typed against it, not against ``Any``.
@@ -31,6 +41,7 @@ from ..source.walk import special_kind
 if TYPE_CHECKING:
     from ..models import RemoteFlow
     from ..planning.plan import Change
+    from ..source.environments import Overlays
 
 
 def bad_namespace(namespace: str) -> str | None:
@@ -89,6 +100,28 @@ def second_path_is_an_error(
     return problem
 
 
+def any_of(checks: list[Callable[[str], str | None]]) -> Callable[[str], str | None]:
+    """The first reason any of ``checks`` gives for a path, or None."""
+
+    def why(path: str) -> str | None:
+        return next((w for w in (check(path) for check in checks) if w), None)
+
+    return why
+
+
+def merge_overlay(scan: LocalScan, own: LocalScan) -> None:
+    """An environment overlay's scan (``own``) over the shared one: its items replace those
+    of the same ref, or are added; what it never reads (`.gitignore`) is kept on the server."""
+    replaced = {item.ref: item for item in own.items}
+    scan.items = [replaced.pop(item.ref, item) for item in scan.items] + list(replaced.values())
+    scan.namespaces |= own.namespaces
+    if scan.deletable is not None:
+        scan.deletable |= own.deletable if own.deletable is not None else own.namespaces
+    for where, why in own.never_read.items():
+        mine = scan.never_read.get(where)
+        scan.never_read[where] = why if mine is None else any_of([mine, why])
+
+
 @dataclass
 class LocalItem:
     ref: FlowRef  # ref.kind names the kind, ref.id the path or key
@@ -145,6 +178,8 @@ class KindClient(Protocol):
     def with_tenant(self, tenant: str) -> KindClient: ...
 
     # flows
+    def search_flows(self, namespace: str | None = ...) -> list[RemoteFlow]: ...
+
     def upsert(
         self, source: str, namespace: str | None = ..., flow_id: str | None = ...
     ) -> Any: ...
@@ -187,6 +222,14 @@ class KindClient(Protocol):
     def secret_keys(self, namespace: str) -> list[str]: ...
 
     def put_secret(self, namespace: str, key: str, value: str) -> None: ...
+    # dashboards (a tenant's)
+    def tenant_dashboards(self) -> dict[str, str]: ...
+
+    def create_dashboard(self, source: str) -> None: ...
+
+    def update_dashboard(self, dashboard_id: str, source: str) -> None: ...
+
+    def delete_dashboard(self, dashboard_id: str) -> bool: ...
 
 
 @dataclass
@@ -230,3 +273,176 @@ class Kind(Writer, Protocol, Generic[Payload]):
     def payload_digest(self, payload: Payload) -> str:
         """The digest the plan compares and shows for ``payload``."""
         ...
+
+
+NAMESPACE_LEVEL = "namespace"  # an item lives in a namespace: FlowRef(tenant, namespace, id)
+TENANT_LEVEL = "tenant"  # an item belongs to the tenant (a dashboard): its ref's namespace is ""
+
+
+class KindFacts(Protocol):
+    """What shared code (targets, reports, apply's order, promotion) asks of a kind besides
+    its seam. ``KindBase`` gives every fact a default; ``facts(kind)`` gives them to a kind
+    that does not derive from it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def noun(self) -> str: ...
+
+    @property
+    def plural(self) -> str:
+        """More than one, in the delete cap's words: "namespace files", "KV pairs"."""
+        ...
+
+    @property
+    def target_prefix(self) -> str:
+        """`--target PREFIX:NAMESPACE/ID` names an item; "" for flows (`NAMESPACE/ID`)."""
+        ...
+
+    @property
+    def target_word(self) -> str:
+        """What follows NAMESPACE/ in a target: "ID", "PATH", "KEY"."""
+        ...
+
+    @property
+    def target_example(self) -> str:
+        """``company.team/etl/load.py``: an example target, for the hint of a bad one."""
+        ...
+
+    @property
+    def level(self) -> str:
+        """NAMESPACE_LEVEL, or TENANT_LEVEL (`--target PREFIX:ID`)."""
+        ...
+
+    @property
+    def write_phase(self) -> int:
+        """In a namespace, the writes of a lower phase go first, and its deletes last."""
+        ...
+
+    @property
+    def inherited_by_children(self) -> bool:
+        """A flow of a child namespace may use the item (Kestra's ``kv()`` climbs up)."""
+        ...
+
+    def target_id(self, item_id: str) -> str:
+        """The id as a target spells it (a namespace file's path without its leading /)."""
+        ...
+
+    def compare(self, comparisons: Comparisons) -> None:
+        """Compare git's side of the kind with the server's (``Comparisons``)."""
+        ...
+
+    def overlay(
+        self, scan: LocalScan, overlays: Overlays, settings: Any, problems: list[Diagnostic]
+    ) -> None:
+        """Merge the selected environment's overlays of this kind (``kv.<env>.yml``,
+        ``_files.<env>/``) into its scan, adding what they hold wrong to ``problems``."""
+        ...
+
+    def overlay_problems(self, overlays: Overlays, settings: Any) -> list[Diagnostic]:
+        """For `validate`: what this kind's rules find in every environment's overlays."""
+        ...
+
+    def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
+        """The payload to plan when `plan --from ENV` carries ``remote`` (the source
+        environment's copy of git's ``local``) to the target environment."""
+        ...
+
+
+class Comparisons(Protocol):
+    """The planning core's comparisons, as the pipeline hands them to a kind's ``compare``
+    (planning/compare.py): each compares git's side of a kind with what the server holds and
+    adds the changes and errors to the plan, under the plan's options. (The kinds stage comes
+    before planning: it is handed the comparisons rather than importing them.)"""
+
+    def by_digest(self, kind: Kind[Any]) -> None:
+        """Item by item, by content digest (planning/resourceplan.py)."""
+        ...
+
+    def by_source(self) -> None:
+        """Flows: by source and revision, with the references between flows and the
+        ownership rule (planning/plan.py ``build_plan``)."""
+        ...
+
+
+class KindBase:
+    """The defaults of ``KindFacts`` (and of ``encode``/``decode``): a new kind derives from
+    it and overrides what differs. Its ``target_prefix`` defaults to its ``name``."""
+
+    name: str
+    noun: str
+    undeclared_note = "not in git (deletion is off: --delete would remove it)"
+    target_word = "ID"
+    target_example = "my-item"
+    level = NAMESPACE_LEVEL
+    # Namespace files and KV pairs: 0 (a flow may read them), flows: 1. A kind that a flow
+    # must exist for (a flow's tests) would take 2: written after the flows, deleted before.
+    write_phase = 0
+    inherited_by_children = False
+
+    @property
+    def plural(self) -> str:
+        return self.noun + "s"
+
+    @property
+    def target_prefix(self) -> str:
+        return self.name
+
+    def target_id(self, item_id: str) -> str:
+        return item_id
+
+    def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
+        return remote.payload
+
+    def overlay(
+        self, scan: LocalScan, overlays: Overlays, settings: Any, problems: list[Diagnostic]
+    ) -> None:
+        """Merge the selected environment's overlays of this kind into ``scan`` (none)."""
+
+    def overlay_problems(self, overlays: Overlays, settings: Any) -> list[Diagnostic]:
+        """For `validate`: what this kind's rules find in every environment's overlays."""
+        return []
+
+    def compare(self, comparisons: Comparisons) -> None:
+        """The compare step: by content digest, unless a kind specialises it."""
+        comparisons.by_digest(self)  # type: ignore[arg-type]  # KindBase is half of a Kind
+
+    def encode(self, payload: Any) -> Any:
+        return payload
+
+    def decode(self, data: Any) -> Any:
+        return data
+
+
+_FACTS = (
+    "undeclared_note",
+    "target_word",
+    "target_example",
+    "level",
+    "write_phase",
+    "inherited_by_children",
+    "target_id",
+    "promoted",
+    "overlay",
+    "overlay_problems",
+    "compare",
+    "encode",
+    "decode",
+)
+
+
+def facts(kind: Any) -> KindFacts:
+    """``kind`` with every fact ``KindBase`` defaults: a kind written against the seam alone
+    (without deriving from ``KindBase``) gets the defaults set on it, once."""
+    if isinstance(kind, KindBase):
+        return kind
+    if not hasattr(kind, "target_prefix"):
+        kind.target_prefix = kind.name
+    if not hasattr(kind, "plural"):
+        kind.plural = kind.noun + "s"
+    for fact in _FACTS:
+        if not hasattr(kind, fact):
+            default = getattr(KindBase, fact)
+            setattr(kind, fact, default.__get__(kind) if callable(default) else default)
+    return kind

@@ -42,22 +42,25 @@ import yaml
 
 from ..models import ERROR, Diagnostic, FlowRef
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules
-from ..source.walk import KV_FILE_NAMES, enters_flow_dir, walk_files
+from ..source.walk import KV_FILE_NAMES, enters_flow_dir, kv_overlay_env, walk_files
 from ..source.yamlindex import ParsedYaml, parse_yaml
 from .base import (
     Described,
+    KindBase,
     KindClient,
     LocalItem,
     LocalScan,
     RemoteItem,
     Written,
     bad_namespace,
+    merge_overlay,
     not_regular_is_an_error,
     second_path_is_an_error,
 )
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
+    from ..source.environments import Overlays
 
 KIND = "kv"
 KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # KVStore.KEY_VALIDATOR_PATTERN
@@ -210,9 +213,13 @@ def _sensitive_keys(raw: Any, problem: Any) -> set[str] | None:
     return set(raw)
 
 
-class KeyValues:
+class KeyValues(KindBase):
     name = KIND
     noun = "KV pair"
+    target_word = "KEY"
+    target_example = "company.team/region"
+    # Kestra's kv() looks in the flow's namespace, then in each parent (planning/uses.py).
+    inherited_by_children = True
     undeclared_note = (
         "not in kv.yml, kept: undeclared keys are deleted only where kv.yml says "
         "`managed: true` (and with --delete)"
@@ -424,6 +431,30 @@ class KeyValues:
             problem(f"KV key {ref.id!r} of {ref.namespace} is also declared in {other}", line)
         return other is not None
 
+    # -- environments -----------------------------------------------------------------------
+
+    def overlay(
+        self, scan: LocalScan, overlays: Overlays, settings: Any, problems: list[Diagnostic]
+    ) -> None:
+        """Each `kv.<env>.yml` of the selected environment, read by this scan's own rules,
+        sets its keys over kv.yml's (same namespace, same key) or adds them."""
+        hidden = sensitive_refs(scan)
+        for tenant, directory, path in overlays.kv:
+            if kv_overlay_env(path.name) == settings.environment:
+                own = LocalScan(deletable=set())
+                self._load(own, tenant, directory, path, hidden)
+                problems += own.diagnostics
+                merge_overlay(scan, own)
+
+    def overlay_problems(self, overlays: Overlays, settings: Any) -> list[Diagnostic]:
+        hidden = sensitive_refs(self.scan(settings)) if overlays.kv else frozenset()
+        problems: list[Diagnostic] = []
+        for tenant, directory, path in overlays.kv:
+            own = LocalScan(deletable=set())
+            self._load(own, tenant, directory, path, hidden)
+            problems += own.diagnostics
+        return problems
+
     # -- server -----------------------------------------------------------------------------
 
     def read(self, client: KindClient, tenant: str, namespace: str) -> list[RemoteItem]:
@@ -480,6 +511,22 @@ class KeyValues:
 
     def payload_digest(self, payload: Any) -> str:
         return digest(payload["value"])
+
+    def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
+        """The source server's KV value as a payload to plan. It is a value only that server
+        holds: sensitive (never shown, only "changed") when git marks the key sensitive or the
+        value looks like a secret, as pull would treat it."""
+        value = remote.payload["value"]
+        payload = {"value": value, "ttl": None}
+        if local.payload.get("sensitive") or looks_secret(local.ref.id, value):
+            payload["sensitive"] = True
+        return payload
+
+
+def sensitive_refs(scan: LocalScan) -> frozenset:
+    """The KV pairs the shared kv.yml files list as sensitive: an overlay that sets one keeps
+    it hidden (and not refused for looking like a secret), as the README promises."""
+    return frozenset(item.ref for item in scan.items if item.payload.get("sensitive"))
 
 
 def _shown(value: Any) -> str:

@@ -47,6 +47,7 @@ from ..source.ignorefile import IGNORE_FILE, IgnoreRules
 from ..source.walk import NAMESPACE_FILE_NAMES, enters_flow_dir, walk_files
 from .base import (
     Described,
+    KindBase,
     KindClient,
     LocalItem,
     LocalScan,
@@ -312,9 +313,11 @@ def _add_file(
         found.append((tenant, read))
 
 
-class NamespaceSettings:
+class NamespaceSettings(KindBase):
     name = SETTINGS
     noun = "namespace setting"
+    target_word = SETTINGS_ID  # `--target namespace:company.team/settings`
+    target_example = f"company.team/{SETTINGS_ID}"
     undeclared_note = "kept"  # never happens: one item per namespace.yml
     enterprise = True  # not read for a namespace retired from git (planning.pipeline)
 
@@ -376,9 +379,11 @@ def _as_yaml(settings: dict) -> str:
     return yaml.safe_dump(settings, sort_keys=False, allow_unicode=True) if settings else ""
 
 
-class NamespaceSecrets:
+class NamespaceSecrets(KindBase):
     name = SECRET
     noun = "namespace secret"
+    target_word = "KEY"
+    target_example = "company.team/DB_PASSWORD"
     undeclared_note = (
         "on the server, not named in namespace.yml: kept (kestra-sync never deletes a secret)"
     )
@@ -433,6 +438,10 @@ class NamespaceSecrets:
 
     def payload_digest(self, payload: Any) -> str:
         return RESEND if payload.get("resend") else PRESENT
+
+    def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
+        """A promotion carries no secret value (none can be read): git's entry is planned."""
+        return local.payload
 
     def check_before_writes(self, changes: list[Change]) -> None:
         """Every secret this apply sends has its environment variable: checked before any

@@ -29,22 +29,27 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PlanError
 from ..models import ERROR, WARNING, Diagnostic, FlowRef
+from ..rules.validate import SPACE_IN_PATH
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
-from ..source.walk import FILES_DIR, walk_files
+from ..source.walk import FILES_DIR, files_overlay_env, walk_files
 from .base import (
     Described,
+    KindBase,
     KindClient,
     LocalItem,
     LocalScan,
     RemoteItem,
     Written,
+    any_of,
     bad_namespace,
+    merge_overlay,
     not_regular_is_an_error,
     second_path_is_an_error,
 )
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
+    from ..source.environments import Overlays
 
 KIND = "file"
 GIT_PREFIX = ".git"
@@ -55,7 +60,6 @@ DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
 CHUNK = 1 << 20  # bytes read at a time when hashing
 # A space in a path: Kestra before 2.0 stores it as '+' (knowledge.NSFILE_SPACE_AS_PLUS). The
 # scan knows no version: rules/validate.py judges this warning for the target version.
-SPACE_IN_PATH = "nsfile-space"
 
 
 def _wanted_file(name: str) -> bool:
@@ -84,13 +88,6 @@ def never_read(rules: LayeredRules | None):
                 if rules.ignored("/".join(parts[:i]), is_dir=i < len(parts)):
                     return "the scan never reads it (.kestraignore excludes its path)"
         return None
-
-    return why
-
-
-def any_of(checks):
-    def why(path: str) -> str | None:
-        return next((w for w in (check(path) for check in checks) if w), None)
 
     return why
 
@@ -213,14 +210,44 @@ def refused_path(path: str) -> str | None:
     return None
 
 
+@dataclass
+class _OneFolder:
+    """The settings a namespace-file scan of one overlay folder needs: no flow directory, and
+    the folder mapped to its namespace (as `namespace_files:` maps one)."""
+
+    tenant: str
+    namespace: str
+    folder: Path
+    max_file_size: int
+    flow_dir: Path  # whose .kestraignore applies, as to `_files/`
+
+    @classmethod
+    def of(cls, tenant: str, directory: Path, folder: Path, max_file_size: int) -> _OneFolder:
+        namespace = folder.parent.relative_to(directory).as_posix().replace("/", ".")
+        return cls(tenant, namespace, folder, max_file_size, directory)
+
+    @property
+    def namespace_files(self) -> dict[str, Path]:
+        return {self.namespace: self.folder}
+
+    def directories(self) -> dict[str, Path]:
+        return {}
+
+
 # (tenant, namespace, folder, its flow directory's ignore rules, that flow directory)
 _Root = tuple[str, str, Path, IgnoreRules | None, Path | None]
 
 
-class NamespaceFiles:
+class NamespaceFiles(KindBase):
     name = KIND
     noun = "namespace file"
-    undeclared_note = "not in git (deletion is off: --delete would remove it)"
+    plural = "namespace files"
+    target_word = "PATH"
+    target_example = "company.team/etl/load.py"
+
+    def target_id(self, item_id: str) -> str:
+        """``file:company.team/etl/load.py`` names ``/etl/load.py``."""
+        return item_id.lstrip("/")
 
     # -- git --------------------------------------------------------------------------------
 
@@ -420,6 +447,28 @@ class NamespaceFiles:
         scan.items.append(
             LocalItem(FlowRef(tenant, namespace, remote_path, KIND), shown, local, local.digest)
         )
+
+    # -- environments -----------------------------------------------------------------------
+
+    def overlay(
+        self, scan: LocalScan, overlays: Overlays, settings: Any, problems: list[Diagnostic]
+    ) -> None:
+        """Each `_files.<env>/` of the selected environment replaces or adds files, path by
+        path, in the namespace of the folder it sits in (read by this scan's own rules)."""
+        for tenant, directory, path in overlays.files:
+            if files_overlay_env(path.name) == settings.environment:
+                own = self.scan(_OneFolder.of(tenant, directory, path, settings.max_file_size))
+                problems += own.diagnostics
+                merge_overlay(scan, own)
+
+    def overlay_problems(self, overlays: Overlays, settings: Any) -> list[Diagnostic]:
+        return [
+            d
+            for tenant, directory, path in overlays.files
+            for d in self.scan(
+                _OneFolder.of(tenant, directory, path, settings.max_file_size)
+            ).diagnostics
+        ]
 
     # -- server -----------------------------------------------------------------------------
 

@@ -27,7 +27,8 @@ def repository_roots(
             add(flow.tenant, flow.namespace)
     for scan in scans.values():
         for tenant, namespace in scan.namespaces:
-            add(tenant, namespace)
+            if namespace:  # not a tenant's own resources (dashboards)
+                add(tenant, namespace)
     for tenant, names in managed.items():
         for namespace in names:
             add(tenant, namespace)

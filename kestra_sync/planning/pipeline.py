@@ -27,7 +27,6 @@ from .plan import (
     UPDATE,
     Plan,
     Snapshot,
-    build_plan,
     check_delete_cap,
     find_drift,
     scopes_for,
@@ -80,14 +79,17 @@ def load_local(
     pinned version (or every version) refuses stops the run with no request sent. A namespace
     file or kv.yml that cannot be read or is refused stops it too: a plan must never delete
     what a scan could not see."""
+    from ..kinds import FLOWS
     from ..rules import kestraversion as versions
-    from ..rules.validate import check_project, rejudge
+    from ..rules.validate import rejudge
 
     target = versions.pinned(settings)
-    check = check_project(settings, version=target.version)
+    check = FLOWS.scan(settings, version=target.version).check
+    assert check is not None
     if not check.ok:
         raise InvalidFlowsError(check.diagnostics)
-    if client is not None and check.flows:  # no flow to judge: no need to ask
+    # Nothing the version decides (no flow, no dashboard or path judged by it): no need to ask.
+    if client is not None and (check.flows or check.resource_versioned):
         target = versions.resolve(settings, client)
         if target.version is not None and target.origin.startswith("reported"):
             check = rejudge(check, target.version)
@@ -148,8 +150,10 @@ def make_plan(
     named on the command line), the same plan reduced to what they name (targeting.py).
     ``name_leftovers``: list the server's namespaces that left git (False for `diff`, which
     compares what git manages between two servers)."""
+    from ..kinds import every_kind
     from ..kinds import problems as kind_problems
     from ..source.environments import for_environment
+    from .renames import caller_warnings, find_renames, protect_state_keys
     from .semantic import summarize
     from .targeting import parse_targets, refuse_widening, targets_from_files
 
@@ -158,6 +162,7 @@ def make_plan(
         refuse_widening(settings)
     warnings: list[Diagnostic] = []
     target = None
+    from_git = local is None  # `diff` passes another server's flows: no history to read
     if local is None:
         local, warnings, target, scanned = load_local(settings, client)
     else:
@@ -166,7 +171,7 @@ def make_plan(
     if scans is None:
         scans = scanned if scanned is not None else _scan_kinds(settings)
         # The selected environment's overlays and namespace mapping, before anything is planned.
-        local, scans, env_problems = for_environment(settings, local, scans)
+        local, scans, env_problems = for_environment(settings, local, scans, every_kind())
     problems = kind_problems(scans) + env_problems
     if any(d.is_error for d in problems):
         raise InvalidFlowsError(problems)
@@ -179,9 +184,15 @@ def make_plan(
     options = read_options(meta["options"])
     if options.delete:
         scans = with_retired_namespaces(scans, local, options.managed)
+    scans = protect_state_keys(scans, settings)  # renames.py: apply's own KV record stays
+    # renames.py: the flows git moved since the deployed commit (not for `diff`'s flows)
+    options.renames, moved = (
+        find_renames(settings, client, local, meta["git"]) if from_git else ([], [])
+    )
     plan = plan_everything(
         local, scans, options, client, settings.parallelism, summarize, targets=targets or []
     )
+    warnings = warnings + moved + caller_warnings(plan, local)
     if name_leftovers:
         warnings = warnings + _name_other_namespaces(plan, client, settings, local, scans)
     return PlanResult(plan, meta, local, warnings, target)
@@ -210,29 +221,35 @@ def plan_everything(
     targets: list[str] | None = None,
 ) -> Plan:
     """The one way a plan is computed, for `plan`, a partial plan and again for `apply
-    plan.json`: flows compared (with their references and the ownership rule), then every
-    other kind, then the guards that look across kinds, then the targets, then the one delete
-    cap. ``snapshot``/``listings``: the server as already read (a saved plan's check)."""
+    plan.json`: the server read for every kind, then each kind's compare step (flows with
+    their references and the ownership rule, the others by digest), then the guards that look
+    across kinds, then the targets, then the one delete cap. ``snapshot``/``listings``: the
+    server as already read (a saved plan's check)."""
+    from ..kinds import every_kind
+    from .compare import PlanComparisons
     from .guards import keep_used
-    from .ownership import ownership_rule
-    from .references import referenced_flows
+    from .renames import mark_renames, rename_scopes
     from .targeting import keep_targeted
 
     if snapshot is None:
         scopes = scopes_for(local, options.managed, include_children=options.include_children)
+        scopes += rename_scopes(options.renames, scopes)  # a renamed namespace's old flows
         snapshot = read_snapshot(client, scopes, parallelism=parallelism, local=local)
-    plan = build_plan(
-        local,
-        snapshot,
-        delete=options.delete,
-        allow_empty_namespace=options.empty_allowed,
-        max_deletes=None,  # counted once, over every kind, below
+    plan = Plan(changes=[])
+    listings = _read_kinds(plan, scans, client, parallelism, listings)
+    comparisons = PlanComparisons(
+        plan,
+        options,
+        local=local,
+        snapshot=snapshot,
+        scans=scans,
+        listings=listings,
         summarize=summarize,
-        references=referenced_flows,
-        owns=ownership_rule(options.ownership_label),
     )
-    failed = bool(snapshot.failed())
-    failed |= _plan_kinds(plan, scans, options, client, parallelism, listings)
+    for kind in every_kind():
+        kind.compare(comparisons)
+    mark_renames(plan, options.renames, snapshot, options)  # "rename a → b" (renames.py)
+    failed = bool(snapshot.failed()) or any(lst.error for lst in listings)
     keep_used(plan.changes, local)
     failed |= _keep_used_by_children(plan, client, parallelism)  # after keep_used: fewer reads
     if targets:
@@ -241,18 +258,17 @@ def plan_everything(
     return plan
 
 
-def _plan_kinds(
+def _read_kinds(
     plan: Plan,
     scans: dict[str, LocalScan],
-    options: PlanOptions,
     client,
     parallelism: int,
     listings: list[KindListing] | None,
-) -> bool:
-    """Add the namespace-file and KV changes: one request per namespace for files (the
-    export); one listing plus one GET per key for KV. True when a listing failed."""
-    from ..kinds import KINDS, read_listings
-    from .resourceplan import compare_kind
+) -> list[KindListing]:
+    """Read the server for the kinds compared by digest, where git declares something of
+    them: one request per namespace for files (the export); one listing plus one GET per key
+    for KV."""
+    from ..kinds import read_listings
 
     plan.kind_scopes = sorted(
         (name, tenant, namespace, scan.deletable is None or (tenant, namespace) in scan.deletable)
@@ -263,17 +279,7 @@ def _plan_kinds(
     # of a namespace in reach of --delete (it takes --namespace, as for any namespace).
     if listings is None:
         listings = read_listings(client, plan.kind_scopes, parallelism=parallelism)
-    for name, scan in scans.items():
-        changes, errors = compare_kind(
-            KINDS[name],
-            scan,
-            listings,
-            delete=options.delete,
-            allow_empty_namespace=options.empty_allowed,
-        )
-        plan.changes += changes
-        plan.errors += errors
-    return any(lst.error for lst in listings)
+    return listings
 
 
 def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:
@@ -283,18 +289,24 @@ def _keep_used_by_children(plan: Plan, client, parallelism: int) -> bool:
     ``kv()`` looks in the flow's namespace, then each parent). Read those flows (one listing
     per such namespace, only to look) and keep what they use, as the apply's delete guard
     does. True when a listing failed: its deletes are then kept."""
+    from ..kinds import facts_of
     from .guards import keep_used
     from .plan import DELETE, Change, Scope
 
     def seen(change: Change) -> bool:
+        kind = facts_of(change.kind)
+        inherited = kind is not None and kind.inherited_by_children
         return any(
             s.tenant == change.ref.tenant
             and s.covers(change.ref.namespace)
-            and (s.include_children or change.kind != "kv")
+            and (s.include_children or not inherited)
             for s in plan.scopes
         )
 
-    deletes = [c for c in plan.changes if c.action == DELETE and c.kind != "flow"]
+    # A tenant's resources (dashboards, no namespace) are used by no flow: not looked at.
+    deletes = [
+        c for c in plan.changes if c.action == DELETE and c.kind != "flow" and c.ref.namespace
+    ]
     scopes = sorted(
         {
             Scope(c.ref.tenant, c.ref.namespace, include_children=True)
@@ -431,6 +443,7 @@ class PlanOptions:
     managed: dict[str, list[str]]  # tenant -> managed namespaces
     empty_allowed: set[str]  # tenants where a namespace may be emptied
     ownership_label: str | None = None  # delete only flows carrying it (ownership.py)
+    renames: list = field(default_factory=list)  # what git moved (renames.py), not an option
 
 
 def read_options(options: dict[str, Any]) -> PlanOptions:
@@ -466,6 +479,7 @@ def check_saved_plan(
     stale."""
     _refuse_foreign(plan, client, meta)
     options = read_options(meta["options"])
+    options.renames = plan.renames  # as the plan recognised them (renames.py)
     local = _saved_flows(plan)
     _check_saved_scopes(plan, local, options)
     snapshot = read_snapshot(client, plan.scopes, parallelism=parallelism)
@@ -542,7 +556,10 @@ def _check_saved_scopes(plan: Plan, local: list[LocalFlow], options: PlanOptions
             + ", which it was not made for",
             hint=_REMAKE,
         )
+    from .renames import rename_scopes
+
     expected = set(scopes_for(local, options.managed, include_children=options.include_children))
+    expected |= set(rename_scopes(plan.renames, sorted(expected, key=lambda s: s.namespace)))
     # A partial plan read every namespace of git (its guards look at the whole tree) but
     # carries only the targeted flows: its scopes hold at least theirs.
     if set(plan.scopes) != expected and not (plan.targets and expected <= set(plan.scopes)):

@@ -13,10 +13,12 @@ The rules a reviewer relies on live here:
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import kinds
 from ..models import FLOW, FlowRef, LocalFlow, RemoteFlow
 from .sameness import diff_text, normalize_source, sources_equal
 from .targeting import is_targeted
@@ -79,6 +81,9 @@ class Change:
     payload: Any = None
     digest: str | None = None
     server_digest: str | None = None
+    # The server's content of an updated file or KV pair, for `pull --branch` (drift back into
+    # git); never saved in a plan file.
+    server_payload: Any = None
 
     @property
     def kind(self) -> str:
@@ -101,6 +106,8 @@ class Plan:
     # touched), and the command that would remove them (pipeline.py).
     other_namespaces: dict[str, list[str]] = field(default_factory=dict)
     retire_commands: dict[str, str] = field(default_factory=dict)
+    # Flows git moved to another id or namespace since the deployed commit (renames.Rename).
+    renames: list[Any] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTIONS, 0)
@@ -285,17 +292,36 @@ def check_delete_cap(plan: Plan, max_deletes: int | None) -> None:
     """``--max-deletes``: the deletes of every kind together; a plan over it applies nothing."""
     if max_deletes is None:
         return
-    deletes = [c for c in plan.changes if c.action == DELETE]
+    moved = {r.old for r in plan.renames}  # a rename's delete: git shows where it went
+    deletes = [c for c in plan.changes if c.action == DELETE and c.ref not in moved]
     if len(deletes) <= max_deletes:
         return
-    if all(c.kind == FLOW for c in deletes):
-        what, where = f"{len(deletes)} flow{'s' if len(deletes) != 1 else ''}", "flow directory"
-    else:
-        what, where = f"{len(deletes)} flows, files and KV pairs together", "directory"
+    where = "flow directory" if all(c.kind == FLOW for c in deletes) else "directory"
     plan.errors.append(
-        f"the plan would delete {what}, more than the limit of {max_deletes}; check that the "
-        f"{where} is complete, then raise --max-deletes if intended"
+        f"the plan would delete {_counted(deletes)}, more than the limit of {max_deletes}; "
+        f"check that the {where} is complete, then raise --max-deletes if intended"
     )
+
+
+def _counted(deletes: list[Change]) -> str:
+    """ "3 flows", or "1 flow and 2 namespace files together": each kind's count, in the
+    order of the kinds."""
+    counts = Counter(c.kind for c in deletes)
+    parts = []
+    for name, count in sorted(counts.items(), key=lambda kv: _kind_order(kv[0])):
+        facts = kinds.facts_of(name)
+        if facts is None:  # a kind this version does not know (an old saved plan)
+            parts.append(f"{count} {name}")
+        else:
+            parts.append(f"{count} {facts.noun if count == 1 else facts.plural}")
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " and " + parts[-1] + " together"
+
+
+def _kind_order(name: str) -> int:
+    names = [k.name for k in kinds.every_kind()]
+    return names.index(name) if name in names else len(names)
 
 
 def _allowed(setting: bool | set[str] | frozenset[str], tenant: str) -> bool:

@@ -32,18 +32,22 @@ class Promoted:
 def promoted(source_settings: Any, target_settings: Any, source_client: Any) -> Promoted:
     """What the source environment's server holds of what git manages, as the target
     environment would receive it (see the module)."""
-    from ..kinds import scan_all
+    from ..kinds import every_kind, scan_all
     from ..source.environments import for_environment
     from .pipeline import InvalidFlowsError, load_local_flows
 
     local, _, _ = load_local_flows(source_settings)  # offline: git's managed flows
-    local, scans, problems = for_environment(source_settings, local, scan_all(source_settings))
+    local, scans, problems = for_environment(
+        source_settings, local, scan_all(source_settings), every_kind()
+    )
     problems += [d for scan in scans.values() for d in scan.diagnostics]
     if any(d.is_error for d in problems):
         raise InvalidFlowsError(problems)
     carry = _Carry(source_settings, target_settings)
     flows, missing = _flows_from_server(local, source_settings, source_client, carry)
-    _, target_scans, _ = for_environment(target_settings, [], scan_all(target_settings))
+    _, target_scans, _ = for_environment(
+        target_settings, [], scan_all(target_settings), every_kind()
+    )
     # A KV value or file git sets per environment (an overlay) is meant to differ: kept.
     own = {item.ref: item for scan in target_scans.values() for item in scan.items}
     promoted_scans = _kinds_from_server(scans, source_settings, source_client, carry, own)
@@ -139,8 +143,9 @@ def _kinds_from_server(scans, settings, client, carry: _Carry, own: dict) -> dic
     out: promotion would not bring it), in the target's namespaces. ``own``: each item as git
     deploys it to the target; where that differs from the source environment's (an overlay),
     the value is the target's own and promotion keeps it: the target's is planned instead."""
+    from .. import kinds
     from ..kinds import read_listings
-    from ..kinds.base import LocalItem, LocalScan
+    from ..kinds.base import LocalItem, LocalScan, facts
 
     scopes = sorted(
         (name, tenant, namespace, False)
@@ -167,7 +172,7 @@ def _kinds_from_server(scans, settings, client, carry: _Carry, own: dict) -> dic
             remote = held.get(local.ref)
             if remote is None:
                 continue
-            payload = _kv_payload(local, remote) if name == "kv" else remote.payload
+            payload = facts(kinds.KINDS[name]).promoted(local, remote)
             items.append(
                 LocalItem(
                     carry.ref(local.ref),
@@ -184,16 +189,3 @@ def _kinds_from_server(scans, settings, client, carry: _Carry, own: dict) -> dic
             deletable=set(),
         )
     return out
-
-
-def _kv_payload(local: Any, remote: Any) -> dict[str, Any]:
-    """The source server's KV value as a payload to plan. It is a value only that server
-    holds: sensitive (never shown, only "changed") when git marks the key sensitive or the
-    value looks like a secret, as pull would treat it."""
-    from ..kinds.kv import looks_secret
-
-    value = remote.payload["value"]
-    payload = {"value": value, "ttl": None}
-    if local.payload.get("sensitive") or looks_secret(local.ref.id, value):
-        payload["sensitive"] = True
-    return payload

@@ -23,7 +23,9 @@ KEPT_PREFIX = "kept: "  # a server item kept because the scan never reads it (sa
 
 
 def _where(tenant: str, namespace: str) -> str:
-    return namespace + ("" if tenant == "main" else f" (tenant {tenant})")
+    if not namespace:  # a tenant's resources (dashboards)
+        return f"tenant {tenant}"
+    return "namespace " + namespace + ("" if tenant == "main" else f" (tenant {tenant})")
 
 
 def compare_kind(
@@ -47,7 +49,7 @@ def compare_kind(
             continue
         if listing.error:
             errors.append(
-                f"could not read the {kind.noun}s of namespace {_where(tenant, namespace)}: "
+                f"could not read the {kind.noun}s of {_where(tenant, namespace)}: "
                 f"{listing.error}; none of them will be created, updated or deleted"
             )
             continue
@@ -89,6 +91,7 @@ def _compare_item(kind: Kind, item: LocalItem, server: RemoteItem | None) -> Cha
     )
     if server is not None and server.digest != item.digest:
         change.action = UPDATE
+        change.server_payload = server.payload
     if change.action != UNCHANGED:
         described = kind.describe(item, server)
         change.summary, change.diff = described.summary, described.diff
@@ -116,8 +119,8 @@ def _undeclared(
         change.note = "not in git (deletion is off: --delete would remove it)"
     elif emptying:
         change.note = (
-            f"not deleted: git has no {kind.noun} in this namespace "
-            "(--allow-empty-namespace allows it)"
+            f"not deleted: git has no {kind.noun} in this "
+            f"{'namespace' if ref.namespace else 'tenant'} (--allow-empty-namespace allows it)"
         )
     else:
         change.action = DELETE
@@ -128,7 +131,7 @@ def _undeclared(
 def resource_drift(plan: Plan, listings: list[KindListing]) -> list[str]:
     """What moved on the server since a saved plan, for the kinds other than flows."""
     drift = [
-        f"could not read the {lst.kind} items of namespace {lst.namespace}: {lst.error}"
+        f"could not read the {lst.kind} items of {_where(lst.tenant, lst.namespace)}: {lst.error}"
         for lst in listings
         if lst.error
     ]

@@ -2,12 +2,12 @@
 `terraform plan -target` does. What a target names, for every kind:
 
 - ``NAMESPACE/ID``: the flow ID of NAMESPACE;
-- ``NAMESPACE/*``: everything of NAMESPACE, flows, namespace files and KV pairs;
-- ``file:NAMESPACE/PATH``: the namespace file PATH (``file:company.team/etl/load.py``);
-- ``kv:NAMESPACE/KEY``: the KV pair KEY;
-- ``app:NAMESPACE/ID``: the app ID (Enterprise);
-- ``namespace:NAMESPACE``: the namespace's settings from its namespace.yml (Enterprise);
-- ``secret:NAMESPACE/KEY``: the namespace secret KEY (Enterprise).
+- ``NAMESPACE/*``: everything of NAMESPACE, flows, namespace files, KV pairs...;
+- ``PREFIX:NAMESPACE/ID``: the item ID of the kind whose ``target_prefix`` is PREFIX
+  (``file:company.team/etl/load.py``, ``kv:company.team/region``); ``PREFIX:ID`` for a kind
+  that belongs to the tenant, not to a namespace. The prefixes, the words of the messages and
+  how an id is spelled are the kinds' facts (kinds.base.KindFacts): a new kind needs no edit
+  here.
 
 A partial plan is the whole plan, made as without targets (every namespace read, every
 guard applied: references, ownership, the empty-namespace rule), then reduced to the targeted
@@ -23,48 +23,78 @@ import re
 from pathlib import Path
 
 from ..errors import InputError
-from ..models import FLOW, FlowRef, LocalFlow
+from ..kinds import every_kind, facts_of, prefixed
+from ..kinds.base import TENANT_LEVEL, KindFacts
+from ..models import FlowRef, LocalFlow
 from ..settings.config import Settings
 
-_TARGET = re.compile(r"^(?:(?P<kind>file|kv|app|namespace|secret):)?(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
-_KINDS = {
-    "file": "namespace file",
-    "kv": "KV pair",
-    "app": "app",
-    "namespace": "namespace settings",
-    "secret": "namespace secret",
-}
-SETTINGS_ID = "settings"  # kinds.namespaces: the one item of a namespace's settings
+_IN_NAMESPACE = re.compile(r"^(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
 
 
 def parse_targets(texts: list[str]) -> list[str]:
     targets = []
     for text in texts:
         text = text.strip()
-        if text.startswith("namespace:") and "/" not in text:
-            text += "/" + SETTINGS_ID  # namespace:NS names its settings
-        match = _TARGET.match(text)
-        flow_like = match is not None and (match["kind"] or "/" not in match["id"])
-        if not flow_like or (match is not None and match["kind"] and match["id"] == "*"):
+        target = _parse(text)
+        if target is None:
             raise InputError(
-                f"--target {text!r}: expected NAMESPACE/ID, NAMESPACE/*, "
-                "file:NAMESPACE/PATH, kv:NAMESPACE/KEY, app:NAMESPACE/ID, namespace:NAMESPACE "
-                "or secret:NAMESPACE/KEY",
-                hint="for example --target company.team/orders-etl, --target company.team/*, "
-                "--target file:company.team/etl/load.py or --target kv:company.team/region",
+                f"--target {text!r}: expected " + _either(_forms()),
+                hint="for example " + _either([f"--target {e}" for e in _examples()]),
             )
-        assert match is not None
-        if match["kind"] == "file":
-            text = f"file:{match['ns']}/{match['id'].lstrip('/')}"
-        targets.append(text)
+        targets.append(target)
     return targets
+
+
+def _parse(text: str) -> str | None:
+    """The target as ``target_of`` spells it, or None when it names nothing a kind has."""
+    prefix, colon, rest = text.partition(":")
+    kind = prefixed(prefix) if colon and prefix else None
+    if kind is None:  # a flow: NAMESPACE/ID or NAMESPACE/*
+        match = _IN_NAMESPACE.match(text)
+        return text if match is not None and "/" not in match["id"] else None
+    if kind.level == TENANT_LEVEL:
+        return f"{prefix}:{kind.target_id(rest)}" if rest.strip() and rest != "*" else None
+    match = _IN_NAMESPACE.match(rest)
+    if match is None or match["id"] == "*":
+        return None
+    return f"{prefix}:{match['ns']}/{kind.target_id(match['id'])}"
+
+
+def _prefixed_kinds() -> list[KindFacts]:
+    return [k for k in every_kind() if k.target_prefix]
+
+
+def _forms() -> list[str]:
+    def form(kind: KindFacts) -> str:
+        where = "" if kind.level == TENANT_LEVEL else "NAMESPACE/"
+        return f"{kind.target_prefix}:{where}{kind.target_word.upper()}"
+
+    return ["NAMESPACE/ID", "NAMESPACE/*"] + [form(k) for k in _prefixed_kinds()]
+
+
+def _examples() -> list[str]:
+    flow = prefixed("")
+    first = flow.target_example if flow is not None else "company.team/orders-etl"
+    namespace = first.split("/")[0]
+    return [first, f"{namespace}/*"] + [
+        f"{k.target_prefix}:{k.target_example}" for k in _prefixed_kinds()
+    ]
+
+
+def _either(words: list[str]) -> str:
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
 
 
 def target_of(ref: FlowRef) -> str:
     """The ``--target`` that names exactly ``ref``."""
-    if ref.kind == FLOW:
+    kind = facts_of(ref.kind)
+    if kind is None:  # a kind this version does not have: spelled as a namespace's item
+        return f"{ref.kind}:{ref.namespace}/{ref.id}"
+    if not kind.target_prefix:
         return f"{ref.namespace}/{ref.id}"
-    return f"{ref.kind}:{ref.namespace}/{ref.id.lstrip('/') if ref.kind == 'file' else ref.id}"
+    if kind.level == TENANT_LEVEL:
+        return f"{kind.target_prefix}:{kind.target_id(ref.id)}"
+    return f"{kind.target_prefix}:{ref.namespace}/{kind.target_id(ref.id)}"
 
 
 def is_targeted(ref: FlowRef, targets: list[str]) -> bool:
@@ -113,10 +143,15 @@ def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
     }
     missing = [t for t in targets if t not in found]
     if missing and not listings_failed:
-        kind = next((k for k in _KINDS if all(t.startswith(k + ":") for t in missing)), None)
-        what = _KINDS[kind] if kind else "flow"
+        kinds = {_kind_of_target(t) for t in missing}
+        kind = kinds.pop() if len(kinds) == 1 else prefixed("")
+        what, word = (kind.noun, kind.target_word.lower()) if kind else ("flow", "id")
         plan.errors.append(
             f"--target {', '.join(missing)} matches no {what} in git or on the server; "
-            "check the namespace and "
-            + ("path" if kind == "file" else "key" if kind in ("kv", "secret") else "id")
+            f"check the namespace and {word}"
         )
+
+
+def _kind_of_target(target: str) -> KindFacts | None:
+    prefix, colon, _ = target.partition(":")
+    return (prefixed(prefix) if colon else None) or prefixed("")

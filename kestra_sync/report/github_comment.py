@@ -38,7 +38,7 @@ def marker_for(kind: str, key: str) -> str:
     return f"<!-- kestra-sync:{kind}:{key} -->"
 
 
-def _session(token: str) -> requests.Session:
+def github_session(token: str) -> requests.Session:
     session = requests.Session()
     session.headers.update(
         {
@@ -51,7 +51,15 @@ def _session(token: str) -> requests.Session:
     return session
 
 
-def _check(resp: requests.Response, method: str, path: str) -> None:
+def check_reply(
+    resp: requests.Response,
+    method: str,
+    path: str,
+    needs: str = "`permissions: pull-requests: write`; pull requests from forks only get a "
+    "read-only token",
+) -> None:
+    """Raise a CommentError for an HTTP error: method, path, status, GitHub's message (cut),
+    and for 401/403/404 what the token ``needs``."""
     if resp.status_code >= 400:
         try:
             data = resp.json()
@@ -60,10 +68,7 @@ def _check(resp: requests.Response, method: str, path: str) -> None:
         message = str(data.get("message", ""))[:200] if isinstance(data, dict) else ""
         hint = ""
         if resp.status_code in (401, 403, 404):
-            hint = (
-                " (the token needs `permissions: pull-requests: write`; pull requests from "
-                "forks only get a read-only token)"
-            )
+            hint = f" (the token needs {needs})"
         raise CommentError(
             f"GitHub API {method} {path}: HTTP {resp.status_code}"
             + (f": {message}" if message else "")
@@ -85,7 +90,7 @@ def find_comment(
             resp = session.get(url, params=params, timeout=timeout)
         except requests.RequestException as err:
             raise CommentError(f"GitHub API GET {path}: {type(err).__name__}") from None
-        _check(resp, "GET", path)
+        check_reply(resp, "GET", path)
         try:
             comments = resp.json()
         except ValueError:
@@ -119,7 +124,7 @@ def upsert_comment(
     if len(body) > MAX_BODY:
         note = "\n\n_…cut to fit GitHub's comment size limit; see the job summary._\n"
         body = body[: MAX_BODY - len(note)] + note
-    session = session or _session(token)
+    session = session or github_session(token)
     api_url = api_url or DEFAULT_API_URL
     existing = find_comment(session, api_url, repo, number, marker, timeout=timeout)
     if existing:
@@ -136,7 +141,7 @@ def upsert_comment(
         )
     except requests.RequestException as err:
         raise CommentError(f"GitHub API {method} {path}: {type(err).__name__}") from None
-    _check(resp, method, path)
+    check_reply(resp, method, path)
     try:
         data = resp.json()
     except ValueError:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 
+from ..kinds import facts_of
+from ..kinds.base import TENANT_LEVEL
 from ..planning.plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Plan
 from .escape import block, line, md_code, md_fence, md_text
 from .plantext import (
@@ -15,26 +17,23 @@ from .plantext import (
     no_changes_line,
     other_namespaces_parts,
     partial_plan_note,
+    rename_parts,
     summary_line,
 )
 
 MAX_CHARS = 60_000
 ICON = {CREATE: "➕", UPDATE: "✏️", DELETE: "🗑️", UNCHANGED: "✅", UNMANAGED: "❔"}
-KIND = {
-    "flow": "flow",
-    "file": "namespace file",
-    "kv": "KV pair",
-    "app": "app",
-    "namespace": "namespace settings",
-    "secret": "namespace secret",
-}
 # Every name, path and message below comes from git or the server: each is escaped for where
 # it goes (report/escape.py), code spans for names, escaped text for the rest.
 TABLE_HEAD = ["| | Kind | Name | Action | Details |", "|---|---|---|---|---|"]
 
 
 def kind_word(change) -> str:
-    return KIND.get(change.kind, change.kind)
+    kind = facts_of(change.kind)
+    word = kind.noun if kind is not None else change.kind
+    if kind is not None and kind.level == TENANT_LEVEL:  # say whose (a dashboard)
+        return f"{word} of tenant {md_code(change.ref.tenant)}"
+    return word
 
 
 def name_cell(change, *, tenant: bool = False) -> str:
@@ -42,8 +41,11 @@ def name_cell(change, *, tenant: bool = False) -> str:
     ``tenant``: prefixed with a tenant other than main (where no heading names it)."""
     ref = change.ref
     prefix = f"{ref.tenant}:" if tenant and ref.tenant != "main" else ""
-    if change.kind == "flow":
+    kind = facts_of(change.kind)
+    if kind is not None and not kind.target_prefix:  # a flow
         return md_code(f"{prefix}{ref.namespace}/{ref.id}")
+    if kind is not None and kind.level == TENANT_LEVEL:
+        return md_code(prefix + ref.id)
     return f"{md_code(prefix + ref.namespace)} {md_code(ref.id)}"
 
 
@@ -81,6 +83,11 @@ def render_plan_markdown(
         lines.append("")
     if not shown and not plan.errors:
         lines.append(no_changes_line(plan))
+        lines.append("")
+    for sentence, warnings in rename_parts(plan):
+        lines.append(f"- 🔀 {md_text(sentence)}")
+        lines.extend(f"  - ⚠️ {md_text(w)}" for w in warnings)
+    if plan.renames:
         lines.append("")
     if plan.targets:
         lines += [f"> [!NOTE]\n> {md_text(partial_plan_note(plan.targets))}", ""]

@@ -25,7 +25,8 @@ validate every plan they make against it; change both together):
 
 Version 2 added `checksum` and `options.tenants` (version 1 plans carry no checksum, so they
 cannot be told apart from an edited one: `apply` refuses them), `options.ownership_label`,
-`targets` (a partial plan), `other_namespaces` and `retire_commands`; `apply --format json` adds an "apply" section
+`targets` (a partial plan), `other_namespaces`, `retire_commands` and `renames` (flows git
+moved since the deployed commit: planning/renames.py); `apply --format json` adds an "apply" section
 with snake_case keys ("not_attempted"), and a command that stops on an error prints the error
 document of report/errordoc.py.
 """
@@ -42,6 +43,7 @@ from ..errors import InputError
 from ..kinds import kind
 from ..models import FLOW, FlowRef
 from ..planning.plan import ACTIONS, Change, Plan, Scope
+from ..planning.renames import rename_from_dict, rename_to_dict
 from .escape import json_text
 
 FORMAT_VERSION = 2
@@ -99,6 +101,7 @@ def plan_to_dict(plan: Plan, meta: dict[str, Any], *, include_sources: bool = Fa
         "targets": list(plan.targets),
         "other_namespaces": {t: list(ns) for t, ns in plan.other_namespaces.items()},
         "retire_commands": dict(plan.retire_commands),
+        **({"renames": [rename_to_dict(r) for r in plan.renames]} if plan.renames else {}),
         "changes": changes,
     }
     data["checksum"] = content_checksum(data)
@@ -269,6 +272,7 @@ def _read(data: dict, *, for_apply: bool = True) -> tuple[Plan, dict[str, Any]]:
         targets=targets,
         other_namespaces={str(t): _strings(ns, "other_namespaces") for t, ns in others.items()},
         retire_commands=_retire_commands(data.get("retire_commands", {})),
+        renames=_renames(data.get("renames", [])),
     )
     return plan, data
 
@@ -307,6 +311,15 @@ def _resource_change(entry: dict, action: str, entry_kind: str, where: str) -> C
         digest=digest,
         server_digest=_field(entry, "server_digest", (str, type(None)), where),
     )
+
+
+def _renames(value: Any) -> list:
+    if not isinstance(value, list):
+        raise _Damaged("renames must be a list")
+    try:
+        return [rename_from_dict(entry) for entry in value]
+    except ValueError as err:
+        raise _Damaged(f"renames: {err}") from None
 
 
 def _retire_commands(value: Any) -> dict[str, str]:

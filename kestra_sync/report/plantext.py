@@ -75,7 +75,9 @@ def render_plan(
             shown = [c for c in changes if show_unchanged or c.action != UNCHANGED]
             if not shown:
                 continue
-            out.append(style(f"{indent}namespace {namespace}", bold=True))
+            # A tenant's own resources (dashboards) have no namespace: say whose they are.
+            heading = f"namespace {namespace}" if namespace else f"tenant {tenant} (dashboards)"
+            out.append(style(indent + heading, bold=True))
             for change in shown:
                 name = change_name(change)
                 head = f"{indent}  {SYMBOL[change.action]} {name}"
@@ -101,6 +103,7 @@ def render_plan(
                         out.append(style((pad + line).rstrip(), fg, tabs=True))
     if out:
         out.append("")
+    out.extend(rename_lines(plan, style))
     out.append(style(summary_line(plan.counts()), bold=True))
     if not plan.has_changes and not plan.errors:
         out.append(no_changes_line(plan))
@@ -170,4 +173,37 @@ def other_namespaces_parts(plan: Plan) -> list[tuple[str, str, str | None]]:
         )
         lead = f"To remove {'them' if len(namespaces) != 1 else 'it'}:"
         parts.append((sentence, lead, plan.retire_commands.get(tenant)))
+    return parts
+
+
+def rename_lines(plan: Plan, style) -> list[str]:
+    lines = []
+    for sentence, warnings in rename_parts(plan):
+        lines.append(style(sentence, "cyan"))
+        lines.extend(style(f"  warning: {w}", "yellow") for w in warnings)
+    return lines + [""] if lines else []
+
+
+def rename_parts(plan: Plan) -> list[tuple[str, list[str]]]:
+    """Per rename (planning/renames.py): "rename a → b" with what happens to a, and a warning
+    per flow that still calls a (it would break when a goes, so a stays while it does)."""
+    actions = {c.ref: c for c in plan.changes if c.kind == "flow"}
+    parts = []
+    for rename in plan.renames:
+        old = actions.get(rename.old)
+        if old is None:  # a partial plan that does not target it
+            fate = f"{rename.old} is not in this partial plan, and stays"
+        elif old.action == DELETE:
+            fate = f"{rename.old} is deleted once {rename.new} is created"
+        else:
+            why = old.note if old is not None else ""
+            for prefix in (f"renamed to {rename.new}; ", "kept: ", "not deleted: "):
+                why = why.removeprefix(prefix)
+            fate = f"{rename.old} is kept" + (f": {why}" if why else "")
+        warnings = [
+            f"{caller} still calls or listens to {rename.old}: change it to {rename.new}, "
+            f"or it breaks when {rename.old} goes"
+            for caller in rename.callers
+        ]
+        parts.append((f"rename {rename.old} → {rename.new}: {fate}", warnings))
     return parts

@@ -631,3 +631,32 @@ NAMESPACE_WORKER_SELECTOR = ApiFact(
     versions=since("2.0"),
     source="kestra-io/client-sdk kestra-ee.yml 50cb46f4 (2.0.0-SNAPSHOT), schema Namespace",
 )
+
+# ------------------------------------------------------------------------------ dashboards
+DASHBOARD_IDS = ApiFact(
+    what="a dashboard's YAML names its own `id`, which POST /dashboards keeps (422 'Dashboard "
+    "id already exists' when taken) and PUT /dashboards/{id} checks (422 'Illegal dashboard id "
+    "update'); before, the server made up every id and refused a YAML naming one (422 'Illegal "
+    "argument: Dashboard id is not editable')",
+    versions=since("1.0"),
+    source="DashboardController.java / Dashboard.java: id @Hidden and IdUtils.create() at the "
+    "0.22 cut (ea7c709f5^); mandatory and kept from 5da4d8873 (2025-08-27, in the 1.0 cut "
+    "7fa93d776^)",
+)
+# The core chart types (io.kestra.plugin.core.dashboard.chart.*), by the version they came in.
+DASHBOARD_CHART_PACKAGE = "io.kestra.plugin.core.dashboard.chart."
+DASHBOARD_CHART_TYPES = {
+    "Bar": since("0.22"),
+    "Markdown": since("0.22"),
+    "Pie": since("0.22"),
+    "Table": since("0.22"),
+    "TimeSeries": since("0.22"),
+    "KPI": since("0.23"),  # KPI.java, ea402261d (2025-05-27)
+}
+DASHBOARD_CHART_TYPES_SOURCE = (
+    "core/src/main/java/io/kestra/plugin/core/dashboard/chart/*.java (the six classes at the "
+    "1.0 cut 7fa93d776^ and on develop 8ecd83370; KPI from ea402261d)"
+)
+# Chart.java: `id` @Pattern, Dashboard.java: `id` and `title` @NotBlank (develop 8ecd83370).
+DASHBOARD_CHART_ID = r"[a-zA-Z0-9][a-zA-Z0-9_-]*"
+DASHBOARD_KEYS = ("id", "title", "description", "timeWindow", "charts")

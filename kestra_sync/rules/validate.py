@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..kinds.nsfiles import SPACE_IN_PATH
 from ..models import ERROR, WARNING, Diagnostic, FlowParsedOnUse, LocalFlow
 from ..models import diag_at as _diag
 from ..source import resultcache
@@ -265,7 +264,7 @@ def rejudge(check: ProjectCheck, version: str | None) -> ProjectCheck:
     """The same check with the version table judged for ``version`` (e.g. once the server said
     which version it runs): no file is read or parsed again, and the findings ``check_project``
     kept are judged again rather than looked for again."""
-    kept = [d for d in check.diagnostics if not d.versioned and d.code != SPACE_IN_PATH]
+    kept = [d for d in check.diagnostics if not d.versioned and d.code not in VERSIONED_CODES]
     kept += judge_resources(check.resource_versioned, version)
     for flow in check.flows:
         cache = check.caches.get(flow.tenant)
@@ -318,14 +317,17 @@ def check_project(
     ignore_file: Path | str | None = None,
     schema: dict | Path | str | None = None,
     version: str | None = None,
+    kinds: Sequence[Any] = (),
 ) -> ProjectCheck:
     """Scan the configured flow directories (or only ``paths``) and run every offline check.
+    ``kinds``: the other kinds (``kinds.KINDS``), scanned here with their environment
+    overlays, so that their problems are judged with the flows' (the rules stage comes before
+    the kinds and does not import them).
 
     With ``paths`` (as pre-commit passes them) only those files are reported, but the
     configured directories are still read to find the same namespace/id in another file:
     pre-commit passes only changed files, and a copy in an untouched file must still be found.
     """
-    from ..kinds import scan_all
     from ..source.flowscan import scan_settings
 
     given = list(paths) if paths else None
@@ -333,34 +335,13 @@ def check_project(
     caches = {tenant: resultcache.for_directory(root) for tenant, root in roots.items()}
     result, skipped = scan_settings(settings, given, ignore_file=ignore_file, caches=caches)
     check = ProjectCheck(result.flows, list(result.diagnostics), skipped, result.parsed, caches)
-    for tenant, root in roots.items():
-        check.diagnostics += validate_offline(
-            [f for f in result.flows if f.tenant == tenant],
-            layout=settings.layout,
-            root=root,
-            schema=schema,
-            parsed=result.parsed,
-            check_duplicate_flows=False,
-            version=version,
-            cache=check.caches[tenant],
-            findings=check.findings,
-        )
-    others = [f for f in result.flows if f.tenant not in roots]
-    if others:
-        check.diagnostics += validate_offline(
-            others,
-            schema=schema,
-            parsed=result.parsed,
-            check_duplicate_flows=False,
-            version=version,
-            findings=check.findings,
-        )
+    check.diagnostics += _check_flows(check, settings.layout, roots, schema, version)
     # The flow scan walks the same tree as the files and KV scans: a problem of the walk
     # (a broken link, an unreadable folder) is said once.
-    check.resources = scan_all(settings)  # namespace files, KV pairs: scanned once per run
-    check.diagnostics = list(
-        dict.fromkeys(check.diagnostics + _resources_judged(check, settings, given, version))
-    )
+    # namespace files, KV pairs: scanned once per run
+    check.resources = {kind.name: kind.scan(settings) for kind in kinds}
+    judged = _resources_judged(check, settings, given, version, kinds)
+    check.diagnostics = list(dict.fromkeys(check.diagnostics + judged))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
     check.diagnostics = summarize_2_0(check.diagnostics)
     if given is None:
@@ -378,15 +359,82 @@ def check_project(
     return check
 
 
+def _check_flows(
+    check: ProjectCheck,
+    layout: str,
+    roots: dict[str, Path],
+    schema: dict | Path | str | None,
+    version: str | None,
+) -> list[Diagnostic]:
+    """Every offline check of the scanned flows, per flow directory (its layout and cache),
+    then those of no configured directory."""
+    found: list[Diagnostic] = []
+    for tenant, root in roots.items():
+        found += validate_offline(
+            [f for f in check.flows if f.tenant == tenant],
+            layout=layout,
+            root=root,
+            schema=schema,
+            parsed=check.parsed,
+            check_duplicate_flows=False,
+            version=version,
+            cache=check.caches[tenant],
+            findings=check.findings,
+        )
+    others = [f for f in check.flows if f.tenant not in roots]
+    if others:
+        found += validate_offline(
+            others,
+            schema=schema,
+            parsed=check.parsed,
+            check_duplicate_flows=False,
+            version=version,
+            findings=check.findings,
+        )
+    return found
+
+
 def _resources_judged(
-    check: ProjectCheck, settings: Any, given: list | None, version: str | None
+    check: ProjectCheck,
+    settings: Any,
+    given: list | None,
+    version: str | None,
+    kinds: Sequence[Any],
 ) -> list[Diagnostic]:
     """The scans' problems, those that depend on the version judged for ``version`` (and
     kept as the scan made them, for ``rejudge``)."""
-    resources = _resource_problems(check.resources, given, settings)
-    check.resource_versioned = [d for d in resources if d.code == SPACE_IN_PATH]
-    resources = [d for d in resources if d.code != SPACE_IN_PATH]
+    if not kinds:
+        return []
+    resources = _resource_problems(check.resources, given, settings, kinds)
+    check.resource_versioned = [d for d in resources if d.code in VERSIONED_CODES]
+    resources = [d for d in resources if d.code not in VERSIONED_CODES]
     return resources + judge_resources(check.resource_versioned, version)
+
+
+# The scans' findings whose verdict depends on the Kestra version (judged by judge_resources):
+# a namespace file's path with a space (kinds.nsfiles), a dashboard (kinds.dashboards).
+SPACE_IN_PATH = "nsfile-space"
+DASHBOARD_NEEDS_IDS = "dashboard-needs-1.0"
+VERSIONED_CODES = (SPACE_IN_PATH, DASHBOARD_NEEDS_IDS)
+
+
+def _judge_dashboards(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
+    """The dashboards folders, judged for ``version``: before 1.0 Kestra makes up every
+    dashboard id and refuses a YAML that names one (knowledge.DASHBOARD_IDS)."""
+    if version is None or version in K.DASHBOARD_IDS.versions:
+        return []
+    return [
+        Diagnostic(
+            d.path,
+            f"{d.message}: Kestra {version} cannot deploy dashboards by id (it makes up every "
+            "id and refuses a YAML naming one); dashboards need Kestra 1.0 or later",
+            ERROR,
+            code=d.code,
+            versioned=True,
+        )
+        for d in raw
+        if d.code == DASHBOARD_NEEDS_IDS
+    ]
 
 
 def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnostic]:
@@ -395,10 +443,10 @@ def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnost
     matches the server's copy (a plan that never converges) and a --delete of the '+' copy
     would remove the file just uploaded: an error; fine on 2.0; a warning with no version."""
     fact = K.NSFILE_SPACE_AS_PLUS
+    out = _judge_dashboards(raw, version)
     if version is not None and version not in fact.versions:
-        return []
-    out = []
-    for d in raw:
+        return out
+    for d in (d for d in raw if d.code == SPACE_IN_PATH):
         remote = d.message.split(": ", 1)[0]
         who = (
             f"Kestra {version} stores"
@@ -418,15 +466,16 @@ def judge_resources(raw: list[Diagnostic], version: str | None) -> list[Diagnost
 
 
 def _resource_problems(
-    scans: dict[str, Any], given: list | None, settings: Any
+    scans: dict[str, Any], given: list | None, settings: Any, kinds: Sequence[Any]
 ) -> list[Diagnostic]:
     """Namespace files (`_files`, `namespace_files:`) and kv.yml: paths Kestra refuses, files
     over the size limit or mapped to two namespaces, bad keys, values that look like secrets.
     With PATHS, only problems in files under them."""
-    from ..kinds import problems
     from ..source.environments import overlay_problems
 
-    found = problems(scans) + overlay_problems(settings)
+    # Each once: every kind walks the same tree, so a broken link is found by each.
+    found = list(dict.fromkeys(d for scan in scans.values() for d in scan.diagnostics))
+    found += overlay_problems(settings, kinds)
     if given is None:
         return found
     roots = [Path(p).resolve() for p in given]

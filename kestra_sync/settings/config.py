@@ -83,6 +83,9 @@ class Settings:
     # Delete only server flows carrying this label (KEY or KEY=VALUE); validate requires it on
     # every flow in git. None: every flow in scope that git lacks is deletable. (ownership.py)
     ownership_label: str | None = None
+    # Where apply records the commit it deployed (a KV pair, per tenant), so that the next plan
+    # recognises what git renamed since (planning/renames.py). None: not recorded.
+    state_namespace: str | None = None
     # Per-tenant scope from `tenants: {t: {directory, namespaces, allow_empty_namespace}}`:
     # tenant -> the keys given there; a key not given falls back to the global setting.
     tenant_scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -95,6 +98,8 @@ class Settings:
     parallelism: int = DEFAULT_PARALLELISM
     # Namespace files kept outside `<namespace folder>/_files`: namespace -> directory.
     namespace_files: dict[str, Path] = field(default_factory=dict)
+    # The folder, at the top of each flow directory, that holds the tenant's dashboards.
+    dashboards_dir: str = "_dashboards"
     # Largest namespace file validate accepts: Kestra's micronaut.server.multipart
     # .max-file-size default, 10GB (cli/src/main/resources/application.yml); servers may lower it.
     max_file_size: int = 10 * 1024**3
@@ -277,6 +282,19 @@ def _tenants(value: Any, where: str, bad: ConfigError) -> dict[str, Path]:
     return {str(t): Path(str(_tenant_entry(t, d, where)["directory"])) for t, d in value.items()}
 
 
+def _dashboards_dir(value: Any, where: str, bad: ConfigError) -> str:
+    """A folder name at the top of the flow directory, starting with `_`: no namespace folder
+    can be named so (a Kestra namespace starts with a letter or a digit)."""
+    text = str(value)
+    if not text.startswith("_") or "/" in text or "\\" in text or text.strip() != text:
+        raise ConfigError(
+            f"{where}: dashboards_dir must be one folder name starting with '_' "
+            f"(e.g. _dashboards), not {value!r}",
+            hint="it names a folder at the top of the flow directory",
+        )
+    return text
+
+
 def _layout(value: Any, where: str, bad: ConfigError) -> Any:
     if value not in LAYOUTS:
         raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
@@ -291,6 +309,21 @@ def _ownership_label(value: Any, where: str, bad: ConfigError) -> str:
     except ConfigError as err:
         raise ConfigError(f"{where}: {err.message}", hint=err.hint) from None
     return str(value).strip()
+
+
+def _state_namespace(value: Any, where: str, bad: ConfigError) -> str | None:
+    import re
+
+    if value is None or value == "":
+        return None
+    # AbstractFlow.namespace's pattern (rules/knowledge.py NAMESPACE_PATTERN).
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", value):
+        raise ConfigError(
+            f"{where}: state_namespace must be a namespace such as company.kestra_sync, "
+            f"not {value!r}",
+            hint="name the namespace where apply records the deployed commit (a KV pair)",
+        )
+    return value
 
 
 def _kestra_version(value: Any, where: str, bad: ConfigError) -> str | None:
@@ -321,7 +354,9 @@ _COERCERS: dict[str, Callable[[Any, str, ConfigError], Any]] = {
     "namespaces": _namespaces,
     "tenants": _tenants,
     "layout": _layout,
+    "dashboards_dir": _dashboards_dir,
     "ownership_label": _ownership_label,
+    "state_namespace": _state_namespace,
     "kestra_version": _kestra_version,
     "verify": _verify,
 }

@@ -19,6 +19,7 @@ pairs and need to know nothing of environments.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,22 +34,25 @@ from .walk import enters_flow_dir, files_overlay_env, kv_overlay_env, walk_files
 
 @dataclass
 class Overlays:
+    """Every environment overlay of the flow directories, found by one walk."""
+
     kv: list[tuple[str, Path, Path]]  # (tenant, flow directory, kv.<env>.yml)
     files: list[tuple[str, Path, Path]]  # (tenant, flow directory, _files.<env>)
 
 
 def for_environment(
-    settings: Any, local: list[LocalFlow], scans: dict[str, Any]
+    settings: Any, local: list[LocalFlow], scans: dict[str, Any], kinds: Iterable[Any] = ()
 ) -> tuple[list[LocalFlow], dict[str, Any], list[Diagnostic]]:
     """The flows and the kinds' scans as the selected environment deploys them, and the
-    problems found (errors stop the plan, as a scan's do). ``scans`` are changed in place."""
+    problems found (errors stop the plan, as a scan's do). ``scans`` are changed in place:
+    each of ``kinds`` (``kinds.every_kind()``) merges its own overlays into its scan
+    (``overlay``: kv.<env>.yml, _files.<env>/)."""
     problems: list[Diagnostic] = []
     overlays = find_overlays(settings, problems)
     if settings.environment is not None:
-        if "kv" in scans:
-            _merge_kv(scans["kv"], overlays, settings.environment, problems)
-        if "file" in scans:
-            _merge_files(scans["file"], overlays, settings, problems)
+        for kind in kinds:
+            if kind.name in scans:
+                kind.overlay(scans[kind.name], overlays, settings, problems)
     if settings.namespace_map:
         local = [map_flow(flow, settings.namespace_map, problems) for flow in local]
         for scan in scans.values():
@@ -97,81 +101,6 @@ def _unknown_overlay(path: Path, name: str | None, known: set[str]) -> Diagnosti
         ERROR,
         code="unknown-environment-overlay",
     )
-
-
-def _merge_kv(scan, overlays: Overlays, environment: str, problems: list[Diagnostic]) -> None:
-    """Each `kv.<env>.yml` of the selected environment, read by the KV scan's own rules, sets
-    its keys over kv.yml's (same namespace, same key) or adds them."""
-    from ..kinds.base import LocalScan
-    from ..kinds.kv import KeyValues
-
-    reader = KeyValues()
-    hidden = sensitive_refs(scan)
-    for tenant, directory, path in overlays.kv:
-        if kv_overlay_env(path.name) != environment:
-            continue
-        own = LocalScan(deletable=set())
-        reader._load(own, tenant, directory, path, hidden)
-        problems += own.diagnostics
-        _overlay(scan, own)
-
-
-def sensitive_refs(scan) -> frozenset:
-    """The KV pairs the shared kv.yml files list as sensitive: an overlay that sets one keeps
-    it hidden (and not refused for looking like a secret), as the README promises."""
-    return frozenset(item.ref for item in scan.items if item.payload.get("sensitive"))
-
-
-def _merge_files(scan, overlays: Overlays, settings: Any, problems: list[Diagnostic]) -> None:
-    """Each `_files.<env>/` of the selected environment replaces or adds files, path by path,
-    in the namespace of the folder it sits in (read by the namespace-file scan's own rules)."""
-    from ..kinds.nsfiles import NamespaceFiles
-
-    reader = NamespaceFiles()
-    for tenant, directory, path in overlays.files:
-        if files_overlay_env(path.name) != settings.environment:
-            continue
-        namespace = path.parent.relative_to(directory).as_posix().replace("/", ".")
-        own = reader.scan(_OneFolder(tenant, namespace, path, settings.max_file_size, directory))
-        problems += own.diagnostics
-        _overlay(scan, own)
-
-
-@dataclass
-class _OneFolder:
-    """The settings a namespace-file scan of one overlay folder needs: no flow directory, and
-    the folder mapped to its namespace (as `namespace_files:` maps one)."""
-
-    tenant: str
-    namespace: str
-    folder: Path
-    max_file_size: int
-    flow_dir: Path  # whose .kestraignore applies, as to `_files/`
-
-    @property
-    def namespace_files(self) -> dict[str, Path]:
-        return {self.namespace: self.folder}
-
-    def directories(self) -> dict[str, Path]:
-        return {}
-
-
-def _overlay(scan, own) -> None:
-    replaced = {item.ref: item for item in own.items}
-    scan.items = [replaced.pop(item.ref, item) for item in scan.items] + list(replaced.values())
-    scan.namespaces |= own.namespaces
-    if scan.deletable is not None:
-        scan.deletable |= own.deletable if own.deletable is not None else own.namespaces
-    # What the overlay's scan never reads (`.gitignore`) is kept on the server, as for `_files`.
-    for where, why in own.never_read.items():
-        mine = scan.never_read.get(where)
-        scan.never_read[where] = why if mine is None else _either(mine, why)
-
-
-def _either(first, second):
-    from ..kinds.nsfiles import any_of
-
-    return any_of([first, second])
 
 
 def _map_scan(scan, mapping: dict[str, str]) -> None:
@@ -303,22 +232,12 @@ def _collisions(local: list[LocalFlow]) -> list[Diagnostic]:
     return problems
 
 
-def overlay_problems(settings: Any) -> list[Diagnostic]:
-    """For `validate`: every environment's overlays read by the scans' rules (bad keys, values
-    that look like secrets, paths Kestra refuses), and those named for no environment."""
-    from ..kinds.base import LocalScan
-    from ..kinds.kv import KeyValues
-    from ..kinds.nsfiles import NamespaceFiles
-
+def overlay_problems(settings: Any, kinds: Iterable[Any]) -> list[Diagnostic]:
+    """For `validate`: every environment's overlays, each read by its kind's own rules
+    (``overlay_problems``: bad keys, values that look like secrets, paths Kestra refuses), and
+    those named for no environment."""
     problems: list[Diagnostic] = []
     overlays = find_overlays(settings, problems)
-    hidden = sensitive_refs(KeyValues().scan(settings)) if overlays.kv else frozenset()
-    for tenant, directory, path in overlays.kv:
-        own = LocalScan(deletable=set())
-        KeyValues()._load(own, tenant, directory, path, hidden)
-        problems += own.diagnostics
-    for tenant, directory, path in overlays.files:
-        namespace = path.parent.relative_to(directory).as_posix().replace("/", ".")
-        folder = _OneFolder(tenant, namespace, path, settings.max_file_size, directory)
-        problems += NamespaceFiles().scan(folder).diagnostics
+    for kind in kinds:
+        problems += kind.overlay_problems(overlays, settings)
     return problems

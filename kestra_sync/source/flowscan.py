@@ -34,6 +34,7 @@ from . import resultcache
 from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from .walk import (
     APPS_DIR,
+    DASHBOARDS_DIR,
     KV_FILE_NAMES,
     NAMESPACE_FILE_NAMES,
     bad_name,
@@ -252,6 +253,7 @@ def scan(
     tenant: str | None = None,
     paths: Iterable[Path | str] | None = None,
     cache: resultcache.ResultCache | None = None,
+    dashboards_dir: str = DASHBOARDS_DIR,
 ) -> ScanResult:
     """Scan a flow directory (or a ``Settings``, using its directory and tenant).
 
@@ -271,6 +273,8 @@ def scan(
     tenant = tenant or DEFAULT_TENANT
     ignore_path = Path(ignore_file) if ignore_file else directory / IGNORE_FILE
     ignore = IgnoreRules.load(ignore_path)
+    # The dashboards' folder at the top of the flow directory holds no flow (kinds/dashboards).
+    ignore.rules += IgnoreRules.parse(f"/{dashboards_dir}/").rules
     ignore_root = ignore_path.parent
 
     result = ScanResult()
@@ -386,6 +390,7 @@ def scan_settings(
     and those are not flows. A directory given explicitly is always scanned.
     """
     dirs = settings.directories()  # type: ignore[attr-defined]
+    dashboards = getattr(settings, "dashboards_dir", DASHBOARDS_DIR)
     caches = caches or {}
     result = ScanResult()
     skipped: list[Path] = []
@@ -398,7 +403,15 @@ def scan_settings(
     if paths is None:
         for tenant, directory in dirs.items():
             ignore = ignore_file or Path(directory) / IGNORE_FILE
-            merge(scan(directory, ignore_file=ignore, tenant=tenant, cache=caches.get(tenant)))
+            merge(
+                scan(
+                    directory,
+                    ignore_file=ignore,
+                    tenant=tenant,
+                    cache=caches.get(tenant),
+                    dashboards_dir=dashboards,
+                )
+            )
         return result, skipped
     by_tenant: dict[str, list[Path]] = {}
     default_tenant = settings.tenant  # type: ignore[attr-defined]
@@ -419,7 +432,12 @@ def scan_settings(
         ignore = ignore_file or directory / IGNORE_FILE
         merge(
             scan(
-                directory, ignore_file=ignore, tenant=tenant, paths=files, cache=caches.get(tenant)
+                directory,
+                ignore_file=ignore,
+                tenant=tenant,
+                paths=files,
+                cache=caches.get(tenant),
+                dashboards_dir=dashboards,
             )
         )
     return result, skipped

@@ -20,6 +20,10 @@ KV_FILE_NAMES = ("kv.yml", "kv.yaml")
 # (kinds.namespaces). Neither is ever scanned as a flow.
 APPS_DIR = "_apps"
 NAMESPACE_FILE_NAMES = ("namespace.yml", "namespace.yaml")
+# The tenant's dashboards (kinds/dashboards.py): one folder at the top of the flow directory
+# (kestra-sync.yml `dashboards_dir`), never scanned as flows. Its name starts with `_`, which no
+# Kestra namespace does, so it can never be a namespace's folder.
+DASHBOARDS_DIR = "_dashboards"
 # Per-environment overlays (kestra_sync/source/environments.py): `kv.prod.yml` beside kv.yml and
 # `_files.prod/` beside _files. Not flows either; one whose environment is not configured is an
 # error there, so a flow named like one is never skipped in silence.

@@ -168,7 +168,7 @@ def test_app_changes_show_a_diff_and_a_target_narrows_to_one_app(project):
     line_with(plan.stdout, "~ app request", "update")
     line_with(plan.stdout, "+displayName: Ask for a run")
     assert "namespace settings" not in plan.stdout
-    data = project.plan_json("--target", f"namespace:{NS}")
+    data = project.plan_json("--target", f"namespace:{NS}/settings")
     assert [(c["kind"], c["action"]) for c in data["changes"]] == [("namespace", "update")]
 
 

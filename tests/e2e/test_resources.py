@@ -128,9 +128,7 @@ def test_file_deletes_are_opt_in_scoped_capped_and_never_from_an_empty_tree(proj
 
     capped = project.plan("--delete", "--max-deletes", "1")
     assert capped.returncode == 1
-    assert "would delete 2 flows, files and KV pairs together, more than the limit of 1" in (
-        capped.stdout
-    )
+    assert "would delete 2 namespace files, more than the limit of 1" in (capped.stdout)
 
     deleted = project.run("apply", "--auto-approve", "--delete")
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
@@ -212,7 +210,7 @@ def test_a_failed_upload_half_way_stops_flows_and_deletes_and_a_rerun_converges(
     progress = "\n".join(line for line in failed.stdout.splitlines() if line.startswith("["))
     line_with(progress, "FAILED", "file /a.py")
     # The flow of that namespace waits for its files; another namespace's flow goes ahead.
-    line_with(progress, "company.team/etl", "a namespace file or KV write of its namespace")
+    line_with(progress, "company.team/etl", "a namespace file write of its namespace")
     line_with(progress, "ok", "company.other/other: created")
     line_with(progress, "file /gone.py", "nothing is deleted")
     # Nor a flow: the guarantee holds across kinds (no delete after any failed write).

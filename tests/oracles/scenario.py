@@ -54,8 +54,23 @@ def must(done, what: str) -> str:
     return done.stdout
 
 
-def round_trip(repo: Repo, ns: str, pulled: Path) -> None:
-    """Every kind kestra-sync manages, created, read back, changed and deleted."""
+def dashboard(did: str, title: str = "Oracle") -> str:
+    return (
+        f"id: {did}\ntitle: {title}\ncharts:\n  - id: about\n"
+        "    type: io.kestra.plugin.core.dashboard.chart.Markdown\n"
+        "    source:\n      type: Text\n      content: kestra-sync oracle\n"
+    )
+
+
+def round_trip(repo: Repo, ns: str, pulled: Path, *, dashboards: bool = False) -> None:
+    """Every kind kestra-sync manages, created, read back, changed and deleted. ``dashboards``
+    (a tenant's, Kestra 1.0 and later): off against a shared server, where --delete would
+    remove the tenant's other dashboards."""
+    boards = repo.root / "flows" / "_dashboards"
+    if dashboards:
+        boards.mkdir(parents=True, exist_ok=True)
+        (boards / "oracle.yml").write_text(dashboard("oracle"), encoding="utf-8")
+        (boards / "oracle-old.yml").write_text(dashboard("oracle-old"), encoding="utf-8")
     repo.write("etl.yml", ns, flow("etl", ns))
     repo.write("report.yml", ns, flow("report", ns))
     repo.write("_files/etl/load.py", ns, "print('v1')\n")
@@ -71,8 +86,14 @@ def round_trip(repo: Repo, ns: str, pulled: Path) -> None:
     assert "No changes" in plan, plan
 
     pull = new_repo(pulled, repo.env)
-    must(pull.run("pull", "--namespace", ns), "pull")
+    with_boards = ("--dashboards",) if dashboards else ()
+    must(pull.run("pull", "--namespace", ns, *with_boards), "pull")
     assert (pull.ns_dir(ns) / "etl.yml").read_text(encoding="utf-8") == flow("etl", ns)
+    if dashboards:
+        pulled_board = pulled / "flows" / "_dashboards" / "oracle.yml"
+        assert pulled_board.read_text(encoding="utf-8") == dashboard("oracle")
+        (boards / "oracle.yml").write_text(dashboard("oracle", "Changed"), encoding="utf-8")
+        (boards / "oracle-old.yml").unlink()
     assert (pull.ns_dir(ns) / "_files" / "model.bin").read_bytes() == BINARY
 
     repo.write("etl.yml", ns, flow("etl", ns, message="changed"))

@@ -1,4 +1,4 @@
-"""A loopback stand-in for GitHub's issue comments API (``FakeGitHub``, served by
+"""A loopback stand-in for GitHub's issue comments, issues and pull requests API (``FakeGitHub``, served by
 ``fake_github``), and the environment GitHub gives the Action's `run` step for an event
 (``action_env``), so that Action tests run its real entry point as GitHub would."""
 
@@ -7,21 +7,31 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 from tests.support.cli import ROOT
 
-COMMENTS_PATH = re.compile(r"^/repos/acme/flows/issues/\d+/comments$")
+COMMENTS_PATH = re.compile(r"^/repos/acme/flows/issues/(\d+)/comments$")
+COMMENT_PATH = re.compile(r"^/repos/acme/flows/issues/comments/(\d+)$")
+THREAD_PATH = re.compile(r"^/repos/acme/flows/(issues|pulls)/(\d+)$")
+THREADS_PATH = re.compile(r"^/repos/acme/flows/(issues|pulls)$")
 
 
 class FakeGitHub(BaseHTTPRequestHandler):
-    """GitHub's issue comments API: list, create, update."""
+    """GitHub's issue comments API (list, create, update), and issues and pull requests
+    (list open ones, open, edit, close) numbered in one sequence as on GitHub. ``remote``: a
+    bare repository standing for the GitHub one: a pull request from a branch it does not have
+    is refused (422), as GitHub refuses it. ``writes`` logs every POST and PATCH."""
 
     comments: list[dict] = []
+    threads: list[dict] = []
+    writes: list[tuple[str, str]] = []
+    remote: Path | None = None
 
     def log_message(self, *args):  # keep pytest output clean
         pass
@@ -38,28 +48,76 @@ class FakeGitHub(BaseHTTPRequestHandler):
         return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
     def do_GET(self):
-        if COMMENTS_PATH.match(urlparse(self.path).path):
-            return self._reply(200, self.comments)
+        url = urlparse(self.path)
+        query = dict(parse_qsl(url.query))
+        if match := COMMENTS_PATH.match(url.path):
+            number = int(match.group(1))
+            return self._reply(200, [c for c in self.comments if c["issue"] == number])
+        if match := THREADS_PATH.match(url.path):
+            found = [t for t in self.threads if t["state"] == query.get("state", "open")]
+            if match.group(1) == "pulls":
+                owner, _, branch = query.get("head", ":").partition(":")
+                found = [t for t in found if "head" in t and owner == "acme"]
+                found = [t for t in found if t["head"]["ref"] == branch]
+            return self._reply(200, found)
         return self._reply(404, {"message": "Not Found"})
 
     def do_POST(self):
-        if not COMMENTS_PATH.match(urlparse(self.path).path):
-            return self._reply(404, {"message": "Not Found"})
-        n = len(self.comments) + 1
-        comment = {"id": n, "body": self._body()["body"], "html_url": f"http://gh/c/{n}"}
-        self.comments.append(comment)
-        return self._reply(201, comment)
+        path = urlparse(self.path).path
+        FakeGitHub.writes.append(("POST", path))
+        if match := COMMENTS_PATH.match(path):
+            n = len(self.comments) + 1
+            comment = {"id": n, "issue": int(match.group(1)), "body": self._body()["body"]}
+            comment["html_url"] = f"http://gh/c/{n}"
+            self.comments.append(comment)
+            return self._reply(201, comment)
+        if match := THREADS_PATH.match(path):
+            return self._open(match.group(1) == "pulls", self._body())
+        return self._reply(404, {"message": "Not Found"})
+
+    def _open(self, pull: bool, body: dict):
+        if pull and not _has_branch(self.remote, body["head"]):
+            return self._reply(422, {"message": "Validation Failed"})
+        n = len(self.threads) + 1
+        thread = {"number": n, "title": body["title"], "body": body["body"], "state": "open"}
+        thread["html_url"] = f"http://gh/acme/flows/{'pull' if pull else 'issues'}/{n}"
+        if pull:
+            thread |= {"head": {"ref": body["head"]}, "base": {"ref": body["base"]}}
+            thread["pull_request"] = {"url": thread["html_url"]}
+        self.threads.append(thread)
+        return self._reply(201, thread)
 
     def do_PATCH(self):
-        comment = self.comments[int(urlparse(self.path).path.rsplit("/", 1)[1]) - 1]
-        comment["body"] = self._body()["body"]
-        return self._reply(200, comment)
+        path = urlparse(self.path).path
+        FakeGitHub.writes.append(("PATCH", path))
+        if match := COMMENT_PATH.match(path):
+            comment = self.comments[int(match.group(1)) - 1]
+            comment["body"] = self._body()["body"]
+            return self._reply(200, comment)
+        if match := THREAD_PATH.match(path):
+            thread = self.threads[int(match.group(2)) - 1]
+            thread.update(self._body())
+            return self._reply(200, thread)
+        return self._reply(404, {"message": "Not Found"})
+
+
+def _has_branch(remote: Path | None, branch: str) -> bool:
+    if remote is None:
+        return True
+    done = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+        cwd=remote,
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
 
 
 @contextlib.contextmanager
 def fake_github() -> Iterator[str]:
     """Serve ``FakeGitHub`` (with no comments yet) on 127.0.0.1; yields its API URL."""
-    FakeGitHub.comments = []
+    FakeGitHub.comments, FakeGitHub.threads, FakeGitHub.writes = [], [], []
+    FakeGitHub.remote = None
     srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()

@@ -1,0 +1,327 @@
+"""Dashboards: a tenant's custom dashboards, one YAML document each, as Kestra stores them.
+
+In git, the folder ``_dashboards/`` at the top of each flow directory (kestra-sync.yml
+``dashboards_dir``), one ``*.yml``/``*.yaml`` per dashboard, any file name::
+
+    id: operations            # the dashboard's id on the server
+    title: Operations
+    charts:
+      - id: executions_per_day
+        type: io.kestra.plugin.core.dashboard.chart.TimeSeries
+        ...
+
+A dashboard belongs to a tenant, not to a namespace: its ``FlowRef`` has the namespace ""
+and the tenant's whole list is read once (a listing, then one GET per dashboard for its
+source). The server keeps the YAML byte for byte (``AbstractJdbcDashboardRepository.save``
+stores the body as ``source_code``), so, as for flows, the plan compares sources and shows a
+diff of them, and pull writes back the exact text.
+
+Offline checks follow Kestra's model (``Dashboard.java``, ``Chart.java``, develop 8ecd83370):
+``id`` and ``title`` are required, a chart needs an ``id`` of letters, digits, ``_`` and ``-``
+and a ``type``; a core chart type must be one the version has (``knowledge.DASHBOARD_CHART_TYPES``);
+two charts with one id are refused (the chart-data endpoint serves only the first of them).
+Dashboards are deployable by id from Kestra 1.0 on (``knowledge.DASHBOARD_IDS``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AlreadyExistsError, NotFoundError
+from ..models import ERROR, WARNING, Diagnostic, FlowRef
+from ..rules import knowledge as K
+from ..rules.validate import DASHBOARD_NEEDS_IDS
+from ..source.ignorefile import IgnoreRules
+from ..source.walk import DASHBOARDS_DIR, FLOW_SUFFIXES, walk_files
+from ..source.yamlindex import parse_yaml
+from .base import (
+    TENANT_LEVEL,
+    Described,
+    KindBase,
+    KindClient,
+    LocalItem,
+    LocalScan,
+    RemoteItem,
+    Written,
+    not_regular_is_an_error,
+)
+
+if TYPE_CHECKING:
+    from ..planning.plan import Change
+
+KIND = "dashboard"
+# The versioned finding (rules.validate.judge_resources judges it for the target version).
+NEEDS_IDS = DASHBOARD_NEEDS_IDS
+# kestra-sync's own rule: the id names the file pull writes and a URL path segment.
+DASHBOARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+CHART_ID = re.compile(K.DASHBOARD_CHART_ID)
+# DashboardController.DASHBOARD_ID_PATTERN: a source with no line starting `id:` is served
+# with `id: <id>` prepended (b3fa5ead6), so it would never read back as written.
+ID_LINE = re.compile(r"^id:", re.MULTILINE)
+DIFF_LIMIT = 200_000
+
+
+def digest(source: str) -> str:
+    return "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def dashboards_dir(settings: Any) -> str:
+    return getattr(settings, "dashboards_dir", None) or DASHBOARDS_DIR
+
+
+def _is_yaml(name: str) -> bool:
+    return name.endswith(FLOW_SUFFIXES)
+
+
+class Dashboards(KindBase):
+    name = KIND
+    noun = "dashboard"
+    level = TENANT_LEVEL  # `--target dashboard:ID`, one scope per tenant (namespace "")
+    target_example = "operations"
+    # Every tenant with a dashboards folder allows deletes (with --delete): never used.
+    undeclared_note = "not in git"
+
+    # -- git --------------------------------------------------------------------------------
+
+    def scan(self, settings: Any) -> LocalScan:
+        scan = LocalScan()
+        folder_name = dashboards_dir(settings)
+        for tenant, directory in settings.directories().items():
+            folder = Path(directory) / folder_name
+            if not folder.is_dir():
+                continue
+            # Every YAML in the folder is read (.kestraignore does not apply): a file skipped
+            # would be a dashboard --delete removes from the server.
+            files, problems = walk_files(
+                folder,
+                IgnoreRules(),
+                wanted=_is_yaml,
+                enter=lambda name: not name.startswith("."),
+                boundary=Path(directory),
+            )
+            scan.diagnostics += [
+                not_regular_is_an_error(
+                    problem,
+                    "its dashboard is unknown; replace it with a regular file, or remove it",
+                    "dashboard-not-a-file",
+                )
+                for problem in problems
+            ]
+            scan.namespaces.add((tenant, ""))
+            for file in files:
+                self._load(scan, tenant, file)
+            if files:
+                scan.diagnostics.append(
+                    Diagnostic(
+                        str(folder),
+                        f"{len(files)} dashboard(s)",
+                        WARNING,
+                        code=NEEDS_IDS,
+                        versioned=True,
+                    )
+                )
+        return scan
+
+    def _load(self, scan: LocalScan, tenant: str, file: Path) -> None:
+        shown = str(file)
+
+        def problem(message: str, line: int | None = None, severity: str = ERROR) -> None:
+            scan.diagnostics.append(Diagnostic(shown, message, severity, line, None, "dashboard"))
+
+        try:
+            source = file.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            problem(f"cannot read: {err}")
+            return
+        parsed = parse_yaml(source)
+        errors = [p for p in parsed.problems if p.severity == "error" or p.code == "duplicate-key"]
+        for p in errors:
+            problem(f"invalid YAML: {p.message}", p.line)
+        if errors:
+            return
+        dashboard_id = check_dashboard(parsed.data, source, problem, parsed.position)
+        if dashboard_id is None:
+            return
+        ref = FlowRef(tenant, "", dashboard_id, KIND)
+        other = next((i.path for i in scan.items if i.ref == ref), None)
+        if other is not None:
+            problem(f"dashboard id {dashboard_id!r} is also declared in {other}")
+            return
+        scan.items.append(LocalItem(ref, shown, source, digest(source)))
+
+    # -- server -----------------------------------------------------------------------------
+
+    def read(self, client: KindClient, tenant: str, namespace: str) -> list[RemoteItem]:
+        sources = client.tenant_dashboards()
+        return [
+            RemoteItem(FlowRef(tenant, "", dashboard_id, KIND), source, digest(source))
+            for dashboard_id, source in sorted(sources.items())
+        ]
+
+    def write(self, client: KindClient, change: Change) -> Written:
+        """A create that meets an existing id updates it, an update of one deleted since the
+        plan creates it again: a re-run converges."""
+        source, dashboard_id = change.payload, change.ref.id
+        if change.action == "create":
+            try:
+                client.create_dashboard(source)
+                return Written("created")
+            except AlreadyExistsError:
+                client.update_dashboard(dashboard_id, source)
+                return Written("updated")
+        try:
+            client.update_dashboard(dashboard_id, source)
+        except NotFoundError:
+            client.create_dashboard(source)
+            return Written("created")
+        return Written("updated")
+
+    def delete(self, client: KindClient, change: Change) -> Written:
+        existed = client.delete_dashboard(change.ref.id)
+        return Written("deleted" if existed else "already deleted")
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
+        if local is None:
+            assert remote is not None
+            return Described([f"dashboard {_title(remote.payload)}"])
+        if remote is None:
+            return Described([f"dashboard {_title(local.payload)}"])
+        old, new = remote.payload, local.payload
+        if len(old) + len(new) > DIFF_LIMIT:
+            return Described(["source changed (too large to show)"])
+        diff = "\n".join(
+            difflib.unified_diff(
+                old.splitlines(),
+                new.splitlines(),
+                fromfile=f"server dashboard {local.ref.id}",
+                tofile=local.path,
+                lineterm="",
+            )
+        )
+        if not diff:
+            return Described(["line endings, trailing spaces or final newline changed"])
+        return Described([], diff)
+
+    # -- saved plan -------------------------------------------------------------------------
+
+    def encode(self, payload: Any) -> Any:
+        return payload
+
+    def decode(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            raise ValueError("a dashboard's payload must be its YAML source")
+        return data
+
+    def payload_digest(self, payload: Any) -> str:
+        return digest(payload)
+
+
+def _title(source: str) -> str:
+    data = parse_yaml(source).data
+    title = data.get("title") if isinstance(data, dict) else None
+    return repr(title) if isinstance(title, str) else "(no title)"
+
+
+def check_dashboard(data: Any, source: str, problem: Any, position: Any) -> str | None:
+    """The dashboard's id after checking it against Kestra's model, or None when it cannot be
+    deployed (each problem said through ``problem(message, line, severity)``)."""
+    if not isinstance(data, dict):
+        problem("a dashboard must be a YAML mapping with `id`, `title` and `charts`")
+        return None
+    dashboard_id = data.get("id")
+    if not isinstance(dashboard_id, str) or not dashboard_id.strip():
+        problem("the dashboard has no `id` (Kestra requires one: add `id: my-dashboard`)")
+        return None
+    line = position(("id",))[0]
+    if not DASHBOARD_ID.fullmatch(dashboard_id):
+        problem(
+            f"dashboard id {dashboard_id!r}: kestra-sync needs letters, digits, '.', '_' and "
+            "'-' (the id names the file pull writes and the URL of the dashboard)",
+            line,
+        )
+        return None
+    if not ID_LINE.search(source):
+        problem(
+            "write the id as a plain top-level `id: ...` line at the start of a line: Kestra "
+            "adds such a line to a source that has none when it is read back",
+            line,
+        )
+        return None
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problem("the dashboard has no `title` (Kestra requires one)", line)
+    for key in sorted(set(map(str, data)) - set(K.DASHBOARD_KEYS)):
+        problem(
+            f"`{key}` is not a dashboard key ({', '.join(K.DASHBOARD_KEYS)})",
+            position((key,))[0],
+            WARNING,
+        )
+    ok = isinstance(title, str) and bool(title.strip())
+    return dashboard_id if _check_charts(data.get("charts"), problem, position) and ok else None
+
+
+def _check_charts(charts: Any, problem: Any, position: Any) -> bool:
+    if charts is None:
+        return True
+    if not isinstance(charts, list):
+        problem("`charts` must be a list of charts", position(("charts",))[0])
+        return False
+    ok, seen = True, dict[str, int]()
+    for index, chart in enumerate(charts):
+        line = position(("charts", index))[0]
+        if not isinstance(chart, dict):
+            problem(f"charts[{index}] must be a mapping with `id` and `type`", line)
+            ok = False
+            continue
+        chart_id, chart_type = chart.get("id"), chart.get("type")
+        if not isinstance(chart_id, str) or not CHART_ID.fullmatch(chart_id):
+            problem(
+                f"charts[{index}]: the chart id {chart_id!r} must be letters, digits, '_' and "
+                "'-', starting with a letter or digit (Kestra's Chart.id)",
+                line,
+            )
+            ok = False
+        elif chart_id in seen:
+            problem(
+                f"chart id {chart_id!r} is used twice (first at charts[{seen[chart_id]}]): "
+                "Kestra serves the data of the first only; give each chart its own id",
+                line,
+            )
+            ok = False
+        else:
+            seen[chart_id] = index
+        ok = _check_chart_type(index, chart_type, problem, line) and ok
+    return ok
+
+
+def _check_chart_type(index: int, chart_type: Any, problem: Any, line: int | None) -> bool:
+    if not isinstance(chart_type, str) or not chart_type:
+        problem(f"charts[{index}] has no `type`", line)
+        return False
+    package = K.DASHBOARD_CHART_PACKAGE
+    known = ", ".join(sorted(K.DASHBOARD_CHART_TYPES))
+    if chart_type.startswith(package):
+        if chart_type[len(package) :] in K.DASHBOARD_CHART_TYPES:
+            return True
+        problem(f"charts[{index}]: Kestra has no chart type {chart_type!r} ({known})", line)
+        return False
+    if "." not in chart_type:
+        problem(
+            f"charts[{index}]: the type must be a full class name, e.g. {package}"
+            f"{chart_type if chart_type in K.DASHBOARD_CHART_TYPES else 'TimeSeries'}",
+            line,
+        )
+        return False
+    problem(
+        f"charts[{index}]: {chart_type} is not one of Kestra's core charts: a plugin's chart, "
+        "not checked offline (the server checks it)",
+        line,
+        WARNING,
+    )
+    return True

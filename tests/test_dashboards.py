@@ -1,0 +1,154 @@
+"""Dashboards in git (kinds/dashboards.py): the folder, the offline checks against Kestra's
+model, the version they need, and the flow scan leaving the folder alone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kestra_sync.errors import ConfigError
+from kestra_sync.kinds import KINDS
+from kestra_sync.kinds.dashboards import Dashboards
+from kestra_sync.models import FlowRef
+from kestra_sync.planning.targeting import is_targeted, parse_targets, target_of
+from kestra_sync.rules.validate import check_project
+from kestra_sync.settings.config import Settings, load_settings
+
+TS = "io.kestra.plugin.core.dashboard.chart.TimeSeries"
+FLOW = "id: etl\nnamespace: company.team\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+
+
+def board(did: str = "ops", charts: str = f"  - id: c1\n    type: {TS}\n") -> str:
+    return f"id: {did}\ntitle: Operations\ncharts:\n{charts}"
+
+
+def repo(tmp_path: Path, boards: dict[str, str], folder: str = "_dashboards") -> Settings:
+    flows = tmp_path / "flows"
+    (flows / "company" / "team").mkdir(parents=True)
+    (flows / "company" / "team" / "etl.yml").write_text(FLOW, encoding="utf-8")
+    (flows / folder).mkdir()
+    for name, text in boards.items():
+        (flows / folder / name).write_text(text, encoding="utf-8")
+    return Settings(directory=flows, dashboards_dir=folder)
+
+
+def messages(settings: Settings) -> list[str]:
+    return [f"{d.severity}: {d.message}" for d in Dashboards().scan(settings).diagnostics]
+
+
+def test_a_dashboard_is_read_as_its_exact_source_with_the_tenant_as_scope(tmp_path):
+    text = board() + "# a comment\r\n"
+    scan = Dashboards().scan(repo(tmp_path, {"ops.yml": text}))
+    (item,) = scan.items
+    assert item.ref == FlowRef("main", "", "ops", "dashboard")
+    assert item.payload == text
+    assert scan.namespaces == {("main", "")}
+    assert str(item.ref) == "dashboard ops"
+
+
+def test_an_empty_folder_still_puts_the_tenant_in_scope_and_no_folder_does_not(tmp_path):
+    assert Dashboards().scan(repo(tmp_path / "a", {})).namespaces == {("main", "")}
+    settings = repo(tmp_path / "b", {})
+    (settings.directory / "_dashboards").rmdir()
+    assert Dashboards().scan(settings).namespaces == set()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("title: T\n", "the dashboard has no `id`"),
+        ("id: ops\n", "the dashboard has no `title`"),
+        ("id: 'a b'\ntitle: T\n", "dashboard id 'a b': kestra-sync needs letters"),
+        ("{id: ops, title: T}\n", "write the id as a plain top-level `id: ...` line"),
+        (board(charts="  - id: c1\n    type: x\n  - id: c1\n    type: x\n"), "must be a full"),
+        (
+            board(charts=f"  - id: c1\n    type: {TS}\n  - id: c1\n    type: {TS}\n"),
+            "chart id 'c1' is used twice (first at charts[0])",
+        ),
+        (board(charts=f"  - id: _c\n    type: {TS}\n"), "the chart id '_c' must be letters"),
+        (
+            board(charts="  - id: c\n    type: io.kestra.plugin.core.dashboard.chart.Gauge\n"),
+            "Kestra has no chart type 'io.kestra.plugin.core.dashboard.chart.Gauge'",
+        ),
+        (board(charts="  - id: c\n"), "charts[0] has no `type`"),
+        ("id: ops\nid: ops\ntitle: T\n", "invalid YAML"),
+    ],
+)
+def test_what_kestra_would_refuse_is_an_error_before_any_request(tmp_path, text, expected):
+    settings = repo(tmp_path, {"d.yml": text})
+    errors = [m for m in messages(settings) if m.startswith("error")]
+    assert any(expected in m for m in errors), errors
+    assert Dashboards().scan(settings).items == []
+
+
+def test_a_plugin_chart_and_an_unknown_key_are_warnings_and_the_dashboard_is_kept(tmp_path):
+    text = board(charts="  - id: c\n    type: com.acme.Gauge\n") + "colour: red\n"
+    settings = repo(tmp_path, {"d.yml": text})
+    found = messages(settings)
+    assert not any(m.startswith("error") for m in found), found
+    assert any("com.acme.Gauge is not one of Kestra's core charts" in m for m in found)
+    assert any("`colour` is not a dashboard key" in m for m in found)
+    assert len(Dashboards().scan(settings).items) == 1
+
+
+def test_one_id_in_two_files_is_an_error(tmp_path):
+    settings = repo(tmp_path, {"a.yml": board(), "b.yml": board()})
+    assert any("dashboard id 'ops' is also declared in" in m for m in messages(settings))
+
+
+def test_the_flow_scan_never_reads_the_folder_and_a_pinned_0_22_refuses_dashboards(tmp_path):
+    settings = repo(tmp_path, {"ops.yml": board()})
+    check = check_project(settings, version="2.0", kinds=list(KINDS.values()))
+    assert check.ok, [d.message for d in check.diagnostics]
+    assert [f.id for f in check.flows] == ["etl"]
+    old = check_project(settings, version="0.22", kinds=list(KINDS.values()))
+    refused = [d.message for d in old.diagnostics if d.is_error]
+    assert len(refused) == 1 and "dashboards need Kestra 1.0 or later" in refused[0]
+
+
+def test_a_configured_folder_is_the_one_read(tmp_path):
+    settings = repo(tmp_path, {"ops.yml": board()}, folder="_boards")
+    assert [i.ref.id for i in Dashboards().scan(settings).items] == ["ops"]
+    assert [f.id for f in check_project(settings).flows] == ["etl"]
+
+
+@pytest.mark.parametrize("value", ["boards", "_a/b", " _x"])
+def test_dashboards_dir_must_be_one_folder_name_starting_with_underscore(tmp_path, value):
+    (tmp_path / "kestra-sync.yml").write_text(f"dashboards_dir: '{value}'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="dashboards_dir must be one folder name"):
+        load_settings(env={}, config_file=tmp_path / "kestra-sync.yml", cwd=tmp_path)
+
+
+def test_target_dashboard_id_names_only_that_dashboard():
+    ref = FlowRef("main", "", "ops", "dashboard")
+    assert parse_targets(["dashboard:ops"]) == ["dashboard:ops"]
+    assert target_of(ref) == "dashboard:ops"
+    assert is_targeted(ref, ["dashboard:ops"])
+    assert not is_targeted(ref, ["dashboard:other", "company.team/*"])
+
+
+def test_a_fifo_in_the_folder_is_an_error_not_a_dashboard_to_delete(tmp_path):
+    settings = repo(tmp_path, {"ops.yml": board()})
+    os.mkfifo(settings.directory / "_dashboards" / "pipe.yml")
+    found = messages(settings)
+    assert any(m.startswith("error") and "its dashboard is unknown" in m for m in found), found
+
+
+def test_the_drift_report_names_a_dashboard_by_its_id_and_kind():
+    from kestra_sync.action.render_drift import drift_body
+
+    item = {
+        "kind": "dashboard",
+        "tenant": "main",
+        "namespace": "",
+        "id": "ops",
+        "path": "flows/_dashboards/ops.yml",
+        "written": True,
+        "note": "",
+        "diff": "",
+    }
+    document = {"items": [item], "branch": "kestra-sync/drift", "missing": 0, "server_only": 0}
+    body = drift_body(document, "<!-- m -->", "pull-request", "", "")
+    assert "| dashboard | `ops` | `flows/_dashboards/ops.yml` |  |" in body
