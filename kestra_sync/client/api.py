@@ -36,6 +36,7 @@ from .http import (
     tenant_path,
 )
 from .resources import NamespaceResourcesMixin
+from .testsuites import TestSuitesMixin
 from .wire import (
     VALIDATE_JOINER,
     UpsertResult,
@@ -62,7 +63,9 @@ SEARCH_PAGE_SIZE = 10_000
 VALIDATE_BATCH_SIZE = 100  # kestractl validates 100 sources a request (docs/anchors.md)
 
 
-class KestraClient(NamespaceResourcesMixin, DashboardsMixin, EnterpriseResourcesMixin):
+class KestraClient(
+    NamespaceResourcesMixin, DashboardsMixin, TestSuitesMixin, EnterpriseResourcesMixin
+):
     """A thin client for Kestra's flows API, bound to one server and one tenant."""
 
     def __init__(

@@ -138,8 +138,10 @@ def pull(
     remote = list(by_ref.values())
     check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
     resources = _read_resources(client, namespaces, by_ref)
+    suites = _read_suites(client, [namespace for namespace, _, _ in resources])
     enterprise = _read_enterprise(client, [r[0] for r in resources])
-    _refuse_whole_pull(resources, settings, layout, enterprise)  # before anything is written
+    # before anything is written
+    _refuse_whole_pull(resources, settings, layout, suites, enterprise)
     dashboards = _read_dashboards(client, settings, target, with_dashboards, all_namespaces)
     # Read now too, for the hint printed at the end (one request lists the namespaces).
     known = client.distinct_namespaces() if empty and not children else []
@@ -153,6 +155,7 @@ def pull(
         _report_flows(result, len(remote))
         files_kept = _write_resources(resources, settings, layout, overwrite, shown)
         files_kept += _write_enterprise(enterprise, settings, layout, overwrite, shown)
+        files_kept += _write_suites(suites, settings, layout, overwrite, shown)
         files_kept += _write_dashboards(dashboards, settings, overwrite, shown)
     except PullWriteError as err:
         for path in err.written:
@@ -365,6 +368,51 @@ def _read_resources(client, namespaces, flows_by_ref) -> list[tuple[str, dict, d
     return out
 
 
+def _read_suites(client, namespaces: list[str]) -> list[tuple[str, dict[str, bytes]]]:
+    """(namespace, {"/<id>.yml": source}) of the flow test suites of the pulled namespaces
+    (Enterprise: one listing each). A server that answers 404 has no flow tests (OSS): none."""
+    from ..errors import AuthError, NotFoundError
+    from ..pull.resources import suites_as_files
+
+    out = []
+    for namespace in namespaces:
+        try:
+            suites = client.list_test_suites(namespace)
+        except NotFoundError:
+            return []  # no /tests API: an OSS server
+        except AuthError as err:
+            if err.status != 403:
+                raise
+            # A token without the TEST permission still pulls the flows, files and KV pairs.
+            _echo(f"not pulled {namespace} test suites: {err.message}", err=True)
+            continue
+        if suites:
+            out.append((namespace, suites_as_files(suites)))
+    return out
+
+
+def _write_suites(suites, settings, layout, overwrite, shown: list[Path]) -> int:
+    """Write the suites ``_read_suites`` read under each namespace's `_tests`; how many kept."""
+    from ..pull.resources import tests_root, write_namespace_files
+
+    kept = 0
+    for namespace, files in suites:
+        root = tests_root(settings.directory, namespace, layout)
+        result = write_namespace_files(files, root, overwrite=overwrite, confine=settings.directory)
+        shown += result.written
+        for path in result.written:
+            _echo(f"wrote      {path}  ({namespace} test suite)")
+        for path in result.unchanged:
+            _echo(f"unchanged  {path}  ({namespace} test suite)")
+        for path in result.conflicts:
+            _echo(
+                f"conflict   {path}  ({namespace} test suite): differs from the server; kept",
+                err=True,
+            )
+        kept += len(result.conflicts) + len(result.refused) + len(result.unnamable)
+    return kept
+
+
 def _files_target(namespace: str, settings, layout: str) -> tuple[Path, Path]:
     """(where a namespace's files go, the directory nothing may be written outside of)."""
     from ..pull.resources import files_root
@@ -397,12 +445,12 @@ def _write_enterprise(states, settings, layout, overwrite, shown: list[Path]) ->
     return result.kept
 
 
-def _refuse_whole_pull(resources, settings, layout, enterprise=()) -> None:
+def _refuse_whole_pull(resources, settings, layout, suites=(), enterprise=()) -> None:
     """A file that would land outside the directory (through a link), a KV value kv.yml cannot
     hold: each is named, and the pull writes nothing, so that what it does write always plans
     as no change and nothing is half pulled."""
     from ..errors import InputError
-    from ..pull.resources import refused_files, refused_kv
+    from ..pull.resources import refused_files, refused_kv, tests_root
     from ..report.escape import control_characters
 
     refused = []
@@ -419,6 +467,12 @@ def _refuse_whole_pull(resources, settings, layout, enterprise=()) -> None:
             for remote in refused_files(files, root, confine)
         ]
         refused += refused_kv(values, settings.directory, namespace, layout)
+    for namespace, files in suites:
+        root = tests_root(settings.directory, namespace, layout)
+        refused += [
+            f"{namespace} test suite {remote}: it would be written outside {root}"
+            for remote in refused_files(files, root, settings.directory)
+        ]
     from ..pull.enterprise import refused_enterprise
 
     refused += refused_enterprise(list(enterprise))

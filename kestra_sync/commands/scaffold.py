@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings.placement import looks_like_flow
-from ..source.walk import APPS_DIR
+from ..source.walk import APPS_DIR, TESTS_DIR
 
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", ".github", ".tox", "__pycache__", ".cache"}
 MAX_FILES = 20_000  # a scan of a huge monorepo stops here; the guess is made from what was seen
@@ -30,9 +30,11 @@ def detect(root: Path) -> Detected:
     files: list[Path] = []
     seen = 0
     for current, dirs, names in os.walk(root):
-        # `_apps/` holds apps (id and namespace too, but not flows): kinds/apps.py.
+        # `_tests` holds test suites and `_apps` apps: both name an id and a namespace too.
         dirs[:] = sorted(
-            d for d in dirs if d not in SKIP_DIRS and d != APPS_DIR and not d.startswith(".")
+            d
+            for d in dirs
+            if d not in SKIP_DIRS and d not in (TESTS_DIR, APPS_DIR) and not d.startswith(".")
         )
         for name in sorted(names):
             seen += 1

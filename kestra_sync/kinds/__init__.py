@@ -1,6 +1,7 @@
 """The kinds of resource kestra-sync manages, one module each behind the typed seam of
-``base``: flows (``flows``), namespace files (``nsfiles``) and KV pairs (``kv``), and on Kestra
-Enterprise apps (``apps``), namespace settings and secrets (``namespaces``).
+``base``: flows (``flows``), namespace files (``nsfiles``), KV pairs (``kv``), dashboards
+(``dashboards``), and on Kestra Enterprise flow test suites (``testsuites``), apps (``apps``),
+namespace settings and secrets (``namespaces``).
 
 The registry: ``FLOWS`` and ``KINDS`` (the kinds compared by content digest, by name).
 Adding a kind is one module and one entry in the tuple below (or ``register`` at run time, as
@@ -18,12 +19,22 @@ from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
 from .apps import Apps
-from .base import Kind, KindClient, KindFacts, KindListing, LocalScan, Writer, facts
+from .base import (
+    Kind,
+    KindClient,
+    KindFacts,
+    KindListing,
+    KindUnsupported,
+    LocalScan,
+    Writer,
+    facts,
+)
 from .dashboards import Dashboards
 from .flows import Flows
 from .kv import KeyValues
 from .namespaces import NamespaceSecrets, NamespaceSettings
 from .nsfiles import NamespaceFiles
+from .testsuites import TestSuites
 
 FLOWS = Flows()
 KINDS: dict[str, Kind[Any]] = {
@@ -32,6 +43,7 @@ KINDS: dict[str, Kind[Any]] = {
         NamespaceFiles(),
         KeyValues(),
         Dashboards(),
+        TestSuites(),
         Apps(),
         NamespaceSettings(),
         NamespaceSecrets(),
@@ -119,6 +131,8 @@ def read_listings(
         tenant_client = client if tenant == client.tenant else client.with_tenant(tenant)
         try:
             listing.items = KINDS[name].read(tenant_client, tenant, namespace)
+        except KindUnsupported as err:
+            listing.unsupported = err.message
         except (TransportError, BadRequestError) as err:
             fatal.append(err)
             listing.error = err.message

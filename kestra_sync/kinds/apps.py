@@ -101,6 +101,19 @@ class Apps(KindBase):
     write_phase = 2  # an app runs a flow: written once the namespace's flows are
     enterprise = True  # not read for a namespace retired from git (planning.pipeline)
 
+    @staticmethod
+    def map_sources(scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:
+        """For an environment's namespace_map (source.environments): an app names its
+        namespace in its source, as a flow does, and is deployed where that says."""
+        problems = []
+        for item in scan.items:
+            source, why = map_source(item.payload, mapping)
+            if why:
+                problems.append(Diagnostic(item.path, why, ERROR, code="app-namespace-map"))
+            else:
+                item.payload, item.digest = source, digest(source)
+        return problems
+
     # -- git --------------------------------------------------------------------------------
 
     def scan(self, settings: Any) -> LocalScan:

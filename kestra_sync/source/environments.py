@@ -57,8 +57,10 @@ def for_environment(
         local = [map_flow(flow, settings.namespace_map, problems) for flow in local]
         for scan in scans.values():
             _map_scan(scan, settings.namespace_map)
-        if "app" in scans:
-            _map_app_sources(scans["app"], settings.namespace_map, problems)
+        for kind in kinds:  # a kind whose YAML names its namespace (a test suite) rewrites it
+            remap = getattr(kind, "map_sources", None)
+            if remap is not None and kind.name in scans:
+                problems += remap(scans[kind.name], settings.namespace_map, map_source)
         problems += _collisions(local)
     return local, scans, problems
 
@@ -111,23 +113,6 @@ def _map_scan(scan, mapping: dict[str, str]) -> None:
     scan.namespaces = {(t, map_namespace(ns, mapping)) for t, ns in scan.namespaces}
     if scan.deletable is not None:
         scan.deletable = {(t, map_namespace(ns, mapping)) for t, ns in scan.deletable}
-
-
-def _map_app_sources(scan, mapping: dict[str, str], problems: list[Diagnostic]) -> None:
-    """An app names its namespace in its source, as a flow does: rewritten the same way, so
-    that it is deployed where its (mapped) reference says."""
-    import hashlib
-
-    items = []
-    for item in scan.items:
-        source, problem = map_source(item.payload, mapping)
-        if problem:
-            problems.append(Diagnostic(item.path, problem, ERROR, code="namespace-map"))
-        elif source != item.payload:
-            digest = "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()  # kinds.apps
-            item = replace(item, payload=source, digest=digest)
-        items.append(item)
-    scan.items = items
 
 
 def map_flow(flow: LocalFlow, mapping: dict[str, str], problems: list[Diagnostic]) -> LocalFlow:

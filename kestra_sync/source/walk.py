@@ -20,6 +20,7 @@ KV_FILE_NAMES = ("kv.yml", "kv.yaml")
 # (kinds.namespaces). Neither is ever scanned as a flow.
 APPS_DIR = "_apps"
 NAMESPACE_FILE_NAMES = ("namespace.yml", "namespace.yaml")
+TESTS_DIR = "_tests"  # a namespace's flow test suites (kinds/testsuites.py), never flows
 # The tenant's dashboards (kinds/dashboards.py): one folder at the top of the flow directory
 # (kestra-sync.yml `dashboards_dir`), never scanned as flows. Its name starts with `_`, which no
 # Kestra namespace does, so it can never be a namespace's folder.
@@ -68,8 +69,8 @@ def _is_flow_file(name: str) -> bool:
 
 def enters_flow_dir(name: str) -> bool:
     """The folders the flow scan enters (and the KV scan, kinds/kv.py): not hidden, not `_files`
-    (nor an environment's `_files.<env>`), not `_apps`."""
-    return not name.startswith(".") and not is_files_dir(name) and name != APPS_DIR
+    (nor an environment's `_files.<env>`), not `_tests` (test suites), not `_apps` (apps)."""
+    return not name.startswith(".") and not is_files_dir(name) and name not in (TESTS_DIR, APPS_DIR)
 
 
 def walk_flow_files(
