@@ -150,6 +150,69 @@ def test_an_unreachable_server_fails_the_step_and_leaves_the_pull_request(
     assert "no pull request or issue was changed" in summary
 
 
+def test_github_refusing_the_pull_request_fails_the_step_and_a_rerun_opens_one(
+    setup, emulator, github, tmp_path
+):
+    # A repository where Actions may not open pull requests answers 403; the branch is
+    # pushed already, and the next run (permission granted) opens one, not two.
+    repo, origin = setup
+    edit_on_server(emulator, "company.team", "a", "message: hi", "message: hotfix")
+    said = "GitHub Actions is not permitted to create or approve pull requests."
+    FakeGitHub.refuse.append(("POST", r"/pulls$", 403, said))
+    code, log, _ = drift_action(tmp_path, repo, github, emulator.url)
+    assert code == 1 and FakeGitHub.threads == []
+    error = next(ln for ln in log.splitlines() if ln.startswith("::error"))
+    assert f"POST /repos/acme/flows/pulls: HTTP 403: {said}" in error
+    assert "`pull-requests: write`" in error and "Traceback" not in log
+    pushed = branch_commit(origin, BRANCH)
+    assert pushed is not None
+
+    code, log, _ = drift_action(tmp_path, repo, github, emulator.url)
+    assert code == 0, log
+    (pull,) = FakeGitHub.threads
+    assert pull["state"] == "open" and branch_commit(origin, BRANCH) == pushed
+
+
+def test_a_pull_request_closed_by_hand_is_not_reopened_but_a_new_one_tracks_the_drift(
+    setup, emulator, github, tmp_path
+):
+    repo, origin = setup
+    edit_on_server(emulator, "company.team", "a", "message: hi", "message: hotfix")
+    assert drift_action(tmp_path, repo, github, emulator.url)[0] == 0
+    FakeGitHub.threads[0]["state"] = "closed"  # a human closed it; the branch stays
+    FakeGitHub.refuse.append(("GET", r"/pulls$", 500, "Server Error"))
+    code, log, _ = drift_action(tmp_path, repo, github, emulator.url)
+    assert code == 1 and "GET /repos/acme/flows/pulls: HTTP 500" in log
+    assert [t["state"] for t in FakeGitHub.threads] == ["closed"]  # nothing opened blindly
+
+    code, log, _ = drift_action(tmp_path, repo, github, emulator.url)
+    assert code == 0, log
+    assert [t["state"] for t in FakeGitHub.threads] == ["closed", "open"]
+    assert ("PATCH", "/repos/acme/flows/issues/1") not in FakeGitHub.writes
+
+
+def test_a_reviewers_commit_on_the_drift_branch_is_not_force_pushed_away(
+    setup, emulator, github, tmp_path
+):
+    repo, origin = setup
+    edit_on_server(emulator, "company.team", "a", "message: hi", "message: hotfix")
+    assert drift_action(tmp_path, repo, github, emulator.url)[0] == 0
+    other = tmp_path / "reviewer"
+    git(tmp_path, "clone", "-q", "-b", BRANCH, str(origin), str(other))
+    (other / "NOTES.md").write_text("why the hotfix\n")
+    git(other, "add", "-A")
+    git(other, "commit", "-q", "-m", "Explain the hotfix")
+    git(other, "push", "-q", "origin", BRANCH)
+    theirs = branch_commit(origin, BRANCH)
+
+    edit_on_server(emulator, "company.team", "b", "message: hi", "message: second")
+    code, log, _ = drift_action(tmp_path, repo, github, emulator.url)
+    assert code == 1
+    assert "holds 1 commit(s) not written by pull --branch" in log and "Explain the hotfix" in log
+    assert branch_commit(origin, BRANCH) == theirs  # their work is still there
+    assert len(FakeGitHub.threads) == 1
+
+
 def test_a_kv_value_alone_opens_no_pull_request_but_says_so(setup, emulator, github, tmp_path):
     repo, origin = setup
     (repo / "flows/company/team/kv.yml").write_text("values:\n  region: eu\n")

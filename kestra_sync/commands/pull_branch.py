@@ -82,6 +82,7 @@ def _files_to_commit(repo: Any, drift) -> dict[str, bytes]:
 
 
 def _message(subject: str | None, drift) -> str:
+    from ..pull.gitbranch import WRITTEN_BY
     from ..report.escape import line
 
     written = drift.written
@@ -89,7 +90,7 @@ def _message(subject: str | None, drift) -> str:
     body = [f"- {line(item.path)}: {line(item.ref)}" for item in written]
     return (
         head
-        + "\n\nWritten by `kestra-sync pull --branch`: the server's version of\n"
+        + f"\n\n{WRITTEN_BY}: the server's version of\n"
         + ("what git manages, where the two differ.\n\n" + "\n".join(body) + "\n")
     )
 

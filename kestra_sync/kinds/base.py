@@ -40,7 +40,7 @@ from ..models import ERROR, NAMESPACE_MAX, NAMESPACE_RE, Diagnostic, FlowRef
 from ..source.walk import special_kind
 
 if TYPE_CHECKING:
-    from ..models import RemoteFlow
+    from ..models import LocalFlow, RemoteFlow
     from ..planning.plan import Change
     from ..source.environments import Overlays
 
@@ -367,6 +367,16 @@ class KindFacts(Protocol):
         environment's copy of git's ``local``) to the target environment."""
         ...
 
+    def check_against_flows(self, scan: LocalScan, flows: list[LocalFlow]) -> list[Diagnostic]:
+        """For `validate`: what of this kind names flows of git that do not exist (a flow
+        test suite names its flow and tasks)."""
+        ...
+
+    def map_sources(self, scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:
+        """For an environment's ``namespace_map``: rewrite the namespaces the items' own
+        sources name (a flow test suite's ``namespace:``); the problems found."""
+        ...
+
 
 class Comparisons(Protocol):
     """The planning core's comparisons, as the pipeline hands them to a kind's ``compare``
@@ -422,6 +432,12 @@ class KindBase:
         """For `validate`: what this kind's rules find in every environment's overlays."""
         return []
 
+    def check_against_flows(self, scan: LocalScan, flows: list[LocalFlow]) -> list[Diagnostic]:
+        return []  # items that name no flow
+
+    def map_sources(self, scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:
+        return []  # sources that name no namespace: the mapping moves their refs only
+
     def compare(self, comparisons: Comparisons) -> None:
         """The compare step: by content digest, unless a kind specialises it."""
         comparisons.by_digest(self)  # type: ignore[arg-type]  # KindBase is half of a Kind
@@ -444,6 +460,8 @@ _FACTS = (
     "promoted",
     "overlay",
     "overlay_problems",
+    "check_against_flows",
+    "map_sources",
     "compare",
     "encode",
     "decode",

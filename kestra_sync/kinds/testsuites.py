@@ -237,13 +237,11 @@ class TestSuites(KindBase):
     # Written after the flows of its namespace (the one it tests among them), deleted before.
     write_phase = 2
 
-    @staticmethod
-    def map_sources(scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:
+    def map_sources(self, scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:
         """For an environment's namespace_map (source.environments): each suite's source."""
         return rewrite_namespaces(scan, mapping, map_source)
 
-    @staticmethod
-    def check_against_flows(scan: LocalScan, flows: list[LocalFlow]) -> list[Diagnostic]:
+    def check_against_flows(self, scan: LocalScan, flows: list[LocalFlow]) -> list[Diagnostic]:
         """For validate (rules.validate): the flow and task ids each suite names exist."""
         return check_against_flows(scan, flows)
 

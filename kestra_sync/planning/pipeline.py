@@ -132,9 +132,6 @@ def make_plan(
     named on the command line), the same plan reduced to what they name (targeting.py).
     ``name_leftovers``: list the server's namespaces that left git (False for `diff`, which
     compares what git manages between two servers)."""
-    from ..kinds import every_kind
-    from ..kinds import problems as kind_problems
-    from ..source.environments import for_environment
     from .renames import caller_warnings, find_renames, protect_state_keys
     from .semantic import summarize
     from .targeting import parse_targets, refuse_widening, targets_from_files
@@ -142,21 +139,8 @@ def make_plan(
     partial = bool(targets or files)
     if partial:
         refuse_widening(settings)
-    warnings: list[Diagnostic] = []
-    target = None
     from_git = local is None  # `diff` passes another server's flows: no history to read
-    if local is None:
-        local, warnings, target, scanned = load_local(settings, client)
-    else:
-        scanned = None
-    env_problems: list[Diagnostic] = []
-    if scans is None:
-        scans = scanned if scanned is not None else _scan_kinds(settings)
-        # The selected environment's overlays and namespace mapping, before anything is planned.
-        local, scans, env_problems = for_environment(settings, local, scans, every_kind())
-    problems = kind_problems(scans) + env_problems
-    if any(d.is_error for d in problems):
-        raise InvalidFlowsError(problems)
+    local, scans, warnings, target = _git_side(settings, client, local, scans)
     if partial:
         named = parse_targets(list(targets or ())) + targets_from_files(
             list(files or ()), local, settings
@@ -178,6 +162,28 @@ def make_plan(
     if name_leftovers:
         warnings = warnings + _name_other_namespaces(plan, client, settings, local, scans)
     return PlanResult(plan, meta, local, warnings, target)
+
+
+def _git_side(settings: Settings, client, local, scans):
+    """What the plan deploys: git's flows and other kinds, scanned and validated unless given,
+    as the selected environment deploys them; with the scan's warnings and Kestra version."""
+    from ..kinds import every_kind
+    from ..kinds import problems as kind_problems
+    from ..source.environments import for_environment
+
+    warnings: list[Diagnostic] = []
+    target = scanned = None
+    if local is None:
+        local, warnings, target, scanned = load_local(settings, client)
+    env_problems: list[Diagnostic] = []
+    if scans is None:
+        scans = scanned if scanned is not None else _scan_kinds(settings)
+        # The selected environment's overlays and namespace mapping, before anything is planned.
+        local, scans, env_problems = for_environment(settings, local, scans, every_kind())
+    problems = kind_problems(scans) + env_problems
+    if any(d.is_error for d in problems):
+        raise InvalidFlowsError(problems)
+    return local, scans, warnings, target
 
 
 def _scan_kinds(settings: Settings) -> dict[str, LocalScan]:
@@ -210,7 +216,7 @@ def plan_everything(
     from ..kinds import every_kind
     from .compare import PlanComparisons
     from .guards import keep_used
-    from .renames import mark_renames, rename_scopes
+    from .renames import hold_partial_renames, mark_renames, rename_scopes
     from .targeting import keep_targeted
 
     if snapshot is None:
@@ -235,7 +241,9 @@ def plan_everything(
     keep_used(plan.changes, local)
     failed |= _keep_used_by_children(plan, client, parallelism)  # after keep_used: fewer reads
     if targets:
+        whole = list(plan.changes)
         keep_targeted(plan, targets, failed)
+        hold_partial_renames(plan, whole)  # never the old name deleted before the new exists
     check_delete_cap(plan, options.max_deletes)
     return plan
 

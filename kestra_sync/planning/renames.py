@@ -29,6 +29,9 @@ from ..models import FLOW, WARNING, Diagnostic, FlowRef, LocalFlow
 from .plan import DELETE, UNMANAGED, Change, Plan, Scope
 
 NOTE = "note"  # a Diagnostic severity: said, not a problem
+# What apply records: a full commit id (SHA-1, or SHA-256 in a repository that uses it). Any
+# other value is not handed to git, which would read it as a revision or an option.
+COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 STATE_KEY = "kestra_sync_deployed_commit"
 KEPT_DELETION_OFF = "kept: deletion is off (--delete deletes it once {new} is created)"
 
@@ -114,6 +117,12 @@ def find_renames(
                 "recognised from the next plan on (a successful apply records it)"
             )
             notices.append(Diagnostic(str(directory), message, NOTE))
+        elif not COMMIT_ID.fullmatch(base):
+            message = (
+                f"renames are not recognised: the value of KV {namespace}/{key} is not a commit "
+                "id (the next successful apply records one)"
+            )
+            notices.append(Diagnostic(str(directory), message, WARNING))
         elif base != head:
             renamed, notice = _moved_flows(Path(directory), base, tenant, local, settings)
             found += renamed
@@ -136,7 +145,10 @@ def _moved_flows(
 def _renames_in(moved, tenant: str, local: list[LocalFlow], mapping: dict) -> list[Rename]:
     """Each moved file that is a flow of git's now and named another flow at the deployed
     commit (its namespace mapped as the environment deploys it); not one whose old name git
-    still has (a copy, or another file took the name)."""
+    still has (a copy, or another file took the name), nor one that changed both its id and
+    its namespace: git pairs files only half the same, which two unrelated flows made from one
+    template are, and such a pair would delete a flow of another namespace with --delete
+    alone. A flow renamed in place keeps its namespace; a namespace renamed keeps the ids."""
     from ..settings.environments import map_namespace
 
     in_git = {f.ref for f in local if f.ref is not None}
@@ -148,7 +160,8 @@ def _renames_in(moved, tenant: str, local: list[LocalFlow], mapping: dict) -> li
         if flow is None or flow.ref is None or identity is None:
             continue
         old = FlowRef(tenant, map_namespace(identity[0], mapping), identity[1])
-        if old != flow.ref and old not in in_git:
+        one_kept = old.namespace == flow.ref.namespace or old.id == flow.ref.id
+        if old != flow.ref and old not in in_git and one_kept:
             found.append(Rename(old, flow.ref))
     return found
 
@@ -219,6 +232,22 @@ def mark_renames(plan: Plan, renames: list[Rename], snapshot, options) -> None:
     for rename in kept:
         rename.callers = callers_of(rename.old, plan.changes)
     plan.renames = kept
+
+
+def hold_partial_renames(plan: Plan, whole: list[Change]) -> None:
+    """After ``--target``: a rename's old flow targeted without its new one (which the server
+    does not hold yet) is kept. Deleting it alone would leave neither name on the server; the
+    full plan creates the new flow first, and a narrower run is never less safe."""
+    from .plan import CREATE, UPDATE
+
+    by_ref = {c.ref: c for c in whole if c.kind == FLOW}
+    in_plan = {c.ref for c in plan.changes}
+    for rename in plan.renames:
+        old, new = by_ref.get(rename.old), by_ref.get(rename.new)
+        pending = new is not None and new.action in (CREATE, UPDATE)
+        if old and old.action == DELETE and rename.new not in in_plan and pending:
+            old.action = UNMANAGED
+            old.note = f"kept: {rename.new} is not in this partial plan (target both)"
 
 
 def callers_of(ref: FlowRef, changes: list[Change]) -> list[FlowRef]:

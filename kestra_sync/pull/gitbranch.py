@@ -25,6 +25,9 @@ from typing import Any
 from ..errors import InputError
 
 REGULAR_FILE = 0o100644
+# In the body of every commit this command writes: a branch whose own commits all carry it is
+# this command's to rebuild; one with any other commit holds someone's work.
+WRITTEN_BY = "Written by `kestra-sync pull --branch`"
 
 
 @dataclass
@@ -81,12 +84,16 @@ def check_branch_name(repo: Any, branch: str) -> None:
     import git
 
     try:
-        repo.git.check_ref_format("--branch", branch)
+        # git expands `@{-1}` (the branch checked out before) and accepts `refs/heads/x`,
+        # which would then be written as another ref than the one named: only a plain name.
+        plain = repo.git.check_ref_format("--branch", branch).strip() == branch
     except git.GitCommandError:
+        plain = False
+    if not plain or branch == "@" or branch.startswith("refs/"):
         raise InputError(
             f"--branch {branch!r} is not a valid git branch name",
             hint="use a name such as kestra-sync/drift",
-        ) from None
+        )
     listing = _git(repo, "worktree", "list", "--porcelain").splitlines()
     if f"branch refs/heads/{branch}" in listing:
         raise InputError(
@@ -98,7 +105,13 @@ def check_branch_name(repo: Any, branch: str) -> None:
 def refuse_uncommitted(repo: Any, paths: list[Path]) -> None:
     """The drift is what the server holds that the current commit does not: the directory
     compared must hold exactly that commit's files (no modified, staged or untracked file)."""
-    inside = [p for p in (repo_path(repo, path) for path in paths if path.exists()) if p]
+    root = os.path.realpath(str(repo.working_tree_dir))
+    found = [
+        "." if os.path.realpath(path) == root else repo_path(repo, path)  # flows at the root
+        for path in paths
+        if path.exists()
+    ]
+    inside = [p for p in found if p is not None]
     if not inside:
         return
     status = _git(repo, "status", "--porcelain", "--untracked-files=normal", "--", *inside)
@@ -136,7 +149,12 @@ def commit_files(repo: Any, branch: str, files: dict[str, bytes], message: str) 
     import git
 
     base = repo.head.commit
-    tree = _tree_with(repo, base.tree, files)
+    try:
+        tree = _tree_with(repo, base.tree, files)
+    except OSError as err:  # the object store cannot be written (a full disk, permissions)
+        raise InputError(
+            f"could not store the server's files in git: {err}; no branch was written"
+        ) from None
     if tree.binsha == base.tree.binsha:
         return BranchResult("no-drift", branch, None, base.hexsha)
     head = git.Head(repo, f"refs/heads/{branch}")
@@ -146,9 +164,51 @@ def commit_files(repo: Any, branch: str, files: dict[str, bytes], message: str) 
             base.binsha
         ]:
             return BranchResult("unchanged", branch, current.hexsha, base.hexsha)
-    commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)
-    repo.create_head(branch, commit, force=True)
+        _refuse_others_work(repo, branch, current, base)
+    try:
+        commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base], head=False)
+        repo.create_head(branch, commit, force=True)
+    except (OSError, git.GitError) as err:  # a lock another git holds, a full disk
+        raise InputError(
+            f"could not write branch {branch}: {err}; the branch is as it was",
+            hint="if no other git command is running, remove the .lock file named, then run "
+            "it again",
+        ) from None
     return BranchResult("committed", branch, commit.hexsha, base.hexsha)
+
+
+def _refuse_others_work(repo: Any, branch: str, current: Any, base: Any) -> None:
+    """The branch is rebuilt on HEAD each run, which drops its commits HEAD does not hold:
+    fine for the ones this command wrote, not for anyone else's (a reviewer's fix pushed to
+    the drift pull request, or a branch that happened to have this name)."""
+    others = [
+        c
+        for c in repo.iter_commits(f"{base.hexsha}..{current.hexsha}", max_count=100)
+        if WRITTEN_BY not in str(c.message) and not _brings_in_only(repo, c, base)
+    ]
+    if others:
+        from ..report.escape import line
+
+        first = line((str(others[-1].message).strip().splitlines() or [""])[0])
+        raise InputError(
+            f"branch {branch} holds {len(others)} commit(s) not written by pull --branch "
+            f"({others[-1].hexsha[:12]} '{first}'): rebuilding it would drop them; "
+            "nothing was committed",
+            hint="merge or delete that branch, or name another one with --branch",
+        )
+
+
+def _brings_in_only(repo: Any, commit: Any, base: Any) -> bool:
+    """A merge of commits HEAD already holds into the branch (GitHub's "Update branch"):
+    rebuilding on HEAD keeps what it brought. Unknown parents (a shallow clone) count as work."""
+    import git
+
+    if len(commit.parents) < 2:
+        return False
+    try:
+        return all(repo.is_ancestor(p, base) for p in commit.parents[1:])
+    except (git.GitCommandError, ValueError):
+        return False
 
 
 def _tree_with(repo: Any, tree: Any, files: dict[str, bytes]) -> Any:

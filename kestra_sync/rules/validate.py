@@ -374,9 +374,8 @@ def _against_flows(kinds: Sequence[Any], resources: dict[str, Any], flows: list)
     """(kind name, problems) of each kind whose items name flows of git and their tasks (a
     flow test suite: ``check_against_flows``), checked against ``flows``."""
     for kind in kinds:
-        against = getattr(kind, "check_against_flows", None)
-        if against is not None and kind.name in resources:
-            yield kind.name, against(resources[kind.name], flows)
+        if kind.name in resources:
+            yield kind.name, kind.check_against_flows(resources[kind.name], flows)
 
 
 def _check_flows(

@@ -58,9 +58,8 @@ def for_environment(
         for scan in scans.values():
             _map_scan(scan, settings.namespace_map)
         for kind in kinds:  # a kind whose YAML names its namespace (a test suite) rewrites it
-            remap = getattr(kind, "map_sources", None)
-            if remap is not None and kind.name in scans:
-                problems += remap(scans[kind.name], settings.namespace_map, map_source)
+            if kind.name in scans:
+                problems += kind.map_sources(scans[kind.name], settings.namespace_map, map_source)
         problems += _collisions(local)
     return local, scans, problems
 

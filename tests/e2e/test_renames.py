@@ -184,6 +184,50 @@ def test_a_renamed_namespace_folder_moves_with_delete_alone_and_a_saved_plan(tmp
     assert "No changes: the server matches git." in again.stdout, again.stdout
 
 
+TEMPLATE = """tasks:
+  - id: extract
+    type: io.kestra.plugin.scripts.python.Script
+    containerImage: python:3.12-slim
+    script: |
+      import requests
+      print("extract")
+  - id: load
+    type: io.kestra.plugin.core.log.Log
+    message: {sql}
+triggers:
+  - id: daily
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "{cron}"
+"""
+
+
+def test_a_new_flow_from_the_same_template_is_not_a_rename_of_a_removed_one(tmp_path, emulator):
+    # Git pairs a removed file with an added one at least half the same: two unrelated flows
+    # built from one template (a blueprint) are. Taking that as a rename would delete the old
+    # namespace's flow with --delete alone (no --namespace, no --allow-empty-namespace, not
+    # counted by --max-deletes). A rename keeps its id or its namespace; this one keeps neither.
+    report = "id: report\nnamespace: company.legacy\n" + TEMPLATE.format(
+        sql="select 1", cron="0 9 * * *"
+    )
+    project = deployed(tmp_path, emulator, report)
+    gitrepo.git(tmp_path, "rm", "-q", "-r", "flows/company.legacy")
+    project.write(
+        "id: signup\nnamespace: company.growth\n"
+        + TEMPLATE.format(sql="select count(*) from signups", cron="0 10 * * *")
+    )
+    gitrepo.commit_all(tmp_path, "retire the legacy report; a signup job")
+    moved = gitrepo.git(tmp_path, "diff", "-M50%", "--summary", "HEAD~1", "HEAD")
+    assert "rename flows/{company.legacy/report.yml => company.growth/signup.yml}" in moved
+
+    done = project.plan("--delete")
+    assert done.returncode == 0, done.stderr
+    assert "rename company.legacy/report" not in done.stdout, done.stdout
+    assert "Plan: 1 to create, 0 to update, 0 to delete" in done.stdout, done.stdout
+    applied = project.run("apply", "--delete", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert live_flows(emulator, "company.legacy") == ["report"]  # its namespace's guards apply
+
+
 def test_a_failed_apply_does_not_move_the_recorded_commit(tmp_path, emulator):
     project = deployed(tmp_path, emulator, flow("load"))
     before = recorded(emulator)
@@ -219,6 +263,28 @@ def test_without_the_history_the_plan_says_why_and_plans_as_before(tmp_path, emu
     assert "set `fetch-depth: 0` on actions/checkout" in done.stderr
     assert "Plan: 1 to create, 0 to update, 1 to delete" in done.stdout  # as without renames
     assert "rename" not in done.stdout
+
+
+def test_a_recorded_value_that_is_not_a_commit_id_is_said_and_never_handed_to_git(
+    tmp_path, emulator
+):
+    # The KV pair is writable by anyone with KV rights: "HEAD~1" would be read by git as a
+    # revision (renames from whatever it names), "--output=..." as an option.
+    project = deployed(tmp_path, emulator, flow("load"))
+    gitrepo.move(
+        tmp_path, "flows/company.team/load.yml", "flows/company.team/ingest.yml", ("load", "ingest")
+    )
+    gitrepo.commit_all(tmp_path, "rename")
+    for value in ("HEAD~1", "--output=x", "main"):
+        with client(emulator) as c:
+            c.put_kv(STATE, KEY, value)
+        done = project.plan("--delete")
+        assert done.returncode == 0, done.stderr
+        assert (
+            f"renames are not recognised: the value of KV {STATE}/{KEY} is not a commit id"
+            in done.stderr
+        ), done.stderr
+        assert "rename company.team/load" not in done.stdout
 
 
 def test_outside_git_or_before_the_first_apply_the_plan_says_so(tmp_path, emulator):
@@ -288,6 +354,30 @@ def test_a_partial_plan_of_the_new_flow_leaves_the_old_one_and_says_so(tmp_path,
         "--delete", "--target", "company.team/ingest", "--target", "company.team/load"
     )
     assert "company.team/load is deleted once company.team/ingest is created" in both.stdout
+
+
+def test_a_partial_apply_of_the_old_flow_alone_does_not_delete_it_before_the_new_one_exists(
+    tmp_path, emulator
+):
+    # A narrower run is never less safe: targeting the old name alone must not delete the
+    # flow while its new name is not created (the full plan creates first).
+    project = deployed(tmp_path, emulator, flow("load"))
+    gitrepo.move(
+        tmp_path, "flows/company.team/load.yml", "flows/company.team/ingest.yml", ("load", "ingest")
+    )
+    gitrepo.commit_all(tmp_path, "rename")
+    done = project.run("apply", "--delete", "--auto-approve", "--target", "company.team/load")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert live_flows(emulator, "company.team") == ["load"]
+    assert (
+        "rename company.team/load → company.team/ingest: company.team/load is kept: "
+        "company.team/ingest is not in this partial plan" in done.stdout
+    ), done.stdout
+    # Once the new flow exists, the old one alone may go: nothing is lost.
+    assert project.run("apply", "--auto-approve", "--target", "company.team/ingest").returncode == 0
+    done = project.run("apply", "--delete", "--auto-approve", "--target", "company.team/load")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert live_flows(emulator, "company.team") == ["ingest"]
 
 
 def test_environments_sharing_a_server_keep_their_own_record_and_map_the_old_name(

@@ -32,6 +32,8 @@ class FakeGitHub(BaseHTTPRequestHandler):
     threads: list[dict] = []
     writes: list[tuple[str, str]] = []
     remote: Path | None = None
+    # (method, path pattern, status, message): the next matching request is refused so.
+    refuse: list[tuple[str, str, int, str]] = []
 
     def log_message(self, *args):  # keep pytest output clean
         pass
@@ -47,7 +49,19 @@ class FakeGitHub(BaseHTTPRequestHandler):
     def _body(self) -> dict:
         return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
+    def _refused(self, method: str) -> bool:
+        """Answer a request ``refuse`` names with its status (used once), as GitHub would."""
+        path = urlparse(self.path).path
+        for rule in self.refuse:
+            if rule[0] == method and re.search(rule[1], path):
+                self.refuse.remove(rule)
+                self._reply(rule[2], {"message": rule[3]})
+                return True
+        return False
+
     def do_GET(self):
+        if self._refused("GET"):
+            return None
         url = urlparse(self.path)
         query = dict(parse_qsl(url.query))
         if match := COMMENTS_PATH.match(url.path):
@@ -63,6 +77,8 @@ class FakeGitHub(BaseHTTPRequestHandler):
         return self._reply(404, {"message": "Not Found"})
 
     def do_POST(self):
+        if self._refused("POST"):
+            return None
         path = urlparse(self.path).path
         FakeGitHub.writes.append(("POST", path))
         if match := COMMENTS_PATH.match(path):
@@ -88,6 +104,8 @@ class FakeGitHub(BaseHTTPRequestHandler):
         return self._reply(201, thread)
 
     def do_PATCH(self):
+        if self._refused("PATCH"):
+            return None
         path = urlparse(self.path).path
         FakeGitHub.writes.append(("PATCH", path))
         if match := COMMENT_PATH.match(path):
@@ -117,7 +135,7 @@ def _has_branch(remote: Path | None, branch: str) -> bool:
 def fake_github() -> Iterator[str]:
     """Serve ``FakeGitHub`` (with no comments yet) on 127.0.0.1; yields its API URL."""
     FakeGitHub.comments, FakeGitHub.threads, FakeGitHub.writes = [], [], []
-    FakeGitHub.remote = None
+    FakeGitHub.remote, FakeGitHub.refuse = None, []
     srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
