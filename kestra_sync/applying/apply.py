@@ -385,6 +385,7 @@ def apply_plan(
     (``PlanResult.local``), whose parses are reused to order the changes. A write the server
     refuses with 429/503 is tried again later with fewer writes in flight (``throttle``)."""
     changes = [c for c in plan.changes if c.action in CHANGING]
+    check_before_writes(changes)
     outcomes = {c.ref: Outcome(c) for c in changes}
     workers = max(1, parallelism)
     sender = _Sender(client, parallelism, throttle or Throttle(parallelism), cancel, changes)
@@ -423,6 +424,19 @@ def apply_plan(
     _explain_unstarted(schedule, outcomes)
     ordered = [outcomes[c.ref] for c in sorted(changes, key=lambda c: _order(c.ref))]
     return ApplyResult(ordered, interrupted=schedule.interrupted)
+
+
+def check_before_writes(changes: list[Change]) -> None:
+    """What a kind must know before anything is written (a secret's environment variable):
+    raises, with nothing applied, when it is missing."""
+    by_kind: dict[str, list[Change]] = {}
+    for change in changes:
+        if change.action != DELETE:
+            by_kind.setdefault(change.kind, []).append(change)
+    for name, of_kind in sorted(by_kind.items()):
+        check = getattr(writer(name), "check_before_writes", None)
+        if check is not None:
+            check(of_kind)
 
 
 def _explain_unstarted(schedule: Scheduler, outcomes: dict[FlowRef, Outcome]) -> None:

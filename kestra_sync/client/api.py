@@ -24,6 +24,7 @@ from ..errors import (
 )
 from ..models import DEFAULT_TENANT, NAMESPACE_MAX, NAMESPACE_RE, RemoteFlow
 from .dashboards import DashboardsMixin
+from .enterprise import EnterpriseResourcesMixin
 from .http import (
     DEFAULT_MAX_REPLY_MB,
     DEFAULT_POOL_SIZE,
@@ -62,7 +63,9 @@ SEARCH_PAGE_SIZE = 10_000
 VALIDATE_BATCH_SIZE = 100  # kestractl validates 100 sources a request (docs/anchors.md)
 
 
-class KestraClient(NamespaceResourcesMixin, DashboardsMixin, TestSuitesMixin):
+class KestraClient(
+    NamespaceResourcesMixin, DashboardsMixin, TestSuitesMixin, EnterpriseResourcesMixin
+):
     """A thin client for Kestra's flows API, bound to one server and one tenant."""
 
     def __init__(
@@ -85,6 +88,7 @@ class KestraClient(NamespaceResourcesMixin, DashboardsMixin, TestSuitesMixin):
             # An empty tenant would give /api/v1//flows (a kestrapy pitfall, docs/anchors.md).
             raise ConfigError("the tenant must not be empty", hint="OSS uses the tenant 'main'")
         self.tenant = tenant
+        self._edition: str | None = None
         self.http = _transport or Transport(
             url,
             username=username,

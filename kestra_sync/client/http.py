@@ -215,6 +215,12 @@ class Transport(FailureMessages):
         raw = f"{username}:{password}".encode()
         self._secrets += [password, base64.b64encode(raw).decode("ascii"), quote(password, safe="")]
 
+    def add_secret(self, value: str) -> None:
+        """A value being sent that no message may show (a namespace secret's)."""
+        if value and value not in self._secrets:
+            self._secrets.append(value)
+            self._secrets.append(quote(value, safe=""))
+
     def redact(self, text: str | None) -> str | None:
         if text is None:
             return None

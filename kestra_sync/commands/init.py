@@ -89,6 +89,7 @@ def _existing_or_detected(here: Path):
             )
         else:
             click.echo("Found no flow file; proposing flows/ with the nested layout.")
+        _name_enterprise_files(here / detected.directory)
         return None, detected
     settings = load_settings({}, env={}, config_file=existing, cwd=here)
     directory = next(iter(settings.directories().values()))
@@ -117,6 +118,17 @@ def _ignore_file(detected, todo: list) -> tuple[Path | None, list[str]]:
     if lines:
         todo.append((ignore_path, IGNORE_HEADER + "".join(f"{line}\n" for line in lines)))
     return ignore_path, lines
+
+
+def _name_enterprise_files(directory: Path) -> None:
+    from .scaffold import enterprise_files
+
+    apps, settings = enterprise_files(directory)
+    if apps or settings:
+        click.echo(
+            f"Also found {apps} app(s) in _apps/ and {settings} namespace.yml file(s): plan and "
+            "apply manage them on Kestra Enterprise only."
+        )
 
 
 def _write_missing(todo: list) -> tuple[list[Path], list[Path]]:

@@ -140,7 +140,9 @@ def pull(
     check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
     resources = _read_resources(client, namespaces, by_ref)
     suites = _read_suites(client, [namespace for namespace, _, _ in resources])
-    _refuse_whole_pull(resources, settings, layout, suites)  # before anything is written
+    enterprise = _read_enterprise(client, [r[0] for r in resources])
+    # before anything is written
+    _refuse_whole_pull(resources, settings, layout, suites, enterprise)
     dashboards = _read_dashboards(client, settings, target, with_dashboards, all_namespaces)
     # Read now too, for the hint printed at the end (one request lists the namespaces).
     known = client.distinct_namespaces() if empty and not children else []
@@ -153,6 +155,7 @@ def pull(
         shown += [path for _, path in result.written]
         _report_flows(result, len(remote))
         files_kept = _write_resources(resources, settings, layout, overwrite, shown)
+        files_kept += _write_enterprise(enterprise, settings, layout, overwrite, shown)
         files_kept += _write_suites(suites, settings, layout, overwrite, shown)
         files_kept += _write_dashboards(dashboards, settings, overwrite, shown)
     except PullWriteError as err:
@@ -411,7 +414,31 @@ def _files_target(namespace: str, settings, layout: str) -> tuple[Path, Path]:
     return root, root if namespace in settings.namespace_files else settings.directory
 
 
-def _refuse_whole_pull(resources, settings, layout, suites=()) -> None:
+def _read_enterprise(client, namespaces: list[str]):
+    """The apps, settings and secret keys of the pulled namespaces (Kestra Enterprise only)."""
+    from ..pull.enterprise import read_enterprise
+
+    states = read_enterprise(client, namespaces)
+    if states is None:
+        _echo("Not Kestra Enterprise: no apps, namespace settings or secrets pulled.", err=True)
+        return []
+    return states
+
+
+def _write_enterprise(states, settings, layout, overwrite, shown: list[Path]) -> int:
+    from ..pull.enterprise import write_enterprise
+
+    result = write_enterprise(states, settings, layout, overwrite)
+    for status, path, what in result.lines:
+        if status == "wrote":
+            shown.append(path)
+            _echo(f"wrote      {path}  ({what})")
+        else:
+            _echo(f"{status:<10} {path}  ({what})", err=status != "unchanged")
+    return result.kept
+
+
+def _refuse_whole_pull(resources, settings, layout, suites=(), enterprise=()) -> None:
     """A file that would land outside the directory (through a link), a KV value kv.yml cannot
     hold: each is named, and the pull writes nothing, so that what it does write always plans
     as no change and nothing is half pulled."""
@@ -439,6 +466,9 @@ def _refuse_whole_pull(resources, settings, layout, suites=()) -> None:
             f"{namespace} test suite {remote}: it would be written outside {root}"
             for remote in refused_files(files, root, settings.directory)
         ]
+    from ..pull.enterprise import refused_enterprise
+
+    refused += refused_enterprise(list(enterprise))
     if refused:
         for line in refused:
             echo_line(f"refused    {line}", err=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings.placement import looks_like_flow
-from ..source.walk import TESTS_DIR
+from ..source.walk import APPS_DIR, TESTS_DIR
 
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", ".github", ".tox", "__pycache__", ".cache"}
 MAX_FILES = 20_000  # a scan of a huge monorepo stops here; the guess is made from what was seen
@@ -30,9 +30,11 @@ def detect(root: Path) -> Detected:
     files: list[Path] = []
     seen = 0
     for current, dirs, names in os.walk(root):
-        # A namespace's `_tests` holds test suites, which name an id and a namespace too.
+        # `_tests` holds test suites and `_apps` apps: both name an id and a namespace too.
         dirs[:] = sorted(
-            d for d in dirs if d not in SKIP_DIRS and d != TESTS_DIR and not d.startswith(".")
+            d
+            for d in dirs
+            if d not in SKIP_DIRS and d not in (TESTS_DIR, APPS_DIR) and not d.startswith(".")
         )
         for name in sorted(names):
             seen += 1
@@ -221,3 +223,21 @@ jobs:
           api-token: ${{{{ secrets.KESTRA_API_TOKEN }}}}
           comment: true
 """
+
+
+def enterprise_files(directory: Path) -> tuple[int, int]:
+    """(apps under `_apps/`, namespace.yml files) below ``directory``: the Enterprise kinds
+    init names, so that a team knows plan and apply need an Enterprise server for them."""
+    from ..source.ignorefile import IGNORE_FILE, IgnoreRules
+    from ..source.walk import FLOW_SUFFIXES, NAMESPACE_FILE_NAMES, walk_files
+
+    if not directory.is_dir():
+        return 0, 0
+    found, _ = walk_files(
+        directory,
+        IgnoreRules.load(directory / IGNORE_FILE),
+        wanted=lambda name: name.endswith(FLOW_SUFFIXES),
+        enter=lambda name: not name.startswith("."),
+    )
+    apps = sum(1 for f in found if f.parent.name == APPS_DIR)
+    return apps, sum(1 for f in found if f.name in NAMESPACE_FILE_NAMES)

@@ -142,6 +142,11 @@ KNOWN_GAPS = [
     "Not emulated: `GET /api/v1/{tenant}/namespaces/search`; whether it lists a namespace that "
     "holds only namespace files or KV pairs (no flow) on OSS is not established, so kestra-sync "
     "names leftover namespaces from `flows/distinct-namespaces` (flows only).",
+    "Apps, namespaces and namespace secrets (ee edition only; emulator/enterprise.py): an app's "
+    "uid is made by the emulator; creating an app or a namespace that exists answers 422 and GET "
+    "/namespaces/{id} of a namespace with no stored settings 404 (inferred); a namespace PUT "
+    "drops the settings its version's Namespace schema lacks (inferred); no bulk app "
+    "operations, app enable/disable, namespace delete, secret tags or descriptions.",
     "Bounded work (emulator, not Kestra): a fault's path pattern may hold one quantifier, on one "
     "character or class, and is matched against paths of up to 4,096 characters.",
 ]

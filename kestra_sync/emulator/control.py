@@ -11,6 +11,7 @@ from typing import Any
 from . import testsuites
 from .answers import Answer, json_answer
 from .dashboards import store_of as dashboards_of
+from .enterprise import store_of as enterprise_store
 from .resources import store_of
 
 
@@ -36,6 +37,7 @@ def control(h: Any, method: str, path: str, body: bytes) -> Answer:
     if path == "/_emulator/reset" and method == "POST":
         srv.store.reset()
         store_of(srv).reset()
+        enterprise_store(srv).reset()
         dashboards_of(srv).reset()
         testsuites.store_of(srv).reset()
         srv.faults.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from . import dashboards, resourceroutes, testsuites
+from . import dashboards, enterprise, resourceroutes, testsuites
 
 MAIN_TENANT = "main"
 FLOWS_PREFIX = "/api/v1/{tenant}/flows"
@@ -45,6 +45,12 @@ def match(method: str, raw_path: str) -> tuple[str, dict[str, str]]:
                 return found[0], {"tenant": segs[3], **found[1]}
         if len(segs) >= 6 and segs[4] == "namespaces":  # namespace files and KV
             found = resourceroutes.match(method, segs[5:])
+            if found is not None:
+                return found[0], {"tenant": segs[3], **found[1]}
+        # Apps, namespaces and their secrets (emulator/enterprise.py)
+        if len(segs) >= 5 and segs[4] in ("apps", "namespaces"):
+            match_ee = enterprise.match_apps if segs[4] == "apps" else enterprise.match_namespaces
+            found = match_ee(segs[5:])
             if found is not None:
                 return found[0], {"tenant": segs[3], **found[1]}
     return "unknown", {}

@@ -19,7 +19,17 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..rules import knowledge as K
-from . import access, control, dashboards, flowroutes, resourceroutes, routing, rules, testsuites
+from . import (
+    access,
+    control,
+    dashboards,
+    enterprise,
+    flowroutes,
+    resourceroutes,
+    routing,
+    rules,
+    testsuites,
+)
 from .answers import Answer, json_answer, ok, rejected
 from .faults import FaultPlan, Stats
 from .settings import Config
@@ -182,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         tenant_denied = access.tenant_failure(self, p.get("tenant", routing.MAIN_TENANT))
         if tenant_denied is not None:
             return tenant_denied
+        if route in enterprise.ROUTES:  # apps, namespaces, secrets
+            return enterprise.dispatch(self, method, route, p, body)
         if route.startswith("/api/v1/{tenant}/namespaces/") or route == resourceroutes.TENANT_KV:
             self.body = body
             return resourceroutes.dispatch(self, method, route, p)

@@ -1,6 +1,7 @@
 """The kinds of resource kestra-sync manages, one module each behind the typed seam of
 ``base``: flows (``flows``), namespace files (``nsfiles``), KV pairs (``kv``), dashboards
-(``dashboards``) and flow test suites (``testsuites``, Enterprise).
+(``dashboards``), and on Kestra Enterprise flow test suites (``testsuites``), apps (``apps``),
+namespace settings and secrets (``namespaces``).
 
 The registry: ``FLOWS`` and ``KINDS`` (the kinds compared by content digest, by name).
 Adding a kind is one module and one entry in the tuple below (or ``register`` at run time, as
@@ -17,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
+from .apps import Apps
 from .base import (
     Kind,
     KindClient,
@@ -30,12 +32,22 @@ from .base import (
 from .dashboards import Dashboards
 from .flows import Flows
 from .kv import KeyValues
+from .namespaces import NamespaceSecrets, NamespaceSettings
 from .nsfiles import NamespaceFiles
 from .testsuites import TestSuites
 
 FLOWS = Flows()
 KINDS: dict[str, Kind[Any]] = {
-    k.name: k for k in (NamespaceFiles(), KeyValues(), Dashboards(), TestSuites())
+    k.name: k
+    for k in (
+        NamespaceFiles(),
+        KeyValues(),
+        Dashboards(),
+        TestSuites(),
+        Apps(),
+        NamespaceSettings(),
+        NamespaceSecrets(),
+    )
 }
 WRITERS: dict[str, Writer] = {FLOWS.name: FLOWS, **KINDS}
 for _kind in KINDS.values():

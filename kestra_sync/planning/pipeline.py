@@ -339,8 +339,12 @@ def with_retired_namespaces(
     one cap, what a flow that stays still uses). KV pairs too, although elsewhere only a
     kv.yml with `managed: true` lets undeclared keys go: git no longer has the namespace, so
     nothing in git can declare which keys are kept. A namespace git still holds anything for
-    keeps its own rules. Copies: the scans given are not changed."""
+    keeps its own rules. The Enterprise kinds (apps, settings, secrets) are left out: reading
+    them would fail on OSS, and a secret is never deleted. Copies: the scans given are not
+    changed."""
     from dataclasses import replace
+
+    from ..kinds import KINDS
 
     held = {(f.tenant, f.namespace) for f in local} | {
         where for scan in scans.values() for where in scan.namespaces
@@ -354,6 +358,8 @@ def with_retired_namespaces(
             namespaces=scan.namespaces | retired,
             deletable=None if scan.deletable is None else scan.deletable | retired,
         )
+        if not getattr(KINDS.get(name), "enterprise", False)
+        else scan
         for name, scan in scans.items()
     }
 

@@ -629,6 +629,19 @@ NAMESPACE_PREFIX_FILTER = ApiFact(
     source="QueryFilter.java: no such Op at the 0.22 cut (ea7c709f5^); NAMESPACE_PREFIX at the "
     "0.23 cut (8de568e7a^), renamed PREFIX by e163d9112 (0.24)",
 )
+NAMESPACE_PLUGIN_DEFAULTS = ApiFact(
+    what="an Enterprise Namespace keeps `pluginDefaults` and a `workerGroup` {key, fallback}; "
+    "2.0's Namespace has neither (it has `defaultWorkerSelector` {tags, match, fallback})",
+    versions=before("2.0"),
+    source="kestra-io/client-sdk kestra-ee.yml, schema Namespace: pluginDefaults and workerGroup "
+    "at 926dc17b (0.22), 500410a9 (1.0) and 635944d4 (1.3); defaultWorkerSelector instead at "
+    "50cb46f4 (2.0.0-SNAPSHOT); tests/data/openapi/",
+)
+NAMESPACE_WORKER_SELECTOR = ApiFact(
+    what="an Enterprise Namespace keeps `defaultWorkerSelector` {tags, match, fallback}",
+    versions=since("2.0"),
+    source="kestra-io/client-sdk kestra-ee.yml 50cb46f4 (2.0.0-SNAPSHOT), schema Namespace",
+)
 
 # ------------------------------------------------------------------------------ dashboards
 DASHBOARD_IDS = ApiFact(

@@ -33,8 +33,10 @@ from ..models import (
 from . import resultcache
 from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from .walk import (
+    APPS_DIR,
     DASHBOARDS_DIR,
     KV_FILE_NAMES,
+    NAMESPACE_FILE_NAMES,
     TESTS_DIR,
     bad_name,
     is_files_dir,
@@ -49,19 +51,20 @@ from .yamlindex import ParsedYaml, parse_yaml
 
 
 def is_flow_candidate(path: Path) -> bool:
-    """A YAML file that is not a namespace file (under `_files`), a test suite (under `_tests`)
-    nor a namespace's kv.yml (kestra_sync.kinds), nor an environment's overlay of either:
-    pre-commit passes those too."""
+    """A YAML file that is not a namespace file (under `_files`), a test suite (under `_tests`),
+    an app (under `_apps`) nor a namespace's kv.yml or namespace.yml (kestra_sync.kinds), nor an
+    environment's overlay of either: pre-commit passes those too."""
     return (
         path.name not in KV_FILE_NAMES
+        and path.name not in NAMESPACE_FILE_NAMES
         and kv_overlay_env(path.name) is None
         and not any(_not_flows(part) for part in path.parts[:-1])
     )
 
 
 def _not_flows(folder: str) -> bool:
-    """A folder whose YAML is never a flow: `_files` (and `_files.<env>`), `_tests`."""
-    return is_files_dir(folder) or folder == TESTS_DIR
+    """A folder whose YAML is never a flow: `_files` (and `_files.<env>`), `_tests`, `_apps`."""
+    return is_files_dir(folder) or folder in (TESTS_DIR, APPS_DIR)
 
 
 # Kestra's YAML reader (SnakeYAML LoaderOptions, used by Jackson's YAMLFactory with

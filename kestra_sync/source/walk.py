@@ -16,6 +16,10 @@ FLOW_SUFFIXES = (".yml", ".yaml")
 # (kinds.kv). Neither is ever scanned as a flow.
 FILES_DIR = "_files"
 KV_FILE_NAMES = ("kv.yml", "kv.yaml")
+# Enterprise kinds kept beside the flows: a namespace's apps (kinds.apps) and its settings
+# (kinds.namespaces). Neither is ever scanned as a flow.
+APPS_DIR = "_apps"
+NAMESPACE_FILE_NAMES = ("namespace.yml", "namespace.yaml")
 TESTS_DIR = "_tests"  # a namespace's flow test suites (kinds/testsuites.py), never flows
 # The tenant's dashboards (kinds/dashboards.py): one folder at the top of the flow directory
 # (kestra-sync.yml `dashboards_dir`), never scanned as flows. Its name starts with `_`, which no
@@ -56,14 +60,17 @@ def display_path(path: Path) -> str:
 
 def _is_flow_file(name: str) -> bool:
     return (
-        name.endswith(FLOW_SUFFIXES) and name not in KV_FILE_NAMES and kv_overlay_env(name) is None
+        name.endswith(FLOW_SUFFIXES)
+        and name not in KV_FILE_NAMES
+        and name not in NAMESPACE_FILE_NAMES
+        and kv_overlay_env(name) is None
     )
 
 
 def enters_flow_dir(name: str) -> bool:
     """The folders the flow scan enters (and the KV scan, kinds/kv.py): not hidden, not `_files`
-    (nor an environment's `_files.<env>`), not `_tests` (test suites)."""
-    return not name.startswith(".") and not is_files_dir(name) and name != TESTS_DIR
+    (nor an environment's `_files.<env>`), not `_tests` (test suites), not `_apps` (apps)."""
+    return not name.startswith(".") and not is_files_dir(name) and name not in (TESTS_DIR, APPS_DIR)
 
 
 def walk_flow_files(

@@ -106,6 +106,39 @@ def round_trip(repo: Repo, ns: str, pulled: Path, *, dashboards: bool = False) -
     assert "No changes" in plan, plan
 
 
+APP = (
+    "id: request\ntype: io.kestra.plugin.ee.apps.Execution\ndisplayName: Request a run\n"
+    "namespace: {ns}\nflowId: etl\naccess:\n  type: PRIVATE\n"
+)
+SECRET_ENV = "ORACLE_DB_PASSWORD"  # the round trip's env must set it
+
+
+def enterprise_round_trip(repo: Repo, ns: str, pulled: Path) -> None:
+    """Apps, namespace settings and a secret (Kestra Enterprise): created, read back, pulled,
+    changed, and planned again to no changes."""
+    repo.write("etl.yml", ns, flow("etl", ns))
+    repo.write("_apps/request.yml", ns, APP.format(ns=ns))
+    repo.write(
+        "namespace.yml",
+        ns,
+        f"description: oracle\nvariables:\n  region: eu\nallowedNamespaces: [{ns}]\n"
+        f"secrets:\n  - key: DB_PASSWORD\n    env: {SECRET_ENV}\n",
+    )
+    must(repo.run("apply", "--auto-approve"), "apply")
+    plan = must(repo.run("plan", "--detailed-exitcode"), "plan after apply (no changes)")
+    assert "No changes" in plan, plan
+
+    pull = new_repo(pulled, repo.env)
+    must(pull.run("pull", "--namespace", ns), "pull")
+    assert (pull.ns_dir(ns) / "_apps" / "request.yml").read_text() == APP.format(ns=ns)
+
+    repo.write("_apps/request.yml", ns, APP.format(ns=ns).replace("Request", "Ask for"))
+    repo.write("namespace.yml", ns, "description: changed\n")
+    must(repo.run("apply", "--auto-approve"), "apply of the changes")
+    plan = must(repo.run("plan", "--detailed-exitcode"), "plan after the changes")
+    assert "No changes" in plan, plan
+
+
 def clean_up(repo: Repo, ns: str) -> None:
     """Delete everything the round trip made: no flow or file left in git and a managed, empty
     kv.yml, applied with --delete and an explicit --namespace (no flow is left in git)."""

@@ -1,0 +1,267 @@
+"""Apps, namespace settings and namespace secrets end to end, through the real CLI against the
+emulator's Enterprise edition: plan, apply, pull back, plan again to "no changes"; a secret's
+value never in any output or saved plan; a missing environment variable fails before any
+write; the OSS edition says these need Enterprise."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kestra_sync.emulator.enterprise import store_of
+from tests.support.project import Project, flow, line_with, server_source
+
+NS = "company.team"
+SECRET = "s3cr3t-Value-7f9a2c"
+OTHER_SECRET = "n3w-Value-41d0b8"
+APP = (
+    "id: request\n"
+    "type: io.kestra.plugin.ee.apps.Execution\n"
+    "displayName: Request a run\n"
+    f"namespace: {NS}\n"
+    "flowId: hello\n"
+    "access:\n"
+    "  type: PRIVATE\n"
+)
+SETTINGS = (
+    "description: Orders team\n"
+    "variables:\n"
+    "  region: eu-west-1\n"
+    "allowedNamespaces: [company.billing]\n"
+    "secrets:\n"
+    "  - key: DB_PASSWORD\n"
+    "    env: TEAM_DB_PASSWORD\n"
+)
+ENV = {"TEAM_DB_PASSWORD": SECRET}
+
+
+def ns_dir(p: Project):
+    return p.root / "flows" / "company" / "team"
+
+
+def write_repo(p: Project, settings: str = SETTINGS) -> None:
+    p.config("directory: flows\nlayout: nested\n")
+    (ns_dir(p) / "_apps").mkdir(parents=True, exist_ok=True)
+    (ns_dir(p) / "hello.yml").write_text(flow("hello"))
+    (ns_dir(p) / "_apps" / "request.yml").write_text(APP)
+    (ns_dir(p) / "namespace.yml").write_text(settings)
+
+
+def ee(p: Project):
+    return store_of(p.emu.server)
+
+
+@pytest.fixture
+def project(tmp_path, make_emulator) -> Project:
+    (tmp_path / "repo").mkdir()
+    p = Project(tmp_path / "repo", make_emulator(edition="ee"))
+    write_repo(p)
+    return p
+
+
+def test_plan_apply_pull_and_plan_again_to_no_changes(project, tmp_path):
+    plan = project.plan()
+    assert plan.returncode == 0, plan.stderr
+    line_with(plan.stdout, "+ app request", "create", "_apps/request.yml")
+    line_with(plan.stdout, "+ namespace settings", "create", "namespace.yml")
+    line_with(plan.stdout, "+ secret DB_PASSWORD", "create")
+    line_with(plan.stdout, "will be set from $TEAM_DB_PASSWORD (value not shown)")
+
+    applied = project.run("apply", "--auto-approve", env=ENV)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert ee(project).secrets["main"][NS] == {"DB_PASSWORD": SECRET}
+    stored = ee(project).namespaces["main"][NS]
+    assert stored["variables"] == {"region": "eu-west-1"}
+    assert stored["allowedNamespaces"] == [{"namespace": "company.billing"}]
+    assert [row["source"] for row in ee(project).apps["main"].values()] == [APP]
+
+    again = project.plan("--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "No changes" in again.stdout
+
+    (tmp_path / "pulled").mkdir()
+    pulled = Project(tmp_path / "pulled", project.emu)
+    pulled.config("directory: flows\nlayout: nested\n")
+    done = pulled.run("pull", "--namespace", NS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (ns_dir(pulled) / "_apps" / "request.yml").read_bytes() == APP.encode()
+    written = (ns_dir(pulled) / "namespace.yml").read_text()
+    assert SECRET not in written
+    assert "key: DB_PASSWORD" in written
+    after_pull = pulled.plan("--detailed-exitcode")
+    assert after_pull.returncode == 0, after_pull.stdout + after_pull.stderr
+    assert "No changes" in after_pull.stdout
+
+
+def test_a_secret_value_appears_in_no_output_and_no_saved_plan(project):
+    outputs = []
+    for args in ([], ["--format", "json"], ["--format", "markdown"], ["--out", "plan.json"]):
+        done = project.plan(*args, env=ENV)
+        assert done.returncode == 0, done.stderr
+        outputs += [done.stdout, done.stderr]
+    saved = (project.root / "plan.json").read_text()
+    assert '"env": "TEAM_DB_PASSWORD"' in saved
+    outputs.append(saved)
+    shown = project.run("show", "plan.json")
+    outputs += [shown.stdout, shown.stderr]
+    # The server fails the secret's write once, echoing the value in its error.
+    project.emu.faults.add(
+        method="PUT", path=r".*/secrets$", status=500, body={"message": f"bad {SECRET}"}
+    )
+    failed = project.run("apply", "plan.json", "--auto-approve", env=ENV)
+    assert failed.returncode != 0
+    assert "secret DB_PASSWORD" in failed.stdout + failed.stderr
+    outputs += [failed.stdout, failed.stderr]
+    applied = project.run("apply", "--auto-approve", "--format", "json", env=ENV)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    outputs += [applied.stdout, applied.stderr]
+    assert ee(project).secrets["main"][NS]["DB_PASSWORD"] == SECRET  # it was sent
+    for text in outputs:
+        assert SECRET not in text
+
+
+def test_a_missing_environment_variable_fails_before_any_write(project):
+    done = project.run("apply", "--auto-approve")  # TEAM_DB_PASSWORD not set
+    assert done.returncode == 1
+    line_with(done.stderr, "missing from the environment: $TEAM_DB_PASSWORD", "nothing was applied")
+    assert server_source(project.emu, NS, "hello") is None
+    assert ee(project).apps.get("main", {}) == {}
+    assert ee(project).namespaces.get("main", {}) == {}
+
+
+def test_a_server_secret_git_does_not_name_is_kept_even_with_delete(project):
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    ee(project).secrets["main"][NS]["MADE_IN_UI"] = "ui-value-000"
+    plan = project.plan("--delete")
+    assert plan.returncode == 0, plan.stderr
+    line_with(plan.stdout, "? secret MADE_IN_UI", "keep")
+    line_with(plan.stdout, "not named in namespace.yml: kept (kestra-sync never deletes a secret)")
+    done = project.run("apply", "--auto-approve", "--delete", env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ee(project).secrets["main"][NS]["MADE_IN_UI"] == "ui-value-000"
+
+
+def test_a_set_secret_is_sent_again_only_when_declared_resend_always(project):
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    rotated = {"TEAM_DB_PASSWORD": OTHER_SECRET}
+    quiet = project.plan("--detailed-exitcode", env=rotated)
+    assert quiet.returncode == 0, quiet.stdout  # the value cannot be compared: left as set
+    assert project.run("apply", "--auto-approve", env=rotated).returncode == 0
+    assert ee(project).secrets["main"][NS]["DB_PASSWORD"] == SECRET
+
+    resend = SETTINGS.replace("env: TEAM_DB_PASSWORD", "env: TEAM_DB_PASSWORD\n    resend: always")
+    (ns_dir(project) / "namespace.yml").write_text(resend)
+    plan = project.plan(env=rotated)
+    line_with(plan.stdout, "~ secret DB_PASSWORD", "update")
+    line_with(plan.stdout, "will be sent again from $TEAM_DB_PASSWORD", "value not shown")
+    assert project.run("apply", "--auto-approve", env=rotated).returncode == 0
+    assert ee(project).secrets["main"][NS]["DB_PASSWORD"] == OTHER_SECRET
+
+
+def test_app_changes_show_a_diff_and_a_target_narrows_to_one_app(project):
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    (ns_dir(project) / "_apps" / "request.yml").write_text(APP.replace("Request a", "Ask for a"))
+    (ns_dir(project) / "namespace.yml").write_text(SETTINGS.replace("Orders", "Billing"))
+    plan = project.plan("--target", f"app:{NS}/request")
+    assert plan.returncode == 0, plan.stderr
+    line_with(plan.stdout, "~ app request", "update")
+    line_with(plan.stdout, "+displayName: Ask for a run")
+    assert "namespace settings" not in plan.stdout
+    data = project.plan_json("--target", f"namespace:{NS}/settings")
+    assert [(c["kind"], c["action"]) for c in data["changes"]] == [("namespace", "update")]
+
+
+def test_an_app_git_no_longer_holds_is_deleted_only_with_delete(project):
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    (ns_dir(project) / "_apps" / "request.yml").unlink()
+    (ns_dir(project) / "_apps" / "other.yml").write_text(APP.replace("id: request", "id: other"))
+    kept = project.plan()
+    line_with(kept.stdout, "? app request", "keep")
+    line_with(kept.stdout, "not in git (deletion is off: --delete would remove it)")
+    done = project.run("apply", "--auto-approve", "--delete", env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ids = sorted(json.dumps(r["source"]) for r in ee(project).apps["main"].values())
+    assert len(ids) == 1 and "id: other" in ids[0]
+
+
+def test_the_oss_edition_says_these_need_enterprise(tmp_path, make_emulator):
+    p = Project(tmp_path, make_emulator())
+    write_repo(p)
+    plan = p.plan()
+    assert plan.returncode == 1
+    for what in ("apps", "namespace settings", "namespace secrets"):
+        line_with(plan.stdout, f"{what} need Kestra Enterprise and this server is Kestra OSS")
+    done = p.run("apply", "--auto-approve", env=ENV)
+    assert done.returncode == 1
+    assert server_source(p.emu, NS, "hello") is None  # nothing half applied
+
+
+def test_invalid_files_are_refused_offline_with_their_line(project):
+    (ns_dir(project) / "_apps" / "request.yml").write_text(APP.replace("flowId: hello\n", ""))
+    (ns_dir(project) / "namespace.yml").write_text(
+        "description: x\nsecrets:\n  - key: DB_PASSWORD\n    value: hunter2\n"
+    )
+    done = project.run("validate")
+    assert done.returncode == 1
+    out = done.stdout + done.stderr
+    line_with(out, "request.yml", "an Execution app needs `flowId`")
+    line_with(out, "namespace.yml:3", "a secret's value is never kept in git")
+    assert "hunter2" not in out
+
+
+def test_a_namespace_retired_from_git_keeps_its_apps_settings_and_secrets(project):
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    for path in sorted(ns_dir(project).rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    done = project.run(
+        "apply", "--auto-approve", "--delete", "--allow-empty-namespace", "--namespace", NS
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert server_source(project.emu, NS, "hello") is None  # the flow went
+    assert ee(project).secrets["main"][NS] == {"DB_PASSWORD": SECRET}
+    assert len(ee(project).apps["main"]) == 1
+    assert ee(project).namespaces["main"][NS]["description"] == "Orders team"
+
+
+def test_pull_from_oss_says_it_pulls_none_of_them(tmp_path, make_emulator):
+    p = Project(tmp_path, make_emulator())
+    p.config("directory: flows\nlayout: nested\n")
+    done = p.run("pull", "--namespace", NS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    line_with(done.stderr, "Not Kestra Enterprise: no apps, namespace settings or secrets pulled.")
+    assert not (ns_dir(p) / "namespace.yml").exists()
+
+
+def test_init_names_them_and_does_not_ignore_them(tmp_path, make_emulator):
+    p = Project(tmp_path, make_emulator(edition="ee"))
+    write_repo(p)
+    (p.root / "kestra-sync.yml").unlink()
+    done = p.run("init")
+    assert done.returncode == 0, done.stdout + done.stderr
+    line_with(done.stdout, "Found 1 flow file(s) under flows/ (layout: nested).")
+    line_with(
+        done.stdout,
+        "Also found 1 app(s) in _apps/ and 1 namespace.yml file(s): plan and apply manage them "
+        "on Kestra Enterprise only.",
+    )
+    assert not (p.root / "flows" / ".kestraignore").exists()
+    assert p.run("validate").returncode == 0
+
+
+def test_a_namespace_map_deploys_an_app_where_its_mapped_namespace_says(tmp_path, make_emulator):
+    emu = make_emulator(edition="ee")
+    p = Project(tmp_path, emu)
+    write_repo(p, settings="description: Orders team\n")
+    p.config(
+        "directory: flows\nlayout: nested\ndefault_env: prod\nenvironments:\n"
+        f"  staging:\n    url: {emu.url}\n    namespace_map: {{company: staging.company}}\n"
+        f"  prod:\n    url: {emu.url}\n"
+    )
+    done = p.run("apply", "--env", "staging", "--auto-approve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = store_of(emu.server).apps["main"].values()
+    assert row["source"] == APP.replace(f"namespace: {NS}", f"namespace: staging.{NS}")
+    assert list(store_of(emu.server).namespaces["main"]) == [f"staging.{NS}"]
+    again = p.run("plan", "--env", "staging", "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout + again.stderr
