@@ -116,6 +116,11 @@ class ServerError(ApiError):
     """5xx after retries."""
 
 
+class UnsupportedByServer(KestraSyncError):
+    """The server has no API for a kind at all (an Enterprise-only kind on an OSS server):
+    it holds none of it (kinds.base.KindUnsupported)."""
+
+
 class UnexpectedResponseError(KestraSyncError):
     """A 2xx whose body could not be read. For a write this means: applied, reply unreadable."""
 

@@ -434,9 +434,9 @@ def check_before_writes(changes: list[Change]) -> None:
         if change.action != DELETE:
             by_kind.setdefault(change.kind, []).append(change)
     for name, of_kind in sorted(by_kind.items()):
-        check = getattr(writer(name), "check_before_writes", None)
-        if check is not None:
-            check(of_kind)
+        kind = facts_of(name)
+        if kind is not None:
+            kind.check_before_writes(of_kind)
 
 
 def _explain_unstarted(schedule: Scheduler, outcomes: dict[FlowRef, Outcome]) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ApiError, KestraSyncError, NotFoundError
+from ..errors import ApiError, KestraSyncError, NotFoundError, UnsupportedByServer
 from .http import tenant_path
 from .wire import last_page
 
@@ -34,8 +34,9 @@ ENTERPRISE_HINT = (
 )
 
 
-class EnterpriseOnlyError(KestraSyncError):
-    """The server is Kestra OSS, or has no such Enterprise endpoint."""
+class EnterpriseOnlyError(UnsupportedByServer):
+    """The server is Kestra OSS, or has no such Enterprise endpoint: it holds none (a kind's
+    listing then says so, an error only where git declares some)."""
 
 
 class EnterpriseResourcesMixin:

@@ -420,7 +420,7 @@ def _read_enterprise(client, namespaces: list[str]):
 
     states = read_enterprise(client, namespaces)
     if states is None:
-        _echo("Not Kestra Enterprise: no apps, namespace settings or secrets pulled.", err=True)
+        echo_line("Not Kestra Enterprise: no apps, namespace settings or secrets pulled.", err=True)
         return []
     return states
 
@@ -432,9 +432,9 @@ def _write_enterprise(states, settings, layout, overwrite, shown: list[Path]) ->
     for status, path, what in result.lines:
         if status == "wrote":
             shown.append(path)
-            _echo(f"wrote      {path}  ({what})")
+            echo_line(f"wrote      {path}  ({what})")
         else:
-            _echo(f"{status:<10} {path}  ({what})", err=status != "unchanged")
+            echo_line(f"{status:<10} {path}  ({what})", err=status != "unchanged")
     return result.kept
 
 

@@ -99,7 +99,7 @@ class Apps(KindBase):
     noun = "app"
     target_example = "company.team/request"
     write_phase = 2  # an app runs a flow: written once the namespace's flows are
-    enterprise = True  # not read for a namespace retired from git (planning.pipeline)
+    retired_with_namespace = False  # Enterprise: an OSS server cannot list it
 
     @staticmethod
     def map_sources(scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from ..errors import KestraSyncError
+from ..errors import UnsupportedByServer
 from ..models import ERROR, NAMESPACE_MAX, NAMESPACE_RE, Diagnostic, FlowRef
 from ..source.walk import special_kind
 
@@ -154,9 +154,9 @@ class LocalScan:
     never_read: dict[tuple[str, str], Callable[[str], str | None]] = field(default_factory=dict)
 
 
-class KindUnsupported(KestraSyncError):
-    """The server has no API for this kind at all (an Enterprise-only kind on an OSS server,
-    which answers 404): it holds none of it."""
+# The server has no API for this kind at all (an Enterprise-only kind on an OSS server, which
+# answers 404, or says it is OSS): it holds none of it.
+KindUnsupported = UnsupportedByServer
 
 
 @dataclass
@@ -372,6 +372,17 @@ class KindFacts(Protocol):
         test suite names its flow and tasks)."""
         ...
 
+    @property
+    def retired_with_namespace(self) -> bool:
+        """Read, and deleted under the guards, when its namespace leaves git (False: the
+        Enterprise kinds, which an OSS server cannot list, are kept then)."""
+        ...
+
+    def check_before_writes(self, changes: list[Change]) -> None:
+        """Raise, before anything of any kind is written, when this kind's writes cannot all
+        succeed (a secret's environment variable is missing)."""
+        ...
+
     def map_sources(self, scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:
         """For an environment's ``namespace_map``: rewrite the namespaces the items' own
         sources name (a flow test suite's ``namespace:``); the problems found."""
@@ -408,6 +419,7 @@ class KindBase:
     # must exist for (a flow's tests) would take 2: written after the flows, deleted before.
     write_phase = 0
     inherited_by_children = False
+    retired_with_namespace = True
 
     @property
     def plural(self) -> str:
@@ -435,6 +447,9 @@ class KindBase:
     def check_against_flows(self, scan: LocalScan, flows: list[LocalFlow]) -> list[Diagnostic]:
         return []  # items that name no flow
 
+    def check_before_writes(self, changes: list[Change]) -> None:
+        """Nothing to check before writing (the default)."""
+
     def map_sources(self, scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:
         return []  # sources that name no namespace: the mapping moves their refs only
 
@@ -461,6 +476,8 @@ _FACTS = (
     "overlay",
     "overlay_problems",
     "check_against_flows",
+    "check_before_writes",
+    "retired_with_namespace",
     "map_sources",
     "compare",
     "encode",

@@ -319,7 +319,7 @@ class NamespaceSettings(KindBase):
     target_word = SETTINGS_ID  # `--target namespace:company.team/settings`
     target_example = f"company.team/{SETTINGS_ID}"
     undeclared_note = "kept"  # never happens: one item per namespace.yml
-    enterprise = True  # not read for a namespace retired from git (planning.pipeline)
+    retired_with_namespace = False  # Enterprise: an OSS server cannot list it
 
     def scan(self, settings: Any) -> LocalScan:
         files, problems = scan_files(settings)
@@ -387,7 +387,7 @@ class NamespaceSecrets(KindBase):
     undeclared_note = (
         "on the server, not named in namespace.yml: kept (kestra-sync never deletes a secret)"
     )
-    enterprise = True  # not read for a namespace retired from git (planning.pipeline)
+    retired_with_namespace = False  # Enterprise: an OSS server cannot list it
 
     def scan(self, settings: Any) -> LocalScan:
         files, _ = scan_files(settings)  # the problems are reported once, by the settings

@@ -344,8 +344,6 @@ def with_retired_namespaces(
     changed."""
     from dataclasses import replace
 
-    from ..kinds import KINDS
-
     held = {(f.tenant, f.namespace) for f in local} | {
         where for scan in scans.values() for where in scan.namespaces
     }
@@ -358,7 +356,7 @@ def with_retired_namespaces(
             namespaces=scan.namespaces | retired,
             deletable=None if scan.deletable is None else scan.deletable | retired,
         )
-        if not getattr(KINDS.get(name), "enterprise", False)
+        if _retired_with_namespace(name)
         else scan
         for name, scan in scans.items()
     }
@@ -623,3 +621,10 @@ def _without_applied_changes(plan: Plan, snapshot) -> Plan:
             )
         changes.append(change)
     return replace(plan, changes=changes)
+
+
+def _retired_with_namespace(name: str) -> bool:
+    from ..kinds import facts_of
+
+    kind = facts_of(name)
+    return kind is None or kind.retired_with_namespace
