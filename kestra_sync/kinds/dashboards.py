@@ -221,6 +221,10 @@ class Dashboards(KindBase):
     def payload_digest(self, payload: Any) -> str:
         return digest(payload)
 
+    def file_bytes(self, payload: Any) -> bytes | None:
+        """A dashboard's file is its YAML source, byte for byte."""
+        return str(payload).encode("utf-8")
+
 
 def _title(source: str) -> str:
     data = parse_yaml(source).data
