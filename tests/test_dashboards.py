@@ -152,3 +152,32 @@ def test_the_drift_report_names_a_dashboard_by_its_id_and_kind():
     document = {"items": [item], "branch": "kestra-sync/drift", "missing": 0, "server_only": 0}
     body = drift_body(document, "<!-- m -->", "pull-request", "", "")
     assert "| dashboard | `ops` | `flows/_dashboards/ops.yml` |  |" in body
+
+
+def test_a_dashboards_folder_linked_outside_the_flow_directory_is_never_read(tmp_path):
+    # .kestraignore does not apply to the folder: ignoring the link must not let the scan
+    # read (and deploy) dashboards from outside the directory the user named.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.yml").write_text(board("elsewhere"), encoding="utf-8")
+    settings = repo(tmp_path, {})
+    (settings.directory / "_dashboards").rmdir()
+    (settings.directory / "_dashboards").symlink_to(outside)
+    (settings.directory / ".kestraignore").write_text("/_dashboards\n", encoding="utf-8")
+    scan = Dashboards().scan(settings)
+    assert scan.items == [] and scan.namespaces == set()
+    (problem,) = [d for d in scan.diagnostics if d.is_error]
+    assert problem.path.endswith("_dashboards")
+    assert "outside the flow directory" in problem.message
+    assert ".kestraignore" not in problem.message  # it would not help here
+
+
+def test_a_link_in_the_folder_leading_outside_says_to_move_the_dashboard(tmp_path):
+    outside = tmp_path / "o.yml"
+    outside.write_text(board("elsewhere"), encoding="utf-8")
+    settings = repo(tmp_path, {"ops.yml": board()})
+    (settings.directory / "_dashboards" / "o.yml").symlink_to(outside)
+    scan = Dashboards().scan(settings)
+    assert [i.ref.id for i in scan.items] == ["ops"]
+    (problem,) = [d for d in scan.diagnostics if d.is_error]
+    assert problem.path.endswith("o.yml") and "move the dashboards inside it" in problem.message

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,7 @@ from ..models import ERROR, WARNING, Diagnostic, FlowRef
 from ..rules import knowledge as K
 from ..rules.validate import DASHBOARD_NEEDS_IDS
 from ..source.ignorefile import IgnoreRules
-from ..source.walk import DASHBOARDS_DIR, FLOW_SUFFIXES, walk_files
+from ..source.walk import DASHBOARDS_DIR, FLOW_SUFFIXES, shown_path, walk_files
 from ..source.yamlindex import parse_yaml
 from .base import (
     TENANT_LEVEL,
@@ -77,6 +78,25 @@ def _is_yaml(name: str) -> bool:
     return name.endswith(FLOW_SUFFIXES)
 
 
+def _inside(path: Path, directory: Path) -> bool:
+    real, root = os.path.realpath(path), os.path.realpath(directory)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _outside(path: Path, directory: Path) -> Diagnostic:
+    """A dashboards folder, or a link in it, that leads outside the flow directory: never read
+    (.kestraignore does not apply to the folder, so the walker's hint to add the link there
+    would not help)."""
+    return Diagnostic(
+        shown_path(path),
+        f"symbolic link to {shown_path(os.path.realpath(path))}, outside the flow directory "
+        f"{shown_path(directory)}: kestra-sync only reads what the flow directory holds; move "
+        "the dashboards inside it",
+        ERROR,
+        code="link-outside",
+    )
+
+
 class Dashboards(KindBase):
     name = KIND
     noun = "dashboard"
@@ -94,6 +114,9 @@ class Dashboards(KindBase):
             folder = Path(directory) / folder_name
             if not folder.is_dir():
                 continue
+            if not _inside(folder, Path(directory)):
+                scan.diagnostics.append(_outside(folder, Path(directory)))
+                continue  # the tenant's dashboards are unknown: none is planned, none deleted
             # Every YAML in the folder is read (.kestraignore does not apply): a file skipped
             # would be a dashboard --delete removes from the server.
             files, problems = walk_files(
@@ -104,7 +127,9 @@ class Dashboards(KindBase):
                 boundary=Path(directory),
             )
             scan.diagnostics += [
-                not_regular_is_an_error(
+                _outside(Path(problem.path), Path(directory))
+                if problem.code == "link-outside"
+                else not_regular_is_an_error(
                     problem,
                     "its dashboard is unknown; replace it with a regular file, or remove it",
                     "dashboard-not-a-file",
