@@ -181,3 +181,21 @@ def test_a_link_in_the_folder_leading_outside_says_to_move_the_dashboard(tmp_pat
     assert [i.ref.id for i in scan.items] == ["ops"]
     (problem,) = [d for d in scan.diagnostics if d.is_error]
     assert problem.path.endswith("o.yml") and "move the dashboards inside it" in problem.message
+
+
+def test_a_file_that_is_not_utf8_is_an_error_naming_its_line(tmp_path):
+    settings = repo(tmp_path, {})
+    (settings.directory / "_dashboards" / "bin.yml").write_bytes(b"id: x\ntitle: \xff\n")
+    (problem,) = [d for d in Dashboards().scan(settings).diagnostics if d.is_error]
+    assert problem.line == 2
+    assert "not valid UTF-8 (byte 0xff at offset 13)" in problem.message
+
+
+def test_a_file_too_large_for_kestras_yaml_reader_is_refused_unread(tmp_path):
+    settings = repo(tmp_path, {})
+    huge = settings.directory / "_dashboards" / "huge.yml"
+    with huge.open("wb") as out:  # sparse: 13 MB on paper, nothing on disk
+        out.truncate(13 * 1024 * 1024)
+    (problem,) = [d for d in Dashboards().scan(settings).diagnostics if d.is_error]
+    assert problem.path.endswith("huge.yml")
+    assert "too large (13,631,488 bytes)" in problem.message

@@ -36,6 +36,7 @@ from ..errors import AlreadyExistsError, NotFoundError
 from ..models import ERROR, WARNING, Diagnostic, FlowRef
 from ..rules import knowledge as K
 from ..rules.validate import DASHBOARD_NEEDS_IDS
+from ..source.flowscan import MAX_CODE_POINTS, MAX_READ_BYTES
 from ..source.ignorefile import IgnoreRules
 from ..source.walk import DASHBOARDS_DIR, FLOW_SUFFIXES, shown_path, walk_files
 from ..source.yamlindex import parse_yaml
@@ -157,10 +158,8 @@ class Dashboards(KindBase):
         def problem(message: str, line: int | None = None, severity: str = ERROR) -> None:
             scan.diagnostics.append(Diagnostic(shown, message, severity, line, None, "dashboard"))
 
-        try:
-            source = file.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            problem(f"cannot read: {err}")
+        source = _read_source(file, problem)
+        if source is None:
             return
         parsed = parse_yaml(source)
         errors = [p for p in parsed.problems if p.severity == "error" or p.code == "duplicate-key"]
@@ -249,6 +248,34 @@ class Dashboards(KindBase):
     def file_bytes(self, payload: Any) -> bytes | None:
         """A dashboard's file is its YAML source, byte for byte."""
         return str(payload).encode("utf-8")
+
+
+def _read_source(file: Path, problem: Any) -> str | None:
+    """The file's text, or None after saying why it cannot be a dashboard: too large for
+    Kestra's YAML reader (the limit flows have: it is not even read), not UTF-8 (where), or
+    unreadable."""
+    try:
+        size = file.stat().st_size
+        if size > MAX_READ_BYTES:
+            problem(
+                f"the file is too large ({size:,} bytes): Kestra's YAML reader refuses "
+                f"documents over {MAX_CODE_POINTS:,} characters"
+            )
+            return None
+        raw = file.read_bytes()
+    except OSError as err:
+        problem(f"cannot read the file: {err.strerror or err}")
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        problem(
+            f"the file is not valid UTF-8 (byte 0x{raw[err.start]:02x} at offset {err.start}): "
+            "Kestra reads dashboards as UTF-8; re-save the file as UTF-8",
+            line,
+        )
+        return None
 
 
 def _title(source: str) -> str:
