@@ -199,3 +199,32 @@ def test_a_file_too_large_for_kestras_yaml_reader_is_refused_unread(tmp_path):
     (problem,) = [d for d in Dashboards().scan(settings).diagnostics if d.is_error]
     assert problem.path.endswith("huge.yml")
     assert "too large (13,631,488 bytes)" in problem.message
+
+
+class _Unlistable:
+    """A client whose dashboards listing fails (the server is up: other reads work)."""
+
+    tenant = "main"
+
+    def with_tenant(self, tenant):
+        return self
+
+    def tenant_dashboards(self):
+        from kestra_sync.errors import ServerError
+
+        raise ServerError("HTTP 500", status=500, method="GET", path="/api/v1/main/dashboards")
+
+
+def test_a_delete_whose_listing_fails_again_says_which_tenant_not_an_empty_namespace():
+    from kestra_sync.applying.deleteguard import _changed_resources
+    from kestra_sync.kinds import read_listings
+    from kestra_sync.planning.plan import DELETE, Change, Plan
+    from kestra_sync.planning.resourceplan import resource_drift
+
+    ref = FlowRef("main", "", "made-in-ui", "dashboard")
+    plan = Plan(changes=[Change(DELETE, ref)], kind_scopes=[("dashboard", "main", "", True)])
+    blocked = _changed_resources(plan, plan.changes, _Unlistable(), 1)
+    assert blocked[ref].startswith("not attempted: could not list tenant main again before")
+    (listing,) = read_listings(_Unlistable(), plan.kind_scopes)
+    (drift,) = resource_drift(plan, [listing])
+    assert drift.startswith("could not read the dashboards of tenant main: HTTP 500")
