@@ -278,3 +278,15 @@ def test_drift_of_a_registered_kind_follows_its_facts_not_the_kv_pairs(notes, pa
     # One that does is written back byte for byte, with a diff of git's file to the server's.
     assert page.content == b"hello\n"
     assert "-hi\n+hello\n" in page.diff
+
+
+def test_a_tenant_level_kind_is_headed_by_its_own_plural_in_the_text_plan(boards):
+    from kestra_sync.planning.plan import CREATE, Change, Plan
+    from kestra_sync.report.plantext import render_plan
+
+    dashboard = Change(CREATE, FlowRef("main", "", "ops", "dashboard"), path="_dashboards/o.yml")
+    board = Change(CREATE, FlowRef("main", "", "sales-overview", "board"), path="b.yml")
+    text = render_plan(Plan(changes=[board]))
+    line_with(text, "tenant main (boards)")
+    assert "dashboards" not in text
+    line_with(render_plan(Plan(changes=[dashboard, board])), "tenant main (boards, dashboards)")

@@ -75,8 +75,7 @@ def render_plan(
             shown = [c for c in changes if show_unchanged or c.action != UNCHANGED]
             if not shown:
                 continue
-            # A tenant's own resources (dashboards) have no namespace: say whose they are.
-            heading = f"namespace {namespace}" if namespace else f"tenant {tenant} (dashboards)"
+            heading = f"namespace {namespace}" if namespace else tenant_heading(tenant, shown)
             out.append(style(indent + heading, bold=True))
             for change in shown:
                 name = change_name(change)
@@ -113,6 +112,20 @@ def render_plan(
     for error in plan.errors:
         out.append(style(f"error: {error}", "red"))
     return "\n".join(out) + "\n"
+
+
+def tenant_heading(tenant: str, changes) -> str:
+    """A tenant's own resources have no namespace: ``tenant main (dashboards)`` says whose
+    they are, in the words of the kinds listed."""
+    from ..kinds import facts_of
+
+    words = []
+    for change in changes:
+        kind = facts_of(change.kind)
+        word = kind.plural if kind is not None else change.kind
+        if word not in words:
+            words.append(word)
+    return f"tenant {tenant} ({', '.join(words)})"
 
 
 def change_name(change) -> str:
