@@ -228,3 +228,32 @@ def test_a_delete_whose_listing_fails_again_says_which_tenant_not_an_empty_names
     (listing,) = read_listings(_Unlistable(), plan.kind_scopes)
     (drift,) = resource_drift(plan, [listing])
     assert drift.startswith("could not read the dashboards of tenant main: HTTP 500")
+
+
+class _Recorder:
+    tenant = "main"
+
+    def __init__(self):
+        self.sent: list[str] = []
+
+    def create_dashboard(self, source):
+        self.sent.append(source)
+
+    def update_dashboard(self, dashboard_id, source):
+        self.sent.append(source)
+
+
+@pytest.mark.parametrize("action", ["create", "update"])
+def test_a_change_whose_yaml_names_another_id_is_never_sent(action):
+    # A saved plan edited by hand (payload, digest and checksum recomputed) that reads
+    # "create dashboard ops" but carries the YAML of another id would create that one.
+    from kestra_sync.errors import PlanError
+    from kestra_sync.planning.plan import Change
+
+    ref = FlowRef("main", "", "ops", "dashboard")
+    recorder = _Recorder()
+    with pytest.raises(PlanError, match="its YAML names the id 'other'"):
+        Dashboards().write(recorder, Change(action, ref, payload=board("other")))
+    assert recorder.sent == []
+    Dashboards().write(recorder, Change(action, ref, payload=board("ops")))
+    assert recorder.sent == [board("ops")]

@@ -32,7 +32,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AlreadyExistsError, NotFoundError
+from ..errors import AlreadyExistsError, NotFoundError, PlanError
 from ..models import ERROR, WARNING, Diagnostic, FlowRef
 from ..rules import knowledge as K
 from ..rules.validate import DASHBOARD_NEEDS_IDS
@@ -190,6 +190,7 @@ class Dashboards(KindBase):
         """A create that meets an existing id updates it, an update of one deleted since the
         plan creates it again: a re-run converges."""
         source, dashboard_id = change.payload, change.ref.id
+        _same_id(source, dashboard_id)
         if change.action == "create":
             try:
                 client.create_dashboard(source)
@@ -276,6 +277,18 @@ def _read_source(file: Path, problem: Any) -> str | None:
             line,
         )
         return None
+
+
+def _same_id(source: str, dashboard_id: str) -> None:
+    """The server takes a created dashboard's id from its YAML: one that names another id than
+    the change (a saved plan edited by hand) would create a dashboard nobody reviewed."""
+    data = parse_yaml(source).data
+    named = data.get("id") if isinstance(data, dict) else None
+    if named != dashboard_id:
+        raise PlanError(
+            f"dashboard {dashboard_id}: its YAML names the id {named!r}: it is not sent",
+            hint="make the plan again (kestra-sync plan --out ...) from git",
+        )
 
 
 def _title(source: str) -> str:
