@@ -257,3 +257,20 @@ def test_a_change_whose_yaml_names_another_id_is_never_sent(action):
     assert recorder.sent == []
     Dashboards().write(recorder, Change(action, ref, payload=board("ops")))
     assert recorder.sent == [board("ops")]
+
+
+def test_a_dashboard_target_matching_nothing_asks_to_check_the_id_not_a_namespace():
+    from kestra_sync.planning.plan import Plan
+    from kestra_sync.planning.targeting import keep_targeted
+    from kestra_sync.report.plantext import partial_plan_note
+
+    plan = Plan(changes=[])
+    keep_targeted(plan, ["dashboard:opps"], listings_failed=False)
+    assert plan.errors == [
+        "--target dashboard:opps matches no dashboard in git or on the server; check the id"
+    ]
+    flows = Plan(changes=[])
+    keep_targeted(flows, ["company.team/nope"], listings_failed=False)
+    assert flows.errors[0].endswith("check the namespace and id")
+    # A partial plan of a dashboard does not speak of "other flows" only.
+    assert "nothing else was compared or will be changed" in partial_plan_note(["dashboard:x"])

@@ -152,8 +152,8 @@ def target_words(server: str, tenants: list[str]) -> str:
 def partial_plan_note(targets: list[str]) -> str:
     """As Terraform warns with -target: the plan does not speak for the rest of the tree."""
     return (
-        f"Partial plan: only {', '.join(targets)} (--target or flow files); other flows were "
-        "not compared and are not changed. Run without targets to see every change."
+        f"Partial plan: only {', '.join(targets)} (--target or flow files); nothing else was "
+        "compared or will be changed. Run without targets to see every change."
     )
 
 
