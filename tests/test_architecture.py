@@ -37,8 +37,8 @@ FOUNDATION = {
 # Imports that run back up the pipeline, and why each is there.
 ALLOWED_BACK = {
     ("models", "source.yamlindex"): "a flow kept from the cache is parsed when first used",
-    ("settings.config", "planning.ownership"): "the ownership_label setting is checked as read",
-    ("settings.config", "rules.kestraversion"): "the kestra_version setting is checked as read",
+    ("settings.values", "planning.ownership"): "the ownership_label setting is checked as read",
+    ("settings.values", "rules.kestraversion"): "the kestra_version setting is checked as read",
     ("source.resultcache", "planning.ownership"): "the cache keeps each flow's labels",
 }
 

@@ -7,15 +7,13 @@ server and the plan's options are given here, so a comparison does no I/O."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..kinds.base import Kind, KindListing, LocalScan
 from ..models import LocalFlow
+from .options import PlanOptions
 from .plan import Plan, Snapshot, build_plan
 from .resourceplan import compare_kind
-
-if TYPE_CHECKING:
-    from .pipeline import PlanOptions
 
 
 class PlanComparisons:

@@ -20,6 +20,7 @@ from ..errors import KestraSyncError, PlanError
 from ..kinds.base import KindListing, LocalScan
 from ..models import DEFAULT_PARALLELISM, Diagnostic, LocalFlow
 from ..settings.config import Settings
+from .options import PlanOptions, plan_options, read_options
 from .plan import (
     CREATE,
     UNCHANGED,
@@ -110,25 +111,6 @@ def plan_meta(settings: Settings, client, target: Any = None) -> dict[str, Any]:
         "kestra_version": target.to_dict() if target is not None else None,
         "environment": environment_meta(settings),
         "options": plan_options(settings),
-    }
-
-
-def plan_options(settings: Settings) -> dict[str, Any]:
-    """The options a plan was made with, as a saved plan records them: `apply plan.json`
-    re-checks every guard against these (and nothing else), so a plan means the same thing
-    wherever and whenever it is applied."""
-    managed = settings.managed_namespaces()
-    allowed = settings.empty_namespace_tenants()
-    return {
-        "delete": settings.delete,
-        "allow_empty_namespace": settings.allow_empty_namespace,
-        "max_deletes": settings.max_deletes,
-        "include_children": settings.include_children,
-        "ownership_label": settings.ownership_label,
-        "tenants": {
-            t: {"namespaces": sorted(managed[t]), "allow_empty_namespace": t in allowed}
-            for t in sorted(managed)
-        },
     }
 
 
@@ -425,31 +407,6 @@ def _not_other_environments(found: dict[str, list[str]], settings: Settings) -> 
 
     kept = {t: [n for n in names if not elsewhere(n)] for t, names in found.items()}
     return {t: names for t, names in kept.items() if names}
-
-
-@dataclass
-class PlanOptions:
-    """What a plan depends on besides git and the server (see ``plan_options``)."""
-
-    delete: bool
-    max_deletes: int
-    include_children: bool
-    managed: dict[str, list[str]]  # tenant -> managed namespaces
-    empty_allowed: set[str]  # tenants where a namespace may be emptied
-    ownership_label: str | None = None  # delete only flows carrying it (ownership.py)
-    renames: list = field(default_factory=list)  # what git moved (renames.py), not an option
-
-
-def read_options(options: dict[str, Any]) -> PlanOptions:
-    tenants = options["tenants"]
-    return PlanOptions(
-        delete=options["delete"],
-        max_deletes=options["max_deletes"],
-        include_children=options["include_children"],
-        managed={t: list(v["namespaces"]) for t, v in tenants.items()},
-        empty_allowed={t for t, v in tenants.items() if v["allow_empty_namespace"]},
-        ownership_label=options.get("ownership_label"),
-    )
 
 
 def check_saved_plan(

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..models import ERROR, WARNING, Diagnostic, FlowParsedOnUse, LocalFlow
 from ..models import diag_at as _diag
+from ..settings.values import LAYOUTS
 from ..source import resultcache
 from ..source.flowscan import collector_paused
 from ..source.resultcache import ResultCache
@@ -29,8 +30,6 @@ from . import knowledge as K
 from .flowchecks import check_flow
 from .guidance import collapse_non_flows
 from .schemacheck import check_schema, load_schema
-
-LAYOUTS = ("none", "nested", "dotted")
 
 # ---------------------------------------------------------------------------------------------
 # whole-directory checks

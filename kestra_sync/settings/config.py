@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError
 from ..models import DEFAULT_PARALLELISM, DEFAULT_TENANT
+from .values import coerce, has_userinfo, tenant_entry
 
 CONFIG_FILES = ("kestra-sync.yml", "kestra-sync.yaml")
-LAYOUTS = ("none", "nested", "dotted")
 SECRET_KEYS = ("password", "token")
 CONFIG_ENV = "KESTRA_SYNC_CONFIG"
 # Set by the selected environment (settings/environments.py), not by a top-level key.
@@ -30,18 +30,6 @@ ENVIRONMENT_FIELDS = {
     "missing_credentials",
     "other_environments_namespaces",
 }
-# What a bad value is told it should be (values are checked where they are read).
-EXPECTED = {
-    "include_children": "true or false",
-    "delete": "true or false",
-    "allow_empty_namespace": "true or false",
-    "max_deletes": "a whole number, 0 or more",
-    "parallelism": "a whole number, 1 or more",
-    "timeout": "a number of seconds",
-    "namespaces": "a list of namespaces (or one string, comma-separated)",
-    "tenants": "a mapping of tenant to flow directory, e.g. {prod: flows/prod}",
-}
-
 # Environment variables, named as Kestra's own tools name them (KESTRA_URL, KESTRA_API_TOKEN ...).
 ENV = {
     "url": "KESTRA_URL",
@@ -207,188 +195,6 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def _coerce(name: str, value: Any, where: str) -> Any:
-    """Turn a config-file or environment value into the type the setting has."""
-    bad = ConfigError(
-        f"{where}: invalid value {value!r} for '{name}'"
-        + (f": expected {EXPECTED[name]}" if name in EXPECTED else "")
-    )
-    if name in ("directory",):
-        return Path(str(value))
-    if name in ("include_children", "delete", "allow_empty_namespace"):
-        return _as_bool(value, bad)
-    if name in ("max_deletes", "parallelism", "max_file_size"):
-        return _as_count(name, value, bad)
-    if name in ("timeout", "max_reply_mb"):
-        return _as_amount(name, value, where, bad)
-    special = _COERCERS.get(name)
-    if special is not None:
-        return special(value, where, bad)
-    if name == "url" and value is not None:
-        return _check_url(str(value), where)
-    return None if value is None else str(value)
-
-
-def _as_bool(value: Any, bad: ConfigError) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise bad
-
-
-def _as_count(name: str, value: Any, bad: ConfigError) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise bad from None
-    if number < (1 if name == "parallelism" else 0):
-        raise bad
-    return number
-
-
-def _as_amount(name: str, value: Any, where: str, bad: ConfigError) -> float:
-    try:
-        amount = float(value)
-    except (TypeError, ValueError):
-        raise bad from None
-    if not amount > 0 or amount == float("inf"):  # also NaN
-        unit = "seconds" if name == "timeout" else "MiB"
-        raise ConfigError(f"{where}: '{name}' must be a number of {unit} above 0, not {value!r}")
-    return amount
-
-
-def _namespace_files(value: Any, where: str, bad: ConfigError) -> dict[str, Path]:
-    if not isinstance(value, dict) or not all(isinstance(n, str) for n in value):
-        raise bad
-    return {n: Path(str(d)) for n, d in value.items()}
-
-
-def _namespaces(value: Any, where: str, bad: ConfigError) -> list[str]:
-    if isinstance(value, str):
-        return [n.strip() for n in value.split(",") if n.strip()]
-    # A list from a config file, a tuple from a repeatable flag (click's multiple=True).
-    if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
-        return list(value)
-    raise bad
-
-
-def _tenants(value: Any, where: str, bad: ConfigError) -> dict[str, Path]:
-    if not isinstance(value, dict):
-        raise bad
-    return {str(t): Path(str(_tenant_entry(t, d, where)["directory"])) for t, d in value.items()}
-
-
-def _dashboards_dir(value: Any, where: str, bad: ConfigError) -> str:
-    """A folder name at the top of the flow directory, starting with `_`: no namespace folder
-    can be named so (a Kestra namespace starts with a letter or a digit)."""
-    text = str(value)
-    if not text.startswith("_") or "/" in text or "\\" in text or text.strip() != text:
-        raise ConfigError(
-            f"{where}: dashboards_dir must be one folder name starting with '_' "
-            f"(e.g. _dashboards), not {value!r}",
-            hint="it names a folder at the top of the flow directory",
-        )
-    return text
-
-
-def _layout(value: Any, where: str, bad: ConfigError) -> Any:
-    if value not in LAYOUTS:
-        raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {value!r}")
-    return value
-
-
-def _ownership_label(value: Any, where: str, bad: ConfigError) -> str:
-    from ..planning.ownership import parse_label
-
-    try:
-        parse_label(str(value))
-    except ConfigError as err:
-        raise ConfigError(f"{where}: {err.message}", hint=err.hint) from None
-    return str(value).strip()
-
-
-def _state_namespace(value: Any, where: str, bad: ConfigError) -> str | None:
-    import re
-
-    if value is None or value == "":
-        return None
-    # AbstractFlow.namespace's pattern (rules/knowledge.py NAMESPACE_PATTERN).
-    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", value):
-        raise ConfigError(
-            f"{where}: state_namespace must be a namespace such as company.kestra_sync, "
-            f"not {value!r}",
-            hint="name the namespace where apply records the deployed commit (a KV pair)",
-        )
-    return value
-
-
-def _kestra_version(value: Any, where: str, bad: ConfigError) -> str | None:
-    from ..rules.kestraversion import normalize
-
-    if value is None or value == "":
-        return None
-    text = repr(value) if isinstance(value, float) else str(value)
-    normalize(text, where)  # refuse what is not a version, with the place it came from
-    return text
-
-
-def _verify(value: Any, where: str, bad: ConfigError) -> bool | str:
-    if isinstance(value, bool):
-        return value
-    text = str(value)
-    if text.lower() in ("0", "false", "no"):
-        return False
-    if text.lower() in ("1", "true", "yes"):
-        return True
-    if not text.strip():
-        raise bad
-    return text  # a CA bundle path (checked to exist once the settings are merged)
-
-
-_COERCERS: dict[str, Callable[[Any, str, ConfigError], Any]] = {
-    "namespace_files": _namespace_files,
-    "namespaces": _namespaces,
-    "tenants": _tenants,
-    "layout": _layout,
-    "dashboards_dir": _dashboards_dir,
-    "ownership_label": _ownership_label,
-    "state_namespace": _state_namespace,
-    "kestra_version": _kestra_version,
-    "verify": _verify,
-}
-
-
-TENANT_KEYS = ("directory", "namespaces", "allow_empty_namespace")
-
-
-def _tenant_entry(tenant: Any, value: Any, where: str) -> dict[str, Any]:
-    """One entry of `tenants:`: a directory, or a mapping with `directory` and optionally the
-    tenant's own `namespaces` and `allow_empty_namespace`."""
-    if isinstance(value, str):
-        return {"directory": value}
-    if not isinstance(value, dict) or not isinstance(value.get("directory"), str):
-        raise ConfigError(
-            f"{where}: tenants.{tenant} must be a directory or a mapping with 'directory'",
-            hint="e.g. tenants: {prod: {directory: flows/prod, namespaces: [company.team]}}",
-        )
-    entry: dict[str, Any] = {}
-    for key, item in value.items():
-        key = str(key).replace("-", "_")
-        if key not in TENANT_KEYS:
-            raise ConfigError(
-                f"{where}: unknown setting tenants.{tenant}.{key}",
-                hint="a tenant takes: " + ", ".join(TENANT_KEYS),
-            )
-        entry[key] = (
-            item if key == "directory" else _coerce(key, item, f"{where}: tenants.{tenant}")
-        )
-    return entry
-
-
 def load_settings(
     flags: dict[str, Any] | None = None,
     *,
@@ -450,13 +256,11 @@ def _apply_config_file(
         )
     for key, value in data.items():
         _check_file_key(path, key, value, known)
-        setattr(settings, key, _coerce(key, value, str(path)))
+        setattr(settings, key, coerce(key, value, str(path)))
         settings.origin[key] = f"config file {path.name}"
         if key == "tenants":
             settings.tenant_scopes = {
-                str(t): {
-                    k: v for k, v in _tenant_entry(t, d, str(path)).items() if k != "directory"
-                }
+                str(t): {k: v for k, v in tenant_entry(t, d, str(path)).items() if k != "directory"}
                 for t, d in value.items()
             }
     _resolve_file_paths(settings, data, path, cwd)
@@ -470,7 +274,7 @@ def _check_file_key(path: Path, key: str, value: Any, known: set[str]) -> None:
             f"{path}: '{key}' must not be stored in a config file that lives in git",
             hint=f"set {ENV[key]} in the environment (or a CI secret) instead",
         )
-    if key == "url" and isinstance(value, str) and _has_userinfo(value):
+    if key == "url" and isinstance(value, str) and has_userinfo(value):
         # Refused even without a password: a token is often passed as the user name.
         raise ConfigError(
             f"{path}: 'url' holds credentials ({_redacted(value)}); they must not be "
@@ -513,7 +317,7 @@ def _apply_environment(settings: Settings, env: Mapping[str, str]) -> None:
     """Environment variables override the config file."""
     for name, var in {**ENV, **TRANSPORT_ENV, **OPTION_ENV}.items():
         if env.get(var):
-            setattr(settings, name, _coerce(name, env[var], f"environment variable {var}"))
+            setattr(settings, name, coerce(name, env[var], f"environment variable {var}"))
             settings.origin[name] = f"env {var}"
     if env.get(CA_BUNDLE_ENV):
         bundle = env[CA_BUNDLE_ENV]
@@ -534,7 +338,7 @@ def _apply_flags(settings: Settings, flags: dict[str, Any], known: set[str]) -> 
         if name not in known:
             raise ConfigError(f"internal: unknown flag setting {name}")
         flag = "--server" if name == "url" else f"--{name.replace('_', '-')}"
-        setattr(settings, name, _coerce(name, value, flag))
+        setattr(settings, name, coerce(name, value, flag))
         settings.origin[name] = "flag"
 
 
@@ -594,10 +398,6 @@ def _directory_for_one_tenant(settings: Settings) -> None:
     )
 
 
-def _has_userinfo(url: str) -> bool:
-    return "@" in urlsplit(url.strip()).netloc
-
-
 def _redacted(url: str) -> str:
     parts = urlsplit(url.strip())
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
@@ -639,28 +439,3 @@ def _relative_to_cwd(path: Path, cwd: Path) -> Path:
         return path.resolve().relative_to(cwd.resolve())
     except ValueError:
         return path
-
-
-def _check_url(url: str, where: str) -> str:
-    """Kestra's base URL, checked where it is read: an address pasted from the browser
-    (`.../ui/...`) or one that already holds the API prefix (`.../api/v1`) would give a 404 per
-    namespace later; say it once, with the URL to use."""
-    from urllib.parse import urlsplit
-
-    text = url.strip().rstrip("/")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"{where}: {url!r} is not an http(s) URL",
-            hint="give Kestra's address with its scheme, e.g. https://kestra.example.com",
-        )
-    path = parts.path
-    for marker in ("/api/v1", "/ui"):
-        at = (path + "/").find(marker + "/")
-        if at != -1:
-            base = f"{parts.scheme}://{parts.netloc}{path[:at]}"
-            raise ConfigError(
-                f"{where}: {url} is not Kestra's base URL (it contains {marker}/)",
-                hint=f"use {base}: kestra-sync adds /api/v1/<tenant>/... itself",
-            )
-    return text

@@ -31,6 +31,7 @@ import re
 from typing import Any
 
 from ..errors import ConfigError
+from .values import coerce, has_userinfo
 
 ENV_VAR = "KESTRA_SYNC_ENV"
 # Settings an environment may set: where it deploys and how. The tree in git (directory,
@@ -86,8 +87,6 @@ def check_environments(raw: Any, default: Any, where: str) -> dict[str, dict[str
 
 
 def _check_entry(name: str, entry: Any, where: str) -> dict[str, Any]:
-    from .config import _coerce, _has_userinfo
-
     here = f"{where}: environments.{name}"
     if entry is None:
         return {}
@@ -111,14 +110,14 @@ def _check_entry(name: str, entry: Any, where: str) -> dict[str, Any]:
         elif key == MAP_KEY:
             checked[key] = _check_map(value, here)
         elif key in SETTINGS:
-            if key == "url" and isinstance(value, str) and _has_userinfo(value):
+            if key == "url" and isinstance(value, str) and has_userinfo(value):
                 raise ConfigError(
                     f"{here}: 'url' holds credentials; they must not be stored in a config "
                     "file that lives in git",
                     hint="keep the URL without them and name the variables that hold them "
                     "(username_env, password_env, token_env)",
                 )
-            checked[key] = _coerce(key, value, here)
+            checked[key] = coerce(key, value, here)
         else:
             close = difflib.get_close_matches(key, [*SETTINGS, *CREDENTIAL_VARS, MAP_KEY], n=1)
             raise ConfigError(
