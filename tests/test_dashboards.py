@@ -274,3 +274,10 @@ def test_a_dashboard_target_matching_nothing_asks_to_check_the_id_not_a_namespac
     assert flows.errors[0].endswith("check the namespace and id")
     # A partial plan of a dashboard does not speak of "other flows" only.
     assert "nothing else was compared or will be changed" in partial_plan_note(["dashboard:x"])
+
+
+def test_a_byte_order_mark_is_named_not_reported_as_a_missing_id_line(tmp_path):
+    settings = repo(tmp_path, {})
+    (settings.directory / "_dashboards" / "bom.yml").write_bytes(b"\xef\xbb\xbf" + board().encode())
+    (problem,) = [d for d in Dashboards().scan(settings).diagnostics if d.is_error]
+    assert problem.line == 1 and "byte order mark" in problem.message

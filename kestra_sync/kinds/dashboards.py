@@ -25,6 +25,7 @@ Dashboards are deployable by id from Kestra 1.0 on (``knowledge.DASHBOARD_IDS``)
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import os
@@ -266,6 +267,14 @@ def _read_source(file: Path, problem: Any) -> str | None:
         raw = file.read_bytes()
     except OSError as err:
         problem(f"cannot read the file: {err.strerror or err}")
+        return None
+    if raw.startswith(codecs.BOM_UTF8):
+        problem(
+            "the file starts with a UTF-8 byte order mark, which the server would keep as part "
+            "of the dashboard's source (and its first line would not read `id:`): save the "
+            "file as UTF-8 without BOM",
+            1,
+        )
         return None
     try:
         return raw.decode("utf-8")
