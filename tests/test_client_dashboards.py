@@ -3,11 +3,13 @@ that cannot be put in a URL is never sent, whether a listing or a saved plan car
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import responses
 
 from kestra_sync.client import KestraClient
-from kestra_sync.errors import PlanError
+from kestra_sync.errors import IncompleteListingError, PlanError
 from kestra_sync.kinds import read_listings
 
 URL = "http://kestra.test:8080"
@@ -44,3 +46,50 @@ def test_a_listing_naming_dotdot_fails_the_tenants_dashboards_and_reads_nothing_
     assert listing.items == []
     assert listing.error is not None and "dashboard id '..'" in listing.error
     assert [c.request.url.split("?")[0] for c in responses.calls] == [BOARDS, f"{BOARDS}/ops"]
+
+
+def _pages(pages: dict[int, tuple[list[str], int]]):
+    """A listing answering each page number with (ids, total)."""
+
+    def answer(request):
+        from urllib.parse import parse_qs, urlsplit
+
+        query = parse_qs(urlsplit(request.url).query)
+        assert query["size"] == ["100"]
+        ids, total = pages[int(query["page"][0])]
+        return 200, {}, json.dumps({"results": [{"id": i} for i in ids], "total": total})
+
+    responses.add_callback(responses.GET, BOARDS, callback=answer)
+
+
+@responses.activate
+def test_every_page_of_the_listing_is_read(client):
+    first = [f"d{i:03}" for i in range(100)]
+    _pages({1: (first, 130), 2: ([f"e{i:02}" for i in range(30)], 130)})
+    assert client.list_dashboards() == first + [f"e{i:02}" for i in range(30)]
+
+
+@pytest.mark.parametrize(
+    "pages, why",
+    [
+        # A server that ignores `page` answers page 1 again: never taken as 200 dashboards.
+        (
+            {1: ([f"d{i}" for i in range(100)], 200), 2: ([f"d{i}" for i in range(100)], 200)},
+            "listed twice",
+        ),
+        (
+            {1: ([f"d{i}" for i in range(100)], 150), 2: ([f"e{i}" for i in range(50)], 151)},
+            "the count changed from 150 to 151",
+        ),
+        (
+            {1: ([f"d{i}" for i in range(100)], 150), 2: ([f"e{i}" for i in range(10)], 150)},
+            "page 2 held 10 dashboards, 110 of 150",
+        ),
+        ({1: ([f"d{i}" for i in range(3)], 2)}, "got 3 dashboards but the server counted 2"),
+    ],
+)
+@responses.activate
+def test_a_listing_that_cannot_be_proven_complete_is_refused(client, pages, why):
+    _pages(pages)
+    with pytest.raises(IncompleteListingError, match=why):
+        client.list_dashboards()
