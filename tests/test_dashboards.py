@@ -281,3 +281,22 @@ def test_a_byte_order_mark_is_named_not_reported_as_a_missing_id_line(tmp_path):
     (settings.directory / "_dashboards" / "bom.yml").write_bytes(b"\xef\xbb\xbf" + board().encode())
     (problem,) = [d for d in Dashboards().scan(settings).diagnostics if d.is_error]
     assert problem.line == 1 and "byte order mark" in problem.message
+
+
+def test_pull_refuses_a_second_id_whose_file_differs_only_in_case(tmp_path):
+    # On macOS and Windows `Ops.yml` and `ops.yml` are one file: the second dashboard
+    # written would replace the first, and a plan --delete after the pull would delete it.
+    from kestra_sync.pull.dashboards import dashboard_targets
+
+    folder = tmp_path / "_dashboards"
+    sources = {"Ops": board("Ops"), "ops": board("ops"), "sales": board("sales")}
+    targets, refused = dashboard_targets(sources, folder, tmp_path, {})
+    assert sorted(targets) == ["Ops", "sales"]
+    assert refused == [
+        "dashboard ops: its file ops.yml differs only in case from that of 'Ops'; rename one "
+        "of them on the server, then pull again"
+    ]
+    # A file git already has for one of them counts too.
+    existing = {"ops": str(folder / "ops.yml")}
+    targets, refused = dashboard_targets(sources, folder, tmp_path, existing)
+    assert sorted(targets) == ["ops", "sales"] and len(refused) == 1
