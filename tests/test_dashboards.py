@@ -74,6 +74,8 @@ def test_an_empty_folder_still_puts_the_tenant_in_scope_and_no_folder_does_not(t
         ),
         (board(charts="  - id: c\n"), "charts[0] has no `type`"),
         ("id: ops\nid: ops\ntitle: T\n", "invalid YAML"),
+        ("title: T\nid: 12\n", "the dashboard's `id` must be text, not int 12: quote it"),
+        ("id: a\ntitle: A\n---\nid: b\ntitle: B\n", "put one dashboard per file"),
     ],
 )
 def test_what_kestra_would_refuse_is_an_error_before_any_request(tmp_path, text, expected):

@@ -165,7 +165,10 @@ class Dashboards(KindBase):
         parsed = parse_yaml(source)
         errors = [p for p in parsed.problems if p.severity == "error" or p.code == "duplicate-key"]
         for p in errors:
-            problem(f"invalid YAML: {p.message}", p.line)
+            # The reader speaks of flows; its rules hold for a dashboard too.
+            problem(
+                f"invalid YAML: {p.message.replace('one flow per', 'one dashboard per')}", p.line
+            )
         if errors:
             return
         dashboard_id = check_dashboard(parsed.data, source, problem, parsed.position)
@@ -313,10 +316,18 @@ def check_dashboard(data: Any, source: str, problem: Any, position: Any) -> str 
         problem("a dashboard must be a YAML mapping with `id`, `title` and `charts`")
         return None
     dashboard_id = data.get("id")
-    if not isinstance(dashboard_id, str) or not dashboard_id.strip():
-        problem("the dashboard has no `id` (Kestra requires one: add `id: my-dashboard`)")
+    line = position(("id",))[0] if "id" in data else None
+    if dashboard_id is not None and not isinstance(dashboard_id, str):
+        problem(
+            f"the dashboard's `id` must be text, not {type(dashboard_id).__name__} "
+            f"{dashboard_id!r}: quote it (`id: '{dashboard_id}'`), so that git and the "
+            "server read the same id",
+            line,
+        )
         return None
-    line = position(("id",))[0]
+    if not isinstance(dashboard_id, str) or not dashboard_id.strip():
+        problem("the dashboard has no `id` (Kestra requires one: add `id: my-dashboard`)", line)
+        return None
     if not DASHBOARD_ID.fullmatch(dashboard_id):
         problem(
             f"dashboard id {dashboard_id!r}: kestra-sync needs letters, digits, '.', '_' and "
