@@ -28,6 +28,8 @@ INPUTS = (
     "delete",
     "max-deletes",
     "plan-file",
+    "run-tests",
+    "test-timeout",
     "fail-on-changes",
     "args",
     "summary",
@@ -291,6 +293,7 @@ class Context:
     # annotation), the report for the summary and comment, and whether the plan changes anything.
     failure: str = ""
     failure_detail: str = ""  # the CLI's own words, shown verbatim under the failure
+    tests_ran: bool = False  # apply --run-tests ran: its results go to a PR comment too
     markdown: str = ""
     changed: bool = False
 

@@ -68,7 +68,13 @@ def apply_result_from_dict(data: dict):
         )
         for o in (data.get("apply") or {}).get("outcomes", [])
     ]
-    return ApplyResult(outcomes)
+    result = ApplyResult(outcomes)
+    tests = (data.get("apply") or {}).get("tests")
+    if isinstance(tests, dict):
+        from ..applying.testrun import TestRun
+
+        result.tests = TestRun.from_dict(tests)
+    return result
 
 
 def failure_banner(command: str, why: str, detail: str = "") -> str:
@@ -154,10 +160,12 @@ def validate_markdown(problems: list[Annotation], returncode: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def comment(ctx: Context, markdown: str) -> None:
+def comment(ctx: Context, markdown: str, kind: str = "plan") -> None:
     """The sticky PR comment; every failure here is a warning, never a failed plan.
     With `comment: on-changes` a comment is only created for a plan that changes something (or
-    fails); an existing one is still updated, so a stale plan never stays on display."""
+    fails); an existing one is still updated, so a stale plan never stays on display.
+    ``kind``: "plan", or "apply" for an apply's flow test results (a comment of its own, so the
+    plan's stays)."""
     from ..report.github_comment import CommentError, marker_for, upsert_comment
 
     inputs, runner, env = ctx.inputs, ctx.runner, ctx.env
@@ -192,7 +200,7 @@ def comment(ctx: Context, markdown: str) -> None:
         return
     # One comment per environment (and tenant) unless the workflow names its own key.
     default_key = f"{ctx.environment}:{ctx.tenant}" if ctx.environment else ctx.tenant
-    marker = marker_for("plan", inputs.get("comment-key") or default_key)
+    marker = marker_for(kind, inputs.get("comment-key") or default_key)
     link = ctx.run_link()
     body = f"{marker}\n{markdown}" + (f"\n<sub>[workflow run]({link})</sub>\n" if link else "")
     create = mode == "always" or ctx.changed or bool(ctx.failure)
@@ -210,9 +218,9 @@ def comment(ctx: Context, markdown: str) -> None:
         runner.annotate([Annotation("warning", f"Could not comment on the pull request: {err}")])
         return
     if action == "skipped":
-        runner.echo("No plan comment: no changes (comment: on-changes) and no earlier comment.")
+        runner.echo(f"No {kind} comment: no changes (comment: on-changes) and no earlier comment.")
         return
-    runner.echo(f"Plan comment {action}: {line(url)}")  # GitHub's reply: one line
+    runner.echo(f"{kind.capitalize()} comment {action}: {line(url)}")  # GitHub's reply: one line
     runner.set_output("comment-url", url)
 
 

@@ -377,7 +377,7 @@ def do_apply(ctx: Context) -> int:
         if inputs.get("directory"):
             args.append(inputs.get("directory"))
         args += plan_flags(inputs)
-    args += ["--auto-approve", "--format", "json", *extra_args(inputs)]
+    args += ["--auto-approve", "--format", "json", *test_flags(inputs), *extra_args(inputs)]
     run = run_cli(args, child_env(env, inputs), runner)
     data = parse_json(run.stdout)
     runner.set_output("exit-code", run.returncode)
@@ -405,6 +405,9 @@ def do_apply(ctx: Context) -> int:
             f"{apply_counts['failed']} change(s) failed and {apply_counts['not attempted']} "
             f"were not attempted ({apply_counts['done']} done); a re-run picks up from here."
         )
+    if result.tests is not None:
+        ctx.tests_ran = True
+        _report_tests(ctx, result.tests, annotations)
     for o in result.outcomes:
         if o.status == "failed":
             annotations.append(
@@ -423,6 +426,45 @@ def do_apply(ctx: Context) -> int:
         extra.append(meta)
     ctx.markdown = markdown.replace("\n\n", "\n\n" + "\n\n".join(extra) + "\n\n", 1)
     return run.returncode
+
+
+def test_flags(inputs: Inputs) -> list[str]:
+    """`run-tests` and `test-timeout` as the CLI's flags."""
+    if not inputs.flag("run-tests"):
+        if inputs.get("test-timeout"):
+            raise InputProblem("input `test-timeout` needs `run-tests: true`")
+        return []
+    timeout = inputs.get("test-timeout")
+    if timeout and not timeout.isdigit():
+        raise InputProblem(
+            f"input `test-timeout` must be a whole number of seconds, not {timeout!r}"
+        )
+    return ["--run-tests", *(["--test-timeout", timeout] if timeout else [])]
+
+
+def _report_tests(ctx: Context, tests, annotations: list[Annotation]) -> None:
+    """The step's outputs and annotations for the flow tests run after the deploy; a failed
+    test fails the step (the deploy stays: the failure says how to roll back)."""
+    counts = tests.counts()
+    ctx.runner.set_output("tests-passed", counts["passed"])
+    ctx.runner.set_output("tests-failed", counts["failed"])
+    for suite in tests.suites:
+        if not suite.passed:
+            why = suite.error or "; ".join(
+                f"{c.id}: {c.message or c.state}" for c in suite.cases if c.state != "SUCCESS"
+            )
+            annotations.append(
+                Annotation(
+                    "error",
+                    f"flow test {suite.name} (flow {suite.flow_id}) {suite.state}: {why}",
+                    title="kestra-sync apply --run-tests",
+                )
+            )
+    if not tests.ok and not ctx.failure:
+        ctx.failure = (
+            f"{counts['failed']} flow test suite(s) failed after the deploy, which was not "
+            f"undone; to roll back, deploy the previous commit: {tests.rollback}"
+        )
 
 
 def _failure_details(title: str) -> str:
@@ -525,6 +567,8 @@ def main(env: dict[str, str] | None = None, stdout: TextIO | None = None) -> int
         runner.summary(report)
     if command == "plan" and ctx.markdown:
         comment(ctx, report)
+    elif command == "apply" and ctx.markdown and ctx.tests_ran:
+        comment(ctx, report, kind="apply")  # the flow tests' results, on the pull request
     return code
 
 

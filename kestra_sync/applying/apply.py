@@ -59,6 +59,7 @@ class Outcome:
 class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
     interrupted: bool = False  # stopped by ``cancel`` (Ctrl-C): in-flight changes finished
+    tests: Any = None  # testrun.TestRun: the flow tests run after the deploy (--run-tests)
 
     def by_status(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]

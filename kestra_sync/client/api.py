@@ -35,6 +35,7 @@ from .http import (
     tenant_path,
 )
 from .resources import NamespaceResourcesMixin
+from .testsuites import TestSuitesMixin
 from .wire import (
     VALIDATE_JOINER,
     UpsertResult,
@@ -61,7 +62,7 @@ SEARCH_PAGE_SIZE = 10_000
 VALIDATE_BATCH_SIZE = 100  # kestractl validates 100 sources a request (docs/anchors.md)
 
 
-class KestraClient(NamespaceResourcesMixin, DashboardsMixin):
+class KestraClient(NamespaceResourcesMixin, DashboardsMixin, TestSuitesMixin):
     """A thin client for Kestra's flows API, bound to one server and one tenant."""
 
     def __init__(

@@ -33,11 +33,29 @@ from .common import (
 @click.option(
     "--fail-fast", is_flag=True, help="Stop starting new changes after the first failure."
 )
+@click.option(
+    "--run-tests",
+    is_flag=True,
+    help="After the deploy, run the flow test suites (Kestra Enterprise) of what this apply "
+    "changed: suites created or updated, and the suites of flows created or updated. A failed "
+    "test exits 1 and undoes nothing; the report names the command that deploys the previous "
+    "commit.",
+)
+@click.option(
+    "--test-timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long --run-tests waits for the suites' results.",
+)
 @report_options("Format of the final report on stdout.")
 @click.option("--show-unchanged", is_flag=True, help="List unchanged flows in the plan too.")
 @click.option("--no-diff", is_flag=True, help="Do not print source diffs of updates.")
 @json_on_error("apply")
-def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params):
+def apply(
+    auto_approve, fail_fast, run_tests, test_timeout, fmt, color, show_unchanged, no_diff, **params
+):
     """Make the server match git: plan, confirm, then create, update and delete.
 
     DIRECTORY is a flow directory (default: the configured one) or a plan file saved with
@@ -85,13 +103,16 @@ def apply(auto_approve, fail_fast, fmt, color, show_unchanged, no_diff, **params
     else:
         plan_obj, result_meta, local = _fresh_plan(settings, client, params, show_plan, fmt, color)
     show_plan(plan_obj)
+    tests = _TestOptions(run_tests, test_timeout, None if saved else target)
     if not plan_obj.has_changes:
-        _report_apply(None, plan_obj, result_meta, fmt, color)
+        _nothing_to_apply(plan_obj, result_meta, settings, tests, fmt, color)
         _record_commit(settings, client, plan_obj, result_meta)
         return
     if not auto_approve and not saved:
         _confirm(plan_obj, result_meta, client, settings, fmt, color)
-    _write(plan_obj, result_meta, client, settings, local, fail_fast, fmt, color, out, color_out)
+    _write(
+        plan_obj, result_meta, client, settings, local, fail_fast, fmt, color, out, color_out, tests
+    )
     _record_commit(settings, client, plan_obj, result_meta)  # _write exits on a failure
 
 
@@ -173,8 +194,9 @@ def _confirm(plan_obj, meta, client, settings, fmt, color) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-def _write(plan_obj, meta, client, settings, local, fail_fast, fmt, color, out, color_out):
-    """Apply with a progress line, Ctrl-C handled, then the report and the exit code."""
+def _write(plan_obj, meta, client, settings, local, fail_fast, fmt, color, out, color_out, tests):
+    """Apply with a progress line, Ctrl-C handled, the flow tests (--run-tests), then the
+    report and the exit code."""
     from ..applying.apply import apply_plan
 
     progress = _apply_progress(plan_obj, use_color(color, sys.stderr), out, color_out)
@@ -192,12 +214,61 @@ def _write(plan_obj, meta, client, settings, local, fail_fast, fmt, color, out, 
             )
         finally:
             progress.close()
+    if tests.run and not outcome.interrupted:
+        outcome.tests = _run_tests(plan_obj, outcome, meta, settings, tests)
     _report_apply(outcome, plan_obj, meta, fmt, color)
     if outcome.interrupted:
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    if not outcome.ok:
+    if not outcome.ok or (outcome.tests is not None and not outcome.tests.ok):
         sys.exit(EXIT_FAILURE)
+
+
+def _nothing_to_apply(plan_obj, meta, settings, tests, fmt, color) -> None:
+    """The server matches git: the report (with --run-tests: that no suite changed)."""
+    from ..applying.apply import ApplyResult
+
+    outcome = ApplyResult()
+    if tests.run:
+        outcome.tests = _run_tests(plan_obj, outcome, meta, settings, tests)
+    _report_apply(outcome, plan_obj, meta, fmt, color)
+
+
+class _TestOptions:
+    """--run-tests, --test-timeout, and the directory argument (for the rollback command)."""
+
+    def __init__(self, run: bool, timeout: float, directory):
+        self.run, self.timeout, self.directory = run, timeout, directory
+
+
+def _run_tests(plan_obj, outcome, meta, settings, tests):
+    """Run the suites of what this apply changed (applying/testrun.py), on a client whose
+    request timeout lets a suite run as long as --test-timeout."""
+    from dataclasses import replace
+
+    from ..applying.testrun import TestRun, rollback_command, run_suites, suites_to_run
+
+    todo = suites_to_run(plan_obj.changes, {o.change.ref: o for o in outcome.outcomes})
+    args = [] if tests.directory is None else [str(tests.directory)]
+    if settings.environment:
+        args += ["--environment", settings.environment]
+    run = TestRun([], tests.timeout, rollback_command(meta.get("git"), args))
+    if not todo:
+        return run
+    click.echo(
+        f"Running {len(todo)} flow test suite(s) (--test-timeout {tests.timeout:g} s)...", err=True
+    )
+    client = make_client(replace(settings, timeout=max(settings.timeout, tests.timeout)))
+    try:
+        run.suites = run_suites(
+            todo,
+            lambda tenant: client if tenant == client.tenant else client.with_tenant(tenant),
+            timeout=tests.timeout,
+            parallelism=settings.parallelism,
+        )
+    finally:
+        client.close()
+    return run
 
 
 def _tenants(plan_obj, settings) -> list[str]:
@@ -303,6 +374,8 @@ def _report_apply(outcome, plan_obj, meta, fmt, color) -> None:
             "interrupted": outcome.interrupted,
             "outcomes": outcomes_to_list(outcome),
         }
+        if outcome.tests is not None:
+            data["apply"]["tests"] = outcome.tests.to_dict()
         click.echo(dumps(data), nl=False)
     elif fmt == "markdown":
         from ..report.markdown import render_apply_markdown

@@ -127,9 +127,9 @@ def plan_options(func):
             "targets",
             multiple=True,
             metavar="NS/ID",
-            help="Plan only this flow; NS/* for all of a namespace, file:NS/PATH, kv:NS/KEY or "
-            "dashboard:ID for one namespace file, KV pair or dashboard (repeatable). The plan "
-            "is partial: nothing else "
+            help="Plan only this flow; NS/* for all of a namespace, file:NS/PATH, kv:NS/KEY, "
+            "dashboard:ID or test:NS/ID for one namespace file, KV pair, dashboard or test suite "
+            "(repeatable). The plan is partial: nothing else "
             "changes, and every guard still reads the whole tree and server.",
         ),
         click.option(

@@ -138,13 +138,19 @@ def pull(
     remote = list(by_ref.values())
     check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
     resources = _read_resources(client, namespaces, by_ref)
-    _refuse_whole_pull(resources, settings, layout)  # before anything is written
+    suites = _read_suites(client, [namespace for namespace, _, _ in resources])
+    _refuse_whole_pull(resources, settings, layout, suites)  # before anything is written
     dashboards = _read_dashboards(client, settings, target, with_dashboards, all_namespaces)
     # Read now too, for the hint printed at the end (one request lists the namespaces).
     known = client.distinct_namespaces() if empty and not children else []
 
     result, files_kept = _write_all(
-        remote, existing, resources, dashboards, settings, layout=layout, overwrite=overwrite
+        remote,
+        existing,
+        (resources, suites, dashboards),
+        settings,
+        layout=layout,
+        overwrite=overwrite,
     )
     _closing_hints(result, known if empty and not children else None, empty)
     if settings.config_file is None and result.written:
@@ -153,12 +159,13 @@ def pull(
         sys.exit(EXIT_FAILURE)
 
 
-def _write_all(remote, existing, resources, dashboards, settings, *, layout, overwrite):
-    """Write what was read: the flows, namespace files and KV pairs, then the dashboards.
-    -> (the flows' result, how many other items were kept). A write that fails says which
-    files were written before it."""
+def _write_all(remote, existing, others, settings, *, layout, overwrite):
+    """Write what was read: the flows, then ``others`` (namespace files and KV pairs, test
+    suites, dashboards). -> (the flows' result, how many other items were kept). A write
+    that fails says which files were written before it."""
     from ..pull.flows import PullWriteError, write_flows
 
+    resources, suites, dashboards = others
     shown: list[Path] = []  # written, and printed as such
     try:
         result = write_flows(
@@ -167,6 +174,7 @@ def _write_all(remote, existing, resources, dashboards, settings, *, layout, ove
         shown += [path for _, path in result.written]
         _report_flows(result, len(remote))
         files_kept = _write_resources(resources, settings, layout, overwrite, shown)
+        files_kept += _write_suites(suites, settings, layout, overwrite, shown)
         files_kept += _write_dashboards(dashboards, settings, overwrite, shown)
     except PullWriteError as err:
         for path in err.written:
@@ -375,6 +383,51 @@ def _read_resources(client, namespaces, flows_by_ref) -> list[tuple[str, dict, d
     return out
 
 
+def _read_suites(client, namespaces: list[str]) -> list[tuple[str, dict[str, bytes]]]:
+    """(namespace, {"/<id>.yml": source}) of the flow test suites of the pulled namespaces
+    (Enterprise: one listing each). A server that answers 404 has no flow tests (OSS): none."""
+    from ..errors import AuthError, NotFoundError
+    from ..pull.resources import suites_as_files
+
+    out = []
+    for namespace in namespaces:
+        try:
+            suites = client.list_test_suites(namespace)
+        except NotFoundError:
+            return []  # no /tests API: an OSS server
+        except AuthError as err:
+            if err.status != 403:
+                raise
+            # A token without the TEST permission still pulls the flows, files and KV pairs.
+            _echo(f"not pulled {namespace} test suites: {err.message}", err=True)
+            continue
+        if suites:
+            out.append((namespace, suites_as_files(suites)))
+    return out
+
+
+def _write_suites(suites, settings, layout, overwrite, shown: list[Path]) -> int:
+    """Write the suites ``_read_suites`` read under each namespace's `_tests`; how many kept."""
+    from ..pull.resources import tests_root, write_namespace_files
+
+    kept = 0
+    for namespace, files in suites:
+        root = tests_root(settings.directory, namespace, layout)
+        result = write_namespace_files(files, root, overwrite=overwrite, confine=settings.directory)
+        shown += result.written
+        for path in result.written:
+            _echo(f"wrote      {path}  ({namespace} test suite)")
+        for path in result.unchanged:
+            _echo(f"unchanged  {path}  ({namespace} test suite)")
+        for path in result.conflicts:
+            _echo(
+                f"conflict   {path}  ({namespace} test suite): differs from the server; kept",
+                err=True,
+            )
+        kept += len(result.conflicts) + len(result.refused) + len(result.unnamable)
+    return kept
+
+
 def _files_target(namespace: str, settings, layout: str) -> tuple[Path, Path]:
     """(where a namespace's files go, the directory nothing may be written outside of)."""
     from ..pull.resources import files_root
@@ -383,12 +436,12 @@ def _files_target(namespace: str, settings, layout: str) -> tuple[Path, Path]:
     return root, root if namespace in settings.namespace_files else settings.directory
 
 
-def _refuse_whole_pull(resources, settings, layout) -> None:
+def _refuse_whole_pull(resources, settings, layout, suites=()) -> None:
     """A file that would land outside the directory (through a link), a KV value kv.yml cannot
     hold: each is named, and the pull writes nothing, so that what it does write always plans
     as no change and nothing is half pulled."""
     from ..errors import InputError
-    from ..pull.resources import refused_files, refused_kv
+    from ..pull.resources import refused_files, refused_kv, tests_root
     from ..report.escape import control_characters
 
     refused = []
@@ -405,6 +458,12 @@ def _refuse_whole_pull(resources, settings, layout) -> None:
             for remote in refused_files(files, root, confine)
         ]
         refused += refused_kv(values, settings.directory, namespace, layout)
+    for namespace, files in suites:
+        root = tests_root(settings.directory, namespace, layout)
+        refused += [
+            f"{namespace} test suite {remote}: it would be written outside {root}"
+            for remote in refused_files(files, root, settings.directory)
+        ]
     if refused:
         for line in refused:
             _echo(f"refused    {line}", err=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings.placement import looks_like_flow
+from ..source.walk import TESTS_DIR
 
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", ".github", ".tox", "__pycache__", ".cache"}
 MAX_FILES = 20_000  # a scan of a huge monorepo stops here; the guess is made from what was seen
@@ -29,7 +30,10 @@ def detect(root: Path) -> Detected:
     files: list[Path] = []
     seen = 0
     for current, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        # A namespace's `_tests` holds test suites, which name an id and a namespace too.
+        dirs[:] = sorted(
+            d for d in dirs if d not in SKIP_DIRS and d != TESTS_DIR and not d.startswith(".")
+        )
         for name in sorted(names):
             seen += 1
             path = Path(current) / name

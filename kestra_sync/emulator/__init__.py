@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..rules import knowledge as K
+from . import testsuites
 from .faults import Fault, FaultPlan, Stats
 from .server import EmulatorHTTPServer
 from .settings import Config
@@ -42,6 +43,12 @@ from .state import Store
 __all__ = ["KNOWN_GAPS", "Emulator", "Fault", "FaultPlan", "Stats", "Store"]
 
 KNOWN_GAPS = [
+    "Flow tests (ee only; testsuites.py): flows are not executed. A run answers the shapes of "
+    "Kestra's OpenAPI description with the outcome set through POST /_emulator/test-outcomes "
+    "(SUCCESS by default, SKIPPED for a disabled case); the suite's state from its cases "
+    "(FAILED over ERROR over SUCCESS), the create check (required fields only, not that the flow "
+    "exists), the 422 texts, `source` in search results and the first Enterprise release with "
+    "the endpoints are inferred, not observed. Suites are not saved in the --state file.",
     "Auth follows the profile (knowledge.MANDATORY_BASIC_AUTH, CONFIGS_OPEN, BASIC_AUTH_REALM). "
     "Not emulated: the setup routes (POST /api/v1/{tenant}/basicAuth, "
     "/api/v1/basicAuthValidationErrors), the BASIC_AUTH cookie, the credential rules (email "
@@ -257,6 +264,7 @@ class Emulator:
         if self._server is not None:
             self._server.faults.clear()
             self._server.stats.reset()
+            testsuites.store_of(self._server).reset()
 
     def describe(self) -> str:
         """The start-up line: URL, version, edition and auth mode."""

@@ -1,5 +1,5 @@
-"""The emulator's own control API, ``/_emulator/*`` (not Kestra's): faults, reset, stats and
-latency, for tests and benchmarks. Guarded by the API's credentials when there are some
+"""The emulator's own control API, ``/_emulator/*`` (not Kestra's): faults, reset, stats,
+latency and the outcomes of flow test runs (testsuites.py), for tests and benchmarks. Guarded by the API's credentials when there are some
 (server.py)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from . import testsuites
 from .answers import Answer, json_answer
 from .dashboards import store_of as dashboards_of
 from .resources import store_of
@@ -36,9 +37,12 @@ def control(h: Any, method: str, path: str, body: bytes) -> Answer:
         srv.store.reset()
         store_of(srv).reset()
         dashboards_of(srv).reset()
+        testsuites.store_of(srv).reset()
         srv.faults.clear()
         srv.stats.reset()
         return Answer(204, None, b"", None)
+    if path == "/_emulator/test-outcomes" and method == "POST":
+        return testsuites.set_outcome(srv, payload)
     if path == "/_emulator/stats" and method == "GET":
         return json_answer(200, None, srv.stats.snapshot())
     if path == "/_emulator/stats" and method == "DELETE":

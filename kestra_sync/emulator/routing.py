@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from . import dashboards, resourceroutes
+from . import dashboards, resourceroutes, testsuites
 
 MAIN_TENANT = "main"
 FLOWS_PREFIX = "/api/v1/{tenant}/flows"
@@ -39,6 +39,10 @@ def match(method: str, raw_path: str) -> tuple[str, dict[str, str]]:
                 return found[0], {"tenant": segs[3], **found[1]}
         if len(segs) >= 5 and segs[4] == "flows":
             return flow_route(method, segs[5:], segs[3])
+        if len(segs) >= 5 and segs[4] == "tests":  # flow tests (Enterprise)
+            found = testsuites.match(method, segs[5:])
+            if found is not None:
+                return found[0], {"tenant": segs[3], **found[1]}
         if len(segs) >= 6 and segs[4] == "namespaces":  # namespace files and KV
             found = resourceroutes.match(method, segs[5:])
             if found is not None:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..rules import knowledge as K
-from . import access, control, dashboards, flowroutes, resourceroutes, routing, rules
+from . import access, control, dashboards, flowroutes, resourceroutes, routing, rules, testsuites
 from .answers import Answer, json_answer, ok, rejected
 from .faults import FaultPlan, Stats
 from .settings import Config
@@ -187,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
             return resourceroutes.dispatch(self, method, route, p)
         if route.startswith(dashboards.PREFIX):
             return dashboards.dispatch(self, method, route, p, body)
+        if route.startswith(testsuites.PREFIX):
+            return testsuites.dispatch(self, method, route, p, body)
         if not route.startswith(("/api/v1/{tenant}/flows", "/api/v1/flows")):
             return self._reject(rules.not_found())  # another controller: out of scope
         tail = route.split("/flows", 1)[1]

@@ -1,5 +1,6 @@
 """The kinds of resource kestra-sync manages, one module each behind the typed seam of
-``base``: flows (``flows``), namespace files (``nsfiles``) and KV pairs (``kv``).
+``base``: flows (``flows``), namespace files (``nsfiles``), KV pairs (``kv``), dashboards
+(``dashboards``) and flow test suites (``testsuites``, Enterprise).
 
 The registry: ``FLOWS`` and ``KINDS`` (the kinds compared by content digest, by name).
 Adding a kind is one module and one entry in the tuple below (or ``register`` at run time, as
@@ -16,14 +17,26 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import AuthError, BadRequestError, KestraSyncError, TransportError
-from .base import Kind, KindClient, KindFacts, KindListing, LocalScan, Writer, facts
+from .base import (
+    Kind,
+    KindClient,
+    KindFacts,
+    KindListing,
+    KindUnsupported,
+    LocalScan,
+    Writer,
+    facts,
+)
 from .dashboards import Dashboards
 from .flows import Flows
 from .kv import KeyValues
 from .nsfiles import NamespaceFiles
+from .testsuites import TestSuites
 
 FLOWS = Flows()
-KINDS: dict[str, Kind[Any]] = {k.name: k for k in (NamespaceFiles(), KeyValues(), Dashboards())}
+KINDS: dict[str, Kind[Any]] = {
+    k.name: k for k in (NamespaceFiles(), KeyValues(), Dashboards(), TestSuites())
+}
 WRITERS: dict[str, Writer] = {FLOWS.name: FLOWS, **KINDS}
 for _kind in KINDS.values():
     facts(_kind)  # a kind not derived from base.KindBase gets the defaults of its facts
@@ -106,6 +119,8 @@ def read_listings(
         tenant_client = client if tenant == client.tenant else client.with_tenant(tenant)
         try:
             listing.items = KINDS[name].read(tenant_client, tenant, namespace)
+        except KindUnsupported as err:
+            listing.unsupported = err.message
         except (TransportError, BadRequestError) as err:
             fatal.append(err)
             listing.error = err.message

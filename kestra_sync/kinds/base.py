@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from ..errors import KestraSyncError
 from ..models import ERROR, NAMESPACE_MAX, NAMESPACE_RE, Diagnostic, FlowRef
 from ..source.walk import special_kind
 
@@ -153,6 +154,11 @@ class LocalScan:
     never_read: dict[tuple[str, str], Callable[[str], str | None]] = field(default_factory=dict)
 
 
+class KindUnsupported(KestraSyncError):
+    """The server has no API for this kind at all (an Enterprise-only kind on an OSS server,
+    which answers 404): it holds none of it."""
+
+
 @dataclass
 class KindListing:
     """What the server holds of one kind in one namespace, or why it could not be read."""
@@ -162,6 +168,9 @@ class KindListing:
     namespace: str
     items: list[RemoteItem] = field(default_factory=list)
     error: str | None = None  # set when the read failed: nothing changes in that namespace
+    # Set when the server has no API for the kind (``KindUnsupported``): it holds none, which
+    # is an error only where git declares some (planning.resourceplan).
+    unsupported: str | None = None
 
 
 @dataclass
@@ -202,6 +211,14 @@ class KindClient(Protocol):
 
     def delete_kv(self, namespace: str, key: str) -> bool: ...
 
+    # flow test suites (Enterprise)
+    def list_test_suites(self, namespace: str) -> list[dict]: ...
+
+    def create_test_suite(self, source: str) -> str: ...
+
+    def update_test_suite(self, namespace: str, suite_id: str, source: str) -> None: ...
+
+    def delete_test_suite(self, namespace: str, suite_id: str) -> bool: ...
     # dashboards (a tenant's)
     def tenant_dashboards(self) -> dict[str, str]: ...
 

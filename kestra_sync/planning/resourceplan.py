@@ -49,13 +49,15 @@ def compare_kind(
         listing = by_ns.get((tenant, namespace))
         if listing is None:
             continue
-        if listing.error:
+        local = local_by_ns.get((tenant, namespace), {})
+        # A server with no API for the kind holds none: an error only where git has some.
+        why = listing.error or (listing.unsupported if local else None)
+        if why:
             errors.append(
                 f"could not read the {facts(kind).plural} of {where_of(tenant, namespace)}: "
-                f"{listing.error}; none of them will be created, updated or deleted"
+                f"{why}; none of them will be created, updated or deleted"
             )
             continue
-        local = local_by_ns.get((tenant, namespace), {})
         remote = {item.ref: item for item in listing.items}
         for ref, item in sorted(local.items()):
             compared = _compare_item(kind, item, remote.get(ref))

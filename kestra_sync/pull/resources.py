@@ -1,6 +1,6 @@
-"""`pull` for namespace files and KV pairs: write a namespace's files under its `_files`
-directory (or the directory `namespace_files:` maps it to), byte for byte, and its KV pairs into
-its `kv.yml`, so a `plan` right after shows none of them as changed. As for flows, a local file whose bytes differ is kept unless ``overwrite``,
+"""`pull` for namespace files, KV pairs and flow test suites: write a namespace's files under
+its `_files` directory (or the directory `namespace_files:` maps it to), byte for byte, its KV
+pairs into its `kv.yml`, and its test suites (Enterprise) under its `_tests`, so a `plan` right after shows none of them as changed. As for flows, a local file whose bytes differ is kept unless ``overwrite``,
 and nothing is ever written outside the target directory (a server path such as
 ``/../../x`` is refused).
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..kinds.nsfiles import git_owned
 from ..rules.validate import expected_layout_path
-from ..source.walk import FILES_DIR
+from ..source.walk import FILES_DIR, TESTS_DIR
 from .flows import DIFFERS, SAME, inside, local_state, write_exact_or_stop
 
 
@@ -35,6 +35,18 @@ def files_root(directory: Path, namespace: str, layout: str, mapping: dict[str, 
         return Path(mapping[namespace])
     folder = Path(expected_layout_path(namespace, "x", layout)).parent
     return directory / folder / FILES_DIR
+
+
+def tests_root(directory: Path, namespace: str, layout: str) -> Path:
+    """Where a namespace's flow test suites live locally: `_tests` in its folder."""
+    folder = Path(expected_layout_path(namespace, "x", layout)).parent
+    return directory / folder / TESTS_DIR
+
+
+def suites_as_files(suites: list[dict]) -> dict[str, bytes]:
+    """A namespace's suites as the files pull writes under `_tests`: `/<id>.yml`, the source
+    byte for byte (the scan compares that text)."""
+    return {f"/{s['id']}.yml": s["source"].encode("utf-8") for s in suites}
 
 
 def refused_files(files: dict[str, bytes], root: Path, confine: Path | None = None) -> list[str]:

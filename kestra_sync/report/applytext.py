@@ -122,7 +122,41 @@ def render_apply(result: ApplyResult, *, color: bool = False) -> str:
         )
     if not result.outcomes:
         lines = ["Apply: nothing to do, the server matches git."]
+    if result.tests is not None:
+        lines += render_tests(result.tests, color=color)
     return "\n".join(lines) + "\n"
+
+
+def render_tests(run, *, color: bool = False) -> list[str]:
+    """The flow tests run after the deploy (applying/testrun.py): a line per suite, one per
+    test case, and when one failed, that the deploy stays and how to roll it back."""
+    if not run.suites:
+        return ["Tests: none to run (this apply changed no flow with a test suite, and no suite)."]
+    counts = run.counts()
+    headline = f"Tests: {counts['passed']} suite(s) passed, {counts['failed']} failed."
+    lines = [
+        click.style(headline, fg="green" if run.ok else "red", bold=True) if color else headline
+    ]
+    for suite in run.suites:
+        mark = "PASS" if suite.passed else "FAIL"
+        text = f"  {mark} {suite.name} (flow {suite.flow_id}): {suite.state}"
+        if suite.error:
+            text += f": {suite.error}"
+        text = escape.line(text)
+        lines.append(click.style(text, fg="green" if suite.passed else "red") if color else text)
+        for case in suite.cases:
+            words = f"      {case.state:<8} {case.id}" + (
+                f": {case.message}" if case.message else ""
+            )
+            if case.url and case.state not in ("SUCCESS", "SKIPPED"):
+                words += f" ({case.url})"
+            lines.append(escape.line(words))
+    if not run.ok:
+        lines += [
+            "A failed test does not undo the deploy: the flows above stay as applied.",
+            f"To roll back, deploy the previous commit with the same options: {run.rollback}",
+        ]
+    return lines
 
 
 def outcomes_to_list(result: ApplyResult) -> list[dict]:

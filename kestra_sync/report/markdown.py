@@ -142,4 +142,43 @@ def render_apply_markdown(result, *, title: str = "kestra-sync apply") -> str:
             )
     else:
         lines.append("Nothing to do: the server matches git.")
+    if result.tests is not None:
+        lines += ["", *render_tests_markdown(result.tests)]
     return "\n".join(lines) + "\n"
+
+
+def render_tests_markdown(run) -> list[str]:
+    """The flow tests run after the deploy: a row per test case (or per suite without a
+    result), and the rollback command when one failed."""
+    if not run.suites:
+        return ["#### Flow tests", "", "None to run: this apply changed no flow with a test suite."]
+    counts = run.counts()
+    lines = [
+        "#### Flow tests",
+        "",
+        f"**{counts['passed']} suite(s) passed, {counts['failed']} failed.**",
+        "",
+        "| | Suite | Flow | Test case | Result |",
+        "|---|---|---|---|---|",
+    ]
+    for suite in run.suites:
+        rows = suite.cases or [None]
+        for case in rows:
+            state = case.state if case else suite.state
+            passed = state in ("SUCCESS", "SKIPPED") and (case is not None or suite.passed)
+            why = (case.message if case else suite.error) or state
+            lines.append(
+                f"| {'✅' if passed else '❌'} | {md_code(suite.name)} | {md_code(suite.flow_id)} "
+                f"| {md_code(case.id) if case else '—'} | {md_text(why)} |"
+            )
+    if not run.ok:
+        lines += [
+            "",
+            "A failed test does not undo the deploy. To roll back, deploy the previous commit "
+            "with the same options:",
+            "",
+            md_fence(run.rollback) + "sh",
+            block(run.rollback),
+            md_fence(run.rollback),
+        ]
+    return lines

@@ -69,6 +69,7 @@ from .ruletable import (  # noqa: F401 - re-exported: the table, read as knowled
     SCHEDULE_MISSING_INPUT,
     SYSTEM_LABEL,
     TASK_WORKER_GROUP,
+    TESTS_RUN_ANSWERS_ONE,
     TRIGGER_CONDITIONS,
     V2,
     VERSIONS,

@@ -596,6 +596,17 @@ KV_TENANT_LISTING = ApiFact(
     "latest, 1.1.0 an inference",
 )
 
+TESTS_RUN_ANSWERS_ONE = ApiFact(
+    what="POST /api/v1/{tenant}/tests/{namespace}/{id}/run (Enterprise) answers one "
+    "TestSuiteRunResult, which GET /api/v1/{tenant}/tests/results/{id} reads back; before, the "
+    "run answered a list of them and no result could be read by id",
+    versions=since("1.0"),
+    source="kestra-io/client-sdk kestra-ee.yml: runTestSuite answers `type: array` of "
+    "TestSuiteRunResult and getTestResult is absent at 926dc17b (2025-06-13, the 0.22 "
+    "profile's description); one TestSuiteRunResult and getTestResult at 500410a9 (v1.0, "
+    "2025-10-07); 1.0 is the first release known to answer so",
+)
+
 LENIENT_UPDATE = ApiFact(
     what="PUT /flows/{namespace}/{id} parses the source leniently: a key the version does not "
     "know is ignored (the flow is saved without it), where a create refuses it",

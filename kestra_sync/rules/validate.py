@@ -339,6 +339,9 @@ def check_project(
     # (a broken link, an unreadable folder) is said once.
     # namespace files, KV pairs: scanned once per run
     check.resources = {kind.name: kind.scan(settings) for kind in kinds}
+    if given is None:  # every flow was scanned: what a kind's items name is checked against them
+        for kind, found in _against_flows(kinds, check.resources, result.flows):
+            check.resources[kind].diagnostics += found
     judged = _resources_judged(check, settings, given, version, kinds)
     check.diagnostics = list(dict.fromkeys(check.diagnostics + judged))
     check.diagnostics = collapse_non_flows(check.diagnostics, result.flows)  # guidance.py
@@ -354,8 +357,26 @@ def check_project(
         whole, _ = scan_settings(settings, ignore_file=ignore_file, caches=caches)
         everything += [f for f in whole.flows if Path(f.path).resolve() not in known]
     check.diagnostics += [d for d in check_duplicates(everything, result.parsed) if d.path in shown]
+    roots_given = [Path(p).resolve() for p in given]
+    check.diagnostics += [
+        d
+        for _, found in _against_flows(kinds, check.resources, everything)
+        for d in found
+        if any(
+            Path(d.path).resolve() == r or r in Path(d.path).resolve().parents for r in roots_given
+        )
+    ]
     check.save_caches()
     return check
+
+
+def _against_flows(kinds: Sequence[Any], resources: dict[str, Any], flows: list):
+    """(kind name, problems) of each kind whose items name flows of git and their tasks (a
+    flow test suite: ``check_against_flows``), checked against ``flows``."""
+    for kind in kinds:
+        against = getattr(kind, "check_against_flows", None)
+        if against is not None and kind.name in resources:
+            yield kind.name, against(resources[kind.name], flows)
 
 
 def _check_flows(

@@ -35,6 +35,7 @@ from .ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from .walk import (
     DASHBOARDS_DIR,
     KV_FILE_NAMES,
+    TESTS_DIR,
     bad_name,
     is_files_dir,
     kv_overlay_env,
@@ -48,13 +49,19 @@ from .yamlindex import ParsedYaml, parse_yaml
 
 
 def is_flow_candidate(path: Path) -> bool:
-    """A YAML file that is not a namespace file (under `_files`) nor a namespace's kv.yml
-    (kestra_sync.kinds), nor an environment's overlay of either: pre-commit passes those too."""
+    """A YAML file that is not a namespace file (under `_files`), a test suite (under `_tests`)
+    nor a namespace's kv.yml (kestra_sync.kinds), nor an environment's overlay of either:
+    pre-commit passes those too."""
     return (
         path.name not in KV_FILE_NAMES
         and kv_overlay_env(path.name) is None
-        and not any(is_files_dir(part) for part in path.parts[:-1])
+        and not any(_not_flows(part) for part in path.parts[:-1])
     )
+
+
+def _not_flows(folder: str) -> bool:
+    """A folder whose YAML is never a flow: `_files` (and `_files.<env>`), `_tests`."""
+    return is_files_dir(folder) or folder == TESTS_DIR
 
 
 # Kestra's YAML reader (SnakeYAML LoaderOptions, used by Jackson's YAMLFactory with
@@ -318,12 +325,12 @@ def scan(
 
 
 def _in_files_dir(path: Path, directory: Path) -> bool:
-    """Whether ``path`` is, or lies under, a ``_files`` directory of the flow directory. Only
-    the part below the flow directory counts (a checkout may itself sit under a folder named
-    ``_files``); a path outside it is judged by the parts it was given with."""
+    """Whether ``path`` is, or lies under, a ``_files`` (or ``_tests``) directory of the flow
+    directory. Only the part below the flow directory counts (a checkout may itself sit under a
+    folder named ``_files``); a path outside it is judged by the parts it was given with."""
     rel = _relative(path, directory)
     parts = rel.split("/") if rel is not None else list(path.parts)
-    return any(is_files_dir(part) for part in parts)
+    return any(_not_flows(part) for part in parts)
 
 
 def _walk_given_directory(

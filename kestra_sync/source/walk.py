@@ -16,6 +16,7 @@ FLOW_SUFFIXES = (".yml", ".yaml")
 # (kinds.kv). Neither is ever scanned as a flow.
 FILES_DIR = "_files"
 KV_FILE_NAMES = ("kv.yml", "kv.yaml")
+TESTS_DIR = "_tests"  # a namespace's flow test suites (kinds/testsuites.py), never flows
 # The tenant's dashboards (kinds/dashboards.py): one folder at the top of the flow directory
 # (kestra-sync.yml `dashboards_dir`), never scanned as flows. Its name starts with `_`, which no
 # Kestra namespace does, so it can never be a namespace's folder.
@@ -61,8 +62,8 @@ def _is_flow_file(name: str) -> bool:
 
 def enters_flow_dir(name: str) -> bool:
     """The folders the flow scan enters (and the KV scan, kinds/kv.py): not hidden, not `_files`
-    (nor an environment's `_files.<env>`)."""
-    return not name.startswith(".") and not is_files_dir(name)
+    (nor an environment's `_files.<env>`), not `_tests` (test suites)."""
+    return not name.startswith(".") and not is_files_dir(name) and name != TESTS_DIR
 
 
 def walk_flow_files(

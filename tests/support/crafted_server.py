@@ -1,6 +1,7 @@
 """A small hostile Kestra on 127.0.0.1: it answers the two listing requests kestra-sync makes
 per namespace (``GET .../flows/search`` and ``GET .../flows/export/by-query``) with flows the
-test crafts (and, for pull, an empty namespace-files export and KV listing), ids and namespaces that a real Kestra would never accept included, and refuses
+test crafts (and, for pull, an empty namespace-files export and KV listing, and a 404 for
+flow tests, as OSS answers), ids and namespaces that a real Kestra would never accept included, and refuses
 everything else with a 500 (so a test sees any write attempt)."""
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class CraftedKestra:
                     )
                 elif self.command == "GET" and path.endswith("/kv"):
                     body, kind, status = b"[]", "application/json", 200  # and no KV pairs
+                elif self.command == "GET" and "/tests/" in path:
+                    # An OSS server: no flow tests API (pull asks for a namespace's suites).
+                    body, kind, status = b'{"message":"Not Found"}', "application/json", 404
                 else:
                     body, kind, status = b'{"message":"not in this test"}', "application/json", 500
                 self.send_response(status)
