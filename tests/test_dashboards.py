@@ -74,6 +74,8 @@ def test_an_empty_folder_still_puts_the_tenant_in_scope_and_no_folder_does_not(t
         ),
         (board(charts="  - id: c\n"), "charts[0] has no `type`"),
         ("id: ops\nid: ops\ntitle: T\n", "invalid YAML"),
+        ("title: T\nid: 12\n", "the dashboard's `id` must be text, not int 12: quote it"),
+        ("id: a\ntitle: A\n---\nid: b\ntitle: B\n", "put one dashboard per file"),
     ],
 )
 def test_what_kestra_would_refuse_is_an_error_before_any_request(tmp_path, text, expected):
@@ -152,3 +154,151 @@ def test_the_drift_report_names_a_dashboard_by_its_id_and_kind():
     document = {"items": [item], "branch": "kestra-sync/drift", "missing": 0, "server_only": 0}
     body = drift_body(document, "<!-- m -->", "pull-request", "", "")
     assert "| dashboard | `ops` | `flows/_dashboards/ops.yml` |  |" in body
+
+
+def test_a_dashboards_folder_linked_outside_the_flow_directory_is_never_read(tmp_path):
+    # .kestraignore does not apply to the folder: ignoring the link must not let the scan
+    # read (and deploy) dashboards from outside the directory the user named.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.yml").write_text(board("elsewhere"), encoding="utf-8")
+    settings = repo(tmp_path, {})
+    (settings.directory / "_dashboards").rmdir()
+    (settings.directory / "_dashboards").symlink_to(outside)
+    (settings.directory / ".kestraignore").write_text("/_dashboards\n", encoding="utf-8")
+    scan = Dashboards().scan(settings)
+    assert scan.items == [] and scan.namespaces == set()
+    (problem,) = [d for d in scan.diagnostics if d.is_error]
+    assert problem.path.endswith("_dashboards")
+    assert "outside the flow directory" in problem.message
+    assert ".kestraignore" not in problem.message  # it would not help here
+
+
+def test_a_link_in_the_folder_leading_outside_says_to_move_the_dashboard(tmp_path):
+    outside = tmp_path / "o.yml"
+    outside.write_text(board("elsewhere"), encoding="utf-8")
+    settings = repo(tmp_path, {"ops.yml": board()})
+    (settings.directory / "_dashboards" / "o.yml").symlink_to(outside)
+    scan = Dashboards().scan(settings)
+    assert [i.ref.id for i in scan.items] == ["ops"]
+    (problem,) = [d for d in scan.diagnostics if d.is_error]
+    assert problem.path.endswith("o.yml") and "move the dashboards inside it" in problem.message
+
+
+def test_a_file_that_is_not_utf8_is_an_error_naming_its_line(tmp_path):
+    settings = repo(tmp_path, {})
+    (settings.directory / "_dashboards" / "bin.yml").write_bytes(b"id: x\ntitle: \xff\n")
+    (problem,) = [d for d in Dashboards().scan(settings).diagnostics if d.is_error]
+    assert problem.line == 2
+    assert "not valid UTF-8 (byte 0xff at offset 13)" in problem.message
+
+
+def test_a_file_too_large_for_kestras_yaml_reader_is_refused_unread(tmp_path):
+    settings = repo(tmp_path, {})
+    huge = settings.directory / "_dashboards" / "huge.yml"
+    with huge.open("wb") as out:  # sparse: 13 MB on paper, nothing on disk
+        out.truncate(13 * 1024 * 1024)
+    (problem,) = [d for d in Dashboards().scan(settings).diagnostics if d.is_error]
+    assert problem.path.endswith("huge.yml")
+    assert "too large (13,631,488 bytes)" in problem.message
+
+
+class _Unlistable:
+    """A client whose dashboards listing fails (the server is up: other reads work)."""
+
+    tenant = "main"
+
+    def with_tenant(self, tenant):
+        return self
+
+    def tenant_dashboards(self):
+        from kestra_sync.errors import ServerError
+
+        raise ServerError("HTTP 500", status=500, method="GET", path="/api/v1/main/dashboards")
+
+
+def test_a_delete_whose_listing_fails_again_says_which_tenant_not_an_empty_namespace():
+    from kestra_sync.applying.deleteguard import _changed_resources
+    from kestra_sync.kinds import read_listings
+    from kestra_sync.planning.plan import DELETE, Change, Plan
+    from kestra_sync.planning.resourceplan import resource_drift
+
+    ref = FlowRef("main", "", "made-in-ui", "dashboard")
+    plan = Plan(changes=[Change(DELETE, ref)], kind_scopes=[("dashboard", "main", "", True)])
+    blocked = _changed_resources(plan, plan.changes, _Unlistable(), 1)
+    assert blocked[ref].startswith("not attempted: could not list tenant main again before")
+    (listing,) = read_listings(_Unlistable(), plan.kind_scopes)
+    (drift,) = resource_drift(plan, [listing])
+    assert drift.startswith("could not read the dashboards of tenant main: HTTP 500")
+
+
+class _Recorder:
+    tenant = "main"
+
+    def __init__(self):
+        self.sent: list[str] = []
+
+    def create_dashboard(self, source):
+        self.sent.append(source)
+
+    def update_dashboard(self, dashboard_id, source):
+        self.sent.append(source)
+
+
+@pytest.mark.parametrize("action", ["create", "update"])
+def test_a_change_whose_yaml_names_another_id_is_never_sent(action):
+    # A saved plan edited by hand (payload, digest and checksum recomputed) that reads
+    # "create dashboard ops" but carries the YAML of another id would create that one.
+    from kestra_sync.errors import PlanError
+    from kestra_sync.planning.plan import Change
+
+    ref = FlowRef("main", "", "ops", "dashboard")
+    recorder = _Recorder()
+    with pytest.raises(PlanError, match="its YAML names the id 'other'"):
+        Dashboards().write(recorder, Change(action, ref, payload=board("other")))
+    assert recorder.sent == []
+    Dashboards().write(recorder, Change(action, ref, payload=board("ops")))
+    assert recorder.sent == [board("ops")]
+
+
+def test_a_dashboard_target_matching_nothing_asks_to_check_the_id_not_a_namespace():
+    from kestra_sync.planning.plan import Plan
+    from kestra_sync.planning.targeting import keep_targeted
+    from kestra_sync.report.plantext import partial_plan_note
+
+    plan = Plan(changes=[])
+    keep_targeted(plan, ["dashboard:opps"], listings_failed=False)
+    assert plan.errors == [
+        "--target dashboard:opps matches no dashboard in git or on the server; check the id"
+    ]
+    flows = Plan(changes=[])
+    keep_targeted(flows, ["company.team/nope"], listings_failed=False)
+    assert flows.errors[0].endswith("check the namespace and id")
+    # A partial plan of a dashboard does not speak of "other flows" only.
+    assert "nothing else was compared or will be changed" in partial_plan_note(["dashboard:x"])
+
+
+def test_a_byte_order_mark_is_named_not_reported_as_a_missing_id_line(tmp_path):
+    settings = repo(tmp_path, {})
+    (settings.directory / "_dashboards" / "bom.yml").write_bytes(b"\xef\xbb\xbf" + board().encode())
+    (problem,) = [d for d in Dashboards().scan(settings).diagnostics if d.is_error]
+    assert problem.line == 1 and "byte order mark" in problem.message
+
+
+def test_pull_refuses_a_second_id_whose_file_differs_only_in_case(tmp_path):
+    # On macOS and Windows `Ops.yml` and `ops.yml` are one file: the second dashboard
+    # written would replace the first, and a plan --delete after the pull would delete it.
+    from kestra_sync.pull.dashboards import dashboard_targets
+
+    folder = tmp_path / "_dashboards"
+    sources = {"Ops": board("Ops"), "ops": board("ops"), "sales": board("sales")}
+    targets, refused = dashboard_targets(sources, folder, tmp_path, {})
+    assert sorted(targets) == ["Ops", "sales"]
+    assert refused == [
+        "dashboard ops: its file ops.yml differs only in case from that of 'Ops'; rename one "
+        "of them on the server, then pull again"
+    ]
+    # A file git already has for one of them counts too.
+    existing = {"ops": str(folder / "ops.yml")}
+    targets, refused = dashboard_targets(sources, folder, tmp_path, existing)
+    assert sorted(targets) == ["ops", "sales"] and len(refused) == 1

@@ -149,3 +149,21 @@ def test_targets_name_the_enterprise_kinds():
         f"namespace:{NS}/settings",
         f"secret:{NS}/K",
     ]
+
+
+def test_an_app_edited_on_the_server_is_drift_written_back_byte_for_byte():
+    # pull --branch: an app's file holds the app alone, so the server's YAML goes back to git
+    # as it is; a namespace.yml (settings beside secrets) is reported, never written.
+    from kestra_sync.planning.plan import Plan
+    from kestra_sync.pull.drift import drift_of
+
+    ref = FlowRef("main", "company.team", "form", "app")
+    change = Change(
+        UPDATE,
+        ref,
+        path="flows/company/team/_apps/form.yml",
+        payload="id: form\n# git\n",
+        server_payload="id: form\n# edited in the UI\n",
+    )
+    (item,) = drift_of(Plan(changes=[change])).items
+    assert item.content == b"id: form\n# edited in the UI\n" and item.note == ""

@@ -236,3 +236,57 @@ def test_a_kind_without_kindbase_gets_default_facts_and_tenant_level_targets(boa
 def test_a_kind_name_or_target_prefix_is_registered_once(notes):
     with pytest.raises(ValueError, match="exists"):
         kinds.register(Notes())
+
+
+class Pages(Notes):
+    """A note kind whose file holds the item alone: `pull --branch` may write it back."""
+
+    name = "page"
+    noun = "page"
+
+    def file_bytes(self, payload: Any) -> bytes | None:
+        return str(payload).encode("utf-8")
+
+
+@pytest.fixture
+def pages():
+    kind = kinds.register(Pages())
+    yield kind
+    kinds.unregister(kind.name)
+
+
+def test_drift_of_a_registered_kind_follows_its_facts_not_the_kv_pairs(notes, pages):
+    from kestra_sync.planning.plan import UPDATE, Change, Plan
+    from kestra_sync.pull.drift import drift_of
+
+    def edited(kind: str) -> Change:
+        ref = FlowRef("main", "company.team", "welcome", kind)
+        return Change(
+            UPDATE,
+            ref,
+            path=f"notes/company.team/welcome.{kind}",
+            payload="hi\n",
+            server_payload="hello\n",
+        )
+
+    plan = Plan(changes=[edited("note"), edited("page")])
+    note, page = drift_of(plan).items
+    # A kind that does not say its file holds the item alone is reported, never written,
+    # in its own words (not those of a KV pair).
+    assert note.content is None and note.note.startswith("the note changed on the server")
+    assert "welcome.note is not rewritten" in note.note
+    # One that does is written back byte for byte, with a diff of git's file to the server's.
+    assert page.content == b"hello\n"
+    assert "-hi\n+hello\n" in page.diff
+
+
+def test_a_tenant_level_kind_is_headed_by_its_own_plural_in_the_text_plan(boards):
+    from kestra_sync.planning.plan import CREATE, Change, Plan
+    from kestra_sync.report.plantext import render_plan
+
+    dashboard = Change(CREATE, FlowRef("main", "", "ops", "dashboard"), path="_dashboards/o.yml")
+    board = Change(CREATE, FlowRef("main", "", "sales-overview", "board"), path="b.yml")
+    text = render_plan(Plan(changes=[board]))
+    line_with(text, "tenant main (boards)")
+    assert "dashboards" not in text
+    line_with(render_plan(Plan(changes=[dashboard, board])), "tenant main (boards, dashboards)")

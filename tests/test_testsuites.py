@@ -354,3 +354,24 @@ def test_a_server_without_the_tests_api_is_an_error_only_where_git_has_suites():
         "could not read the test suites of namespace company.team: flow tests need Kestra "
         "Enterprise; none of them will be created, updated or deleted"
     ]
+
+
+def test_a_suite_edited_on_the_server_is_drift_written_back_byte_for_byte():
+    # pull --branch: a suite's file holds the suite alone, so the server's YAML goes back to
+    # git as it is (it used to be reported as "a KV value changed", never written).
+    from kestra_sync.planning.plan import Plan
+    from kestra_sync.pull.drift import drift_of
+
+    ref = FlowRef("main", "company.team", "smoke", "test")
+    ours = {"source": "id: smoke\n# git\n", "flowId": "etl"}
+    theirs = {"source": "id: smoke\n# edited in the UI\n", "flowId": "etl"}
+    change = Change(
+        UPDATE,
+        ref,
+        path="flows/company/team/_tests/smoke.yml",
+        payload=ours,
+        server_payload=theirs,
+    )
+    (item,) = drift_of(Plan(changes=[change])).items
+    assert item.content == b"id: smoke\n# edited in the UI\n" and item.note == ""
+    assert "-# git\n+# edited in the UI\n" in item.diff

@@ -297,8 +297,21 @@ def test_copy_of_repo_flows(tmp_path):
     shutil.copytree(ROOT / "flows", tmp_path / "flows")
     shutil.copy(ROOT / "kestra-sync.yml", tmp_path)
     r = invoke(["--format", "json"], tmp_path)
-    # 6 flows; the namespace file and kv.yml of company.data are checked but are not flows.
-    assert json.loads(r.stdout)["files"] == 6 and r.exit_code == 0
+    # 6 flows, and the namespace file and kv.yml of company.data: every file checked counts.
+    assert json.loads(r.stdout)["files"] == 8 and r.exit_code == 0
+
+
+def test_a_dashboard_file_given_alone_is_one_file_checked(tmp_path):
+    # pre-commit passes only the changed dashboard: "0 files checked" would read as "skipped".
+    write(tmp_path / "kestra-sync.yml", "directory: flows\n")
+    write(tmp_path / "flows/a.yml", FLOW.format(id="a", ns="company"))
+    chart = "  - id: c\n    type: io.kestra.plugin.core.dashboard.chart.TimeSeries\n"
+    write(tmp_path / "flows/_dashboards/ops.yml", f"id: ops\ntitle: Ops\ncharts:\n{chart}")
+    r = run(["flows/_dashboards/ops.yml"], cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 file checked, no problems" in r.stdout
+    whole = run([], cwd=tmp_path)
+    assert "2 files checked, no problems" in whole.stdout, whole.stdout
 
 
 def test_explicit_files_outside_the_flow_directory_are_skipped(tmp_path):

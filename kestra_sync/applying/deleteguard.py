@@ -130,6 +130,7 @@ def _changed_resources(
     """Files and KV pairs to delete whose content moved since the plan, or whose namespace
     cannot be listed again (a listing that raises stops every delete)."""
     from ..kinds import read_listings
+    from ..planning.resourceplan import where_of
 
     wanted = {(c.kind, c.ref.tenant, c.ref.namespace) for c in deletes if c.kind != FLOW}
     if not wanted:
@@ -146,9 +147,9 @@ def _changed_resources(
         error = failed.get((change.kind, change.ref.tenant, change.ref.namespace))
         current = now.get(change.ref)
         if error:
+            where = where_of(change.ref.tenant, change.ref.namespace)
             blocked[change.ref] = (
-                f"not attempted: could not list namespace {change.ref.namespace} again "
-                f"before deleting: {error}"
+                f"not attempted: could not list {where} again before deleting: {error}"
             )
         elif current is not None and current.digest != change.server_digest:
             blocked[change.ref] = f"{CHANGED_SINCE_PLAN} (its content changed)"

@@ -105,7 +105,7 @@ def pull(
     With --branch NAME: the drift instead (what the server holds differently for the flows,
     namespace files and KV pairs git manages, as `plan` compares them), committed to branch
     NAME on top of the current commit; the working tree and the index are left alone."""
-    from ..pull.flows import PullWriteError, check_server_names, write_flows
+    from ..pull.flows import check_server_names
     from ..rules.kestraversion import resolve
     from ..source.flowscan import scan
 
@@ -147,10 +147,32 @@ def pull(
     # Read now too, for the hint printed at the end (one request lists the namespaces).
     known = client.distinct_namespaces() if empty and not children else []
 
+    result, files_kept = _write_all(
+        remote,
+        existing,
+        (resources, enterprise, suites, dashboards),
+        settings,
+        layout=layout,
+        overwrite=overwrite,
+    )
+    _closing_hints(result, known if empty and not children else None, empty)
+    if settings.config_file is None and result.written:
+        _suggest_config(directory, layout)
+    if result.kept or files_kept:
+        sys.exit(EXIT_FAILURE)
+
+
+def _write_all(remote, existing, others, settings, *, layout, overwrite):
+    """Write what was read: the flows, then ``others`` (namespace files and KV pairs, the
+    Enterprise kinds, test suites, dashboards). -> (the flows' result, how many other items were kept). A write
+    that fails says which files were written before it."""
+    from ..pull.flows import PullWriteError, write_flows
+
+    resources, enterprise, suites, dashboards = others
     shown: list[Path] = []  # written, and printed as such
     try:
         result = write_flows(
-            remote, directory, layout=layout, existing=existing, overwrite=overwrite
+            remote, settings.directory, layout=layout, existing=existing, overwrite=overwrite
         )
         shown += [path for _, path in result.written]
         _report_flows(result, len(remote))
@@ -168,11 +190,7 @@ def pull(
             else "; nothing was written"
         )
         raise
-    _closing_hints(result, known if empty and not children else None, empty)
-    if settings.config_file is None and result.written:
-        _suggest_config(directory, layout)
-    if result.kept or files_kept:
-        sys.exit(EXIT_FAILURE)
+    return result, files_kept
 
 
 def _read_dashboards(client, settings, target, wanted, all_namespaces) -> dict[str, str] | None:

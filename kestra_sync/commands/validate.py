@@ -142,12 +142,28 @@ def _diagnose(settings, paths, params, ignore_file, schema, target, fix, client)
 
             diagnostics += missing_label(result.flows, group_settings.ownership_label)
         skipped += not_flows
-        files |= {str(f.path) for f in result.flows}
+        files |= {str(f.path) for f in result.flows} | _resource_files(result, group_paths)
         if client is not None and result.flows:
             from ..rules.servercheck import validate_server
 
             diagnostics += validate_server(result.flows, client, parsed=result.parsed)
     return diagnostics, skipped, files
+
+
+def _resource_files(result, paths) -> set[str]:
+    """The files of the other kinds (dashboards, kv.yml, namespace files) the check read, under
+    ``paths`` when given: they are checked files too (a dashboard alone is "1 file checked")."""
+    from pathlib import Path
+
+    found = {item.path for scan in result.resources.values() for item in scan.items}
+    if not paths:
+        return found
+    roots = [Path(p).resolve() for p in paths]
+    return {
+        f
+        for f in found
+        if any(r == Path(f).resolve() or r in Path(f).resolve().parents for r in roots)
+    }
 
 
 def _report(diagnostics, files: int, target, fmt: str, color: str) -> None:

@@ -240,3 +240,7 @@ class Apps(KindBase):
 
     def payload_digest(self, payload: Any) -> str:
         return digest(payload)
+
+    def file_bytes(self, payload: Any) -> bytes | None:
+        """An app's file is its YAML source, byte for byte (pull --branch writes it back)."""
+        return str(payload).encode("utf-8")

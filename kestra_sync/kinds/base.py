@@ -388,6 +388,12 @@ class KindFacts(Protocol):
         sources name (a flow test suite's ``namespace:``); the problems found."""
         ...
 
+    def file_bytes(self, payload: Any) -> bytes | None:
+        """The bytes of git's file for ``payload`` when that file holds the item alone, as
+        `pull --branch` writes a server's copy back over it; None when it does not (a KV
+        pair is one entry of kv.yml): such drift is reported, never written."""
+        ...
+
 
 class Comparisons(Protocol):
     """The planning core's comparisons, as the pipeline hands them to a kind's ``compare``
@@ -435,6 +441,9 @@ class KindBase:
     def promoted(self, local: LocalItem, remote: RemoteItem) -> Any:
         return remote.payload
 
+    def file_bytes(self, payload: Any) -> bytes | None:
+        return None
+
     def overlay(
         self, scan: LocalScan, overlays: Overlays, settings: Any, problems: list[Diagnostic]
     ) -> None:
@@ -473,6 +482,7 @@ _FACTS = (
     "inherited_by_children",
     "target_id",
     "promoted",
+    "file_bytes",
     "overlay",
     "overlay_problems",
     "check_against_flows",

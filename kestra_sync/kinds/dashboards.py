@@ -25,18 +25,21 @@ Dashboards are deployable by id from Kestra 1.0 on (``knowledge.DASHBOARD_IDS``)
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AlreadyExistsError, NotFoundError
+from ..errors import AlreadyExistsError, NotFoundError, PlanError
 from ..models import ERROR, WARNING, Diagnostic, FlowRef
 from ..rules import knowledge as K
 from ..rules.validate import DASHBOARD_NEEDS_IDS
+from ..source.flowscan import MAX_CODE_POINTS, MAX_READ_BYTES
 from ..source.ignorefile import IgnoreRules
-from ..source.walk import DASHBOARDS_DIR, FLOW_SUFFIXES, walk_files
+from ..source.walk import DASHBOARDS_DIR, FLOW_SUFFIXES, shown_path, walk_files
 from ..source.yamlindex import parse_yaml
 from .base import (
     TENANT_LEVEL,
@@ -77,6 +80,25 @@ def _is_yaml(name: str) -> bool:
     return name.endswith(FLOW_SUFFIXES)
 
 
+def _inside(path: Path, directory: Path) -> bool:
+    real, root = os.path.realpath(path), os.path.realpath(directory)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _outside(path: Path, directory: Path) -> Diagnostic:
+    """A dashboards folder, or a link in it, that leads outside the flow directory: never read
+    (.kestraignore does not apply to the folder, so the walker's hint to add the link there
+    would not help)."""
+    return Diagnostic(
+        shown_path(path),
+        f"symbolic link to {shown_path(os.path.realpath(path))}, outside the flow directory "
+        f"{shown_path(directory)}: kestra-sync only reads what the flow directory holds; move "
+        "the dashboards inside it",
+        ERROR,
+        code="link-outside",
+    )
+
+
 class Dashboards(KindBase):
     name = KIND
     noun = "dashboard"
@@ -94,6 +116,9 @@ class Dashboards(KindBase):
             folder = Path(directory) / folder_name
             if not folder.is_dir():
                 continue
+            if not _inside(folder, Path(directory)):
+                scan.diagnostics.append(_outside(folder, Path(directory)))
+                continue  # the tenant's dashboards are unknown: none is planned, none deleted
             # Every YAML in the folder is read (.kestraignore does not apply): a file skipped
             # would be a dashboard --delete removes from the server.
             files, problems = walk_files(
@@ -104,7 +129,9 @@ class Dashboards(KindBase):
                 boundary=Path(directory),
             )
             scan.diagnostics += [
-                not_regular_is_an_error(
+                _outside(Path(problem.path), Path(directory))
+                if problem.code == "link-outside"
+                else not_regular_is_an_error(
                     problem,
                     "its dashboard is unknown; replace it with a regular file, or remove it",
                     "dashboard-not-a-file",
@@ -132,15 +159,16 @@ class Dashboards(KindBase):
         def problem(message: str, line: int | None = None, severity: str = ERROR) -> None:
             scan.diagnostics.append(Diagnostic(shown, message, severity, line, None, "dashboard"))
 
-        try:
-            source = file.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            problem(f"cannot read: {err}")
+        source = _read_source(file, problem)
+        if source is None:
             return
         parsed = parse_yaml(source)
         errors = [p for p in parsed.problems if p.severity == "error" or p.code == "duplicate-key"]
         for p in errors:
-            problem(f"invalid YAML: {p.message}", p.line)
+            # The reader speaks of flows; its rules hold for a dashboard too.
+            problem(
+                f"invalid YAML: {p.message.replace('one flow per', 'one dashboard per')}", p.line
+            )
         if errors:
             return
         dashboard_id = check_dashboard(parsed.data, source, problem, parsed.position)
@@ -166,6 +194,7 @@ class Dashboards(KindBase):
         """A create that meets an existing id updates it, an update of one deleted since the
         plan creates it again: a re-run converges."""
         source, dashboard_id = change.payload, change.ref.id
+        _same_id(source, dashboard_id)
         if change.action == "create":
             try:
                 client.create_dashboard(source)
@@ -221,6 +250,58 @@ class Dashboards(KindBase):
     def payload_digest(self, payload: Any) -> str:
         return digest(payload)
 
+    def file_bytes(self, payload: Any) -> bytes | None:
+        """A dashboard's file is its YAML source, byte for byte."""
+        return str(payload).encode("utf-8")
+
+
+def _read_source(file: Path, problem: Any) -> str | None:
+    """The file's text, or None after saying why it cannot be a dashboard: too large for
+    Kestra's YAML reader (the limit flows have: it is not even read), not UTF-8 (where), or
+    unreadable."""
+    try:
+        size = file.stat().st_size
+        if size > MAX_READ_BYTES:
+            problem(
+                f"the file is too large ({size:,} bytes): Kestra's YAML reader refuses "
+                f"documents over {MAX_CODE_POINTS:,} characters"
+            )
+            return None
+        raw = file.read_bytes()
+    except OSError as err:
+        problem(f"cannot read the file: {err.strerror or err}")
+        return None
+    if raw.startswith(codecs.BOM_UTF8):
+        problem(
+            "the file starts with a UTF-8 byte order mark, which the server would keep as part "
+            "of the dashboard's source (and its first line would not read `id:`): save the "
+            "file as UTF-8 without BOM",
+            1,
+        )
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        problem(
+            f"the file is not valid UTF-8 (byte 0x{raw[err.start]:02x} at offset {err.start}): "
+            "Kestra reads dashboards as UTF-8; re-save the file as UTF-8",
+            line,
+        )
+        return None
+
+
+def _same_id(source: str, dashboard_id: str) -> None:
+    """The server takes a created dashboard's id from its YAML: one that names another id than
+    the change (a saved plan edited by hand) would create a dashboard nobody reviewed."""
+    data = parse_yaml(source).data
+    named = data.get("id") if isinstance(data, dict) else None
+    if named != dashboard_id:
+        raise PlanError(
+            f"dashboard {dashboard_id}: its YAML names the id {named!r}: it is not sent",
+            hint="make the plan again (kestra-sync plan --out ...) from git",
+        )
+
 
 def _title(source: str) -> str:
     data = parse_yaml(source).data
@@ -235,10 +316,18 @@ def check_dashboard(data: Any, source: str, problem: Any, position: Any) -> str 
         problem("a dashboard must be a YAML mapping with `id`, `title` and `charts`")
         return None
     dashboard_id = data.get("id")
-    if not isinstance(dashboard_id, str) or not dashboard_id.strip():
-        problem("the dashboard has no `id` (Kestra requires one: add `id: my-dashboard`)")
+    line = position(("id",))[0] if "id" in data else None
+    if dashboard_id is not None and not isinstance(dashboard_id, str):
+        problem(
+            f"the dashboard's `id` must be text, not {type(dashboard_id).__name__} "
+            f"{dashboard_id!r}: quote it (`id: '{dashboard_id}'`), so that git and the "
+            "server read the same id",
+            line,
+        )
         return None
-    line = position(("id",))[0]
+    if not isinstance(dashboard_id, str) or not dashboard_id.strip():
+        problem("the dashboard has no `id` (Kestra requires one: add `id: my-dashboard`)", line)
+        return None
     if not DASHBOARD_ID.fullmatch(dashboard_id):
         problem(
             f"dashboard id {dashboard_id!r}: kestra-sync needs letters, digits, '.', '_' and "

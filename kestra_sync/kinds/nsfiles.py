@@ -249,6 +249,10 @@ class NamespaceFiles(KindBase):
         """``file:company.team/etl/load.py`` names ``/etl/load.py``."""
         return item_id.lstrip("/")
 
+    def file_bytes(self, payload: Any) -> bytes | None:
+        """A namespace file's bytes are its file's, whole."""
+        return content_of(payload)
+
     # -- git --------------------------------------------------------------------------------
 
     def scan(self, settings: Any) -> LocalScan:

@@ -404,6 +404,10 @@ class TestSuites(KindBase):
     def payload_digest(self, payload: Any) -> str:
         return digest(payload["source"])
 
+    def file_bytes(self, payload: Any) -> bytes | None:
+        """A suite's file is its YAML source, byte for byte (pull --branch writes it back)."""
+        return str(payload["source"]).encode("utf-8")
+
 
 def rewrite_namespaces(scan: LocalScan, mapping: dict[str, str], map_source: Any) -> list:
     """An environment's namespace_map moves a suite to another namespace: its source says so

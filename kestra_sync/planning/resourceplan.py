@@ -15,14 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from ..kinds.base import Kind, KindListing, LocalItem, LocalScan, RemoteItem
+from ..kinds import facts_of
+from ..kinds.base import Kind, KindListing, LocalItem, LocalScan, RemoteItem, facts
 from .plan import CREATE, DELETE, UNCHANGED, UNMANAGED, UPDATE, Change, Plan
 from .targeting import is_targeted
 
 KEPT_PREFIX = "kept: "  # a server item kept because the scan never reads it (saved in plans)
 
 
-def _where(tenant: str, namespace: str) -> str:
+def where_of(tenant: str, namespace: str) -> str:
+    """ "namespace N" (and its tenant unless main), or "tenant T" for a tenant's resources."""
     if not namespace:  # a tenant's resources (dashboards)
         return f"tenant {tenant}"
     return "namespace " + namespace + ("" if tenant == "main" else f" (tenant {tenant})")
@@ -52,7 +54,7 @@ def compare_kind(
         why = listing.error or (listing.unsupported if local else None)
         if why:
             errors.append(
-                f"could not read the {kind.noun}s of {_where(tenant, namespace)}: "
+                f"could not read the {facts(kind).plural} of {where_of(tenant, namespace)}: "
                 f"{why}; none of them will be created, updated or deleted"
             )
             continue
@@ -130,10 +132,16 @@ def _undeclared(
     return change
 
 
+def _plural(name: str) -> str:
+    found = facts_of(name)
+    return found.plural if found is not None else f"{name} items"
+
+
 def resource_drift(plan: Plan, listings: list[KindListing]) -> list[str]:
     """What moved on the server since a saved plan, for the kinds other than flows."""
     drift = [
-        f"could not read the {lst.kind} items of {_where(lst.tenant, lst.namespace)}: {lst.error}"
+        f"could not read the {_plural(lst.kind)} of {where_of(lst.tenant, lst.namespace)}: "
+        f"{lst.error}"
         for lst in listings
         if lst.error
     ]

@@ -146,9 +146,11 @@ def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
         kinds = {_kind_of_target(t) for t in missing}
         kind = kinds.pop() if len(kinds) == 1 else prefixed("")
         what, word = (kind.noun, kind.target_word.lower()) if kind else ("flow", "id")
+        if kind is None or kind.level != TENANT_LEVEL:  # a tenant's item has no namespace
+            word = f"namespace and {word}"
         plan.errors.append(
             f"--target {', '.join(missing)} matches no {what} in git or on the server; "
-            f"check the namespace and {word}"
+            f"check the {word}"
         )
 
 

@@ -28,11 +28,20 @@ def dashboard_targets(
     """(id -> the file each dashboard goes to, refusals). ``existing``: id -> the local file
     that declares it now (the dashboards scan)."""
     targets, refused = {}, []
+    taken = {str(Path(p)).casefold(): i for i, p in existing.items()}
     for dashboard_id in sorted(sources):
         if dashboard_id in existing:
             target = Path(existing[dashboard_id])
         elif DASHBOARD_ID.fullmatch(dashboard_id):
             target = folder / f"{dashboard_id}.yml"
+            other = taken.setdefault(str(target).casefold(), dashboard_id)
+            if other != dashboard_id:
+                # One file on macOS and Windows: the second would overwrite the first.
+                refused.append(
+                    f"dashboard {dashboard_id}: its file {target.name} differs only in case "
+                    f"from that of {other!r}; rename one of them on the server, then pull again"
+                )
+                continue
         else:
             refused.append(
                 f"dashboard {dashboard_id!r}: the id cannot name a file (letters, digits, '.', "

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ..models import FlowRef
+from ..kinds import facts_of
+from ..models import FLOW, FlowRef
 from ..planning.plan import CREATE, DELETE, UNMANAGED, UPDATE, Plan
-
-KV_NOT_WRITTEN = "a KV value changed on the server: kv.yml is not rewritten, edit it by hand"
 
 
 @dataclass
@@ -54,23 +54,23 @@ def drift_of(plan: Plan) -> Drift:
 
 def _item(change) -> DriftItem:
     path = str(change.path)
-    if change.kind == "flow":
+    if change.kind == FLOW:
         server = change.server_source or ""
         return DriftItem(
             change.ref, path, server.encode("utf-8"), unified(change.source, server, path)
         )
-    if change.kind == "file":
-        from ..kinds.nsfiles import content_of
-
-        server_bytes = bytes(change.server_payload or b"")
-        local = content_of(change.payload)
-        return DriftItem(change.ref, path, server_bytes, file_diff(local, server_bytes, path))
-    if change.kind == "dashboard":  # its YAML source, byte for byte, as for a flow
-        board = str(change.server_payload or "")
-        return DriftItem(
-            change.ref, path, board.encode("utf-8"), unified(change.payload, board, path)
+    # The other kinds say whether git's file holds the item alone (a namespace file, a
+    # dashboard: written back byte for byte) or not (a KV pair in kv.yml: reported only).
+    kind = facts_of(change.kind)
+    server = None if kind is None else kind.file_bytes(change.server_payload)
+    if kind is None or server is None:
+        noun = kind.noun if kind is not None else change.kind
+        note = (
+            f"the {noun} changed on the server: {Path(path).name} is not rewritten, edit it by hand"
         )
-    return DriftItem(change.ref, path, None, "", note=KV_NOT_WRITTEN)
+        return DriftItem(change.ref, path, None, "", note=note)
+    local = kind.file_bytes(change.payload) or b""
+    return DriftItem(change.ref, path, server, file_diff(local, server, path))
 
 
 def unified(old: str | None, new: str, path: str) -> str:

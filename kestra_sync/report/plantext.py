@@ -75,8 +75,7 @@ def render_plan(
             shown = [c for c in changes if show_unchanged or c.action != UNCHANGED]
             if not shown:
                 continue
-            # A tenant's own resources (dashboards) have no namespace: say whose they are.
-            heading = f"namespace {namespace}" if namespace else f"tenant {tenant} (dashboards)"
+            heading = f"namespace {namespace}" if namespace else tenant_heading(tenant, shown)
             out.append(style(indent + heading, bold=True))
             for change in shown:
                 name = change_name(change)
@@ -115,6 +114,20 @@ def render_plan(
     return "\n".join(out) + "\n"
 
 
+def tenant_heading(tenant: str, changes) -> str:
+    """A tenant's own resources have no namespace: ``tenant main (dashboards)`` says whose
+    they are, in the words of the kinds listed."""
+    from ..kinds import facts_of
+
+    words = []
+    for change in changes:
+        kind = facts_of(change.kind)
+        word = kind.plural if kind is not None else change.kind
+        if word not in words:
+            words.append(word)
+    return f"tenant {tenant} ({', '.join(words)})"
+
+
 def change_name(change) -> str:
     """How a change is named under its namespace heading: the flow id, or the kind then the
     path or key (``file /etl/load.py``, ``kv db_password``), so a KV key never reads as a
@@ -139,8 +152,8 @@ def target_words(server: str, tenants: list[str]) -> str:
 def partial_plan_note(targets: list[str]) -> str:
     """As Terraform warns with -target: the plan does not speak for the rest of the tree."""
     return (
-        f"Partial plan: only {', '.join(targets)} (--target or flow files); other flows were "
-        "not compared and are not changed. Run without targets to see every change."
+        f"Partial plan: only {', '.join(targets)} (--target or flow files); nothing else was "
+        "compared or will be changed. Run without targets to see every change."
     )
 
 

@@ -77,7 +77,9 @@ def test_init_detects_the_directory_and_layout_and_never_overwrites(tmp_path, em
     # PyYAML reads the key `on` as True (YAML 1.1)
     assert workflow[True]["pull_request"]["paths"] == ["deploy/flows/**", "kestra-sync.yml"]
     # what init wrote works: validate and plan use it
-    assert f"{len(flows)} files checked, no problems" in run_cli("validate", cwd=tmp_path).stdout
+    # and the namespace file and kv.yml beside them
+    checked = f"{len(flows) + 2} files checked, no problems"
+    assert checked in run_cli("validate", cwd=tmp_path).stdout
     planned = run_cli("plan", cwd=tmp_path, env={"KESTRA_URL": emulator.url})
     # 6 flows, the namespace file and 2 KV pairs
     assert "Plan: 9 to create" in planned.stdout
