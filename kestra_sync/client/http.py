@@ -39,6 +39,7 @@ from .retries import (
 )
 from .urls import origin_of, redact_userinfo, resolve_verify, split_url, tenant_path
 
+MIN_SECRET_LINE = 4  # a shorter line of a multi-line secret would hide ordinary words
 JSON = "application/json"
 # Request bodies carrying flow source: Kestra's MediaType.APPLICATION_YAML (docs/kestra-api.md).
 # From 2.0 another type gets 415; up to 1.3 it reached hidden JSON handlers (f48629c75).
@@ -216,10 +217,21 @@ class Transport(FailureMessages):
         self._secrets += [password, base64.b64encode(raw).decode("ascii"), quote(password, safe="")]
 
     def add_secret(self, value: str) -> None:
-        """A value being sent that no message may show (a namespace secret's)."""
-        if value and value not in self._secrets:
-            self._secrets.append(value)
-            self._secrets.append(quote(value, safe=""))
+        """A value being sent that no message may show (a namespace secret's), in each form a
+        server could echo it in: as is, URL-quoted, inside a JSON string (a body quoted back in
+        an error: ``\\n``, ``\\"``, ``\\u00e9``), and each line of a multi-line value."""
+        if not value or value in self._secrets:
+            return
+        lines = [line.strip() for line in value.splitlines()]
+        forms = {
+            value,
+            quote(value, safe=""),
+            json.dumps(value)[1:-1],
+            json.dumps(value, ensure_ascii=False)[1:-1],
+            *(line for line in lines if len(line) >= MIN_SECRET_LINE and line != value),
+        }
+        self._secrets += sorted(forms - set(self._secrets))
+        self._secrets.sort(key=len, reverse=True)  # a longer form first: none left half shown
 
     def redact(self, text: str | None) -> str | None:
         if text is None:

@@ -265,3 +265,26 @@ def test_a_namespace_map_deploys_an_app_where_its_mapped_namespace_says(tmp_path
     assert list(store_of(emu.server).namespaces["main"]) == [f"staging.{NS}"]
     again = p.run("plan", "--env", "staging", "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        pytest.param(lambda v: "Invalid body: " + json.dumps({"key": "K", "value": v}), id="json"),
+        pytest.param(lambda v: "bad value " + json.dumps(v), id="json-ascii"),
+        pytest.param(lambda v: "bad line: " + v.splitlines()[1], id="one-line"),
+    ],
+)
+def test_a_secret_echoed_back_escaped_or_in_part_is_never_shown(project, echo):
+    """A server quoting the request body back in its error writes the value as JSON text
+    (quotes, backslashes, newlines and accents escaped), or one line of a multi-line value."""
+    value = 'p@ss"wo\\rd-\u00e9\n-----line-two-of-the-key-----'
+    project.emu.faults.add(
+        method="PUT", path=r".*/secrets$", status=400, body={"message": echo(value)}
+    )
+    failed = project.run("apply", "--auto-approve", env={"TEAM_DB_PASSWORD": value})
+    assert failed.returncode == 1
+    out = failed.stdout + failed.stderr
+    line_with(out, "[1/4] FAILED", "secret DB_PASSWORD", "***")
+    for form in (value, json.dumps(value)[1:-1], "line-two-of-the-key", "wo\\\\rd", "p@ss"):
+        assert form not in out
