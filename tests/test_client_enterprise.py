@@ -12,7 +12,7 @@ import responses
 
 from kestra_sync.client import KestraClient
 from kestra_sync.client.enterprise import EnterpriseOnlyError
-from kestra_sync.errors import IncompleteListingError, ServerError
+from kestra_sync.errors import IncompleteListingError, PlanError, ServerError
 
 URL = "http://kestra.test:8080"
 API = f"{URL}/api/v1/main"
@@ -89,3 +89,21 @@ def test_a_namespace_the_server_does_not_keep_is_created(client):
     client.put_namespace(NS, {"id": NS, "description": "d"})
     assert [c.request.method for c in responses.calls] == ["PUT", "POST"]
     assert responses.calls[1].request.body == b'{"id": "company.team", "description": "d"}'
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.get_app_source(".."),
+        lambda c: c.delete_app("."),
+        lambda c: c.get_test_suite(NS, ".."),
+        lambda c: c.delete_test_suite(NS, ".."),
+        lambda c: c.run_test_suite(NS, ".."),
+    ],
+)
+@responses.activate
+def test_an_id_of_dots_from_a_listing_or_a_saved_plan_is_never_sent(client, call):
+    """``apps/..`` or ``tests/ns/..`` would be resolved to another resource by the HTTP library."""
+    with pytest.raises(PlanError, match="cannot be put in a URL"):
+        call(client)
+    assert len(responses.calls) == 0

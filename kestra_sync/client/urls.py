@@ -8,7 +8,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from requests import certs as requests_certs
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PlanError
 
 
 def split_url(url: str) -> tuple[str, str | None, str | None]:
@@ -49,7 +49,19 @@ def redact_userinfo(url: str) -> str:
 
 def tenant_path(tenant: str, *segments: str) -> str:
     """``/api/v1/{tenant}/flows/...`` with every segment quoted with ``safe=""`` (as kestrapy's
-    ``base_api.py::_tenant_path`` does): a ``/`` or ``?`` in an id can never change the route."""
+    ``base_api.py::_tenant_path`` does): a ``/`` or ``?`` in an id can never change the route.
+
+    A segment of ``.`` or ``..`` survives quoting and the HTTP library resolves it away
+    (``apps/..`` is sent as the tenant's root): such an id, from a server's listing or a saved
+    plan, is never sent, whatever the kind."""
+    for segment in (tenant, *segments):
+        if segment in (".", ".."):
+            raise PlanError(
+                f"the id {segment!r} (in {'/'.join((tenant, *segments))}) cannot be put in a "
+                "URL: the HTTP library would resolve it to another resource; nothing was sent",
+                hint="the id came from the server or a saved plan: rename or remove that item "
+                "in Kestra's UI, then run again",
+            )
     return "/".join(["/api/v1", quote(tenant, safe="")] + [quote(s, safe="") for s in segments])
 
 

@@ -288,3 +288,18 @@ def test_a_secret_echoed_back_escaped_or_in_part_is_never_shown(project, echo):
     line_with(out, "[1/4] FAILED", "secret DB_PASSWORD", "***")
     for form in (value, json.dumps(value)[1:-1], "line-two-of-the-key", "wo\\\\rd", "p@ss"):
         assert form not in out
+
+
+def test_an_app_uid_of_dot_dot_is_never_put_in_a_url(project):
+    """Kestra names an app by a uid of its own: ``apps/..`` would be sent as the tenant's
+    root. The listing holding it is refused, and nothing is written over it."""
+    now = "2025-01-01T00:00:00Z"
+    ee(project).apps.setdefault("main", {})[".."] = {"source": APP, "created": now, "updated": now}
+    project.emu.stats.reset()
+    plan = project.plan(env=ENV)
+    assert plan.returncode == 1
+    line_with(plan.stdout + plan.stderr, "could not read the apps of", "'..'", "URL")
+    done = project.run("apply", "--auto-approve", env=ENV)
+    assert done.returncode == 1
+    assert project.emu.stats.count("POST", "/api/v1/{tenant}/apps") == 0
+    assert list(ee(project).apps["main"]) == [".."]
