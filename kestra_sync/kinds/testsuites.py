@@ -233,7 +233,7 @@ def _unknown_task(item: LocalItem, case: str, where: str, task: Any, flow: FlowR
 class TestSuites(KindBase):
     name = KIND
     noun = "test suite"
-    target_example = "orders-smoke"
+    target_example = "company.team/orders-smoke"
     # Written after the flows of its namespace (the one it tests among them), deleted before.
     write_phase = 2
 
