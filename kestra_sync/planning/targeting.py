@@ -25,7 +25,8 @@ from pathlib import Path
 from ..errors import InputError
 from ..kinds import every_kind, facts_of, prefixed
 from ..kinds.base import TENANT_LEVEL, KindFacts
-from ..models import FlowRef, LocalFlow
+from ..kinds.testsuites import tested_flow
+from ..models import FLOW, FlowRef, LocalFlow
 from ..settings.config import Settings
 
 _IN_NAMESPACE = re.compile(r"^(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
@@ -136,7 +137,14 @@ def targets_from_files(files: list[Path], local: list[LocalFlow], settings: Sett
 def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
     """Reduce a whole plan to the targeted changes; a target that matches nothing is an error
     (a typo must not pass as "no changes")."""
-    plan.changes = [c for c in plan.changes if is_targeted(c.ref, targets)]
+    from .plan import UNCHANGED  # plan.py imports this module
+
+    tested = _targeted_flow_writes(plan.changes, targets)
+    plan.changes = [
+        c
+        for c in plan.changes
+        if is_targeted(c.ref, targets) or (c.action == UNCHANGED and tested_flow(c) in tested)
+    ]
     plan.targets = list(targets)
     found = {target_of(c.ref) for c in plan.changes} | {
         f"{c.ref.namespace}/*" for c in plan.changes
@@ -152,6 +160,18 @@ def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
             f"--target {', '.join(missing)} matches no {what} in git or on the server; "
             f"check the {word}"
         )
+
+
+def _targeted_flow_writes(changes: list, targets: list[str]) -> set[FlowRef]:
+    """The flows a targeted change writes: their unchanged test suites stay in the plan (as
+    unchanged), so ``apply --target FLOW --run-tests`` runs the tests of the flow it deploys."""
+    from .plan import CREATE, UPDATE
+
+    return {
+        c.ref
+        for c in changes
+        if c.kind == FLOW and c.action in (CREATE, UPDATE) and is_targeted(c.ref, targets)
+    }
 
 
 def _kind_of_target(target: str) -> KindFacts | None:

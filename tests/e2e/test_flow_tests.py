@@ -334,3 +334,17 @@ def test_pull_without_the_test_permission_still_pulls_the_flows(project, tmp_pat
     line_with(done.stderr, "not pulled company.team test suites", "403")
     assert (pulled.root / "flows/company/team/orders.yml").read_text(encoding="utf-8") == FLOW
     assert not (pulled.root / "flows/company/team/_tests").exists()
+
+
+@pytest.mark.parametrize("target", ["company.team/orders", "company.team/*"])
+def test_a_targeted_flow_runs_its_unchanged_suite(project, target):
+    """--target narrows what is deployed, not what is tested: the suite of the flow it
+    deploys runs (it said 'this apply changed no flow with a test suite')."""
+    applied(project)
+    write_flow(project, FLOW.replace("message: hi", "message: targeted"))
+    (ns_dir(project) / "report.yml").write_text(FLOW.replace("id: orders", "id: report"))
+    done = applied(project, "--target", target, "--run-tests")
+    line_with(done.stdout, "PASS company.team/orders-smoke (flow orders): SUCCESS")
+    line_with(done.stdout, "Tests: 1 suite(s) passed, 0 failed.")
+    untouched = applied(project, "--target", "company.team/report", "--run-tests")
+    line_with(untouched.stdout, "Tests: none to run")
