@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -24,6 +25,15 @@ from .common import (
     settings_from,
 )
 
+MAX_TEST_TIMEOUT = 86_400.0  # a day: a longer wait is a typo, and `inf` would never end
+
+
+def _a_number(value: float, param: click.Parameter) -> float:
+    """FloatRange lets ``nan`` through (it compares false to both bounds)."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value!r} is not a number of seconds", param=param)
+    return value
+
 
 @click.command()
 @plan_options
@@ -43,7 +53,8 @@ from .common import (
 )
 @click.option(
     "--test-timeout",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=1, max=MAX_TEST_TIMEOUT),
+    callback=lambda ctx, param, value: _a_number(value, param),
     default=600,
     show_default=True,
     metavar="SECONDS",

@@ -348,3 +348,15 @@ def test_a_targeted_flow_runs_its_unchanged_suite(project, target):
     line_with(done.stdout, "Tests: 1 suite(s) passed, 0 failed.")
     untouched = applied(project, "--target", "company.team/report", "--run-tests")
     line_with(untouched.stdout, "Tests: none to run")
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e400", "86401"])
+def test_a_test_timeout_that_is_not_a_bounded_number_is_refused_before_any_write(project, value):
+    """`inf` waited for ever (and broke the run with 'timestamp out of range'); `nan` passed
+    click's range check and timed every suite out at once, after the deploy."""
+    done = project.run("apply", "--auto-approve", "--run-tests", "--test-timeout", value)
+    assert done.returncode == 2
+    line_with(done.stderr, "Invalid value for '--test-timeout'")
+    assert server_suites(project.emu) == {}
+    with client(project.emu) as c:
+        assert c.list_namespace(NS) == []
