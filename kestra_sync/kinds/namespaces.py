@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
-from ..errors import InputError
+from ..errors import InputError, UnsupportedByServer
 from ..models import ERROR, Diagnostic, FlowRef
 from ..rules import knowledge as K
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules
@@ -345,6 +345,18 @@ class NamespaceSettings(KindBase):
         namespace = change.ref.namespace
         current = client.get_namespace(namespace)
         client.put_namespace(namespace, to_server(current, namespace, change.payload))
+        # A setting the server's version does not keep is dropped without a word (Kestra 2.0
+        # has no pluginDefaults): said here, or every plan would show it again as an update.
+        kept = from_server(client.get_namespace(namespace))
+        dropped = [field for field in FIELDS if field in change.payload and field not in kept]
+        if dropped:
+            what = ", ".join(dropped)
+            raise UnsupportedByServer(
+                f"the server did not keep {what} of namespace {namespace}: its Kestra version "
+                f"has no such namespace setting (the rest was written); remove {what} from "
+                f"{change.path or 'namespace.yml'}",
+                hint="with kestra_version pinned, validate names the settings a version lacks",
+            )
         return Written("created" if current is None else "updated")
 
     def delete(self, client: KindClient, change: Change) -> Written:

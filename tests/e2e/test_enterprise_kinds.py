@@ -303,3 +303,23 @@ def test_an_app_uid_of_dot_dot_is_never_put_in_a_url(project):
     assert done.returncode == 1
     assert project.emu.stats.count("POST", "/api/v1/{tenant}/apps") == 0
     assert list(ee(project).apps["main"]) == [".."]
+
+
+def test_a_setting_the_servers_version_drops_fails_the_write_instead_of_recurring(project):
+    """Kestra 2.0 keeps no pluginDefaults on a namespace: with no version pinned, the write
+    said 'created' and every later plan showed the same update again."""
+    (ns_dir(project) / "namespace.yml").write_text(
+        "description: x\npluginDefaults:\n  - type: io.kestra.plugin.core.log.Log\n"
+        "    values: {level: INFO}\n"
+    )
+    for _ in range(2):
+        done = project.run("apply", "--auto-approve", env=ENV)
+        assert done.returncode == 1
+        line_with(
+            done.stdout,
+            "[",
+            "FAILED",
+            "namespace settings: the server did not keep pluginDefaults",
+            "remove pluginDefaults from flows/company/team/namespace.yml",
+        )
+    assert ee(project).namespaces["main"][NS]["description"] == "x"
