@@ -97,3 +97,20 @@ def test_test_timeout_without_run_tests_is_refused(github, make_emulator, tmp_pa
     assert code != 0
     assert "input `test-timeout` needs `run-tests: true`" in log + summary
     assert requests.get(f"{kestra.url}/api/v1/main/flows/{NS}/orders", timeout=5).status_code == 404
+
+
+def test_a_failed_suites_annotation_names_its_failed_cases_not_its_skipped_ones():
+    from types import SimpleNamespace
+
+    from kestra_sync.action.run import _report_tests
+    from kestra_sync.applying.testrun import CaseResult, SuiteResult, TestRun
+
+    cases = [CaseResult("broken", "FAILED", "0 rows"), CaseResult("off", "SKIPPED")]
+    run = TestRun([SuiteResult("main", NS, "orders-smoke", "orders", "FAILED", cases)])
+    ctx = SimpleNamespace(runner=SimpleNamespace(set_output=lambda *a: None), failure="")
+    annotations: list = []
+    _report_tests(ctx, run, annotations)  # type: ignore[arg-type]
+    (note,) = annotations
+    assert (
+        note.message == "flow test company.team/orders-smoke (flow orders) FAILED: broken: 0 rows"
+    )

@@ -30,6 +30,7 @@ import sys
 import tempfile
 from typing import TextIO
 
+from ..applying.testrun import PASSING
 from ..report.escape import md_code
 from .child import (  # noqa: F401  (CliRun: for tests)
     CliRun,
@@ -369,7 +370,7 @@ def _report_tests(ctx: Context, tests, annotations: list[Annotation]) -> None:
     for suite in tests.suites:
         if not suite.passed:
             why = suite.error or "; ".join(
-                f"{c.id}: {c.message or c.state}" for c in suite.cases if c.state != "SUCCESS"
+                f"{c.id}: {c.message or c.state}" for c in suite.cases if c.state not in PASSING
             )
             annotations.append(
                 Annotation(
