@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import responses
 
 from kestra_sync.applying.apply import DONE, FAILED, Outcome, delete_stage, write_order
@@ -21,7 +22,7 @@ from kestra_sync.applying.testrun import (
     suites_to_run,
 )
 from kestra_sync.client import KestraClient
-from kestra_sync.errors import NotFoundError, ServerError
+from kestra_sync.errors import NotFoundError, ServerError, UnexpectedResponseError
 from kestra_sync.kinds.base import LocalScan
 from kestra_sync.kinds.testsuites import (
     KIND,
@@ -320,6 +321,16 @@ def test_a_listing_without_source_is_completed_one_suite_at_a_time():
     suites = KestraClient("http://k", retries=0).list_test_suites(NS)
     assert [(s["id"], s["source"]) for s in suites] == [("a", "id: a\n"), ("b", "id: b\n")]
     assert "includeChildNamespaces=false" in responses.calls[0].request.url
+
+
+@responses.activate
+def test_a_run_result_whose_cases_are_not_a_list_is_not_read_as_a_pass():
+    """`results: "x"` was iterated character by character: no case, and the suite's SUCCESS
+    passed it."""
+    url = f"http://k/api/v1/main/tests/{NS}/smoke/run"
+    responses.post(url, json={"state": "SUCCESS", "results": "not a list"})
+    with pytest.raises(UnexpectedResponseError, match="expected a TestSuiteRunResult"):
+        KestraClient("http://k", retries=0).run_test_suite(NS, "smoke")
 
 
 # -- environments ---------------------------------------------------------------------------

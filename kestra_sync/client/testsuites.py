@@ -121,7 +121,11 @@ class TestSuitesMixin:
         data = self.http.json("POST", path, resp, write=True)
         if isinstance(data, list) and len(data) == 1:
             data = data[0]  # before Kestra 1.0: a list of one (knowledge.TESTS_RUN_ANSWERS_ONE)
-        if not isinstance(data, dict) or not isinstance(data.get("state"), str):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("state"), str)
+            or not isinstance(data.get("results", []), list)  # a list of cases, or none
+        ):
             raise self.http.unexpected(
                 "POST", path, resp, "expected a TestSuiteRunResult", write=True
             )
