@@ -83,6 +83,18 @@ SHAPES: dict[str, type] = {
     "workerGroup": dict,
     "defaultWorkerSelector": dict,
 }
+# kestra-sync's connection (settings.config), the Action's inputs and GitHub's own tokens.
+CREDENTIAL_VARIABLES = frozenset(
+    {
+        "KESTRA_URL",
+        "KESTRA_USERNAME",
+        "KESTRA_PASSWORD",
+        "KESTRA_API_TOKEN",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+    }
+)
+CREDENTIAL_PREFIXES = ("INPUT_", "ACTIONS_", "KESTRA_SYNC_")
 PRESENT = "present"  # the digest of a secret the server has (its value is never read)
 RESEND = "resend"  # the digest of a secret declared `resend: always`: never equal to PRESENT
 
@@ -259,9 +271,21 @@ def _secret_entry_problem(entry: Any, seen: set[str]) -> str | None:
         return f"secret {key!r} is listed twice"
     if not isinstance(env, str) or not ENV_NAME.fullmatch(env):
         return f"secret {key!r}: `env` must name an environment variable, e.g. DB_PASSWORD"
+    if is_credential(env):
+        return (
+            f"secret {key!r}: ${env} holds the credentials kestra-sync or the CI runs with; "
+            "a namespace secret (readable by the namespace's flows) is never set from it"
+        )
     if entry.get("resend", "missing") not in ("missing", "always"):
         return f"secret {key!r}: `resend` is `missing` (the default) or `always`"
     return None
+
+
+def is_credential(env: str) -> bool:
+    """Whether ``env`` is one of the variables the deploy itself runs with: sending it as a
+    namespace secret would hand the deploy's credentials to the namespace's flows (a
+    namespace.yml in a pull request, or a saved plan edited by hand, could name it)."""
+    return env.upper() in CREDENTIAL_VARIABLES or env.upper().startswith(CREDENTIAL_PREFIXES)
 
 
 def _is_namespace_file(name: str) -> bool:
@@ -446,6 +470,10 @@ class NamespaceSecrets(KindBase):
     def decode(self, data: Any) -> Any:
         if not isinstance(data, dict) or not isinstance(data.get("env"), str):
             raise ValueError("a secret's payload must be {env, resend}")
+        if is_credential(data["env"]):
+            raise ValueError(
+                f"a secret is never set from ${data['env']} (the deploy's credentials)"
+            )
         return {"env": data["env"], "resend": bool(data.get("resend"))}
 
     def payload_digest(self, payload: Any) -> str:

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from kestra_sync.emulator.enterprise import store_of
+from kestra_sync.report.planfile import content_checksum
 from tests.support.project import Project, flow, line_with, server_source
 
 NS = "company.team"
@@ -323,3 +324,31 @@ def test_a_setting_the_servers_version_drops_fails_the_write_instead_of_recurrin
             "remove pluginDefaults from flows/company/team/namespace.yml",
         )
     assert ee(project).namespaces["main"][NS]["description"] == "x"
+
+
+@pytest.mark.parametrize("variable", ["KESTRA_API_TOKEN", "INPUT_PASSWORD", "GITHUB_TOKEN"])
+def test_a_secret_is_never_set_from_the_deploys_own_credentials(project, variable):
+    """A namespace.yml in a pull request naming `env: KESTRA_API_TOKEN` handed the deploy's
+    token to every flow of the namespace (they read its secrets)."""
+    (ns_dir(project) / "namespace.yml").write_text(
+        SETTINGS.replace("env: TEAM_DB_PASSWORD", f"env: {variable}")
+    )
+    done = project.run("apply", "--auto-approve", env={variable: "the-deploy-token-123"})
+    assert done.returncode == 1
+    line_with(done.stdout + done.stderr, "namespace.yml", f"${variable} holds the credentials")
+    assert ee(project).secrets.get("main", {}) == {}
+
+
+def test_a_saved_plan_edited_to_send_the_deploys_token_is_refused(project):
+    assert project.plan("--out", "plan.json", env=ENV).returncode == 0
+    plan = json.loads((project.root / "plan.json").read_text())
+    for change in plan["changes"]:
+        if change["kind"] == "secret":
+            change["payload"]["env"] = "KESTRA_API_TOKEN"
+    plan["checksum"] = content_checksum(plan)  # anyone can recompute it
+    (project.root / "plan.json").write_text(json.dumps(plan))
+    done = project.run("apply", "plan.json", env={**ENV, "KESTRA_API_TOKEN": "tok-123456"})
+    assert done.returncode == 1
+    line_with(done.stdout + done.stderr, "never set from $KESTRA_API_TOKEN")
+    assert server_source(project.emu, NS, "hello") is None
+    assert ee(project).secrets.get("main", {}) == {}
