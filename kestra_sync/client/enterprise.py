@@ -21,6 +21,8 @@ clear message, and ``require_enterprise`` refuses before the first request when 
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ApiError, KestraSyncError, NotFoundError, UnsupportedByServer
@@ -28,6 +30,7 @@ from .http import tenant_path
 from .wire import last_page
 
 APPS_PAGE = 100
+_APP_UIDS_LOCK = threading.Lock()
 ENTERPRISE_HINT = (
     "for a Kestra OSS server, remove the _apps/ folders and namespace.yml files from git, or "
     "list them in .kestraignore"
@@ -101,6 +104,18 @@ class EnterpriseResourcesMixin:
             if last_page(listed, total, page, len(results), APPS_PAGE, "apps", _incomplete):
                 return found
             page += 1
+
+    def app_uid(self, namespace: str, app_id: str) -> str | None:
+        """The uid of app ``app_id`` of ``namespace``, or None. The namespace is listed once per
+        client (an apply writes its apps with one), not once per app written; its parallel
+        writes wait for that one listing."""
+        with _APP_UIDS_LOCK:
+            listing = self.__dict__.setdefault("_app_uids", {}).setdefault(namespace, _Uids())
+        with listing.lock:
+            if listing.uids is None:
+                apps = self.list_apps(namespace)
+                listing.uids = {a["id"]: a["uid"] for a in apps if isinstance(a.get("id"), str)}
+            return listing.uids.get(app_id)
 
     def get_app_source(self, uid: str) -> str | None:
         """``GET /apps/{uid}``: the app's YAML as stored, or None when it is gone."""
@@ -181,6 +196,14 @@ class EnterpriseResourcesMixin:
         path = tenant_path(self.tenant, "namespaces", namespace, "secrets")
         with enterprise_only("namespace secrets"):
             self.http.request("PUT", path, json_body={"key": key, "value": value})
+
+
+@dataclass
+class _Uids:
+    """A namespace's app uids by id, listed on first use."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    uids: dict[str, str] | None = None
 
 
 class enterprise_only:  # noqa: N801 - used as a `with` block

@@ -182,15 +182,9 @@ class Apps(KindBase):
                 items.append(RemoteItem(ref, source, digest(source)))
         return sorted(items, key=lambda i: i.ref)
 
-    @staticmethod
-    def _uid(client: KindClient, ref: FlowRef) -> str | None:
-        return next(
-            (a["uid"] for a in client.list_apps(ref.namespace) if a.get("id") == ref.id), None
-        )
-
     def write(self, client: KindClient, change: Change) -> Written:
         source = change.payload
-        uid = self._uid(client, change.ref)
+        uid = client.app_uid(change.ref.namespace, change.ref.id)
         if uid is not None:
             try:
                 client.update_app(uid, source)
@@ -201,7 +195,7 @@ class Apps(KindBase):
         return Written("created")
 
     def delete(self, client: KindClient, change: Change) -> Written:
-        uid = self._uid(client, change.ref)
+        uid = client.app_uid(change.ref.namespace, change.ref.id)
         if uid is None or not client.delete_app(uid):
             return Written("already deleted")
         return Written("deleted")

@@ -352,3 +352,15 @@ def test_a_saved_plan_edited_to_send_the_deploys_token_is_refused(project):
     line_with(done.stdout + done.stderr, "never set from $KESTRA_API_TOKEN")
     assert server_source(project.emu, NS, "hello") is None
     assert ee(project).secrets.get("main", {}) == {}
+
+
+def test_writing_many_apps_lists_their_namespace_once_not_once_per_app(project):
+    for n in range(5):
+        text = APP.replace("id: request", f"id: request{n}")
+        (ns_dir(project) / "_apps" / f"request{n}.yml").write_text(text)
+    project.emu.stats.reset()
+    done = project.run("apply", "--auto-approve", env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(ee(project).apps["main"]) == 6
+    # One listing to plan, one to find the uids of the apps written (not six).
+    assert project.emu.stats.count("GET", "/api/v1/{tenant}/apps/search") == 2
