@@ -21,7 +21,7 @@ import yaml
 from ..client.enterprise import EnterpriseOnlyError
 from ..errors import KestraSyncError
 from ..kinds.apps import APP_ID, Apps
-from ..kinds.namespaces import NamespaceSecrets, NamespaceSettings, from_server
+from ..kinds.namespaces import NamespaceSecrets, NamespaceSettings, from_server, is_credential
 from ..kinds.namespaces import digest as settings_digest
 from ..models import FlowRef
 from ..rules.validate import expected_layout_path
@@ -82,7 +82,10 @@ def _folder(directory: Path, namespace: str, layout: str) -> Path:
 def env_name(key: str) -> str:
     """The environment variable namespace.yml names for a pulled secret key."""
     name = re.sub(r"[^A-Za-z0-9_]", "_", key).upper()
-    return name if not name[:1].isdigit() else "_" + name
+    name = name if not name[:1].isdigit() else "_" + name
+    # A key named like the deploy's own credentials (GITHUB_TOKEN is a common secret) cannot
+    # be set from that variable (kinds.namespaces.is_credential): another name is proposed.
+    return "SECRET_" + name if is_credential(name) else name
 
 
 def namespace_yml(state: EnterpriseState) -> str:

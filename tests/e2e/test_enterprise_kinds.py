@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from kestra_sync.emulator.enterprise import store_of
 from kestra_sync.report.planfile import content_checksum
@@ -364,3 +365,19 @@ def test_writing_many_apps_lists_their_namespace_once_not_once_per_app(project):
     assert len(ee(project).apps["main"]) == 6
     # One listing to plan, one to find the uids of the apps written (not six).
     assert project.emu.stats.count("GET", "/api/v1/{tenant}/apps/search") == 2
+
+
+def test_a_pulled_secret_named_like_a_deploy_credential_gets_another_variable(project, tmp_path):
+    """GITHUB_TOKEN is a common namespace secret: pull named `env: GITHUB_TOKEN`, which
+    namespace.yml refuses, so the pulled repository did not validate."""
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    ee(project).secrets["main"][NS]["GITHUB_TOKEN"] = "ghp-from-the-ui-000"
+    (tmp_path / "pulled").mkdir()
+    pulled = Project(tmp_path / "pulled", project.emu)
+    pulled.config("directory: flows\nlayout: nested\n")
+    done = pulled.run("pull", "--namespace", NS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = yaml.safe_load((ns_dir(pulled) / "namespace.yml").read_text())
+    assert {"key": "GITHUB_TOKEN", "env": "SECRET_GITHUB_TOKEN"} in written["secrets"]
+    again = pulled.plan("--detailed-exitcode")
+    assert again.returncode == 0 and "No changes" in again.stdout, again.stdout + again.stderr
