@@ -262,7 +262,7 @@ def _run_tests(plan_obj, outcome, meta, settings, tests):
     todo = suites_to_run(plan_obj.changes, {o.change.ref: o for o in outcome.outcomes})
     args = [] if tests.directory is None else [str(tests.directory)]
     if settings.environment:
-        args += ["--environment", settings.environment]
+        args += ["--env", settings.environment]
     run = TestRun([], tests.timeout, rollback_command(meta.get("git"), args))
     if not todo:
         return run

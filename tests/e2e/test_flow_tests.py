@@ -360,3 +360,19 @@ def test_a_test_timeout_that_is_not_a_bounded_number_is_refused_before_any_write
     assert server_suites(project.emu) == {}
     with client(project.emu) as c:
         assert c.list_namespace(NS) == []
+
+
+def test_the_rollback_command_names_the_environment_with_the_flag_apply_takes(project):
+    """It said `--environment staging`, an option apply does not have."""
+    project.config(
+        f"directory: flows\nlayout: nested\nenvironments:\n  staging:\n    url: {project.emu.url}\n"
+    )
+    applied(project, "--env", "staging")
+    set_outcome(project.emu, state="FAILED", message="no rows")
+    write_flow(project, FLOW.replace("message: hi", "message: v5"))
+    done = project.run("apply", "--auto-approve", "--run-tests", "--env", "staging")
+    assert done.returncode == 1
+    command = line_with(done.stdout, "To roll back").split(": ", 1)[1]
+    assert command == "git checkout HEAD~1 && kestra-sync apply --env staging"
+    usage = project.run(*command.split("&& kestra-sync ", 1)[1].split(), "--help")
+    assert usage.returncode == 0, usage.stderr
