@@ -230,10 +230,17 @@ def test_the_json_form_reads_back():
 
 
 def test_rollback_names_the_commit_before_this_one_and_the_same_options():
-    assert rollback_command({"commit": "0123456789abcdef"}, ["flows", "--environment", "prod"]) == (
-        "git checkout 0123456789ab~1 && kestra-sync apply flows --environment prod"
+    assert rollback_command({"commit": "0123456789abcdef"}, ["flows", "--env", "prod"]) == (
+        "git checkout 0123456789ab~1 && kestra-sync apply flows --env prod"
     )
     assert rollback_command(None, []) == "git checkout HEAD~1 && kestra-sync apply"
+
+
+def test_the_rollback_command_quotes_what_a_shell_would_read_otherwise():
+    """A directory named `my flows` or `$(id)` was printed as is in a command to paste."""
+    assert rollback_command(None, ["my flows", "--env", "$(id)"]) == (
+        "git checkout HEAD~1 && kestra-sync apply 'my flows' --env '$(id)'"
+    )
 
 
 # -- running, bounded ---------------------------------------------------------------------

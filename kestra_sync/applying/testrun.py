@@ -11,6 +11,7 @@ out (the server may still be running it; its result then shows in Kestra's UI).
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -228,5 +229,5 @@ def rollback_command(git: dict[str, Any] | None, extra_args: list[str]) -> str:
     """The command that deploys the commit before this one (what ran before this apply)."""
     commit = (git or {}).get("commit")
     previous = f"{commit[:12]}~1" if commit else "HEAD~1"
-    args = "".join(f" {a}" for a in extra_args)
+    args = "".join(f" {shlex.quote(a)}" for a in extra_args)  # a command to paste in a shell
     return f"git checkout {previous} && kestra-sync apply{args}"
