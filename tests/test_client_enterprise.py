@@ -12,7 +12,7 @@ import responses
 
 from kestra_sync.client import KestraClient
 from kestra_sync.client.enterprise import EnterpriseOnlyError
-from kestra_sync.errors import IncompleteListingError, PlanError, ServerError
+from kestra_sync.errors import IncompleteListingError, InputError, PlanError, ServerError
 
 URL = "http://kestra.test:8080"
 API = f"{URL}/api/v1/main"
@@ -107,3 +107,16 @@ def test_an_id_of_dots_from_a_listing_or_a_saved_plan_is_never_sent(client, call
     with pytest.raises(PlanError, match="cannot be put in a URL"):
         call(client)
     assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_a_secret_whose_value_is_the_connections_own_token_is_never_sent():
+    """Whatever variable it comes from (an environment's `token_env`, which no list of names
+    can know): the namespace's flows would read the deploy's token."""
+    with KestraClient(URL, token="the-deploy-token-42", retries=0) as c:
+        with pytest.raises(InputError, match="holds the token or password kestra-sync"):
+            c.put_secret(NS, "K", "the-deploy-token-42")
+        assert len(responses.calls) == 0
+        responses.put(f"{API}/namespaces/{NS}/secrets", json={})
+        c.put_secret(NS, "K", "another-value")
+        assert json.loads(responses.calls[0].request.body) == {"key": "K", "value": "another-value"}

@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ApiError, KestraSyncError, NotFoundError, UnsupportedByServer
+from ..errors import ApiError, InputError, KestraSyncError, NotFoundError, UnsupportedByServer
 from .http import tenant_path
 from .wire import last_page
 
@@ -192,6 +192,14 @@ class EnterpriseResourcesMixin:
         return sorted(set(keys))
 
     def put_secret(self, namespace: str, key: str, value: str) -> None:
+        if self.http.is_credential(value):
+            # Whatever variable it came from (an environment's token_env, a netrc...): the
+            # namespace's flows can read its secrets.
+            raise InputError(
+                f"secret {key} of {namespace} holds the token or password kestra-sync connects "
+                "with: it is never sent as a namespace secret",
+                hint="point the secret's `env:` at the variable holding the secret's own value",
+            )
         self.redact_also(value)
         path = tenant_path(self.tenant, "namespaces", namespace, "secrets")
         with enterprise_only("namespace secrets"):

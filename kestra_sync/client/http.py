@@ -111,6 +111,7 @@ class Transport(FailureMessages):
         self._mounted: set[str] = set()
         self._refusing_session = self._refusing_writes_session(self.session)
         self._writes_via: requests.Session | None = None  # None: self.session
+        self._credentials = frozenset(self._secrets)  # the token, password (flags, env, netrc)
 
     def _set_limits(self, timeout: float, max_reply_mb: float) -> None:
         if not timeout or timeout <= 0:
@@ -215,6 +216,10 @@ class Transport(FailureMessages):
             return
         raw = f"{username}:{password}".encode()
         self._secrets += [password, base64.b64encode(raw).decode("ascii"), quote(password, safe="")]
+
+    def is_credential(self, value: str) -> bool:
+        """Whether ``value`` is the token or password this client connects with."""
+        return bool(value) and value in self._credentials
 
     def add_secret(self, value: str) -> None:
         """A value being sent that no message may show (a namespace secret's), in each form a
