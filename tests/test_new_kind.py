@@ -201,6 +201,32 @@ def test_a_registered_kind_is_pulled_by_the_real_cli(notes, project, emulator):
     assert run("plan", "--detailed-exitcode")[0] == 0  # git now says what the server holds
 
 
+class PickyNotes(Notes):
+    """Notes whose id "secret" cannot be written to git: its refusal stops the whole pull."""
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        pulled = super().pull_files(items, target)
+        pulled.refused += [f"note {i.ref.id}: not for git" for i in items if i.ref.id == "secret"]
+        return pulled
+
+
+def test_a_registered_kinds_refusal_stops_the_whole_pull_before_any_write(project, emulator):
+    kinds.register(PickyNotes())
+    try:
+        assert run("apply", "--auto-approve")[0] == 0
+        with client(emulator) as c:
+            c.put_kv("company.team", PREFIX + "secret", "x")
+        for path in (project / "flows" / "company.team" / "hello.yml", *project.glob("notes/*/*")):
+            path.unlink()
+        code, out = run("pull", "--namespace", "company.team")
+    finally:
+        kinds.unregister("note")
+    assert code == 1, out
+    line_with(out, "refused", "note secret: not for git")
+    assert "pull refused 1 server entry (above): nothing was written" in out
+    assert not list(project.glob("flows/**/*.yml")) and not list(project.glob("notes/*/*"))
+
+
 def test_a_registered_kinds_targets_are_checked_by_its_own_words(notes, project):
     code, out = run("plan", "--target", "note:company.team/nope")
     assert code == 1, out
