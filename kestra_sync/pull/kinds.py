@@ -16,7 +16,8 @@ from pathlib import Path
 from ..kinds import KINDS
 from ..kinds.base import TENANT_LEVEL, KindClient, KindUnsupported, RemoteItem, facts
 from ..kinds.pulling import Pulled, PullFile, PullGroup, PullScope, PullTarget
-from .flows import DIFFERS, SAME, inside, local_state, write_exact_or_stop
+from ..source.confine import inside
+from .flows import DIFFERS, SAME, local_state, write_exact_or_stop
 
 Say = Callable[..., None]  # echo_line: (text, err=False)
 
