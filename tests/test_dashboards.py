@@ -288,7 +288,7 @@ def test_a_byte_order_mark_is_named_not_reported_as_a_missing_id_line(tmp_path):
 def test_pull_refuses_a_second_id_whose_file_differs_only_in_case(tmp_path):
     # On macOS and Windows `Ops.yml` and `ops.yml` are one file: the second dashboard
     # written would replace the first, and a plan --delete after the pull would delete it.
-    from kestra_sync.pull.dashboards import dashboard_targets
+    from kestra_sync.kinds.dashboards import dashboard_targets
 
     folder = tmp_path / "_dashboards"
     sources = {"Ops": board("Ops"), "ops": board("ops"), "sales": board("sales")}

@@ -1,7 +1,7 @@
 """Adding a kind is one module (docs/kinds.md): a kind this test defines, registered through
 the public registry (``kinds.register``) and nothing else, is planned, targeted, applied,
-saved in a plan file and deleted by the real CLI against the emulator, with every guard of
-the one pipeline, and no shared module knows its name.
+saved in a plan file, deleted and pulled by the real CLI against the emulator, with every
+guard of the one pipeline, and no shared module knows its name.
 
 The kind, "note": a text file ``notes/NAMESPACE/ID.txt`` beside the flow directory, kept on
 the server as the KV pair ``note_ID`` of NAMESPACE (the emulator has no API of its own for
@@ -28,6 +28,7 @@ from kestra_sync.kinds.base import (
     RemoteItem,
     Written,
 )
+from kestra_sync.kinds.pulling import Pulled, PullFile, PullGroup, PullTarget
 from kestra_sync.models import FlowRef
 from tests.support.project import client, flow, line_with
 
@@ -74,6 +75,25 @@ class Notes(KindBase):
 
     def payload_digest(self, payload: Any) -> str:
         return _sha(payload)
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        """`pull`: each note back into its text file, beside the flow directory."""
+        root = target.directory.parent / "notes"
+        return Pulled(
+            [
+                PullGroup(
+                    [
+                        PullFile(
+                            root / item.ref.namespace / f"{item.ref.id}.txt",
+                            item.payload.encode("utf-8"),
+                            f"{item.ref.namespace} note",
+                            confine=root,
+                        )
+                        for item in items
+                    ]
+                )
+            ]
+        )
 
 
 def _sha(text: str) -> str:
@@ -156,6 +176,55 @@ def test_a_registered_kind_is_planned_targeted_applied_and_deleted(notes, projec
     code, out = run("apply", "plan.json", "--auto-approve")
     assert code == 0, out
     assert server_notes(emulator) == {"welcome": "hello there"}
+
+
+def test_a_registered_kind_is_pulled_by_the_real_cli(notes, project, emulator):
+    assert run("apply", "--auto-approve")[0] == 0
+    with client(emulator) as c:
+        c.put_kv("company.team", PREFIX + "welcome", "edited on the server")
+    rules = project / "notes" / "company.team" / "rules.txt"
+    rules.unlink()
+
+    # The note git lacks is written back; the one that differs is kept, as for every kind.
+    code, out = run("pull", "--namespace", "company.team")
+    assert code == 1, out
+    line_with(out, "wrote", str(Path("notes", "company.team", "rules.txt")), "(company.team note)")
+    line_with(out, "conflict", "welcome.txt", "(company.team note): differs from the server; kept")
+    assert rules.read_bytes() == b"be kind"
+    welcome = project / "notes" / "company.team" / "welcome.txt"
+    assert welcome.read_text(encoding="utf-8") == "hi"
+
+    code, out = run("pull", "--namespace", "company.team", "--overwrite")
+    assert code == 0, out
+    line_with(out, "unchanged", "rules.txt", "(company.team note)")
+    assert welcome.read_bytes() == b"edited on the server"
+    assert run("plan", "--detailed-exitcode")[0] == 0  # git now says what the server holds
+
+
+class PickyNotes(Notes):
+    """Notes whose id "secret" cannot be written to git: its refusal stops the whole pull."""
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        pulled = super().pull_files(items, target)
+        pulled.refused += [f"note {i.ref.id}: not for git" for i in items if i.ref.id == "secret"]
+        return pulled
+
+
+def test_a_registered_kinds_refusal_stops_the_whole_pull_before_any_write(project, emulator):
+    kinds.register(PickyNotes())
+    try:
+        assert run("apply", "--auto-approve")[0] == 0
+        with client(emulator) as c:
+            c.put_kv("company.team", PREFIX + "secret", "x")
+        for path in (project / "flows" / "company.team" / "hello.yml", *project.glob("notes/*/*")):
+            path.unlink()
+        code, out = run("pull", "--namespace", "company.team")
+    finally:
+        kinds.unregister("note")
+    assert code == 1, out
+    line_with(out, "refused", "note secret: not for git")
+    assert "pull refused 1 server entry (above): nothing was written" in out
+    assert not list(project.glob("flows/**/*.yml")) and not list(project.glob("notes/*/*"))
 
 
 def test_a_registered_kinds_targets_are_checked_by_its_own_words(notes, project):

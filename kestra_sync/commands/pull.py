@@ -40,10 +40,10 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--dashboards/--no-dashboards",
-    "with_dashboards",
+    "with_tenant_kinds",
     default=None,
-    help="Also pull the tenant's dashboards into the dashboards folder (`_dashboards/`) "
-    "[default: with --all only].",
+    help="Also pull what belongs to the tenant rather than to a namespace: its dashboards, "
+    "into the dashboards folder (`_dashboards/`) [default: with --all only].",
 )
 @click.option(
     "--include-children/--no-include-children",
@@ -85,7 +85,7 @@ if TYPE_CHECKING:
 def pull(
     namespaces,
     all_namespaces,
-    with_dashboards,
+    with_tenant_kinds,
     layout,
     overwrite,
     branch,
@@ -110,7 +110,7 @@ def pull(
     from ..source.flowscan import scan
 
     if branch is not None:
-        picked = with_dashboards is not None
+        picked = with_tenant_kinds is not None
         return _pull_branch(namespaces, all_namespaces or picked, layout, overwrite, branch, params)
     if commit_message is not None or fmt != "text":
         raise click.UsageError("--commit-message and --format go with --branch")
@@ -130,6 +130,7 @@ def pull(
     layout = layout or (settings.layout if settings.layout != "none" else "nested")
     existing = scan(directory, tenant=settings.tenant).flows if directory.exists() else []
     children = settings.include_children and not all_namespaces
+    tenant_kinds = all_namespaces if with_tenant_kinds is None else with_tenant_kinds
 
     # Everything is read before anything is written: a read that fails (a reply over
     # --max-reply-mb, a namespace the token may not read, the server gone) leaves the
@@ -138,22 +139,12 @@ def pull(
     by_ref, empty = _read_flows(client, namespaces, children)
     remote = list(by_ref.values())
     check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
-    resources = _read_resources(client, namespaces, by_ref)
-    suites = _read_suites(client, [namespace for namespace, _, _ in resources])
-    enterprise = _read_enterprise(client, [r[0] for r in resources])
-    # before anything is written
-    _refuse_whole_pull(resources, settings, layout, suites, enterprise)
-    dashboards = _read_dashboards(client, settings, target, with_dashboards, all_namespaces)
+    pulled = _pull_kinds(client, settings, layout, target, namespaces, by_ref, tenant_kinds)
     # Read now too, for the hint printed at the end (one request lists the namespaces).
     known = client.distinct_namespaces() if empty and not children else []
 
     result, files_kept = _write_all(
-        remote,
-        existing,
-        (resources, enterprise, suites, dashboards),
-        settings,
-        layout=layout,
-        overwrite=overwrite,
+        remote, existing, pulled, settings, layout=layout, overwrite=overwrite
     )
     _closing_hints(result, known if empty and not children else None, empty)
     if settings.config_file is None and result.written:
@@ -162,13 +153,34 @@ def pull(
         sys.exit(EXIT_FAILURE)
 
 
-def _write_all(remote, existing, others, settings, *, layout, overwrite):
-    """Write what was read: the flows, then ``others`` (namespace files and KV pairs, the
-    Enterprise kinds, test suites, dashboards). -> (the flows' result, how many other items were kept). A write
-    that fails says which files were written before it."""
-    from ..pull.flows import PullWriteError, write_flows
+def _pull_kinds(client, settings, layout, target, namespaces, by_ref, tenant_kinds: bool):
+    """Every other kind's items, read and turned into the files they become in git
+    (``pull.kinds``): the namespaces named, and with --include-children the children that
+    hold flows; the tenant's own kinds (dashboards) with --all or --dashboards. A server
+    entry that cannot be written refuses the whole pull here, before anything is written."""
+    from ..kinds.pulling import PullScope, PullTarget
+    from ..pull.kinds import files_of, read_kinds, refusals
 
-    resources, enterprise, suites, dashboards = others
+    wanted = sorted(set(namespaces) | {ref.namespace for ref in by_ref})
+    scope = PullScope(
+        settings.tenant,
+        wanted,
+        with_tenant=tenant_kinds,
+        version=target.version,
+        say=lambda line: echo_line(line, err=True),
+    )
+    pulled = files_of(read_kinds(client, scope), PullTarget(settings, layout))
+    _refuse_whole_pull(refusals(pulled))
+    return pulled
+
+
+def _write_all(remote, existing, pulled, settings, *, layout, overwrite):
+    """Write what was read: the flows, then every other kind's files (``pulled``). -> (the
+    flows' result, how many other items were kept). A write that fails says which files
+    were written before it."""
+    from ..pull.flows import PullWriteError, write_flows
+    from ..pull.kinds import write_pulled
+
     shown: list[Path] = []  # written, and printed as such
     try:
         result = write_flows(
@@ -176,10 +188,7 @@ def _write_all(remote, existing, others, settings, *, layout, overwrite):
         )
         shown += [path for _, path in result.written]
         _report_flows(result, len(remote))
-        files_kept = _write_resources(resources, settings, layout, overwrite, shown)
-        files_kept += _write_enterprise(enterprise, settings, layout, overwrite, shown)
-        files_kept += _write_suites(suites, settings, layout, overwrite, shown)
-        files_kept += _write_dashboards(dashboards, settings, overwrite, shown)
+        files_kept = write_pulled(pulled, settings.directory, overwrite, shown, echo_line)
     except PullWriteError as err:
         for path in err.written:
             echo_line(f"wrote      {path}")
@@ -193,51 +202,21 @@ def _write_all(remote, existing, others, settings, *, layout, overwrite):
     return result, files_kept
 
 
-def _read_dashboards(client, settings, target, wanted, all_namespaces) -> dict[str, str] | None:
-    """id -> source of the tenant's dashboards when they are pulled (--all, or --dashboards),
-    else None. A server before 1.0 makes up dashboard ids, so its dashboards cannot be
-    deployed from git: they are not pulled (said once)."""
-    from ..rules import knowledge as K
+def _refuse_whole_pull(refused: list[str]) -> None:
+    """A file that would land outside the directory (through a link), a KV value kv.yml cannot
+    hold: each is named, and the pull writes nothing, so that what it does write always plans
+    as no change and nothing is half pulled."""
+    from ..errors import InputError
 
-    if not (all_namespaces if wanted is None else wanted):
-        return None
-    if target.version is not None and target.version not in K.DASHBOARD_IDS.versions:
-        echo_line(
-            f"skipped    dashboards: Kestra {target.version} makes up their ids, so they "
-            "cannot be deployed from git (Kestra 1.0 or later)",
-            err=True,
+    if refused:
+        for line in refused:
+            echo_line(f"refused    {line}", err=True)
+        raise InputError(
+            f"pull refused {len(refused)} server entr{'y' if len(refused) == 1 else 'ies'} "
+            "(above): nothing was written",
+            hint="remove the symbolic link that leads out of the directory, or rename or change "
+            "the entry on the server, then pull again",
         )
-        return None
-    return client.tenant_dashboards()
-
-
-def _write_dashboards(dashboards, settings, overwrite, shown: list[Path]) -> int:
-    """Write what ``_read_dashboards`` read; returns how many were kept."""
-    from ..kinds.dashboards import Dashboards, dashboards_dir
-    from ..pull.dashboards import dashboard_targets, write_dashboards
-
-    if dashboards is None:
-        return 0
-    folder = settings.directory / dashboards_dir(settings)
-    existing = {i.ref.id: i.path for i in Dashboards().scan(settings).items}
-    targets, refused = dashboard_targets(dashboards, folder, settings.directory, existing)
-    for line in refused:
-        echo_line(f"refused    {line}", err=True)
-    result = write_dashboards(dashboards, targets, overwrite=overwrite)
-    shown += result.written
-    for path in result.written:
-        echo_line(f"wrote      {path}  (dashboard)")
-    for path in result.unchanged:
-        echo_line(f"unchanged  {path}  (dashboard)")
-    for path in result.conflicts:
-        echo_line(f"conflict   {path}  (dashboard): differs from the server; kept", err=True)
-    echo_line(
-        f"Pulled {len(dashboards)} dashboard(s) of tenant {settings.tenant}: "
-        f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
-        f"{len(result.conflicts) + len(refused)} kept.",
-        err=True,
-    )
-    return len(result.conflicts) + len(refused)
 
 
 def _pull_branch(namespaces, all_namespaces, layout, overwrite, branch, params) -> None:
@@ -364,216 +343,6 @@ def _report_flows(result, pulled: int) -> None:
         f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
         err=True,
     )
-
-
-def _read_resources(client, namespaces, flows_by_ref) -> list[tuple[str, dict, dict]]:
-    """(namespace, files, KV values) of the pulled namespaces (those named, and with
-    --include-children the children that hold flows): one export request each for the files,
-    the KV listing plus one GET per key."""
-    wanted = set(namespaces) | {ref.namespace for ref in flows_by_ref}
-    out = []
-    for namespace in sorted(wanted):
-        files = client.export_namespace_files(namespace)
-        values = {key: value for key, (_, value) in client.namespace_kv(namespace).items()}
-        out.append((namespace, files, values))
-    return out
-
-
-def _read_suites(client, namespaces: list[str]) -> list[tuple[str, dict[str, bytes]]]:
-    """(namespace, {"/<id>.yml": source}) of the flow test suites of the pulled namespaces
-    (Enterprise: one listing each). A server that answers 404 has no flow tests (OSS): none."""
-    from ..errors import AuthError, NotFoundError
-    from ..pull.resources import suites_as_files
-
-    out = []
-    for namespace in namespaces:
-        try:
-            suites = client.list_test_suites(namespace)
-        except NotFoundError:
-            return []  # no /tests API: an OSS server
-        except AuthError as err:
-            if err.status != 403:
-                raise
-            # A token without the TEST permission still pulls the flows, files and KV pairs.
-            echo_line(f"not pulled {namespace} test suites: {err.message}", err=True)
-            continue
-        if suites:
-            out.append((namespace, suites_as_files(suites)))
-    return out
-
-
-def _write_suites(suites, settings, layout, overwrite, shown: list[Path]) -> int:
-    """Write the suites ``_read_suites`` read under each namespace's `_tests`; how many kept."""
-    from ..pull.resources import tests_root, write_namespace_files
-
-    kept = 0
-    for namespace, files in suites:
-        root = tests_root(settings.directory, namespace, layout)
-        result = write_namespace_files(files, root, overwrite=overwrite, confine=settings.directory)
-        shown += result.written
-        for path in result.written:
-            echo_line(f"wrote      {path}  ({namespace} test suite)")
-        for path in result.unchanged:
-            echo_line(f"unchanged  {path}  ({namespace} test suite)")
-        for path in result.conflicts:
-            echo_line(
-                f"conflict   {path}  ({namespace} test suite): differs from the server; kept",
-                err=True,
-            )
-        kept += len(result.conflicts) + len(result.refused) + len(result.unnamable)
-    return kept
-
-
-def _files_target(namespace: str, settings, layout: str) -> tuple[Path, Path]:
-    """(where a namespace's files go, the directory nothing may be written outside of)."""
-    from ..pull.resources import files_root
-
-    root = files_root(settings.directory, namespace, layout, settings.namespace_files)
-    return root, root if namespace in settings.namespace_files else settings.directory
-
-
-def _read_enterprise(client, namespaces: list[str]):
-    """The apps, settings and secret keys of the pulled namespaces (Kestra Enterprise only)."""
-    from ..pull.enterprise import read_enterprise
-
-    states = read_enterprise(client, namespaces)
-    if states is None:
-        echo_line("Not Kestra Enterprise: no apps, namespace settings or secrets pulled.", err=True)
-        return []
-    return states
-
-
-def _write_enterprise(states, settings, layout, overwrite, shown: list[Path]) -> int:
-    from ..pull.enterprise import write_enterprise
-
-    result = write_enterprise(states, settings, layout, overwrite)
-    for status, path, what in result.lines:
-        if status == "wrote":
-            shown.append(path)
-            echo_line(f"wrote      {path}  ({what})")
-        else:
-            echo_line(f"{status:<10} {path}  ({what})", err=status != "unchanged")
-    return result.kept
-
-
-def _refuse_whole_pull(resources, settings, layout, suites=(), enterprise=()) -> None:
-    """A file that would land outside the directory (through a link), a KV value kv.yml cannot
-    hold: each is named, and the pull writes nothing, so that what it does write always plans
-    as no change and nothing is half pulled."""
-    from ..errors import InputError
-    from ..pull.resources import refused_files, refused_kv, tests_root
-    from ..report.escape import control_characters
-
-    refused = []
-    for namespace, files, values in resources:
-        root, confine = _files_target(namespace, settings, layout)
-        refused += [
-            f"{namespace} file {remote}: its name holds control characters, which validate "
-            "refuses; rename it on the server"
-            for remote in sorted(files)
-            if control_characters(remote)
-        ]
-        refused += [
-            f"{namespace} file {remote}: it would be written outside {root}"
-            for remote in refused_files(files, root, confine)
-        ]
-        refused += refused_kv(values, settings.directory, namespace, layout)
-    for namespace, files in suites:
-        root = tests_root(settings.directory, namespace, layout)
-        refused += [
-            f"{namespace} test suite {remote}: it would be written outside {root}"
-            for remote in refused_files(files, root, settings.directory)
-        ]
-    from ..pull.enterprise import refused_enterprise
-
-    refused += refused_enterprise(list(enterprise))
-    if refused:
-        for line in refused:
-            echo_line(f"refused    {line}", err=True)
-        raise InputError(
-            f"pull refused {len(refused)} server entr{'y' if len(refused) == 1 else 'ies'} "
-            "(above): nothing was written",
-            hint="remove the symbolic link that leads out of the directory, or rename or change "
-            "the entry on the server, then pull again",
-        )
-
-
-def _write_resources(resources, settings, layout, overwrite, shown: list[Path]) -> int:
-    """Write what ``_read_resources`` read; ``shown`` gets each path written. Returns how many
-    were kept."""
-    from ..pull.resources import split_secrets, write_kv_file, write_namespace_files
-
-    kept = 0
-    for namespace, files, values in resources:
-        root, confine = _files_target(namespace, settings, layout)
-        result = write_namespace_files(files, root, overwrite=overwrite, confine=confine)
-        shown += result.written
-        for path in result.written:
-            echo_line(f"wrote      {path}  ({namespace} file)")
-        for path in result.unchanged:
-            echo_line(f"unchanged  {path}  ({namespace} file)")
-        for path in result.conflicts:
-            echo_line(
-                f"conflict   {path}  ({namespace} file): differs from the server; kept", err=True
-            )
-        for remote in result.skipped:
-            echo_line(
-                f"skipped    {namespace} file {remote}: a name starting with .git is git's own, "
-                "never deployed from _files; the server's copy stays",
-                err=True,
-            )
-        for remote in result.refused:
-            echo_line(
-                f"refused    {namespace} file {remote}: it would be written outside {root}",
-                err=True,
-            )
-        for remote in result.unnamable:
-            echo_line(
-                f"refused    {namespace} file {remote}: its name holds control characters, "
-                "which validate refuses; rename it on the server, then pull again",
-                err=True,
-            )
-        refused = len(result.refused) + len(result.unnamable)
-        if files:
-            echo_line(
-                f"Pulled {len(files)} namespace file(s) of {namespace}: "
-                f"{len(result.written)} written, {len(result.unchanged)} unchanged, "
-                f"{len(result.conflicts) + refused} kept"
-                + (f", {len(result.skipped)} skipped" if result.skipped else "")
-                + ".",
-                err=True,
-            )
-        kept += len(result.conflicts) + refused
-        if values:
-            values, held = split_secrets(values)
-            path, status = write_kv_file(
-                values, settings.directory, namespace, layout, overwrite=overwrite, held=held
-            )
-            if status == "conflict":
-                echo_line(
-                    f"conflict   {path}  ({namespace} KV): differs from the server; kept", err=True
-                )
-                kept += 1
-            elif status == "refused":
-                echo_line(
-                    f"refused    {path}  ({namespace} KV): a symbolic link on the way leads "
-                    f"outside {settings.directory}; kept",
-                    err=True,
-                )
-                kept += 1
-            else:
-                if status == "written":
-                    shown.append(path)
-                echo_line(f"{status:<10} {path}  ({namespace} KV, {len(values)} key(s))")
-                for key in held:
-                    echo_line(
-                        f"not pulled {namespace} KV {key}: its value looks like a secret (or "
-                        f"{path.name} marks it sensitive), so {path.name} lists the key under "
-                        "`sensitive:` without it (plans leave the server's value as it is, "
-                        "never shown)",
-                        err=True,
-                    )
-    return kept
 
 
 def _hint_parent_namespaces(known: list[str], empty: list[str]) -> None:

@@ -40,6 +40,7 @@ from .yamlfile import folder_namespace, line_of, read_yaml
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
+    from .pulling import Pulled, PullScope, PullTarget
 
 KIND = "app"
 APP_ID = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]*")  # the app plugins' `id` pattern
@@ -199,6 +200,32 @@ class Apps(KindBase):
         if uid is None or not client.delete_app(uid):
             return Written("already deleted")
         return Written("deleted")
+
+    def pull_read(self, client: KindClient, scope: PullScope) -> list[RemoteItem]:
+        from .namespaces import enterprise_for_pull
+
+        enterprise_for_pull(client)
+        return super().pull_read(client, scope)
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        """Each app into its namespace's `_apps/<id>.yml`, byte for byte; an app git already
+        holds is written where it is."""
+        from .pulling import Pulled, PullFile, PullGroup
+
+        local = {i.ref: Path(i.path) for i in self.scan(target.settings).items}
+        pulled, group = Pulled(), PullGroup()
+        for item in sorted(items, key=lambda i: i.ref):
+            namespace, app_id = item.ref.namespace, item.ref.id
+            if not APP_ID.fullmatch(app_id):
+                pulled.refused.append(
+                    f"{namespace} app {app_id!r}: not an app id Kestra accepts, so no file name"
+                )
+                continue
+            ref = FlowRef(target.settings.tenant, namespace, app_id, KIND)
+            path = local.get(ref) or target.folder(namespace) / APPS_DIR / f"{app_id}.yml"
+            group.files.append(PullFile(path, item.payload.encode("utf-8"), f"{namespace} app"))
+        pulled.groups.append(group)
+        return pulled
 
     # -- reports ----------------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ A kind (``Kind``; flows, namespace files, KV pairs, one module each) has four st
 - ``write(client, change)`` / ``delete(client, change)`` (``Writer``): one REST call or so
   -> ``Written`` (the word for the outcome: "created", "updated", "deleted", and a flow's new
   revision), run by apply's one scheduler;
-and ``encode(payload)`` / ``decode(data)``: the payload in a saved plan's JSON.
+and ``encode(payload)`` / ``decode(data)``: the payload in a saved plan's JSON;
+``pull_read(client, scope)`` / ``pull_files(items, target)``: what `pull` reads of the kind
+and the files that becomes in git (``kinds.pulling``).
 
 What the planning pipeline applies once, for every kind, is not the kind's business: scopes,
 the deletion opt-in, the empty-namespace rule, a failed listing, what a flow that stays still
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from ..models import LocalFlow, RemoteFlow
     from ..planning.plan import Change
     from ..source.environments import Overlays
+    from .pulling import Pulled, PullScope, PullTarget
 
 
 def bad_namespace(namespace: str) -> str | None:
@@ -221,6 +224,8 @@ class KindClient(Protocol):
     def delete_test_suite(self, namespace: str, suite_id: str) -> bool: ...
 
     # Enterprise: apps, namespace settings, namespace secrets (client.enterprise)
+    def server_edition(self) -> str | None: ...
+
     def require_enterprise(self, what: str) -> None: ...
 
     def list_apps(self, namespace: str) -> list[dict]: ...
@@ -396,6 +401,15 @@ class KindFacts(Protocol):
         pair is one entry of kv.yml): such drift is reported, never written."""
         ...
 
+    def pull_read(self, client: KindClient, scope: PullScope) -> list[RemoteItem]:
+        """`pull`: what the server holds of the kind in ``scope`` (``kinds.pulling``); raises
+        ``KindUnsupported`` (its message said once) when the server has no API for it."""
+        ...
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        """`pull`: the files ``items`` become in git, and the entries that refuse the pull."""
+        ...
+
 
 class Comparisons(Protocol):
     """The planning core's comparisons, as the pipeline hands them to a kind's ``compare``
@@ -446,6 +460,24 @@ class KindBase:
     def file_bytes(self, payload: Any) -> bytes | None:
         return None
 
+    def pull_read(self, client: KindClient, scope: PullScope) -> list[RemoteItem]:
+        """The kind's ``read`` in each pulled namespace, or once for the tenant (a tenant-level
+        kind, pulled with `--all` or `--dashboards` only)."""
+        if self.level == TENANT_LEVEL and not scope.with_tenant:
+            return []
+        where = [""] if self.level == TENANT_LEVEL else scope.namespaces
+        read = self.read  # type: ignore[attr-defined]  # KindBase is half of a Kind
+        try:
+            return [item for namespace in where for item in read(client, scope.tenant, namespace)]
+        except KindUnsupported as err:
+            raise KindUnsupported(f"not pulled {self.plural}: {err.message}") from err
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        """Nothing: a kind that does not say which files its items are is not pulled."""
+        from .pulling import Pulled
+
+        return Pulled()
+
     def overlay(
         self, scan: LocalScan, overlays: Overlays, settings: Any, problems: list[Diagnostic]
     ) -> None:
@@ -485,6 +517,8 @@ _FACTS = (
     "target_id",
     "promoted",
     "file_bytes",
+    "pull_read",
+    "pull_files",
     "overlay",
     "overlay_problems",
     "check_against_flows",

@@ -46,6 +46,7 @@ from .base import (
     Described,
     KindBase,
     KindClient,
+    KindUnsupported,
     LocalItem,
     LocalScan,
     RemoteItem,
@@ -55,6 +56,7 @@ from .base import (
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
+    from .pulling import Pulled, PullScope, PullTarget
 
 KIND = "dashboard"
 # The versioned finding (rules.validate.judge_resources judges it for the target version).
@@ -212,6 +214,35 @@ class Dashboards(KindBase):
     def delete(self, client: KindClient, change: Change) -> Written:
         existed = client.delete_dashboard(change.ref.id)
         return Written("deleted" if existed else "already deleted")
+
+    def pull_read(self, client: KindClient, scope: PullScope) -> list[RemoteItem]:
+        """The tenant's dashboards (with `--all` or `--dashboards`). A server before 1.0 makes
+        up their ids, so they cannot be deployed from git: not pulled (said once)."""
+        if scope.version is not None and scope.version not in K.DASHBOARD_IDS.versions:
+            raise KindUnsupported(
+                f"skipped    dashboards: Kestra {scope.version} makes up their ids, so they "
+                "cannot be deployed from git (Kestra 1.0 or later)"
+            )
+        return super().pull_read(client, scope)
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        """Each dashboard into the dashboards folder, its source byte for byte: one git
+        already has is written over the file that declares it, a new one goes to `<id>.yml`."""
+        from .pulling import Pulled, PullFile, PullGroup
+
+        settings = target.settings
+        sources = {item.ref.id: item.payload for item in items}
+        existing = {i.ref.id: i.path for i in self.scan(settings).items}
+        folder = target.directory / dashboards_dir(settings)
+        paths, refused = dashboard_targets(sources, folder, target.directory, existing)
+        group = PullGroup(lines=[f"refused    {line}" for line in refused], kept=len(refused))
+        for dashboard_id, path in sorted(paths.items()):
+            group.files.append(PullFile(path, sources[dashboard_id].encode("utf-8"), "dashboard"))
+        group.summary = lambda written, unchanged, kept: (
+            f"Pulled {len(sources)} dashboard(s) of tenant {settings.tenant}: {written} "
+            f"written, {unchanged} unchanged, {kept} kept."
+        )
+        return Pulled([group])
 
     # -- reports ----------------------------------------------------------------------------
 
@@ -414,3 +445,42 @@ def _check_chart_type(index: int, chart_type: Any, problem: Any, line: int | Non
         WARNING,
     )
     return True
+
+
+def dashboard_targets(
+    sources: dict[str, str], folder: Path, directory: Path, existing: dict[str, str]
+) -> tuple[dict[str, Path], list[str]]:
+    """`pull`: (id -> the file each dashboard goes to, refusals). ``existing``: id -> the local
+    file that declares it now (the dashboards scan). An id that cannot name a file is refused,
+    as is one whose file differs only in case from another's, or leads out of ``directory``."""
+    from ..source.confine import inside
+
+    targets, refused = {}, []
+    taken = {str(Path(p)).casefold(): i for i, p in existing.items()}
+    for dashboard_id in sorted(sources):
+        if dashboard_id in existing:
+            target = Path(existing[dashboard_id])
+        elif DASHBOARD_ID.fullmatch(dashboard_id):
+            target = folder / f"{dashboard_id}.yml"
+            other = taken.setdefault(str(target).casefold(), dashboard_id)
+            if other != dashboard_id:
+                # One file on macOS and Windows: the second would overwrite the first.
+                refused.append(
+                    f"dashboard {dashboard_id}: its file {target.name} differs only in case "
+                    f"from that of {other!r}; rename one of them on the server, then pull again"
+                )
+                continue
+        else:
+            refused.append(
+                f"dashboard {dashboard_id!r}: the id cannot name a file (letters, digits, '.', "
+                "'_' and '-'); rename it on the server, then pull again"
+            )
+            continue
+        if not inside(target, directory):
+            refused.append(
+                f"dashboard {dashboard_id}: {target} leads outside {directory} "
+                "(a symbolic link on the way)"
+            )
+            continue
+        targets[dashboard_id] = target
+    return targets, refused

@@ -61,6 +61,7 @@ from .base import (
 if TYPE_CHECKING:
     from ..planning.plan import Change
     from ..source.environments import Overlays
+    from .pulling import Pulled, PullTarget
 
 KIND = "kv"
 KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # KVStore.KEY_VALIDATOR_PATTERN
@@ -477,6 +478,20 @@ class KeyValues(KindBase):
     def delete(self, client: KindClient, change: Change) -> Written:
         existed = client.delete_kv(change.ref.namespace, change.ref.id)
         return Written("deleted" if existed else "already deleted")
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        """Each namespace's pairs as its kv.yml (``kinds.kvpull``): secrets never written."""
+        from .kvpull import kv_file, refused_kv
+        from .pulling import Pulled, PullGroup
+
+        pulled = Pulled()
+        by_namespace: dict[str, dict] = {}
+        for item in items:
+            by_namespace.setdefault(item.ref.namespace, {})[item.ref.id] = item.payload["value"]
+        for namespace, values in sorted(by_namespace.items()):
+            pulled.refused += refused_kv(values, target, namespace)
+            pulled.groups.append(PullGroup([kv_file(values, target, namespace)]))
+        return pulled
 
     # -- reports ----------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from .base import (
     Described,
     KindBase,
     KindClient,
+    KindUnsupported,
     LocalItem,
     LocalScan,
     RemoteItem,
@@ -60,6 +61,7 @@ from .yamlfile import folder_namespace, line_of, read_yaml
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
+    from .pulling import Pulled, PullScope, PullTarget
 
 SETTINGS = "namespace"
 SECRET = "secret"
@@ -386,6 +388,46 @@ class NamespaceSettings(KindBase):
     def delete(self, client: KindClient, change: Change) -> Written:
         return Written("kept")  # never planned: a namespace is not deleted by kestra-sync
 
+    def pull_read(self, client: KindClient, scope: PullScope) -> list[RemoteItem]:
+        """Each namespace's settings and its secret keys: namespace.yml holds both."""
+        enterprise_for_pull(client)
+        secrets = NamespaceSecrets()
+        return [
+            item
+            for namespace in scope.namespaces
+            for item in self.read(client, scope.tenant, namespace)
+            + secrets.read(client, scope.tenant, namespace)
+        ]
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        """Each namespace's settings and secret keys as its namespace.yml (``namespace_yml``):
+        a secret's value is never pulled."""
+        from .pulling import Pulled, PullFile, PullGroup
+
+        settings, tenant = target.settings, target.settings.tenant
+        local = {i.ref.namespace: i for i in self.scan(settings).items}
+        local_secrets = {i.ref for i in NamespaceSecrets().scan(settings).items}
+        group = PullGroup()
+        for namespace in sorted({item.ref.namespace for item in items}):
+            held = {i.ref: i for i in items if i.ref.namespace == namespace}
+            pulled = held.get(FlowRef(tenant, namespace, SETTINGS_ID, SETTINGS))
+            values = pulled.payload if pulled is not None else {}
+            keys = [ref.id for ref in held if ref.kind == SECRET]  # as the server lists them
+            if not (values or keys):
+                continue
+            mine = local.get(namespace)
+            # The file in git says the same: same settings, the same secret keys named.
+            same = (mine.digest if mine else digest({})) == digest(values) and {
+                r for r in local_secrets if r.namespace == namespace
+            } == {FlowRef(tenant, namespace, k, SECRET) for k in keys}
+            folder = target.folder(namespace)
+            found = [folder / n for n in NAMESPACE_FILE_NAMES if (folder / n).exists()]
+            path = found[0] if found else folder / NAMESPACE_FILE_NAMES[0]
+            text = namespace_yml(namespace, values, keys).encode("utf-8")
+            what = f"{namespace} settings"
+            group.files.append(PullFile(path, text, what, (lambda raw: True) if same else _never))
+        return Pulled([group])
+
     def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
         assert local is not None
         new = _as_yaml(local.payload)
@@ -453,6 +495,9 @@ class NamespaceSecrets(KindBase):
     def delete(self, client: KindClient, change: Change) -> Written:
         return Written("kept")  # never planned (deletable is empty)
 
+    def pull_read(self, client: KindClient, scope: PullScope) -> list[RemoteItem]:
+        return []  # pulled with the settings: namespace.yml names the keys
+
     def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
         if local is None:
             return Described(["kept (kestra-sync never deletes a secret)"])
@@ -504,3 +549,49 @@ def secret_value(change: Change) -> str:
     if not value:
         raise InputError(f"${env} is not set (or empty): secret {change.ref.id} was not sent")
     return value
+
+
+# -- pull -----------------------------------------------------------------------------------
+
+
+def _never(raw: bytes) -> bool:
+    return False  # git's namespace.yml does not say what the server holds: it differs
+
+
+NOT_ENTERPRISE = "Not Kestra Enterprise: no apps, namespace settings or secrets pulled."
+
+
+def enterprise_for_pull(client: KindClient) -> None:
+    """`pull` reads the Enterprise kinds only from a server that says it is Kestra Enterprise
+    (an OSS server, or one whose configuration cannot be read, holds none of them)."""
+    from ..errors import KestraSyncError
+
+    try:
+        edition = client.server_edition()
+    except KestraSyncError:
+        edition = None
+    if edition != "EE":
+        raise KindUnsupported(NOT_ENTERPRISE)
+
+
+def env_name(key: str) -> str:
+    """The environment variable namespace.yml names for a pulled secret key."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", key).upper()
+    name = name if not name[:1].isdigit() else "_" + name
+    # A key named like the deploy's own credentials (GITHUB_TOKEN is a common secret) cannot
+    # be set from that variable (is_credential): another name is proposed.
+    return "SECRET_" + name if is_credential(name) else name
+
+
+def namespace_yml(namespace: str, values: dict, secret_keys: list[str]) -> str:
+    """A pulled namespace.yml: the settings, and each secret key with the environment
+    variable a later apply would read its value from (a server never gives a value back)."""
+    text = f"# Settings of namespace {namespace}, pulled from the server by kestra-sync.\n"
+    body: dict[str, Any] = dict(values)
+    if secret_keys:
+        text += (
+            "# Secret values are never pulled (a server cannot give them back): each key names\n"
+            "# the environment variable an apply reads its value from when it must be sent.\n"
+        )
+        body["secrets"] = [{"key": k, "env": env_name(k)} for k in secret_keys]
+    return text + (yaml.safe_dump(body, sort_keys=False, allow_unicode=True) if body else "")

@@ -46,6 +46,7 @@ from .base import (
     not_regular_is_an_error,
     second_path_is_an_error,
 )
+from .pulling import Pulled, PullFile, PullGroup, PullTarget, escaping
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
@@ -492,6 +493,19 @@ class NamespaceFiles(KindBase):
         client.delete_namespace_file(change.ref.namespace, change.ref.id)
         return Written("deleted")
 
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        """Each namespace's files under its `_files` (or the folder `namespace_files:` maps it
+        to), byte for byte; a `.git*` name is git's own: never written, the server's copy
+        stays."""
+        pulled = Pulled()
+        by_namespace: dict[str, dict[str, bytes]] = {}
+        for item in items:
+            by_namespace.setdefault(item.ref.namespace, {})[item.ref.id] = item.payload
+        for namespace, files in sorted(by_namespace.items()):
+            pulled.refused += _refused_pulls(namespace, files, target)
+            pulled.groups.append(_pull_group(namespace, files, target))
+        return pulled
+
     # -- reports ----------------------------------------------------------------------------
 
     def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
@@ -539,3 +553,56 @@ class NamespaceFiles(KindBase):
 
     def payload_digest(self, payload: Any) -> str:
         return digest(content_of(payload))
+
+
+# -- pull -----------------------------------------------------------------------------------
+
+
+def files_root(target: PullTarget, namespace: str) -> tuple[Path, Path]:
+    """(where a namespace's files go, the directory nothing may be written outside of): the
+    configured mapping, else `_files` in the namespace's folder."""
+    mapping = target.settings.namespace_files
+    if namespace in mapping:
+        root = Path(mapping[namespace])
+        return root, root
+    return target.folder(namespace) / FILES_DIR, target.directory
+
+
+def _refused_pulls(namespace: str, files: dict[str, bytes], target: PullTarget) -> list[str]:
+    """A name validate refuses, or a path that leaves the directory: the pull writes nothing."""
+    from ..report.escape import control_characters
+
+    root, confine = files_root(target, namespace)
+    named = [
+        f"{namespace} file {remote}: its name holds control characters, which validate "
+        "refuses; rename it on the server"
+        for remote in sorted(files)
+        if control_characters(remote)
+    ]
+    wanted = [path for path in files if not git_owned(path)]
+    return named + [
+        f"{namespace} file {remote}: it would be written outside {root}"
+        for remote in escaping(wanted, root, confine)
+    ]
+
+
+def _pull_group(namespace: str, files: dict[str, bytes], target: PullTarget) -> PullGroup:
+    root, confine = files_root(target, namespace)
+    skipped = sorted(path for path in files if git_owned(path))
+    group = PullGroup(
+        lines=[
+            f"skipped    {namespace} file {remote}: a name starting with .git is git's own, "
+            "never deployed from _files; the server's copy stays"
+            for remote in skipped
+        ]
+    )
+    for remote, content in sorted(files.items()):
+        if remote not in skipped:
+            path = root / remote.lstrip("/")
+            group.files.append(PullFile(path, content, f"{namespace} file", confine=confine))
+    more = f", {len(skipped)} skipped" if skipped else ""
+    group.summary = lambda written, unchanged, kept: (
+        f"Pulled {len(files)} namespace file(s) of {namespace}: {written} written, "
+        f"{unchanged} unchanged, {kept} kept{more}."
+    )
+    return group

@@ -58,6 +58,7 @@ from .base import (
 
 if TYPE_CHECKING:
     from ..planning.plan import Change
+    from .pulling import Pulled, PullScope, PullTarget
 
 KIND = "test"
 SUITE_ID = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]*")  # TestSuite.id in the OpenAPI description
@@ -364,6 +365,50 @@ class TestSuites(KindBase):
     def delete(self, client: KindClient, change: Change) -> Written:
         existed = client.delete_test_suite(change.ref.namespace, change.ref.id)
         return Written("deleted" if existed else "already deleted")
+
+    def pull_read(self, client: KindClient, scope: PullScope) -> list[RemoteItem]:
+        """A server without the /tests API (OSS) has none: nothing said. A token without the
+        TEST permission still pulls the rest: the namespace's suites are said not pulled."""
+        from ..errors import AuthError
+
+        items: list[RemoteItem] = []
+        for namespace in scope.namespaces:
+            try:
+                items += self.read(client, scope.tenant, namespace)
+            except KindUnsupported as err:
+                raise KindUnsupported("") from err
+            except AuthError as err:
+                if err.status != 403:
+                    raise
+                scope.say(f"not pulled {namespace} test suites: {err.message}")
+        return items
+
+    def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
+        """Each suite as `_tests/<id>.yml` in its namespace's folder, its source byte for byte
+        (the scan compares that text)."""
+        from ..report.escape import control_characters
+        from .pulling import Pulled, PullFile, PullGroup, escaping
+
+        pulled = Pulled()
+        for namespace in sorted({item.ref.namespace for item in items}):
+            root = target.folder(namespace) / TESTS_DIR
+            mine = {f"/{i.ref.id}.yml": i.payload for i in items if i.ref.namespace == namespace}
+            pulled.refused += [
+                f"{namespace} test suite {name}: "
+                + (
+                    "its id holds control characters; rename it on the server"
+                    if control_characters(name)
+                    else f"it would be written outside {root}"
+                )
+                for name in escaping(list(mine), root, target.directory)
+                + [n for n in sorted(mine) if control_characters(n)]
+            ]
+            group = PullGroup()
+            for name, payload in sorted(mine.items()):
+                data = payload["source"].encode("utf-8")
+                group.files.append(PullFile(root / name[1:], data, f"{namespace} test suite"))
+            pulled.groups.append(group)
+        return pulled
 
     # -- reports ----------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ work.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from ..errors import InputError
 from ..models import FlowRef, LocalFlow, RemoteFlow, server_name_problem, shorten
 from ..planning.sameness import sources_equal
 from ..rules.validate import expected_layout_path
+from ..source.confine import inside, regular_bytes
 
 
 @dataclass
@@ -59,15 +59,6 @@ def check_server_names(remote: list[RemoteFlow]) -> None:
             )
 
 
-def inside(path: Path, directory: Path) -> bool:
-    """Whether ``path``, with every symbolic link on the way resolved, stays in ``directory``."""
-    real, root = os.path.realpath(path), os.path.realpath(directory)
-    try:
-        return os.path.commonpath([real, root]) == root
-    except ValueError:  # another drive on Windows
-        return False
-
-
 # What stands at a path pull is about to write (``local_state``).
 ABSENT, SAME, DIFFERS = "absent", "same", "differs"
 
@@ -82,25 +73,6 @@ def local_state(path: Path, same: Callable[[bytes], bool]) -> str:
         return ABSENT
     current = regular_bytes(path)
     return SAME if current is not None and same(current) else DIFFERS
-
-
-def regular_bytes(path: Path) -> bytes | None:
-    """The bytes of a regular file (links followed); None for anything else or a file that
-    cannot be read."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _decodes_to(source: str) -> Callable[[bytes], bool]:

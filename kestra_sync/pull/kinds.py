@@ -1,0 +1,109 @@
+"""`pull` for every registered kind but flows, through the pull step of the seam
+(``kinds.pulling``): each kind reads what the server holds in the pulled scope and says which
+files that becomes; this module writes them, the same way for every kind.
+
+Everything is read, and every kind's refusals gathered, before anything is written: a read
+that fails, or one server entry that cannot be written as it is (a name that leads outside
+the directory, a KV value kv.yml cannot hold), leaves the directory as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..kinds import KINDS
+from ..kinds.base import TENANT_LEVEL, KindClient, KindUnsupported, RemoteItem, facts
+from ..kinds.pulling import Pulled, PullFile, PullGroup, PullScope, PullTarget
+from ..source.confine import inside
+from .flows import DIFFERS, SAME, local_state, write_exact_or_stop
+
+Say = Callable[..., None]  # echo_line: (text, err=False)
+
+
+def read_kinds(client: KindClient, scope: PullScope) -> list[tuple[str, list[RemoteItem]]]:
+    """(kind name, its items) for each registered kind (``pull_read``), in the registry's
+    order. A kind the server has no API for is left out, its message said once (several
+    kinds may share one); a tenant-level kind is read only when ``scope`` asks for it."""
+    out, said = [], set()
+    for name, kind in KINDS.items():
+        if facts(kind).level == TENANT_LEVEL and not scope.with_tenant:
+            continue
+        try:
+            out.append((name, facts(kind).pull_read(client, scope)))
+        except KindUnsupported as err:
+            if err.message and err.message not in said:
+                said.add(err.message)
+                scope.say(err.message)
+    return out
+
+
+def files_of(read: list[tuple[str, list[RemoteItem]]], target: PullTarget) -> list[Pulled]:
+    """What each kind's items become in git (``pull_files``), in the registry's order."""
+    return [facts(KINDS[name]).pull_files(items, target) for name, items in read]
+
+
+def refusals(pulled: list[Pulled]) -> list[str]:
+    return [line for each in pulled for line in each.refused]
+
+
+@dataclass
+class _Outcome:
+    written: list[PullFile] = field(default_factory=list)
+    unchanged: list[PullFile] = field(default_factory=list)
+    conflicts: list[PullFile] = field(default_factory=list)
+    refused: list[PullFile] = field(default_factory=list)
+
+
+def write_pulled(
+    pulled: list[Pulled], directory: Path, overwrite: bool, shown: list[Path], say: Say
+) -> int:
+    """Write every kind's files; ``shown`` gets each path written. -> how many were kept."""
+    return sum(
+        _write_group(group, directory, overwrite, shown, say)
+        for each in pulled
+        for group in each.groups
+    )
+
+
+def _write_group(
+    group: PullGroup, directory: Path, overwrite: bool, shown: list[Path], say: Say
+) -> int:
+    for line in group.lines:
+        say(line, err=True)
+    done, written = _Outcome(), list[Path]()  # written: the paths, for a write that fails half-way
+    for file in group.files:
+        if not inside(file.path, file.confine or directory):
+            done.refused.append(file)
+            continue
+        state = local_state(file.path, file.same or file.data.__eq__)
+        if state == SAME:
+            done.unchanged.append(file)
+        elif state == DIFFERS and not overwrite:
+            done.conflicts.append(file)
+        else:
+            write_exact_or_stop(file.path, file.data, written)
+            done.written.append(file)
+    shown += written
+    _report(done, directory, say)
+    kept = len(done.conflicts) + len(done.refused) + group.kept
+    if group.summary is not None:
+        say(group.summary(len(done.written), len(done.unchanged), kept), err=True)
+    return kept
+
+
+def _report(done: _Outcome, directory: Path, say: Say) -> None:
+    for status, files in (("wrote", done.written), ("unchanged", done.unchanged)):
+        for file in files:
+            say(f"{status:<10} {file.path}  ({file.what}{file.detail})")
+            for note in file.notes:
+                say(note, err=True)
+    for file in done.conflicts:
+        say(f"conflict   {file.path}  ({file.what}): differs from the server; kept", err=True)
+    for file in done.refused:
+        say(
+            f"refused    {file.path}  ({file.what}): a symbolic link on the way leads outside "
+            f"{file.confine or directory}; kept",
+            err=True,
+        )
