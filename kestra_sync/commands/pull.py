@@ -257,6 +257,12 @@ def _closing_hints(result, known, empty) -> None:
             "hint: keep one file per flow, named <id>.yml after the flow it holds, then pull again",
             err=True,
         )
+    if result.misplaced:
+        echo_line(
+            "hint: rename those flows on the server (an id other than kv, namespace or "
+            "kv.<env>; a namespace without a _files, _tests or _apps part), then pull again",
+            err=True,
+        )
     if result.conflicts:
         echo_line(
             "hint: review those files, or pass --overwrite to take the server's version", err=True
@@ -335,12 +341,18 @@ def _report_flows(result, pulled: int) -> None:
             f"conflict   {path}  ({ref}): the file holds {other}; kept, {ref} not written",
             err=True,
         )
+    for ref, path in result.misplaced:
+        echo_line(
+            f"refused    {path}  ({ref}): the scan reads that file as the namespace's KV pairs, "
+            "settings, files, tests or apps, not as a flow; not written",
+            err=True,
+        )
     for ref, paths in result.duplicates:
         listed = ", ".join(str(p) for p in paths)
         echo_line(f"conflict   {ref} is defined in {len(paths)} files: {listed}; kept", err=True)
     echo_line(
         f"Pulled {pulled} flow(s): {len(result.written)} written, "
-        f"{len(result.unchanged)} unchanged, {result.kept} kept because they differ.",
+        f"{len(result.unchanged)} unchanged, {result.kept} kept (above).",
         err=True,
     )
 

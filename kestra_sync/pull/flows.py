@@ -20,6 +20,7 @@ from ..models import FlowRef, LocalFlow, RemoteFlow, server_name_problem, shorte
 from ..planning.sameness import sources_equal
 from ..rules.validate import expected_layout_path
 from ..source.confine import inside, regular_bytes
+from ..source.flowscan import is_flow_candidate
 
 
 @dataclass
@@ -32,10 +33,14 @@ class PullResult:
     occupied: list[tuple[FlowRef, Path, FlowRef]] = field(default_factory=list)
     # The flow is defined in several local files: which one to update is the user's call.
     duplicates: list[tuple[FlowRef, list[Path]]] = field(default_factory=list)
+    # The layout path is one the scan reads as another kind (`kv.yml`, `namespace.yml`, a
+    # namespace `acme._files` nested into acme's `_files`): written there, the flow would
+    # leave git's side and the next `plan --delete` would delete it. Not written.
+    misplaced: list[tuple[FlowRef, Path]] = field(default_factory=list)
 
     @property
     def kept(self) -> int:
-        return len(self.conflicts) + len(self.occupied) + len(self.duplicates)
+        return len(self.conflicts) + len(self.occupied) + len(self.duplicates) + len(self.misplaced)
 
 
 def layout_path(directory: Path, namespace: str, flow_id: str, layout: str) -> Path:
@@ -140,6 +145,9 @@ def write_flows(
         path = (
             Path(local.path) if local else layout_path(directory, flow.namespace, flow.id, layout)
         )
+        if local is None and not is_flow_candidate(path.relative_to(directory)):
+            result.misplaced.append((flow.ref, path))
+            continue
         if local is not None and local.source == flow.source:
             result.unchanged.append((flow.ref, path))
             continue

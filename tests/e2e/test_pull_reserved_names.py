@@ -1,0 +1,45 @@
+"""End to end: a flow whose id or namespace Kestra accepts but whose layout file the scan
+reads as something else (`kv.yml` is the namespace's KV pairs, `namespace.yml` its settings,
+a namespace `acme._files` lands in acme's namespace files in the nested layout). Pulled there,
+the flow would vanish from git's side (and a kv.yml holding a flow is no KV file): pull
+leaves it unwritten, says why, and exits 1."""
+
+from __future__ import annotations
+
+import pytest
+
+from kestra_sync.client import KestraClient
+from tests.support.cli import run_cli
+
+FINE = "id: fine\nnamespace: acme\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n"
+
+
+def flow(namespace: str, flow_id: str) -> str:
+    return FINE.replace("id: fine", f"id: {flow_id}").replace(
+        "namespace: acme", f"namespace: {namespace}"
+    )
+
+
+@pytest.mark.parametrize(
+    "namespace, flow_id, shown",
+    [
+        ("acme", "kv", "acme/kv.yml"),
+        ("acme", "namespace", "acme/namespace.yml"),
+        ("acme", "kv.prod", "acme/kv.prod.yml"),
+        ("acme._files", "x", "acme/_files/x.yml"),
+        ("acme._tests", "x", "acme/_tests/x.yml"),
+    ],
+)
+def test_a_flow_whose_layout_file_the_scan_reads_as_another_kind_is_not_written_there(
+    emulator, tmp_path, namespace, flow_id, shown
+):
+    with KestraClient(emulator.url) as client:
+        client.create_flow(FINE)
+        client.create_flow(flow(namespace, flow_id))
+    env = {"KESTRA_URL": emulator.url}
+    pulled = run_cli("pull", "flows", "--all", cwd=tmp_path, env=env)
+    assert pulled.returncode == 1, pulled.stdout + pulled.stderr
+    assert (tmp_path / "flows/acme/fine.yml").read_text() == FINE
+    assert not (tmp_path / "flows" / shown).exists()
+    said = [line for line in pulled.stderr.splitlines() if shown in line]
+    assert said and f"({namespace}/{flow_id})" in said[0], pulled.stderr
