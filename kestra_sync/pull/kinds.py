@@ -9,6 +9,7 @@ the directory, a KV value kv.yml cannot hold), leaves the directory as it was.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,27 @@ def files_of(read: list[tuple[str, list[RemoteItem]]], target: PullTarget) -> li
 
 
 def refusals(pulled: list[Pulled]) -> list[str]:
-    return [line for each in pulled for line in each.refused]
+    """Every kind's refusals, and each file two items would both write (``acme``'s
+    namespace file `kv.yml` and the KV pairs of ``acme._files``, nested into acme's `_files`):
+    the second write would replace the first, and the next plan deploy it as the other kind."""
+    return [line for each in pulled for line in each.refused] + _claimed_twice(pulled)
+
+
+def _claimed_twice(pulled: list[Pulled]) -> list[str]:
+    first: dict[str, PullFile] = {}
+    out = []
+    for each in pulled:
+        for group in each.groups:
+            for file in group.files:
+                key = os.path.normpath(file.path)
+                if key in first:
+                    out.append(
+                        f"{file.path}: both {first[key].what} and {file.what} would be written "
+                        "there; rename one on the server"
+                    )
+                else:
+                    first[key] = file
+    return out
 
 
 @dataclass

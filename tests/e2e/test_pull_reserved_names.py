@@ -43,3 +43,20 @@ def test_a_flow_whose_layout_file_the_scan_reads_as_another_kind_is_not_written_
     assert not (tmp_path / "flows" / shown).exists()
     said = [line for line in pulled.stderr.splitlines() if shown in line]
     assert said and f"({namespace}/{flow_id})" in said[0], pulled.stderr
+
+
+def test_two_kinds_never_write_the_same_file_even_with_overwrite(emulator, tmp_path):
+    """Nested, the KV pairs of `acme._files` go to `acme/_files/kv.yml`: the very file that
+    holds acme's namespace file `kv.yml`. The second write replaced the first (--overwrite)
+    and the next plan uploaded KV pairs as acme's file: the pull is refused, nothing written."""
+    with KestraClient(emulator.url) as client:
+        client.create_flow(FINE)
+        client.create_flow(flow("acme._files", "x"))
+        client.put_namespace_file("acme", "/kv.yml", b"a namespace file of acme\n")
+        client.put_kv("acme._files", "region", "eu")
+    env = {"KESTRA_URL": emulator.url}
+    pulled = run_cli("pull", "--all", "--overwrite", cwd=tmp_path, env=env)
+    assert pulled.returncode == 1, pulled.stdout + pulled.stderr
+    assert "flows/acme/_files/kv.yml" in pulled.stderr, pulled.stderr
+    assert "nothing was written" in pulled.stderr
+    assert not (tmp_path / "flows").exists()
