@@ -170,7 +170,7 @@ def _pull_kinds(client, settings, layout, target, namespaces, by_ref, tenant_kin
         say=lambda line: echo_line(line, err=True),
     )
     pulled = files_of(read_kinds(client, scope), PullTarget(settings, layout))
-    _refuse_whole_pull(refusals(pulled))
+    _refuse_whole_pull(refusals(pulled, settings.directory))
     return pulled
 
 

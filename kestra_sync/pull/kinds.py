@@ -45,11 +45,22 @@ def files_of(read: list[tuple[str, list[RemoteItem]]], target: PullTarget) -> li
     return [facts(KINDS[name]).pull_files(items, target) for name, items in read]
 
 
-def refusals(pulled: list[Pulled]) -> list[str]:
-    """Every kind's refusals, and each file two items would both write (``acme``'s
-    namespace file `kv.yml` and the KV pairs of ``acme._files``, nested into acme's `_files`):
-    the second write would replace the first, and the next plan deploy it as the other kind."""
-    return [line for each in pulled for line in each.refused] + _claimed_twice(pulled)
+def refusals(pulled: list[Pulled], directory: Path) -> list[str]:
+    """Every kind's refusals; each file a link on the way leads out of the directory, for
+    every kind alike (an app's `_apps` linked out was kept only once the rest was written);
+    and each file two items would both write (``acme``'s namespace file `kv.yml` and the KV
+    pairs of ``acme._files``, nested into acme's `_files`): the second write would replace
+    the first, and the next plan deploy it as the other kind."""
+    outside = [  # a kind that refused something already said so, in its words
+        f"{file.path}  ({file.what}): a symbolic link on the way leads outside "
+        f"{file.confine or directory}"
+        for each in pulled
+        if not each.refused
+        for group in each.groups
+        for file in group.files
+        if not inside(file.path, file.confine or directory)
+    ]
+    return [line for each in pulled for line in each.refused] + outside + _claimed_twice(pulled)
 
 
 def _claimed_twice(pulled: list[Pulled]) -> list[str]:

@@ -60,3 +60,58 @@ def test_two_kinds_never_write_the_same_file_even_with_overwrite(emulator, tmp_p
     assert "flows/acme/_files/kv.yml" in pulled.stderr, pulled.stderr
     assert "nothing was written" in pulled.stderr
     assert not (tmp_path / "flows").exists()
+
+
+def test_a_link_out_of_the_directory_refuses_the_whole_pull_for_every_kind(emulator, tmp_path):
+    """kv.yml planted as a link to a file outside: refused before anything is written (as a
+    namespace file's path through a link is), not after the flows and files were written."""
+    with KestraClient(emulator.url) as client:
+        client.create_flow(FINE)
+        client.put_namespace_file("acme", "/a.txt", b"a\n")
+        client.put_kv("acme", "region", "eu")
+    outside = tmp_path / "outside.yml"
+    outside.write_text("values: {}\n")
+    work = tmp_path / "repo"
+    (work / "flows/acme").mkdir(parents=True)
+    (work / "flows/acme/kv.yml").symlink_to(outside)
+    pulled = run_cli("pull", "--namespace", "acme", cwd=work, env={"KESTRA_URL": emulator.url})
+    assert pulled.returncode == 1, pulled.stdout + pulled.stderr
+    assert "flows/acme/kv.yml" in pulled.stderr and "nothing was written" in pulled.stderr
+    assert sorted(p.name for p in (work / "flows/acme").iterdir()) == ["kv.yml"]
+    assert outside.read_text() == "values: {}\n"
+
+
+APP = """id: request
+type: io.kestra.plugin.ee.apps.Execution
+displayName: Request
+namespace: acme
+flowId: fine
+access:
+  type: PRIVATE
+layout:
+  - on: OPEN
+    blocks:
+      - type: io.kestra.plugin.ee.apps.core.blocks.Markdown
+        content: hi
+"""
+
+
+def test_an_app_folder_linked_out_of_the_directory_refuses_the_whole_pull(make_emulator, tmp_path):
+    """`_apps` planted as a link out of the directory: the pull writes nothing (it wrote the
+    flows and files, then kept the app as 'refused')."""
+    emu = make_emulator(edition="ee")
+    with KestraClient(emu.url) as client:
+        client.create_flow(FINE)
+        client.put_namespace_file("acme", "/a.txt", b"a\n")
+        client.create_app(APP)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    work = tmp_path / "repo"
+    (work / "flows/acme").mkdir(parents=True)
+    (work / "flows/acme/_apps").symlink_to(outside)
+    pulled = run_cli("pull", "--namespace", "acme", cwd=work, env={"KESTRA_URL": emu.url})
+    assert pulled.returncode == 1, pulled.stdout + pulled.stderr
+    assert "flows/acme/_apps/request.yml" in pulled.stderr, pulled.stderr
+    assert "nothing was written" in pulled.stderr
+    assert sorted(p.name for p in (work / "flows/acme").iterdir()) == ["_apps"]
+    assert list(outside.iterdir()) == []
