@@ -110,8 +110,19 @@ def write_exact_or_stop(path: Path, data: bytes, written: list[Path]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)
     except OSError as err:
+        blocker = _not_a_folder(path.parent)
+        if blocker is not None:  # "File exists" alone does not say which file is in the way
+            err = OSError(err.errno, f"{blocker} is a file where a folder must go")
         raise PullWriteError(path, err, list(written)) from None
     written.append(path)
+
+
+def _not_a_folder(folder: Path) -> Path | None:
+    """The first of ``folder`` and its parents that stands there but is no folder."""
+    for each in reversed([folder, *folder.parents]):
+        if os.path.lexists(each) and not each.is_dir():
+            return each
+    return None
 
 
 def write_flows(

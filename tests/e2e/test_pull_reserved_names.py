@@ -115,3 +115,26 @@ def test_an_app_folder_linked_out_of_the_directory_refuses_the_whole_pull(make_e
     assert "nothing was written" in pulled.stderr
     assert sorted(p.name for p in (work / "flows/acme").iterdir()) == ["_apps"]
     assert list(outside.iterdir()) == []
+
+
+def test_a_file_where_a_folder_must_go_is_named_and_a_rerun_converges(emulator, tmp_path):
+    with KestraClient(emulator.url) as client:
+        client.create_flow(FINE)
+        client.put_namespace_file("acme", "/a.txt", b"a\\n")
+    env = {"KESTRA_URL": emulator.url}
+    (tmp_path / "flows/acme").mkdir(parents=True)
+    (tmp_path / "flows/acme/_files").write_text("in the way")
+    stopped = run_cli("pull", "--namespace", "acme", cwd=tmp_path, env=env)
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    error = [line for line in stopped.stderr.splitlines() if line.startswith("error:")]
+    assert error == [
+        "error: flows/acme/_files/a.txt: cannot write (flows/acme/_files is a file where a "
+        "folder must go): the pull stopped there; 1 file(s) were written before it (the "
+        "`wrote` lines above), nothing after"
+    ], stopped.stderr
+    assert "wrote      flows/acme/fine.yml  (acme/fine)" in stopped.stdout
+    (tmp_path / "flows/acme/_files").unlink()
+    again = run_cli("pull", "--namespace", "acme", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "unchanged  flows/acme/fine.yml" in again.stdout
+    assert (tmp_path / "flows/acme/_files/a.txt").read_bytes() == b"a\\n"
