@@ -386,22 +386,24 @@ class TestSuites(KindBase):
     def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
         """Each suite as `_tests/<id>.yml` in its namespace's folder, its source byte for byte
         (the scan compares that text)."""
-        from ..report.escape import control_characters
         from .pulling import Pulled, PullFile, PullGroup, escaping
 
         pulled = Pulled()
         for namespace in sorted({item.ref.namespace for item in items}):
             root = target.folder(namespace) / TESTS_DIR
             mine = {f"/{i.ref.id}.yml": i.payload for i in items if i.ref.namespace == namespace}
+            # An id Kestra refuses (`sub/x`, `x.y`) would name a file the scan never reads or
+            # validate refuses: no file name for it.
             pulled.refused += [
-                f"{namespace} test suite {name}: "
-                + (
-                    "its id holds control characters; rename it on the server"
-                    if control_characters(name)
-                    else f"it would be written outside {root}"
-                )
+                f"{namespace} test suite {i.ref.id!r}: not a test suite id Kestra accepts, so "
+                "no file name; rename it on the server"
+                for i in sorted(items, key=lambda i: i.ref)
+                if i.ref.namespace == namespace and not SUITE_ID.fullmatch(i.ref.id)
+            ]
+            mine = {n: p for n, p in mine.items() if SUITE_ID.fullmatch(n[1:-4])}
+            pulled.refused += [
+                f"{namespace} test suite {name}: it would be written outside {root}"
                 for name in escaping(list(mine), root, target.directory)
-                + [n for n in sorted(mine) if control_characters(n)]
             ]
             group = PullGroup()
             for name, payload in sorted(mine.items()):

@@ -138,3 +138,34 @@ def test_a_file_where_a_folder_must_go_is_named_and_a_rerun_converges(emulator, 
     assert again.returncode == 0, again.stdout + again.stderr
     assert "unchanged  flows/acme/fine.yml" in again.stdout
     assert (tmp_path / "flows/acme/_files/a.txt").read_bytes() == b"a\\n"
+
+
+@pytest.mark.parametrize("suite_id", ["sub/x", "x.y", "-x"])
+def test_a_test_suite_id_kestra_refuses_is_refused_not_written(make_emulator, tmp_path, suite_id):
+    """A suite id becomes a file name in `_tests/`: one Kestra would not accept (`sub/x`
+    made a folder the scan never reads, `x.y` a file validate refuses) refuses the pull, as
+    an app's does."""
+    import json
+
+    from tests.support.hostile import HostileServer
+
+    emu = make_emulator(edition="ee")
+    with KestraClient(emu.url) as client:
+        client.create_flow(FINE)
+    source = f"id: {suite_id}\nnamespace: acme\nflowId: fine\ntestCases: []\n"
+    suite = {"id": suite_id, "namespace": "acme", "flowId": "fine", "source": source}
+
+    def answer(method, path, body):
+        if method == "GET" and "/tests/search" in path:
+            reply = {"results": [suite], "total": 1}
+            return 200, {"Content-Type": "application/json"}, json.dumps(reply).encode()
+        return None
+
+    with HostileServer(answer, emu.url) as server:
+        pulled = run_cli(
+            "pull", "--namespace", "acme", cwd=tmp_path, env={"KESTRA_URL": server.url}
+        )
+    assert pulled.returncode == 1, pulled.stdout + pulled.stderr
+    assert f"acme test suite {suite_id!r}" in pulled.stderr, pulled.stderr
+    assert "nothing was written" in pulled.stderr
+    assert not (tmp_path / "flows").exists()
