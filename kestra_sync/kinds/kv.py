@@ -61,7 +61,7 @@ from .base import (
 if TYPE_CHECKING:
     from ..planning.plan import Change
     from ..source.environments import Overlays
-    from .pulling import Pulled, PullTarget
+    from .pulling import Pulled, PullScope, PullTarget
 
 KIND = "kv"
 KEY_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # KVStore.KEY_VALIDATOR_PATTERN
@@ -479,6 +479,18 @@ class KeyValues(KindBase):
         existed = client.delete_kv(change.ref.namespace, change.ref.id)
         return Written("deleted" if existed else "already deleted")
 
+    def pull_read(self, client: KindClient, scope: PullScope) -> list[RemoteItem]:
+        """The pairs, a value that is the very token or password kestra-sync connects with
+        marked ``credential`` (whatever its key: nothing else would flag it), so that pull
+        holds it on the server like a secret."""
+        items = super().pull_read(client, scope)
+        is_credential = getattr(getattr(client, "http", None), "is_credential", None)
+        for item in items:
+            value = item.payload["value"]
+            if is_credential is not None and isinstance(value, str) and is_credential(value):
+                item.payload = {**item.payload, "credential": True}
+        return items
+
     def pull_files(self, items: list[RemoteItem], target: PullTarget) -> Pulled:
         """Each namespace's pairs as its kv.yml (``kinds.kvpull``): secrets never written."""
         from .kvpull import kv_file, refused_kv
@@ -486,11 +498,15 @@ class KeyValues(KindBase):
 
         pulled = Pulled()
         by_namespace: dict[str, dict] = {}
+        held: dict[str, set[str]] = {}
         for item in items:
             by_namespace.setdefault(item.ref.namespace, {})[item.ref.id] = item.payload["value"]
+            if item.payload.get("credential"):
+                held.setdefault(item.ref.namespace, set()).add(item.ref.id)
         for namespace, values in sorted(by_namespace.items()):
             pulled.refused += refused_kv(values, target, namespace)
-            pulled.groups.append(PullGroup([kv_file(values, target, namespace)]))
+            file = kv_file(values, target, namespace, held.get(namespace, set()))
+            pulled.groups.append(PullGroup([file]))
         return pulled
 
     # -- reports ----------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from .kv import as_read, as_written, canonical, looks_secret, unwritable
 from .pulling import PullFile, PullTarget
 
 
-def split_secrets(values: dict) -> tuple[dict, list[str]]:
+def split_secrets(values: dict, credentials: set[str]) -> tuple[dict, list[str]]:
     """The server's KV pairs as pull writes them: (values to write, keys whose value looks
-    like a secret)."""
-    held = sorted(k for k, v in values.items() if looks_secret(k, v))
+    like a secret, or is the credential kestra-sync connects with: ``credentials``)."""
+    held = sorted(k for k, v in values.items() if k in credentials or looks_secret(k, v))
     return {k: v for k, v in values.items() if k not in held}, held
 
 
@@ -47,10 +47,12 @@ def refused_kv(values: dict, target: PullTarget, namespace: str) -> list[str]:
     return out
 
 
-def kv_file(values: dict, target: PullTarget, namespace: str) -> PullFile:
+def kv_file(
+    values: dict, target: PullTarget, namespace: str, credentials: set[str] | None = None
+) -> PullFile:
     """The namespace's kv.yml holding ``values`` (key -> value), the keys held on the server
-    named under `sensitive:`; its notes say each key held."""
-    values, held = split_secrets(dict(sorted(values.items())))
+    (``credentials`` among them) named under `sensitive:`; its notes say each key held."""
+    values, held = split_secrets(dict(sorted(values.items())), credentials or set())
     count = len(values)
     path = kv_file_path(target, namespace)
     listed = held

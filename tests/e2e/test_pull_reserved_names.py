@@ -169,3 +169,21 @@ def test_a_test_suite_id_kestra_refuses_is_refused_not_written(make_emulator, tm
     assert f"acme test suite {suite_id!r}" in pulled.stderr, pulled.stderr
     assert "nothing was written" in pulled.stderr
     assert not (tmp_path / "flows").exists()
+
+
+def test_a_kv_value_that_is_the_token_pull_connects_with_is_never_written(make_emulator, tmp_path):
+    """A KV pair holding the very token kestra-sync connects with (under a key and in a form
+    nothing flags as a secret) is held on the server like a secret: kv.yml lists its key under
+    `sensitive:`, never the value."""
+    token = "s3cr3t-Value-7f9a2c"
+    emu = make_emulator(edition="ee", tokens=[token])
+    with KestraClient(emu.url, token=token) as client:
+        client.create_flow(FINE)
+        client.put_kv("acme", "endpoint", token)
+        client.put_kv("acme", "region", "eu")
+    env = {"KESTRA_URL": emu.url, "KESTRA_API_TOKEN": token}
+    pulled = run_cli("pull", "--namespace", "acme", cwd=tmp_path, env=env)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    text = (tmp_path / "flows/acme/kv.yml").read_text()
+    assert token not in text and token not in pulled.stdout + pulled.stderr
+    assert "endpoint" in text and "region: eu" in text
