@@ -503,9 +503,16 @@ class KeyValues(KindBase):
             by_namespace.setdefault(item.ref.namespace, {})[item.ref.id] = item.payload["value"]
             if item.payload.get("credential"):
                 held.setdefault(item.ref.namespace, set()).add(item.ref.id)
+        tenant = target.settings.tenant
+        declared = {  # a kv.yml elsewhere (`namespace:`) is written where it is
+            i.ref.namespace: Path(i.path)
+            for i in self.scan(target.settings).items
+            if i.ref.tenant == tenant
+        }
         for namespace, values in sorted(by_namespace.items()):
-            pulled.refused += refused_kv(values, target, namespace)
-            file = kv_file(values, target, namespace, held.get(namespace, set()))
+            where = declared.get(namespace)
+            pulled.refused += refused_kv(values, target, namespace, where)
+            file = kv_file(values, target, namespace, held.get(namespace, set()), where)
             pulled.groups.append(PullGroup([file]))
         return pulled
 

@@ -27,16 +27,22 @@ def split_secrets(values: dict, credentials: set[str]) -> tuple[dict, list[str]]
     return {k: v for k, v in values.items() if k not in held}, held
 
 
-def kv_file_path(target: PullTarget, namespace: str) -> Path:
-    """The namespace's kv.yml (or the kv.yaml already there)."""
+def kv_file_path(target: PullTarget, namespace: str, declared: Path | None = None) -> Path:
+    """The namespace's kv.yml: the file git declares its pairs in (``declared``: one
+    elsewhere with `namespace:`, which a second file would contradict), else the kv.yml (or
+    kv.yaml) in its folder."""
+    if declared is not None:
+        return declared
     folder = target.folder(namespace)
     path = next((folder / n for n in KV_FILE_NAMES if os.path.lexists(folder / n)), None)
     return path or folder / "kv.yml"
 
 
-def refused_kv(values: dict, target: PullTarget, namespace: str) -> list[str]:
+def refused_kv(
+    values: dict, target: PullTarget, namespace: str, declared: Path | None = None
+) -> list[str]:
     """Why pull may not write these values into the namespace's kv.yml (one line each)."""
-    path = kv_file_path(target, namespace)
+    path = kv_file_path(target, namespace, declared)
     out = [
         f"KV key {key!r} of {namespace}: {why}"
         for key in sorted(values)
@@ -48,17 +54,23 @@ def refused_kv(values: dict, target: PullTarget, namespace: str) -> list[str]:
 
 
 def kv_file(
-    values: dict, target: PullTarget, namespace: str, credentials: set[str] | None = None
+    values: dict,
+    target: PullTarget,
+    namespace: str,
+    credentials: set[str] | None = None,
+    declared: Path | None = None,
 ) -> PullFile:
     """The namespace's kv.yml holding ``values`` (key -> value), the keys held on the server
     (``credentials`` among them) named under `sensitive:`; its notes say each key held."""
     values, held = split_secrets(dict(sorted(values.items())), credentials or set())
     count = len(values)
-    path = kv_file_path(target, namespace)
+    path = kv_file_path(target, namespace, declared)
     listed = held
     if inside(path, target.directory):  # never read through a link leading out
         values, held, listed = _local_sensitive(path, values, held)
-    text = _kv_text(namespace, values, listed).encode("utf-8")
+    # A file outside the namespace's folder says which namespace it holds, or it holds none.
+    named = declared is not None and declared.parent != target.folder(namespace)
+    text = _kv_text(namespace, values, listed, named).encode("utf-8")
     notes = [
         f"not pulled {namespace} KV {key}: its value looks like a secret (or {path.name} marks "
         f"it sensitive), so {path.name} lists the key under `sensitive:` without it (plans "
@@ -110,8 +122,10 @@ def _local_sensitive(path: Path, values: dict, held: list[str]) -> tuple[dict, l
     return {k: v for k, v in values.items() if k not in more}, held, sorted(set(held) | declared)
 
 
-def _kv_text(namespace: str, values: dict, listed: list[str]) -> str:
+def _kv_text(namespace: str, values: dict, listed: list[str], named: bool = False) -> str:
     text = f"# KV pairs of namespace {namespace}, pulled from the server by kestra-sync.\n"
+    if named:
+        text += yaml.safe_dump({"namespace": namespace})
     if listed:
         text += (
             "# The keys under `sensitive:` hold values that look like secrets: they were not\n"

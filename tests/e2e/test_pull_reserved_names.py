@@ -187,3 +187,27 @@ def test_a_kv_value_that_is_the_token_pull_connects_with_is_never_written(make_e
     text = (tmp_path / "flows/acme/kv.yml").read_text()
     assert token not in text and token not in pulled.stdout + pulled.stderr
     assert "endpoint" in text and "region: eu" in text
+
+
+def test_kv_pairs_git_declares_elsewhere_are_pulled_into_that_file(emulator, tmp_path):
+    """A kv.yml in another folder with `namespace: acme` holds acme's pairs: pull wrote a
+    second one in flows/acme (the next plan refused both), and wrote over a local value
+    that differs without --overwrite."""
+    with KestraClient(emulator.url) as client:
+        client.create_flow(FINE)
+        client.put_kv("acme", "region", "us")
+    env = {"KESTRA_URL": emulator.url}
+    (tmp_path / "flows/acme").mkdir(parents=True)
+    (tmp_path / "flows/acme/fine.yml").write_text(FINE)
+    shared = tmp_path / "flows/settings/kv.yml"
+    shared.parent.mkdir()
+    shared.write_text("namespace: acme\nvalues:\n  region: eu\n")
+    kept = run_cli("pull", "--namespace", "acme", cwd=tmp_path, env=env)
+    assert kept.returncode == 1, kept.stdout + kept.stderr
+    assert "conflict   flows/settings/kv.yml  (acme KV)" in kept.stderr, kept.stderr
+    assert not (tmp_path / "flows/acme/kv.yml").exists()
+    taken = run_cli("pull", "--namespace", "acme", "--overwrite", cwd=tmp_path, env=env)
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    assert not (tmp_path / "flows/acme/kv.yml").exists()
+    plan = run_cli("plan", "--detailed-exitcode", cwd=tmp_path, env=env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
