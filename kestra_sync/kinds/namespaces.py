@@ -406,7 +406,8 @@ class NamespaceSettings(KindBase):
 
         settings, tenant = target.settings, target.settings.tenant
         local = {i.ref.namespace: i for i in self.scan(settings).items}
-        local_secrets = {i.ref for i in NamespaceSecrets().scan(settings).items}
+        secret_items = NamespaceSecrets().scan(settings).items
+        local_secrets = {i.ref for i in secret_items}
         group = PullGroup()
         for namespace in sorted({item.ref.namespace for item in items}):
             held = {i.ref: i for i in items if i.ref.namespace == namespace}
@@ -423,7 +424,12 @@ class NamespaceSettings(KindBase):
             folder = target.folder(namespace)
             found = [folder / n for n in NAMESPACE_FILE_NAMES if (folder / n).exists()]
             path = found[0] if found else folder / NAMESPACE_FILE_NAMES[0]
-            text = namespace_yml(namespace, values, keys).encode("utf-8")
+            declared = {
+                i.ref.id: i.payload
+                for i in secret_items
+                if (i.ref.tenant, i.ref.namespace) == (tenant, namespace)
+            }
+            text = namespace_yml(namespace, values, keys, declared).encode("utf-8")
             what = f"{namespace} settings"
             group.files.append(PullFile(path, text, what, (lambda raw: True) if same else _never))
         return Pulled([group])
@@ -583,9 +589,12 @@ def env_name(key: str) -> str:
     return "SECRET_" + name if is_credential(name) else name
 
 
-def namespace_yml(namespace: str, values: dict, secret_keys: list[str]) -> str:
+def namespace_yml(
+    namespace: str, values: dict, secret_keys: list[str], declared: dict[str, dict] | None = None
+) -> str:
     """A pulled namespace.yml: the settings, and each secret key with the environment
-    variable a later apply would read its value from (a server never gives a value back)."""
+    variable a later apply would read its value from (a server never gives a value back):
+    the one git already names for it (``declared``: key -> {env, resend}), else a proposal."""
     text = f"# Settings of namespace {namespace}, pulled from the server by kestra-sync.\n"
     body: dict[str, Any] = dict(values)
     if secret_keys:
@@ -593,5 +602,14 @@ def namespace_yml(namespace: str, values: dict, secret_keys: list[str]) -> str:
             "# Secret values are never pulled (a server cannot give them back): each key names\n"
             "# the environment variable an apply reads its value from when it must be sent.\n"
         )
-        body["secrets"] = [{"key": k, "env": env_name(k)} for k in secret_keys]
+        body["secrets"] = [_secret_entry(k, (declared or {}).get(k)) for k in secret_keys]
     return text + (yaml.safe_dump(body, sort_keys=False, allow_unicode=True) if body else "")
+
+
+def _secret_entry(key: str, declared: dict | None) -> dict[str, Any]:
+    if declared is None:
+        return {"key": key, "env": env_name(key)}
+    entry: dict[str, Any] = {"key": key, "env": declared["env"]}
+    if declared.get("resend"):
+        entry["resend"] = "always"
+    return entry

@@ -381,3 +381,16 @@ def test_a_pulled_secret_named_like_a_deploy_credential_gets_another_variable(pr
     assert {"key": "GITHUB_TOKEN", "env": "SECRET_GITHUB_TOKEN"} in written["secrets"]
     again = pulled.plan("--detailed-exitcode")
     assert again.returncode == 0 and "No changes" in again.stdout, again.stdout + again.stderr
+
+
+def test_pull_overwrite_keeps_the_variable_git_names_for_each_secret(project):
+    """namespace.yml says where each secret's value comes from (`env: TEAM_DB_PASSWORD`): a
+    pull --overwrite of changed settings replaced it with the variable pull proposes for a new
+    key, and the next apply read the secret from a variable nobody sets."""
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    (ns_dir(project) / "namespace.yml").write_text(SETTINGS.replace("Orders team", "Old"))
+    done = project.run("pull", "--namespace", NS, "--overwrite")
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = yaml.safe_load((ns_dir(project) / "namespace.yml").read_text())
+    assert written["description"] == "Orders team"
+    assert written["secrets"] == [{"key": "DB_PASSWORD", "env": "TEAM_DB_PASSWORD"}]
