@@ -423,13 +423,18 @@ class NamespaceSettings(KindBase):
             } == {FlowRef(tenant, namespace, k, SECRET) for k in keys}
             folder = target.folder(namespace)
             found = [folder / n for n in NAMESPACE_FILE_NAMES if (folder / n).exists()]
-            path = found[0] if found else folder / NAMESPACE_FILE_NAMES[0]
+            # The file git keeps them in, wherever it is (`namespace:`): a second one in the
+            # folder would contradict it.
+            path = (
+                Path(mine.path) if mine else found[0] if found else folder / NAMESPACE_FILE_NAMES[0]
+            )
             declared = {
                 i.ref.id: i.payload
                 for i in secret_items
                 if (i.ref.tenant, i.ref.namespace) == (tenant, namespace)
             }
-            text = namespace_yml(namespace, values, keys, declared).encode("utf-8")
+            named = path.parent != folder  # elsewhere, the file says which namespace
+            text = namespace_yml(namespace, values, keys, declared, named).encode("utf-8")
             what = f"{namespace} settings"
             group.files.append(PullFile(path, text, what, (lambda raw: True) if same else _never))
         return Pulled([group])
@@ -590,13 +595,17 @@ def env_name(key: str) -> str:
 
 
 def namespace_yml(
-    namespace: str, values: dict, secret_keys: list[str], declared: dict[str, dict] | None = None
+    namespace: str,
+    values: dict,
+    secret_keys: list[str],
+    declared: dict[str, dict] | None = None,
+    named: bool = False,
 ) -> str:
     """A pulled namespace.yml: the settings, and each secret key with the environment
     variable a later apply would read its value from (a server never gives a value back):
     the one git already names for it (``declared``: key -> {env, resend}), else a proposal."""
     text = f"# Settings of namespace {namespace}, pulled from the server by kestra-sync.\n"
-    body: dict[str, Any] = dict(values)
+    body: dict[str, Any] = {"namespace": namespace, **values} if named else dict(values)
     if secret_keys:
         text += (
             "# Secret values are never pulled (a server cannot give them back): each key names\n"

@@ -394,3 +394,23 @@ def test_pull_overwrite_keeps_the_variable_git_names_for_each_secret(project):
     written = yaml.safe_load((ns_dir(project) / "namespace.yml").read_text())
     assert written["description"] == "Orders team"
     assert written["secrets"] == [{"key": "DB_PASSWORD", "env": "TEAM_DB_PASSWORD"}]
+
+
+def test_pull_writes_the_namespace_yml_git_keeps_elsewhere(project):
+    """A namespace.yml outside the namespace's folder (with `namespace:`) holds its settings:
+    pull wrote a second one in the folder, and the next plan refused the two."""
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    elsewhere = project.root / "flows" / "settings" / "namespace.yml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(f"namespace: {NS}\n" + SETTINGS.replace("Orders team", "Old"))
+    (ns_dir(project) / "namespace.yml").unlink()
+    kept = project.run("pull", "--namespace", NS)
+    assert kept.returncode == 1, kept.stdout + kept.stderr
+    assert f"conflict   flows/settings/namespace.yml  ({NS} settings)" in kept.stderr
+    done = project.run("pull", "--namespace", NS, "--overwrite")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (ns_dir(project) / "namespace.yml").exists()
+    written = yaml.safe_load(elsewhere.read_text())
+    assert written["namespace"] == NS and written["description"] == "Orders team"
+    again = project.plan("--detailed-exitcode", env=ENV)
+    assert again.returncode == 0, again.stdout + again.stderr
