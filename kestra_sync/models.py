@@ -191,3 +191,40 @@ def diag_at(
     if parsed is not None:
         line, column = parsed.key_position(path) if key else parsed.position(path)
     return Diagnostic(str(flow.path), message, severity, line, column, code)
+
+
+# A plan's actions, and its item (planning/plan.py makes them; the kinds write them).
+CREATE = "create"
+UPDATE = "update"
+DELETE = "delete"
+UNCHANGED = "unchanged"
+UNMANAGED = "unmanaged"  # on the server, in scope, not in git, and not to be deleted
+ACTIONS = (CREATE, UPDATE, DELETE, UNCHANGED, UNMANAGED)
+CHANGING = (CREATE, UPDATE, DELETE)
+
+
+@dataclass
+class Change:
+    action: str
+    ref: FlowRef
+    path: str | None = None  # local file, when git has the flow
+    source: str | None = None  # the local source to send (create/update)
+    server_source: str | None = None
+    server_revision: int | None = None  # what the plan was made against; None = absent
+    diff: str = ""
+    summary: list[str] = field(default_factory=list)
+    formatting_only: bool = False
+    note: str = ""  # why a server-only flow is kept, e.g. deletion not enabled
+    # Kinds other than flows (ref.kind): what to write (bytes of a file, a KV value), and the
+    # content hash of git's and of the server's version (None = absent), which stand in for
+    # the revision when a saved plan is checked for staleness.
+    payload: Any = None
+    digest: str | None = None
+    server_digest: str | None = None
+    # The server's content of an updated file or KV pair, for `pull --branch` (drift back into
+    # git); never saved in a plan file.
+    server_payload: Any = None
+
+    @property
+    def kind(self) -> str:
+        return self.ref.kind

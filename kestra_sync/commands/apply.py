@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -252,6 +253,26 @@ class _TestOptions:
         self.run, self.timeout, self.directory = run, timeout, directory
 
 
+def _rollback_args(settings, directory, targets: list[str]) -> list[str]:
+    """What makes `kestra-sync apply` at the previous commit deploy what this one did: the
+    directory, the config file when it is not the one found from here, the environment, the
+    tenant chosen by flag, and the targets of a partial apply."""
+    from ..settings.config import find_config_file
+
+    args = [] if directory is None else [str(directory)]
+    config = settings.config_file
+    found = find_config_file(Path.cwd())
+    if config is not None and (found is None or Path(found).resolve() != Path(config).resolve()):
+        args += ["--config", str(config)]
+    if settings.environment:
+        args += ["--env", settings.environment]
+    if str(settings.origin.get("tenant", "")).startswith("flag"):
+        args += ["--tenant", settings.tenant]
+    for target in targets:
+        args += ["--target", target]
+    return args
+
+
 def _run_tests(plan_obj, outcome, meta, settings, tests):
     """Run the suites of what this apply changed (applying/testrun.py), on a client whose
     request timeout lets a suite run as long as --test-timeout."""
@@ -260,9 +281,7 @@ def _run_tests(plan_obj, outcome, meta, settings, tests):
     from ..applying.testrun import TestRun, rollback_command, run_suites, suites_to_run
 
     todo = suites_to_run(plan_obj.changes, {o.change.ref: o for o in outcome.outcomes})
-    args = [] if tests.directory is None else [str(tests.directory)]
-    if settings.environment:
-        args += ["--env", settings.environment]
+    args = _rollback_args(settings, tests.directory, plan_obj.targets)
     run = TestRun([], tests.timeout, rollback_command(meta.get("git"), args))
     if not todo:
         return run

@@ -42,8 +42,7 @@ from ..models import ERROR, NAMESPACE_MAX, NAMESPACE_RE, Diagnostic, FlowRef
 from ..source.walk import special_kind
 
 if TYPE_CHECKING:
-    from ..models import LocalFlow, RemoteFlow
-    from ..planning.plan import Change
+    from ..models import Change, LocalFlow, RemoteFlow
     from ..source.environments import Overlays
     from .pulling import Pulled, PullScope, PullTarget
 

@@ -24,7 +24,7 @@ from ..models import FLOW, LocalFlow
 from .base import Comparisons, KindBase, KindClient, LocalItem, LocalScan, RemoteItem, Written
 
 if TYPE_CHECKING:
-    from ..planning.plan import Change
+    from ..models import Change
     from ..rules.validate import ProjectCheck
 
 

@@ -59,7 +59,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from ..planning.plan import Change
+    from ..models import Change
     from ..source.environments import Overlays
     from .pulling import Pulled, PullScope, PullTarget
 

@@ -60,7 +60,7 @@ from .base import (
 from .yamlfile import folder_namespace, line_of, read_yaml
 
 if TYPE_CHECKING:
-    from ..planning.plan import Change
+    from ..models import Change
     from .pulling import Pulled, PullScope, PullTarget
 
 SETTINGS = "namespace"

@@ -49,7 +49,7 @@ from .base import (
 from .pulling import Pulled, PullFile, PullGroup, PullTarget, escaping
 
 if TYPE_CHECKING:
-    from ..planning.plan import Change
+    from ..models import Change
     from ..source.environments import Overlays
 
 KIND = "file"

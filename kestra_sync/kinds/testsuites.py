@@ -57,7 +57,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from ..planning.plan import Change
+    from ..models import Change
     from .pulling import Pulled, PullScope, PullTarget
 
 KIND = "test"

@@ -19,17 +19,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import kinds
-from ..models import FLOW, FlowRef, LocalFlow, RemoteFlow
+from ..models import (  # the plan's item and its actions are plain data (models.py)
+    ACTIONS,
+    CHANGING,
+    CREATE,
+    DELETE,
+    FLOW,
+    UNCHANGED,
+    UNMANAGED,
+    UPDATE,
+    Change,
+    FlowRef,
+    LocalFlow,
+    RemoteFlow,
+)
 from .sameness import diff_text, normalize_source, sources_equal
 from .targeting import is_targeted
-
-CREATE = "create"
-UPDATE = "update"
-DELETE = "delete"
-UNCHANGED = "unchanged"
-UNMANAGED = "unmanaged"  # on the server, in scope, not in git, and not to be deleted
-ACTIONS = (CREATE, UPDATE, DELETE, UNCHANGED, UNMANAGED)
-CHANGING = (CREATE, UPDATE, DELETE)
 
 
 @dataclass(frozen=True)
@@ -61,33 +66,6 @@ class Snapshot:
 
     def failed(self) -> list[NamespaceListing]:
         return [listing for listing in self.listings if listing.error]
-
-
-@dataclass
-class Change:
-    action: str
-    ref: FlowRef
-    path: str | None = None  # local file, when git has the flow
-    source: str | None = None  # the local source to send (create/update)
-    server_source: str | None = None
-    server_revision: int | None = None  # what the plan was made against; None = absent
-    diff: str = ""
-    summary: list[str] = field(default_factory=list)
-    formatting_only: bool = False
-    note: str = ""  # why a server-only flow is kept, e.g. deletion not enabled
-    # Kinds other than flows (ref.kind): what to write (bytes of a file, a KV value), and the
-    # content hash of git's and of the server's version (None = absent), which stand in for
-    # the revision when a saved plan is checked for staleness.
-    payload: Any = None
-    digest: str | None = None
-    server_digest: str | None = None
-    # The server's content of an updated file or KV pair, for `pull --branch` (drift back into
-    # git); never saved in a plan file.
-    server_payload: Any = None
-
-    @property
-    def kind(self) -> str:
-        return self.ref.kind
 
 
 @dataclass

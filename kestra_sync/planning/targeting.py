@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..kinds import every_kind, facts_of, prefixed
 from ..kinds.base import TENANT_LEVEL, KindFacts
 from ..kinds.testsuites import tested_flow
-from ..models import FLOW, FlowRef, LocalFlow
+from ..models import CREATE, FLOW, UNCHANGED, UPDATE, FlowRef, LocalFlow
 from ..settings.config import Settings
 
 _IN_NAMESPACE = re.compile(r"^(?P<ns>[^/\s:]+)/(?P<id>\S.*)$")
@@ -137,8 +137,6 @@ def targets_from_files(files: list[Path], local: list[LocalFlow], settings: Sett
 def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
     """Reduce a whole plan to the targeted changes; a target that matches nothing is an error
     (a typo must not pass as "no changes")."""
-    from .plan import UNCHANGED  # plan.py imports this module
-
     tested = _targeted_flow_writes(plan.changes, targets)
     plan.changes = [
         c
@@ -165,7 +163,6 @@ def keep_targeted(plan, targets: list[str], listings_failed: bool) -> None:
 def _targeted_flow_writes(changes: list, targets: list[str]) -> set[FlowRef]:
     """The flows a targeted change writes: their unchanged test suites stay in the plan (as
     unchanged), so ``apply --target FLOW --run-tests`` runs the tests of the flow it deploys."""
-    from .plan import CREATE, UPDATE
 
     return {
         c.ref

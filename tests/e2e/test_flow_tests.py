@@ -376,3 +376,22 @@ def test_the_rollback_command_names_the_environment_with_the_flag_apply_takes(pr
     assert command == "git checkout HEAD~1 && kestra-sync apply --env staging"
     usage = project.run(*command.split("&& kestra-sync ", 1)[1].split(), "--help")
     assert usage.returncode == 0, usage.stderr
+
+
+def test_the_rollback_command_carries_the_config_tenant_and_targets_of_the_apply(project):
+    """It carried only the directory and --env: a config named with --config, a tenant chosen
+    by flag and a partial apply's targets were left out, so pasting it deployed something
+    else than what this apply did."""
+    config = project.root / "kestra-prod.yml"  # not the kestra-sync.yml found from here
+    config.write_text(f"directory: flows\nlayout: nested\nurl: {project.emu.url}\n")
+    options = ("--config", "kestra-prod.yml", "--tenant", "main", "--target", f"{NS}/orders")
+    applied(project, "--config", "kestra-prod.yml")  # the flow and its suite
+    set_outcome(project.emu, state="FAILED", message="no rows")
+    write_flow(project, FLOW.replace("message: hi", "message: v6"))
+    done = project.run("apply", "--auto-approve", "--run-tests", *options)
+    assert done.returncode == 1, done.stdout + done.stderr
+    command = line_with(done.stdout, "To roll back").split(": ", 1)[1]
+    assert command == (
+        "git checkout HEAD~1 && kestra-sync apply --config kestra-prod.yml --tenant main "
+        f"--target {NS}/orders"
+    )
