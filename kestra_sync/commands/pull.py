@@ -105,6 +105,7 @@ def pull(
     With --branch NAME: the drift instead (what the server holds differently for the flows,
     namespace files and KV pairs git manages, as `plan` compares them), committed to branch
     NAME on top of the current commit; the working tree and the index are left alone."""
+    from ..errors import KestraSyncError
     from ..pull.flows import check_server_names
     from ..rules.kestraversion import resolve
     from ..source.flowscan import scan
@@ -136,12 +137,17 @@ def pull(
     # --max-reply-mb, a namespace the token may not read, the server gone) leaves the
     # directory as it was. The namespace files are held in memory meanwhile, as a plan holds
     # them; each export is capped by --max-reply-mb.
-    by_ref, empty = _read_flows(client, namespaces, children)
-    remote = list(by_ref.values())
-    check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
-    pulled = _pull_kinds(client, settings, layout, target, namespaces, by_ref, tenant_kinds)
-    # Read now too, for the hint printed at the end (one request lists the namespaces).
-    known = client.distinct_namespaces() if empty and not children else []
+    try:
+        by_ref, empty = _read_flows(client, namespaces, children)
+        remote = list(by_ref.values())
+        check_server_names(remote)  # before the other reads: a bad name refuses the whole pull
+        pulled = _pull_kinds(client, settings, layout, target, namespaces, by_ref, tenant_kinds)
+        # Read now too, for the hint printed at the end (one request lists the namespaces).
+        known = client.distinct_namespaces() if empty and not children else []
+    except KestraSyncError as err:
+        if "nothing was written" not in err.message:  # a refusal says it already
+            err.message += ": nothing was written"
+        raise
 
     result, files_kept = _write_all(
         remote, existing, pulled, settings, layout=layout, overwrite=overwrite

@@ -211,3 +211,25 @@ def test_kv_pairs_git_declares_elsewhere_are_pulled_into_that_file(emulator, tmp
     assert not (tmp_path / "flows/acme/kv.yml").exists()
     plan = run_cli("plan", "--detailed-exitcode", cwd=tmp_path, env=env)
     assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_a_listing_that_fails_for_one_kind_says_nothing_was_written(emulator, tmp_path):
+    from tests.support.hostile import HostileServer
+
+    with KestraClient(emulator.url) as client:
+        client.create_flow(FINE)
+        client.put_namespace_file("acme", "/a.txt", b"a\n")
+
+    def answer(method, path, body):
+        if "/kv" in path:  # control characters in the server's message are never echoed raw
+            return 500, {"Content-Type": "application/json"}, b'{"message":"boom \x1b[31m"}'
+        return None
+
+    with HostileServer(answer, emulator.url) as server:
+        pulled = run_cli("pull", "--all", cwd=tmp_path, env={"KESTRA_URL": server.url})
+    assert pulled.returncode == 1, pulled.stdout + pulled.stderr
+    error = [line for line in pulled.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "/namespaces/acme/kv" in error[0], pulled.stderr
+    assert error[0].endswith(": nothing was written"), pulled.stderr
+    assert "\x1b" not in pulled.stderr + pulled.stdout
+    assert list(tmp_path.iterdir()) == []
