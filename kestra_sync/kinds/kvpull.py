@@ -16,7 +16,7 @@ import yaml
 
 from ..source.confine import inside
 from ..source.walk import KV_FILE_NAMES
-from .kv import as_read, as_written, canonical, looks_secret, unwritable
+from .kvvalues import as_read, as_written, canonical, looks_secret, unwritable
 from .pulling import PullFile, PullTarget
 
 
