@@ -408,7 +408,7 @@ class NamespaceSettings(KindBase):
         local = {i.ref.namespace: i for i in self.scan(settings).items}
         secret_items = NamespaceSecrets().scan(settings).items
         local_secrets = {i.ref for i in secret_items}
-        group = PullGroup()
+        group, refused = PullGroup(), []
         for namespace in sorted({item.ref.namespace for item in items}):
             held = {i.ref: i for i in items if i.ref.namespace == namespace}
             pulled = held.get(FlowRef(tenant, namespace, SETTINGS_ID, SETTINGS))
@@ -416,6 +416,7 @@ class NamespaceSettings(KindBase):
             keys = [ref.id for ref in held if ref.kind == SECRET]  # as the server lists them
             if not (values or keys):
                 continue
+            refused += _secret_variables(namespace, values)
             mine = local.get(namespace)
             # The file in git says the same: same settings, the same secret keys named.
             same = (mine.digest if mine else digest({})) == digest(values) and {
@@ -437,7 +438,7 @@ class NamespaceSettings(KindBase):
             text = namespace_yml(namespace, values, keys, declared, named).encode("utf-8")
             what = f"{namespace} settings"
             group.files.append(PullFile(path, text, what, (lambda raw: True) if same else _never))
-        return Pulled([group])
+        return Pulled([group], refused)
 
     def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
         assert local is not None
@@ -622,3 +623,19 @@ def _secret_entry(key: str, declared: dict | None) -> dict[str, Any]:
     if declared.get("resend"):
         entry["resend"] = "always"
     return entry
+
+
+def _secret_variables(namespace: str, values: dict) -> list[str]:
+    """The namespace variables that look like a secret (kinds.kvvalues.looks_secret): pull
+    never writes one into git, and namespace.yml describes the variables whole (leaving one
+    out would delete it at the next apply), so the pull is refused, naming the key only."""
+    from .kvvalues import looks_secret
+
+    variables = values.get("variables") or {}
+    return [
+        f"{namespace}: namespace variable {key!r} looks like a secret, and pull never writes "
+        "one into git; move it to a namespace secret (read with {{ secret('NAME') }}), then "
+        "pull again"
+        for key, value in sorted(variables.items())
+        if looks_secret(str(key), value)
+    ]

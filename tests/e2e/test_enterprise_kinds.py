@@ -414,3 +414,19 @@ def test_pull_writes_the_namespace_yml_git_keeps_elsewhere(project):
     assert written["namespace"] == NS and written["description"] == "Orders team"
     again = project.plan("--detailed-exitcode", env=ENV)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_pull_never_writes_a_namespace_variable_that_looks_like_a_secret(project, tmp_path):
+    """Namespace variables are plain settings, readable by anyone who reads the namespace; one
+    named or shaped like a secret was written into namespace.yml, into git."""
+    assert project.run("apply", "--auto-approve", env=ENV).returncode == 0
+    value = "ghp_" + "A1b2C3d4" * 5
+    ee(project).namespaces["main"][NS]["variables"]["api_token"] = value
+    (tmp_path / "pulled").mkdir()
+    pulled = Project(tmp_path / "pulled", project.emu)
+    pulled.config("directory: flows\nlayout: nested\n")
+    done = pulled.run("pull", "--namespace", NS)
+    assert done.returncode == 1, done.stdout + done.stderr
+    line_with(done.stderr, "namespace variable 'api_token' looks like a secret")
+    assert value not in done.stdout + done.stderr
+    assert not (ns_dir(pulled) / "namespace.yml").exists()
