@@ -64,19 +64,28 @@ def refusals(pulled: list[Pulled], directory: Path) -> list[str]:
 
 
 def _claimed_twice(pulled: list[Pulled]) -> list[str]:
+    """Two items that would be written to one file, or to two whose names differ only in case
+    (`_apps/Report.yml`, `_apps/report.yml`): on macOS and Windows, and in every clone there,
+    one would overwrite the other, and a later `plan --delete` would remove it."""
     first: dict[str, PullFile] = {}
     out = []
     for each in pulled:
         for group in each.groups:
             for file in group.files:
-                key = os.path.normpath(file.path)
-                if key in first:
+                key = os.path.normpath(file.path).casefold()
+                other = first.get(key)
+                if other is None:
+                    first[key] = file
+                elif os.path.normpath(other.path) == os.path.normpath(file.path):
                     out.append(
-                        f"{file.path}: both {first[key].what} and {file.what} would be written "
+                        f"{file.path}: both {other.what} and {file.what} would be written "
                         "there; rename one on the server"
                     )
                 else:
-                    first[key] = file
+                    out.append(
+                        f"{file.path} and {other.path} differ only in case: on macOS and "
+                        "Windows one would overwrite the other; rename one on the server"
+                    )
     return out
 
 
