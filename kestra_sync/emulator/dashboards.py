@@ -35,7 +35,7 @@ from typing import Any
 from ..rules import knowledge as K
 from . import rules
 from .answers import Answer, ok
-from .errors import ConstraintViolations, Violation
+from .errors import ConstraintViolations, Violation, method_not_allowed
 from .state import now_iso, write_json_atomically
 from .yamlparse import as_text, load_yaml
 
@@ -121,12 +121,7 @@ def dispatch(handler: Any, method: str, route: str, p: dict[str, str], body: byt
     endpoint = endpoints.get((method, tail))
     if endpoint is None:
         allowed = sorted(m for (m, t) in endpoints if t == tail)
-        raise rules.Rejection(
-            405,
-            "Method Not Allowed",
-            f"Method Not Allowed: Method [{method}] not allowed for URI "
-            f"[{handler.href.split('?')[0]}]. Allowed methods: [{', '.join(allowed)}]",
-        )
+        raise method_not_allowed(method, handler.href, allowed)
     with store_of(handler.server).lock:
         return endpoint(handler, cfg, p["tenant"], p, body)
 

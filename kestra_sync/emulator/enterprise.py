@@ -32,6 +32,7 @@ import yaml
 from ..rules import knowledge as K
 from . import rules
 from .answers import Answer, ok
+from .errors import method_not_allowed
 from .state import now_iso, write_json_atomically
 
 APPS = "/api/v1/{tenant}/apps"
@@ -136,12 +137,7 @@ def dispatch(h: Any, method: str, route: str, p: dict[str, str], body: bytes) ->
         allowed = sorted(m for (m, r) in served if r == route)
         if not allowed:
             raise rules.not_found()
-        raise rules.Rejection(
-            405,
-            "Method Not Allowed",
-            f"Method Not Allowed: Method [{method}] not allowed for URI "
-            f"[{h.href.split('?')[0]}]. Allowed methods: [{', '.join(allowed)}]",
-        )
+        raise method_not_allowed(method, h.href, allowed)
     return handler(h, store_of(h.server), p["tenant"], p, body)
 
 

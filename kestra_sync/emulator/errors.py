@@ -90,3 +90,13 @@ def invalid_filters(problems: list[str]) -> Rejection:
         "Invalid query filters",
         "Invalid query filters: Provided query filters are invalid: " + ", ".join(problems),
     )
+
+
+def method_not_allowed(method: str, href: str, allowed: list[str]) -> Rejection:
+    """Micronaut's 405 for a known URI asked with another method (body text inferred)."""
+    return Rejection(
+        405,
+        "Method Not Allowed",
+        f"Method Not Allowed: Method [{method}] not allowed for URI [{href.split('?')[0]}]. "
+        f"Allowed methods: [{', '.join(allowed)}]",
+    )

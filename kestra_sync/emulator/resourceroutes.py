@@ -8,6 +8,7 @@ from typing import Any
 
 from ..rules import knowledge as K
 from . import resources, rules
+from .errors import method_not_allowed
 from .kvstore import delete_key, delete_keys, get_key, list_all_keys, list_keys, put_key
 from .resources import (
     create_directory,
@@ -80,9 +81,4 @@ def dispatch(handler: Any, method: str, route: str, p: dict[str, str]) -> Any:
 
 def _not_allowed(handler: Any, method: str, allowed: list[str]) -> rules.Rejection:
     """Micronaut's 405 for a known URI with another method (body text inferred)."""
-    return rules.Rejection(
-        405,
-        "Method Not Allowed",
-        f"Method Not Allowed: Method [{method}] not allowed for URI "
-        f"[{handler.href.split('?')[0]}]. Allowed methods: [{', '.join(allowed)}]",
-    )
+    return method_not_allowed(method, handler.href, allowed)

@@ -23,7 +23,13 @@ from typing import Any
 
 from ..rules import knowledge as K
 from . import flowvalidator
-from .errors import ConstraintViolations, Rejection, Violation, illegal_argument, not_found
+from .errors import (
+    ConstraintViolations,
+    Rejection,
+    Violation,
+    illegal_argument,
+    not_found,
+)
 from .yamlparse import FLOW_WITH_SOURCE_CLASS, GENERIC_FLOW_CLASS, as_text, load_yaml
 
 __all__ = [  # re-exported: the routes reach the error types through ``rules``

@@ -31,6 +31,7 @@ from . import (
     testsuites,
 )
 from .answers import Answer, json_answer, ok, rejected
+from .errors import method_not_allowed
 from .faults import FaultPlan, Stats
 from .settings import Config
 from .state import Store
@@ -211,15 +212,7 @@ class Handler(BaseHTTPRequestHandler):
             allowed = sorted(m for (m, t) in handlers if t == tail)
             if not allowed:
                 return self._reject(rules.not_found())
-            # Micronaut answers 405 for a known URI with another method (body text inferred).
-            return self._reject(
-                rules.Rejection(
-                    405,
-                    "Method Not Allowed",
-                    f"Method Not Allowed: Method [{method}] not allowed for URI [{self.href.split('?')[0]}]."
-                    f" Allowed methods: [{', '.join(allowed)}]",
-                )
-            )
+            return self._reject(method_not_allowed(method, self.href, allowed))
         return handler(self, tenant, p, body)
 
     # ------------------------------------------------------------------ helpers

@@ -27,7 +27,7 @@ import yaml
 from ..rules import knowledge as K
 from . import rules
 from .answers import Answer, json_answer, ok
-from .errors import ConstraintViolations, Violation
+from .errors import ConstraintViolations, Violation, method_not_allowed
 
 PREFIX = "/api/v1/{tenant}/tests"
 _CREATE_LOCK = threading.Lock()
@@ -92,12 +92,7 @@ def dispatch(handler: Any, method: str, route: str, p: dict[str, str], body: byt
         allowed = sorted(m for (m, r) in endpoints if r == route)
         if not allowed:
             raise rules.not_found()
-        raise rules.Rejection(
-            405,
-            "Method Not Allowed",
-            f"Method Not Allowed: Method [{method}] not allowed for URI "
-            f"[{handler.href.split('?')[0]}]. Allowed methods: [{', '.join(allowed)}]",
-        )
+        raise method_not_allowed(method, handler.href, allowed)
     return endpoint(handler, store_of(handler.server), p, body)
 
 
