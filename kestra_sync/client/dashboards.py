@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ConflictError, IncompleteListingError, NotFoundError, PlanError
 from .urls import tenant_path
-from .wire import last_page
+from .wire import PagedListing, read_pages
 
 YAML = "application/x-yaml"
 PAGE_SIZE = 100
@@ -57,36 +57,21 @@ class DashboardsMixin:
     def list_dashboards(self) -> list[str]:
         """The ids of the tenant's dashboards, every page; a listing that cannot be proven
         complete raises (a dashboard missing from it would be created over, or not kept)."""
-        path = self._dashboards_path()
-        ids: list[str] = []
-        total: int | None = None
-        page = 1
-        while True:
-            params = {"page": str(page), "size": str(PAGE_SIZE)}
-            resp = self.http.request("GET", path, params=params)
-            data = self.http.json("GET", path, resp, write=False)
-            results = data.get("results") if isinstance(data, dict) else None
-            count = data.get("total") if isinstance(data, dict) else None
-            if (
-                not isinstance(results, list)
-                or not all(isinstance(r, dict) and isinstance(r.get("id"), str) for r in results)
-                or isinstance(count, bool)
-                or not isinstance(count, int)
-            ):
-                raise self.http.unexpected(
-                    "GET", path, resp, "expected a page of dashboards {results, total}", write=False
-                )
-            if total is None:
-                total = count
-            elif count != total:
-                raise _incomplete(f"the count changed from {total} to {count} while paging")
-            for entry in results:
-                if entry["id"] in ids:
-                    raise _incomplete(f"the dashboard {entry['id']!r} was listed twice")
-                ids.append(entry["id"])
-            if last_page(len(ids), total, page, len(results), PAGE_SIZE, "dashboards", _incomplete):
-                return ids
-            page += 1
+        listing = PagedListing(
+            noun="dashboards",
+            page_size=PAGE_SIZE,
+            key_of=lambda entry: entry["id"] if isinstance(entry.get("id"), str) else None,
+            incomplete=_incomplete,
+            twice=lambda entry: f"the dashboard {entry['id']!r} was listed twice",
+            changed="the count",
+        )
+        pages = read_pages(
+            self.http,
+            self._dashboards_path(),
+            lambda page: {"page": str(page), "size": str(PAGE_SIZE)},
+            listing,
+        )
+        return [entry["id"] for results, _ in pages for entry in results]
 
     def get_dashboard_source(self, dashboard_id: str) -> str | None:
         """The stored YAML of one dashboard, or None when it is gone (404)."""

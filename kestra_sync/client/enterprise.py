@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import ApiError, InputError, KestraSyncError, NotFoundError, UnsupportedByServer
 from .http import tenant_path
-from .wire import last_page
+from .wire import PagedListing, read_pages
 
 APPS_PAGE = 100
 _APP_UIDS_LOCK = threading.Lock()
@@ -73,37 +73,32 @@ class EnterpriseResourcesMixin:
     # -- apps --------------------------------------------------------------------------------
 
     def list_apps(self, namespace: str) -> list[dict]:
-        """Every app of ``namespace`` (``ApiApp``: uid, id, ...), all pages."""
-        path = tenant_path(self.tenant, "apps", "search")
-        found: list[dict] = []
-        page, listed = 1, 0
-        while True:
+        """Every app of ``namespace`` (``ApiApp``: uid, id, ...), all pages, refused when it
+        cannot be proven complete (client/wire.read_pages)."""
+        listing = PagedListing(
+            noun="apps",
+            page_size=APPS_PAGE,
+            key_of=lambda app: app["uid"] if isinstance(app.get("uid"), str) else None,
+            incomplete=_incomplete,
+            twice=lambda app: f"the app {app['uid']!r} was listed twice",
+            bad_entry="an app has no uid",
+        )
+
+        def params_of(page: int) -> list[tuple[str, str]]:
             # `namespace` up to 1.3, `filters[...]` from 2.0 (the legacy parameters were
             # removed); each server ignores the other, and the results are filtered here.
-            params = [
+            return [
                 ("page", str(page)),
                 ("size", str(APPS_PAGE)),
                 ("namespace", namespace),
                 ("filters[namespace][EQUALS]", namespace),
             ]
-            with enterprise_only("apps"):
-                resp = self.http.request("GET", path, params=params)
-            data = self.http.json("GET", path, resp, write=False)
-            results = data.get("results") if isinstance(data, dict) else None
-            total = data.get("total") if isinstance(data, dict) else None
-            if not isinstance(results, list) or not isinstance(total, int):
-                raise self.http.unexpected(
-                    "GET", path, resp, "expected a page of apps {results, total}", write=False
-                )
-            for app in results:
-                if not (isinstance(app, dict) and isinstance(app.get("uid"), str)):
-                    raise self.http.unexpected("GET", path, resp, "an app has no uid", write=False)
-            # Exact namespace only: the filter's semantics are not relied on.
-            found += [a for a in results if a.get("namespace") == namespace]
-            listed += len(results)
-            if last_page(listed, total, page, len(results), APPS_PAGE, "apps", _incomplete):
-                return found
-            page += 1
+
+        path = tenant_path(self.tenant, "apps", "search")
+        with enterprise_only("apps"):  # an OSS server answers 404: it has no apps
+            pages = list(read_pages(self.http, path, params_of, listing))
+        # Exact namespace only: the filter's semantics are not relied on.
+        return [app for results, _ in pages for app in results if app.get("namespace") == namespace]
 
     def app_uid(self, namespace: str, app_id: str) -> str | None:
         """The uid of app ``app_id`` of ``namespace``, or None. The namespace is listed once per

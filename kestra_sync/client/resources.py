@@ -35,7 +35,7 @@ from ..errors import (
     UnexpectedResponseError,
 )
 from .http import LIMIT_HINT, OCTET, tenant_path
-from .wire import last_page
+from .wire import PagedListing, read_pages
 
 FLOWS_IN_EXPORT = "_flows/"
 # KVStore.KEY_VALIDATOR_PATTERN (kestra-io/kestra core/.../storages/kv/KVStore.java): a key
@@ -242,60 +242,41 @@ class NamespaceResourcesMixin:
 
     def _list_all_keys(self, namespace: str, page_size: int = 1000) -> list[dict]:
         """``GET /api/v1/{tenant}/kv`` (listAllKeys, Kestra 2.0), every page, this namespace's
-        entries only (an entry naming another namespace is dropped, whatever the filter did)."""
+        entries only (an entry naming another namespace is dropped, whatever the filter did).
+        As for flows (KestraClient.search_flows), a list that cannot be proven complete is
+        refused, never compared (client/wire.read_pages): a key missing from it would be
+        created over the server's value or, in a managed namespace, left out of the deletes'
+        checks."""
         path = tenant_path(self.tenant, "kv")
-        found: list[dict] = []
-        listed = 0  # entries of every namespace the pages held, against `total`
-        total: int | None = None
-        seen: set[tuple[str, str]] = set()  # (namespace, key) of every entry listed so far
-        page = 1
-        while True:
-            params = [
+
+        def key_of(entry: dict) -> tuple[str, str] | None:
+            listed_in = entry.get("namespace", namespace)
+            key = entry.get("key")
+            if not isinstance(key, str):
+                return None
+            return (listed_in if isinstance(listed_in, str) else repr(listed_in), key)
+
+        listing = PagedListing(
+            noun="keys",
+            page_size=page_size,
+            key_of=key_of,
+            incomplete=self._kv_incomplete,
+            twice=lambda entry: f"the key {entry['key']!r} was listed twice",
+        )
+
+        def params_of(page: int) -> list[tuple[str, str]]:
+            return [
                 ("page", str(page)),
                 ("size", str(page_size)),
                 ("filters[namespace][EQUALS]", namespace),
             ]
-            resp = self.http.request("GET", path, params=params)
-            data = self.http.json("GET", path, resp, write=False)
-            results = data.get("results") if isinstance(data, dict) else None
-            page_total = data.get("total") if isinstance(data, dict) else None
-            if (
-                not isinstance(results, list)
-                or not all(isinstance(e, dict) and isinstance(e.get("key"), str) for e in results)
-                or isinstance(page_total, bool)
-                or not isinstance(page_total, int)
-            ):
-                raise self.http.unexpected(
-                    "GET", path, resp, "expected a page of keys {results, total}", write=False
-                )
-            # As for flows (KestraClient.search_flows): a list that cannot be proven complete
-            # is refused, never compared, since a key missing from it would be created over
-            # the server's value or, in a managed namespace, left out of the deletes' checks.
-            if total is None:
-                total = page_total
-            elif page_total != total:
-                raise self._kv_incomplete(
-                    f"the number of keys changed from {total} to {page_total} while paging"
-                )
-            listed += len(results)
-            self._refuse_repeats(results, namespace, seen)
-            found += [e for e in results if e.get("namespace", namespace) == namespace]
-            if last_page(listed, total, page, len(results), page_size, "keys", self._kv_incomplete):
-                self._check_keys(path, resp, found)
-                return found
-            page += 1
 
-    def _refuse_repeats(
-        self, results: list[dict], namespace: str, seen: set[tuple[str, str]]
-    ) -> None:
-        """A key listed twice ends the listing at once: pages repeated under an inflated
-        `total` would otherwise be read (and held) until that total."""
-        for entry in results:
-            listed_in = entry.get("namespace", namespace)
-            item = (listed_in if isinstance(listed_in, str) else repr(listed_in), entry["key"])
-            if item in seen:
-                raise self._kv_incomplete(f"the key {entry['key']!r} was listed twice")
-            seen.add(item)
+        pages = list(read_pages(self.http, path, params_of, listing))
+        found = [
+            e for results, _ in pages for e in results if e.get("namespace", namespace) == namespace
+        ]
+        self._check_keys(path, pages[-1][1], found)  # with the last page's answer
+        return found
 
     @staticmethod
     def _kv_incomplete(why: str) -> IncompleteListingError:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import IncompleteListingError, NotFoundError
 from .http import YAML, tenant_path
-from .wire import last_page
+from .wire import PagedListing, read_pages
 
 SEARCH_PAGE_SIZE = 1000
 MAX_PAGES = 1000  # a server that pages for ever is refused, not followed
@@ -42,38 +42,40 @@ class TestSuitesMixin:
         return tenant_path(self.tenant, "tests", *segments)
 
     def list_test_suites(self, namespace: str) -> list[dict]:
-        """Every suite of exactly ``namespace`` ({id, flowId, source}); a listing without the
-        source is completed with one GET per suite."""
-        path = self._tests_path("search")
-        found: dict[str, dict] = {}
-        listed = 0
-        for page in range(1, MAX_PAGES + 1):
-            params = {
+        """Every suite of exactly ``namespace`` ({id, flowId, source}), refused when the listing
+        cannot be proven complete (client/wire.read_pages); a listing without the source is
+        completed with one GET per suite."""
+
+        def key_of(suite: dict) -> tuple[str, str] | None:
+            if not isinstance(suite.get("id"), str):
+                return None
+            return (str(suite.get("namespace")), suite["id"])
+
+        listing = PagedListing(
+            noun="test suites",
+            page_size=SEARCH_PAGE_SIZE,
+            key_of=key_of,
+            incomplete=_incomplete,
+            twice=lambda suite: f"the test suite {suite['id']!r} was listed twice",
+            shape="expected {results, total}",
+            bad_entry="a suite has no id",
+            max_pages=MAX_PAGES,
+        )
+
+        def params_of(page: int) -> dict[str, str]:
+            return {
                 "namespace": namespace,
                 "includeChildNamespaces": "false",
                 "page": str(page),
                 "size": str(SEARCH_PAGE_SIZE),
             }
-            resp = self.http.request("GET", path, params=params)
-            data = self.http.json("GET", path, resp, write=False)
-            results = data.get("results") if isinstance(data, dict) else None
-            total = data.get("total") if isinstance(data, dict) else None
-            if not isinstance(results, list) or not isinstance(total, int):
-                raise self.http.unexpected(
-                    "GET", path, resp, "expected {results, total}", write=False
-                )
-            for suite in results:
-                if not isinstance(suite, dict) or not isinstance(suite.get("id"), str):
-                    raise self.http.unexpected("GET", path, resp, "a suite has no id", write=False)
-                if suite.get("namespace") == namespace and not suite.get("deleted"):
-                    found[suite["id"]] = suite
-            listed += len(results)
-            if last_page(
-                listed, total, page, len(results), SEARCH_PAGE_SIZE, "test suites", _incomplete
-            ):
-                break
-        else:
-            raise _incomplete(f"more than {MAX_PAGES} pages")
+
+        found = {
+            suite["id"]: suite
+            for results, _ in read_pages(self.http, self._tests_path("search"), params_of, listing)
+            for suite in results
+            if suite.get("namespace") == namespace and not suite.get("deleted")
+        }
         return [self._with_source(namespace, suite) for _, suite in sorted(found.items())]
 
     def _with_source(self, namespace: str, suite: dict) -> dict:

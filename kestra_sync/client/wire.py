@@ -10,6 +10,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -437,3 +438,62 @@ def last_page(
     if held < page_size:
         raise incomplete(f"page {page} held {held} {noun}, {listed} of {total} so far")
     return False
+
+
+@dataclass(frozen=True)
+class PagedListing:
+    """One ``{results, total}`` listing read page by page (``read_pages``), and what its
+    refusals say."""
+
+    noun: str  # "keys", "dashboards": in the messages of ``last_page``
+    page_size: int
+    # An entry's identity across pages, or None when the entry is not one of this listing's.
+    key_of: Callable[[Any], Hashable | None]
+    incomplete: Callable[[str], Exception]
+    twice: Callable[[dict], str]  # why an entry listed twice ends the listing
+    changed: str = ""  # "the number of keys" (the default says so with the noun)
+    shape: str = ""  # an answer that is not a page (default: "expected a page of <noun> ...")
+    bad_entry: str = ""  # an entry with no identity (default: the shape's message)
+    max_pages: int | None = None  # a server that pages for ever is refused, not followed
+
+
+def read_pages(
+    http: Any, path: str, params_of: Callable[[int], Any], listing: PagedListing
+) -> Iterator[tuple[list[dict], Any]]:
+    """Each page's entries of a paged ``GET path``, with its answer, until ``last_page`` says the listing is
+    complete. Whatever the kind, a listing that cannot be proven complete raises
+    ``listing.incomplete`` rather than return a list with a hole: a ``total`` that changes
+    between pages, an entry listed twice (pages repeated under an inflated ``total`` would
+    otherwise be read until that total), a short page, more entries than counted."""
+    shape = listing.shape or f"expected a page of {listing.noun} {{results, total}}"
+    changed = listing.changed or f"the number of {listing.noun}"
+    seen: set[Hashable] = set()
+    total: int | None = None
+    listed, page = 0, 1
+    while True:
+        if listing.max_pages is not None and page > listing.max_pages:
+            raise listing.incomplete(f"more than {listing.max_pages} pages")
+        resp = http.request("GET", path, params=params_of(page))
+        data = http.json("GET", path, resp, write=False)
+        results = data.get("results") if isinstance(data, dict) else None
+        count = data.get("total") if isinstance(data, dict) else None
+        if not isinstance(results, list) or isinstance(count, bool) or not isinstance(count, int):
+            raise http.unexpected("GET", path, resp, shape, write=False)
+        keys = [listing.key_of(e) if isinstance(e, dict) else None for e in results]
+        if any(key is None for key in keys):
+            raise http.unexpected("GET", path, resp, listing.bad_entry or shape, write=False)
+        if total is None:
+            total = count
+        elif count != total:
+            raise listing.incomplete(f"{changed} changed from {total} to {count} while paging")
+        for entry, key in zip(results, keys, strict=True):
+            if key in seen:
+                raise listing.incomplete(listing.twice(entry))
+            seen.add(key)
+        listed += len(results)
+        yield results, resp
+        if last_page(
+            listed, total, page, len(results), listing.page_size, listing.noun, listing.incomplete
+        ):
+            return
+        page += 1
