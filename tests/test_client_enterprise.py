@@ -99,6 +99,9 @@ def test_a_namespace_the_server_does_not_keep_is_created(client):
         lambda c: c.get_test_suite(NS, ".."),
         lambda c: c.delete_test_suite(NS, ".."),
         lambda c: c.run_test_suite(NS, ".."),
+        # An empty id addresses the collection (`apps/`, `tests/ns/`), not an item.
+        lambda c: c.delete_app(""),
+        lambda c: c.delete_test_suite(NS, ""),
     ],
 )
 @responses.activate

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConflictError, IncompleteListingError, NotFoundError, PlanError
+from ..errors import ConflictError, IncompleteListingError, NotFoundError
 from .urls import tenant_path
 from .wire import PagedListing, read_pages
 
@@ -40,19 +40,9 @@ class DashboardsMixin:
     tenant: str
 
     def _dashboards_path(self, *segments: str) -> str:
-        """The URL of the tenant's dashboards, or of one. Kestra only requires an id not to be
-        blank, but an id of ``.`` or ``..`` survives quoting and is resolved away by the HTTP
-        library (``dashboards/..`` is sent as the tenant's root): such an id, from a listing
-        or a saved plan, is never sent."""
-        for segment in segments:
-            if segment in ("", ".", ".."):
-                raise PlanError(
-                    f"dashboard id {segment!r} of tenant {self.tenant} cannot be put in a URL "
-                    "(it would address another resource): it is never sent",
-                    hint="rename the dashboard in Kestra's UI; nothing of this tenant's "
-                    "dashboards changes until then",
-                )
-        return tenant_path(self.tenant, "dashboards", *segments)
+        """The URL of the tenant's dashboards, or of one (an id that cannot be put in a URL,
+        from a listing or a saved plan, is never sent: ``tenant_path``)."""
+        return tenant_path(self.tenant, "dashboards", *segments, what="dashboard id")
 
     def list_dashboards(self) -> list[str]:
         """The ids of the tenant's dashboards, every page; a listing that cannot be proven

@@ -47,21 +47,23 @@ def redact_userinfo(url: str) -> str:
     return "***@" + url.rpartition("@")[2] if "@" in url else url
 
 
-def tenant_path(tenant: str, *segments: str) -> str:
+def tenant_path(tenant: str, *segments: str, what: str = "id") -> str:
     """``/api/v1/{tenant}/flows/...`` with every segment quoted with ``safe=""`` (as kestrapy's
     ``base_api.py::_tenant_path`` does): a ``/`` or ``?`` in an id can never change the route.
 
     A segment of ``.`` or ``..`` survives quoting and the HTTP library resolves it away
-    (``apps/..`` is sent as the tenant's root): such an id, from a server's listing or a saved
-    plan, is never sent, whatever the kind."""
-    for segment in (tenant, *segments):
-        if segment in (".", ".."):
-            raise PlanError(
-                f"the id {segment!r} (in {'/'.join((tenant, *segments))}) cannot be put in a "
-                "URL: the HTTP library would resolve it to another resource; nothing was sent",
-                hint="the id came from the server or a saved plan: rename or remove that item "
-                "in Kestra's UI, then run again",
-            )
+    (``apps/..`` is sent as the tenant's root), and an empty one addresses the collection
+    (``dashboards/``) rather than an item: such an id, from a server's listing or a saved plan,
+    is never sent, whatever the kind. ``what`` names it in the message ("dashboard id")."""
+    refused = [tenant] if tenant in (".", "..") else []
+    refused += [segment for segment in segments if segment in ("", ".", "..")]
+    if refused:
+        raise PlanError(
+            f"the {what} {refused[0]!r} (in {'/'.join((tenant, *segments))}) cannot be put in "
+            "a URL: the HTTP library would resolve it to another resource; nothing was sent",
+            hint="the id came from the server or a saved plan: rename or remove that item "
+            "in Kestra's UI, then run again",
+        )
     return "/".join(["/api/v1", quote(tenant, safe="")] + [quote(s, safe="") for s in segments])
 
 
