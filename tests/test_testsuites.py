@@ -393,3 +393,26 @@ def test_a_suite_edited_on_the_server_is_drift_written_back_byte_for_byte():
     (item,) = drift_of(Plan(changes=[change])).items
     assert item.content == b"id: smoke\n# edited in the UI\n" and item.note == ""
     assert "-# git\n+# edited in the UI\n" in item.diff
+
+
+def test_a_changed_suite_is_described_with_a_diff_labelled_like_every_kind():
+    # The diff of a suite names the server's suite and git's file, as the other kinds' diffs
+    # do (it said only "server" and "git"), and a suite too large to diff is summarised.
+    from kestra_sync.kinds.base import DIFF_LIMIT, LocalItem, RemoteItem
+    from kestra_sync.kinds.testsuites import TestSuites
+
+    old, new = "id: smoke\n# one\n", "id: smoke\n# two\n"
+    local = LocalItem(suite_ref(), "flows/_tests/smoke.yml", payload_of(new, "etl"), None)
+    remote = RemoteItem(suite_ref(), payload_of(old, "etl"), "sha256:x")
+    described = TestSuites().describe(local, remote)
+    assert described.summary == ["tests flow etl"]
+    assert described.diff.splitlines()[:2] == [
+        f"--- server {suite_ref().namespace} test suite {suite_ref().id}",
+        "+++ flows/_tests/smoke.yml",
+    ]
+    assert "-# one" in described.diff and "+# two" in described.diff
+    huge = LocalItem(suite_ref(), local.path, payload_of("x" * DIFF_LIMIT, "etl"), None)
+    assert TestSuites().describe(huge, remote).summary == [
+        "tests flow etl",
+        "source changed (too large to show a diff)",
+    ]

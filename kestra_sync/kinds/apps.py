@@ -15,7 +15,6 @@ Server apps git does not declare are deleted only with ``--delete`` (the rules o
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from pathlib import Path
@@ -35,6 +34,7 @@ from .base import (
     Written,
     bad_namespace,
     not_regular_is_an_error,
+    source_diff,
 )
 from .yamlfile import folder_namespace, line_of, read_yaml
 
@@ -47,7 +47,6 @@ APP_ID = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]*")  # the app plugins' `id` patte
 FLOW_ID = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
 EXECUTION_APP = "io.kestra.plugin.ee.apps.Execution"
 DISPLAY_NAME_MAX = 150
-DIFF_LIMIT = 200_000
 
 
 def digest(source: str) -> str:
@@ -236,17 +235,10 @@ class Apps(KindBase):
         new: str = local.payload
         if remote is None:
             return Described([f"{len(new.splitlines())} lines"])
-        old: str = remote.payload
-        if len(old) + len(new) > DIFF_LIMIT:
+        label = f"server {local.ref.namespace} app {local.ref.id}"
+        text = source_diff(remote.payload, new, label, local.path)
+        if text is None:
             return Described(["source changed (too large to show a diff)"])
-        diff = difflib.unified_diff(
-            old.splitlines(),
-            new.splitlines(),
-            fromfile=f"server {local.ref.namespace} app {local.ref.id}",
-            tofile=local.path,
-            lineterm="",
-        )
-        text = "\n".join(diff)
         return Described([], text) if text else Described(["line endings or final newline"])
 
     # -- saved plan -------------------------------------------------------------------------

@@ -31,6 +31,7 @@ the kinds are typed against it, not against ``Any``.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -179,6 +180,23 @@ class KindListing:
 class Described:
     summary: list[str] = field(default_factory=list)
     diff: str = ""
+
+
+# Above this many bytes or characters of the two sides together a change is summarised, not
+# diffed: a reviewer does not read it, and the diff would cost more than the plan.
+DIFF_LIMIT = 200_000
+
+
+def source_diff(old: str, new: str, server_label: str, local_label: str) -> str | None:
+    """The unified diff a reviewer reads of a text item (the server's ``old``, git's ``new``):
+    "" when only line endings or the final newline differ, None when the two are too large to
+    diff (``DIFF_LIMIT``). Each kind words its summary for those two cases."""
+    if len(old) + len(new) > DIFF_LIMIT:
+        return None
+    lines = difflib.unified_diff(
+        old.splitlines(), new.splitlines(), fromfile=server_label, tofile=local_label, lineterm=""
+    )
+    return "\n".join(lines)
 
 
 class KindClient(Protocol):

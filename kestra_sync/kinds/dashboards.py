@@ -26,7 +26,6 @@ Dashboards are deployable by id from Kestra 1.0 on (``knowledge.DASHBOARD_IDS``)
 from __future__ import annotations
 
 import codecs
-import difflib
 import hashlib
 import os
 import re
@@ -52,6 +51,7 @@ from .base import (
     RemoteItem,
     Written,
     not_regular_is_an_error,
+    source_diff,
 )
 
 if TYPE_CHECKING:
@@ -67,7 +67,6 @@ CHART_ID = re.compile(K.DASHBOARD_CHART_ID)
 # DashboardController.DASHBOARD_ID_PATTERN: a source with no line starting `id:` is served
 # with `id: <id>` prepended (b3fa5ead6), so it would never read back as written.
 ID_LINE = re.compile(r"^id:", re.MULTILINE)
-DIFF_LIMIT = 200_000
 
 
 def digest(source: str) -> str:
@@ -252,18 +251,10 @@ class Dashboards(KindBase):
             return Described([f"dashboard {_title(remote.payload)}"])
         if remote is None:
             return Described([f"dashboard {_title(local.payload)}"])
-        old, new = remote.payload, local.payload
-        if len(old) + len(new) > DIFF_LIMIT:
+        label = f"server dashboard {local.ref.id}"
+        diff = source_diff(remote.payload, local.payload, label, local.path)
+        if diff is None:
             return Described(["source changed (too large to show)"])
-        diff = "\n".join(
-            difflib.unified_diff(
-                old.splitlines(),
-                new.splitlines(),
-                fromfile=f"server dashboard {local.ref.id}",
-                tofile=local.path,
-                lineterm="",
-            )
-        )
         if not diff:
             return Described(["line endings, trailing spaces or final newline changed"])
         return Described([], diff)

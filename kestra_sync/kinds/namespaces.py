@@ -29,7 +29,6 @@ Two kinds read the file (docs/enterprise-kinds.md):
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -56,6 +55,7 @@ from .base import (
     Written,
     bad_namespace,
     not_regular_is_an_error,
+    source_diff,
 )
 from .yamlfile import folder_namespace, line_of, read_yaml
 
@@ -444,14 +444,8 @@ class NamespaceSettings(KindBase):
         assert local is not None
         new = _as_yaml(local.payload)
         old = _as_yaml(remote.payload) if remote is not None else ""
-        diff = difflib.unified_diff(
-            old.splitlines(),
-            new.splitlines(),
-            fromfile=f"server {local.ref.namespace} settings",
-            tofile=local.path,
-            lineterm="",
-        )
-        return Described([], "\n".join(diff))
+        diff = source_diff(old, new, f"server {local.ref.namespace} settings", local.path)
+        return Described([], diff or "")  # settings are small: never over the limit
 
     def encode(self, payload: Any) -> Any:
         return payload

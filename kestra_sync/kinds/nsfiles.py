@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import codecs
-import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from ..rules.validate import SPACE_IN_PATH
 from ..source.ignorefile import IGNORE_FILE, IgnoreRules, LayeredRules
 from ..source.walk import FILES_DIR, files_overlay_env, walk_files
 from .base import (
+    DIFF_LIMIT,
     Described,
     KindBase,
     KindClient,
@@ -45,6 +45,7 @@ from .base import (
     merge_overlay,
     not_regular_is_an_error,
     second_path_is_an_error,
+    source_diff,
 )
 from .pulling import Pulled, PullFile, PullGroup, PullTarget, escaping
 
@@ -57,7 +58,6 @@ GIT_PREFIX = ".git"
 SKIPPED_NAMES = (".gitkeep",)  # skipped without a word: expected in any `_files` tree
 GIT_NOTE = "names starting with .git (.gitignore, .github/...) are git's own, never deployed"
 MAX_NAME = 255  # NamespaceFileController.MAX_FILE_NAME_LENGTH (develop)
-DIFF_LIMIT = 200_000  # bytes; a larger text file is summarised, not diffed
 CHUNK = 1 << 20  # bytes read at a time when hashing
 # A space in a path: Kestra before 2.0 stores it as '+' (knowledge.NSFILE_SPACE_AS_PLUS). The
 # scan knows no version: rules/validate.py judges this warning for the target version.
@@ -528,15 +528,10 @@ class NamespaceFiles(KindBase):
             )
         if len(old) + new_size > DIFF_LIMIT:
             return Described([f"text file changed: {_size(len(old))} -> {_size(new_size)}"])
-        new = content_of(payload)
-        diff = difflib.unified_diff(
-            old.decode("utf-8").splitlines(),
-            new.decode("utf-8").splitlines(),
-            fromfile=f"server {local.ref.namespace}{local.ref.id}",
-            tofile=local.path,
-            lineterm="",
-        )
-        text = "\n".join(diff)
+        new = content_of(payload).decode("utf-8")
+        label = f"server {local.ref.namespace}{local.ref.id}"
+        text = source_diff(old.decode("utf-8"), new, label, local.path)
+        # Never None: the sizes were checked above, before the file was read.
         if not text:  # same lines, other line endings or final newline
             return Described(["line endings or final newline changed"])
         return Described([], text)

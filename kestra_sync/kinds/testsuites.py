@@ -54,6 +54,7 @@ from .base import (
     bad_namespace,
     not_regular_is_an_error,
     second_path_is_an_error,
+    source_diff,
 )
 
 if TYPE_CHECKING:
@@ -416,22 +417,16 @@ class TestSuites(KindBase):
 
     def describe(self, local: LocalItem | None, remote: RemoteItem | None) -> Described:
         """A suite holds no secret (fixtures are test data in git): the diff is shown."""
-        import difflib
-
         if local is None:
             assert remote is not None
             return Described([f"tests flow {remote.payload['flowId']}"])
         summary = [f"tests flow {local.payload['flowId']}"]
         if remote is None:
             return Described(summary)
-        diff = "".join(
-            difflib.unified_diff(
-                remote.payload["source"].splitlines(keepends=True),
-                local.payload["source"].splitlines(keepends=True),
-                "server",
-                "git",
-            )
-        )
+        label = f"server {local.ref.namespace} test suite {local.ref.id}"
+        diff = source_diff(remote.payload["source"], local.payload["source"], label, local.path)
+        if diff is None:
+            return Described([*summary, "source changed (too large to show a diff)"])
         return Described(summary, diff)
 
     # -- saved plan -------------------------------------------------------------------------
